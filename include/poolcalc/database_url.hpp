@@ -1,0 +1,73 @@
+#pragma once
+// PostgreSQL connection URIs (postgresql://user:password@host:port/dbname?param=value).
+//
+// Parsing is done by uriparser (RFC 3986), not by string surgery: IPv6 hosts in brackets,
+// percent-encoding and every query parameter survive a round trip byte for byte. Only the
+// parameters poolcalc sets are touched.
+
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace poolcalc {
+
+class DatabaseUrl
+{
+public:
+  // Parses `text` as a PostgreSQL connection URI: scheme `postgresql` or `postgres`
+  // (case-insensitive), an optional userinfo, a host (name, IPv4, bracketed IPv6, or empty for
+  // a Unix socket), an optional port (1-65535), an optional database path, an optional query.
+  // Returns an error string if it is not one; the error never contains the password.
+  static std::expected<DatabaseUrl, std::string> parse(std::string_view text);
+
+  // The URL exactly as it would be written, password included. Only for the snippet the user
+  // asked for (the .env output).
+  std::string to_string() const;
+
+  // The URL with the password replaced by "****" (no change when there is none). Use this
+  // everywhere except the snippet the user asked for.
+  std::string masked() const;
+
+  // Host as written, without IPv6 brackets and not percent-decoded; empty for a Unix socket.
+  const std::string& host() const { return m_host; }
+  // Port as written (empty when absent: libpq then uses 5432).
+  const std::string& port() const { return m_port; }
+  // Database name, percent-decoded; empty when absent.
+  std::string database() const;
+  bool has_password() const { return m_password.has_value(); }
+
+  // True when the host is a loopback address or name (localhost, 127.0.0.0/8, ::1) or a Unix
+  // socket (empty host, or a `host=` parameter that starts with '/').
+  bool is_local() const;
+
+  // Returns a copy with query parameter `key` set to `value` (`value` is percent-encoded where
+  // RFC 3986 requires it). Keys are compared after percent-decoding. The first occurrence is
+  // replaced in place, later occurrences of the same key are removed, and a missing key is
+  // appended; every other parameter keeps its exact text and order.
+  DatabaseUrl with_param(std::string_view key, std::string_view value) const;
+
+  // Returns a copy with the port replaced (used to point an application at PgBouncer).
+  DatabaseUrl with_port(unsigned port) const;
+
+  // Query parameters as written (raw, not decoded), in order.
+  const std::vector<std::string>& raw_params() const { return m_params; }
+
+  // The decoded value of the first parameter named `key`, if any.
+  std::optional<std::string> param(std::string_view key) const;
+
+private:
+  std::string m_scheme;                  // as written
+  std::optional<std::string> m_user;     // raw (percent-encoded as written)
+  std::optional<std::string> m_password; // raw
+  std::string m_host;                    // raw, without brackets
+  bool m_ipv6 = false;                   // host was bracketed
+  std::string m_port;                    // raw
+  std::string m_path;                    // raw, including the leading '/', or empty
+  std::vector<std::string> m_params;     // raw "key=value" (or "key") pieces of the query
+  bool m_has_query = false;              // a '?' was present (possibly with an empty query)
+  std::optional<std::string> m_fragment; // raw
+};
+
+} // namespace poolcalc

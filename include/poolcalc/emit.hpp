@@ -1,0 +1,45 @@
+#pragma once
+// Renderers: turn a Plan and its Findings into what a person or a program reads. They format
+// only; every number comes from the Plan.
+
+#include "poolcalc/findings.hpp"
+#include "poolcalc/sizing.hpp"
+
+#include <string>
+#include <vector>
+
+namespace poolcalc {
+
+struct TextOptions
+{
+  bool color = false;   // ANSI colours (a terminal, NO_COLOR unset)
+  bool explain = false; // append the whole arithmetic, step by step
+};
+
+// A block of the worked calculation: a heading and its lines (the seed's "Mathematical
+// Analysis"). Shared by --explain, the Markdown report and JSON "steps".
+struct ExplainBlock
+{
+  std::string heading;
+  std::vector<std::string> lines;
+};
+std::vector<ExplainBlock> explain(const Plan& plan);
+
+std::string render_text(const Plan& plan, const std::vector<Finding>& findings, const TextOptions& options);
+
+// JSON, documented in docs/json.md; "schema_version" changes when a field changes meaning or
+// goes away. The database URL is masked.
+std::string render_json(const Plan& plan, const std::vector<Finding>& findings);
+
+// A design-review document in Markdown. The database URL is masked.
+std::string render_markdown(const Plan& plan, const std::vector<Finding>& findings);
+
+// The .env snippet (the seed's "Environment Variables"), with the full DATABASE_URL: the only
+// output that shows a password, because the user asked for the snippet.
+std::string render_env(const Plan& plan);
+
+// The URL the application should use: the user's URL with connection_limit, pool_timeout and
+// connect_timeout set (and pointing at PgBouncer when it is recommended). Empty when no URL.
+std::optional<DatabaseUrl> application_url(const Plan& plan);
+
+} // namespace poolcalc

@@ -1,0 +1,28 @@
+#pragma once
+// Strict parsing of numbers typed by a user: the whole text must be the number, no NaN, no
+// infinity, no silent truncation. Errors are values.
+
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <string_view>
+
+namespace poolcalc {
+
+// Parses a whole number in [min, max]. Returns an error string ("expected a whole number from
+// MIN to MAX") if `text` is not one.
+std::expected<std::int64_t, std::string> parse_count(std::string_view text, std::int64_t min, std::int64_t max);
+
+// Parses a finite decimal number (plain or with an exponent) within the bounds; `min_open`
+// makes the lower bound exclusive. Returns an error string naming the accepted range otherwise.
+std::expected<double, std::string> parse_number(std::string_view text, double min, double max, bool min_open);
+
+// Formats a number for people: at most `decimals` decimals, trailing zeros dropped
+// (12.6, 50, 0.15), thousands not grouped.
+std::string format_number(double value, int decimals = 3);
+
+// Rounds to 9 decimal places (fewer above a million, keeping ~15 significant digits): removes binary floating-point noise from products of decimal
+// inputs (120 x 0.7 x 0.15 is 12.6, not 12.600000000000001) before any ceiling is taken.
+double round_decimal(double value);
+
+} // namespace poolcalc

@@ -1,0 +1,129 @@
+#pragma once
+// The rules: every default and threshold poolcalc uses (data/rules.toml, documented key by key
+// in docs/rules.md). Parsed and validated here; nothing else reads TOML for the rules.
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace poolcalc {
+
+struct ReserveEntry
+{
+  std::string name;
+  std::int64_t connections = 0;
+};
+
+// One row of the seed's "Scaling Guidelines" table.
+struct ScalingRow
+{
+  std::int64_t users_min = 0;
+  std::optional<std::int64_t> users_max; // none: open-ended ("500+")
+  std::int64_t pool_min = 0;             // 0 with pgbouncer
+  std::int64_t pool_max = 0;
+  std::int64_t max_connections = 0;
+  bool pgbouncer = false;                // "Use PgBouncer"
+};
+
+struct SizingRules
+{
+  double activity = 0;
+  double vu_rate_per_s = 0;
+  double burst = 0;
+  std::int64_t overhead = 0;
+  std::int64_t round_to = 1;
+};
+
+struct DatabaseRules
+{
+  std::int64_t max_connections = 0;
+  double safe_utilization_min = 0;
+  double safe_utilization_max = 0;
+  std::vector<ReserveEntry> reserved;
+};
+
+struct PostgresFacts
+{
+  std::int64_t superuser_reserved_connections_default = 3;
+  std::int64_t wal_senders_separate_since = 12;
+};
+
+struct TimeoutRules
+{
+  double pool_timeout_s = 0;
+  double connect_timeout_s = 0;
+  double client_request_timeout_s = 0;
+};
+
+struct PrismaDefaults
+{
+  std::int64_t connection_limit_per_physical_cpu = 0;
+  std::int64_t connection_limit_add = 0;
+  double pool_timeout_s = 0;
+  double connect_timeout_s = 0;
+};
+
+struct PgBouncerTriggers
+{
+  std::int64_t instances_above = 0;
+  std::int64_t total_connections_above = 0;
+  std::int64_t services_above = 0;
+  bool transaction_pooling = true;
+  bool remote_database = true;
+};
+
+struct PgBouncerSettingsRules
+{
+  std::int64_t listen_port = 6432;
+  std::string listen_addr;
+  std::string auth_type;
+  std::string auth_file;
+  std::string pool_mode;
+  std::int64_t max_client_conn = 0;
+  double min_pool_ratio = 0;
+  double reserve_pool_ratio = 0;
+  double reserve_pool_timeout_s = 0;
+};
+
+struct MonitoringRules
+{
+  double active_warn_ratio = 0;
+  double active_critical_ratio = 0;
+  std::int64_t idle_warn_below = 0;
+  std::int64_t idle_critical_below = 0;
+  std::int64_t pending_warn_above = 0;
+  std::int64_t pending_critical_above = 0;
+  double timeout_error_warn_rate = 0;
+  double timeout_error_critical_rate = 0;
+};
+
+struct Rules
+{
+  std::int64_t schema_version = 1;
+  SizingRules sizing;
+  DatabaseRules database;
+  PostgresFacts postgres;
+  TimeoutRules timeouts;
+  PrismaDefaults prisma_defaults;
+  std::vector<ScalingRow> scaling;
+  PgBouncerTriggers pgbouncer_triggers;
+  PgBouncerSettingsRules pgbouncer_settings;
+  MonitoringRules monitoring;
+};
+
+// The text of data/rules.toml as embedded in the binary at build time.
+std::string_view embedded_rules_toml();
+
+// Parses and validates rules from TOML text. `source_name` names the text in errors
+// ("rules.toml", a file path). Every key is required; unknown keys, wrong types and values
+// out of range are errors. Returns an error string "NAME:LINE:COLUMN: KEY: what is wrong;
+// what is accepted" if the rules are not valid.
+std::expected<Rules, std::string> parse_rules(std::string_view toml_text, std::string_view source_name);
+
+// The rules embedded in the binary (always valid: a unit test parses them).
+const Rules& builtin_rules();
+
+} // namespace poolcalc

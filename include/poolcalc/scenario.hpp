@@ -1,0 +1,87 @@
+#pragma once
+// What the user describes: the workload, the database and the pool options. Flags, a
+// `--config` TOML file and the environment all fill the same RawInputs (one schema for all,
+// keyed by the snake_case name), which build_scenario validates into a Scenario before any
+// arithmetic runs.
+
+#include "poolcalc/database_url.hpp"
+#include "poolcalc/rules.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace poolcalc {
+
+// Accepted ranges (docs/usage.md lists them). Each input alone is bounded; their product is
+// bounded by k_max_total_connections, checked before any arithmetic, so no count in the
+// sizing can overflow a 64-bit integer or lose precision in a double (< 2^53).
+inline constexpr std::int64_t k_max_vus = 1'000'000'000;
+inline constexpr double k_max_query_ms = 3'600'000.0; // one hour
+inline constexpr std::int64_t k_max_instances = 10'000;
+inline constexpr std::int64_t k_max_services = 10'000;
+inline constexpr std::int64_t k_max_overhead = 100'000;
+inline constexpr double k_max_burst = 100.0;
+inline constexpr std::int64_t k_max_connections_limit = 262'143; // PostgreSQL's MAX_BACKENDS
+inline constexpr std::int64_t k_max_timeout_s = 3600;
+inline constexpr double k_max_request_timeout_s = 86'400.0;
+inline constexpr std::size_t k_max_query_ms_values = 16;
+inline constexpr double k_max_total_connections = 1e15;
+
+// One input as given: one item for a scalar, several for a list or a repeatable flag, "true" /
+// "false" for a switch. `origin` names it in an error message: "--vus", "DATABASE_URL",
+// "scenario.toml:3:7: vus".
+struct RawValue
+{
+  std::vector<std::string> items;
+  std::string origin;
+};
+
+// Inputs by snake_case key. Later sources overwrite earlier ones (config < environment < flags).
+using RawInputs = std::map<std::string, RawValue, std::less<>>;
+
+// Every key a scenario file or the flags may set, in the order --help shows them.
+const std::vector<std::string_view>& input_keys();
+
+struct Scenario
+{
+  std::int64_t vus = 0;
+  std::vector<double> query_ms; // ascending
+  std::size_t design_index = 0; // the scenario the plan is built for
+  double activity = 0;
+  double vu_rate_per_s = 0;
+  double burst = 0;
+  std::int64_t overhead = 0;
+  std::int64_t round_to = 1;
+  std::int64_t max_connections = 0;
+  std::vector<ReserveEntry> reserved;
+  bool reserved_is_default = true; // from the rules, not --reserve
+  std::int64_t instances = 1;
+  std::int64_t services = 1;
+  bool transaction_pooling = false;
+  std::optional<bool> remote_database; // set by --remote-database / --no-remote-database
+  double pool_timeout_s = 0;
+  double connect_timeout_s = 0;
+  double request_timeout_s = 0;
+  std::optional<DatabaseUrl> database_url;
+  std::string database_url_origin; // "--database-url", "DATABASE_URL", a config file
+};
+
+// Validates the inputs, taking defaults from `rules`. Returns an error string "ORIGIN: what is
+// wrong; what is accepted" for the first bad input (`--vus` missing included).
+std::expected<Scenario, std::string> build_scenario(const RawInputs& inputs, const Rules& rules);
+
+// Reads a `--config` scenario file: a TOML table whose keys are input_keys() (except
+// `config`). Values keep their origin (file:line:column) for later errors. Returns an error
+// string naming file:line:column for a syntax error, an unknown key or a value of the wrong type.
+std::expected<RawInputs, std::string> parse_scenario_toml(std::string_view toml_text, std::string_view source_name);
+
+// The labels of the query-time scenarios: the seed's conservative / realistic / pessimistic
+// when there are exactly three, otherwise "scenario N".
+std::vector<std::string> scenario_labels(std::size_t count);
+
+} // namespace poolcalc

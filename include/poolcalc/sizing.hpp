@@ -1,0 +1,127 @@
+#pragma once
+// The seed's sizing, step by step (docs/model.md):
+//   peak concurrent = VUs x activity x (queries per VU per second) x query seconds  (Little's law)
+//   buffered        = ceil(peak) x burst, rounded up to a whole connection
+//   pool            = buffered + overhead, rounded up to a multiple of round_to
+// then checked against max_connections less the reserved budget, and the seed's scaling table
+// and PgBouncer triggers. Pure: no I/O, no printing.
+
+#include "poolcalc/rules.hpp"
+#include "poolcalc/scenario.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace poolcalc {
+
+// One query-time scenario worked through the formula.
+struct ScenarioResult
+{
+  std::string label;          // conservative / realistic / pessimistic, or "design"
+  double query_ms = 0;
+  double peak_concurrent = 0; // exact to 9 decimals: 12.6
+  std::int64_t peak_ceil = 0; // 13
+  std::int64_t buffered = 0;  // ceil(13 x 3) = 39
+  std::int64_t pool_size_unrounded = 0; // 39 + 10 = 49
+  std::int64_t pool_size = 0;           // 50
+  std::int64_t total_connections = 0;   // pool x instances
+  bool fits = false;                    // total <= available
+};
+
+// A PgBouncer trigger of the seed's "When to Use PgBouncer" list (or its scaling table).
+struct Trigger
+{
+  std::string id;     // instances, total_connections, services, transaction_pooling, remote_database, scaling_table
+  std::string reason; // with its numbers
+  std::string rule;   // rules.toml key
+};
+
+// The seed's "PgBouncer Configuration Example", sized from the plan.
+struct PgBouncerPlan
+{
+  std::int64_t listen_port = 0;
+  std::string listen_addr;
+  std::string auth_type;
+  std::string auth_file;
+  std::string pool_mode;
+  std::int64_t max_client_conn = 0;
+  std::int64_t default_pool_size = 0;
+  std::int64_t default_pool_size_wanted = 0; // before fitting it to the available connections
+  std::int64_t min_pool_size = 0;
+  std::int64_t reserve_pool_size = 0;
+  double reserve_pool_timeout_s = 0;
+  std::int64_t server_connections = 0; // default + reserve: what PostgreSQL sees
+};
+
+// The settings to paste (per application instance).
+struct Settings
+{
+  std::int64_t connection_limit = 0;
+  double pool_timeout_s = 0;
+  double connect_timeout_s = 0;
+};
+
+// One row of the seed's monitoring "Warning Thresholds", evaluated for this pool.
+struct Threshold
+{
+  std::string metric;
+  std::string warning;
+  std::string critical;
+  std::string action;
+};
+
+enum class Recommendation
+{
+  pool,
+  pgbouncer,
+};
+
+struct Plan
+{
+  Scenario scenario;
+  std::vector<ScenarioResult> scenarios;
+  std::size_t design_index = 0;
+
+  // The design scenario's figures.
+  double peak_concurrent = 0;
+  std::int64_t pool_size = 0;
+  std::int64_t pool_size_unrounded = 0;
+  std::int64_t total_connections = 0;  // what the application fleet opens: pool x instances
+  std::int64_t server_connections = 0; // what PostgreSQL sees: the fleet, or PgBouncer's pool
+  std::int64_t reserved_total = 0;
+  std::int64_t available = 0;          // max_connections - reserved
+  double utilization = 0;              // server_connections / max_connections
+  double safe_utilization_min = 0;     // the rules' safe band, for the renderers
+  double safe_utilization_max = 0;
+  bool fits = false;                   // server_connections <= available
+
+  const ScalingRow* scaling_row = nullptr; // the row for scenario.vus (points into the rules)
+  std::vector<Trigger> triggers;
+  Recommendation recommendation = Recommendation::pool;
+  std::string recommendation_reason;
+  std::optional<PgBouncerPlan> pgbouncer;
+
+  Settings settings;
+  std::int64_t prisma_default_connection_limit_per_cpu = 0;
+  std::int64_t prisma_default_connection_limit_add = 0;
+  double prisma_default_pool_timeout_s = 0;
+  double prisma_default_connect_timeout_s = 0;
+
+  std::vector<Threshold> monitoring;
+  bool remote_database = false;        // from the flag, else from the URL's host
+  bool remote_database_known = false;
+};
+
+// Works the seed's arithmetic for every scenario and builds the plan for the design one.
+// `rules` must outlive the plan (scaling_row points into it).
+Plan size(const Scenario& scenario, const Rules& rules);
+
+// Works one query time through the formula (used for each scenario).
+ScenarioResult size_one(const Scenario& scenario, double query_ms, std::int64_t available);
+
+// Rounds `value` up to a multiple of `step` (step >= 1): 49 -> 50 for step 10.
+std::int64_t round_up(std::int64_t value, std::int64_t step);
+
+} // namespace poolcalc

@@ -1,0 +1,31 @@
+#pragma once
+// The flags of the sizing commands: one table that names each flag, its scenario-file key and
+// its help, so flags and `--config` files share one schema (bloaty's "options as data").
+
+#include "poolcalc/rules.hpp"
+
+#include <string>
+#include <vector>
+
+namespace poolcalc::cli {
+
+enum class OptionKind
+{
+  value,      // one value; given twice, the last wins
+  list,       // repeatable and/or comma-separated
+  flag,       // a switch
+};
+
+struct OptionSpec
+{
+  std::string flag;      // "--vus"
+  std::string key;       // "vus" (scenario file)
+  std::string type_name; // "N"
+  std::string help;      // with the default in force
+  OptionKind kind = OptionKind::value;
+};
+
+// The sizing options with help texts showing the defaults of `rules`.
+std::vector<OptionSpec> sizing_options(const Rules& rules);
+
+} // namespace poolcalc::cli

@@ -1,0 +1,370 @@
+#include "run.hpp"
+
+#include "options.hpp"
+
+#include "poolcalc/emit.hpp"
+#include "poolcalc/findings.hpp"
+#include "poolcalc/rules.hpp"
+#include "poolcalc/scenario.hpp"
+#include "poolcalc/sizing.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace poolcalc::cli {
+
+namespace {
+
+constexpr std::string_view k_version = "poolcalc 0.1.0";
+constexpr std::uintmax_t k_max_file_size = 1 << 20;
+
+const char* const k_footer = R"(Commands:
+  size      (the default) the plan: peak concurrency, pool size, database check, recommendation, settings
+  env       the .env snippet: DATABASE_URL with connection_limit, pool_timeout, connect_timeout
+  report    a design-review document in Markdown
+  rules     print the rules in force (data/rules.toml, or --rules FILE) as TOML
+
+Examples:
+  poolcalc --vus 120 --query-ms 150                  the seed's load test: a pool of 50
+  poolcalc --vus 120 --query-ms 100,150,200 --explain  three scenarios, the arithmetic step by step
+  poolcalc --vus 400 --query-ms 80 --instances 6 --format json
+  poolcalc env --vus 120 --query-ms 150 --database-url postgresql://app@localhost:5432/chat
+  poolcalc report --config scenario.toml > pool-review.md
+
+Every option is also a key of a --config TOML file, in snake_case (query_ms = [100, 150, 200]).
+Precedence: built-in rules < --rules < --config < $DATABASE_URL < flags.
+Exit codes: 0 ok (warnings allowed), 1 runtime failure, 2 bad input, 3 the plan breaks a hard limit.
+Docs: docs/usage.md (examples), docs/model.md (the math), docs/rules.md, docs/json.md.)";
+
+struct Failure
+{
+  int code;
+  std::string message;
+};
+
+std::expected<std::string, std::string> read_file(const std::string& path)
+{
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    return std::unexpected(fmt::format("cannot read '{}': no such file", path));
+  }
+  if (std::filesystem::is_directory(status)) {
+    return std::unexpected(fmt::format("cannot read '{}': it is a directory", path));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return std::unexpected(fmt::format("cannot read '{}': permission denied or unreadable", path));
+  }
+  std::string text;
+  char buffer[8192];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > k_max_file_size) {
+      return std::unexpected(fmt::format("cannot read '{}': larger than 1 MiB", path));
+    }
+  }
+  return text;
+}
+
+bool set_in(const std::optional<std::string>& value)
+{
+  return value.has_value() && !value->empty();
+}
+
+struct Parsed
+{
+  std::string command = "size";
+  RawInputs flags;
+  std::optional<std::string> config_path;
+  std::optional<std::string> rules_path;
+  std::optional<std::string> format;
+  bool explain = false;
+};
+
+class Cli
+{
+public:
+  explicit Cli(const Rules& builtin)
+    : m_app("Sizes a database connection pool (PostgreSQL) for a workload, checks it against the server and says\n"
+            "whether a pooler such as PgBouncer is needed, with the settings to paste.",
+            "poolcalc")
+  {
+    m_app.set_version_flag("--version", std::string(k_version));
+    m_app.footer(k_footer);
+    m_app.require_subcommand(0, 1);
+    for (const OptionSpec& spec : sizing_options(builtin)) {
+      m_specs.push_back(spec);
+      Slot& slot = m_slots.emplace_back();
+      CLI::Option* option = nullptr;
+      if (spec.kind == OptionKind::flag) {
+        option = m_app.add_flag(spec.flag, slot.flag, spec.help);
+      } else if (spec.kind == OptionKind::list) {
+        option = m_app.add_option(spec.flag, slot.values, spec.help)->type_name(spec.type_name);
+      } else {
+        option = m_app.add_option(spec.flag, slot.value, spec.help)->type_name(spec.type_name);
+        option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+      }
+      option->group("Workload and database");
+      slot.option = option;
+    }
+    m_app.add_option("--format", m_format, "text (default), json, markdown or env")->type_name("FORMAT")->group("Output");
+    m_app.add_flag("--explain", m_explain, "print the whole arithmetic step by step")->group("Output");
+    m_app.add_option("--config", m_config, "a TOML scenario file with any of the options above, snake_case")
+      ->type_name("FILE")
+      ->group("Files");
+    m_app.add_option("--rules", m_rules, "replace the built-in rules (see `poolcalc rules`)")->type_name("FILE")->group("Files");
+
+    for (const char* name : {"size", "env", "report", "rules"}) {
+      CLI::App* sub = m_app.add_subcommand(name, "");
+      sub->fallthrough();
+      sub->footer("Takes every option of `poolcalc --help`.");
+      m_subcommands.push_back(sub);
+    }
+    m_subcommands[0]->description("the plan (the default command)");
+    m_subcommands[1]->description("the .env snippet with DATABASE_URL and the pool variables");
+    m_subcommands[2]->description("a design-review document in Markdown");
+    m_subcommands[3]->description("print the rules in force as TOML");
+  }
+
+  CLI::App& app() { return m_app; }
+
+  Parsed collect() const
+  {
+    Parsed parsed;
+    for (const CLI::App* sub : m_subcommands) {
+      if (sub->parsed()) {
+        parsed.command = sub->get_name();
+      }
+    }
+    for (std::size_t i = 0; i < m_specs.size(); ++i) {
+      const Slot& slot = m_slots[i];
+      if (slot.option->count() == 0) {
+        continue;
+      }
+      RawValue value;
+      value.origin = m_specs[i].flag;
+      if (m_specs[i].kind == OptionKind::flag) {
+        value.items = {slot.flag ? "true" : "false"};
+      } else if (m_specs[i].kind == OptionKind::list) {
+        value.items = slot.values;
+      } else {
+        value.items = {slot.value};
+      }
+      parsed.flags[m_specs[i].key] = std::move(value);
+    }
+    if (!m_config.empty()) {
+      parsed.config_path = m_config;
+    }
+    if (!m_rules.empty()) {
+      parsed.rules_path = m_rules;
+    }
+    if (!m_format.empty()) {
+      parsed.format = m_format;
+    }
+    parsed.explain = m_explain;
+    return parsed;
+  }
+
+private:
+  struct Slot
+  {
+    std::string value;
+    std::vector<std::string> values;
+    bool flag = false;
+    CLI::Option* option = nullptr;
+  };
+
+  CLI::App m_app;
+  std::vector<OptionSpec> m_specs;
+  std::deque<Slot> m_slots; // stable addresses for CLI11's bound variables
+  std::vector<CLI::App*> m_subcommands;
+  std::string m_format;
+  std::string m_config;
+  std::string m_rules;
+  bool m_explain = false;
+};
+
+struct Loaded
+{
+  Rules rules;
+  std::string rules_text;
+  std::string rules_source;
+  RawInputs inputs;
+  std::string format = "text";
+  bool explain = false;
+};
+
+std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env)
+{
+  Loaded loaded;
+  RawInputs config;
+  std::filesystem::path config_dir;
+  if (parsed.config_path) {
+    auto text = read_file(*parsed.config_path);
+    if (!text) {
+      return std::unexpected(Failure{k_exit_usage, fmt::format("--config: {}", text.error())});
+    }
+    auto inputs = parse_scenario_toml(*text, *parsed.config_path);
+    if (!inputs) {
+      return std::unexpected(Failure{k_exit_usage, inputs.error()});
+    }
+    config = std::move(*inputs);
+    config_dir = std::filesystem::path(*parsed.config_path).parent_path();
+  }
+
+  // Rules: --rules, else the config file's `rules` (relative to the file), else built in.
+  std::optional<std::string> rules_path = parsed.rules_path;
+  std::string rules_origin = "--rules";
+  if (!rules_path && config.contains("rules")) {
+    const RawValue& value = config.at("rules");
+    rules_path = (config_dir / value.items.front()).string();
+    rules_origin = value.origin;
+  }
+  if (rules_path) {
+    auto text = read_file(*rules_path);
+    if (!text) {
+      return std::unexpected(Failure{k_exit_usage, fmt::format("{}: {}", rules_origin, text.error())});
+    }
+    auto rules = parse_rules(*text, *rules_path);
+    if (!rules) {
+      return std::unexpected(Failure{k_exit_usage, rules.error()});
+    }
+    loaded.rules = std::move(*rules);
+    loaded.rules_text = std::move(*text);
+    loaded.rules_source = *rules_path;
+  } else {
+    loaded.rules = builtin_rules();
+    loaded.rules_text = std::string(embedded_rules_toml());
+    loaded.rules_source = "built in (data/rules.toml)";
+  }
+
+  // Presentation keys of the config file; the rest are scenario inputs.
+  if (config.contains("format")) {
+    loaded.format = config.at("format").items.front();
+  }
+  if (config.contains("explain")) {
+    const RawValue& value = config.at("explain");
+    if (value.items.front() != "true" && value.items.front() != "false") {
+      return std::unexpected(Failure{k_exit_usage, fmt::format("{}: expected true or false", value.origin)});
+    }
+    loaded.explain = value.items.front() == "true";
+  }
+  for (const char* key : {"format", "explain", "rules"}) {
+    config.erase(key);
+  }
+
+  loaded.inputs = std::move(config);
+  if (const auto url = env.getenv("DATABASE_URL"); set_in(url)) {
+    loaded.inputs["database_url"] = RawValue{{*url}, "DATABASE_URL"};
+  }
+  for (const auto& [key, value] : parsed.flags) {
+    loaded.inputs[key] = value;
+  }
+  if (parsed.format) {
+    loaded.format = *parsed.format;
+  }
+  loaded.explain = loaded.explain || parsed.explain;
+  if (loaded.format != "text" && loaded.format != "json" && loaded.format != "markdown" && loaded.format != "env") {
+    return std::unexpected(Failure{k_exit_usage, fmt::format("--format: expected text, json, markdown or env, got '{}'", loaded.format)});
+  }
+  if (parsed.command == "env" || parsed.command == "report") {
+    const std::string wanted = parsed.command == "env" ? "env" : "markdown";
+    if (parsed.format && *parsed.format != wanted) {
+      return std::unexpected(Failure{k_exit_usage, fmt::format("--format: `poolcalc {}` always prints {}; drop --format", parsed.command, wanted)});
+    }
+    loaded.format = wanted;
+  }
+  return loaded;
+}
+
+int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const Environment& env)
+{
+  const auto fail = [&](const Failure& failure) {
+    err << "poolcalc: error: " << failure.message << '\n';
+    return failure.code;
+  };
+  auto loaded = load(parsed, env);
+  if (!loaded) {
+    return fail(loaded.error());
+  }
+  std::string output;
+  int code = k_exit_ok;
+  if (parsed.command == "rules") {
+    output = fmt::format("# poolcalc rules in force: {}\n{}", loaded->rules_source, loaded->rules_text);
+  } else {
+    auto scenario = build_scenario(loaded->inputs, loaded->rules);
+    if (!scenario) {
+      return fail({k_exit_usage, scenario.error()});
+    }
+    const Plan plan = size(*scenario, loaded->rules);
+    const std::vector<Finding> findings = evaluate(plan, loaded->rules);
+    if (loaded->format == "json") {
+      output = render_json(plan, findings);
+    } else if (loaded->format == "markdown") {
+      output = render_markdown(plan, findings);
+    } else if (loaded->format == "env") {
+      output = render_env(plan);
+    } else {
+      const auto no_color = env.getenv("NO_COLOR");
+      output = render_text(plan, findings, {env.stdout_is_terminal && !set_in(no_color), loaded->explain});
+    }
+    code = has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
+  }
+  out << output;
+  out.flush();
+  if (!out) {
+    err << "poolcalc: error: cannot write the output\n";
+    return k_exit_runtime;
+  }
+  return code;
+}
+
+} // namespace
+
+Environment process_environment()
+{
+  Environment env;
+  env.getenv = [](std::string_view name) -> std::optional<std::string> {
+    const char* value = std::getenv(std::string(name).c_str());
+    return value == nullptr ? std::nullopt : std::optional<std::string>(value);
+  };
+  env.stdout_is_terminal = isatty(STDOUT_FILENO) == 1;
+  return env;
+}
+
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err, const Environment& env)
+{
+  Cli cli(builtin_rules());
+  try {
+    cli.app().parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out << cli.app().help();
+    return k_exit_ok;
+  } catch (const CLI::CallForAllHelp&) {
+    out << cli.app().help("", CLI::AppFormatMode::All);
+    return k_exit_ok;
+  } catch (const CLI::CallForVersion&) {
+    out << k_version << '\n';
+    return k_exit_ok;
+  } catch (const CLI::ParseError& error) {
+    std::string message = error.what();
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+      message.pop_back();
+    }
+    err << "poolcalc: error: " << message << " (see poolcalc --help)\n";
+    return k_exit_usage;
+  }
+  return execute(cli.collect(), out, err, env);
+}
+
+} // namespace poolcalc::cli

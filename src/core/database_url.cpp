@@ -1,0 +1,544 @@
+#include "poolcalc/database_url.hpp"
+
+#include <uriparser/Uri.h>
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace poolcalc {
+
+namespace {
+
+constexpr std::string_view k_invalid_url =
+  "not a valid URL (expected postgresql://user:password@host:port/database)";
+
+std::string invalid_url_error()
+{
+  return std::string{k_invalid_url};
+}
+
+// Owns the result of one uriparser parse and frees it.
+class ParsedUri
+{
+public:
+  explicit ParsedUri(std::string_view text)
+    : m_ok(!text.empty() &&
+           uriParseSingleUriExA(&m_uri, text.data(), text.data() + text.size(), nullptr) ==
+             URI_SUCCESS)
+  {
+  }
+
+  ~ParsedUri()
+  {
+    if (m_ok) {
+      uriFreeUriMembersA(&m_uri);
+    }
+  }
+
+  ParsedUri(const ParsedUri&) = delete;
+  ParsedUri& operator=(const ParsedUri&) = delete;
+
+  bool ok() const { return m_ok; }
+  const UriUriA& uri() const { return m_uri; }
+
+private:
+  UriUriA m_uri{};
+  bool m_ok = false;
+};
+
+// The text of a uriparser range; empty for an absent component.
+std::string range_text(const UriTextRangeA& range)
+{
+  if (range.first == nullptr || range.afterLast == nullptr) {
+    return {};
+  }
+  return std::string(range.first, range.afterLast);
+}
+
+bool is_digit(char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+bool is_alpha(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+char to_lower_ascii(char c)
+{
+  if (c >= 'A' && c <= 'Z') {
+    return static_cast<char>(c - 'A' + 'a');
+  }
+  return c;
+}
+
+bool iequals(std::string_view a, std::string_view b)
+{
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (to_lower_ascii(a[i]) != to_lower_ascii(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool all_digits(std::string_view text)
+{
+  for (const char c : text) {
+    if (!is_digit(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// RFC 3986: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+bool is_scheme_syntax(std::string_view text)
+{
+  if (text.empty() || !is_alpha(text.front())) {
+    return false;
+  }
+  for (const char c : text) {
+    if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool is_postgres_scheme(std::string_view scheme)
+{
+  return iequals(scheme, "postgresql") || iequals(scheme, "postgres");
+}
+
+std::string unsupported_scheme_error(std::string_view scheme)
+{
+  return "unsupported scheme '" + std::string{scheme} +
+         "' (expected postgresql:// or postgres://)";
+}
+
+bool has_control_char(std::string_view text)
+{
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The error for a port that is not 1-65535. Falls back to the generic message when quoting the
+// port would echo the password (or break the one-line message).
+std::string invalid_port_error(std::string_view port, std::string_view password)
+{
+  if ((!password.empty() && port.find(password) != std::string_view::npos) ||
+      has_control_char(port)) {
+    return invalid_url_error();
+  }
+  return "invalid port '" + std::string{port} + "' (expected 1-65535)";
+}
+
+bool is_valid_port(std::string_view port)
+{
+  if (port.empty() || !all_digits(port)) {
+    return false;
+  }
+  while (port.size() > 1 && port.front() == '0') {
+    port.remove_prefix(1);
+  }
+  if (port.size() > 5) {
+    return false;
+  }
+  unsigned value = 0;
+  for (const char c : port) {
+    value = value * 10U + static_cast<unsigned>(c - '0');
+  }
+  return value >= 1U && value <= 65535U;
+}
+
+// uriparser rejected `text`. Finds the most useful message without ever quoting the userinfo:
+// a foreign scheme, a non-numeric port, or else the generic message.
+std::string diagnose_unparsable(std::string_view text)
+{
+  const std::size_t separator = text.find("://");
+  if (separator == std::string_view::npos || !is_scheme_syntax(text.substr(0, separator))) {
+    return invalid_url_error();
+  }
+  const std::string_view scheme = text.substr(0, separator);
+  if (!is_postgres_scheme(scheme)) {
+    return unsupported_scheme_error(scheme);
+  }
+
+  const std::size_t authority_start = separator + 3;
+  std::size_t authority_end = text.find_first_of("/?#", authority_start);
+  if (authority_end == std::string_view::npos) {
+    authority_end = text.size();
+  }
+  // An '@' after the authority means the userinfo itself holds a raw '/', '?' or '#' (a
+  // password that was not percent-encoded): the split below would cut it, so say nothing.
+  if (text.find('@', authority_end) != std::string_view::npos) {
+    return invalid_url_error();
+  }
+  const std::string_view authority =
+    text.substr(authority_start, authority_end - authority_start);
+  // Multi-host URIs (host1:5432,host2:5433) are not supported.
+  if (authority.find(',') != std::string_view::npos) {
+    return invalid_url_error();
+  }
+
+  std::string_view password;
+  std::string_view host_port = authority;
+  const std::size_t at = authority.rfind('@');
+  if (at != std::string_view::npos) {
+    const std::string_view userinfo = authority.substr(0, at);
+    const std::size_t colon = userinfo.find(':');
+    if (colon != std::string_view::npos) {
+      password = userinfo.substr(colon + 1);
+    }
+    host_port = authority.substr(at + 1);
+  }
+
+  std::string_view port;
+  if (host_port.starts_with('[')) {
+    const std::size_t close = host_port.find(']');
+    if (close == std::string_view::npos || close + 1 >= host_port.size() ||
+        host_port[close + 1] != ':') {
+      return invalid_url_error();
+    }
+    port = host_port.substr(close + 2);
+  } else {
+    const std::size_t colon = host_port.find(':');
+    if (colon == std::string_view::npos) {
+      return invalid_url_error();
+    }
+    port = host_port.substr(colon + 1);
+  }
+  // uriparser accepts an empty or all-digit port: the problem is elsewhere.
+  if (port.empty() || all_digits(port)) {
+    return invalid_url_error();
+  }
+  return invalid_port_error(port, password);
+}
+
+// Percent-decodes `text` ('+' stays '+', as libpq does).
+std::string percent_decode(std::string_view text)
+{
+  std::string buffer{text};
+  const char* end = uriUnescapeInPlaceExA(buffer.data(), URI_FALSE, URI_BR_DONT_TOUCH);
+  buffer.resize(static_cast<std::size_t>(end - buffer.data()));
+  return buffer;
+}
+
+// Percent-encodes everything except the RFC 3986 unreserved characters.
+std::string percent_encode(std::string_view text)
+{
+  constexpr std::array<char, 16> hex = {'0', '1', '2', '3', '4', '5', '6', '7',
+                                        '8', '9', 'A', 'B', 'C', 'D', 'E', 'F'};
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    if (is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(c);
+      continue;
+    }
+    const auto byte = static_cast<unsigned char>(c);
+    out.push_back('%');
+    out.push_back(hex[byte >> 4U]);
+    out.push_back(hex[byte & 0x0fU]);
+  }
+  return out;
+}
+
+// The raw query split on '&' (an empty query has no parameters).
+std::vector<std::string> split_query(std::string_view query)
+{
+  std::vector<std::string> params;
+  if (query.empty()) {
+    return params;
+  }
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t amp = query.find('&', start);
+    if (amp == std::string_view::npos) {
+      params.emplace_back(query.substr(start));
+      break;
+    }
+    params.emplace_back(query.substr(start, amp - start));
+    start = amp + 1;
+  }
+  return params;
+}
+
+// The raw key of a "key=value" (or "key") parameter.
+std::string_view raw_key(std::string_view param)
+{
+  return param.substr(0, param.find('='));
+}
+
+// Strict dotted quad in 127.0.0.0/8.
+bool is_loopback_ipv4(std::string_view host)
+{
+  std::array<unsigned, 4> octets{};
+  std::size_t index = 0;
+  std::size_t start = 0;
+  while (true) {
+    if (index == octets.size()) {
+      return false;
+    }
+    const std::size_t dot = host.find('.', start);
+    const std::string_view part =
+      host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (part.empty() || part.size() > 3 || !all_digits(part)) {
+      return false;
+    }
+    unsigned value = 0;
+    for (const char c : part) {
+      value = value * 10U + static_cast<unsigned>(c - '0');
+    }
+    if (value > 255U) {
+      return false;
+    }
+    octets[index] = value;
+    ++index;
+    if (dot == std::string_view::npos) {
+      break;
+    }
+    start = dot + 1;
+  }
+  return index == octets.size() && octets[0] == 127U;
+}
+
+// ::1 in any spelling, or an IPv4-mapped loopback (::ffff:127.x.x.x).
+bool is_loopback_ipv6(std::string_view host)
+{
+  if (host.find_first_of("[]") != std::string_view::npos) {
+    return false;
+  }
+  const std::string probe = "x://[" + std::string{host} + "]";
+  const ParsedUri parsed{probe};
+  if (!parsed.ok() || parsed.uri().hostData.ip6 == nullptr) {
+    return false;
+  }
+  const auto& bytes = parsed.uri().hostData.ip6->data;
+  bool zero_prefix = true;
+  for (std::size_t i = 0; i < 10; ++i) {
+    zero_prefix = zero_prefix && bytes[i] == 0;
+  }
+  if (!zero_prefix) {
+    return false;
+  }
+  bool loopback = bytes[10] == 0 && bytes[11] == 0 && bytes[12] == 0 && bytes[13] == 0 &&
+                  bytes[14] == 0 && bytes[15] == 1;
+  bool mapped = bytes[10] == 0xff && bytes[11] == 0xff && bytes[12] == 127;
+  return loopback || mapped;
+}
+
+// `host` is decoded: a name, an address, or a Unix socket directory.
+bool is_local_host(std::string_view host)
+{
+  if (host.empty() || host.front() == '/') {
+    return true;
+  }
+  return iequals(host, "localhost") || is_loopback_ipv4(host) || is_loopback_ipv6(host);
+}
+
+} // namespace
+
+std::expected<DatabaseUrl, std::string> DatabaseUrl::parse(std::string_view text)
+{
+  if (text.empty()) {
+    return std::unexpected(std::string{"empty URL"});
+  }
+  const ParsedUri parsed{text};
+  if (!parsed.ok()) {
+    return std::unexpected(diagnose_unparsable(text));
+  }
+  const UriUriA& uri = parsed.uri();
+
+  // Only scheme "://" authority forms: "postgresql:/db" or "localhost:5432" are not URLs we take.
+  const std::string scheme = range_text(uri.scheme);
+  if (scheme.empty() || !text.substr(scheme.size()).starts_with("://") ||
+      uri.hostText.first == nullptr) {
+    return std::unexpected(invalid_url_error());
+  }
+  if (!is_postgres_scheme(scheme)) {
+    return std::unexpected(unsupported_scheme_error(scheme));
+  }
+
+  DatabaseUrl url;
+  url.m_scheme = scheme;
+  if (uri.userInfo.first != nullptr) {
+    const std::string userinfo = range_text(uri.userInfo);
+    const std::size_t colon = userinfo.find(':');
+    if (colon == std::string::npos) {
+      url.m_user = userinfo;
+    } else {
+      url.m_user = userinfo.substr(0, colon);
+      url.m_password = userinfo.substr(colon + 1);
+    }
+  }
+  url.m_host = range_text(uri.hostText);
+  // "host1,host2" is a valid RFC 3986 name but a libpq multi-host list: not supported.
+  if (url.m_host.find(',') != std::string::npos) {
+    return std::unexpected(invalid_url_error());
+  }
+  url.m_ipv6 = uri.hostData.ip6 != nullptr || uri.hostData.ipFuture.first != nullptr;
+  if (uri.portText.first != nullptr) {
+    url.m_port = range_text(uri.portText);
+    if (!is_valid_port(url.m_port)) {
+      return std::unexpected(invalid_port_error(url.m_port, url.m_password.value_or("")));
+    }
+  }
+
+  // The path runs from the end of the authority (the first '/', '?' or '#' after "://"; none
+  // of them can occur inside a valid authority) to the query or fragment.
+  const std::size_t authority_start = scheme.size() + 3;
+  const std::size_t path_start = text.find_first_of("/?#", authority_start);
+  if (path_start != std::string_view::npos) {
+    const std::size_t path_end = text.find_first_of("?#", path_start);
+    url.m_path = std::string{text.substr(path_start, path_end == std::string_view::npos
+                                                       ? std::string_view::npos
+                                                       : path_end - path_start)};
+  }
+  if (uri.query.first != nullptr) {
+    url.m_has_query = true;
+    url.m_params = split_query(range_text(uri.query));
+  }
+  if (uri.fragment.first != nullptr) {
+    url.m_fragment = range_text(uri.fragment);
+  }
+
+  // Invariant: the pieces rebuild the input exactly. Should uriparser ever report ranges this
+  // code does not expect, refuse the URL rather than rewrite it.
+  if (url.to_string() != text) {
+    return std::unexpected(invalid_url_error());
+  }
+  return url;
+}
+
+std::string DatabaseUrl::to_string() const
+{
+  std::string out = m_scheme + "://";
+  if (m_user.has_value()) {
+    out += *m_user;
+    if (m_password.has_value()) {
+      out += ':';
+      out += *m_password;
+    }
+    out += '@';
+  }
+  if (m_ipv6) {
+    out += '[';
+    out += m_host;
+    out += ']';
+  } else {
+    out += m_host;
+  }
+  if (!m_port.empty()) {
+    out += ':';
+    out += m_port;
+  }
+  out += m_path;
+  if (m_has_query) {
+    out += '?';
+    for (std::size_t i = 0; i < m_params.size(); ++i) {
+      if (i > 0) {
+        out += '&';
+      }
+      out += m_params[i];
+    }
+  }
+  if (m_fragment.has_value()) {
+    out += '#';
+    out += *m_fragment;
+  }
+  return out;
+}
+
+std::string DatabaseUrl::masked() const
+{
+  DatabaseUrl copy = *this;
+  if (copy.m_password.has_value()) {
+    copy.m_password = "****";
+  }
+  return copy.to_string();
+}
+
+std::string DatabaseUrl::database() const
+{
+  std::string_view path = m_path;
+  if (path.starts_with('/')) {
+    path.remove_prefix(1);
+  }
+  return percent_decode(path);
+}
+
+bool DatabaseUrl::is_local() const
+{
+  // A `host` parameter overrides the authority's host (libpq reads it after the authority).
+  if (const std::optional<std::string> host_param = param("host")) {
+    return is_local_host(*host_param);
+  }
+  return is_local_host(percent_decode(m_host));
+}
+
+DatabaseUrl DatabaseUrl::with_param(std::string_view key, std::string_view value) const
+{
+  const std::string encoded_value = percent_encode(value);
+  std::vector<std::string> params;
+  params.reserve(m_params.size() + 1);
+  bool found = false;
+  for (const std::string& piece : m_params) {
+    const std::string_view piece_key = raw_key(piece);
+    if (percent_decode(piece_key) != key) {
+      params.push_back(piece);
+      continue;
+    }
+    if (found) {
+      continue; // a later duplicate: drop it
+    }
+    found = true;
+    params.push_back(std::string{piece_key} + "=" + encoded_value);
+  }
+  if (!found) {
+    params.push_back(percent_encode(key) + "=" + encoded_value);
+  }
+
+  DatabaseUrl result = *this;
+  result.m_params = std::move(params);
+  result.m_has_query = true;
+  return result;
+}
+
+DatabaseUrl DatabaseUrl::with_port(unsigned port) const
+{
+  DatabaseUrl result = *this;
+  result.m_port = std::to_string(port);
+  return result;
+}
+
+std::optional<std::string> DatabaseUrl::param(std::string_view key) const
+{
+  for (const std::string& piece : m_params) {
+    const std::string_view piece_view = piece;
+    const std::string_view piece_key = raw_key(piece_view);
+    if (percent_decode(piece_key) != key) {
+      continue;
+    }
+    if (piece_key.size() == piece_view.size()) {
+      return std::string{}; // "key" without '='
+    }
+    return percent_decode(piece_view.substr(piece_key.size() + 1));
+  }
+  return std::nullopt;
+}
+
+} // namespace poolcalc

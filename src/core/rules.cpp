@@ -1,0 +1,227 @@
+#include "poolcalc/rules.hpp"
+
+#include "toml_reader.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <limits>
+
+namespace poolcalc {
+
+namespace {
+
+using detail::InputError;
+using detail::TableReader;
+
+// Bounds shared with the scenario's flags (see scenario.hpp): the rules may not set a default
+// that a flag could not.
+constexpr std::int64_t k_max_connections_limit = 262'143; // PostgreSQL's MAX_BACKENDS
+constexpr std::int64_t k_big = 1'000'000'000;
+
+SizingRules read_sizing(TableReader& reader)
+{
+  SizingRules sizing;
+  sizing.activity = reader.number("activity", 0.0, 1.0, true);
+  sizing.vu_rate_per_s = reader.number("vu_rate_per_s", 0.0, 1000.0, true);
+  sizing.burst = reader.number("burst", 1.0, 100.0);
+  sizing.overhead = reader.integer("overhead", 0, 100'000);
+  sizing.round_to = reader.integer("round_to", 1, 1000);
+  reader.finish();
+  return sizing;
+}
+
+DatabaseRules read_database(TableReader& reader)
+{
+  DatabaseRules database;
+  database.max_connections = reader.integer("max_connections", 1, k_max_connections_limit);
+  database.safe_utilization_min = reader.number("safe_utilization_min", 0.0, 1.0, true);
+  database.safe_utilization_max = reader.number("safe_utilization_max", 0.0, 1.0, true);
+  if (database.safe_utilization_max < database.safe_utilization_min) {
+    reader.fail(reader.node("safe_utilization_max"), "safe_utilization_max", "must not be below safe_utilization_min");
+  }
+  const toml::table& reserved = reader.table("reserved");
+  TableReader reserved_reader(reserved, reader.dotted("reserved"), reader.source_name());
+  std::int64_t total = 0;
+  for (const auto& [name, value] : detail::keys_in_file_order(reserved)) {
+    const std::int64_t connections = reserved_reader.integer(name, 0, k_max_connections_limit);
+    total += connections;
+    database.reserved.push_back({name, connections});
+  }
+  if (total > database.max_connections) {
+    reader.fail(reserved,
+                "reserved",
+                fmt::format("the reserved connections ({}) exceed database.max_connections ({})", total, database.max_connections));
+  }
+  reader.finish();
+  return database;
+}
+
+TimeoutRules read_timeouts(TableReader& reader)
+{
+  TimeoutRules timeouts;
+  // Whole seconds, as Prisma takes them.
+  timeouts.pool_timeout_s = static_cast<double>(reader.integer("pool_timeout_s", 0, 3600));
+  timeouts.connect_timeout_s = static_cast<double>(reader.integer("connect_timeout_s", 0, 3600));
+  timeouts.client_request_timeout_s = reader.number("client_request_timeout_s", 0.0, 86'400.0, true);
+  reader.finish();
+  return timeouts;
+}
+
+PrismaDefaults read_prisma(TableReader& reader)
+{
+  PrismaDefaults prisma;
+  prisma.connection_limit_per_physical_cpu = reader.integer("connection_limit_per_physical_cpu", 0, 1000);
+  prisma.connection_limit_add = reader.integer("connection_limit_add", 0, 1000);
+  prisma.pool_timeout_s = reader.number("pool_timeout_s", 0.0, 3600.0);
+  prisma.connect_timeout_s = reader.number("connect_timeout_s", 0.0, 3600.0);
+  reader.finish();
+  return prisma;
+}
+
+std::vector<ScalingRow> read_scaling(const toml::array& rows, TableReader& parent)
+{
+  std::vector<ScalingRow> scaling;
+  std::int64_t next_min = 1;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const toml::table* row_table = rows[i].as_table();
+    const std::string prefix = fmt::format("scaling[{}]", i);
+    if (row_table == nullptr) {
+      parent.fail(rows[i], prefix, "expected a table");
+    }
+    TableReader reader(*row_table, prefix, parent.source_name());
+    ScalingRow row;
+    row.users_min = reader.integer("users_min", 1, k_big);
+    if (row.users_min != next_min) {
+      reader.fail(reader.node("users_min"),
+                  "users_min",
+                  fmt::format("rows must cover the users without gaps or overlaps: expected {}, got {}", next_min, row.users_min));
+    }
+    if (reader.has("users_max")) {
+      row.users_max = reader.integer("users_max", row.users_min, k_big);
+      next_min = *row.users_max + 1;
+    } else if (i + 1 != rows.size()) {
+      reader.fail(*row_table, "users_max", "missing key (only the last row may be open-ended)");
+    }
+    row.pgbouncer = reader.has("pgbouncer") && reader.boolean("pgbouncer");
+    if (!row.pgbouncer) {
+      row.pool_min = reader.integer("pool_min", 1, k_max_connections_limit);
+      row.pool_max = reader.integer("pool_max", row.pool_min, k_max_connections_limit);
+    }
+    row.max_connections = reader.integer("max_connections", 1, k_max_connections_limit);
+    reader.finish();
+    scaling.push_back(row);
+  }
+  if (scaling.empty()) {
+    parent.fail(rows, "scaling", "expected at least one row");
+  }
+  if (scaling.back().users_max.has_value()) {
+    parent.fail(rows, "scaling", "the last row must be open-ended (no users_max)");
+  }
+  return scaling;
+}
+
+PgBouncerTriggers read_triggers(TableReader& reader)
+{
+  PgBouncerTriggers triggers;
+  triggers.instances_above = reader.integer("instances_above", 0, k_big);
+  triggers.total_connections_above = reader.integer("total_connections_above", 0, std::numeric_limits<std::int64_t>::max() / 2);
+  triggers.services_above = reader.integer("services_above", 0, k_big);
+  triggers.transaction_pooling = reader.boolean("transaction_pooling");
+  triggers.remote_database = reader.boolean("remote_database");
+  reader.finish();
+  return triggers;
+}
+
+PgBouncerSettingsRules read_pgbouncer_settings(TableReader& reader)
+{
+  PgBouncerSettingsRules settings;
+  settings.listen_port = reader.integer("listen_port", 1, 65'535);
+  settings.listen_addr = reader.string("listen_addr");
+  settings.auth_type = reader.string("auth_type");
+  settings.auth_file = reader.string("auth_file");
+  settings.pool_mode = reader.string("pool_mode");
+  if (settings.pool_mode != "session" && settings.pool_mode != "transaction" && settings.pool_mode != "statement") {
+    reader.fail(reader.node("pool_mode"), "pool_mode", "expected \"session\", \"transaction\" or \"statement\"");
+  }
+  settings.max_client_conn = reader.integer("max_client_conn", 1, k_big);
+  settings.min_pool_ratio = reader.number("min_pool_ratio", 0.0, 1.0);
+  settings.reserve_pool_ratio = reader.number("reserve_pool_ratio", 0.0, 1.0);
+  settings.reserve_pool_timeout_s = reader.number("reserve_pool_timeout_s", 0.0, 3600.0);
+  reader.finish();
+  return settings;
+}
+
+MonitoringRules read_monitoring(TableReader& reader)
+{
+  MonitoringRules monitoring;
+  monitoring.active_warn_ratio = reader.number("active_warn_ratio", 0.0, 1.0, true);
+  monitoring.active_critical_ratio = reader.number("active_critical_ratio", monitoring.active_warn_ratio, 1.0);
+  monitoring.idle_warn_below = reader.integer("idle_warn_below", 0, k_big);
+  monitoring.idle_critical_below = reader.integer("idle_critical_below", 0, monitoring.idle_warn_below);
+  monitoring.pending_warn_above = reader.integer("pending_warn_above", 0, k_big);
+  monitoring.pending_critical_above = reader.integer("pending_critical_above", monitoring.pending_warn_above, k_big);
+  monitoring.timeout_error_warn_rate = reader.number("timeout_error_warn_rate", 0.0, 1.0);
+  monitoring.timeout_error_critical_rate = reader.number("timeout_error_critical_rate", monitoring.timeout_error_warn_rate, 1.0);
+  reader.finish();
+  return monitoring;
+}
+
+Rules read_rules(const toml::table& root, std::string_view source_name)
+{
+  TableReader reader(root, "", source_name);
+  Rules rules;
+  rules.schema_version = reader.integer("schema_version", 1, 1);
+
+  TableReader sizing(reader.table("sizing"), "sizing", source_name);
+  rules.sizing = read_sizing(sizing);
+  TableReader database(reader.table("database"), "database", source_name);
+  rules.database = read_database(database);
+  TableReader postgres(reader.table("postgres"), "postgres", source_name);
+  rules.postgres.superuser_reserved_connections_default = postgres.integer("superuser_reserved_connections_default", 0, k_max_connections_limit);
+  rules.postgres.wal_senders_separate_since = postgres.integer("wal_senders_separate_since", 1, 1000);
+  postgres.finish();
+  TableReader timeouts(reader.table("timeouts"), "timeouts", source_name);
+  rules.timeouts = read_timeouts(timeouts);
+  TableReader prisma(reader.table("prisma_defaults"), "prisma_defaults", source_name);
+  rules.prisma_defaults = read_prisma(prisma);
+  rules.scaling = read_scaling(reader.array("scaling"), reader);
+
+  TableReader pgbouncer(reader.table("pgbouncer"), "pgbouncer", source_name);
+  TableReader triggers(pgbouncer.table("triggers"), "pgbouncer.triggers", source_name);
+  rules.pgbouncer_triggers = read_triggers(triggers);
+  TableReader settings(pgbouncer.table("settings"), "pgbouncer.settings", source_name);
+  rules.pgbouncer_settings = read_pgbouncer_settings(settings);
+  pgbouncer.finish();
+
+  TableReader monitoring(reader.table("monitoring"), "monitoring", source_name);
+  rules.monitoring = read_monitoring(monitoring);
+  reader.finish();
+  return rules;
+}
+
+} // namespace
+
+std::expected<Rules, std::string> parse_rules(std::string_view toml_text, std::string_view source_name)
+{
+  try {
+    return read_rules(detail::parse_toml(toml_text, source_name), source_name);
+  } catch (const InputError& error) {
+    return std::unexpected(error.message);
+  }
+}
+
+const Rules& builtin_rules()
+{
+  static const Rules rules = [] {
+    auto parsed = parse_rules(embedded_rules_toml(), "rules.toml");
+    if (!parsed) {
+      // Unreachable in a tested build: a unit test parses the embedded rules.
+      std::abort();
+    }
+    return *parsed;
+  }();
+  return rules;
+}
+
+} // namespace poolcalc

@@ -1,0 +1,353 @@
+#include "poolcalc/scenario.hpp"
+
+#include "poolcalc/numbers.hpp"
+#include "toml_reader.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace poolcalc {
+
+namespace {
+
+using detail::InputError;
+
+[[noreturn]] void fail(const RawValue& value, std::string_view what)
+{
+  throw InputError{fmt::format("{}: {}", value.origin, what)};
+}
+
+const RawValue* find(const RawInputs& inputs, std::string_view key)
+{
+  const auto it = inputs.find(key);
+  return it == inputs.end() ? nullptr : &it->second;
+}
+
+const std::string& single(const RawValue& value)
+{
+  if (value.items.size() != 1) {
+    fail(value, "expected one value");
+  }
+  return value.items.front();
+}
+
+std::int64_t count_or(const RawInputs& inputs, std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max)
+{
+  const RawValue* value = find(inputs, key);
+  if (value == nullptr) {
+    return fallback;
+  }
+  const std::string& text = single(*value);
+  auto parsed = parse_count(text, min, max);
+  if (!parsed) {
+    fail(*value, fmt::format("{}, got '{}'", parsed.error(), text));
+  }
+  return *parsed;
+}
+
+double number_or(const RawInputs& inputs, std::string_view key, double fallback, double min, double max, bool min_open)
+{
+  const RawValue* value = find(inputs, key);
+  if (value == nullptr) {
+    return fallback;
+  }
+  const std::string& text = single(*value);
+  auto parsed = parse_number(text, min, max, min_open);
+  if (!parsed) {
+    fail(*value, fmt::format("{}, got '{}'", parsed.error(), text));
+  }
+  return *parsed;
+}
+
+std::optional<bool> switch_value(const RawInputs& inputs, std::string_view key)
+{
+  const RawValue* value = find(inputs, key);
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  const std::string& text = single(*value);
+  if (text == "true") {
+    return true;
+  }
+  if (text == "false") {
+    return false;
+  }
+  fail(*value, fmt::format("expected true or false, got '{}'", text));
+}
+
+std::vector<std::string> split_list(const std::string& text)
+{
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', start);
+    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const auto first = part.find_first_not_of(" \t");
+    const auto last = part.find_last_not_of(" \t");
+    parts.push_back(first == std::string::npos ? std::string() : part.substr(first, last - first + 1));
+    if (comma == std::string::npos) {
+      break;
+    }
+    start = comma + 1;
+  }
+  return parts;
+}
+
+std::vector<double> read_query_ms(const RawValue& value)
+{
+  std::vector<double> result;
+  for (const std::string& item : value.items) {
+    for (const std::string& part : split_list(item)) {
+      auto parsed = parse_number(part, 0.0, k_max_query_ms, true);
+      if (!parsed) {
+        fail(value, fmt::format("{} (milliseconds a query holds a connection), got '{}'", parsed.error(), part));
+      }
+      result.push_back(*parsed);
+    }
+  }
+  if (result.size() > k_max_query_ms_values) {
+    fail(value, fmt::format("expected at most {} values, got {}", k_max_query_ms_values, result.size()));
+  }
+  std::sort(result.begin(), result.end());
+  if (std::adjacent_find(result.begin(), result.end()) != result.end()) {
+    fail(value, "expected distinct values, got one twice");
+  }
+  return result;
+}
+
+std::vector<ReserveEntry> read_reserve(const RawValue& value)
+{
+  std::vector<ReserveEntry> result;
+  for (const std::string& item : value.items) {
+    const std::size_t equals = item.find('=');
+    const std::string name = item.substr(0, equals);
+    const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+    if (equals == std::string::npos || !name_ok) {
+      fail(value, fmt::format("expected NAME=N (NAME of letters, digits, '_' or '-'), got '{}'", item));
+    }
+    const std::string number = item.substr(equals + 1);
+    auto parsed = parse_count(number, 0, k_max_connections_limit);
+    if (!parsed) {
+      fail(value, fmt::format("{}: {}, got '{}'", name, parsed.error(), number));
+    }
+    const auto same = std::find_if(result.begin(), result.end(), [&](const ReserveEntry& e) { return e.name == name; });
+    if (same != result.end()) {
+      fail(value, fmt::format("{} is given twice", name));
+    }
+    result.push_back({name, *parsed});
+  }
+  return result;
+}
+
+Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
+{
+  Scenario scenario;
+  const RawValue* vus = find(inputs, "vus");
+  if (vus == nullptr) {
+    throw InputError{"--vus is required: the number of concurrent virtual users (or clients), e.g. --vus 120"};
+  }
+  scenario.vus = count_or(inputs, "vus", 0, 1, k_max_vus);
+
+  const RawValue* query_ms = find(inputs, "query_ms");
+  if (query_ms == nullptr) {
+    throw InputError{"--query-ms is required: how long one query holds a connection, in milliseconds (e.g. --query-ms 150, or 100,150,200)"};
+  }
+  scenario.query_ms = read_query_ms(*query_ms);
+  scenario.design_index = scenario.query_ms.size() / 2; // the middle one (the seed's "realistic")
+  if (const RawValue* design = find(inputs, "design_ms")) {
+    const double wanted = number_or(inputs, "design_ms", 0, 0.0, k_max_query_ms, true);
+    const auto it = std::find(scenario.query_ms.begin(), scenario.query_ms.end(), wanted);
+    if (it == scenario.query_ms.end()) {
+      std::vector<std::string> listed;
+      for (double ms : scenario.query_ms) {
+        listed.push_back(format_number(ms));
+      }
+      fail(*design, fmt::format("expected one of the --query-ms values ({}), got '{}'", fmt::join(listed, ", "), single(*design)));
+    }
+    scenario.design_index = static_cast<std::size_t>(it - scenario.query_ms.begin());
+  }
+
+  scenario.activity = number_or(inputs, "activity", rules.sizing.activity, 0.0, 1.0, true);
+  scenario.vu_rate_per_s = rules.sizing.vu_rate_per_s;
+  scenario.burst = number_or(inputs, "burst", rules.sizing.burst, 1.0, k_max_burst, false);
+  scenario.overhead = count_or(inputs, "overhead", rules.sizing.overhead, 0, k_max_overhead);
+  scenario.round_to = rules.sizing.round_to;
+  scenario.max_connections = count_or(inputs, "max_connections", rules.database.max_connections, 1, k_max_connections_limit);
+  scenario.instances = count_or(inputs, "instances", 1, 1, k_max_instances);
+  scenario.services = count_or(inputs, "services", 1, 1, k_max_services);
+  scenario.transaction_pooling = switch_value(inputs, "transaction_pooling").value_or(false);
+  scenario.remote_database = switch_value(inputs, "remote_database");
+  // Whole seconds: Prisma's pool_timeout and connect_timeout are integers.
+  scenario.pool_timeout_s = static_cast<double>(count_or(inputs, "pool_timeout", static_cast<std::int64_t>(rules.timeouts.pool_timeout_s), 0, k_max_timeout_s));
+  scenario.connect_timeout_s =
+    static_cast<double>(count_or(inputs, "connect_timeout", static_cast<std::int64_t>(rules.timeouts.connect_timeout_s), 0, k_max_timeout_s));
+  scenario.request_timeout_s =
+    number_or(inputs, "request_timeout", rules.timeouts.client_request_timeout_s, 0.0, k_max_request_timeout_s, true);
+
+  if (const RawValue* reserve = find(inputs, "reserve")) {
+    scenario.reserved = read_reserve(*reserve);
+    scenario.reserved_is_default = false;
+  } else {
+    scenario.reserved = rules.database.reserved;
+  }
+  std::int64_t reserved_total = 0;
+  for (const ReserveEntry& entry : scenario.reserved) {
+    reserved_total += entry.connections;
+  }
+  if (reserved_total > scenario.max_connections) {
+    const RawValue* reserve = find(inputs, "reserve");
+    const std::string origin = reserve != nullptr ? reserve->origin : "rules: database.reserved";
+    throw InputError{fmt::format("{}: the reserved connections ({}) exceed max_connections ({}); reserve at most {}",
+                                 origin,
+                                 reserved_total,
+                                 scenario.max_connections,
+                                 scenario.max_connections)};
+  }
+
+  if (const RawValue* url = find(inputs, "database_url")) {
+    auto parsed = DatabaseUrl::parse(single(*url));
+    if (!parsed) {
+      fail(*url, parsed.error());
+    }
+    scenario.database_url = std::move(*parsed);
+    scenario.database_url_origin = url->origin;
+  }
+
+  // The product of the inputs, before any integer arithmetic (see k_max_total_connections).
+  const double largest_peak = static_cast<double>(scenario.vus) * scenario.activity * scenario.vu_rate_per_s * scenario.query_ms.back() / 1000.0;
+  const double largest_total =
+    (std::ceil(largest_peak) * scenario.burst + static_cast<double>(scenario.overhead + scenario.round_to)) * static_cast<double>(scenario.instances);
+  if (!(largest_total <= k_max_total_connections)) {
+    throw InputError{fmt::format("{}: the workload needs about {} connections, more than the {} poolcalc computes with; "
+                                 "check the units (--query-ms is milliseconds)",
+                                 query_ms->origin,
+                                 format_number(largest_total, 0),
+                                 format_number(k_max_total_connections, 0))};
+  }
+  return scenario;
+}
+
+// Turns a TOML value into RawValue items, in the same text a flag would have.
+std::vector<std::string> items_of(const toml::node& node, std::string_view key, detail::TableReader& reader)
+{
+  std::vector<std::string> items;
+  const auto scalar = [&](const toml::node& n) -> std::string {
+    if (const auto* i = n.as_integer()) {
+      return fmt::format("{}", i->get());
+    }
+    if (const auto* f = n.as_floating_point()) {
+      return fmt::format("{}", f->get());
+    }
+    if (const auto* s = n.as_string()) {
+      return s->get();
+    }
+    if (const auto* b = n.as_boolean()) {
+      return b->get() ? "true" : "false";
+    }
+    reader.fail(n, key, "expected a number, a string or true/false");
+  };
+  if (key == "reserve") {
+    const auto* table = node.as_table();
+    if (table == nullptr) {
+      reader.fail(node, key, "expected a table of NAME = N (e.g. reserve = { superuser = 3, admin = 5 })");
+    }
+    for (const auto& [name, value] : detail::keys_in_file_order(*table)) {
+      items.push_back(fmt::format("{}={}", name, scalar(*value)));
+    }
+    return items;
+  }
+  if (const auto* array = node.as_array()) {
+    if (key != "query_ms") {
+      reader.fail(node, key, "expected a single value, not an array");
+    }
+    for (const auto& element : *array) {
+      items.push_back(scalar(element));
+    }
+    return items;
+  }
+  if (node.is_table()) {
+    reader.fail(node, key, "expected a single value, not a table");
+  }
+  return {scalar(node)};
+}
+
+} // namespace
+
+const std::vector<std::string_view>& input_keys()
+{
+  static const std::vector<std::string_view> keys = {
+    "vus",
+    "query_ms",
+    "design_ms",
+    "activity",
+    "burst",
+    "overhead",
+    "max_connections",
+    "reserve",
+    "instances",
+    "services",
+    "transaction_pooling",
+    "remote_database",
+    "pool_timeout",
+    "connect_timeout",
+    "request_timeout",
+    "database_url",
+    "rules",
+    "format",
+    "explain",
+  };
+  return keys;
+}
+
+std::expected<Scenario, std::string> build_scenario(const RawInputs& inputs, const Rules& rules)
+{
+  try {
+    return read_scenario(inputs, rules);
+  } catch (const InputError& error) {
+    return std::unexpected(error.message);
+  }
+}
+
+std::expected<RawInputs, std::string> parse_scenario_toml(std::string_view toml_text, std::string_view source_name)
+{
+  try {
+    const toml::table root = detail::parse_toml(toml_text, source_name);
+    detail::TableReader reader(root, "", source_name);
+    RawInputs inputs;
+    for (const auto& [key, node_ptr] : detail::keys_in_file_order(root)) {
+      const toml::node& node = *node_ptr;
+      const std::string_view name = key;
+      if (std::find(input_keys().begin(), input_keys().end(), name) == input_keys().end()) {
+        throw InputError{fmt::format("{}: {}: unknown key (accepted: {})",
+                                     detail::location(source_name, node.source()),
+                                     name,
+                                     fmt::join(input_keys(), ", "))};
+      }
+      RawValue value;
+      value.items = items_of(node, name, reader);
+      value.origin = fmt::format("{}: {}", detail::location(source_name, node.source()), name);
+      inputs.emplace(std::string(name), std::move(value));
+    }
+    return inputs;
+  } catch (const InputError& error) {
+    return std::unexpected(error.message);
+  }
+}
+
+std::vector<std::string> scenario_labels(std::size_t count)
+{
+  if (count == 3) {
+    return {"conservative", "realistic", "pessimistic"};
+  }
+  std::vector<std::string> labels;
+  for (std::size_t i = 0; i < count; ++i) {
+    labels.push_back(count == 1 ? std::string("design") : fmt::format("scenario {}", i + 1));
+  }
+  return labels;
+}
+
+} // namespace poolcalc

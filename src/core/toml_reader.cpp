@@ -1,0 +1,158 @@
+#include "toml_reader.hpp"
+
+#include "poolcalc/numbers.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace poolcalc::detail {
+
+std::string location(std::string_view source_name, const toml::source_region& region)
+{
+  return fmt::format("{}:{}:{}", source_name, region.begin.line, region.begin.column);
+}
+
+TableReader::TableReader(const toml::table& table, std::string prefix, std::string_view source_name)
+  : m_table(table),
+    m_prefix(std::move(prefix)),
+    m_source(source_name)
+{
+}
+
+std::string TableReader::dotted(std::string_view key) const
+{
+  return m_prefix.empty() ? std::string(key) : fmt::format("{}.{}", m_prefix, key);
+}
+
+void TableReader::fail(const toml::node& at, std::string_view key, std::string_view what) const
+{
+  throw InputError{fmt::format("{}: {}: {}", location(m_source, at.source()), dotted(key), what)};
+}
+
+bool TableReader::has(std::string_view key) const
+{
+  return m_table.contains(key);
+}
+
+const toml::node& TableReader::node(std::string_view key)
+{
+  const toml::node* found = m_table.get(key);
+  if (found == nullptr) {
+    throw InputError{fmt::format("{}: {}: missing key", location(m_source, m_table.source()), dotted(key))};
+  }
+  m_seen.emplace(key);
+  return *found;
+}
+
+double TableReader::number(std::string_view key, double min, double max, bool min_open)
+{
+  const toml::node& found = node(key);
+  double value = 0;
+  if (const auto* integer_value = found.as_integer()) {
+    value = static_cast<double>(integer_value->get());
+  } else if (const auto* float_value = found.as_floating_point()) {
+    value = float_value->get();
+  } else {
+    fail(found, key, "expected a number");
+  }
+  if (!std::isfinite(value) || value < min || (min_open && value == min) || value > max) {
+    fail(found,
+         key,
+         fmt::format("expected a number {} {} and <= {}, got {}",
+                     min_open ? ">" : ">=",
+                     format_number(min, 9),
+                     format_number(max, 9),
+                     format_number(value, 9)));
+  }
+  return value;
+}
+
+std::int64_t TableReader::integer(std::string_view key, std::int64_t min, std::int64_t max)
+{
+  const toml::node& found = node(key);
+  const auto* integer_value = found.as_integer();
+  if (integer_value == nullptr) {
+    fail(found, key, fmt::format("expected a whole number from {} to {}", min, max));
+  }
+  const std::int64_t value = integer_value->get();
+  if (value < min || value > max) {
+    fail(found, key, fmt::format("expected a whole number from {} to {}, got {}", min, max, value));
+  }
+  return value;
+}
+
+bool TableReader::boolean(std::string_view key)
+{
+  const toml::node& found = node(key);
+  const auto* bool_value = found.as_boolean();
+  if (bool_value == nullptr) {
+    fail(found, key, "expected true or false");
+  }
+  return bool_value->get();
+}
+
+std::string TableReader::string(std::string_view key)
+{
+  const toml::node& found = node(key);
+  const auto* string_value = found.as_string();
+  if (string_value == nullptr) {
+    fail(found, key, "expected a string");
+  }
+  return string_value->get();
+}
+
+const toml::table& TableReader::table(std::string_view key)
+{
+  const toml::node& found = node(key);
+  const auto* table_value = found.as_table();
+  if (table_value == nullptr) {
+    fail(found, key, "expected a table");
+  }
+  return *table_value;
+}
+
+const toml::array& TableReader::array(std::string_view key)
+{
+  const toml::node& found = node(key);
+  const auto* array_value = found.as_array();
+  if (array_value == nullptr) {
+    fail(found, key, "expected an array");
+  }
+  return *array_value;
+}
+
+void TableReader::finish() const
+{
+  for (const auto& [key, value] : m_table) {
+    if (!m_seen.contains(key.str())) {
+      throw InputError{fmt::format("{}: {}: unknown key", location(m_source, key.source()), dotted(key.str()))};
+    }
+  }
+}
+
+std::vector<std::pair<std::string, const toml::node*>> keys_in_file_order(const toml::table& table)
+{
+  std::vector<std::pair<std::string, const toml::node*>> keys;
+  for (const auto& [key, value] : table) {
+    keys.emplace_back(std::string(key.str()), &value);
+  }
+  std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+    const auto& pa = a.second->source().begin;
+    const auto& pb = b.second->source().begin;
+    return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
+  });
+  return keys;
+}
+
+toml::table parse_toml(std::string_view text, std::string_view source_name)
+{
+  try {
+    return toml::parse(text, source_name);
+  } catch (const toml::parse_error& error) {
+    throw InputError{fmt::format("{}: invalid TOML: {}", location(source_name, error.source()), error.description())};
+  }
+}
+
+} // namespace poolcalc::detail

@@ -1,0 +1,56 @@
+#include "poolcalc/emit.hpp"
+#include "poolcalc/numbers.hpp"
+
+#include "common.hpp"
+
+#include <fmt/format.h>
+
+namespace poolcalc {
+
+namespace {
+
+// Double quotes as in the seed's block, unless the value holds a character that dotenv
+// loaders expand or end a double-quoted value on ($ for variable expansion, \ " `): then
+// single quotes, which dotenv takes literally. A URL never holds a single quote unencoded.
+std::string quoted(const std::string& value)
+{
+  if (value.find_first_of("$\\\"`") != std::string::npos) {
+    return fmt::format("'{}'", value);
+  }
+  return fmt::format("\"{}\"", value);
+}
+
+} // namespace
+
+std::string render_env(const Plan& plan)
+{
+  const Scenario& s = plan.scenario;
+  std::string out;
+  out += fmt::format("# poolcalc: {} VUs x {} active x {} ms -> pool of {} per instance ({})\n",
+                     s.vus,
+                     detail::fixed(s.activity, 2),
+                     format_number(plan.scenarios[plan.design_index].query_ms),
+                     plan.pool_size,
+                     plan.recommendation == Recommendation::pool ? "direct to PostgreSQL" : "through PgBouncer");
+  if (const auto url = application_url(plan)) {
+    if (plan.pgbouncer) {
+      out += fmt::format("# Through PgBouncer on port {}. pgbouncer=true is needed with PgBouncer < 1.21 (Prisma docs);\n"
+                         "# on 1.21+ with max_prepared_statements > 0 it can be dropped.\n",
+                         plan.pgbouncer->listen_port);
+    }
+    out += fmt::format("DATABASE_URL={}\n", quoted(url->to_string()));
+    if (plan.pgbouncer) {
+      out += "# Direct connection for migrations (schema.prisma: directUrl = env(\"DIRECT_URL\"))\n";
+      out += fmt::format("DIRECT_URL={}\n", quoted(s.database_url->to_string()));
+    }
+  }
+  out += "# Maximum connections in pool\n";
+  out += fmt::format("DATABASE_POOL_SIZE={}\n", plan.settings.connection_limit);
+  out += "# Seconds to wait for new connection\n";
+  out += fmt::format("DATABASE_CONNECTION_TIMEOUT={}\n", format_number(plan.settings.connect_timeout_s));
+  out += "# Seconds to wait for available connection from pool\n";
+  out += fmt::format("DATABASE_POOL_TIMEOUT={}\n", format_number(plan.settings.pool_timeout_s));
+  return out;
+}
+
+} // namespace poolcalc

@@ -1,0 +1,175 @@
+#include "poolcalc/emit.hpp"
+#include "poolcalc/numbers.hpp"
+
+#include "common.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+namespace poolcalc {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Whole numbers as JSON integers, the rest as the shortest decimal that round-trips.
+Json number(double value)
+{
+  if (value == static_cast<double>(static_cast<std::int64_t>(value)) && std::fabs(value) < 9e15) {
+    return static_cast<std::int64_t>(value);
+  }
+  return value;
+}
+
+Json reserved(const Plan& plan)
+{
+  Json object = Json::object();
+  for (const ReserveEntry& entry : plan.scenario.reserved) {
+    object[entry.name] = entry.connections;
+  }
+  return object;
+}
+
+Json inputs(const Plan& plan)
+{
+  const Scenario& s = plan.scenario;
+  Json query_ms = Json::array();
+  for (double ms : s.query_ms) {
+    query_ms.push_back(number(ms));
+  }
+  Json j;
+  j["vus"] = s.vus;
+  j["query_ms"] = query_ms;
+  j["design_ms"] = number(s.query_ms[s.design_index]);
+  j["activity"] = number(s.activity);
+  j["vu_rate_per_s"] = number(s.vu_rate_per_s);
+  j["burst"] = number(s.burst);
+  j["overhead"] = s.overhead;
+  j["round_to"] = s.round_to;
+  j["max_connections"] = s.max_connections;
+  j["reserved"] = reserved(plan);
+  j["instances"] = s.instances;
+  j["services"] = s.services;
+  j["transaction_pooling"] = s.transaction_pooling;
+  j["remote_database"] = plan.remote_database_known ? Json(plan.remote_database) : Json(nullptr);
+  j["pool_timeout_s"] = number(s.pool_timeout_s);
+  j["connect_timeout_s"] = number(s.connect_timeout_s);
+  j["request_timeout_s"] = number(s.request_timeout_s);
+  j["database_url"] = s.database_url ? Json(s.database_url->masked()) : Json(nullptr);
+  return j;
+}
+
+Json scenarios(const Plan& plan)
+{
+  Json list = Json::array();
+  for (std::size_t i = 0; i < plan.scenarios.size(); ++i) {
+    const ScenarioResult& r = plan.scenarios[i];
+    Json j;
+    j["label"] = r.label;
+    j["query_ms"] = number(r.query_ms);
+    j["peak_concurrent"] = number(r.peak_concurrent);
+    j["peak_concurrent_ceil"] = r.peak_ceil;
+    j["buffered"] = r.buffered;
+    j["pool_size_unrounded"] = r.pool_size_unrounded;
+    j["pool_size"] = r.pool_size;
+    j["total_connections"] = r.total_connections;
+    j["fits"] = r.fits;
+    j["design"] = i == plan.design_index;
+    list.push_back(j);
+  }
+  return list;
+}
+
+Json settings(const Plan& plan)
+{
+  Json j;
+  j["connection_limit"] = plan.settings.connection_limit;
+  j["pool_timeout_s"] = number(plan.settings.pool_timeout_s);
+  j["connect_timeout_s"] = number(plan.settings.connect_timeout_s);
+  const auto url = application_url(plan);
+  j["database_url"] = url ? Json(url->masked()) : Json(nullptr);
+  Json prisma;
+  prisma["connection_limit"] = detail::prisma_default_limit(plan);
+  prisma["pool_timeout_s"] = number(plan.prisma_default_pool_timeout_s);
+  prisma["connect_timeout_s"] = number(plan.prisma_default_connect_timeout_s);
+  j["prisma_defaults"] = prisma;
+  if (plan.pgbouncer) {
+    const PgBouncerPlan& b = *plan.pgbouncer;
+    Json p;
+    p["listen_addr"] = b.listen_addr;
+    p["listen_port"] = b.listen_port;
+    p["auth_type"] = b.auth_type;
+    p["auth_file"] = b.auth_file;
+    p["pool_mode"] = b.pool_mode;
+    p["max_client_conn"] = b.max_client_conn;
+    p["default_pool_size"] = b.default_pool_size;
+    p["min_pool_size"] = b.min_pool_size;
+    p["reserve_pool_size"] = b.reserve_pool_size;
+    p["reserve_pool_timeout_s"] = number(b.reserve_pool_timeout_s);
+    j["pgbouncer"] = p;
+  } else {
+    j["pgbouncer"] = nullptr;
+  }
+  return j;
+}
+
+} // namespace
+
+std::string render_json(const Plan& plan, const std::vector<Finding>& findings)
+{
+  Json j;
+  j["schema_version"] = 1;
+  j["inputs"] = inputs(plan);
+  j["scenarios"] = scenarios(plan);
+  j["peak_concurrent"] = number(plan.peak_concurrent);
+  j["pool_size"] = plan.pool_size;
+  j["pool_size_unrounded"] = plan.pool_size_unrounded;
+  j["total_connections"] = plan.total_connections;
+  j["server_connections"] = plan.server_connections;
+  j["max_connections"] = plan.scenario.max_connections;
+  j["reserved"] = reserved(plan);
+  j["reserved_total"] = plan.reserved_total;
+  j["available"] = plan.available;
+  j["utilization"] = number(round_decimal(plan.utilization));
+  j["fits"] = plan.fits;
+  if (const ScalingRow* row = plan.scaling_row) {
+    Json band;
+    band["users_min"] = row->users_min;
+    band["users_max"] = row->users_max ? Json(*row->users_max) : Json(nullptr);
+    band["pool_min"] = row->pgbouncer ? Json(nullptr) : Json(row->pool_min);
+    band["pool_max"] = row->pgbouncer ? Json(nullptr) : Json(row->pool_max);
+    band["max_connections"] = row->max_connections;
+    band["pgbouncer"] = row->pgbouncer;
+    j["scaling_band"] = band;
+  } else {
+    j["scaling_band"] = nullptr;
+  }
+  j["recommendation"] = plan.recommendation == Recommendation::pool ? "pool" : "pgbouncer";
+  j["recommendation_reason"] = plan.recommendation_reason;
+  Json triggers = Json::array();
+  for (const Trigger& t : plan.triggers) {
+    triggers.push_back({{"id", t.id}, {"reason", t.reason}, {"rule", t.rule}});
+  }
+  j["pgbouncer_triggers"] = triggers;
+  Json list = Json::array();
+  for (const Finding& f : findings) {
+    list.push_back({{"id", f.id}, {"level", std::string(to_string(f.level))}, {"message", f.message}, {"source", f.source}});
+  }
+  j["findings"] = list;
+  j["settings"] = settings(plan);
+  Json monitoring = Json::array();
+  for (const Threshold& t : plan.monitoring) {
+    monitoring.push_back({{"metric", t.metric}, {"warning", t.warning}, {"critical", t.critical}, {"action", t.action}});
+  }
+  j["monitoring"] = monitoring;
+  Json steps = Json::array();
+  for (const ExplainBlock& block : explain(plan)) {
+    steps.push_back({{"heading", block.heading}, {"lines", block.lines}});
+  }
+  j["steps"] = steps;
+  // Replace rather than throw on invalid UTF-8: inputs are validated, but a renderer must not fail.
+  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+} // namespace poolcalc

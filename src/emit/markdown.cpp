@@ -1,0 +1,223 @@
+#include "poolcalc/emit.hpp"
+#include "poolcalc/numbers.hpp"
+
+#include "common.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cmath>
+
+namespace poolcalc {
+
+using namespace detail;
+
+namespace {
+
+// The seed's "Progressive Load Testing Strategy": 5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs with
+// these durations, scaled to the target VU count.
+constexpr std::array<std::int64_t, 6> k_seed_phase_vus = {5, 10, 25, 50, 100, 120};
+constexpr std::array<std::string_view, 6> k_seed_phase_durations = {"30s", "60s", "120s", "300s", "300s", "870s"};
+constexpr std::array<std::string_view, 6> k_seed_phase_names = {"Baseline", "Light load", "Medium load", "High load", "Peak load", "Stress test"};
+
+std::string escape_cell(std::string text)
+{
+  std::string out;
+  for (char c : text) {
+    if (c == '|') {
+      out += "\\|";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void progressive_phases(std::string& out, const Plan& plan)
+{
+  const Scenario& s = plan.scenario;
+  const double design_ms = plan.scenarios[plan.design_index].query_ms;
+  out += "## Progressive load test\n\n";
+  out += "Do not start at the target: step up and watch the pool at each phase. Expected concurrency is the formula's peak "
+         "for that many VUs.\n\n";
+  out += "| Phase | VUs | Duration | Expected concurrent queries | Command |\n|---|---|---|---|---|\n";
+  std::int64_t previous = 0;
+  for (std::size_t i = 0; i < k_seed_phase_vus.size(); ++i) {
+    const auto vus = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(std::llround(static_cast<double>(k_seed_phase_vus[i]) * static_cast<double>(s.vus) / 120.0)));
+    if (vus <= previous) {
+      continue;
+    }
+    previous = vus;
+    Scenario phase = s;
+    phase.vus = vus;
+    const ScenarioResult r = size_one(phase, design_ms, plan.available);
+    out += fmt::format("| {} | {} | {} | {} | `k6 run --vus {} --duration {} your-test.k6.js` |\n",
+                       k_seed_phase_names[i],
+                       vus,
+                       k_seed_phase_durations[i],
+                       format_number(r.peak_concurrent),
+                       vus,
+                       k_seed_phase_durations[i]);
+  }
+  out += "\nMore concurrency than expected means queries hold connections longer than assumed (or more than one query per "
+         "VU per second): measure, then re-run poolcalc with the measured figures.\n\n";
+}
+
+} // namespace
+
+std::string render_markdown(const Plan& plan, const std::vector<Finding>& findings)
+{
+  const Scenario& s = plan.scenario;
+  const ScenarioResult& d = plan.scenarios[plan.design_index];
+  std::string out;
+
+  out += fmt::format("# Connection pool review: {} VUs, {} ms per query\n\n", s.vus, format_number(d.query_ms));
+  if (plan.recommendation == Recommendation::pool) {
+    out += fmt::format("**Recommendation:** a pool of **{}** connections per instance (`connection_limit={}`), no PgBouncer needed. ",
+                       plan.pool_size,
+                       plan.pool_size);
+  } else {
+    out += fmt::format("**Recommendation:** PgBouncer in {} mode (default_pool_size {}), application pools of {}. ",
+                       plan.pgbouncer->pool_mode,
+                       plan.pgbouncer->default_pool_size,
+                       plan.pool_size);
+  }
+  out += fmt::format("{} of {} available connections: {}.\n\n",
+                     plan.server_connections,
+                     plan.available,
+                     plan.fits ? "fits" : "**does not fit**");
+
+  out += "## Inputs\n\n| Input | Value |\n|---|---|\n";
+  out += fmt::format("| Virtual users (VUs) | {} |\n", s.vus);
+  out += fmt::format("| Activity ratio | {} |\n", fixed(s.activity, 2));
+  out += fmt::format("| Queries per active VU per second | {} |\n", format_number(s.vu_rate_per_s));
+  std::vector<std::string> ms;
+  for (double q : s.query_ms) {
+    ms.push_back(format_number(q));
+  }
+  out += fmt::format("| Query duration (ms) | {} (design: {}) |\n", fmt::join(ms, ", "), format_number(d.query_ms));
+  out += fmt::format("| Burst buffer | {}x |\n", format_number(s.burst));
+  out += fmt::format("| Overhead connections | {} |\n", s.overhead);
+  out += fmt::format("| Application instances | {} |\n", s.instances);
+  out += fmt::format("| max_connections | {} |\n", s.max_connections);
+  if (s.database_url) {
+    out += fmt::format("| Database URL | `{}` |\n", escape_cell(s.database_url->masked()));
+  }
+
+  out += "\n## Calculation\n\n```\n";
+  for (const ExplainBlock& block : explain(plan)) {
+    out += block.heading + "\n";
+    for (const std::string& line : block.lines) {
+      out += "  " + line + "\n";
+    }
+    out += "\n";
+  }
+  out += "```\n\n";
+
+  out += "## Scenarios\n\n| Scenario | Query (ms) | Peak concurrent | Pool size | Connections | Fits |\n|---|---|---|---|---|---|\n";
+  for (std::size_t i = 0; i < plan.scenarios.size(); ++i) {
+    const ScenarioResult& r = plan.scenarios[i];
+    out += fmt::format("| {}{} | {} | {} | {} | {} | {} |\n",
+                       r.label,
+                       i == plan.design_index ? " (design)" : "",
+                       format_number(r.query_ms),
+                       format_number(r.peak_concurrent),
+                       r.pool_size,
+                       r.total_connections,
+                       r.fits ? "yes" : fmt::format("no ({} > {})", r.total_connections, plan.available));
+  }
+
+  out += "\n## Validation against the database\n\n| | Connections |\n|---|---|\n";
+  out += fmt::format("| max_connections | {} |\n", s.max_connections);
+  for (const ReserveEntry& entry : s.reserved) {
+    out += fmt::format("| reserved: {} | {} |\n", escape_cell(entry.name), entry.connections);
+  }
+  out += fmt::format("| reserved in total | {} |\n", plan.reserved_total);
+  out += fmt::format("| available to the application | {} |\n", plan.available);
+  out += fmt::format("| application connections ({} x {}) | {} |\n", s.instances, plan.pool_size, plan.total_connections);
+  if (plan.pgbouncer) {
+    out += fmt::format("| server connections through PgBouncer | {} |\n", plan.server_connections);
+  }
+  out += fmt::format("| utilization of max_connections | {} |\n", percent(plan.utilization));
+  out += fmt::format("| verdict | {} |\n\n", plan.fits ? "fits" : "does not fit");
+
+  out += "## Connection pool parameters\n\n| Parameter | Prisma default | Chosen | Why |\n|---|---|---|---|\n";
+  out += fmt::format("| `connection_limit` | {} | {} | {} x {} burst + {} overhead, rounded up to {} |\n",
+                     prisma_default_limit(plan),
+                     plan.settings.connection_limit,
+                     d.peak_ceil,
+                     format_number(s.burst),
+                     s.overhead,
+                     s.round_to);
+  out += fmt::format("| `pool_timeout` | {} | {} | below the client's request timeout ({}) so pool exhaustion surfaces as pool errors |\n",
+                     seconds(plan.prisma_default_pool_timeout_s),
+                     seconds(plan.settings.pool_timeout_s),
+                     seconds(s.request_timeout_s));
+  out += fmt::format("| `connect_timeout` | {} | {} | room for network hiccups, still fails fast |\n\n",
+                     seconds(plan.prisma_default_connect_timeout_s),
+                     seconds(plan.settings.connect_timeout_s));
+
+  if (plan.pgbouncer) {
+    const PgBouncerPlan& b = *plan.pgbouncer;
+    const std::string db = s.database_url && !s.database_url->database().empty() ? s.database_url->database() : "your_db";
+    out += "## PgBouncer\n\n```ini\n[databases]\n";
+    out += fmt::format("{} = host=localhost port=5432 dbname={}\n\n[pgbouncer]\n", db, db);
+    out += fmt::format("listen_port = {}\nlisten_addr = {}\nauth_type = {}\nauth_file = {}\npool_mode = {}\n",
+                       b.listen_port,
+                       b.listen_addr,
+                       b.auth_type,
+                       b.auth_file,
+                       b.pool_mode);
+    out += fmt::format("max_client_conn = {}\ndefault_pool_size = {}\nmin_pool_size = {}\nreserve_pool_size = {}\nreserve_pool_timeout = {}\n```\n\n",
+                       b.max_client_conn,
+                       b.default_pool_size,
+                       b.min_pool_size,
+                       b.reserve_pool_size,
+                       format_number(b.reserve_pool_timeout_s));
+  }
+
+  out += "## Monitoring thresholds for this pool\n\n| Metric | Warning | Critical | Action |\n|---|---|---|---|\n";
+  for (const Threshold& t : plan.monitoring) {
+    out += fmt::format("| {} | {} | {} | {} |\n", t.metric, t.warning, t.critical, t.action);
+  }
+  const std::string datname = s.database_url && !s.database_url->database().empty() ? s.database_url->database() : "your_db";
+  out += fmt::format("\nOn the server, connections by application and state, and the oldest connections (leaks):\n\n```sql\n"
+                     "SELECT application_name, state, count(*) AS connections, max(now() - state_change) AS longest_in_state\n"
+                     "FROM pg_stat_activity\nWHERE datname = '{0}' AND backend_type = 'client backend'\n"
+                     "GROUP BY application_name, state\nORDER BY connections DESC;\n\n"
+                     "SELECT pid, usename, application_name, state, now() - backend_start AS connection_age, now() - state_change AS state_age\n"
+                     "FROM pg_stat_activity\nWHERE datname = '{0}' AND backend_type = 'client backend'\n"
+                     "ORDER BY connection_age DESC\nLIMIT 20;\n```\n\n",
+                     datname);
+
+  out += "## Findings\n\n";
+  if (findings.empty()) {
+    out += "None.\n\n";
+  } else {
+    out += "| Level | Id | Finding | Source |\n|---|---|---|---|\n";
+    for (const Finding& f : findings) {
+      out += fmt::format("| {} | `{}` | {} | {} |\n", to_string(f.level), f.id, escape_cell(f.message), escape_cell(f.source));
+    }
+    out += "\n";
+  }
+
+  out += "## Recommendation\n\n";
+  out += plan.recommendation == Recommendation::pool ? fmt::format("A pool of {} per instance. ", plan.pool_size)
+                                                     : std::string("PgBouncer in front of PostgreSQL. ");
+  out += plan.recommendation_reason + ".\n\n";
+
+  progressive_phases(out, plan);
+
+  out += "## Next steps\n\n";
+  out += "1. [ ] Restart the backend with the new pool configuration\n";
+  out += "2. [ ] Verify pool initialization in the startup logs\n";
+  out += "3. [ ] Run the progressive load tests above\n";
+  out += "4. [ ] Monitor connection metrics during each phase (thresholds above)\n";
+  out += "5. [ ] Tune the pool size from the measured concurrency and query times\n";
+  out += "6. [ ] Document the breaking point if any phase fails\n";
+  out += "7. [ ] Consider PgBouncer if a pool above 100 is needed\n";
+  return out;
+}
+
+} // namespace poolcalc

@@ -1,0 +1,159 @@
+#include "poolcalc/emit.hpp"
+#include "poolcalc/numbers.hpp"
+
+#include "common.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+
+namespace poolcalc {
+
+using namespace detail;
+
+namespace {
+
+struct Palette
+{
+  bool on = false;
+  std::string paint(std::string_view text, std::string_view code) const
+  {
+    return on ? fmt::format("\x1b[{}m{}\x1b[0m", code, text) : std::string(text);
+  }
+  std::string bold(std::string_view text) const { return paint(text, "1"); }
+  std::string level(Level l) const
+  {
+    const std::string_view name = to_string(l);
+    switch (l) {
+    case Level::fail:
+      return paint(name, "1;31");
+    case Level::warn:
+      return paint(name, "33");
+    case Level::info:
+      return paint(name, "36");
+    }
+    return std::string(name);
+  }
+  std::string verdict(bool good, std::string_view text) const { return paint(text, good ? "32" : "1;31"); }
+};
+
+// Rows of "label  value  note" with the value column right-aligned.
+void table(std::string& out, const std::vector<std::array<std::string, 3>>& rows)
+{
+  std::size_t label_width = 0;
+  std::size_t value_width = 0;
+  for (const auto& row : rows) {
+    label_width = std::max(label_width, row[0].size());
+    value_width = std::max(value_width, row[1].size());
+  }
+  for (const auto& row : rows) {
+    out += fmt::format("  {:<{}}  {:>{}}  {}\n", row[0], label_width, row[1], value_width, row[2]);
+  }
+}
+
+} // namespace
+
+std::string render_text(const Plan& plan, const std::vector<Finding>& findings, const TextOptions& options)
+{
+  const Palette p{options.color};
+  const Scenario& s = plan.scenario;
+  const ScenarioResult& d = plan.scenarios[plan.design_index];
+  std::string out;
+
+  out += p.bold(fmt::format("poolcalc: {} VUs, {} ms per query, max_connections {}", s.vus, format_number(d.query_ms), s.max_connections));
+  out += "\n\n";
+
+  std::vector<std::array<std::string, 3>> rows;
+  rows.push_back({"peak concurrent queries", format_number(plan.peak_concurrent), peak_formula(plan, d.query_ms)});
+  rows.push_back({"pool size", fmt::format("{}", plan.pool_size), fmt::format("ceil({}) = {}", format_number(plan.peak_concurrent), pool_formula(plan, d))});
+  rows.push_back({"application connections",
+                  fmt::format("{}", plan.total_connections),
+                  fmt::format("{} instance{} x {}", s.instances, s.instances == 1 ? "" : "s", plan.pool_size)});
+  if (plan.pgbouncer) {
+    rows.push_back({"server connections",
+                    fmt::format("{}", plan.server_connections),
+                    fmt::format("PgBouncer default_pool_size {} + reserve_pool_size {}", plan.pgbouncer->default_pool_size, plan.pgbouncer->reserve_pool_size)});
+  }
+  rows.push_back({"available", fmt::format("{}", plan.available), fmt::format("max_connections {} - reserved {} ({})", s.max_connections, plan.reserved_total, reserved_list(plan))});
+  rows.push_back({"fits",
+                  plan.fits ? "yes" : "no",
+                  p.verdict(plan.fits, fmt::format("{} {} {}", plan.server_connections, plan.fits ? "<=" : ">", plan.available))});
+  rows.push_back({"utilization",
+                  percent(plan.utilization),
+                  fmt::format("{} / {} (safe band {}-{})",
+                              plan.server_connections,
+                              s.max_connections,
+                              format_number(plan.safe_utilization_min * 100.0, 1),
+                              percent(plan.safe_utilization_max))});
+  table(out, rows);
+
+  if (plan.scenarios.size() > 1) {
+    out += "\n";
+    std::vector<std::array<std::string, 3>> scenario_rows;
+    for (std::size_t i = 0; i < plan.scenarios.size(); ++i) {
+      const ScenarioResult& r = plan.scenarios[i];
+      std::string note = fmt::format("{:>7} ms  peak {:>6}  pool {:>4}  {}",
+                                     format_number(r.query_ms),
+                                     format_number(r.peak_concurrent),
+                                     r.pool_size,
+                                     r.fits ? "fits" : fmt::format("does not fit ({} > {})", r.total_connections, plan.available));
+      if (i == plan.design_index) {
+        note += "  <- design";
+      }
+      scenario_rows.push_back({r.label, "", note});
+    }
+    table(out, scenario_rows);
+  }
+
+  out += "\n";
+  if (plan.recommendation == Recommendation::pool) {
+    out += fmt::format("{} a pool of {} per instance, no PgBouncer needed\n", p.bold("recommendation:"), plan.pool_size);
+  } else {
+    out += fmt::format("{} PgBouncer in {} mode in front of PostgreSQL\n", p.bold("recommendation:"), plan.pgbouncer->pool_mode);
+  }
+  out += fmt::format("  {}\n", plan.recommendation_reason);
+
+  out += fmt::format("\n{}\n", p.bold("settings:"));
+  std::vector<std::array<std::string, 3>> settings;
+  settings.push_back({"connection_limit", fmt::format("{}", plan.settings.connection_limit), fmt::format("Prisma default: {}", prisma_default_limit(plan))});
+  settings.push_back({"pool_timeout", seconds(plan.settings.pool_timeout_s), fmt::format("Prisma default: {}", seconds(plan.prisma_default_pool_timeout_s))});
+  settings.push_back({"connect_timeout", seconds(plan.settings.connect_timeout_s), fmt::format("Prisma default: {}", seconds(plan.prisma_default_connect_timeout_s))});
+  if (plan.pgbouncer) {
+    const PgBouncerPlan& b = *plan.pgbouncer;
+    settings.push_back({"pgbouncer pool_mode", b.pool_mode, ""});
+    settings.push_back({"pgbouncer default_pool_size", fmt::format("{}", b.default_pool_size), ""});
+    settings.push_back({"pgbouncer min_pool_size", fmt::format("{}", b.min_pool_size), ""});
+    settings.push_back({"pgbouncer reserve_pool_size", fmt::format("{}", b.reserve_pool_size), fmt::format("reserve_pool_timeout {}", seconds(b.reserve_pool_timeout_s))});
+    settings.push_back({"pgbouncer max_client_conn", fmt::format("{}", b.max_client_conn), fmt::format("listen_port {}", b.listen_port)});
+  }
+  table(out, settings);
+  if (const auto url = application_url(plan)) {
+    out += fmt::format("  DATABASE_URL  {}\n", url->masked());
+  }
+
+  if (!findings.empty()) {
+    out += fmt::format("\n{}\n", p.bold("findings:"));
+    std::size_t id_width = 0;
+    for (const Finding& f : findings) {
+      id_width = std::max(id_width, f.id.size());
+    }
+    for (const Finding& f : findings) {
+      out += fmt::format("  {}  {:<{}}  {}\n", p.level(f.level), f.id, id_width, f.message);
+    }
+  }
+
+  if (options.explain) {
+    for (const ExplainBlock& block : explain(plan)) {
+      out += fmt::format("\n{}\n", p.bold(block.heading));
+      for (const std::string& line : block.lines) {
+        out += fmt::format("  {}\n", line);
+      }
+    }
+  } else {
+    out += "\n(--explain shows the arithmetic step by step; --format json|markdown|env for other outputs)\n";
+  }
+  return out;
+}
+
+} // namespace poolcalc
