@@ -53,6 +53,7 @@ struct PgBouncerPlan
   std::int64_t reserve_pool_size = 0;
   double reserve_pool_timeout_s = 0;
   std::int64_t server_connections = 0; // default + reserve: what PostgreSQL sees
+  std::int64_t server_budget = 0;      // min(available, safe_utilization_max x max_connections)
 };
 
 // The settings to paste (per application instance).

@@ -69,15 +69,23 @@ void pgbouncer_pool_reduced(const Plan& plan, const Rules& rules, Findings& out)
   const PgBouncerPlan& p = *plan.pgbouncer;
   const auto wanted_reserve =
     static_cast<std::int64_t>(std::llround(rules.pgbouncer_settings.reserve_pool_ratio * static_cast<double>(p.default_pool_size_wanted)));
+  const std::string budget =
+    p.server_budget < plan.available
+      ? fmt::format("the {} server connections inside the safe band ({} of max_connections {}; {} are available)",
+                    p.server_budget,
+                    percent(rules.database.safe_utilization_max),
+                    plan.scenario.max_connections,
+                    plan.available)
+      : fmt::format("the {}", available_phrase(plan));
   out.push_back({"pgbouncer.pool_reduced",
                  Level::warn,
-                 fmt::format("default_pool_size {} + reserve_pool_size {} would exceed the {}; reduced to {} + {}",
+                 fmt::format("default_pool_size {} + reserve_pool_size {} would exceed {}; reduced to {} + {}",
                              p.default_pool_size_wanted,
                              wanted_reserve,
-                             available_phrase(plan),
+                             budget,
                              p.default_pool_size,
                              p.reserve_pool_size),
-                 "pgbouncer.settings.reserve_pool_ratio"});
+                 "pgbouncer.settings.reserve_pool_ratio, database.safe_utilization_max"});
 }
 
 // pgbouncer.recommended: one of the seed's "When to Use PgBouncer" triggers, or its scaling table.

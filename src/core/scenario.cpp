@@ -231,48 +231,84 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
   return scenario;
 }
 
-// Turns a TOML value into RawValue items, in the same text a flag would have.
+enum class KeyType
+{
+  number,
+  numbers, // a number or an array of numbers
+  table,   // NAME = N pairs
+  boolean,
+  string,
+};
+
+KeyType key_type(std::string_view key)
+{
+  if (key == "query_ms") {
+    return KeyType::numbers;
+  }
+  if (key == "reserve") {
+    return KeyType::table;
+  }
+  if (key == "transaction_pooling" || key == "remote_database" || key == "explain") {
+    return KeyType::boolean;
+  }
+  if (key == "database_url" || key == "rules" || key == "format") {
+    return KeyType::string;
+  }
+  return KeyType::number;
+}
+
+// The text a flag would have for a TOML number.
+std::string number_text(const toml::node& node, std::string_view key, detail::TableReader& reader)
+{
+  if (const auto* i = node.as_integer()) {
+    return fmt::format("{}", i->get());
+  }
+  if (const auto* f = node.as_floating_point()) {
+    return fmt::format("{}", f->get());
+  }
+  reader.fail(node, key, "expected a number");
+}
+
+// Turns a TOML value into RawValue items, in the same text a flag would have, checking its type.
 std::vector<std::string> items_of(const toml::node& node, std::string_view key, detail::TableReader& reader)
 {
-  std::vector<std::string> items;
-  const auto scalar = [&](const toml::node& n) -> std::string {
-    if (const auto* i = n.as_integer()) {
-      return fmt::format("{}", i->get());
+  switch (key_type(key)) {
+  case KeyType::number:
+    return {number_text(node, key, reader)};
+  case KeyType::numbers: {
+    const auto* array = node.as_array();
+    if (array == nullptr) {
+      return {number_text(node, key, reader)};
     }
-    if (const auto* f = n.as_floating_point()) {
-      return fmt::format("{}", f->get());
+    std::vector<std::string> items;
+    for (const auto& element : *array) {
+      items.push_back(number_text(element, key, reader));
     }
-    if (const auto* s = n.as_string()) {
-      return s->get();
-    }
-    if (const auto* b = n.as_boolean()) {
-      return b->get() ? "true" : "false";
-    }
-    reader.fail(n, key, "expected a number, a string or true/false");
-  };
-  if (key == "reserve") {
+    return items;
+  }
+  case KeyType::table: {
     const auto* table = node.as_table();
     if (table == nullptr) {
       reader.fail(node, key, "expected a table of NAME = N (e.g. reserve = { superuser = 3, admin = 5 })");
     }
+    std::vector<std::string> items;
     for (const auto& [name, value] : detail::keys_in_file_order(*table)) {
-      items.push_back(fmt::format("{}={}", name, scalar(*value)));
+      items.push_back(fmt::format("{}={}", name, number_text(*value, fmt::format("reserve.{}", name), reader)));
     }
     return items;
   }
-  if (const auto* array = node.as_array()) {
-    if (key != "query_ms") {
-      reader.fail(node, key, "expected a single value, not an array");
+  case KeyType::boolean:
+    if (const auto* b = node.as_boolean()) {
+      return {b->get() ? "true" : "false"};
     }
-    for (const auto& element : *array) {
-      items.push_back(scalar(element));
+    reader.fail(node, key, "expected true or false");
+  case KeyType::string:
+    if (const auto* text = node.as_string()) {
+      return {text->get()};
     }
-    return items;
+    reader.fail(node, key, "expected a string");
   }
-  if (node.is_table()) {
-    reader.fail(node, key, "expected a single value, not a table");
-  }
-  return {scalar(node)};
+  reader.fail(node, key, "unsupported value");
 }
 
 } // namespace

@@ -102,10 +102,14 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
   p.default_pool_size_wanted = round_up(ceil_count(static_cast<double>(fleet_peak) * s.burst) + s.overhead, s.round_to);
   p.default_pool_size = p.default_pool_size_wanted;
   p.reserve_pool_size = static_cast<std::int64_t>(std::llround(r.reserve_pool_ratio * static_cast<double>(p.default_pool_size)));
-  if (p.default_pool_size + p.reserve_pool_size > plan.available) {
-    // Fit default + reserve into what the server has left, keeping their ratio.
-    p.default_pool_size = static_cast<std::int64_t>(std::floor(static_cast<double>(plan.available) / (1.0 + r.reserve_pool_ratio)));
-    p.reserve_pool_size = plan.available - p.default_pool_size;
+  // PgBouncer's server connections are ours to choose: keep them inside the safe band as well
+  // as inside the connections available.
+  p.server_budget = std::min(plan.available, static_cast<std::int64_t>(std::floor(round_decimal(
+                                               rules.database.safe_utilization_max * static_cast<double>(s.max_connections)))));
+  if (p.default_pool_size + p.reserve_pool_size > p.server_budget) {
+    // Fit default + reserve into the budget, keeping their ratio.
+    p.default_pool_size = static_cast<std::int64_t>(std::floor(static_cast<double>(p.server_budget) / (1.0 + r.reserve_pool_ratio)));
+    p.reserve_pool_size = p.server_budget - p.default_pool_size;
   }
   p.min_pool_size = static_cast<std::int64_t>(std::llround(r.min_pool_ratio * static_cast<double>(p.default_pool_size)));
   p.max_client_conn = std::max(r.max_client_conn, plan.total_connections);
@@ -206,6 +210,13 @@ Plan size(const Scenario& scenario, const Rules& rules)
   }
   plan.utilization = static_cast<double>(plan.server_connections) / static_cast<double>(scenario.max_connections);
   plan.fits = plan.server_connections <= plan.available;
+  if (!plan.fits && plan.recommendation == Recommendation::pool) {
+    plan.recommendation_reason = fmt::format("it does not fit: {} connections > {} available; raise max_connections, trim the "
+                                             "reserved budget or shorten the queries; {}",
+                                             plan.server_connections,
+                                             plan.available,
+                                             plan.recommendation_reason);
+  }
   plan.safe_utilization_min = rules.database.safe_utilization_min;
   plan.safe_utilization_max = rules.database.safe_utilization_max;
 

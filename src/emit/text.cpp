@@ -108,7 +108,10 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
 
   out += "\n";
   if (plan.recommendation == Recommendation::pool) {
-    out += fmt::format("{} a pool of {} per instance, no PgBouncer needed\n", p.bold("recommendation:"), plan.pool_size);
+    out += fmt::format("{} a pool of {} per instance, no PgBouncer needed{}\n",
+                       p.bold("recommendation:"),
+                       plan.pool_size,
+                       plan.fits ? "" : p.verdict(false, " (but it does not fit)"));
   } else {
     out += fmt::format("{} PgBouncer in {} mode in front of PostgreSQL\n", p.bold("recommendation:"), plan.pgbouncer->pool_mode);
   }

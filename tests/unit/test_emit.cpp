@@ -1,0 +1,124 @@
+#include "poolcalc/emit.hpp"
+
+#include "helpers.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+using namespace poolcalc;
+
+namespace {
+
+// The seed's DATABASE_URL ("Environment Variables").
+const std::string k_seed_url = "postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db";
+
+bool contains(const std::string& text, const std::string& part)
+{
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("render_json")
+{
+  const Plan p = test::plan({{"vus", "120"}, {"query_ms", "100,150,200"}, {"database_url", k_seed_url}});
+  const auto j = nlohmann::json::parse(render_json(p, evaluate(p, builtin_rules())));
+  CHECK(j["schema_version"] == 1);
+  CHECK(j["inputs"]["vus"] == 120);
+  CHECK(j["inputs"]["database_url"] == "postgresql://postgres:****@localhost:5432/chat_backend_db");
+  REQUIRE(j["scenarios"].size() == 3);
+  // seed: 8.4 / 12.6 / 16.8 and the pools 40 / 50 / 70 computed with its formula.
+  CHECK(j["scenarios"][0]["peak_concurrent"] == 8.4);
+  CHECK(j["scenarios"][1]["peak_concurrent"] == 12.6);
+  CHECK(j["scenarios"][2]["peak_concurrent"] == 16.8);
+  CHECK(j["scenarios"][2]["pool_size"] == 70);
+  CHECK(j["scenarios"][2]["fits"] == false);
+  CHECK(j["scenarios"][1]["design"] == true);
+  CHECK(j["peak_concurrent"] == 12.6);
+  CHECK(j["pool_size"] == 50);
+  CHECK(j["pool_size_unrounded"] == 49);
+  CHECK(j["total_connections"] == 50);
+  CHECK(j["max_connections"] == 100);
+  CHECK(j["reserved"]["other_apps"] == 20);
+  CHECK(j["reserved_total"] == 50);
+  CHECK(j["available"] == 50);
+  CHECK(j["utilization"] == 0.5);
+  CHECK(j["recommendation"] == "pool");
+  CHECK(j["settings"]["connection_limit"] == 50);
+  CHECK(j["settings"]["pool_timeout_s"] == 30);
+  CHECK(j["settings"]["connect_timeout_s"] == 10);
+  CHECK(j["settings"]["database_url"] ==
+        "postgresql://postgres:****@localhost:5432/chat_backend_db?connection_limit=50&pool_timeout=30&connect_timeout=10");
+  CHECK(j["settings"]["pgbouncer"].is_null());
+  CHECK(j["findings"][0]["id"] == "scenario.does_not_fit");
+  CHECK(j["findings"][0]["level"] == "warn");
+  CHECK(j["monitoring"][0]["warning"] == "> 40");
+  CHECK_FALSE(contains(j.dump(), "postgrespassword"));
+}
+
+TEST_CASE("render_env")
+{
+  SUBCASE("without a URL: the three variables")
+  {
+    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}});
+    CHECK(render_env(p) ==
+          "# poolcalc: 120 VUs x 0.70 active x 150 ms -> pool of 50 per instance (direct to PostgreSQL)\n"
+          "# Maximum connections in pool\nDATABASE_POOL_SIZE=50\n"
+          "# Seconds to wait for new connection\nDATABASE_CONNECTION_TIMEOUT=10\n"
+          "# Seconds to wait for available connection from pool\nDATABASE_POOL_TIMEOUT=30\n");
+  }
+  SUBCASE("an existing parameter is replaced, never duplicated, the others kept")
+  {
+    // The seed's code skipped every parameter when connection_limit was already there.
+    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"database_url", k_seed_url + "?connection_limit=10&sslmode=require"}});
+    CHECK(contains(render_env(p),
+                   "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
+                   "?connection_limit=50&sslmode=require&pool_timeout=30&connect_timeout=10\"\n"));
+  }
+  SUBCASE("a $ in the URL is single-quoted so dotenv does not expand it")
+  {
+    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"database_url", "postgresql://u:pa$$@localhost/db"}});
+    CHECK(contains(render_env(p), "DATABASE_URL='postgresql://u:pa$$@localhost/db?connection_limit=50&pool_timeout=30&connect_timeout=10'\n"));
+  }
+  SUBCASE("through PgBouncer: port 6432, pgbouncer=true and a direct URL for migrations")
+  {
+    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"database_url", k_seed_url}, {"transaction_pooling", "true"}});
+    const std::string env = render_env(p);
+    CHECK(contains(env,
+                   "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:6432/chat_backend_db"
+                   "?pgbouncer=true&connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+    CHECK(contains(env, "DIRECT_URL=\"" + k_seed_url + "\"\n"));
+  }
+}
+
+TEST_CASE("render_text")
+{
+  const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"database_url", k_seed_url}});
+  const auto f = evaluate(p, builtin_rules());
+  const std::string plain = render_text(p, f, {false, false});
+  CHECK_FALSE(contains(plain, "\x1b["));
+  CHECK_FALSE(contains(plain, "postgrespassword"));
+  CHECK(contains(plain, "DATABASE_URL  postgresql://postgres:****@localhost:5432/chat_backend_db?connection_limit=50"));
+  const std::string coloured = render_text(p, f, {true, false});
+  CHECK(contains(coloured, "\x1b[36minfo\x1b[0m"));
+  const std::string explained = render_text(p, f, {false, true});
+  CHECK(contains(explained, "Validation against the database\n  max_connections = 100\n"));
+}
+
+TEST_CASE("render_markdown")
+{
+  const Plan p = test::plan({{"vus", "120"}, {"query_ms", "100,150,200"}, {"transaction_pooling", "true"}, {"max_connections", "200"}});
+  const std::string md = render_markdown(p, evaluate(p, builtin_rules()));
+  for (const char* section : {"## Inputs", "## Calculation", "## Scenarios", "## Validation against the database", "## Connection pool parameters",
+                              "## PgBouncer", "## Monitoring thresholds for this pool", "## Findings", "## Recommendation",
+                              "## Progressive load test", "## Next steps"}) {
+    INFO(section);
+    CHECK(contains(md, std::string("\n") + section + "\n"));
+  }
+  // seed, "PgBouncer Configuration Example" (it fits with max_connections 200).
+  CHECK(contains(md, "pool_mode = transaction\nmax_client_conn = 1000\ndefault_pool_size = 50\nmin_pool_size = 10\nreserve_pool_size = 10\n"
+                     "reserve_pool_timeout = 5\n"));
+  // seed, "Progressive Load Testing Strategy": 5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs; 5 x 0.7 x 0.15 = 0.525.
+  CHECK(contains(md, "| Baseline | 5 | 30s | 0.525 | `k6 run --vus 5 --duration 30s your-test.k6.js` |"));
+  CHECK(contains(md, "| Stress test | 120 | 870s | 12.6 |"));
+}

@@ -1,0 +1,67 @@
+#include "poolcalc/numbers.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace poolcalc;
+
+TEST_CASE("parse_count")
+{
+  SUBCASE("whole numbers in range")
+  {
+    CHECK(parse_count("120", 1, 1000).value() == 120);
+    CHECK(parse_count("+7", 1, 1000).value() == 7);
+    CHECK(parse_count("1", 1, 1).value() == 1);
+  }
+  SUBCASE("anything else names the range")
+  {
+    for (const char* text : {"", "0", "1001", "-5", "abc", "12abc", "1.5", "1e3", "1e400", " 5", "99999999999999999999999"}) {
+      INFO(text);
+      const auto parsed = parse_count(text, 1, 1000);
+      REQUIRE_FALSE(parsed.has_value());
+      CHECK(parsed.error() == "expected a whole number from 1 to 1000");
+    }
+  }
+}
+
+TEST_CASE("parse_number")
+{
+  SUBCASE("decimals and exponents")
+  {
+    CHECK(parse_number("0.7", 0, 1, true).value() == doctest::Approx(0.7));
+    CHECK(parse_number("1.5e2", 0, 1000, true).value() == doctest::Approx(150));
+    CHECK(parse_number("1", 0, 1, true).value() == 1);
+  }
+  SUBCASE("an open lower bound excludes it")
+  {
+    CHECK(parse_number("0", 0, 1, true).error() == "expected a number > 0 and <= 1");
+    CHECK(parse_number("0", 0, 1, false).value() == 0);
+  }
+  SUBCASE("no NaN, infinity or overflow")
+  {
+    for (const char* text : {"nan", "NaN", "inf", "-inf", "infinity", "1e400", "-1e400", "", "0x10", "1,5", "1.5.2"}) {
+      INFO(text);
+      CHECK_FALSE(parse_number(text, 0, 1e9, false).has_value());
+    }
+  }
+}
+
+TEST_CASE("format_number")
+{
+  CHECK(format_number(12.6) == "12.6");
+  CHECK(format_number(50.0) == "50");
+  CHECK(format_number(0.15) == "0.15");
+  CHECK(format_number(8.4000000001) == "8.4");
+  CHECK(format_number(-0.0) == "0");
+  CHECK(format_number(105000000.0) == "105000000");
+  CHECK(format_number(2.52e18) == "2.52e+18");
+}
+
+TEST_CASE("round_decimal")
+{
+  // 120 x 0.7 x 0.15 in binary floating point is not exactly 12.6; 100 x 0.5 x 0.12 not 6.
+  CHECK(round_decimal(120 * 0.7 * 0.15) == 12.6);
+  CHECK(round_decimal(100 * 0.5 * 0.12) == 6.0);
+  CHECK(round_decimal(0.1 + 0.2) == 0.3);
+  CHECK(round_decimal(1e9 * 0.7 * 0.15) == 105000000.0);
+  CHECK(round_decimal(3.6e14) == 3.6e14);
+}

@@ -1,0 +1,180 @@
+#include "poolcalc/sizing.hpp"
+
+#include "helpers.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace poolcalc;
+
+TEST_CASE("size: the seed's Mathematical Analysis")
+{
+  const Plan p = test::plan({{"vus", "120"}, {"query_ms", "100,150,200"}});
+  REQUIRE(p.scenarios.size() == 3);
+  // seed, Scenarios 1-3: 120 x 0.70 x 0.1 / 0.15 / 0.2 = 8.4 / 12.6 / 16.8.
+  CHECK(p.scenarios[0].peak_concurrent == 8.4);
+  CHECK(p.scenarios[1].peak_concurrent == 12.6);
+  CHECK(p.scenarios[2].peak_concurrent == 16.8);
+  CHECK(p.scenarios[0].label == "conservative");
+  CHECK(p.scenarios[1].label == "realistic");
+  CHECK(p.scenarios[2].label == "pessimistic");
+  // seed, "Safety Buffer Calculation": (13 x 3) + 10 = 49, rounded to 50.
+  CHECK(p.scenarios[1].peak_ceil == 13);
+  CHECK(p.scenarios[1].buffered == 39);
+  CHECK(p.scenarios[1].pool_size_unrounded == 49);
+  CHECK(p.scenarios[1].pool_size == 50);
+  // The same formula by hand for the other two: (9 x 3) + 10 = 37 -> 40; (17 x 3) + 10 = 61 -> 70.
+  CHECK(p.scenarios[0].pool_size_unrounded == 37);
+  CHECK(p.scenarios[0].pool_size == 40);
+  CHECK(p.scenarios[2].pool_size_unrounded == 61);
+  CHECK(p.scenarios[2].pool_size == 70);
+  // seed, "Validation Against Database Limits": reserved 50, 50 / 100 = 50 %.
+  CHECK(p.design_index == 1);
+  CHECK(p.pool_size == 50);
+  CHECK(p.reserved_total == 50);
+  CHECK(p.available == 50);
+  CHECK(p.total_connections == 50);
+  CHECK(p.utilization == 0.5);
+  CHECK(p.fits);
+  CHECK(p.scenarios[0].fits);
+  CHECK(p.scenarios[1].fits);
+  CHECK_FALSE(p.scenarios[2].fits); // 70 > 50
+  CHECK(p.recommendation == Recommendation::pool);
+  CHECK_FALSE(p.pgbouncer.has_value());
+  // seed, "Environment Variables".
+  CHECK(p.settings.connection_limit == 50);
+  CHECK(p.settings.pool_timeout_s == 30);
+  CHECK(p.settings.connect_timeout_s == 10);
+}
+
+TEST_CASE("size: the seed's scaling table bands")
+{
+  const auto band = [](const char* vus) {
+    const Plan p = test::plan({{"vus", vus}, {"query_ms", "150"}});
+    REQUIRE(p.scaling_row != nullptr);
+    return *p.scaling_row;
+  };
+  // seed, "Scaling Guidelines": 1-50 -> 10-20 / 50; 51-150 -> 20-50 / 100; 151-300 -> 50-100 / 200;
+  // 301-500 -> 100-150 / 300; 500+ -> PgBouncer / 100.
+  CHECK(band("1").pool_min == 10);
+  CHECK(band("50").pool_max == 20);
+  CHECK(band("51").pool_min == 20);
+  CHECK(band("120").pool_max == 50);
+  CHECK(band("150").max_connections == 100);
+  CHECK(band("151").max_connections == 200);
+  CHECK(band("300").pool_max == 100);
+  CHECK(band("301").pool_min == 100);
+  CHECK(band("500").max_connections == 300);
+  CHECK_FALSE(band("500").pgbouncer);
+  CHECK(band("501").pgbouncer);
+  CHECK(band("1000000000").pgbouncer);
+}
+
+TEST_CASE("size: PgBouncer triggers")
+{
+  const auto trigger_ids = [](const Plan& p) {
+    std::vector<std::string> ids;
+    for (const Trigger& t : p.triggers) {
+      ids.push_back(t.id);
+    }
+    return ids;
+  };
+  // seed, "When to Use PgBouncer": instances > 5 ...
+  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"instances", "5"}, {"max_connections", "1000"}})).empty());
+  // 10 x 0.7 x 0.01 = 0.07 -> 1 x 3 + 10 = 13 -> 20 per instance; 6 x 20 = 120, not above 200.
+  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"instances", "6"}, {"max_connections", "1000"}})) ==
+        std::vector<std::string>{"instances"});
+  // ... total connections > 200: 11 x 20 = 220.
+  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"instances", "11"}, {"max_connections", "1000"}})) ==
+        std::vector<std::string>{"instances", "total_connections"});
+  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"services", "2"}})) == std::vector<std::string>{"services"});
+  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"transaction_pooling", "true"}})) ==
+        std::vector<std::string>{"transaction_pooling"});
+  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"database_url", "postgresql://db.example.com/x"}})) ==
+        std::vector<std::string>{"remote_database"});
+  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"database_url", "postgresql://localhost/x"}})).empty());
+  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"database_url", "postgresql://localhost/x"}, {"remote_database", "true"}})) ==
+        std::vector<std::string>{"remote_database"});
+  CHECK(trigger_ids(test::plan({{"vus", "501"}, {"query_ms", "1"}})) == std::vector<std::string>{"scaling_table"});
+}
+
+TEST_CASE("size: the PgBouncer plan")
+{
+  SUBCASE("the seed's example when it fits: default 50, min 10, reserve 10")
+  {
+    // max_connections 200 leaves 150: the seed's default_pool_size 50 + reserve 10 fit.
+    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"transaction_pooling", "true"}, {"max_connections", "200"}});
+    REQUIRE(p.pgbouncer.has_value());
+    CHECK(p.recommendation == Recommendation::pgbouncer);
+    CHECK(p.pgbouncer->default_pool_size == 50);
+    CHECK(p.pgbouncer->min_pool_size == 10);
+    CHECK(p.pgbouncer->reserve_pool_size == 10);
+    CHECK(p.pgbouncer->max_client_conn == 1000);
+    CHECK(p.pgbouncer->reserve_pool_timeout_s == 5);
+    CHECK(p.pgbouncer->pool_mode == "transaction");
+    CHECK(p.server_connections == 60);
+  }
+  SUBCASE("with the seed's own database, 50 + 10 do not fit the 50 available")
+  {
+    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"transaction_pooling", "true"}});
+    REQUIRE(p.pgbouncer.has_value());
+    // floor(50 / 1.2) = 41, and the rest of the 50 is the reserve.
+    CHECK(p.pgbouncer->default_pool_size_wanted == 50);
+    CHECK(p.pgbouncer->default_pool_size == 41);
+    CHECK(p.pgbouncer->reserve_pool_size == 9);
+    CHECK(p.server_connections == 50);
+    CHECK(p.fits);
+  }
+  SUBCASE("a fleet: the server pool covers every instance's concurrency")
+  {
+    // 8 instances x 12.6 = 100.8 -> 101 x 3 + 10 = 313 -> 320; 8 x 50 = 400 clients.
+    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"instances", "8"}, {"max_connections", "1000"}});
+    REQUIRE(p.pgbouncer.has_value());
+    CHECK(p.pgbouncer->default_pool_size == 320);
+    CHECK(p.pgbouncer->reserve_pool_size == 64);
+    CHECK(p.total_connections == 400);
+    CHECK(p.pgbouncer->max_client_conn == 1000);
+  }
+}
+
+TEST_CASE("size: monitoring thresholds")
+{
+  const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}});
+  REQUIRE(p.monitoring.size() == 4);
+  // seed, "Warning Thresholds": active > 40 / > 48, idle < 5 / < 2, pending > 0 / > 10, errors > 1 % / > 5 %.
+  CHECK(p.monitoring[0].warning == "> 40");
+  CHECK(p.monitoring[0].critical == "> 48");
+  CHECK(p.monitoring[1].warning == "< 5");
+  CHECK(p.monitoring[1].critical == "< 2");
+  CHECK(p.monitoring[2].warning == "> 0");
+  CHECK(p.monitoring[2].critical == "> 10");
+  CHECK(p.monitoring[3].warning == "> 1 %");
+  CHECK(p.monitoring[3].critical == "> 5 %");
+}
+
+TEST_CASE("size_one: floating-point noise never bumps the ceiling")
+{
+  // 100 x 0.5 x 0.12 s is exactly 6 concurrent queries; binary floating point says 6.000000000000001.
+  const Scenario s = test::scenario({{"vus", "100"}, {"query_ms", "120"}, {"activity", "0.5"}});
+  const ScenarioResult r = size_one(s, 120, 50);
+  CHECK(r.peak_concurrent == 6.0);
+  CHECK(r.peak_ceil == 6);
+  CHECK(r.pool_size_unrounded == 28); // 6 x 3 + 10
+  CHECK(r.pool_size == 30);
+}
+
+TEST_CASE("size: the largest accepted inputs stay exact")
+{
+  // 1e9 x 1.0 x 3600 s = 3.6e12 concurrent; x 100 + 100000 = 3.600000001e14 -> round to 10.
+  const Plan p = test::plan({{"vus", "1000000000"}, {"query_ms", "3600000"}, {"activity", "1"}, {"burst", "100"}, {"overhead", "100000"}});
+  CHECK(p.scenarios[0].peak_ceil == 3'600'000'000'000);
+  CHECK(p.pool_size == 360'000'000'100'000);
+  CHECK(p.recommendation == Recommendation::pgbouncer);
+}
+
+TEST_CASE("round_up")
+{
+  CHECK(round_up(49, 10) == 50);
+  CHECK(round_up(50, 10) == 50);
+  CHECK(round_up(51, 10) == 60);
+  CHECK(round_up(7, 1) == 7);
+}
