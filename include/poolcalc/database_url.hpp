@@ -26,8 +26,9 @@ public:
   // asked for (the .env output).
   std::string to_string() const;
 
-  // The URL with the password replaced by "****" (no change when there is none). Use this
-  // everywhere except the snippet the user asked for.
+  // The URL with the password replaced by "****" (no change when there is none), in the
+  // userinfo and in a `password` query parameter alike. Use this everywhere except the
+  // snippet the user asked for.
   std::string masked() const;
 
   // Host as written, without IPv6 brackets and not percent-decoded; empty for a Unix socket.
@@ -47,6 +48,10 @@ public:
   // replaced in place, later occurrences of the same key are removed, and a missing key is
   // appended; every other parameter keeps its exact text and order.
   DatabaseUrl with_param(std::string_view key, std::string_view value) const;
+
+  // Returns a copy with the host replaced (an IPv6 address without brackets; they are added),
+  // and any `host` query parameter removed. Used to point an application at PgBouncer.
+  DatabaseUrl with_host(std::string_view host) const;
 
   // Returns a copy with the port replaced (used to point an application at PgBouncer).
   DatabaseUrl with_port(unsigned port) const;

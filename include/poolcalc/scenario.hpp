@@ -63,7 +63,7 @@ struct Scenario
   std::int64_t instances = 1;
   std::int64_t services = 1;
   bool transaction_pooling = false;
-  std::optional<bool> remote_database; // set by --remote-database / --no-remote-database
+  std::optional<bool> remote_database; // --remote-database, or remote_database = true/false in a config file
   double pool_timeout_s = 0;
   double connect_timeout_s = 0;
   double request_timeout_s = 0;

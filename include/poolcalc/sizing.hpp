@@ -27,7 +27,8 @@ struct ScenarioResult
   std::int64_t pool_size_unrounded = 0; // 39 + 10 = 49
   std::int64_t pool_size = 0;           // 50
   std::int64_t total_connections = 0;   // pool x instances
-  bool fits = false;                    // total <= available
+  bool fits = false;                    // direct: total <= available; through PgBouncer:
+                                        // ceil(peak x instances) <= PgBouncer's server connections
 };
 
 // A PgBouncer trigger of the seed's "When to Use PgBouncer" list (or its scaling table).
@@ -96,7 +97,8 @@ struct Plan
   double utilization = 0;              // server_connections / max_connections
   double safe_utilization_min = 0;     // the rules' safe band, for the renderers
   double safe_utilization_max = 0;
-  bool fits = false;                   // server_connections <= available
+  bool fits = false;                   // server_connections <= available (and, through
+                                       // PgBouncer, the design scenario's peak fits its pool)
 
   const ScalingRow* scaling_row = nullptr; // the row for scenario.vus (points into the rules)
   std::vector<Trigger> triggers;

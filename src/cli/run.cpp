@@ -277,6 +277,9 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   if (loaded.format != "text" && loaded.format != "json" && loaded.format != "markdown" && loaded.format != "env") {
     return std::unexpected(Failure{k_exit_usage, fmt::format("--format: expected text, json, markdown or env, got '{}'", loaded.format)});
   }
+  if (parsed.command == "rules" && parsed.format) {
+    return std::unexpected(Failure{k_exit_usage, "--format: `poolcalc rules` always prints TOML; drop --format"});
+  }
   if (parsed.command == "env" || parsed.command == "report") {
     const std::string wanted = parsed.command == "env" ? "env" : "markdown";
     if (parsed.format && *parsed.format != wanted) {

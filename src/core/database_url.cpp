@@ -469,6 +469,13 @@ std::string DatabaseUrl::masked() const
   if (copy.m_password.has_value()) {
     copy.m_password = "****";
   }
+  // libpq also takes the password as a query parameter (?password=...).
+  for (std::string& piece : copy.m_params) {
+    const std::string_view key = raw_key(piece);
+    if (percent_decode(key) == "password" && key.size() < piece.size()) {
+      piece = std::string{key} + "=****";
+    }
+  }
   return copy.to_string();
 }
 
@@ -515,6 +522,16 @@ DatabaseUrl DatabaseUrl::with_param(std::string_view key, std::string_view value
   DatabaseUrl result = *this;
   result.m_params = std::move(params);
   result.m_has_query = true;
+  return result;
+}
+
+DatabaseUrl DatabaseUrl::with_host(std::string_view host) const
+{
+  DatabaseUrl result = *this;
+  result.m_ipv6 = host.find(':') != std::string_view::npos;
+  result.m_host = std::string{host};
+  // A `host` parameter would override the authority: drop it, the new host is the one meant.
+  std::erase_if(result.m_params, [](const std::string& piece) { return percent_decode(raw_key(piece)) == "host"; });
   return result;
 }
 

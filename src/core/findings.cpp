@@ -129,18 +129,26 @@ void scenario_does_not_fit(const Plan& plan, const Rules&, Findings& out)
     if (i == plan.design_index || r.fits) {
       continue;
     }
-    const std::string needs = plan.scenario.instances == 1
-                                ? fmt::format("a pool of {}", r.pool_size)
-                                : fmt::format("{} instances x {} = {} connections", plan.scenario.instances, r.pool_size, r.total_connections);
-    out.push_back({"scenario.does_not_fit",
-                   Level::warn,
-                   fmt::format("the {} scenario ({} ms, peak {}) needs {}, more than the {} available",
-                               r.label,
-                               format_number(r.query_ms),
-                               format_number(r.peak_concurrent),
-                               needs,
-                               plan.available),
-                   "seed: Mathematical Analysis, scenarios 1-3"});
+    std::string message;
+    if (plan.pgbouncer) {
+      message = fmt::format("the {} scenario ({} ms) peaks at {} concurrent queries, more than PgBouncer's {} server connections",
+                            r.label,
+                            format_number(r.query_ms),
+                            format_number(round_decimal(r.peak_concurrent * static_cast<double>(plan.scenario.instances))),
+                            plan.pgbouncer->server_connections);
+    } else {
+      const std::string needs =
+        plan.scenario.instances == 1
+          ? fmt::format("a pool of {}", r.pool_size)
+          : fmt::format("{} instances x {} = {} connections", plan.scenario.instances, r.pool_size, r.total_connections);
+      message = fmt::format("the {} scenario ({} ms, peak {}) needs {}, more than the {} available",
+                            r.label,
+                            format_number(r.query_ms),
+                            format_number(r.peak_concurrent),
+                            needs,
+                            plan.available);
+    }
+    out.push_back({"scenario.does_not_fit", Level::warn, message, "seed: Mathematical Analysis, scenarios 1-3"});
   }
 }
 
@@ -151,12 +159,12 @@ void scaling_band_disagrees(const Plan& plan, const Rules&, Findings& out)
   if (row == nullptr || row->pgbouncer || (plan.pool_size >= row->pool_min && plan.pool_size <= row->pool_max)) {
     return;
   }
+  const std::string users = row->users_max ? fmt::format("{}-{}", row->users_min, *row->users_max) : fmt::format("{}+", row->users_min);
   out.push_back({"scaling.band_disagrees",
                  Level::info,
-                 fmt::format("the scaling table puts {} users ({}-{}) at a pool of {}-{} with max_connections {}; the formula gives {}",
+                 fmt::format("the scaling table puts {} users ({}) at a pool of {}-{} with max_connections {}; the formula gives {}",
                              plan.scenario.vus,
-                             row->users_min,
-                             *row->users_max,
+                             users,
                              row->pool_min,
                              row->pool_max,
                              row->max_connections,

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <limits>
 
@@ -18,6 +19,13 @@ using detail::TableReader;
 // that a flag could not.
 constexpr std::int64_t k_max_connections_limit = 262'143; // PostgreSQL's MAX_BACKENDS
 constexpr std::int64_t k_big = 1'000'000'000;
+
+bool is_reserve_name(std::string_view name)
+{
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
 
 SizingRules read_sizing(TableReader& reader)
 {
@@ -44,6 +52,9 @@ DatabaseRules read_database(TableReader& reader)
   TableReader reserved_reader(reserved, reader.dotted("reserved"), reader.source_name());
   std::int64_t total = 0;
   for (const auto& [name, value] : detail::keys_in_file_order(reserved)) {
+    if (!is_reserve_name(name)) {
+      reserved_reader.fail(*value, name, "expected a name of letters, digits, '_' or '-'");
+    }
     const std::int64_t connections = reserved_reader.integer(name, 0, k_max_connections_limit);
     total += connections;
     database.reserved.push_back({name, connections});
@@ -73,8 +84,8 @@ PrismaDefaults read_prisma(TableReader& reader)
   PrismaDefaults prisma;
   prisma.connection_limit_per_physical_cpu = reader.integer("connection_limit_per_physical_cpu", 0, 1000);
   prisma.connection_limit_add = reader.integer("connection_limit_add", 0, 1000);
-  prisma.pool_timeout_s = reader.number("pool_timeout_s", 0.0, 3600.0);
-  prisma.connect_timeout_s = reader.number("connect_timeout_s", 0.0, 3600.0);
+  prisma.pool_timeout_s = static_cast<double>(reader.integer("pool_timeout_s", 0, 3600));
+  prisma.connect_timeout_s = static_cast<double>(reader.integer("connect_timeout_s", 0, 3600));
   reader.finish();
   return prisma;
 }

@@ -200,7 +200,10 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
   }
   if (reserved_total > scenario.max_connections) {
     const RawValue* reserve = find(inputs, "reserve");
-    const std::string origin = reserve != nullptr ? reserve->origin : "rules: database.reserved";
+    const RawValue* max_connections = find(inputs, "max_connections");
+    const std::string origin = reserve != nullptr           ? reserve->origin
+                               : max_connections != nullptr ? fmt::format("{} (with the default reserved budget)", max_connections->origin)
+                                                            : "rules: database.reserved";
     throw InputError{fmt::format("{}: the reserved connections ({}) exceed max_connections ({}); reserve at most {}",
                                  origin,
                                  reserved_total,

@@ -210,6 +210,14 @@ Plan size(const Scenario& scenario, const Rules& rules)
   }
   plan.utilization = static_cast<double>(plan.server_connections) / static_cast<double>(scenario.max_connections);
   plan.fits = plan.server_connections <= plan.available;
+  if (plan.pgbouncer) {
+    // Through PgBouncer a scenario fits when the fleet's peak fits PgBouncer's server pool:
+    // it queues clients, it cannot run more queries at once than it has server connections.
+    for (ScenarioResult& r : plan.scenarios) {
+      r.fits = ceil_count(r.peak_concurrent * static_cast<double>(scenario.instances)) <= plan.pgbouncer->server_connections;
+    }
+    plan.fits = plan.fits && plan.scenarios[plan.design_index].fits;
+  }
   if (!plan.fits && plan.recommendation == Recommendation::pool) {
     plan.recommendation_reason = fmt::format("it does not fit: {} connections > {} available; raise max_connections, trim the "
                                              "reserved budget or shorten the queries; {}",

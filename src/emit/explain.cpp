@@ -140,7 +140,10 @@ std::optional<DatabaseUrl> application_url(const Plan& plan)
   }
   DatabaseUrl url = *plan.scenario.database_url;
   if (plan.pgbouncer) {
-    url = url.with_port(static_cast<unsigned>(plan.pgbouncer->listen_port)).with_param("pgbouncer", "true");
+    // The application talks to PgBouncer where it listens; PgBouncer talks to the database.
+    url = url.with_host(plan.pgbouncer->listen_addr)
+            .with_port(static_cast<unsigned>(plan.pgbouncer->listen_port))
+            .with_param("pgbouncer", "true");
   }
   return url.with_param("connection_limit", fmt::format("{}", plan.settings.connection_limit))
     .with_param("pool_timeout", format_number(plan.settings.pool_timeout_s))

@@ -161,8 +161,10 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
   if (plan.pgbouncer) {
     const PgBouncerPlan& b = *plan.pgbouncer;
     const std::string db = s.database_url && !s.database_url->database().empty() ? s.database_url->database() : "your_db";
+    const std::string host = s.database_url && !s.database_url->host().empty() ? s.database_url->host() : "localhost";
+    const std::string port = s.database_url && !s.database_url->port().empty() ? s.database_url->port() : "5432";
     out += "## PgBouncer\n\n```ini\n[databases]\n";
-    out += fmt::format("{} = host=localhost port=5432 dbname={}\n\n[pgbouncer]\n", db, db);
+    out += fmt::format("{} = host={} port={} dbname={}\n\n[pgbouncer]\n", db, host, port, db);
     out += fmt::format("listen_port = {}\nlisten_addr = {}\nauth_type = {}\nauth_file = {}\npool_mode = {}\n",
                        b.listen_port,
                        b.listen_addr,

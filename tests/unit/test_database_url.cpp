@@ -326,10 +326,12 @@ TEST_CASE("DatabaseUrl::masked")
     CHECK(parse_ok("postgresql:///db?host=/tmp").masked() == "postgresql:///db?host=/tmp");
   }
 
-  SUBCASE("does not touch a password-like query parameter")
+  SUBCASE("masks a password query parameter (libpq reads it) but not look-alikes")
   {
     CHECK(parse_ok("postgresql://u:p@h/db?password=x").masked() ==
-          "postgresql://u:****@h/db?password=x");
+          "postgresql://u:****@h/db?password=****");
+    CHECK(parse_ok("postgresql://u@h/db?passwordx=1&password").masked() ==
+          "postgresql://u@h/db?passwordx=1&password");
   }
 }
 
@@ -628,4 +630,19 @@ TEST_CASE("DatabaseUrl::is_local")
     CHECK_FALSE(local("postgresql://[v1.fe]/db"));
     CHECK_FALSE(local("postgresql://0.0.0.0/db"));
   }
+}
+
+TEST_CASE("DatabaseUrl::masked hides a password query parameter too")
+{
+  const auto url = DatabaseUrl::parse("postgresql://app@db/chat?sslmode=require&password=hunter2&pass%77ord=x");
+  REQUIRE(url.has_value());
+  CHECK(url->masked() == "postgresql://app@db/chat?sslmode=require&password=****&pass%77ord=****");
+}
+
+TEST_CASE("DatabaseUrl::with_host")
+{
+  const auto url = DatabaseUrl::parse("postgresql://u:p@db.example.com:5432/chat?host=/tmp&sslmode=require");
+  REQUIRE(url.has_value());
+  CHECK(url->with_host("127.0.0.1").with_port(6432).to_string() == "postgresql://u:p@127.0.0.1:6432/chat?sslmode=require");
+  CHECK(url->with_host("::1").to_string() == "postgresql://u:p@[::1]:5432/chat?sslmode=require");
 }

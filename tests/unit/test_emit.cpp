@@ -80,12 +80,13 @@ TEST_CASE("render_env")
     const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"database_url", "postgresql://u:pa$$@localhost/db"}});
     CHECK(contains(render_env(p), "DATABASE_URL='postgresql://u:pa$$@localhost/db?connection_limit=50&pool_timeout=30&connect_timeout=10'\n"));
   }
-  SUBCASE("through PgBouncer: port 6432, pgbouncer=true and a direct URL for migrations")
+  SUBCASE("through PgBouncer: where it listens, pgbouncer=true and a direct URL for migrations")
   {
     const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"database_url", k_seed_url}, {"transaction_pooling", "true"}});
     const std::string env = render_env(p);
+    // seed, "PgBouncer Configuration Example": listen_addr 127.0.0.1, listen_port 6432.
     CHECK(contains(env,
-                   "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:6432/chat_backend_db"
+                   "DATABASE_URL=\"postgresql://postgres:postgrespassword@127.0.0.1:6432/chat_backend_db"
                    "?pgbouncer=true&connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
     CHECK(contains(env, "DIRECT_URL=\"" + k_seed_url + "\"\n"));
   }

@@ -66,7 +66,7 @@ TEST_CASE("build_scenario")
     CHECK(error_of(inputs({{"vus", "120"}, {"query_ms", "150"}, {"reserve", "a=1"}, {"max_connections", "0"}})) ==
           "--max_connections: expected a whole number from 1 to 262143, got '0'");
     CHECK(error_of(inputs({{"vus", "120"}, {"query_ms", "150"}, {"max_connections", "40"}})) ==
-          "rules: database.reserved: the reserved connections (50) exceed max_connections (40); reserve at most 40");
+          "--max_connections (with the default reserved budget): the reserved connections (50) exceed max_connections (40); reserve at most 40");
     CHECK(error_of(inputs({{"vus", "120"}, {"query_ms", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"}})) ==
           "--query_ms: expected at most 16 values, got 17");
   }

@@ -178,3 +178,18 @@ TEST_CASE("round_up")
   CHECK(round_up(51, 10) == 60);
   CHECK(round_up(7, 1) == 7);
 }
+
+TEST_CASE("size: through PgBouncer a plan fits only when the peak fits its server pool")
+{
+  // 10000 x 0.7 x 0.15 = 1050 concurrent queries; PgBouncer has 41 + 9 = 50 server connections.
+  const Plan big = test::plan({{"vus", "10000"}, {"query_ms", "150"}});
+  REQUIRE(big.pgbouncer.has_value());
+  CHECK(big.server_connections == 50);
+  CHECK_FALSE(big.fits);
+  CHECK_FALSE(big.scenarios[0].fits);
+  // The seed's three scenarios peak at 9, 13 and 17 (ceilings of 8.4, 12.6, 16.8): all fit in 50,
+  // although the direct pool of 70 for the pessimistic one would not.
+  const Plan seed = test::plan({{"vus", "120"}, {"query_ms", "100,150,200"}, {"transaction_pooling", "true"}});
+  CHECK(seed.fits);
+  CHECK(seed.scenarios[2].fits);
+}
