@@ -59,8 +59,8 @@ double median(std::vector<double> values)
 int main(int argc, char** argv)
 {
   const int rounds = argc > 1 ? std::max(11, std::atoi(argv[1])) : 300;
-  const std::vector<std::string> main_job = {POOLCALC_BINARY, "--vus", "120", "--query-ms", "150"};
-  const std::vector<std::string> baseline = {TRUE_BINARY};
+  const std::vector<std::string> main_job = { POOLCALC_BINARY, "--vus", "120", "--query-ms", "150" };
+  const std::vector<std::string> baseline = { TRUE_BINARY };
   for (int i = 0; i < 10; ++i) { // warm the page cache
     run_once(main_job);
     run_once(baseline);

@@ -22,7 +22,7 @@ std::string_view to_string(Level level);
 
 struct Finding
 {
-  std::string id;      // stable: "pool.exceeds_available", "utilization.within_safe", ...
+  std::string id; // stable: "pool.exceeds_available", "utilization.within_safe", ...
   Level level = Level::info;
   std::string message; // one sentence with the numbers in it
   std::string source;  // the rules.toml key or seed section it rests on

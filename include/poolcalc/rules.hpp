@@ -25,7 +25,7 @@ struct ScalingRow
   std::int64_t pool_min = 0;             // 0 with pgbouncer
   std::int64_t pool_max = 0;
   std::int64_t max_connections = 0;
-  bool pgbouncer = false;                // "Use PgBouncer"
+  bool pgbouncer = false; // "Use PgBouncer"
 };
 
 struct SizingRules

@@ -19,11 +19,11 @@ namespace poolcalc {
 // One query-time scenario worked through the formula.
 struct ScenarioResult
 {
-  std::string label;          // conservative / realistic / pessimistic, or "design"
+  std::string label; // conservative / realistic / pessimistic, or "design"
   double query_ms = 0;
-  double peak_concurrent = 0; // exact to 9 decimals: 12.6
-  std::int64_t peak_ceil = 0; // 13
-  std::int64_t buffered = 0;  // ceil(13 x 3) = 39
+  double peak_concurrent = 0;           // exact to 9 decimals: 12.6
+  std::int64_t peak_ceil = 0;           // 13
+  std::int64_t buffered = 0;            // ceil(13 x 3) = 39
   std::int64_t pool_size_unrounded = 0; // 39 + 10 = 49
   std::int64_t pool_size = 0;           // 50
   std::int64_t total_connections = 0;   // pool x instances
@@ -93,12 +93,12 @@ struct Plan
   std::int64_t total_connections = 0;  // what the application fleet opens: pool x instances
   std::int64_t server_connections = 0; // what PostgreSQL sees: the fleet, or PgBouncer's pool
   std::int64_t reserved_total = 0;
-  std::int64_t available = 0;          // max_connections - reserved
-  double utilization = 0;              // server_connections / max_connections
-  double safe_utilization_min = 0;     // the rules' safe band, for the renderers
+  std::int64_t available = 0;      // max_connections - reserved
+  double utilization = 0;          // server_connections / max_connections
+  double safe_utilization_min = 0; // the rules' safe band, for the renderers
   double safe_utilization_max = 0;
-  bool fits = false;                   // server_connections <= available (and, through
-                                       // PgBouncer, the design scenario's peak fits its pool)
+  bool fits = false; // server_connections <= available (and, through
+                     // PgBouncer, the design scenario's peak fits its pool)
 
   const ScalingRow* scaling_row = nullptr; // the row for scenario.vus (points into the rules)
   std::vector<Trigger> triggers;
@@ -113,7 +113,7 @@ struct Plan
   double prisma_default_connect_timeout_s = 0;
 
   std::vector<Threshold> monitoring;
-  bool remote_database = false;        // from the flag, else from the URL's host
+  bool remote_database = false; // from the flag, else from the URL's host
   bool remote_database_known = false;
 };
 

@@ -11,9 +11,9 @@ namespace poolcalc::cli {
 
 enum class OptionKind
 {
-  value,      // one value; given twice, the last wins
-  list,       // repeatable and/or comma-separated
-  flag,       // a switch
+  value, // one value; given twice, the last wins
+  list,  // repeatable and/or comma-separated
+  flag,  // a switch
 };
 
 struct OptionSpec

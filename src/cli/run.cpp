@@ -124,7 +124,7 @@ public:
       ->group("Files");
     m_app.add_option("--rules", m_rules, "replace the built-in rules (see `poolcalc rules`)")->type_name("FILE")->group("Files");
 
-    for (const char* name : {"size", "env", "report", "rules"}) {
+    for (const char* name : { "size", "env", "report", "rules" }) {
       CLI::App* sub = m_app.add_subcommand(name, "");
       sub->fallthrough();
       sub->footer("Takes every option of `poolcalc --help`.");
@@ -154,11 +154,11 @@ public:
       RawValue value;
       value.origin = m_specs[i].flag;
       if (m_specs[i].kind == OptionKind::flag) {
-        value.items = {slot.flag ? "true" : "false"};
+        value.items = { slot.flag ? "true" : "false" };
       } else if (m_specs[i].kind == OptionKind::list) {
         value.items = slot.values;
       } else {
-        value.items = {slot.value};
+        value.items = { slot.value };
       }
       parsed.flags[m_specs[i].key] = std::move(value);
     }
@@ -212,11 +212,11 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   if (parsed.config_path) {
     auto text = read_file(*parsed.config_path);
     if (!text) {
-      return std::unexpected(Failure{k_exit_usage, fmt::format("--config: {}", text.error())});
+      return std::unexpected(Failure{ k_exit_usage, fmt::format("--config: {}", text.error()) });
     }
     auto inputs = parse_scenario_toml(*text, *parsed.config_path);
     if (!inputs) {
-      return std::unexpected(Failure{k_exit_usage, inputs.error()});
+      return std::unexpected(Failure{ k_exit_usage, inputs.error() });
     }
     config = std::move(*inputs);
     config_dir = std::filesystem::path(*parsed.config_path).parent_path();
@@ -233,11 +233,11 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   if (rules_path) {
     auto text = read_file(*rules_path);
     if (!text) {
-      return std::unexpected(Failure{k_exit_usage, fmt::format("{}: {}", rules_origin, text.error())});
+      return std::unexpected(Failure{ k_exit_usage, fmt::format("{}: {}", rules_origin, text.error()) });
     }
     auto rules = parse_rules(*text, *rules_path);
     if (!rules) {
-      return std::unexpected(Failure{k_exit_usage, rules.error()});
+      return std::unexpected(Failure{ k_exit_usage, rules.error() });
     }
     loaded.rules = std::move(*rules);
     loaded.rules_text = std::move(*text);
@@ -255,17 +255,17 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   if (config.contains("explain")) {
     const RawValue& value = config.at("explain");
     if (value.items.front() != "true" && value.items.front() != "false") {
-      return std::unexpected(Failure{k_exit_usage, fmt::format("{}: expected true or false", value.origin)});
+      return std::unexpected(Failure{ k_exit_usage, fmt::format("{}: expected true or false", value.origin) });
     }
     loaded.explain = value.items.front() == "true";
   }
-  for (const char* key : {"format", "explain", "rules"}) {
+  for (const char* key : { "format", "explain", "rules" }) {
     config.erase(key);
   }
 
   loaded.inputs = std::move(config);
   if (const auto url = env.getenv("DATABASE_URL"); set_in(url)) {
-    loaded.inputs["database_url"] = RawValue{{*url}, "DATABASE_URL"};
+    loaded.inputs["database_url"] = RawValue{ { *url }, "DATABASE_URL" };
   }
   for (const auto& [key, value] : parsed.flags) {
     loaded.inputs[key] = value;
@@ -275,15 +275,16 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   }
   loaded.explain = loaded.explain || parsed.explain;
   if (loaded.format != "text" && loaded.format != "json" && loaded.format != "markdown" && loaded.format != "env") {
-    return std::unexpected(Failure{k_exit_usage, fmt::format("--format: expected text, json, markdown or env, got '{}'", loaded.format)});
+    return std::unexpected(Failure{ k_exit_usage, fmt::format("--format: expected text, json, markdown or env, got '{}'", loaded.format) });
   }
   if (parsed.command == "rules" && parsed.format) {
-    return std::unexpected(Failure{k_exit_usage, "--format: `poolcalc rules` always prints TOML; drop --format"});
+    return std::unexpected(Failure{ k_exit_usage, "--format: `poolcalc rules` always prints TOML; drop --format" });
   }
   if (parsed.command == "env" || parsed.command == "report") {
     const std::string wanted = parsed.command == "env" ? "env" : "markdown";
     if (parsed.format && *parsed.format != wanted) {
-      return std::unexpected(Failure{k_exit_usage, fmt::format("--format: `poolcalc {}` always prints {}; drop --format", parsed.command, wanted)});
+      return std::unexpected(
+        Failure{ k_exit_usage, fmt::format("--format: `poolcalc {}` always prints {}; drop --format", parsed.command, wanted) });
     }
     loaded.format = wanted;
   }
@@ -307,7 +308,7 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
   } else {
     auto scenario = build_scenario(loaded->inputs, loaded->rules);
     if (!scenario) {
-      return fail({k_exit_usage, scenario.error()});
+      return fail({ k_exit_usage, scenario.error() });
     }
     const Plan plan = size(*scenario, loaded->rules);
     const std::vector<Finding> findings = evaluate(plan, loaded->rules);
@@ -319,7 +320,7 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
       output = render_env(plan);
     } else {
       const auto no_color = env.getenv("NO_COLOR");
-      output = render_text(plan, findings, {env.stdout_is_terminal && !set_in(no_color), loaded->explain});
+      output = render_text(plan, findings, { env.stdout_is_terminal && !set_in(no_color), loaded->explain });
     }
     code = has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
   }

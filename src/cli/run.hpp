@@ -13,9 +13,9 @@ namespace poolcalc::cli {
 // Named exit codes (docs/usage.md, "Exit codes").
 enum ExitCode : int
 {
-  k_exit_ok = 0,       // success, warnings allowed
-  k_exit_runtime = 1,  // a runtime failure: the output cannot be written
-  k_exit_usage = 2,    // bad flag, value or file: one line on stderr, nothing on stdout
+  k_exit_ok = 0,         // success, warnings allowed
+  k_exit_runtime = 1,    // a runtime failure: the output cannot be written
+  k_exit_usage = 2,      // bad flag, value or file: one line on stderr, nothing on stdout
   k_exit_plan_fails = 3, // the plan breaks a hard limit (a `fail` finding)
 };
 

@@ -12,12 +12,11 @@ namespace poolcalc {
 
 namespace {
 
-constexpr std::string_view k_invalid_url =
-  "not a valid URL (expected postgresql://user:password@host:port/database)";
+constexpr std::string_view k_invalid_url = "not a valid URL (expected postgresql://user:password@host:port/database)";
 
 std::string invalid_url_error()
 {
-  return std::string{k_invalid_url};
+  return std::string{ k_invalid_url };
 }
 
 // Owns the result of one uriparser parse and frees it.
@@ -25,9 +24,7 @@ class ParsedUri
 {
 public:
   explicit ParsedUri(std::string_view text)
-    : m_ok(!text.empty() &&
-           uriParseSingleUriExA(&m_uri, text.data(), text.data() + text.size(), nullptr) ==
-             URI_SUCCESS)
+    : m_ok(!text.empty() && uriParseSingleUriExA(&m_uri, text.data(), text.data() + text.size(), nullptr) == URI_SUCCESS)
   {
   }
 
@@ -120,8 +117,7 @@ bool is_postgres_scheme(std::string_view scheme)
 
 std::string unsupported_scheme_error(std::string_view scheme)
 {
-  return "unsupported scheme '" + std::string{scheme} +
-         "' (expected postgresql:// or postgres://)";
+  return "unsupported scheme '" + std::string{ scheme } + "' (expected postgresql:// or postgres://)";
 }
 
 bool has_control_char(std::string_view text)
@@ -139,11 +135,10 @@ bool has_control_char(std::string_view text)
 // port would echo the password (or break the one-line message).
 std::string invalid_port_error(std::string_view port, std::string_view password)
 {
-  if ((!password.empty() && port.find(password) != std::string_view::npos) ||
-      has_control_char(port)) {
+  if ((!password.empty() && port.find(password) != std::string_view::npos) || has_control_char(port)) {
     return invalid_url_error();
   }
-  return "invalid port '" + std::string{port} + "' (expected 1-65535)";
+  return "invalid port '" + std::string{ port } + "' (expected 1-65535)";
 }
 
 bool is_valid_port(std::string_view port)
@@ -187,8 +182,7 @@ std::string diagnose_unparsable(std::string_view text)
   if (text.find('@', authority_end) != std::string_view::npos) {
     return invalid_url_error();
   }
-  const std::string_view authority =
-    text.substr(authority_start, authority_end - authority_start);
+  const std::string_view authority = text.substr(authority_start, authority_end - authority_start);
   // Multi-host URIs (host1:5432,host2:5433) are not supported.
   if (authority.find(',') != std::string_view::npos) {
     return invalid_url_error();
@@ -209,8 +203,7 @@ std::string diagnose_unparsable(std::string_view text)
   std::string_view port;
   if (host_port.starts_with('[')) {
     const std::size_t close = host_port.find(']');
-    if (close == std::string_view::npos || close + 1 >= host_port.size() ||
-        host_port[close + 1] != ':') {
+    if (close == std::string_view::npos || close + 1 >= host_port.size() || host_port[close + 1] != ':') {
       return invalid_url_error();
     }
     port = host_port.substr(close + 2);
@@ -231,7 +224,7 @@ std::string diagnose_unparsable(std::string_view text)
 // Percent-decodes `text` ('+' stays '+', as libpq does).
 std::string percent_decode(std::string_view text)
 {
-  std::string buffer{text};
+  std::string buffer{ text };
   const char* end = uriUnescapeInPlaceExA(buffer.data(), URI_FALSE, URI_BR_DONT_TOUCH);
   buffer.resize(static_cast<std::size_t>(end - buffer.data()));
   return buffer;
@@ -240,8 +233,7 @@ std::string percent_decode(std::string_view text)
 // Percent-encodes everything except the RFC 3986 unreserved characters.
 std::string percent_encode(std::string_view text)
 {
-  constexpr std::array<char, 16> hex = {'0', '1', '2', '3', '4', '5', '6', '7',
-                                        '8', '9', 'A', 'B', 'C', 'D', 'E', 'F'};
+  constexpr std::array<char, 16> hex = { '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F' };
   std::string out;
   out.reserve(text.size());
   for (const char c : text) {
@@ -294,8 +286,7 @@ bool is_loopback_ipv4(std::string_view host)
       return false;
     }
     const std::size_t dot = host.find('.', start);
-    const std::string_view part =
-      host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    const std::string_view part = host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (part.empty() || part.size() > 3 || !all_digits(part)) {
       return false;
     }
@@ -322,8 +313,8 @@ bool is_loopback_ipv6(std::string_view host)
   if (host.find_first_of("[]") != std::string_view::npos) {
     return false;
   }
-  const std::string probe = "x://[" + std::string{host} + "]";
-  const ParsedUri parsed{probe};
+  const std::string probe = "x://[" + std::string{ host } + "]";
+  const ParsedUri parsed{ probe };
   if (!parsed.ok() || parsed.uri().hostData.ip6 == nullptr) {
     return false;
   }
@@ -335,8 +326,7 @@ bool is_loopback_ipv6(std::string_view host)
   if (!zero_prefix) {
     return false;
   }
-  bool loopback = bytes[10] == 0 && bytes[11] == 0 && bytes[12] == 0 && bytes[13] == 0 &&
-                  bytes[14] == 0 && bytes[15] == 1;
+  bool loopback = bytes[10] == 0 && bytes[11] == 0 && bytes[12] == 0 && bytes[13] == 0 && bytes[14] == 0 && bytes[15] == 1;
   bool mapped = bytes[10] == 0xff && bytes[11] == 0xff && bytes[12] == 127;
   return loopback || mapped;
 }
@@ -355,9 +345,9 @@ bool is_local_host(std::string_view host)
 std::expected<DatabaseUrl, std::string> DatabaseUrl::parse(std::string_view text)
 {
   if (text.empty()) {
-    return std::unexpected(std::string{"empty URL"});
+    return std::unexpected(std::string{ "empty URL" });
   }
-  const ParsedUri parsed{text};
+  const ParsedUri parsed{ text };
   if (!parsed.ok()) {
     return std::unexpected(diagnose_unparsable(text));
   }
@@ -365,8 +355,7 @@ std::expected<DatabaseUrl, std::string> DatabaseUrl::parse(std::string_view text
 
   // Only scheme "://" authority forms: "postgresql:/db" or "localhost:5432" are not URLs we take.
   const std::string scheme = range_text(uri.scheme);
-  if (scheme.empty() || !text.substr(scheme.size()).starts_with("://") ||
-      uri.hostText.first == nullptr) {
+  if (scheme.empty() || !text.substr(scheme.size()).starts_with("://") || uri.hostText.first == nullptr) {
     return std::unexpected(invalid_url_error());
   }
   if (!is_postgres_scheme(scheme)) {
@@ -404,9 +393,8 @@ std::expected<DatabaseUrl, std::string> DatabaseUrl::parse(std::string_view text
   const std::size_t path_start = text.find_first_of("/?#", authority_start);
   if (path_start != std::string_view::npos) {
     const std::size_t path_end = text.find_first_of("?#", path_start);
-    url.m_path = std::string{text.substr(path_start, path_end == std::string_view::npos
-                                                       ? std::string_view::npos
-                                                       : path_end - path_start)};
+    url.m_path =
+      std::string{ text.substr(path_start, path_end == std::string_view::npos ? std::string_view::npos : path_end - path_start) };
   }
   if (uri.query.first != nullptr) {
     url.m_has_query = true;
@@ -473,7 +461,7 @@ std::string DatabaseUrl::masked() const
   for (std::string& piece : copy.m_params) {
     const std::string_view key = raw_key(piece);
     if (percent_decode(key) == "password" && key.size() < piece.size()) {
-      piece = std::string{key} + "=****";
+      piece = std::string{ key } + "=****";
     }
   }
   return copy.to_string();
@@ -513,7 +501,7 @@ DatabaseUrl DatabaseUrl::with_param(std::string_view key, std::string_view value
       continue; // a later duplicate: drop it
     }
     found = true;
-    params.push_back(std::string{piece_key} + "=" + encoded_value);
+    params.push_back(std::string{ piece_key } + "=" + encoded_value);
   }
   if (!found) {
     params.push_back(percent_encode(key) + "=" + encoded_value);
@@ -529,7 +517,7 @@ DatabaseUrl DatabaseUrl::with_host(std::string_view host) const
 {
   DatabaseUrl result = *this;
   result.m_ipv6 = host.find(':') != std::string_view::npos;
-  result.m_host = std::string{host};
+  result.m_host = std::string{ host };
   // A `host` parameter would override the authority: drop it, the new host is the one meant.
   std::erase_if(result.m_params, [](const std::string& piece) { return percent_decode(raw_key(piece)) == "host"; });
   return result;

@@ -32,12 +32,13 @@ void pool_exceeds_available(const Plan& plan, const Rules&, Findings& out)
     return;
   }
   const std::string fleet =
-    plan.scenario.instances == 1 ? fmt::format("a pool of {}", plan.pool_size)
-                                 : fmt::format("{} instances x a pool of {} = {} connections", plan.scenario.instances, plan.pool_size, plan.total_connections);
-  out.push_back({"pool.exceeds_available",
-                 Level::fail,
-                 fmt::format("{} exceeds the {}", fleet, available_phrase(plan)),
-                 "database.max_connections, database.reserved"});
+    plan.scenario.instances == 1
+      ? fmt::format("a pool of {}", plan.pool_size)
+      : fmt::format("{} instances x a pool of {} = {} connections", plan.scenario.instances, plan.pool_size, plan.total_connections);
+  out.push_back({ "pool.exceeds_available",
+                  Level::fail,
+                  fmt::format("{} exceeds the {}", fleet, available_phrase(plan)),
+                  "database.max_connections, database.reserved" });
 }
 
 // capacity.exceeds_server: PgBouncer multiplexes clients, but cannot run more queries at once
@@ -51,13 +52,13 @@ void capacity_exceeds_server(const Plan& plan, const Rules&, Findings& out)
   if (fleet_peak <= static_cast<double>(plan.available)) {
     return;
   }
-  out.push_back({"capacity.exceeds_server",
-                 Level::fail,
-                 fmt::format("the peak of {} concurrent queries exceeds the {}: PgBouncer queues clients but cannot run more "
-                             "queries at once than it has server connections; raise max_connections, shorten queries or add capacity",
-                             format_number(fleet_peak, 1),
-                             available_phrase(plan)),
-                 "database.max_connections, database.reserved"});
+  out.push_back({ "capacity.exceeds_server",
+                  Level::fail,
+                  fmt::format("the peak of {} concurrent queries exceeds the {}: PgBouncer queues clients but cannot run more "
+                              "queries at once than it has server connections; raise max_connections, shorten queries or add capacity",
+                              format_number(fleet_peak, 1),
+                              available_phrase(plan)),
+                  "database.max_connections, database.reserved" });
 }
 
 // pgbouncer.pool_reduced: the seed's sizing of default_pool_size + reserve_pool_size did not fit.
@@ -69,23 +70,22 @@ void pgbouncer_pool_reduced(const Plan& plan, const Rules& rules, Findings& out)
   const PgBouncerPlan& p = *plan.pgbouncer;
   const auto wanted_reserve =
     static_cast<std::int64_t>(std::llround(rules.pgbouncer_settings.reserve_pool_ratio * static_cast<double>(p.default_pool_size_wanted)));
-  const std::string budget =
-    p.server_budget < plan.available
-      ? fmt::format("the {} server connections inside the safe band ({} of max_connections {}; {} are available)",
-                    p.server_budget,
-                    percent(rules.database.safe_utilization_max),
-                    plan.scenario.max_connections,
-                    plan.available)
-      : fmt::format("the {}", available_phrase(plan));
-  out.push_back({"pgbouncer.pool_reduced",
-                 Level::warn,
-                 fmt::format("default_pool_size {} + reserve_pool_size {} would exceed {}; reduced to {} + {}",
-                             p.default_pool_size_wanted,
-                             wanted_reserve,
-                             budget,
-                             p.default_pool_size,
-                             p.reserve_pool_size),
-                 "pgbouncer.settings.reserve_pool_ratio, database.safe_utilization_max"});
+  const std::string budget = p.server_budget < plan.available
+                               ? fmt::format("the {} server connections inside the safe band ({} of max_connections {}; {} are available)",
+                                             p.server_budget,
+                                             percent(rules.database.safe_utilization_max),
+                                             plan.scenario.max_connections,
+                                             plan.available)
+                               : fmt::format("the {}", available_phrase(plan));
+  out.push_back({ "pgbouncer.pool_reduced",
+                  Level::warn,
+                  fmt::format("default_pool_size {} + reserve_pool_size {} would exceed {}; reduced to {} + {}",
+                              p.default_pool_size_wanted,
+                              wanted_reserve,
+                              budget,
+                              p.default_pool_size,
+                              p.reserve_pool_size),
+                  "pgbouncer.settings.reserve_pool_ratio, database.safe_utilization_max" });
 }
 
 // pgbouncer.recommended: one of the seed's "When to Use PgBouncer" triggers, or its scaling table.
@@ -98,26 +98,28 @@ void pgbouncer_recommended(const Plan& plan, const Rules&, Findings& out)
   for (const Trigger& trigger : plan.triggers) {
     keys.push_back(trigger.rule);
   }
-  out.push_back({"pgbouncer.recommended",
-                 Level::warn,
-                 fmt::format("use PgBouncer: {}", plan.recommendation_reason),
-                 fmt::format("{}", fmt::join(keys, ", "))});
+  out.push_back({ "pgbouncer.recommended",
+                  Level::warn,
+                  fmt::format("use PgBouncer: {}", plan.recommendation_reason),
+                  fmt::format("{}", fmt::join(keys, ", ")) });
 }
 
 // utilization.*: the seed's "Safe Usage Threshold: 50-70% of max_connections".
 void utilization_band(const Plan& plan, const Rules& rules, Findings& out)
 {
   const DatabaseRules& db = rules.database;
-  const std::string used = fmt::format("{} of max_connections {} = {}", plan.server_connections, plan.scenario.max_connections, percent(plan.utilization));
+  const std::string used =
+    fmt::format("{} of max_connections {} = {}", plan.server_connections, plan.scenario.max_connections, percent(plan.utilization));
   const std::string band = fmt::format("{}-{}", format_number(db.safe_utilization_min * 100.0, 1), percent(db.safe_utilization_max));
   const std::string source = "database.safe_utilization_min, database.safe_utilization_max";
   const double u = round_decimal(plan.utilization);
   if (u > db.safe_utilization_max) {
-    out.push_back({"utilization.above_safe", Level::warn, fmt::format("{}, above the safe band of {}", used, band), source});
+    out.push_back({ "utilization.above_safe", Level::warn, fmt::format("{}, above the safe band of {}", used, band), source });
   } else if (u >= db.safe_utilization_min) {
-    out.push_back({"utilization.within_safe", Level::info, fmt::format("{}, within the safe band of {}", used, band), source});
+    out.push_back({ "utilization.within_safe", Level::info, fmt::format("{}, within the safe band of {}", used, band), source });
   } else {
-    out.push_back({"utilization.below_safe", Level::info, fmt::format("{}, below the safe band of {}: room to spare", used, band), source});
+    out.push_back(
+      { "utilization.below_safe", Level::info, fmt::format("{}, below the safe band of {}: room to spare", used, band), source });
   }
 }
 
@@ -148,7 +150,7 @@ void scenario_does_not_fit(const Plan& plan, const Rules&, Findings& out)
                             needs,
                             plan.available);
     }
-    out.push_back({"scenario.does_not_fit", Level::warn, message, "seed: Mathematical Analysis, scenarios 1-3"});
+    out.push_back({ "scenario.does_not_fit", Level::warn, message, "seed: Mathematical Analysis, scenarios 1-3" });
   }
 }
 
@@ -160,16 +162,16 @@ void scaling_band_disagrees(const Plan& plan, const Rules&, Findings& out)
     return;
   }
   const std::string users = row->users_max ? fmt::format("{}-{}", row->users_min, *row->users_max) : fmt::format("{}+", row->users_min);
-  out.push_back({"scaling.band_disagrees",
-                 Level::info,
-                 fmt::format("the scaling table puts {} users ({}) at a pool of {}-{} with max_connections {}; the formula gives {}",
-                             plan.scenario.vus,
-                             users,
-                             row->pool_min,
-                             row->pool_max,
-                             row->max_connections,
-                             plan.pool_size),
-                 "scaling"});
+  out.push_back({ "scaling.band_disagrees",
+                  Level::info,
+                  fmt::format("the scaling table puts {} users ({}) at a pool of {}-{} with max_connections {}; the formula gives {}",
+                              plan.scenario.vus,
+                              users,
+                              row->pool_min,
+                              row->pool_max,
+                              row->max_connections,
+                              plan.pool_size),
+                  "scaling" });
 }
 
 // timeout.pool_at_or_above_request: a pool wait that outlasts the client's own timeout is never
@@ -180,13 +182,13 @@ void timeout_pool_at_or_above_request(const Plan& plan, const Rules&, Findings& 
   if (s.pool_timeout_s == 0 || s.pool_timeout_s < s.request_timeout_s) {
     return;
   }
-  out.push_back({"timeout.pool_at_or_above_request",
-                 Level::warn,
-                 fmt::format("pool_timeout {} s is at or above the client's request timeout of {} s: requests time out first and "
-                             "pool exhaustion shows up as client timeouts; keep pool_timeout below it",
-                             format_number(s.pool_timeout_s),
-                             format_number(s.request_timeout_s)),
-                 "timeouts.client_request_timeout_s"});
+  out.push_back({ "timeout.pool_at_or_above_request",
+                  Level::warn,
+                  fmt::format("pool_timeout {} s is at or above the client's request timeout of {} s: requests time out first and "
+                              "pool exhaustion shows up as client timeouts; keep pool_timeout below it",
+                              format_number(s.pool_timeout_s),
+                              format_number(s.request_timeout_s)),
+                  "timeouts.client_request_timeout_s" });
 }
 
 // timeout.pool_disabled: Prisma's pool_timeout=0 waits for a connection forever.
@@ -195,11 +197,11 @@ void timeout_pool_disabled(const Plan& plan, const Rules&, Findings& out)
   if (plan.scenario.pool_timeout_s != 0) {
     return;
   }
-  out.push_back({"timeout.pool_disabled",
-                 Level::warn,
-                 "pool_timeout 0 disables the timeout: a request waits for a connection forever and an exhausted pool never "
-                 "shows up as an error",
-                 "timeouts.pool_timeout_s"});
+  out.push_back({ "timeout.pool_disabled",
+                  Level::warn,
+                  "pool_timeout 0 disables the timeout: a request waits for a connection forever and an exhausted pool never "
+                  "shows up as an error",
+                  "timeouts.pool_timeout_s" });
 }
 
 // reserve.replication_not_counted: since PostgreSQL 12 WAL senders have their own slots.
@@ -207,14 +209,14 @@ void reserve_replication_not_counted(const Plan& plan, const Rules& rules, Findi
 {
   for (const ReserveEntry& entry : plan.scenario.reserved) {
     if (entry.connections > 0 && entry.name.find("replication") != std::string::npos) {
-      out.push_back({"reserve.replication_not_counted",
-                     Level::info,
-                     fmt::format("the reserve '{}' ({}) is only needed before PostgreSQL {}: since then WAL senders "
-                                 "(max_wal_senders) have slots of their own outside max_connections",
-                                 entry.name,
-                                 entry.connections,
-                                 rules.postgres.wal_senders_separate_since),
-                     "postgres.wal_senders_separate_since"});
+      out.push_back({ "reserve.replication_not_counted",
+                      Level::info,
+                      fmt::format("the reserve '{}' ({}) is only needed before PostgreSQL {}: since then WAL senders "
+                                  "(max_wal_senders) have slots of their own outside max_connections",
+                                  entry.name,
+                                  entry.connections,
+                                  rules.postgres.wal_senders_separate_since),
+                      "postgres.wal_senders_separate_since" });
     }
   }
 }
@@ -226,13 +228,13 @@ void reserve_superuser_not_default(const Plan& plan, const Rules& rules, Finding
   const std::int64_t pg_default = rules.postgres.superuser_reserved_connections_default;
   for (const ReserveEntry& entry : plan.scenario.reserved) {
     if (entry.name == "superuser" && entry.connections != pg_default) {
-      out.push_back({"reserve.superuser_not_default",
-                     Level::info,
-                     fmt::format("the reserve 'superuser' is {}, but PostgreSQL reserves superuser_reserved_connections = {} "
-                                 "by default; check SHOW superuser_reserved_connections on the server",
-                                 entry.connections,
-                                 pg_default),
-                     "postgres.superuser_reserved_connections_default"});
+      out.push_back({ "reserve.superuser_not_default",
+                      Level::info,
+                      fmt::format("the reserve 'superuser' is {}, but PostgreSQL reserves superuser_reserved_connections = {} "
+                                  "by default; check SHOW superuser_reserved_connections on the server",
+                                  entry.connections,
+                                  pg_default),
+                      "postgres.superuser_reserved_connections_default" });
     }
   }
 }
@@ -246,18 +248,20 @@ struct Rule
 const std::vector<Rule>& rules_list()
 {
   static const std::vector<Rule> list = {
-    {{"pool.exceeds_available", "the application's connections exceed max_connections less the reserved budget"}, pool_exceeds_available},
-    {{"capacity.exceeds_server", "with PgBouncer, the peak concurrency exceeds the server connections available"}, capacity_exceeds_server},
-    {{"pgbouncer.recommended", "a PgBouncer trigger or the scaling table's top row applies"}, pgbouncer_recommended},
-    {{"pgbouncer.pool_reduced", "PgBouncer's server pool was reduced to fit the connections available"}, pgbouncer_pool_reduced},
-    {{"utilization.above_safe", "utilization of max_connections above the safe band"}, utilization_band},
-    {{"scenario.does_not_fit", "another query-time scenario would not fit"}, scenario_does_not_fit},
-    {{"timeout.pool_at_or_above_request", "pool_timeout at or above the client's request timeout"}, timeout_pool_at_or_above_request},
-    {{"timeout.pool_disabled", "pool_timeout 0 waits forever"}, timeout_pool_disabled},
-    {{"scaling.band_disagrees", "the scaling table's pool band and the formula disagree"}, scaling_band_disagrees},
-    {{"reserve.replication_not_counted", "a replication reserve on PostgreSQL 12+, where WAL senders have their own slots"},
-     reserve_replication_not_counted},
-    {{"reserve.superuser_not_default", "a superuser reserve other than PostgreSQL's default"}, reserve_superuser_not_default},
+    { { "pool.exceeds_available", "the application's connections exceed max_connections less the reserved budget" },
+      pool_exceeds_available },
+    { { "capacity.exceeds_server", "with PgBouncer, the peak concurrency exceeds the server connections available" },
+      capacity_exceeds_server },
+    { { "pgbouncer.recommended", "a PgBouncer trigger or the scaling table's top row applies" }, pgbouncer_recommended },
+    { { "pgbouncer.pool_reduced", "PgBouncer's server pool was reduced to fit the connections available" }, pgbouncer_pool_reduced },
+    { { "utilization.above_safe", "utilization of max_connections above the safe band" }, utilization_band },
+    { { "scenario.does_not_fit", "another query-time scenario would not fit" }, scenario_does_not_fit },
+    { { "timeout.pool_at_or_above_request", "pool_timeout at or above the client's request timeout" }, timeout_pool_at_or_above_request },
+    { { "timeout.pool_disabled", "pool_timeout 0 waits forever" }, timeout_pool_disabled },
+    { { "scaling.band_disagrees", "the scaling table's pool band and the formula disagree" }, scaling_band_disagrees },
+    { { "reserve.replication_not_counted", "a replication reserve on PostgreSQL 12+, where WAL senders have their own slots" },
+      reserve_replication_not_counted },
+    { { "reserve.superuser_not_default", "a superuser reserve other than PostgreSQL's default" }, reserve_superuser_not_default },
   };
   return list;
 }
@@ -285,8 +289,8 @@ const std::vector<RuleInfo>& rule_catalogue()
       result.push_back(rule.info);
     }
     // utilization_band also reports these two outcomes.
-    result.push_back({"utilization.within_safe", "utilization of max_connections inside the safe band"});
-    result.push_back({"utilization.below_safe", "utilization of max_connections below the safe band"});
+    result.push_back({ "utilization.within_safe", "utilization of max_connections inside the safe band" });
+    result.push_back({ "utilization.below_safe", "utilization of max_connections below the safe band" });
     return result;
   }();
   return catalogue;

@@ -44,7 +44,8 @@ std::expected<std::int64_t, std::string> parse_count(std::string_view text, std:
 std::expected<double, std::string> parse_number(std::string_view text, double min, double max, bool min_open)
 {
   const auto range_error = [&] {
-    return std::unexpected(fmt::format("expected a number {} {} and <= {}", min_open ? ">" : ">=", format_number(min, 9), format_number(max, 9)));
+    return std::unexpected(
+      fmt::format("expected a number {} {} and <= {}", min_open ? ">" : ">=", format_number(min, 9), format_number(max, 9)));
   };
   if (!text.empty() && text.front() == '+') {
     text.remove_prefix(1);

@@ -57,7 +57,7 @@ DatabaseRules read_database(TableReader& reader)
     }
     const std::int64_t connections = reserved_reader.integer(name, 0, k_max_connections_limit);
     total += connections;
-    database.reserved.push_back({name, connections});
+    database.reserved.push_back({ name, connections });
   }
   if (total > database.max_connections) {
     reader.fail(reserved,
@@ -189,7 +189,8 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   TableReader database(reader.table("database"), "database", source_name);
   rules.database = read_database(database);
   TableReader postgres(reader.table("postgres"), "postgres", source_name);
-  rules.postgres.superuser_reserved_connections_default = postgres.integer("superuser_reserved_connections_default", 0, k_max_connections_limit);
+  rules.postgres.superuser_reserved_connections_default =
+    postgres.integer("superuser_reserved_connections_default", 0, k_max_connections_limit);
   rules.postgres.wal_senders_separate_since = postgres.integer("wal_senders_separate_since", 1, 1000);
   postgres.finish();
   TableReader timeouts(reader.table("timeouts"), "timeouts", source_name);

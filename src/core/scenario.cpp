@@ -16,7 +16,7 @@ using detail::InputError;
 
 [[noreturn]] void fail(const RawValue& value, std::string_view what)
 {
-  throw InputError{fmt::format("{}: {}", value.origin, what)};
+  throw InputError{ fmt::format("{}: {}", value.origin, what) };
 }
 
 const RawValue* find(const RawInputs& inputs, std::string_view key)
@@ -138,7 +138,7 @@ std::vector<ReserveEntry> read_reserve(const RawValue& value)
     if (same != result.end()) {
       fail(value, fmt::format("{} is given twice", name));
     }
-    result.push_back({name, *parsed});
+    result.push_back({ name, *parsed });
   }
   return result;
 }
@@ -148,13 +148,15 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
   Scenario scenario;
   const RawValue* vus = find(inputs, "vus");
   if (vus == nullptr) {
-    throw InputError{"--vus is required: the number of concurrent virtual users (or clients), e.g. --vus 120"};
+    throw InputError{ "--vus is required: the number of concurrent virtual users (or clients), e.g. --vus 120" };
   }
   scenario.vus = count_or(inputs, "vus", 0, 1, k_max_vus);
 
   const RawValue* query_ms = find(inputs, "query_ms");
   if (query_ms == nullptr) {
-    throw InputError{"--query-ms is required: how long one query holds a connection, in milliseconds (e.g. --query-ms 150, or 100,150,200)"};
+    throw InputError{
+      "--query-ms is required: how long one query holds a connection, in milliseconds (e.g. --query-ms 150, or 100,150,200)"
+    };
   }
   scenario.query_ms = read_query_ms(*query_ms);
   scenario.design_index = scenario.query_ms.size() / 2; // the middle one (the seed's "realistic")
@@ -182,9 +184,10 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
   scenario.transaction_pooling = switch_value(inputs, "transaction_pooling").value_or(false);
   scenario.remote_database = switch_value(inputs, "remote_database");
   // Whole seconds: Prisma's pool_timeout and connect_timeout are integers.
-  scenario.pool_timeout_s = static_cast<double>(count_or(inputs, "pool_timeout", static_cast<std::int64_t>(rules.timeouts.pool_timeout_s), 0, k_max_timeout_s));
-  scenario.connect_timeout_s =
-    static_cast<double>(count_or(inputs, "connect_timeout", static_cast<std::int64_t>(rules.timeouts.connect_timeout_s), 0, k_max_timeout_s));
+  scenario.pool_timeout_s =
+    static_cast<double>(count_or(inputs, "pool_timeout", static_cast<std::int64_t>(rules.timeouts.pool_timeout_s), 0, k_max_timeout_s));
+  scenario.connect_timeout_s = static_cast<double>(
+    count_or(inputs, "connect_timeout", static_cast<std::int64_t>(rules.timeouts.connect_timeout_s), 0, k_max_timeout_s));
   scenario.request_timeout_s =
     number_or(inputs, "request_timeout", rules.timeouts.client_request_timeout_s, 0.0, k_max_request_timeout_s, true);
 
@@ -204,11 +207,11 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
     const std::string origin = reserve != nullptr           ? reserve->origin
                                : max_connections != nullptr ? fmt::format("{} (with the default reserved budget)", max_connections->origin)
                                                             : "rules: database.reserved";
-    throw InputError{fmt::format("{}: the reserved connections ({}) exceed max_connections ({}); reserve at most {}",
-                                 origin,
-                                 reserved_total,
-                                 scenario.max_connections,
-                                 scenario.max_connections)};
+    throw InputError{ fmt::format("{}: the reserved connections ({}) exceed max_connections ({}); reserve at most {}",
+                                  origin,
+                                  reserved_total,
+                                  scenario.max_connections,
+                                  scenario.max_connections) };
   }
 
   if (const RawValue* url = find(inputs, "database_url")) {
@@ -221,15 +224,16 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
   }
 
   // The product of the inputs, before any integer arithmetic (see k_max_total_connections).
-  const double largest_peak = static_cast<double>(scenario.vus) * scenario.activity * scenario.vu_rate_per_s * scenario.query_ms.back() / 1000.0;
-  const double largest_total =
-    (std::ceil(largest_peak) * scenario.burst + static_cast<double>(scenario.overhead + scenario.round_to)) * static_cast<double>(scenario.instances);
+  const double largest_peak =
+    static_cast<double>(scenario.vus) * scenario.activity * scenario.vu_rate_per_s * scenario.query_ms.back() / 1000.0;
+  const double largest_total = (std::ceil(largest_peak) * scenario.burst + static_cast<double>(scenario.overhead + scenario.round_to)) *
+                               static_cast<double>(scenario.instances);
   if (!(largest_total <= k_max_total_connections)) {
-    throw InputError{fmt::format("{}: the workload needs about {} connections, more than the {} poolcalc computes with; "
-                                 "check the units (--query-ms is milliseconds)",
-                                 query_ms->origin,
-                                 format_number(largest_total, 0),
-                                 format_number(k_max_total_connections, 0))};
+    throw InputError{ fmt::format("{}: the workload needs about {} connections, more than the {} poolcalc computes with; "
+                                  "check the units (--query-ms is milliseconds)",
+                                  query_ms->origin,
+                                  format_number(largest_total, 0),
+                                  format_number(k_max_total_connections, 0)) };
   }
   return scenario;
 }
@@ -277,11 +281,11 @@ std::vector<std::string> items_of(const toml::node& node, std::string_view key, 
 {
   switch (key_type(key)) {
   case KeyType::number:
-    return {number_text(node, key, reader)};
+    return { number_text(node, key, reader) };
   case KeyType::numbers: {
     const auto* array = node.as_array();
     if (array == nullptr) {
-      return {number_text(node, key, reader)};
+      return { number_text(node, key, reader) };
     }
     std::vector<std::string> items;
     for (const auto& element : *array) {
@@ -302,12 +306,12 @@ std::vector<std::string> items_of(const toml::node& node, std::string_view key, 
   }
   case KeyType::boolean:
     if (const auto* b = node.as_boolean()) {
-      return {b->get() ? "true" : "false"};
+      return { b->get() ? "true" : "false" };
     }
     reader.fail(node, key, "expected true or false");
   case KeyType::string:
     if (const auto* text = node.as_string()) {
-      return {text->get()};
+      return { text->get() };
     }
     reader.fail(node, key, "expected a string");
   }
@@ -361,10 +365,8 @@ std::expected<RawInputs, std::string> parse_scenario_toml(std::string_view toml_
       const toml::node& node = *node_ptr;
       const std::string_view name = key;
       if (std::find(input_keys().begin(), input_keys().end(), name) == input_keys().end()) {
-        throw InputError{fmt::format("{}: {}: unknown key (accepted: {})",
-                                     detail::location(source_name, node.source()),
-                                     name,
-                                     fmt::join(input_keys(), ", "))};
+        throw InputError{ fmt::format(
+          "{}: {}: unknown key (accepted: {})", detail::location(source_name, node.source()), name, fmt::join(input_keys(), ", ")) };
       }
       RawValue value;
       value.items = items_of(node, name, reader);
@@ -380,7 +382,7 @@ std::expected<RawInputs, std::string> parse_scenario_toml(std::string_view toml_
 std::vector<std::string> scenario_labels(std::size_t count)
 {
   if (count == 3) {
-    return {"conservative", "realistic", "pessimistic"};
+    return { "conservative", "realistic", "pessimistic" };
   }
   std::vector<std::string> labels;
   for (std::size_t i = 0; i < count; ++i) {

@@ -39,32 +39,32 @@ std::vector<Trigger> find_triggers(const Plan& plan, const Rules& rules)
   const PgBouncerTriggers& t = rules.pgbouncer_triggers;
   std::vector<Trigger> triggers;
   if (plan.scaling_row != nullptr && plan.scaling_row->pgbouncer) {
-    triggers.push_back({"scaling_table",
-                        fmt::format("{} concurrent users is in the scaling table's {}+ row, which says \"Use PgBouncer\"",
-                                    s.vus,
-                                    plan.scaling_row->users_min - 1),
-                        "scaling"});
+    triggers.push_back({ "scaling_table",
+                         fmt::format("{} concurrent users is in the scaling table's {}+ row, which says \"Use PgBouncer\"",
+                                     s.vus,
+                                     plan.scaling_row->users_min - 1),
+                         "scaling" });
   }
   if (s.instances > t.instances_above) {
-    triggers.push_back({"instances",
-                        fmt::format("{} application instances (more than {})", s.instances, t.instances_above),
-                        "pgbouncer.triggers.instances_above"});
+    triggers.push_back({ "instances",
+                         fmt::format("{} application instances (more than {})", s.instances, t.instances_above),
+                         "pgbouncer.triggers.instances_above" });
   }
   if (plan.total_connections > t.total_connections_above) {
-    triggers.push_back({"total_connections",
-                        fmt::format("{} connections in total (more than {})", plan.total_connections, t.total_connections_above),
-                        "pgbouncer.triggers.total_connections_above"});
+    triggers.push_back({ "total_connections",
+                         fmt::format("{} connections in total (more than {})", plan.total_connections, t.total_connections_above),
+                         "pgbouncer.triggers.total_connections_above" });
   }
   if (s.services > t.services_above) {
-    triggers.push_back({"services",
-                        fmt::format("{} services share the database (more than {})", s.services, t.services_above),
-                        "pgbouncer.triggers.services_above"});
+    triggers.push_back({ "services",
+                         fmt::format("{} services share the database (more than {})", s.services, t.services_above),
+                         "pgbouncer.triggers.services_above" });
   }
   if (s.transaction_pooling && t.transaction_pooling) {
-    triggers.push_back({"transaction_pooling", "transaction-level pooling is wanted", "pgbouncer.triggers.transaction_pooling"});
+    triggers.push_back({ "transaction_pooling", "transaction-level pooling is wanted", "pgbouncer.triggers.transaction_pooling" });
   }
   if (plan.remote_database && t.remote_database) {
-    triggers.push_back({"remote_database", "the database is remote (a high-latency network)", "pgbouncer.triggers.remote_database"});
+    triggers.push_back({ "remote_database", "the database is remote (a high-latency network)", "pgbouncer.triggers.remote_database" });
   }
   return triggers;
 }
@@ -104,8 +104,9 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
   p.reserve_pool_size = static_cast<std::int64_t>(std::llround(r.reserve_pool_ratio * static_cast<double>(p.default_pool_size)));
   // PgBouncer's server connections are ours to choose: keep them inside the safe band as well
   // as inside the connections available.
-  p.server_budget = std::min(plan.available, static_cast<std::int64_t>(std::floor(round_decimal(
-                                               rules.database.safe_utilization_max * static_cast<double>(s.max_connections)))));
+  p.server_budget = std::min(
+    plan.available,
+    static_cast<std::int64_t>(std::floor(round_decimal(rules.database.safe_utilization_max * static_cast<double>(s.max_connections)))));
   if (p.default_pool_size + p.reserve_pool_size > p.server_budget) {
     // Fit default + reserve into the budget, keeping their ratio.
     p.default_pool_size = static_cast<std::int64_t>(std::floor(static_cast<double>(p.server_budget) / (1.0 + r.reserve_pool_ratio)));
@@ -123,19 +124,22 @@ std::vector<Threshold> monitoring_for(std::int64_t pool, const MonitoringRules& 
     return static_cast<std::int64_t>(std::floor(round_decimal(ratio * static_cast<double>(pool))));
   };
   return {
-    {"active connections",
-     fmt::format("> {}", share(m.active_warn_ratio)),
-     fmt::format("> {}", share(m.active_critical_ratio)),
-     "increase the pool or optimise queries"},
-    {"idle connections", fmt::format("< {}", m.idle_warn_below), fmt::format("< {}", m.idle_critical_below), "check for connection leaks"},
-    {"pending requests",
-     fmt::format("> {}", m.pending_warn_above),
-     fmt::format("> {}", m.pending_critical_above),
-     "pool exhausted, requests queuing"},
-    {"pool timeout errors",
-     fmt::format("> {} %", format_number(m.timeout_error_warn_rate * 100.0)),
-     fmt::format("> {} %", format_number(m.timeout_error_critical_rate * 100.0)),
-     "increase pool_timeout or connection_limit"},
+    { "active connections",
+      fmt::format("> {}", share(m.active_warn_ratio)),
+      fmt::format("> {}", share(m.active_critical_ratio)),
+      "increase the pool or optimise queries" },
+    { "idle connections",
+      fmt::format("< {}", m.idle_warn_below),
+      fmt::format("< {}", m.idle_critical_below),
+      "check for connection leaks" },
+    { "pending requests",
+      fmt::format("> {}", m.pending_warn_above),
+      fmt::format("> {}", m.pending_critical_above),
+      "pool exhausted, requests queuing" },
+    { "pool timeout errors",
+      fmt::format("> {} %", format_number(m.timeout_error_warn_rate * 100.0)),
+      fmt::format("> {} %", format_number(m.timeout_error_critical_rate * 100.0)),
+      "increase pool_timeout or connection_limit" },
   };
 }
 
@@ -156,8 +160,7 @@ ScenarioResult size_one(const Scenario& scenario, double query_ms, std::int64_t 
   r.query_ms = query_ms;
   // Little's law: concurrency = arrival rate x time in system, with the arrival rate the
   // seed assumes (one query per active VU per second).
-  r.peak_concurrent =
-    round_decimal(static_cast<double>(scenario.vus) * scenario.activity * scenario.vu_rate_per_s * (query_ms / 1000.0));
+  r.peak_concurrent = round_decimal(static_cast<double>(scenario.vus) * scenario.activity * scenario.vu_rate_per_s * (query_ms / 1000.0));
   r.peak_ceil = ceil_count(r.peak_concurrent);
   r.buffered = ceil_count(static_cast<double>(r.peak_ceil) * scenario.burst);
   r.pool_size_unrounded = r.buffered + scenario.overhead;
@@ -228,7 +231,7 @@ Plan size(const Scenario& scenario, const Rules& rules)
   plan.safe_utilization_min = rules.database.safe_utilization_min;
   plan.safe_utilization_max = rules.database.safe_utilization_max;
 
-  plan.settings = {plan.pool_size, scenario.pool_timeout_s, scenario.connect_timeout_s};
+  plan.settings = { plan.pool_size, scenario.pool_timeout_s, scenario.connect_timeout_s };
   plan.prisma_default_connection_limit_per_cpu = rules.prisma_defaults.connection_limit_per_physical_cpu;
   plan.prisma_default_connection_limit_add = rules.prisma_defaults.connection_limit_add;
   plan.prisma_default_pool_timeout_s = rules.prisma_defaults.pool_timeout_s;

@@ -15,9 +15,9 @@ std::string location(std::string_view source_name, const toml::source_region& re
 }
 
 TableReader::TableReader(const toml::table& table, std::string prefix, std::string_view source_name)
-  : m_table(table),
-    m_prefix(std::move(prefix)),
-    m_source(source_name)
+  : m_table(table)
+  , m_prefix(std::move(prefix))
+  , m_source(source_name)
 {
 }
 
@@ -28,7 +28,7 @@ std::string TableReader::dotted(std::string_view key) const
 
 void TableReader::fail(const toml::node& at, std::string_view key, std::string_view what) const
 {
-  throw InputError{fmt::format("{}: {}: {}", location(m_source, at.source()), dotted(key), what)};
+  throw InputError{ fmt::format("{}: {}: {}", location(m_source, at.source()), dotted(key), what) };
 }
 
 bool TableReader::has(std::string_view key) const
@@ -40,7 +40,7 @@ const toml::node& TableReader::node(std::string_view key)
 {
   const toml::node* found = m_table.get(key);
   if (found == nullptr) {
-    throw InputError{fmt::format("{}: {}: missing key", location(m_source, m_table.source()), dotted(key))};
+    throw InputError{ fmt::format("{}: {}: missing key", location(m_source, m_table.source()), dotted(key)) };
   }
   m_seen.emplace(key);
   return *found;
@@ -127,7 +127,7 @@ void TableReader::finish() const
 {
   for (const auto& [key, value] : m_table) {
     if (!m_seen.contains(key.str())) {
-      throw InputError{fmt::format("{}: {}: unknown key", location(m_source, key.source()), dotted(key.str()))};
+      throw InputError{ fmt::format("{}: {}: unknown key", location(m_source, key.source()), dotted(key.str())) };
     }
   }
 }
@@ -151,7 +151,7 @@ toml::table parse_toml(std::string_view text, std::string_view source_name)
   try {
     return toml::parse(text, source_name);
   } catch (const toml::parse_error& error) {
-    throw InputError{fmt::format("{}: invalid TOML: {}", location(source_name, error.source()), error.description())};
+    throw InputError{ fmt::format("{}: invalid TOML: {}", location(source_name, error.source()), error.description()) };
   }
 }
 

@@ -74,7 +74,7 @@ std::vector<ExplainBlock> explain(const Plan& plan)
   const Scenario& s = plan.scenario;
   std::vector<ExplainBlock> blocks;
 
-  ExplainBlock peak{"Peak concurrent queries = VUs x activity ratio x query duration (seconds)", {}};
+  ExplainBlock peak{ "Peak concurrent queries = VUs x activity ratio x query duration (seconds)", {} };
   if (s.vu_rate_per_s != 1.0) {
     peak.heading = "Peak concurrent queries = VUs x activity ratio x queries per VU per second x query duration (seconds)";
   }
@@ -95,37 +95,31 @@ std::vector<ExplainBlock> explain(const Plan& plan)
   blocks.push_back(peak);
 
   const ScenarioResult& d = plan.scenarios[plan.design_index];
-  ExplainBlock pool{"Recommended pool size = (ceil(peak concurrent) x burst) + overhead, rounded up", {}};
+  ExplainBlock pool{ "Recommended pool size = (ceil(peak concurrent) x burst) + overhead, rounded up", {} };
   pool.lines.push_back(fmt::format("= ({} x {}) + {}", d.peak_ceil, format_number(s.burst), s.overhead));
   pool.lines.push_back(fmt::format("= {} + {}", d.buffered, s.overhead));
   pool.lines.push_back(fmt::format("= {}", d.pool_size_unrounded));
   pool.lines.push_back(fmt::format("rounded up to a multiple of {}: {}", s.round_to, d.pool_size));
   blocks.push_back(pool);
 
-  ExplainBlock db{"Validation against the database", {}};
+  ExplainBlock db{ "Validation against the database", {} };
   db.lines.push_back(fmt::format("max_connections = {}", s.max_connections));
   db.lines.push_back(fmt::format("reserved: {} = {}", reserved_list(plan), plan.reserved_total));
   db.lines.push_back(fmt::format("available = {} - {} = {}", s.max_connections, plan.reserved_total, plan.available));
-  db.lines.push_back(fmt::format("application connections = {} instance{} x {} = {}",
-                                 s.instances,
-                                 s.instances == 1 ? "" : "s",
-                                 plan.pool_size,
-                                 plan.total_connections));
+  db.lines.push_back(fmt::format(
+    "application connections = {} instance{} x {} = {}", s.instances, s.instances == 1 ? "" : "s", plan.pool_size, plan.total_connections));
   if (plan.pgbouncer) {
     db.lines.push_back(fmt::format("through PgBouncer, the server sees default_pool_size {} + reserve_pool_size {} = {}",
                                    plan.pgbouncer->default_pool_size,
                                    plan.pgbouncer->reserve_pool_size,
                                    plan.server_connections));
   }
-  db.lines.push_back(fmt::format("{} {} {} available: {}",
-                                 plan.server_connections,
-                                 plan.fits ? "<=" : ">",
-                                 plan.available,
-                                 plan.fits ? "fits" : "does not fit"));
+  db.lines.push_back(fmt::format(
+    "{} {} {} available: {}", plan.server_connections, plan.fits ? "<=" : ">", plan.available, plan.fits ? "fits" : "does not fit"));
   db.lines.push_back(fmt::format("utilization = {} / {} = {}", plan.server_connections, s.max_connections, percent(plan.utilization)));
   blocks.push_back(db);
 
-  ExplainBlock rec{"Recommendation", {}};
+  ExplainBlock rec{ "Recommendation", {} };
   rec.lines.push_back(plan.recommendation == Recommendation::pool ? fmt::format("a pool of {} per instance", plan.pool_size)
                                                                   : "PgBouncer (transaction pooling) in front of PostgreSQL");
   rec.lines.push_back(plan.recommendation_reason);

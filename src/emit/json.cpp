@@ -149,23 +149,23 @@ std::string render_json(const Plan& plan, const std::vector<Finding>& findings)
   j["recommendation_reason"] = plan.recommendation_reason;
   Json triggers = Json::array();
   for (const Trigger& t : plan.triggers) {
-    triggers.push_back({{"id", t.id}, {"reason", t.reason}, {"rule", t.rule}});
+    triggers.push_back({ { "id", t.id }, { "reason", t.reason }, { "rule", t.rule } });
   }
   j["pgbouncer_triggers"] = triggers;
   Json list = Json::array();
   for (const Finding& f : findings) {
-    list.push_back({{"id", f.id}, {"level", std::string(to_string(f.level))}, {"message", f.message}, {"source", f.source}});
+    list.push_back({ { "id", f.id }, { "level", std::string(to_string(f.level)) }, { "message", f.message }, { "source", f.source } });
   }
   j["findings"] = list;
   j["settings"] = settings(plan);
   Json monitoring = Json::array();
   for (const Threshold& t : plan.monitoring) {
-    monitoring.push_back({{"metric", t.metric}, {"warning", t.warning}, {"critical", t.critical}, {"action", t.action}});
+    monitoring.push_back({ { "metric", t.metric }, { "warning", t.warning }, { "critical", t.critical }, { "action", t.action } });
   }
   j["monitoring"] = monitoring;
   Json steps = Json::array();
   for (const ExplainBlock& block : explain(plan)) {
-    steps.push_back({{"heading", block.heading}, {"lines", block.lines}});
+    steps.push_back({ { "heading", block.heading }, { "lines", block.lines } });
   }
   j["steps"] = steps;
   // Replace rather than throw on invalid UTF-8: inputs are validated, but a renderer must not fail.

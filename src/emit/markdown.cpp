@@ -16,9 +16,10 @@ namespace {
 
 // The seed's "Progressive Load Testing Strategy": 5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs with
 // these durations, scaled to the target VU count.
-constexpr std::array<std::int64_t, 6> k_seed_phase_vus = {5, 10, 25, 50, 100, 120};
-constexpr std::array<std::string_view, 6> k_seed_phase_durations = {"30s", "60s", "120s", "300s", "300s", "870s"};
-constexpr std::array<std::string_view, 6> k_seed_phase_names = {"Baseline", "Light load", "Medium load", "High load", "Peak load", "Stress test"};
+constexpr std::array<std::int64_t, 6> k_seed_phase_vus = { 5, 10, 25, 50, 100, 120 };
+constexpr std::array<std::string_view, 6> k_seed_phase_durations = { "30s", "60s", "120s", "300s", "300s", "870s" };
+constexpr std::array<std::string_view, 6> k_seed_phase_names = { "Baseline",  "Light load", "Medium load",
+                                                                 "High load", "Peak load",  "Stress test" };
 
 std::string escape_cell(std::string text)
 {
@@ -83,10 +84,8 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
                        plan.pgbouncer->default_pool_size,
                        plan.pool_size);
   }
-  out += fmt::format("{} of {} available connections: {}.\n\n",
-                     plan.server_connections,
-                     plan.available,
-                     plan.fits ? "fits" : "**does not fit**");
+  out += fmt::format(
+    "{} of {} available connections: {}.\n\n", plan.server_connections, plan.available, plan.fits ? "fits" : "**does not fit**");
 
   out += "## Inputs\n\n| Input | Value |\n|---|---|\n";
   out += fmt::format("| Virtual users (VUs) | {} |\n", s.vus);
@@ -171,12 +170,13 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
                        b.auth_type,
                        b.auth_file,
                        b.pool_mode);
-    out += fmt::format("max_client_conn = {}\ndefault_pool_size = {}\nmin_pool_size = {}\nreserve_pool_size = {}\nreserve_pool_timeout = {}\n```\n\n",
-                       b.max_client_conn,
-                       b.default_pool_size,
-                       b.min_pool_size,
-                       b.reserve_pool_size,
-                       format_number(b.reserve_pool_timeout_s));
+    out += fmt::format(
+      "max_client_conn = {}\ndefault_pool_size = {}\nmin_pool_size = {}\nreserve_pool_size = {}\nreserve_pool_timeout = {}\n```\n\n",
+      b.max_client_conn,
+      b.default_pool_size,
+      b.min_pool_size,
+      b.reserve_pool_size,
+      format_number(b.reserve_pool_timeout_s));
   }
 
   out += "## Monitoring thresholds for this pool\n\n| Metric | Warning | Critical | Action |\n|---|---|---|---|\n";
@@ -184,14 +184,15 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
     out += fmt::format("| {} | {} | {} | {} |\n", t.metric, t.warning, t.critical, t.action);
   }
   const std::string datname = s.database_url && !s.database_url->database().empty() ? s.database_url->database() : "your_db";
-  out += fmt::format("\nOn the server, connections by application and state, and the oldest connections (leaks):\n\n```sql\n"
-                     "SELECT application_name, state, count(*) AS connections, max(now() - state_change) AS longest_in_state\n"
-                     "FROM pg_stat_activity\nWHERE datname = '{0}' AND backend_type = 'client backend'\n"
-                     "GROUP BY application_name, state\nORDER BY connections DESC;\n\n"
-                     "SELECT pid, usename, application_name, state, now() - backend_start AS connection_age, now() - state_change AS state_age\n"
-                     "FROM pg_stat_activity\nWHERE datname = '{0}' AND backend_type = 'client backend'\n"
-                     "ORDER BY connection_age DESC\nLIMIT 20;\n```\n\n",
-                     datname);
+  out +=
+    fmt::format("\nOn the server, connections by application and state, and the oldest connections (leaks):\n\n```sql\n"
+                "SELECT application_name, state, count(*) AS connections, max(now() - state_change) AS longest_in_state\n"
+                "FROM pg_stat_activity\nWHERE datname = '{0}' AND backend_type = 'client backend'\n"
+                "GROUP BY application_name, state\nORDER BY connections DESC;\n\n"
+                "SELECT pid, usename, application_name, state, now() - backend_start AS connection_age, now() - state_change AS state_age\n"
+                "FROM pg_stat_activity\nWHERE datname = '{0}' AND backend_type = 'client backend'\n"
+                "ORDER BY connection_age DESC\nLIMIT 20;\n```\n\n",
+                datname);
 
   out += "## Findings\n\n";
   if (findings.empty()) {

@@ -56,7 +56,7 @@ void table(std::string& out, const std::vector<std::array<std::string, 3>>& rows
 
 std::string render_text(const Plan& plan, const std::vector<Finding>& findings, const TextOptions& options)
 {
-  const Palette p{options.color};
+  const Palette p{ options.color };
   const Scenario& s = plan.scenario;
   const ScenarioResult& d = plan.scenarios[plan.design_index];
   std::string out;
@@ -65,27 +65,33 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
   out += "\n\n";
 
   std::vector<std::array<std::string, 3>> rows;
-  rows.push_back({"peak concurrent queries", format_number(plan.peak_concurrent), peak_formula(plan, d.query_ms)});
-  rows.push_back({"pool size", fmt::format("{}", plan.pool_size), fmt::format("ceil({}) = {}", format_number(plan.peak_concurrent), pool_formula(plan, d))});
-  rows.push_back({"application connections",
-                  fmt::format("{}", plan.total_connections),
-                  fmt::format("{} instance{} x {}", s.instances, s.instances == 1 ? "" : "s", plan.pool_size)});
+  rows.push_back({ "peak concurrent queries", format_number(plan.peak_concurrent), peak_formula(plan, d.query_ms) });
+  rows.push_back({ "pool size",
+                   fmt::format("{}", plan.pool_size),
+                   fmt::format("ceil({}) = {}", format_number(plan.peak_concurrent), pool_formula(plan, d)) });
+  rows.push_back({ "application connections",
+                   fmt::format("{}", plan.total_connections),
+                   fmt::format("{} instance{} x {}", s.instances, s.instances == 1 ? "" : "s", plan.pool_size) });
   if (plan.pgbouncer) {
-    rows.push_back({"server connections",
-                    fmt::format("{}", plan.server_connections),
-                    fmt::format("PgBouncer default_pool_size {} + reserve_pool_size {}", plan.pgbouncer->default_pool_size, plan.pgbouncer->reserve_pool_size)});
+    rows.push_back({ "server connections",
+                     fmt::format("{}", plan.server_connections),
+                     fmt::format("PgBouncer default_pool_size {} + reserve_pool_size {}",
+                                 plan.pgbouncer->default_pool_size,
+                                 plan.pgbouncer->reserve_pool_size) });
   }
-  rows.push_back({"available", fmt::format("{}", plan.available), fmt::format("max_connections {} - reserved {} ({})", s.max_connections, plan.reserved_total, reserved_list(plan))});
-  rows.push_back({"fits",
-                  plan.fits ? "yes" : "no",
-                  p.verdict(plan.fits, fmt::format("{} {} {}", plan.server_connections, plan.fits ? "<=" : ">", plan.available))});
-  rows.push_back({"utilization",
-                  percent(plan.utilization),
-                  fmt::format("{} / {} (safe band {}-{})",
-                              plan.server_connections,
-                              s.max_connections,
-                              format_number(plan.safe_utilization_min * 100.0, 1),
-                              percent(plan.safe_utilization_max))});
+  rows.push_back({ "available",
+                   fmt::format("{}", plan.available),
+                   fmt::format("max_connections {} - reserved {} ({})", s.max_connections, plan.reserved_total, reserved_list(plan)) });
+  rows.push_back({ "fits",
+                   plan.fits ? "yes" : "no",
+                   p.verdict(plan.fits, fmt::format("{} {} {}", plan.server_connections, plan.fits ? "<=" : ">", plan.available)) });
+  rows.push_back({ "utilization",
+                   percent(plan.utilization),
+                   fmt::format("{} / {} (safe band {}-{})",
+                               plan.server_connections,
+                               s.max_connections,
+                               format_number(plan.safe_utilization_min * 100.0, 1),
+                               percent(plan.safe_utilization_max)) });
   table(out, rows);
 
   if (plan.scenarios.size() > 1) {
@@ -101,7 +107,7 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
       if (i == plan.design_index) {
         note += "  <- design";
       }
-      scenario_rows.push_back({r.label, "", note});
+      scenario_rows.push_back({ r.label, "", note });
     }
     table(out, scenario_rows);
   }
@@ -119,16 +125,24 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
 
   out += fmt::format("\n{}\n", p.bold("settings:"));
   std::vector<std::array<std::string, 3>> settings;
-  settings.push_back({"connection_limit", fmt::format("{}", plan.settings.connection_limit), fmt::format("Prisma default: {}", prisma_default_limit(plan))});
-  settings.push_back({"pool_timeout", seconds(plan.settings.pool_timeout_s), fmt::format("Prisma default: {}", seconds(plan.prisma_default_pool_timeout_s))});
-  settings.push_back({"connect_timeout", seconds(plan.settings.connect_timeout_s), fmt::format("Prisma default: {}", seconds(plan.prisma_default_connect_timeout_s))});
+  settings.push_back({ "connection_limit",
+                       fmt::format("{}", plan.settings.connection_limit),
+                       fmt::format("Prisma default: {}", prisma_default_limit(plan)) });
+  settings.push_back({ "pool_timeout",
+                       seconds(plan.settings.pool_timeout_s),
+                       fmt::format("Prisma default: {}", seconds(plan.prisma_default_pool_timeout_s)) });
+  settings.push_back({ "connect_timeout",
+                       seconds(plan.settings.connect_timeout_s),
+                       fmt::format("Prisma default: {}", seconds(plan.prisma_default_connect_timeout_s)) });
   if (plan.pgbouncer) {
     const PgBouncerPlan& b = *plan.pgbouncer;
-    settings.push_back({"pgbouncer pool_mode", b.pool_mode, ""});
-    settings.push_back({"pgbouncer default_pool_size", fmt::format("{}", b.default_pool_size), ""});
-    settings.push_back({"pgbouncer min_pool_size", fmt::format("{}", b.min_pool_size), ""});
-    settings.push_back({"pgbouncer reserve_pool_size", fmt::format("{}", b.reserve_pool_size), fmt::format("reserve_pool_timeout {}", seconds(b.reserve_pool_timeout_s))});
-    settings.push_back({"pgbouncer max_client_conn", fmt::format("{}", b.max_client_conn), fmt::format("listen_port {}", b.listen_port)});
+    settings.push_back({ "pgbouncer pool_mode", b.pool_mode, "" });
+    settings.push_back({ "pgbouncer default_pool_size", fmt::format("{}", b.default_pool_size), "" });
+    settings.push_back({ "pgbouncer min_pool_size", fmt::format("{}", b.min_pool_size), "" });
+    settings.push_back({ "pgbouncer reserve_pool_size",
+                         fmt::format("{}", b.reserve_pool_size),
+                         fmt::format("reserve_pool_timeout {}", seconds(b.reserve_pool_timeout_s)) });
+    settings.push_back({ "pgbouncer max_client_conn", fmt::format("{}", b.max_client_conn), fmt::format("listen_port {}", b.listen_port) });
   }
   table(out, settings);
   if (const auto url = application_url(plan)) {

@@ -17,7 +17,7 @@ namespace {
 
 void drain(int out_fd, int err_fd, std::string& out, std::string& err)
 {
-  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  pollfd fds[2] = { { out_fd, POLLIN, 0 }, { err_fd, POLLIN, 0 } };
   int open_count = 2;
   char buffer[65536];
   while (open_count > 0) {
@@ -65,7 +65,7 @@ Result run_process(const std::vector<std::string>& args, const std::map<std::str
   argv.push_back(nullptr);
   std::vector<std::string> env_strings;
   const char* path = std::getenv("PATH");
-  std::map<std::string, std::string> full_env = {{"PATH", path != nullptr ? path : "/usr/bin:/bin"}};
+  std::map<std::string, std::string> full_env = { { "PATH", path != nullptr ? path : "/usr/bin:/bin" } };
   for (const auto& [key, value] : env) {
     full_env[key] = value;
   }
@@ -99,7 +99,7 @@ Result run_process(const std::vector<std::string>& args, const std::map<std::str
 
 Result run_poolcalc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env)
 {
-  std::vector<std::string> full = {POOLCALC_BINARY};
+  std::vector<std::string> full = { POOLCALC_BINARY };
   full.insert(full.end(), args.begin(), args.end());
   return run_process(full, env);
 }
@@ -110,7 +110,7 @@ Result shell(const std::string& command_line, const std::map<std::string, std::s
   const std::string bin_dir = std::filesystem::path(POOLCALC_BINARY).parent_path().string();
   const char* path = std::getenv("PATH");
   full_env["PATH"] = bin_dir + ":" + (path != nullptr ? path : "/usr/bin:/bin");
-  return run_process({"/bin/sh", "-c", command_line}, full_env);
+  return run_process({ "/bin/sh", "-c", command_line }, full_env);
 }
 
 } // namespace poolcalc::test

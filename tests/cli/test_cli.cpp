@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-using poolcalc::test::run_poolcalc;
 using poolcalc::test::Result;
+using poolcalc::test::run_poolcalc;
 
 namespace {
 
@@ -39,26 +39,27 @@ void check_usage_error(const std::vector<std::string>& args, const std::string& 
 
 TEST_CASE("main job: the seed's 120 VUs at 150 ms")
 {
-  const Result r = run_poolcalc({"--vus", "120", "--query-ms", "150"});
+  const Result r = run_poolcalc({ "--vus", "120", "--query-ms", "150" });
   CHECK(r.exit_code == 0);
   CHECK(r.err.empty());
   // seed, "Mathematical Analysis": 120 x 0.70 x 0.15 = 12.6; (13 x 3) + 10 = 49, rounded to 50.
   CHECK(contains(r.out, "peak concurrent queries  12.6  120 x 0.70 x 0.150 s"));
   CHECK(contains(r.out, "pool size                  50  ceil(12.6) = 13 x 3 + 10 = 49 -> 50"));
   // seed, "Validation Against Database Limits": reserved 50, 50 / 100 = 50 %.
-  CHECK(contains(r.out, "available                  50  max_connections 100 - reserved 50 (other_apps 20, admin 10, superuser 10, replication 10)"));
+  CHECK(contains(
+    r.out, "available                  50  max_connections 100 - reserved 50 (other_apps 20, admin 10, superuser 10, replication 10)"));
   CHECK(contains(r.out, "utilization              50 %  50 / 100 (safe band 50-70 %)"));
   CHECK(contains(r.out, "recommendation: a pool of 50 per instance, no PgBouncer needed"));
   // seed, "Environment Variables": pool 50, pool_timeout 30, connect_timeout 10.
   CHECK(contains(r.out, "connection_limit    50"));
   CHECK(contains(r.out, "pool_timeout      30 s"));
   CHECK(contains(r.out, "connect_timeout   10 s"));
-  CHECK_FALSE(contains(r.out, "\x1b["));  // not a terminal: no colour
+  CHECK_FALSE(contains(r.out, "\x1b[")); // not a terminal: no colour
 }
 
 TEST_CASE("--explain prints the seed's worked arithmetic")
 {
-  const Result r = run_poolcalc({"--vus", "120", "--query-ms", "100,150,200", "--explain"});
+  const Result r = run_poolcalc({ "--vus", "120", "--query-ms", "100,150,200", "--explain" });
   CHECK(r.exit_code == 0);
   // seed, scenarios 1-3: 8.4, 12.6, 16.8.
   CHECK(contains(r.out, "conservative (100 ms): 120 x 0.70 x 0.100 s = 8.4\n"));
@@ -72,7 +73,7 @@ TEST_CASE("--explain prints the seed's worked arithmetic")
 
 TEST_CASE("--format json")
 {
-  const Result r = run_poolcalc({"--vus", "120", "--query-ms", "150", "--format", "json", "--database-url", k_seed_url});
+  const Result r = run_poolcalc({ "--vus", "120", "--query-ms", "150", "--format", "json", "--database-url", k_seed_url });
   CHECK(r.exit_code == 0);
   CHECK(contains(r.out, "\"schema_version\": 1"));
   CHECK(contains(r.out, "\"peak_concurrent\": 12.6"));
@@ -86,7 +87,7 @@ TEST_CASE("--format json")
 
 TEST_CASE("--format markdown and report")
 {
-  const Result r = run_poolcalc({"report", "--vus", "120", "--query-ms", "100,150,200", "--database-url", k_seed_url});
+  const Result r = run_poolcalc({ "report", "--vus", "120", "--query-ms", "100,150,200", "--database-url", k_seed_url });
   CHECK(r.exit_code == 0);
   CHECK(r.out.rfind("# Connection pool review: 120 VUs, 150 ms per query\n", 0) == 0);
   CHECK(contains(r.out, "| realistic (design) | 150 | 12.6 | 50 | 50 | yes |"));
@@ -95,25 +96,24 @@ TEST_CASE("--format markdown and report")
   CHECK(contains(r.out, "| active connections | > 40 | > 48 |"));
   CHECK(contains(r.out, "| `connection_limit` | physical CPUs x 2 + 1 | 50 |"));
   CHECK_FALSE(contains(r.out, "postgrespassword"));
-  const Result same = run_poolcalc({"--format", "markdown", "--vus", "120", "--query-ms", "100,150,200", "--database-url", k_seed_url});
+  const Result same = run_poolcalc({ "--format", "markdown", "--vus", "120", "--query-ms", "100,150,200", "--database-url", k_seed_url });
   CHECK(same.out == r.out);
 }
 
 TEST_CASE("env: the only output with the password")
 {
-  const Result r = run_poolcalc({"env", "--vus", "120", "--query-ms", "150"}, {{"DATABASE_URL", k_seed_url}});
+  const Result r = run_poolcalc({ "env", "--vus", "120", "--query-ms", "150" }, { { "DATABASE_URL", k_seed_url } });
   CHECK(r.exit_code == 0);
-  CHECK(r.out ==
-        "# poolcalc: 120 VUs x 0.70 active x 150 ms -> pool of 50 per instance (direct to PostgreSQL)\n"
-        "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
-        "?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"
-        "# Maximum connections in pool\n"
-        "DATABASE_POOL_SIZE=50\n"
-        "# Seconds to wait for new connection\n"
-        "DATABASE_CONNECTION_TIMEOUT=10\n"
-        "# Seconds to wait for available connection from pool\n"
-        "DATABASE_POOL_TIMEOUT=30\n");
-  const Result text = run_poolcalc({"--vus", "120", "--query-ms", "150"}, {{"DATABASE_URL", k_seed_url}});
+  CHECK(r.out == "# poolcalc: 120 VUs x 0.70 active x 150 ms -> pool of 50 per instance (direct to PostgreSQL)\n"
+                 "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
+                 "?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"
+                 "# Maximum connections in pool\n"
+                 "DATABASE_POOL_SIZE=50\n"
+                 "# Seconds to wait for new connection\n"
+                 "DATABASE_CONNECTION_TIMEOUT=10\n"
+                 "# Seconds to wait for available connection from pool\n"
+                 "DATABASE_POOL_TIMEOUT=30\n");
+  const Result text = run_poolcalc({ "--vus", "120", "--query-ms", "150" }, { { "DATABASE_URL", k_seed_url } });
   CHECK(contains(text.out, "postgres:****@localhost:5432/chat_backend_db?connection_limit=50"));
   CHECK_FALSE(contains(text.out, "postgrespassword"));
 }
@@ -122,70 +122,73 @@ TEST_CASE("bad input: one line on stderr, exit 2, nothing on stdout")
 {
   SUBCASE("--vus")
   {
-    check_usage_error({"--vus", "0", "--query-ms", "150"}, "--vus: expected a whole number from 1 to 1000000000, got '0'");
-    check_usage_error({"--vus", "-5", "--query-ms", "150"}, "--vus: expected a whole number from 1 to 1000000000, got '-5'");
-    check_usage_error({"--vus", "abc", "--query-ms", "150"}, "--vus: expected a whole number from 1 to 1000000000, got 'abc'");
-    check_usage_error({"--vus", "1e400", "--query-ms", "150"}, "--vus: expected a whole number from 1 to 1000000000, got '1e400'");
-    check_usage_error({"--query-ms", "150"}, "--vus is required: the number of concurrent virtual users (or clients), e.g. --vus 120");
+    check_usage_error({ "--vus", "0", "--query-ms", "150" }, "--vus: expected a whole number from 1 to 1000000000, got '0'");
+    check_usage_error({ "--vus", "-5", "--query-ms", "150" }, "--vus: expected a whole number from 1 to 1000000000, got '-5'");
+    check_usage_error({ "--vus", "abc", "--query-ms", "150" }, "--vus: expected a whole number from 1 to 1000000000, got 'abc'");
+    check_usage_error({ "--vus", "1e400", "--query-ms", "150" }, "--vus: expected a whole number from 1 to 1000000000, got '1e400'");
+    check_usage_error({ "--query-ms", "150" }, "--vus is required: the number of concurrent virtual users (or clients), e.g. --vus 120");
   }
   SUBCASE("--query-ms")
   {
     const std::string accepted = "--query-ms: expected a number > 0 and <= 3600000 (milliseconds a query holds a connection), got ";
-    check_usage_error({"--vus", "120", "--query-ms", "0"}, accepted + "'0'");
-    check_usage_error({"--vus", "120", "--query-ms", "-1"}, accepted + "'-1'");
-    check_usage_error({"--vus", "120", "--query-ms", "nan"}, accepted + "'nan'");
-    check_usage_error({"--vus", "120", "--query-ms", "100,,200"}, accepted + "''");
-    check_usage_error({"--vus", "120", "--query-ms", "150,150"}, "--query-ms: expected distinct values, got one twice");
-    check_usage_error({"--vus", "120", "--query-ms", "100,150", "--design-ms", "175"},
+    check_usage_error({ "--vus", "120", "--query-ms", "0" }, accepted + "'0'");
+    check_usage_error({ "--vus", "120", "--query-ms", "-1" }, accepted + "'-1'");
+    check_usage_error({ "--vus", "120", "--query-ms", "nan" }, accepted + "'nan'");
+    check_usage_error({ "--vus", "120", "--query-ms", "100,,200" }, accepted + "''");
+    check_usage_error({ "--vus", "120", "--query-ms", "150,150" }, "--query-ms: expected distinct values, got one twice");
+    check_usage_error({ "--vus", "120", "--query-ms", "100,150", "--design-ms", "175" },
                       "--design-ms: expected one of the --query-ms values (100, 150), got '175'");
   }
   SUBCASE("the other numbers")
   {
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--activity", "0"}, "--activity: expected a number > 0 and <= 1, got '0'");
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--activity", "1.01"}, "--activity: expected a number > 0 and <= 1, got '1.01'");
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--burst", "0.9"}, "--burst: expected a number >= 1 and <= 100, got '0.9'");
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--max-connections", "0"},
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--activity", "0" }, "--activity: expected a number > 0 and <= 1, got '0'");
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--activity", "1.01" },
+                      "--activity: expected a number > 0 and <= 1, got '1.01'");
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--burst", "0.9" }, "--burst: expected a number >= 1 and <= 100, got '0.9'");
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--max-connections", "0" },
                       "--max-connections: expected a whole number from 1 to 262143, got '0'");
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--pool-timeout", "2.5"},
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--pool-timeout", "2.5" },
                       "--pool-timeout: expected a whole number from 0 to 3600, got '2.5'");
   }
   SUBCASE("--reserve")
   {
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--reserve", "admin=200"},
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--reserve", "admin=200" },
                       "--reserve: the reserved connections (200) exceed max_connections (100); reserve at most 100");
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--reserve", "admin"},
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--reserve", "admin" },
                       "--reserve: expected NAME=N (NAME of letters, digits, '_' or '-'), got 'admin'");
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--reserve", "admin=x"},
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--reserve", "admin=x" },
                       "--reserve: admin: expected a whole number from 0 to 262143, got 'x'");
   }
   SUBCASE("URLs never echo the password")
   {
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--database-url", "mysql://u:hunter2@h/db"},
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--database-url", "mysql://u:hunter2@h/db" },
                       "--database-url: unsupported scheme 'mysql' (expected postgresql:// or postgres://)");
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--database-url", "postgresql://u:hunter2@h:99999/db"},
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--database-url", "postgresql://u:hunter2@h:99999/db" },
                       "--database-url: invalid port '99999' (expected 1-65535)");
-    const Result r = run_poolcalc({"--vus", "120", "--query-ms", "150"}, {{"DATABASE_URL", "postgresql://u:hunter2@h:0/db"}});
+    const Result r = run_poolcalc({ "--vus", "120", "--query-ms", "150" }, { { "DATABASE_URL", "postgresql://u:hunter2@h:0/db" } });
     CHECK(r.exit_code == 2);
     CHECK(r.err == "poolcalc: error: DATABASE_URL: invalid port '0' (expected 1-65535)\n");
   }
   SUBCASE("flags and formats")
   {
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--format", "xml"}, "--format: expected text, json, markdown or env, got 'xml'");
-    check_usage_error({"env", "--vus", "120", "--query-ms", "150", "--format", "json"},
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--format", "xml" },
+                      "--format: expected text, json, markdown or env, got 'xml'");
+    check_usage_error({ "env", "--vus", "120", "--query-ms", "150", "--format", "json" },
                       "--format: `poolcalc env` always prints env; drop --format");
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--bogus"}, "The following argument was not expected: --bogus (see poolcalc --help)");
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--bogus" },
+                      "The following argument was not expected: --bogus (see poolcalc --help)");
   }
   SUBCASE("files")
   {
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--config", "/nonexistent/scenario.toml"},
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--config", "/nonexistent/scenario.toml" },
                       "--config: cannot read '/nonexistent/scenario.toml': no such file");
-    check_usage_error({"--vus", "120", "--query-ms", "150", "--rules", "/"}, "--rules: cannot read '/': it is a directory");
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--rules", "/" }, "--rules: cannot read '/': it is a directory");
   }
 }
 
 TEST_CASE("huge but valid inputs give an answer, not an overflow")
 {
-  const Result r = run_poolcalc({"--vus", "1000000000", "--query-ms", "150", "--format", "json"});
+  const Result r = run_poolcalc({ "--vus", "1000000000", "--query-ms", "150", "--format", "json" });
   // A fail finding stands (the server cannot run 105,000,000 queries at once): exit 3.
   CHECK(r.exit_code == 3);
   // 1e9 x 0.70 x 0.150 = 105,000,000 (computed by hand); x 3 + 10 = 315,000,010.
@@ -193,21 +196,20 @@ TEST_CASE("huge but valid inputs give an answer, not an overflow")
   CHECK(contains(r.out, "\"pool_size\": 315000010"));
   CHECK(contains(r.out, "\"recommendation\": \"pgbouncer\""));
   CHECK(contains(r.out, "\"id\": \"capacity.exceeds_server\""));
-  for (const char* bad : {"NaN", "nan,", "Infinity", ": inf", ": -inf", "e+"}) {
+  for (const char* bad : { "NaN", "nan,", "Infinity", ": inf", ": -inf", "e+" }) {
     CHECK_FALSE(contains(r.out, bad));
   }
 
-  const Result too_big = run_poolcalc({"--vus", "1000000000", "--query-ms", "3600000", "--burst", "100", "--instances", "10000"});
+  const Result too_big = run_poolcalc({ "--vus", "1000000000", "--query-ms", "3600000", "--burst", "100", "--instances", "10000" });
   CHECK(too_big.exit_code == 2);
   CHECK(too_big.out.empty());
-  CHECK(too_big.err ==
-        "poolcalc: error: --query-ms: the workload needs about 2.52e+18 connections, more than the 1e+15 poolcalc computes "
-        "with; check the units (--query-ms is milliseconds)\n");
+  CHECK(too_big.err == "poolcalc: error: --query-ms: the workload needs about 2.52e+18 connections, more than the 1e+15 poolcalc computes "
+                       "with; check the units (--query-ms is milliseconds)\n");
 }
 
 TEST_CASE("exit 3 when the plan breaks a hard limit")
 {
-  const Result r = run_poolcalc({"--vus", "120", "--query-ms", "200"});
+  const Result r = run_poolcalc({ "--vus", "120", "--query-ms", "200" });
   CHECK(r.exit_code == 3);
   CHECK(contains(r.out, "fail  pool.exceeds_available"));
   CHECK(contains(r.out, "a pool of 70 exceeds the 50 available (max_connections 100 - reserved 50)"));
@@ -215,14 +217,14 @@ TEST_CASE("exit 3 when the plan breaks a hard limit")
 
 TEST_CASE("--help, --version and rules")
 {
-  const Result help = run_poolcalc({"--help"});
+  const Result help = run_poolcalc({ "--help" });
   CHECK(help.exit_code == 0);
   CHECK(contains(help.out, "--vus N"));
   CHECK(contains(help.out, "Examples:"));
   CHECK(contains(help.out, "Exit codes: 0 ok"));
-  const Result version = run_poolcalc({"--version"});
+  const Result version = run_poolcalc({ "--version" });
   CHECK(version.out == "poolcalc 0.1.0\n");
-  const Result rules = run_poolcalc({"rules"});
+  const Result rules = run_poolcalc({ "rules" });
   CHECK(rules.exit_code == 0);
   CHECK(rules.out.rfind("# poolcalc rules in force: built in (data/rules.toml)\n", 0) == 0);
   CHECK(contains(rules.out, "burst = 3.0"));
@@ -234,7 +236,7 @@ TEST_CASE("a config file and a rules file")
   std::filesystem::create_directories(dir);
   {
     std::ofstream(dir + "/scenario.toml") << "vus = 120\nquery_ms = [100, 150, 200]\nrules = \"rules.toml\"\n";
-    const Result rules = run_poolcalc({"rules"});
+    const Result rules = run_poolcalc({ "rules" });
     std::string text = rules.out;
     const auto at = text.find("overhead = 10");
     REQUIRE(at != std::string::npos);
@@ -242,19 +244,19 @@ TEST_CASE("a config file and a rules file")
     std::ofstream(dir + "/rules.toml") << text;
   }
   // The config's rules (overhead 5): (13 x 3) + 5 = 44 -> 50; the flag's --overhead wins over both.
-  const Result r = run_poolcalc({"--config", dir + "/scenario.toml", "--format", "json"});
+  const Result r = run_poolcalc({ "--config", dir + "/scenario.toml", "--format", "json" });
   CHECK(r.exit_code == 0);
   CHECK(contains(r.out, "\"overhead\": 5,"));
   CHECK(contains(r.out, "\"pool_size_unrounded\": 44,"));
-  const Result flag = run_poolcalc({"--config", dir + "/scenario.toml", "--overhead", "1", "--format", "json"});
+  const Result flag = run_poolcalc({ "--config", dir + "/scenario.toml", "--overhead", "1", "--format", "json" });
   CHECK(contains(flag.out, "\"pool_size_unrounded\": 40,"));
 
   std::ofstream(dir + "/bad.toml") << "vus = 120\nquery_ms = 150\nburst = \"3\"\n";
-  const Result bad = run_poolcalc({"--config", dir + "/bad.toml"});
+  const Result bad = run_poolcalc({ "--config", dir + "/bad.toml" });
   CHECK(bad.exit_code == 2);
   CHECK(bad.err == "poolcalc: error: " + dir + "/bad.toml:3:9: burst: expected a number\n");
   std::ofstream(dir + "/unknown.toml") << "vus = 120\nqueryms = 150\n";
-  const Result unknown = run_poolcalc({"--config", dir + "/unknown.toml"});
+  const Result unknown = run_poolcalc({ "--config", dir + "/unknown.toml" });
   CHECK(unknown.exit_code == 2);
   CHECK(contains(unknown.err, dir + "/unknown.toml:2:11: queryms: unknown key (accepted: vus, query_ms,"));
   std::filesystem::remove_all(dir);

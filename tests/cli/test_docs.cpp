@@ -22,11 +22,11 @@ namespace {
 
 struct Example
 {
-  std::size_t line = 0;       // 1-based line of the "$ " command
+  std::size_t line = 0; // 1-based line of the "$ " command
   std::string command;
   std::string expected;
   int expected_exit = 0;
-  std::size_t begin = 0;      // byte range of the block's body (after the command line)
+  std::size_t begin = 0; // byte range of the block's body (after the command line)
   std::size_t end = 0;
 };
 

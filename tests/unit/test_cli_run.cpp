@@ -36,7 +36,7 @@ Outcome call(std::vector<std::string> args, std::map<std::string, std::string> v
   std::ostringstream out;
   std::ostringstream err;
   const int code = run(static_cast<int>(argv.size()), argv.data(), out, err, env);
-  return {code, out.str(), err.str()};
+  return { code, out.str(), err.str() };
 }
 
 } // namespace
@@ -45,55 +45,55 @@ TEST_CASE("run")
 {
   SUBCASE("the main job")
   {
-    const Outcome o = call({"--vus", "120", "--query-ms", "150"});
+    const Outcome o = call({ "--vus", "120", "--query-ms", "150" });
     CHECK(o.code == k_exit_ok);
     CHECK(o.err.empty());
     CHECK(o.out.find("pool size                  50") != std::string::npos);
   }
   SUBCASE("colour only on a terminal, and never with NO_COLOR")
   {
-    CHECK(call({"--vus", "120", "--query-ms", "150"}, {}, true).out.find("\x1b[") != std::string::npos);
-    CHECK(call({"--vus", "120", "--query-ms", "150"}, {{"NO_COLOR", "1"}}, true).out.find("\x1b[") == std::string::npos);
-    CHECK(call({"--vus", "120", "--query-ms", "150", "--format", "json"}, {}, true).out.find("\x1b[") == std::string::npos);
+    CHECK(call({ "--vus", "120", "--query-ms", "150" }, {}, true).out.find("\x1b[") != std::string::npos);
+    CHECK(call({ "--vus", "120", "--query-ms", "150" }, { { "NO_COLOR", "1" } }, true).out.find("\x1b[") == std::string::npos);
+    CHECK(call({ "--vus", "120", "--query-ms", "150", "--format", "json" }, {}, true).out.find("\x1b[") == std::string::npos);
   }
   SUBCASE("--database-url wins over $DATABASE_URL")
   {
-    const Outcome o = call({"--vus", "120", "--query-ms", "150", "--format", "json", "--database-url", "postgresql://a@flag/db"},
-                           {{"DATABASE_URL", "postgresql://a@env/db"}});
+    const Outcome o = call({ "--vus", "120", "--query-ms", "150", "--format", "json", "--database-url", "postgresql://a@flag/db" },
+                           { { "DATABASE_URL", "postgresql://a@env/db" } });
     CHECK(o.out.find("postgresql://a@flag/db") != std::string::npos);
     CHECK(o.out.find("@env/") == std::string::npos);
   }
   SUBCASE("an empty $DATABASE_URL is ignored")
   {
-    CHECK(call({"--vus", "120", "--query-ms", "150"}, {{"DATABASE_URL", ""}}).code == k_exit_ok);
+    CHECK(call({ "--vus", "120", "--query-ms", "150" }, { { "DATABASE_URL", "" } }).code == k_exit_ok);
   }
   SUBCASE("a value given twice: the last wins")
   {
-    const Outcome o = call({"--vus", "10", "--vus", "120", "--query-ms", "150", "--format", "json"});
+    const Outcome o = call({ "--vus", "10", "--vus", "120", "--query-ms", "150", "--format", "json" });
     CHECK(o.out.find("\"vus\": 120") != std::string::npos);
   }
   SUBCASE("--query-ms repeated or comma-separated")
   {
-    const Outcome a = call({"--vus", "120", "--query-ms", "100", "--query-ms", "150,200", "--format", "json"});
-    const Outcome b = call({"--vus", "120", "--query-ms", "100,150,200", "--format", "json"});
+    const Outcome a = call({ "--vus", "120", "--query-ms", "100", "--query-ms", "150,200", "--format", "json" });
+    const Outcome b = call({ "--vus", "120", "--query-ms", "100,150,200", "--format", "json" });
     CHECK(a.out == b.out);
   }
   SUBCASE("usage errors write nothing on stdout")
   {
-    const Outcome o = call({"--vus", "x", "--query-ms", "150"});
+    const Outcome o = call({ "--vus", "x", "--query-ms", "150" });
     CHECK(o.code == k_exit_usage);
     CHECK(o.out.empty());
     CHECK(o.err == "poolcalc: error: --vus: expected a whole number from 1 to 1000000000, got 'x'\n");
   }
   SUBCASE("a fail finding exits 3 and still prints the plan")
   {
-    const Outcome o = call({"--vus", "120", "--query-ms", "200", "--format", "json"});
+    const Outcome o = call({ "--vus", "120", "--query-ms", "200", "--format", "json" });
     CHECK(o.code == k_exit_plan_fails);
     CHECK(o.out.find("\"pool.exceeds_available\"") != std::string::npos);
   }
   SUBCASE("rules round-trips: its output is a valid --rules file")
   {
-    const Outcome o = call({"rules"});
+    const Outcome o = call({ "rules" });
     CHECK(o.code == k_exit_ok);
     const auto parsed = poolcalc::parse_rules(o.out, "printed");
     CHECK(parsed.has_value());

@@ -11,16 +11,14 @@ using poolcalc::DatabaseUrl;
 
 namespace {
 
-constexpr std::string_view k_seed_url =
-  "postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db";
+constexpr std::string_view k_seed_url = "postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db";
 
-constexpr std::string_view k_invalid_url =
-  "not a valid URL (expected postgresql://user:password@host:port/database)";
+constexpr std::string_view k_invalid_url = "not a valid URL (expected postgresql://user:password@host:port/database)";
 
 DatabaseUrl parse_ok(std::string_view text)
 {
   auto parsed = DatabaseUrl::parse(text);
-  INFO("url: " << std::string{text});
+  INFO("url: " << std::string{ text });
   REQUIRE(parsed.has_value());
   return *parsed;
 }
@@ -28,7 +26,7 @@ DatabaseUrl parse_ok(std::string_view text)
 std::string parse_error(std::string_view text)
 {
   auto parsed = DatabaseUrl::parse(text);
-  INFO("url: " << std::string{text});
+  INFO("url: " << std::string{ text });
   REQUIRE_FALSE(parsed.has_value());
   return parsed.error();
 }
@@ -39,13 +37,12 @@ TEST_CASE("DatabaseUrl::parse")
 {
   SUBCASE("splits a full URL into its parts")
   {
-    const DatabaseUrl url =
-      parse_ok("postgresql://app:s3cret@db.example.com:6543/orders?sslmode=require");
+    const DatabaseUrl url = parse_ok("postgresql://app:s3cret@db.example.com:6543/orders?sslmode=require");
     CHECK(url.host() == "db.example.com");
     CHECK(url.port() == "6543");
     CHECK(url.database() == "orders");
     CHECK(url.has_password());
-    CHECK(url.raw_params() == std::vector<std::string>{"sslmode=require"});
+    CHECK(url.raw_params() == std::vector<std::string>{ "sslmode=require" });
   }
 
   SUBCASE("accepts both schemes in any case")
@@ -107,7 +104,7 @@ TEST_CASE("DatabaseUrl::parse")
   SUBCASE("keeps every raw parameter in order, empty pieces included")
   {
     const DatabaseUrl url = parse_ok("postgresql://h/db?a=1&&b=%2F&c");
-    CHECK(url.raw_params() == std::vector<std::string>{"a=1", "", "b=%2F", "c"});
+    CHECK(url.raw_params() == std::vector<std::string>{ "a=1", "", "b=%2F", "c" });
   }
 
   SUBCASE("has no parameters for an empty query")
@@ -155,24 +152,19 @@ TEST_CASE("DatabaseUrl::parse errors")
 
   SUBCASE("unsupported scheme")
   {
-    CHECK(parse_error("mysql://u:p@host:3306/db") ==
-          "unsupported scheme 'mysql' (expected postgresql:// or postgres://)");
-    CHECK(parse_error("postgresqlx://h/db") ==
-          "unsupported scheme 'postgresqlx' (expected postgresql:// or postgres://)");
-    CHECK(parse_error("http://example.com") ==
-          "unsupported scheme 'http' (expected postgresql:// or postgres://)");
+    CHECK(parse_error("mysql://u:p@host:3306/db") == "unsupported scheme 'mysql' (expected postgresql:// or postgres://)");
+    CHECK(parse_error("postgresqlx://h/db") == "unsupported scheme 'postgresqlx' (expected postgresql:// or postgres://)");
+    CHECK(parse_error("http://example.com") == "unsupported scheme 'http' (expected postgresql:// or postgres://)");
   }
 
   SUBCASE("unsupported scheme in a URL uriparser rejects")
   {
-    CHECK(parse_error("mysql://h1:1,h2:2/db") ==
-          "unsupported scheme 'mysql' (expected postgresql:// or postgres://)");
+    CHECK(parse_error("mysql://h1:1,h2:2/db") == "unsupported scheme 'mysql' (expected postgresql:// or postgres://)");
   }
 
   SUBCASE("port out of range")
   {
-    CHECK(parse_error("postgresql://u:p@host:99999/db") ==
-          "invalid port '99999' (expected 1-65535)");
+    CHECK(parse_error("postgresql://u:p@host:99999/db") == "invalid port '99999' (expected 1-65535)");
     CHECK(parse_error("postgresql://host:65536/db") == "invalid port '65536' (expected 1-65535)");
     CHECK(parse_error("postgresql://host:0/db") == "invalid port '0' (expected 1-65535)");
     CHECK(parse_error("postgresql://host:00000/db") == "invalid port '00000' (expected 1-65535)");
@@ -249,41 +241,40 @@ TEST_CASE("DatabaseUrl::to_string")
   {
     const std::array urls = {
       k_seed_url,
-      std::string_view{"postgresql://u:p@[::1]:5432/db"},
-      std::string_view{
-        "postgresql://u:p%40ss@[2001:db8::1]/db?sslmode=require&application_name=my%20app"},
-      std::string_view{"postgresql:///db?host=/var/run/postgresql"},
-      std::string_view{"postgresql:///db?host=%2Fvar%2Frun%2Fpostgresql"},
-      std::string_view{"postgresql://host:5432/db"},
-      std::string_view{"postgresql://user@host/db"},
-      std::string_view{"postgresql://user:@host/db"},
-      std::string_view{"postgresql://:pw@host/db"},
-      std::string_view{"postgresql://@host/db"},
-      std::string_view{"postgresql://u:p@host/db"},
-      std::string_view{"postgresql://u:p@host"},
-      std::string_view{"postgresql://u:p@host:5432"},
-      std::string_view{"postgresql://host/"},
-      std::string_view{"postgresql://host?sslmode=disable"},
-      std::string_view{"postgresql://host/db#frag"},
-      std::string_view{"postgresql://host/db?a=1#frag"},
-      std::string_view{"postgresql://host/db?#"},
-      std::string_view{"postgresql://host/db?"},
-      std::string_view{"postgresql://host/db?a=1&"},
-      std::string_view{"postgresql://host/db?a=1&&b=2"},
-      std::string_view{"postgresql://host/db?flag&x=%41%2f+y"},
-      std::string_view{"postgresql://"},
-      std::string_view{"postgresql:///"},
-      std::string_view{"POSTGRES://Host.Example.COM:05432/My%20DB"},
-      std::string_view{"postgresql://u:p@127.0.0.1:5432/db"},
-      std::string_view{"postgresql://%2Fvar%2Frun%2Fpostgresql/db"},
-      std::string_view{"postgresql://u:p@[::ffff:10.0.0.1]/db"},
-      std::string_view{"postgresql://u:p@[v1.fe]/db"},
-      std::string_view{"postgresql://h/a/b;c=d/e"},
-      std::string_view{"postgresql://u%3Ax:p%3Ay@h/db"},
-      std::string_view{"postgresql://u:pa:ss@h/db"},
+      std::string_view{ "postgresql://u:p@[::1]:5432/db" },
+      std::string_view{ "postgresql://u:p%40ss@[2001:db8::1]/db?sslmode=require&application_name=my%20app" },
+      std::string_view{ "postgresql:///db?host=/var/run/postgresql" },
+      std::string_view{ "postgresql:///db?host=%2Fvar%2Frun%2Fpostgresql" },
+      std::string_view{ "postgresql://host:5432/db" },
+      std::string_view{ "postgresql://user@host/db" },
+      std::string_view{ "postgresql://user:@host/db" },
+      std::string_view{ "postgresql://:pw@host/db" },
+      std::string_view{ "postgresql://@host/db" },
+      std::string_view{ "postgresql://u:p@host/db" },
+      std::string_view{ "postgresql://u:p@host" },
+      std::string_view{ "postgresql://u:p@host:5432" },
+      std::string_view{ "postgresql://host/" },
+      std::string_view{ "postgresql://host?sslmode=disable" },
+      std::string_view{ "postgresql://host/db#frag" },
+      std::string_view{ "postgresql://host/db?a=1#frag" },
+      std::string_view{ "postgresql://host/db?#" },
+      std::string_view{ "postgresql://host/db?" },
+      std::string_view{ "postgresql://host/db?a=1&" },
+      std::string_view{ "postgresql://host/db?a=1&&b=2" },
+      std::string_view{ "postgresql://host/db?flag&x=%41%2f+y" },
+      std::string_view{ "postgresql://" },
+      std::string_view{ "postgresql:///" },
+      std::string_view{ "POSTGRES://Host.Example.COM:05432/My%20DB" },
+      std::string_view{ "postgresql://u:p@127.0.0.1:5432/db" },
+      std::string_view{ "postgresql://%2Fvar%2Frun%2Fpostgresql/db" },
+      std::string_view{ "postgresql://u:p@[::ffff:10.0.0.1]/db" },
+      std::string_view{ "postgresql://u:p@[v1.fe]/db" },
+      std::string_view{ "postgresql://h/a/b;c=d/e" },
+      std::string_view{ "postgresql://u%3Ax:p%3Ay@h/db" },
+      std::string_view{ "postgresql://u:pa:ss@h/db" },
     };
     for (const std::string_view text : urls) {
-      INFO("url: " << std::string{text});
+      INFO("url: " << std::string{ text });
       CHECK(parse_ok(text).to_string() == text);
     }
   }
@@ -293,16 +284,13 @@ TEST_CASE("DatabaseUrl::masked")
 {
   SUBCASE("replaces the password")
   {
-    CHECK(parse_ok(k_seed_url).masked() ==
-          "postgresql://postgres:****@localhost:5432/chat_backend_db");
+    CHECK(parse_ok(k_seed_url).masked() == "postgresql://postgres:****@localhost:5432/chat_backend_db");
   }
 
   SUBCASE("masks a percent-encoded password in an IPv6 URL and keeps the rest")
   {
-    const std::string_view text =
-      "postgresql://u:p%40ss@[2001:db8::1]/db?sslmode=require&application_name=my%20app#f";
-    CHECK(parse_ok(text).masked() ==
-          "postgresql://u:****@[2001:db8::1]/db?sslmode=require&application_name=my%20app#f");
+    const std::string_view text = "postgresql://u:p%40ss@[2001:db8::1]/db?sslmode=require&application_name=my%20app#f";
+    CHECK(parse_ok(text).masked() == "postgresql://u:****@[2001:db8::1]/db?sslmode=require&application_name=my%20app#f");
   }
 
   SUBCASE("masks an empty password")
@@ -328,10 +316,8 @@ TEST_CASE("DatabaseUrl::masked")
 
   SUBCASE("masks a password query parameter (libpq reads it) but not look-alikes")
   {
-    CHECK(parse_ok("postgresql://u:p@h/db?password=x").masked() ==
-          "postgresql://u:****@h/db?password=****");
-    CHECK(parse_ok("postgresql://u@h/db?passwordx=1&password").masked() ==
-          "postgresql://u@h/db?passwordx=1&password");
+    CHECK(parse_ok("postgresql://u:p@h/db?password=x").masked() == "postgresql://u:****@h/db?password=****");
+    CHECK(parse_ok("postgresql://u@h/db?passwordx=1&password").masked() == "postgresql://u@h/db?passwordx=1&password");
   }
 }
 
@@ -358,8 +344,7 @@ TEST_CASE("DatabaseUrl::database")
 
 TEST_CASE("DatabaseUrl::param")
 {
-  const DatabaseUrl url =
-    parse_ok("postgresql://h/db?application_name=my%20app&flag&a%5Fb=1&x=a+b&x=second");
+  const DatabaseUrl url = parse_ok("postgresql://h/db?application_name=my%20app&flag&a%5Fb=1&x=a+b&x=second");
 
   SUBCASE("decodes the value")
   {
@@ -397,127 +382,100 @@ TEST_CASE("DatabaseUrl::with_param")
 {
   SUBCASE("appends the pool settings to the seed URL")
   {
-    const DatabaseUrl url = parse_ok(k_seed_url)
-                              .with_param("connection_limit", "50")
-                              .with_param("pool_timeout", "30")
-                              .with_param("connect_timeout", "10");
-    CHECK(url.to_string() ==
-          "postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
-          "?connection_limit=50&pool_timeout=30&connect_timeout=10");
+    const DatabaseUrl url =
+      parse_ok(k_seed_url).with_param("connection_limit", "50").with_param("pool_timeout", "30").with_param("connect_timeout", "10");
+    CHECK(url.to_string() == "postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
+                             "?connection_limit=50&pool_timeout=30&connect_timeout=10");
   }
 
   SUBCASE("replaces an existing connection_limit and keeps the other parameters")
   {
     // seed: src/config/database.ts skips when connection_limit is present, which dropped every
     // other setting too; here connection_limit is replaced and the rest is added.
-    const DatabaseUrl url =
-      parse_ok(std::string{k_seed_url} + "?connection_limit=10&sslmode=require")
-        .with_param("connection_limit", "50")
-        .with_param("pool_timeout", "30");
-    CHECK(url.to_string() ==
-          "postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
-          "?connection_limit=50&sslmode=require&pool_timeout=30");
+    const DatabaseUrl url = parse_ok(std::string{ k_seed_url } + "?connection_limit=10&sslmode=require")
+                              .with_param("connection_limit", "50")
+                              .with_param("pool_timeout", "30");
+    CHECK(url.to_string() == "postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
+                             "?connection_limit=50&sslmode=require&pool_timeout=30");
   }
 
   SUBCASE("replaces a parameter in the middle in place")
   {
     CHECK(parse_ok("postgresql://h/db?sslmode=require&connection_limit=10&application_name=x")
             .with_param("connection_limit", "50")
-            .to_string() ==
-          "postgresql://h/db?sslmode=require&connection_limit=50&application_name=x");
+            .to_string() == "postgresql://h/db?sslmode=require&connection_limit=50&application_name=x");
   }
 
   SUBCASE("removes later duplicates")
   {
-    const std::string_view text =
-      "postgresql://h/db?connection_limit=1&a=b&connection_limit=2&c=d&connection_limit=3";
-    CHECK(parse_ok(text)
-            .with_param("connection_limit", "50")
-            .to_string() == "postgresql://h/db?connection_limit=50&a=b&c=d");
+    const std::string_view text = "postgresql://h/db?connection_limit=1&a=b&connection_limit=2&c=d&connection_limit=3";
+    CHECK(parse_ok(text).with_param("connection_limit", "50").to_string() == "postgresql://h/db?connection_limit=50&a=b&c=d");
   }
 
   SUBCASE("replaces a key written without '='")
   {
-    CHECK(parse_ok("postgresql://h/db?connection_limit&a=b")
-            .with_param("connection_limit", "5")
-            .to_string() == "postgresql://h/db?connection_limit=5&a=b");
+    CHECK(parse_ok("postgresql://h/db?connection_limit&a=b").with_param("connection_limit", "5").to_string() ==
+          "postgresql://h/db?connection_limit=5&a=b");
   }
 
   SUBCASE("matches a percent-encoded key and keeps it as written")
   {
-    CHECK(parse_ok("postgresql://h/db?connection%5Flimit=10")
-            .with_param("connection_limit", "50")
-            .to_string() == "postgresql://h/db?connection%5Flimit=50");
+    CHECK(parse_ok("postgresql://h/db?connection%5Flimit=10").with_param("connection_limit", "50").to_string() ==
+          "postgresql://h/db?connection%5Flimit=50");
   }
 
   SUBCASE("treats a plus sign in a key literally")
   {
-    CHECK(parse_ok("postgresql://h/db?a+b=1")
-            .with_param("a b", "2")
-            .to_string() == "postgresql://h/db?a+b=1&a%20b=2");
-    CHECK(parse_ok("postgresql://h/db?a+b=1").with_param("a+b", "2").to_string() ==
-          "postgresql://h/db?a+b=2");
+    CHECK(parse_ok("postgresql://h/db?a+b=1").with_param("a b", "2").to_string() == "postgresql://h/db?a+b=1&a%20b=2");
+    CHECK(parse_ok("postgresql://h/db?a+b=1").with_param("a+b", "2").to_string() == "postgresql://h/db?a+b=2");
   }
 
   SUBCASE("appends to a URL without a query")
   {
-    CHECK(parse_ok("postgresql://h/db").with_param("sslmode", "require").to_string() ==
-          "postgresql://h/db?sslmode=require");
-    CHECK(parse_ok("postgresql://h").with_param("sslmode", "require").to_string() ==
-          "postgresql://h?sslmode=require");
+    CHECK(parse_ok("postgresql://h/db").with_param("sslmode", "require").to_string() == "postgresql://h/db?sslmode=require");
+    CHECK(parse_ok("postgresql://h").with_param("sslmode", "require").to_string() == "postgresql://h?sslmode=require");
   }
 
   SUBCASE("appends to an empty query without a leading '&'")
   {
-    CHECK(parse_ok("postgresql://h/db?").with_param("sslmode", "require").to_string() ==
-          "postgresql://h/db?sslmode=require");
+    CHECK(parse_ok("postgresql://h/db?").with_param("sslmode", "require").to_string() == "postgresql://h/db?sslmode=require");
   }
 
   SUBCASE("keeps the fragment at the end")
   {
-    CHECK(parse_ok("postgresql://h/db#frag").with_param("a", "1").to_string() ==
-          "postgresql://h/db?a=1#frag");
-    CHECK(parse_ok("postgresql://h/db?x=1#frag").with_param("a", "1").to_string() ==
-          "postgresql://h/db?x=1&a=1#frag");
+    CHECK(parse_ok("postgresql://h/db#frag").with_param("a", "1").to_string() == "postgresql://h/db?a=1#frag");
+    CHECK(parse_ok("postgresql://h/db?x=1#frag").with_param("a", "1").to_string() == "postgresql://h/db?x=1&a=1#frag");
   }
 
   SUBCASE("preserves the encoding of other parameters")
   {
-    const std::string_view text =
-      "postgresql:///db?host=%2Fvar%2Frun%2Fpostgresql&application_name=my%20app&opt=a+b";
-    CHECK(parse_ok(text)
-            .with_param("connection_limit", "5")
-            .to_string() ==
+    const std::string_view text = "postgresql:///db?host=%2Fvar%2Frun%2Fpostgresql&application_name=my%20app&opt=a+b";
+    CHECK(parse_ok(text).with_param("connection_limit", "5").to_string() ==
           "postgresql:///db?host=%2Fvar%2Frun%2Fpostgresql&application_name=my%20app&opt=a+b"
           "&connection_limit=5");
   }
 
   SUBCASE("percent-encodes the value")
   {
-    const DatabaseUrl url =
-      parse_ok("postgresql://h/db").with_param("options", "a b&c=d/e+f~g_h-i.j");
+    const DatabaseUrl url = parse_ok("postgresql://h/db").with_param("options", "a b&c=d/e+f~g_h-i.j");
     CHECK(url.to_string() == "postgresql://h/db?options=a%20b%26c%3Dd%2Fe%2Bf~g_h-i.j");
     CHECK(url.param("options") == "a b&c=d/e+f~g_h-i.j");
   }
 
   SUBCASE("percent-encodes non-ASCII bytes")
   {
-    CHECK(parse_ok("postgresql://h/db")
-            .with_param("application_name", "caf\xc3\xa9")
-            .to_string() ==
+    CHECK(parse_ok("postgresql://h/db").with_param("application_name", "caf\xc3\xa9").to_string() ==
           "postgresql://h/db?application_name=caf%C3%A9");
   }
 
   SUBCASE("sets an empty value")
   {
-    CHECK(parse_ok("postgresql://h/db?a=1").with_param("a", "").to_string() ==
-          "postgresql://h/db?a=");
+    CHECK(parse_ok("postgresql://h/db?a=1").with_param("a", "").to_string() == "postgresql://h/db?a=");
   }
 
   SUBCASE("keeps empty pieces of the query")
   {
-    CHECK(parse_ok("postgresql://h/db?a=1&&b=2").with_param("b", "3").to_string() ==
-          "postgresql://h/db?a=1&&b=3");
+    CHECK(parse_ok("postgresql://h/db?a=1&&b=2").with_param("b", "3").to_string() == "postgresql://h/db?a=1&&b=3");
   }
 
   SUBCASE("leaves the original unchanged")
@@ -529,8 +487,8 @@ TEST_CASE("DatabaseUrl::with_param")
 
   SUBCASE("round-trips through parse")
   {
-    const DatabaseUrl url = parse_ok("postgresql://u:p%40ss@[2001:db8::1]/db?sslmode=require")
-                              .with_param("application_name", "my app & co");
+    const DatabaseUrl url =
+      parse_ok("postgresql://u:p%40ss@[2001:db8::1]/db?sslmode=require").with_param("application_name", "my app & co");
     CHECK(parse_ok(url.to_string()).param("application_name") == "my app & co");
   }
 }
@@ -539,16 +497,13 @@ TEST_CASE("DatabaseUrl::with_port")
 {
   SUBCASE("replaces the port of the seed URL")
   {
-    CHECK(parse_ok(k_seed_url).with_port(6432).to_string() ==
-          "postgresql://postgres:postgrespassword@localhost:6432/chat_backend_db");
+    CHECK(parse_ok(k_seed_url).with_port(6432).to_string() == "postgresql://postgres:postgrespassword@localhost:6432/chat_backend_db");
   }
 
   SUBCASE("adds a missing port")
   {
-    CHECK(parse_ok("postgresql://u:p@host/db?a=1").with_port(6432).to_string() ==
-          "postgresql://u:p@host:6432/db?a=1");
-    CHECK(parse_ok("postgresql://host").with_port(6432).to_string() ==
-          "postgresql://host:6432");
+    CHECK(parse_ok("postgresql://u:p@host/db?a=1").with_port(6432).to_string() == "postgresql://u:p@host:6432/db?a=1");
+    CHECK(parse_ok("postgresql://host").with_port(6432).to_string() == "postgresql://host:6432");
   }
 
   SUBCASE("keeps an IPv6 host bracketed")
@@ -561,14 +516,12 @@ TEST_CASE("DatabaseUrl::with_port")
 
   SUBCASE("works with an empty host")
   {
-    CHECK(parse_ok("postgresql:///db?host=/tmp").with_port(6432).to_string() ==
-          "postgresql://:6432/db?host=/tmp");
+    CHECK(parse_ok("postgresql:///db?host=/tmp").with_port(6432).to_string() == "postgresql://:6432/db?host=/tmp");
   }
 
   SUBCASE("keeps the masking")
   {
-    CHECK(parse_ok(k_seed_url).with_port(6432).masked() ==
-          "postgresql://postgres:****@localhost:6432/chat_backend_db");
+    CHECK(parse_ok(k_seed_url).with_port(6432).masked() == "postgresql://postgres:****@localhost:6432/chat_backend_db");
   }
 }
 

@@ -21,7 +21,7 @@ bool contains(const std::string& text, const std::string& part)
 
 TEST_CASE("render_json")
 {
-  const Plan p = test::plan({{"vus", "120"}, {"query_ms", "100,150,200"}, {"database_url", k_seed_url}});
+  const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "100,150,200" }, { "database_url", k_seed_url } });
   const auto j = nlohmann::json::parse(render_json(p, evaluate(p, builtin_rules())));
   CHECK(j["schema_version"] == 1);
   CHECK(j["inputs"]["vus"] == 120);
@@ -60,29 +60,31 @@ TEST_CASE("render_env")
 {
   SUBCASE("without a URL: the three variables")
   {
-    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}});
-    CHECK(render_env(p) ==
-          "# poolcalc: 120 VUs x 0.70 active x 150 ms -> pool of 50 per instance (direct to PostgreSQL)\n"
-          "# Maximum connections in pool\nDATABASE_POOL_SIZE=50\n"
-          "# Seconds to wait for new connection\nDATABASE_CONNECTION_TIMEOUT=10\n"
-          "# Seconds to wait for available connection from pool\nDATABASE_POOL_TIMEOUT=30\n");
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" } });
+    CHECK(render_env(p) == "# poolcalc: 120 VUs x 0.70 active x 150 ms -> pool of 50 per instance (direct to PostgreSQL)\n"
+                           "# Maximum connections in pool\nDATABASE_POOL_SIZE=50\n"
+                           "# Seconds to wait for new connection\nDATABASE_CONNECTION_TIMEOUT=10\n"
+                           "# Seconds to wait for available connection from pool\nDATABASE_POOL_TIMEOUT=30\n");
   }
   SUBCASE("an existing parameter is replaced, never duplicated, the others kept")
   {
     // The seed's code skipped every parameter when connection_limit was already there.
-    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"database_url", k_seed_url + "?connection_limit=10&sslmode=require"}});
+    const Plan p =
+      test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", k_seed_url + "?connection_limit=10&sslmode=require" } });
     CHECK(contains(render_env(p),
                    "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
                    "?connection_limit=50&sslmode=require&pool_timeout=30&connect_timeout=10\"\n"));
   }
   SUBCASE("a $ in the URL is single-quoted so dotenv does not expand it")
   {
-    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"database_url", "postgresql://u:pa$$@localhost/db"}});
-    CHECK(contains(render_env(p), "DATABASE_URL='postgresql://u:pa$$@localhost/db?connection_limit=50&pool_timeout=30&connect_timeout=10'\n"));
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", "postgresql://u:pa$$@localhost/db" } });
+    CHECK(
+      contains(render_env(p), "DATABASE_URL='postgresql://u:pa$$@localhost/db?connection_limit=50&pool_timeout=30&connect_timeout=10'\n"));
   }
   SUBCASE("through PgBouncer: where it listens, pgbouncer=true and a direct URL for migrations")
   {
-    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"database_url", k_seed_url}, {"transaction_pooling", "true"}});
+    const Plan p =
+      test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", k_seed_url }, { "transaction_pooling", "true" } });
     const std::string env = render_env(p);
     // seed, "PgBouncer Configuration Example": listen_addr 127.0.0.1, listen_port 6432.
     CHECK(contains(env,
@@ -94,31 +96,41 @@ TEST_CASE("render_env")
 
 TEST_CASE("render_text")
 {
-  const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"database_url", k_seed_url}});
+  const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", k_seed_url } });
   const auto f = evaluate(p, builtin_rules());
-  const std::string plain = render_text(p, f, {false, false});
+  const std::string plain = render_text(p, f, { false, false });
   CHECK_FALSE(contains(plain, "\x1b["));
   CHECK_FALSE(contains(plain, "postgrespassword"));
   CHECK(contains(plain, "DATABASE_URL  postgresql://postgres:****@localhost:5432/chat_backend_db?connection_limit=50"));
-  const std::string coloured = render_text(p, f, {true, false});
+  const std::string coloured = render_text(p, f, { true, false });
   CHECK(contains(coloured, "\x1b[36minfo\x1b[0m"));
-  const std::string explained = render_text(p, f, {false, true});
+  const std::string explained = render_text(p, f, { false, true });
   CHECK(contains(explained, "Validation against the database\n  max_connections = 100\n"));
 }
 
 TEST_CASE("render_markdown")
 {
-  const Plan p = test::plan({{"vus", "120"}, {"query_ms", "100,150,200"}, {"transaction_pooling", "true"}, {"max_connections", "200"}});
+  const Plan p =
+    test::plan({ { "vus", "120" }, { "query_ms", "100,150,200" }, { "transaction_pooling", "true" }, { "max_connections", "200" } });
   const std::string md = render_markdown(p, evaluate(p, builtin_rules()));
-  for (const char* section : {"## Inputs", "## Calculation", "## Scenarios", "## Validation against the database", "## Connection pool parameters",
-                              "## PgBouncer", "## Monitoring thresholds for this pool", "## Findings", "## Recommendation",
-                              "## Progressive load test", "## Next steps"}) {
+  for (const char* section : { "## Inputs",
+                               "## Calculation",
+                               "## Scenarios",
+                               "## Validation against the database",
+                               "## Connection pool parameters",
+                               "## PgBouncer",
+                               "## Monitoring thresholds for this pool",
+                               "## Findings",
+                               "## Recommendation",
+                               "## Progressive load test",
+                               "## Next steps" }) {
     INFO(section);
     CHECK(contains(md, std::string("\n") + section + "\n"));
   }
   // seed, "PgBouncer Configuration Example" (it fits with max_connections 200).
-  CHECK(contains(md, "pool_mode = transaction\nmax_client_conn = 1000\ndefault_pool_size = 50\nmin_pool_size = 10\nreserve_pool_size = 10\n"
-                     "reserve_pool_timeout = 5\n"));
+  CHECK(contains(md,
+                 "pool_mode = transaction\nmax_client_conn = 1000\ndefault_pool_size = 50\nmin_pool_size = 10\nreserve_pool_size = 10\n"
+                 "reserve_pool_timeout = 5\n"));
   // seed, "Progressive Load Testing Strategy": 5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs; 5 x 0.7 x 0.15 = 0.525.
   CHECK(contains(md, "| Baseline | 5 | 30s | 0.525 | `k6 run --vus 5 --duration 30s your-test.k6.js` |"));
   CHECK(contains(md, "| Stress test | 120 | 870s | 12.6 |"));

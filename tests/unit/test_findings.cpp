@@ -20,7 +20,7 @@ std::vector<Finding> findings_for(std::initializer_list<std::pair<std::string, s
 
 TEST_CASE("evaluate: the seed's case")
 {
-  const auto f = findings_for({{"vus", "120"}, {"query_ms", "100,150,200"}});
+  const auto f = findings_for({ { "vus", "120" }, { "query_ms", "100,150,200" } });
   CHECK_FALSE(has_failure(f));
   REQUIRE(find(f, "utilization.within_safe") != nullptr);
   CHECK(find(f, "utilization.within_safe")->message == "50 of max_connections 100 = 50 %, within the safe band of 50-70 %");
@@ -40,7 +40,7 @@ TEST_CASE("evaluate: each rule")
 {
   SUBCASE("pool.exceeds_available is a fail")
   {
-    const auto f = findings_for({{"vus", "120"}, {"query_ms", "200"}});
+    const auto f = findings_for({ { "vus", "120" }, { "query_ms", "200" } });
     REQUIRE(find(f, "pool.exceeds_available") != nullptr);
     CHECK(find(f, "pool.exceeds_available")->level == Level::fail);
     CHECK(find(f, "pool.exceeds_available")->message == "a pool of 70 exceeds the 50 available (max_connections 100 - reserved 50)");
@@ -49,28 +49,28 @@ TEST_CASE("evaluate: each rule")
   SUBCASE("utilization.above_safe")
   {
     // 17 x 3 + 20 = 71 -> 80 of 100 (97 available): above 70 %.
-    const auto f = findings_for({{"vus", "120"}, {"query_ms", "200"}, {"reserve", "superuser=3"}, {"overhead", "20"}});
+    const auto f = findings_for({ { "vus", "120" }, { "query_ms", "200" }, { "reserve", "superuser=3" }, { "overhead", "20" } });
     REQUIRE(find(f, "utilization.above_safe") != nullptr);
     CHECK(find(f, "utilization.above_safe")->message == "80 of max_connections 100 = 80 %, above the safe band of 50-70 %");
     CHECK_FALSE(has_failure(f));
   }
   SUBCASE("utilization.below_safe")
   {
-    const auto f = findings_for({{"vus", "10"}, {"query_ms", "100"}});
+    const auto f = findings_for({ { "vus", "10" }, { "query_ms", "100" } });
     REQUIRE(find(f, "utilization.below_safe") != nullptr);
     CHECK(find(f, "utilization.below_safe")->message == "20 of max_connections 100 = 20 %, below the safe band of 50-70 %: room to spare");
   }
   SUBCASE("scaling.band_disagrees")
   {
     // 40 users: the table says 10-20; the formula gives 40 x 0.7 x 0.5 = 14 -> 14 x 3 + 10 = 52 -> 60.
-    const auto f = findings_for({{"vus", "40"}, {"query_ms", "500"}, {"max_connections", "200"}});
+    const auto f = findings_for({ { "vus", "40" }, { "query_ms", "500" }, { "max_connections", "200" } });
     REQUIRE(find(f, "scaling.band_disagrees") != nullptr);
     CHECK(find(f, "scaling.band_disagrees")->message ==
           "the scaling table puts 40 users (1-50) at a pool of 10-20 with max_connections 50; the formula gives 60");
   }
   SUBCASE("pgbouncer.recommended and pgbouncer.pool_reduced")
   {
-    const auto f = findings_for({{"vus", "120"}, {"query_ms", "150"}, {"instances", "6"}, {"max_connections", "200"}});
+    const auto f = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "instances", "6" }, { "max_connections", "200" } });
     REQUIRE(find(f, "pgbouncer.recommended") != nullptr);
     CHECK(find(f, "pgbouncer.recommended")->message ==
           "use PgBouncer: 6 application instances (more than 5); 300 connections in total (more than 200)");
@@ -86,7 +86,7 @@ TEST_CASE("evaluate: each rule")
   }
   SUBCASE("capacity.exceeds_server")
   {
-    const auto f = findings_for({{"vus", "10000"}, {"query_ms", "150"}});
+    const auto f = findings_for({ { "vus", "10000" }, { "query_ms", "150" } });
     REQUIRE(find(f, "capacity.exceeds_server") != nullptr);
     CHECK(find(f, "capacity.exceeds_server")->level == Level::fail);
     // 10000 x 0.7 x 0.15 = 1050 > 50.
@@ -94,17 +94,19 @@ TEST_CASE("evaluate: each rule")
   }
   SUBCASE("timeouts")
   {
-    auto f = findings_for({{"vus", "120"}, {"query_ms", "150"}, {"pool_timeout", "60"}});
+    auto f = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "pool_timeout", "60" } });
     REQUIRE(find(f, "timeout.pool_at_or_above_request") != nullptr);
-    CHECK(find(f, "timeout.pool_at_or_above_request")->message.rfind("pool_timeout 60 s is at or above the client's request timeout of 60 s", 0) == 0);
-    CHECK(find(findings_for({{"vus", "120"}, {"query_ms", "150"}, {"pool_timeout", "59"}}), "timeout.pool_at_or_above_request") == nullptr);
-    f = findings_for({{"vus", "120"}, {"query_ms", "150"}, {"pool_timeout", "0"}});
+    CHECK(find(f, "timeout.pool_at_or_above_request")
+            ->message.rfind("pool_timeout 60 s is at or above the client's request timeout of 60 s", 0) == 0);
+    CHECK(find(findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "pool_timeout", "59" } }), "timeout.pool_at_or_above_request") ==
+          nullptr);
+    f = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "pool_timeout", "0" } });
     CHECK(find(f, "timeout.pool_disabled") != nullptr);
     CHECK(find(f, "timeout.pool_at_or_above_request") == nullptr);
   }
   SUBCASE("reserve findings follow the budget")
   {
-    const auto f = findings_for({{"vus", "120"}, {"query_ms", "150"}, {"reserve", "superuser=3"}});
+    const auto f = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "reserve", "superuser=3" } });
     CHECK(find(f, "reserve.superuser_not_default") == nullptr);
     CHECK(find(f, "reserve.replication_not_counted") == nullptr);
   }

@@ -14,7 +14,7 @@ TEST_CASE("parse_count")
   }
   SUBCASE("anything else names the range")
   {
-    for (const char* text : {"", "0", "1001", "-5", "abc", "12abc", "1.5", "1e3", "1e400", " 5", "99999999999999999999999"}) {
+    for (const char* text : { "", "0", "1001", "-5", "abc", "12abc", "1.5", "1e3", "1e400", " 5", "99999999999999999999999" }) {
       INFO(text);
       const auto parsed = parse_count(text, 1, 1000);
       REQUIRE_FALSE(parsed.has_value());
@@ -38,7 +38,7 @@ TEST_CASE("parse_number")
   }
   SUBCASE("no NaN, infinity or overflow")
   {
-    for (const char* text : {"nan", "NaN", "inf", "-inf", "infinity", "1e400", "-1e400", "", "0x10", "1,5", "1.5.2"}) {
+    for (const char* text : { "nan", "NaN", "inf", "-inf", "infinity", "1e400", "-1e400", "", "0x10", "1,5", "1.5.2" }) {
       INFO(text);
       CHECK_FALSE(parse_number(text, 0, 1e9, false).has_value());
     }

@@ -96,29 +96,32 @@ TEST_CASE("parse_rules errors name file:line:column")
     const std::string text = rules_with("burst = 3.0", "burst = 0.5");
     const auto r = parse_rules(text, "my.toml");
     REQUIRE_FALSE(r.has_value());
-    CHECK(r.error() == "my.toml:" + std::to_string(line_of(text, "burst = 0.5")) + ":9: sizing.burst: expected a number >= 1 and <= 100, got 0.5");
+    CHECK(r.error() ==
+          "my.toml:" + std::to_string(line_of(text, "burst = 0.5")) + ":9: sizing.burst: expected a number >= 1 and <= 100, got 0.5");
   }
   SUBCASE("wrong type")
   {
     const std::string text = rules_with("overhead = 10", "overhead = \"10\"");
     CHECK(parse_rules(text, "r.toml").error() == "r.toml:" + std::to_string(line_of(text, "overhead = \"10\"")) +
-                                                    ":12: sizing.overhead: expected a whole number from 0 to 100000");
+                                                   ":12: sizing.overhead: expected a whole number from 0 to 100000");
   }
   SUBCASE("not finite")
   {
     const std::string text = rules_with("activity = 0.70", "activity = nan");
-    CHECK(parse_rules(text, "r.toml").error() == "r.toml:" + std::to_string(line_of(text, "activity = nan")) +
-                                                    ":12: sizing.activity: expected a number > 0 and <= 1, got n/a");
+    CHECK(parse_rules(text, "r.toml").error() ==
+          "r.toml:" + std::to_string(line_of(text, "activity = nan")) + ":12: sizing.activity: expected a number > 0 and <= 1, got n/a");
   }
   SUBCASE("unknown key")
   {
     const std::string text = rules_with("round_to = 10", "round_to = 10\nrounding = 5");
-    CHECK(parse_rules(text, "r.toml").error() == "r.toml:" + std::to_string(line_of(text, "rounding = 5")) + ":1: sizing.rounding: unknown key");
+    CHECK(parse_rules(text, "r.toml").error() ==
+          "r.toml:" + std::to_string(line_of(text, "rounding = 5")) + ":1: sizing.rounding: unknown key");
   }
   SUBCASE("missing key")
   {
     const std::string text = rules_with("overhead = 10", "");
-    CHECK(parse_rules(text, "r.toml").error() == "r.toml:" + std::to_string(line_of(text, "[sizing]")) + ":1: sizing.overhead: missing key");
+    CHECK(parse_rules(text, "r.toml").error() ==
+          "r.toml:" + std::to_string(line_of(text, "[sizing]")) + ":1: sizing.overhead: missing key");
   }
   SUBCASE("a gap in the scaling table")
   {
@@ -137,8 +140,9 @@ TEST_CASE("parse_rules errors name file:line:column")
   SUBCASE("a pool_mode PgBouncer does not have")
   {
     const std::string text = rules_with("pool_mode = \"transaction\"", "pool_mode = \"txn\"");
-    CHECK(parse_rules(text, "r.toml").error() == "r.toml:" + std::to_string(line_of(text, "pool_mode = \"txn\"")) +
-                                                    ":13: pgbouncer.settings.pool_mode: expected \"session\", \"transaction\" or \"statement\"");
+    CHECK(parse_rules(text, "r.toml").error() ==
+          "r.toml:" + std::to_string(line_of(text, "pool_mode = \"txn\"")) +
+            ":13: pgbouncer.settings.pool_mode: expected \"session\", \"transaction\" or \"statement\"");
   }
   SUBCASE("not TOML")
   {

@@ -8,7 +8,7 @@ using namespace poolcalc;
 
 TEST_CASE("size: the seed's Mathematical Analysis")
 {
-  const Plan p = test::plan({{"vus", "120"}, {"query_ms", "100,150,200"}});
+  const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "100,150,200" } });
   REQUIRE(p.scenarios.size() == 3);
   // seed, Scenarios 1-3: 120 x 0.70 x 0.1 / 0.15 / 0.2 = 8.4 / 12.6 / 16.8.
   CHECK(p.scenarios[0].peak_concurrent == 8.4);
@@ -49,7 +49,7 @@ TEST_CASE("size: the seed's Mathematical Analysis")
 TEST_CASE("size: the seed's scaling table bands")
 {
   const auto band = [](const char* vus) {
-    const Plan p = test::plan({{"vus", vus}, {"query_ms", "150"}});
+    const Plan p = test::plan({ { "vus", vus }, { "query_ms", "150" } });
     REQUIRE(p.scaling_row != nullptr);
     return *p.scaling_row;
   };
@@ -79,22 +79,23 @@ TEST_CASE("size: PgBouncer triggers")
     return ids;
   };
   // seed, "When to Use PgBouncer": instances > 5 ...
-  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"instances", "5"}, {"max_connections", "1000"}})).empty());
+  CHECK(trigger_ids(test::plan({ { "vus", "10" }, { "query_ms", "10" }, { "instances", "5" }, { "max_connections", "1000" } })).empty());
   // 10 x 0.7 x 0.01 = 0.07 -> 1 x 3 + 10 = 13 -> 20 per instance; 6 x 20 = 120, not above 200.
-  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"instances", "6"}, {"max_connections", "1000"}})) ==
-        std::vector<std::string>{"instances"});
+  CHECK(trigger_ids(test::plan({ { "vus", "10" }, { "query_ms", "10" }, { "instances", "6" }, { "max_connections", "1000" } })) ==
+        std::vector<std::string>{ "instances" });
   // ... total connections > 200: 11 x 20 = 220.
-  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"instances", "11"}, {"max_connections", "1000"}})) ==
-        std::vector<std::string>{"instances", "total_connections"});
-  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"services", "2"}})) == std::vector<std::string>{"services"});
-  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"transaction_pooling", "true"}})) ==
-        std::vector<std::string>{"transaction_pooling"});
-  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"database_url", "postgresql://db.example.com/x"}})) ==
-        std::vector<std::string>{"remote_database"});
-  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"database_url", "postgresql://localhost/x"}})).empty());
-  CHECK(trigger_ids(test::plan({{"vus", "10"}, {"query_ms", "10"}, {"database_url", "postgresql://localhost/x"}, {"remote_database", "true"}})) ==
-        std::vector<std::string>{"remote_database"});
-  CHECK(trigger_ids(test::plan({{"vus", "501"}, {"query_ms", "1"}})) == std::vector<std::string>{"scaling_table"});
+  CHECK(trigger_ids(test::plan({ { "vus", "10" }, { "query_ms", "10" }, { "instances", "11" }, { "max_connections", "1000" } })) ==
+        std::vector<std::string>{ "instances", "total_connections" });
+  CHECK(trigger_ids(test::plan({ { "vus", "10" }, { "query_ms", "10" }, { "services", "2" } })) == std::vector<std::string>{ "services" });
+  CHECK(trigger_ids(test::plan({ { "vus", "10" }, { "query_ms", "10" }, { "transaction_pooling", "true" } })) ==
+        std::vector<std::string>{ "transaction_pooling" });
+  CHECK(trigger_ids(test::plan({ { "vus", "10" }, { "query_ms", "10" }, { "database_url", "postgresql://db.example.com/x" } })) ==
+        std::vector<std::string>{ "remote_database" });
+  CHECK(trigger_ids(test::plan({ { "vus", "10" }, { "query_ms", "10" }, { "database_url", "postgresql://localhost/x" } })).empty());
+  CHECK(trigger_ids(test::plan(
+          { { "vus", "10" }, { "query_ms", "10" }, { "database_url", "postgresql://localhost/x" }, { "remote_database", "true" } })) ==
+        std::vector<std::string>{ "remote_database" });
+  CHECK(trigger_ids(test::plan({ { "vus", "501" }, { "query_ms", "1" } })) == std::vector<std::string>{ "scaling_table" });
 }
 
 TEST_CASE("size: the PgBouncer plan")
@@ -102,7 +103,7 @@ TEST_CASE("size: the PgBouncer plan")
   SUBCASE("the seed's example when it fits: default 50, min 10, reserve 10")
   {
     // max_connections 200 leaves 150: the seed's default_pool_size 50 + reserve 10 fit.
-    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"transaction_pooling", "true"}, {"max_connections", "200"}});
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "transaction_pooling", "true" }, { "max_connections", "200" } });
     REQUIRE(p.pgbouncer.has_value());
     CHECK(p.recommendation == Recommendation::pgbouncer);
     CHECK(p.pgbouncer->default_pool_size == 50);
@@ -115,7 +116,7 @@ TEST_CASE("size: the PgBouncer plan")
   }
   SUBCASE("with the seed's own database, 50 + 10 do not fit the 50 available")
   {
-    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"transaction_pooling", "true"}});
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "transaction_pooling", "true" } });
     REQUIRE(p.pgbouncer.has_value());
     // floor(50 / 1.2) = 41, and the rest of the 50 is the reserve.
     CHECK(p.pgbouncer->default_pool_size_wanted == 50);
@@ -127,7 +128,7 @@ TEST_CASE("size: the PgBouncer plan")
   SUBCASE("a fleet: the server pool covers every instance's concurrency")
   {
     // 8 instances x 12.6 = 100.8 -> 101 x 3 + 10 = 313 -> 320; 8 x 50 = 400 clients.
-    const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}, {"instances", "8"}, {"max_connections", "1000"}});
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "instances", "8" }, { "max_connections", "1000" } });
     REQUIRE(p.pgbouncer.has_value());
     CHECK(p.pgbouncer->default_pool_size == 320);
     CHECK(p.pgbouncer->reserve_pool_size == 64);
@@ -138,7 +139,7 @@ TEST_CASE("size: the PgBouncer plan")
 
 TEST_CASE("size: monitoring thresholds")
 {
-  const Plan p = test::plan({{"vus", "120"}, {"query_ms", "150"}});
+  const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" } });
   REQUIRE(p.monitoring.size() == 4);
   // seed, "Warning Thresholds": active > 40 / > 48, idle < 5 / < 2, pending > 0 / > 10, errors > 1 % / > 5 %.
   CHECK(p.monitoring[0].warning == "> 40");
@@ -154,7 +155,7 @@ TEST_CASE("size: monitoring thresholds")
 TEST_CASE("size_one: floating-point noise never bumps the ceiling")
 {
   // 100 x 0.5 x 0.12 s is exactly 6 concurrent queries; binary floating point says 6.000000000000001.
-  const Scenario s = test::scenario({{"vus", "100"}, {"query_ms", "120"}, {"activity", "0.5"}});
+  const Scenario s = test::scenario({ { "vus", "100" }, { "query_ms", "120" }, { "activity", "0.5" } });
   const ScenarioResult r = size_one(s, 120, 50);
   CHECK(r.peak_concurrent == 6.0);
   CHECK(r.peak_ceil == 6);
@@ -165,7 +166,8 @@ TEST_CASE("size_one: floating-point noise never bumps the ceiling")
 TEST_CASE("size: the largest accepted inputs stay exact")
 {
   // 1e9 x 1.0 x 3600 s = 3.6e12 concurrent; x 100 + 100000 = 3.600000001e14 -> round to 10.
-  const Plan p = test::plan({{"vus", "1000000000"}, {"query_ms", "3600000"}, {"activity", "1"}, {"burst", "100"}, {"overhead", "100000"}});
+  const Plan p =
+    test::plan({ { "vus", "1000000000" }, { "query_ms", "3600000" }, { "activity", "1" }, { "burst", "100" }, { "overhead", "100000" } });
   CHECK(p.scenarios[0].peak_ceil == 3'600'000'000'000);
   CHECK(p.pool_size == 360'000'000'100'000);
   CHECK(p.recommendation == Recommendation::pgbouncer);
@@ -182,14 +184,14 @@ TEST_CASE("round_up")
 TEST_CASE("size: through PgBouncer a plan fits only when the peak fits its server pool")
 {
   // 10000 x 0.7 x 0.15 = 1050 concurrent queries; PgBouncer has 41 + 9 = 50 server connections.
-  const Plan big = test::plan({{"vus", "10000"}, {"query_ms", "150"}});
+  const Plan big = test::plan({ { "vus", "10000" }, { "query_ms", "150" } });
   REQUIRE(big.pgbouncer.has_value());
   CHECK(big.server_connections == 50);
   CHECK_FALSE(big.fits);
   CHECK_FALSE(big.scenarios[0].fits);
   // The seed's three scenarios peak at 9, 13 and 17 (ceilings of 8.4, 12.6, 16.8): all fit in 50,
   // although the direct pool of 70 for the pessimistic one would not.
-  const Plan seed = test::plan({{"vus", "120"}, {"query_ms", "100,150,200"}, {"transaction_pooling", "true"}});
+  const Plan seed = test::plan({ { "vus", "120" }, { "query_ms", "100,150,200" }, { "transaction_pooling", "true" } });
   CHECK(seed.fits);
   CHECK(seed.scenarios[2].fits);
 }
