@@ -27,18 +27,17 @@ namespace {
 constexpr std::string_view k_version = "poolcalc 0.1.0";
 constexpr std::uintmax_t k_max_file_size = 1 << 20;
 
-const char* const k_footer = R"(Commands:
-  size      (the default) the plan: peak concurrency, pool size, database check, recommendation, settings
-  env       the .env snippet: DATABASE_URL with connection_limit, pool_timeout, connect_timeout
-  report    a design-review document in Markdown
-  rules     print the rules in force (data/rules.toml, or --rules FILE) as TOML
-
-Examples:
-  poolcalc --vus 120 --query-ms 150                  the seed's load test: a pool of 50
-  poolcalc --vus 120 --query-ms 100,150,200 --explain  three scenarios, the arithmetic step by step
+const char* const k_footer = R"(Examples:
+  poolcalc --vus 120 --query-ms 150
+      120 k6 VUs, queries holding a connection 150 ms: a pool of 50
+  poolcalc --vus 120 --query-ms 100,150,200 --explain
+      conservative, realistic and pessimistic scenarios, the arithmetic step by step
   poolcalc --vus 400 --query-ms 80 --instances 6 --format json
+      six application instances (PgBouncer is then recommended), as JSON for CI
   poolcalc env --vus 120 --query-ms 150 --database-url postgresql://app@localhost:5432/chat
+      the .env lines to paste
   poolcalc report --config scenario.toml > pool-review.md
+      a design-review document from a scenario file
 
 Every option is also a key of a --config TOML file, in snake_case (query_ms = [100, 150, 200]).
 Precedence: built-in rules < --rules < --config < $DATABASE_URL < flags.
@@ -130,10 +129,10 @@ public:
       sub->footer("Takes every option of `poolcalc --help`.");
       m_subcommands.push_back(sub);
     }
-    m_subcommands[0]->description("the plan (the default command)");
-    m_subcommands[1]->description("the .env snippet with DATABASE_URL and the pool variables");
+    m_subcommands[0]->description("(the default) peak concurrency, pool size, database check, recommendation, settings");
+    m_subcommands[1]->description("the .env snippet: DATABASE_URL with the pool parameters, and the pool variables");
     m_subcommands[2]->description("a design-review document in Markdown");
-    m_subcommands[3]->description("print the rules in force as TOML");
+    m_subcommands[3]->description("print the rules in force (built in, or --rules FILE) as TOML");
   }
 
   CLI::App& app() { return m_app; }

@@ -150,7 +150,7 @@ void scenario_does_not_fit(const Plan& plan, const Rules&, Findings& out)
                             needs,
                             plan.available);
     }
-    out.push_back({ "scenario.does_not_fit", Level::warn, message, "seed: Mathematical Analysis, scenarios 1-3" });
+    out.push_back({ "scenario.does_not_fit", Level::warn, message, "query_ms (the scenarios)" });
   }
 }
 
