@@ -108,7 +108,9 @@ public:
       if (spec.kind == OptionKind::flag) {
         option = m_app.add_flag(spec.flag, slot.flag, spec.help);
       } else if (spec.kind == OptionKind::list) {
-        option = m_app.add_option(spec.flag, slot.values, spec.help)->type_name(spec.type_name);
+        // One value per occurrence (repeat the flag for more), so a stray word is not taken as one.
+        option = m_app.add_option(spec.flag, slot.values, spec.help)->type_name(spec.type_name)->expected(1);
+        option->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
       } else {
         option = m_app.add_option(spec.flag, slot.value, spec.help)->type_name(spec.type_name);
         option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -275,6 +277,10 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   loaded.explain = loaded.explain || parsed.explain;
   if (loaded.format != "text" && loaded.format != "json" && loaded.format != "markdown" && loaded.format != "env") {
     return std::unexpected(Failure{ k_exit_usage, fmt::format("--format: expected text, json, markdown or env, got '{}'", loaded.format) });
+  }
+  if (parsed.command == "rules" && !parsed.flags.empty()) {
+    return std::unexpected(
+      Failure{ k_exit_usage, fmt::format("{}: `poolcalc rules` takes only --rules and --config", parsed.flags.begin()->second.origin) });
   }
   if (parsed.command == "rules" && parsed.format) {
     return std::unexpected(Failure{ k_exit_usage, "--format: `poolcalc rules` always prints TOML; drop --format" });

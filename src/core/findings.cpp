@@ -45,20 +45,24 @@ void pool_exceeds_available(const Plan& plan, const Rules&, Findings& out)
 // than it has server connections.
 void capacity_exceeds_server(const Plan& plan, const Rules&, Findings& out)
 {
-  if (plan.recommendation != Recommendation::pgbouncer) {
+  if (!plan.pgbouncer) {
     return;
   }
   const double fleet_peak = round_decimal(plan.peak_concurrent * static_cast<double>(plan.scenario.instances));
-  if (fleet_peak <= static_cast<double>(plan.available)) {
+  if (std::ceil(fleet_peak) <= static_cast<double>(plan.pgbouncer->server_connections)) {
     return;
   }
   out.push_back({ "capacity.exceeds_server",
                   Level::fail,
-                  fmt::format("the peak of {} concurrent queries exceeds the {}: PgBouncer queues clients but cannot run more "
-                              "queries at once than it has server connections; raise max_connections, shorten queries or add capacity",
+                  fmt::format("the peak of {} concurrent queries exceeds PgBouncer's {} server connections ({}): PgBouncer queues "
+                              "clients but cannot run more queries at once than it has server connections; raise max_connections, "
+                              "shorten queries or add capacity",
                               format_number(fleet_peak, 1),
-                              available_phrase(plan)),
-                  "database.max_connections, database.reserved" });
+                              plan.pgbouncer->server_connections,
+                              plan.pgbouncer->server_connections < plan.available
+                                ? fmt::format("kept inside the safe band; {} are available", plan.available)
+                                : fmt::format("all of the {} available", plan.available)),
+                  "database.max_connections, database.reserved, database.safe_utilization_max" });
 }
 
 // pgbouncer.pool_reduced: the seed's sizing of default_pool_size + reserve_pool_size did not fit.

@@ -15,7 +15,9 @@ namespace {
 // round_decimal). Inputs are bounded (scenario.hpp) so the result fits easily.
 std::int64_t ceil_count(double value)
 {
-  return static_cast<std::int64_t>(std::ceil(round_decimal(value)));
+  const auto count = static_cast<std::int64_t>(std::ceil(round_decimal(value)));
+  // Any load at all needs a connection, however small rounding made it.
+  return value > 0 && count == 0 ? 1 : count;
 }
 
 const ScalingRow* scaling_row_for(const std::vector<ScalingRow>& rows, std::int64_t users)
@@ -160,8 +162,9 @@ ScenarioResult size_one(const Scenario& scenario, double query_ms, std::int64_t 
   r.query_ms = query_ms;
   // Little's law: concurrency = arrival rate x time in system, with the arrival rate the
   // seed assumes (one query per active VU per second).
-  r.peak_concurrent = round_decimal(static_cast<double>(scenario.vus) * scenario.activity * scenario.vu_rate_per_s * (query_ms / 1000.0));
-  r.peak_ceil = ceil_count(r.peak_concurrent);
+  const double peak = static_cast<double>(scenario.vus) * scenario.activity * scenario.vu_rate_per_s * (query_ms / 1000.0);
+  r.peak_concurrent = round_decimal(peak);
+  r.peak_ceil = ceil_count(peak);
   r.buffered = ceil_count(static_cast<double>(r.peak_ceil) * scenario.burst);
   r.pool_size_unrounded = r.buffered + scenario.overhead;
   r.pool_size = round_up(r.pool_size_unrounded, scenario.round_to);

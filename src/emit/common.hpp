@@ -26,6 +26,13 @@ std::string percent(double ratio);
 // "30 s"
 std::string seconds(double value);
 
+// Why the plan fits or not: "50 <= 50" directly; through PgBouncer "peak 13 <= 50 server
+// connections <= 50 available".
+std::string fit_check(const Plan& plan);
+
+// Why one scenario fits or not, the same way.
+std::string scenario_fit(const Plan& plan, const ScenarioResult& r);
+
 // "physical CPUs x 2 + 1"
 std::string prisma_default_limit(const Plan& plan);
 

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace poolcalc {
 
 namespace detail {
@@ -58,6 +60,36 @@ std::string percent(double ratio)
 std::string seconds(double value)
 {
   return fmt::format("{} s", format_number(value));
+}
+
+std::int64_t fleet_peak_ceil(const Plan& plan, const ScenarioResult& r)
+{
+  return static_cast<std::int64_t>(std::ceil(round_decimal(r.peak_concurrent * static_cast<double>(plan.scenario.instances))));
+}
+
+std::string fit_check(const Plan& plan)
+{
+  if (!plan.pgbouncer) {
+    return fmt::format("{} {} {} available", plan.server_connections, plan.fits ? "<=" : ">", plan.available);
+  }
+  const std::int64_t peak = fleet_peak_ceil(plan, plan.scenarios[plan.design_index]);
+  return fmt::format("peak {} {} {} server connections {} {} available",
+                     peak,
+                     peak <= plan.server_connections ? "<=" : ">",
+                     plan.server_connections,
+                     plan.server_connections <= plan.available ? "<=" : ">",
+                     plan.available);
+}
+
+std::string scenario_fit(const Plan& plan, const ScenarioResult& r)
+{
+  if (r.fits) {
+    return "fits";
+  }
+  if (!plan.pgbouncer) {
+    return fmt::format("does not fit ({} > {} available)", r.total_connections, plan.available);
+  }
+  return fmt::format("does not fit (peak {} > {} server connections)", fleet_peak_ceil(plan, r), plan.server_connections);
 }
 
 std::string prisma_default_limit(const Plan& plan)
@@ -114,8 +146,7 @@ std::vector<ExplainBlock> explain(const Plan& plan)
                                    plan.pgbouncer->reserve_pool_size,
                                    plan.server_connections));
   }
-  db.lines.push_back(fmt::format(
-    "{} {} {} available: {}", plan.server_connections, plan.fits ? "<=" : ">", plan.available, plan.fits ? "fits" : "does not fit"));
+  db.lines.push_back(fmt::format("{}: {}", fit_check(plan), plan.fits ? "fits" : "does not fit"));
   db.lines.push_back(fmt::format("utilization = {} / {} = {}", plan.server_connections, s.max_connections, percent(plan.utilization)));
   blocks.push_back(db);
 

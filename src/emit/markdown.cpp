@@ -84,8 +84,7 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
                        plan.pgbouncer->default_pool_size,
                        plan.pool_size);
   }
-  out += fmt::format(
-    "{} of {} available connections: {}.\n\n", plan.server_connections, plan.available, plan.fits ? "fits" : "**does not fit**");
+  out += fmt::format("{}: {}.\n\n", fit_check(plan), plan.fits ? "fits" : "**does not fit**");
 
   out += "## Inputs\n\n| Input | Value |\n|---|---|\n";
   out += fmt::format("| Virtual users (VUs) | {} |\n", s.vus);
@@ -119,12 +118,12 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
     const ScenarioResult& r = plan.scenarios[i];
     out += fmt::format("| {}{} | {} | {} | {} | {} | {} |\n",
                        r.label,
-                       i == plan.design_index ? " (design)" : "",
+                       i == plan.design_index && plan.scenarios.size() > 1 ? " (design)" : "",
                        format_number(r.query_ms),
                        format_number(r.peak_concurrent),
                        r.pool_size,
                        r.total_connections,
-                       r.fits ? "yes" : fmt::format("no ({} > {})", r.total_connections, plan.available));
+                       r.fits ? std::string("yes") : scenario_fit(plan, r));
   }
 
   out += "\n## Validation against the database\n\n| | Connections |\n|---|---|\n";
@@ -139,7 +138,7 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
     out += fmt::format("| server connections through PgBouncer | {} |\n", plan.server_connections);
   }
   out += fmt::format("| utilization of max_connections | {} |\n", percent(plan.utilization));
-  out += fmt::format("| verdict | {} |\n\n", plan.fits ? "fits" : "does not fit");
+  out += fmt::format("| verdict | {}: {} |\n\n", fit_check(plan), plan.fits ? "fits" : "does not fit");
 
   out += "## Connection pool parameters\n\n| Parameter | Prisma default | Chosen | Why |\n|---|---|---|---|\n";
   out += fmt::format("| `connection_limit` | {} | {} | {} x {} burst + {} overhead, rounded up to {} |\n",

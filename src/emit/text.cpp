@@ -82,9 +82,7 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
   rows.push_back({ "available",
                    fmt::format("{}", plan.available),
                    fmt::format("max_connections {} - reserved {} ({})", s.max_connections, plan.reserved_total, reserved_list(plan)) });
-  rows.push_back({ "fits",
-                   plan.fits ? "yes" : "no",
-                   p.verdict(plan.fits, fmt::format("{} {} {}", plan.server_connections, plan.fits ? "<=" : ">", plan.available)) });
+  rows.push_back({ "fits", plan.fits ? "yes" : "no", p.verdict(plan.fits, fit_check(plan)) });
   rows.push_back({ "utilization",
                    percent(plan.utilization),
                    fmt::format("{} / {} (safe band {}-{})",
@@ -103,7 +101,7 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
                                      format_number(r.query_ms),
                                      format_number(r.peak_concurrent),
                                      r.pool_size,
-                                     r.fits ? "fits" : fmt::format("does not fit ({} > {})", r.total_connections, plan.available));
+                                     scenario_fit(plan, r));
       if (i == plan.design_index) {
         note += "  <- design";
       }

@@ -91,7 +91,7 @@ TEST_CASE("--format markdown and report")
   CHECK(r.exit_code == 0);
   CHECK(r.out.rfind("# Connection pool review: 120 VUs, 150 ms per query\n", 0) == 0);
   CHECK(contains(r.out, "| realistic (design) | 150 | 12.6 | 50 | 50 | yes |"));
-  CHECK(contains(r.out, "| pessimistic | 200 | 16.8 | 70 | 70 | no (70 > 50) |"));
+  CHECK(contains(r.out, "| pessimistic | 200 | 16.8 | 70 | 70 | does not fit (70 > 50 available) |"));
   // seed, "Warning Thresholds": active > 40 warning, > 48 critical for the pool of 50.
   CHECK(contains(r.out, "| active connections | > 40 | > 48 |"));
   CHECK(contains(r.out, "| `connection_limit` | physical CPUs x 2 + 1 | 50 |"));

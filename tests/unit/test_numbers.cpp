@@ -58,9 +58,11 @@ TEST_CASE("format_number")
 
 TEST_CASE("round_decimal")
 {
-  // 120 x 0.7 x 0.15 in binary floating point is not exactly 12.6; 100 x 0.5 x 0.12 not 6.
-  CHECK(round_decimal(120 * 0.7 * 0.15) == 12.6);
-  CHECK(round_decimal(100 * 0.5 * 0.12) == 6.0);
+  // In binary floating point 100 x 0.5 x (140 / 1000) is 7.000000000000001 and
+  // 400 x (140 / 1000) is 56.00000000000001 (checked with Python's floats).
+  CHECK(100 * 0.5 * (140 / 1000.0) != 7.0);
+  CHECK(round_decimal(100 * 0.5 * (140 / 1000.0)) == 7.0);
+  CHECK(round_decimal(400 * (140 / 1000.0)) == 56.0);
   CHECK(round_decimal(0.1 + 0.2) == 0.3);
   CHECK(round_decimal(1e9 * 0.7 * 0.15) == 105000000.0);
   CHECK(round_decimal(3.6e14) == 3.6e14);

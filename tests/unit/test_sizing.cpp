@@ -154,13 +154,15 @@ TEST_CASE("size: monitoring thresholds")
 
 TEST_CASE("size_one: floating-point noise never bumps the ceiling")
 {
-  // 100 x 0.5 x 0.12 s is exactly 6 concurrent queries; binary floating point says 6.000000000000001.
-  const Scenario s = test::scenario({ { "vus", "100" }, { "query_ms", "120" }, { "activity", "0.5" } });
-  const ScenarioResult r = size_one(s, 120, 50);
-  CHECK(r.peak_concurrent == 6.0);
-  CHECK(r.peak_ceil == 6);
-  CHECK(r.pool_size_unrounded == 28); // 6 x 3 + 10
-  CHECK(r.pool_size == 30);
+  // 100 x 0.5 x 0.140 s is exactly 7 concurrent queries; binary floating point says 7.000000000000001.
+  const Scenario s = test::scenario({ { "vus", "100" }, { "query_ms", "140" }, { "activity", "0.5" } });
+  const ScenarioResult r = size_one(s, 140, 50);
+  CHECK(r.peak_concurrent == 7.0);
+  CHECK(r.peak_ceil == 7);
+  CHECK(r.pool_size_unrounded == 31); // 7 x 3 + 10
+  CHECK(r.pool_size == 40);
+  // 400 x 1.0 x 0.140 s = 56: 56 x 3 + 10 = 178 -> 180 (57 would give 181 -> 190).
+  CHECK(test::plan({ { "vus", "400" }, { "query_ms", "140" }, { "activity", "1" }, { "max_connections", "1000" } }).pool_size == 180);
 }
 
 TEST_CASE("size: the largest accepted inputs stay exact")
@@ -194,4 +196,13 @@ TEST_CASE("size: through PgBouncer a plan fits only when the peak fits its serve
   const Plan seed = test::plan({ { "vus", "120" }, { "query_ms", "100,150,200" }, { "transaction_pooling", "true" } });
   CHECK(seed.fits);
   CHECK(seed.scenarios[2].fits);
+}
+
+TEST_CASE("size_one: a vanishing load still needs one connection")
+{
+  // 1 VU x 0.001 x 1e-6 s = 1e-12 concurrent queries: rounds to 0, but is not 0.
+  const Scenario s = test::scenario({ { "vus", "1" }, { "query_ms", "0.000001" }, { "activity", "0.001" } });
+  const ScenarioResult r = size_one(s, 0.000001, 50);
+  CHECK(r.peak_ceil == 1);
+  CHECK(r.pool_size_unrounded == 13); // 1 x 3 + 10
 }
