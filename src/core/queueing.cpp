@@ -1,0 +1,386 @@
+#include "poolcalc/queueing.hpp"
+
+#include "poolcalc/numbers.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace poolcalc {
+
+namespace {
+
+constexpr double k_infinity = std::numeric_limits<double>::infinity();
+// Probabilities below this share of the mode's are dropped: they cannot move any reported
+// figure (all are rounded far above 1e-20).
+constexpr double k_negligible = 1e-20;
+
+// P(Poisson(lambda) <= k) = Q(k + 1, lambda), the upper regularized incomplete gamma function,
+// by its series or continued fraction (Numerical Recipes, 6.2), in log space.
+double poisson_cdf(std::int64_t k, double lambda)
+{
+  if (lambda <= 0) {
+    return 1.0;
+  }
+  const double a = static_cast<double>(k) + 1.0;
+  const double log_prefix = -lambda + a * std::log(lambda) - std::lgamma(a);
+  if (lambda < a + 1.0) {
+    // Series for P(a, x); Q = 1 - P.
+    double term = 1.0 / a;
+    double sum = term;
+    for (int n = 1; n < 100000; ++n) {
+      term *= lambda / (a + n);
+      sum += term;
+      if (term < sum * 1e-16) {
+        break;
+      }
+    }
+    return std::clamp(1.0 - sum * std::exp(log_prefix), 0.0, 1.0);
+  }
+  // Continued fraction for Q(a, x) (modified Lentz).
+  const double tiny = 1e-300;
+  double b = lambda + 1.0 - a;
+  double c = 1.0 / tiny;
+  double d = 1.0 / b;
+  double h = d;
+  for (int i = 1; i < 100000; ++i) {
+    const double an = -i * (i - a);
+    b += 2.0;
+    d = an * d + b;
+    if (std::fabs(d) < tiny) {
+      d = tiny;
+    }
+    c = b + an / c;
+    if (std::fabs(c) < tiny) {
+      c = tiny;
+    }
+    d = 1.0 / d;
+    const double delta = d * c;
+    h *= delta;
+    if (std::fabs(delta - 1.0) < 1e-16) {
+      break;
+    }
+  }
+  return std::clamp(std::exp(log_prefix) * h, 0.0, 1.0);
+}
+
+// The closed model's stationary distribution of n, the number of users holding or waiting for
+// a connection, over the window [low, low + p.size()) outside which it is negligible.
+// p_n / p_(n-1) = (S / Z) (N - n + 1) / min(n, c) falls as n grows, so the distribution is
+// unimodal: start at the mode with 1 and walk outward until the terms vanish.
+struct ClosedDistribution
+{
+  std::int64_t low = 0;
+  std::vector<double> p;
+  std::int64_t high() const { return low + static_cast<std::int64_t>(p.size()) - 1; }
+};
+
+ClosedDistribution closed_distribution(const ClosedLoad& load, std::int64_t pool)
+{
+  const std::int64_t n_users = load.users;
+  const double r = load.hold_s / load.think_s;
+  const auto ratio = [&](std::int64_t n) {
+    return r * static_cast<double>(n_users - n + 1) / static_cast<double>(std::min(n, pool));
+  };
+  // The mode: the largest n with ratio(n) >= 1 (0 when even ratio(1) < 1).
+  std::int64_t low = 1;
+  std::int64_t high = n_users;
+  std::int64_t mode = 0;
+  while (low <= high) {
+    const std::int64_t mid = low + (high - low) / 2;
+    if (ratio(mid) >= 1.0) {
+      mode = mid;
+      low = mid + 1;
+    } else {
+      high = mid - 1;
+    }
+  }
+  std::vector<double> down; // p_(mode-1), p_(mode-2), ...
+  double value = 1.0;
+  for (std::int64_t n = mode; n >= 1; --n) {
+    value /= ratio(n);
+    if (value < k_negligible) {
+      break;
+    }
+    down.push_back(value);
+  }
+  ClosedDistribution d;
+  d.low = mode - static_cast<std::int64_t>(down.size());
+  d.p.assign(down.rbegin(), down.rend());
+  d.p.push_back(1.0);
+  value = 1.0;
+  for (std::int64_t n = mode + 1; n <= n_users; ++n) {
+    value *= ratio(n);
+    if (value < k_negligible) {
+      break;
+    }
+    d.p.push_back(value);
+  }
+  double total = 0;
+  for (double v : d.p) {
+    total += v;
+  }
+  for (double& v : d.p) {
+    v /= total;
+  }
+  return d;
+}
+
+// What an arriving query sees (the arrival theorem: the distribution seen at arrivals is
+// proportional to (N - n) p_n), restricted to n >= c, where it must wait.
+struct ArrivalView
+{
+  std::int64_t first_waiting = 0; // the n of waiting[0]
+  std::vector<double> waiting;    // a_n for n >= c
+  double p_wait = 0;
+};
+
+ArrivalView arrival_view(const ClosedDistribution& d, const ClosedLoad& load, std::int64_t pool)
+{
+  ArrivalView view;
+  double total = 0;
+  for (std::size_t i = 0; i < d.p.size(); ++i) {
+    total += static_cast<double>(load.users - (d.low + static_cast<std::int64_t>(i))) * d.p[i];
+  }
+  view.first_waiting = std::max(pool, d.low);
+  for (std::int64_t n = view.first_waiting; n <= d.high() && n < load.users; ++n) {
+    const double a = static_cast<double>(load.users - n) * d.p[static_cast<std::size_t>(n - d.low)] / total;
+    view.waiting.push_back(a);
+    view.p_wait += a;
+  }
+  return view;
+}
+
+// P(W > t): with n >= c ahead at arrival, the query waits for n - c + 1 completions, each at
+// rate c / S: an Erlang(n - c + 1) time; P(Erlang(k + 1, mu) > t) = P(Poisson(mu t) <= k).
+double tail_from_view(const ArrivalView& view, const ClosedLoad& load, std::int64_t pool, double t_s)
+{
+  if (t_s <= 0) {
+    return view.p_wait;
+  }
+  const double lambda = static_cast<double>(pool) / load.hold_s * t_s;
+  std::int64_t k = view.first_waiting - pool;
+  double cdf = poisson_cdf(k, lambda);
+  // The Poisson terms in log space: exp(-lambda) alone underflows past lambda ~ 745.
+  const double log_lambda = std::log(lambda);
+  double log_pmf = -lambda + static_cast<double>(k) * log_lambda - std::lgamma(static_cast<double>(k) + 1.0);
+  double tail = 0;
+  for (std::size_t i = 0; i < view.waiting.size(); ++i) {
+    if (i > 0) {
+      ++k;
+      log_pmf += log_lambda - std::log(static_cast<double>(k));
+      cdf = std::min(1.0, cdf + std::exp(log_pmf));
+    }
+    tail += view.waiting[i] * cdf;
+  }
+  return std::clamp(tail, 0.0, 1.0);
+}
+
+// The smallest t with tail(t) <= share, by bisection on a bracket found by doubling.
+template<typename Tail>
+double wait_percentile(const Tail& tail, double p_wait, double share, double scale_s)
+{
+  if (p_wait <= share) {
+    return 0.0;
+  }
+  double low = 0;
+  double high = scale_s;
+  for (int i = 0; i < 200 && tail(high) > share; ++i) {
+    low = high;
+    high *= 2;
+  }
+  for (int i = 0; i < 100 && high - low > 1e-9 * high; ++i) {
+    const double mid = (low + high) / 2;
+    (tail(mid) > share ? low : high) = mid;
+  }
+  return high;
+}
+
+} // namespace
+
+std::string_view to_string(QueueModel model)
+{
+  return model == QueueModel::closed ? "closed" : "open";
+}
+
+double erlang_b(double erlangs, std::int64_t servers)
+{
+  double b = 1.0;
+  for (std::int64_t k = 1; k <= servers; ++k) {
+    b = erlangs * b / (static_cast<double>(k) + erlangs * b);
+  }
+  return b;
+}
+
+double erlang_c(double erlangs, std::int64_t servers)
+{
+  const auto c = static_cast<double>(servers);
+  if (erlangs >= c) {
+    return 1.0;
+  }
+  const double b = erlang_b(erlangs, servers);
+  return c * b / (c - erlangs * (1.0 - b));
+}
+
+double closed_wait_tail(const ClosedLoad& load, std::int64_t pool, double t_s)
+{
+  const ClosedDistribution d = closed_distribution(load, pool);
+  return tail_from_view(arrival_view(d, load, pool), load, pool, t_s);
+}
+
+QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double timeout_s)
+{
+  QueueMetrics m;
+  m.pool = pool;
+  m.model = QueueModel::closed;
+  const ClosedDistribution d = closed_distribution(load, pool);
+  double busy = 0;
+  double queued = 0;
+  for (std::size_t i = 0; i < d.p.size(); ++i) {
+    const std::int64_t n = d.low + static_cast<std::int64_t>(i);
+    busy += static_cast<double>(std::min(n, pool)) * d.p[i];
+    queued += static_cast<double>(std::max<std::int64_t>(0, n - pool)) * d.p[i];
+  }
+  m.throughput_rps = busy / load.hold_s;
+  m.utilization = busy / static_cast<double>(pool);
+  m.mean_wait_ms = m.throughput_rps > 0 ? queued / m.throughput_rps * 1000.0 : 0.0; // Little's law on the queue
+  const ArrivalView view = arrival_view(d, load, pool);
+  m.p_wait = std::clamp(view.p_wait, 0.0, 1.0);
+  const auto tail = [&](double t) { return tail_from_view(view, load, pool, t); };
+  m.p95_wait_ms = wait_percentile(tail, m.p_wait, 0.05, load.hold_s) * 1000.0;
+  m.p99_wait_ms = wait_percentile(tail, m.p_wait, 0.01, load.hold_s) * 1000.0;
+  m.timeout_rate = timeout_s > 0 ? tail(timeout_s) : 0.0;
+  return m;
+}
+
+QueueMetrics open_metrics(const OpenLoad& load, std::int64_t pool, double timeout_s)
+{
+  QueueMetrics m;
+  m.pool = pool;
+  m.model = QueueModel::open;
+  const double a = load.arrival_rps * load.hold_s;
+  const auto c = static_cast<double>(pool);
+  if (a >= c) {
+    // Overloaded: the queue grows without bound; the pool serves at most c / S.
+    m.stable = false;
+    m.throughput_rps = c / load.hold_s;
+    m.utilization = 1.0;
+    m.p_wait = 1.0;
+    m.mean_wait_ms = m.p95_wait_ms = m.p99_wait_ms = k_infinity;
+    m.timeout_rate = 1.0 - c / a; // at least the share that cannot be served
+    return m;
+  }
+  // Allen-Cunneen: Wq(M/G/c) ~ Wq(M/M/c) x (ca^2 + cs^2) / 2 with Poisson arrivals (ca^2 = 1).
+  const double scale = (1.0 + load.hold_cv2) / 2.0;
+  const double waiting = erlang_c(a, pool);
+  const double rate = (c - a) / (load.hold_s * scale); // of the exponential tail
+  m.throughput_rps = load.arrival_rps;
+  m.utilization = a / c;
+  m.p_wait = waiting;
+  m.mean_wait_ms = waiting / rate * 1000.0;
+  const auto percentile = [&](double share) { return waiting <= share ? 0.0 : std::log(waiting / share) / rate * 1000.0; };
+  m.p95_wait_ms = percentile(0.05);
+  m.p99_wait_ms = percentile(0.01);
+  m.timeout_rate = timeout_s > 0 ? waiting * std::exp(-rate * timeout_s) : 0.0;
+  return m;
+}
+
+std::expected<Target, std::string> parse_target(std::string_view text)
+{
+  const auto error = [&] {
+    return std::unexpected(fmt::format("expected METRIC<VALUE: p99_wait<50ms, p95_wait<0.2s, mean_wait<10ms, p_wait<0.05 "
+                                       "(or <5%), timeout_rate<0.001; got '{}'",
+                                       text));
+  };
+  const std::size_t less = text.find('<');
+  if (less == std::string_view::npos) {
+    return error();
+  }
+  Target target;
+  target.text = std::string(text);
+  const std::string_view name = text.substr(0, less);
+  std::string_view value = text.substr(less + 1);
+  bool is_time = true;
+  if (name == "p_wait") {
+    target.metric = Target::Metric::p_wait;
+    is_time = false;
+  } else if (name == "timeout_rate") {
+    target.metric = Target::Metric::timeout_rate;
+    is_time = false;
+  } else if (name == "mean_wait") {
+    target.metric = Target::Metric::mean_wait;
+  } else if (name == "p95_wait") {
+    target.metric = Target::Metric::p95_wait;
+  } else if (name == "p99_wait") {
+    target.metric = Target::Metric::p99_wait;
+  } else {
+    return error();
+  }
+  double factor = 1.0;
+  if (is_time && value.ends_with("ms")) {
+    value.remove_suffix(2);
+  } else if (is_time && value.ends_with("s")) {
+    value.remove_suffix(1);
+    factor = 1000.0;
+  } else if (!is_time && value.ends_with("%")) {
+    value.remove_suffix(1);
+    factor = 0.01;
+  } else if (is_time) {
+    return error();
+  }
+  auto number = parse_number(value, 0.0, is_time ? 3.6e9 : 100.0, true);
+  if (!number) {
+    return error();
+  }
+  target.bound = *number * factor;
+  if (!is_time && target.bound > 1.0) {
+    return error();
+  }
+  return target;
+}
+
+double target_value(const QueueMetrics& m, Target::Metric metric)
+{
+  switch (metric) {
+  case Target::Metric::p_wait:
+    return m.p_wait;
+  case Target::Metric::mean_wait:
+    return m.mean_wait_ms;
+  case Target::Metric::p95_wait:
+    return m.p95_wait_ms;
+  case Target::Metric::p99_wait:
+    return m.p99_wait_ms;
+  case Target::Metric::timeout_rate:
+    return m.timeout_rate;
+  }
+  return k_infinity;
+}
+
+bool meets(const QueueMetrics& m, const Target& target)
+{
+  return m.stable && target_value(m, target.metric) < target.bound;
+}
+
+std::optional<std::int64_t> smallest_pool(const std::function<QueueMetrics(std::int64_t)>& evaluate,
+                                          const Target& target,
+                                          std::int64_t low,
+                                          std::int64_t high)
+{
+  if (low > high || !meets(evaluate(high), target)) {
+    return std::nullopt;
+  }
+  while (low < high) {
+    const std::int64_t mid = low + (high - low) / 2;
+    if (meets(evaluate(mid), target)) {
+      high = mid;
+    } else {
+      low = mid + 1;
+    }
+  }
+  return high;
+}
+
+} // namespace poolcalc
