@@ -42,4 +42,11 @@ std::string render_env(const Plan& plan);
 // connect_timeout set (and pointing at PgBouncer when it is recommended). Empty when no URL.
 std::optional<DatabaseUrl> application_url(const Plan& plan);
 
+// `poolcalc curve`: pool size against each queueing metric, as an aligned table, CSV (one row
+// per pool; an unstable queue's waits are empty), JSON, or an SVG chart with the knee marked.
+std::string render_curve_text(const Plan& plan, const Curve& curve);
+std::string render_curve_csv(const Curve& curve);
+std::string render_curve_json(const Plan& plan, const Curve& curve);
+std::string render_curve_svg(const Plan& plan, const Curve& curve);
+
 } // namespace poolcalc

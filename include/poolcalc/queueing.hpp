@@ -42,9 +42,9 @@ struct QueueMetrics
   double mean_wait_ms = 0;   // over all queries, waiting or not
   double p95_wait_ms = 0;
   double p99_wait_ms = 0;
-  double timeout_rate = 0;   // P(wait > pool_timeout); 0 when the timeout is disabled
-  double utilization = 0;    // busy connections / pool
-  bool stable = true;        // false: open load at or above the pool's capacity (waits grow without bound)
+  double timeout_rate = 0; // P(wait > pool_timeout); 0 when the timeout is disabled
+  double utilization = 0;  // busy connections / pool
+  bool stable = true;      // false: open load at or above the pool's capacity (waits grow without bound)
 };
 
 // A closed load: `users` each cycling through a hold of `hold_s` and a think of `think_s`.
@@ -76,6 +76,10 @@ QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double ti
 
 // Open model metrics for a pool (Erlang C; waits scaled by (1 + cv^2) / 2, Allen-Cunneen).
 QueueMetrics open_metrics(const OpenLoad& load, std::int64_t pool, double timeout_s);
+
+// Open model metrics for ascending pool sizes in one pass of the Erlang B recursion:
+// O(largest pool) in all, however many pools.
+std::vector<QueueMetrics> open_curve(const OpenLoad& load, const std::vector<std::int64_t>& pools, double timeout_s);
 
 // The probability that a query waits longer than `t_s` for a connection, in the closed model.
 double closed_wait_tail(const ClosedLoad& load, std::int64_t pool, double t_s);
@@ -112,5 +116,9 @@ std::optional<std::int64_t> smallest_pool(const std::function<QueueMetrics(std::
                                           const Target& target,
                                           std::int64_t low,
                                           std::int64_t high);
+
+// The smallest pool up to `limit` whose open-model metrics meet the target, scanning up the
+// Erlang B recursion (O(answer)); none when no pool up to `limit` does.
+std::optional<std::int64_t> open_smallest_pool(const OpenLoad& load, const Target& target, double timeout_s, std::int64_t limit);
 
 } // namespace poolcalc

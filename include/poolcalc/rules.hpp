@@ -100,6 +100,12 @@ struct MonitoringRules
   double timeout_error_critical_rate = 0;
 };
 
+struct QueueingRules
+{
+  double rule_of_thumb_far_ratio = 2.0;
+  double knee_p_wait = 0.05;
+};
+
 struct Rules
 {
   std::int64_t schema_version = 1;
@@ -112,6 +118,7 @@ struct Rules
   PgBouncerTriggers pgbouncer_triggers;
   PgBouncerSettingsRules pgbouncer_settings;
   MonitoringRules monitoring;
+  QueueingRules queueing;
 };
 
 // The text of data/rules.toml as embedded in the binary at build time.

@@ -5,6 +5,7 @@
 // arithmetic runs.
 
 #include "poolcalc/database_url.hpp"
+#include "poolcalc/queueing.hpp"
 #include "poolcalc/rules.hpp"
 
 #include <cstdint>
@@ -31,6 +32,12 @@ inline constexpr std::int64_t k_max_timeout_s = 3600;
 inline constexpr double k_max_request_timeout_s = 86'400.0;
 inline constexpr std::size_t k_max_query_ms_values = 16;
 inline constexpr double k_max_total_connections = 1e15;
+inline constexpr double k_max_rps = 1e9;
+inline constexpr double k_max_vu_rate = 1000.0;
+inline constexpr double k_max_queries_per_request = 1000.0;
+inline constexpr double k_max_query_cv = 10.0;
+inline constexpr std::size_t k_max_operations = 32;
+inline constexpr std::size_t k_max_pools = 1000;
 
 // One input as given: one item for a scalar, several for a list or a repeatable flag, "true" /
 // "false" for a switch. `origin` names it in an error message: "--vus", "DATABASE_URL",
@@ -47,11 +54,28 @@ using RawInputs = std::map<std::string, RawValue, std::less<>>;
 // Every key a scenario file or the flags may set, in the order --help shows them.
 const std::vector<std::string_view>& input_keys();
 
+// One operation of a mix (--op NAME:SHARE:MS): the share of VUs (or requests) doing it and how
+// long its query holds a connection.
+struct Operation
+{
+  std::string name;
+  double share = 0;
+  double hold_ms = 0;
+};
+
 struct Scenario
 {
-  std::int64_t vus = 0;
-  std::vector<double> query_ms; // ascending
-  std::size_t design_index = 0; // the scenario the plan is built for
+  std::int64_t vus = 0;              // closed load (k6 VUs); 0 with an open load
+  std::optional<double> rps;         // open load: requests per second (--rps)
+  std::vector<double> query_ms;      // ascending; with --op, the mix's mean hold alone
+  std::vector<Operation> operations; // --op: replaces --activity and --query-ms
+  double queries_per_request = 1;
+  std::optional<double> think_ms;  // --think-ms: replaces the per-VU rate
+  double hold_cv2 = 1;             // squared coefficient of variation of the hold time
+  std::string hold_cv_source;      // where hold_cv2 comes from, for the output
+  std::vector<std::int64_t> pools; // --pool: pool sizes to evaluate (ascending)
+  std::optional<Target> target;    // --target: the smallest pool that meets it
+  std::size_t design_index = 0;    // the scenario the plan is built for
   double activity = 0;
   double vu_rate_per_s = 0;
   double burst = 0;
@@ -70,6 +94,15 @@ struct Scenario
   std::optional<DatabaseUrl> database_url;
   std::string database_url_origin; // "--database-url", "DATABASE_URL", a config file
 };
+
+// Queries per second that one active VU sends when a query holds a connection `hold_s`
+// (closed loads): the rate times queries per request, or with a think time, the queries per
+// request over one cycle of think plus holds.
+double vu_query_rate(const Scenario& scenario, double hold_s);
+
+// The seed's peak concurrent queries for a hold of `hold_ms`, by Little's law: arrival rate x
+// hold. Closed: active VUs x vu_query_rate x hold; open: rps x queries per request x hold.
+double offered_concurrency(const Scenario& scenario, double hold_ms);
 
 // Validates the inputs, taking defaults from `rules`. Returns an error string "ORIGIN: what is
 // wrong; what is accepted" for the first bad input (`--vus` missing included).

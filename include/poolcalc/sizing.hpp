@@ -6,6 +6,7 @@
 // then checked against max_connections less the reserved budget, and the seed's scaling table
 // and PgBouncer triggers. Pure: no I/O, no printing.
 
+#include "poolcalc/queueing.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/scenario.hpp"
 
@@ -74,6 +75,23 @@ struct Threshold
   std::string action;
 };
 
+// The queueing model's view of the plan (docs/model.md, "Queueing"): the load one instance's
+// pool sees and what each evaluated pool does under it.
+struct QueueingPlan
+{
+  QueueModel model = QueueModel::closed;
+  ClosedLoad closed; // per instance (closed model)
+  OpenLoad open;     // per instance (open model)
+  double hold_ms = 0;
+  double hold_cv2 = 1;
+  std::string hold_cv_source;
+  std::vector<QueueMetrics> pools; // --pool, or the recommended pool
+  std::optional<Target> target;
+  std::optional<std::int64_t> target_pool; // the smallest pool meeting the target
+  std::int64_t target_search_limit = 0;    // searched up to here
+  std::optional<QueueMetrics> recommended; // the plan's pool
+};
+
 enum class Recommendation
 {
   pool,
@@ -113,13 +131,31 @@ struct Plan
   double prisma_default_connect_timeout_s = 0;
 
   std::vector<Threshold> monitoring;
-  bool remote_database = false; // from the flag, else from the URL's host
+  QueueingPlan queueing;
+  std::int64_t rule_of_thumb_pool = 0; // the seed's formula, before a --target replaces it
+  bool remote_database = false;        // from the flag, else from the URL's host
   bool remote_database_known = false;
 };
 
 // Works the seed's arithmetic for every scenario and builds the plan for the design one.
 // `rules` must outlive the plan (scaling_row points into it).
 Plan size(const Scenario& scenario, const Rules& rules);
+
+// `poolcalc curve`: the queueing metrics for each pool size, and the knee.
+struct Curve
+{
+  std::vector<QueueMetrics> points;
+  std::optional<std::int64_t> knee; // the smallest pool with P(wait) below the rules' knee_p_wait
+  double knee_p_wait = 0;
+};
+
+// The curve over --pool sizes, or by default from 1 to the larger of the plan's pool and twice
+// the peak (at most 1000 sizes).
+Curve curve(const Plan& plan, const Rules& rules);
+
+// When a --target was given and no pool can meet it: why, in one sentence ("no pool of up to
+// 262143 connections meets p99_wait<1ms: ..."). Empty otherwise.
+std::string unmet_target(const Plan& plan);
 
 // Works one query time through the formula (used for each scenario).
 ScenarioResult size_one(const Scenario& scenario, double query_ms, std::int64_t available);

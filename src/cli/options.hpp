@@ -23,6 +23,7 @@ struct OptionSpec
   std::string type_name; // "N"
   std::string help;      // with the default in force
   OptionKind kind = OptionKind::value;
+  std::string group; // the --help section
 };
 
 // The sizing options with help texts showing the defaults of `rules`.

@@ -36,6 +36,12 @@ const char* const k_footer = R"(Examples:
       six application instances (PgBouncer is then recommended), as JSON for CI
   poolcalc env --vus 120 --query-ms 150 --database-url postgresql://app@localhost:5432/chat
       the .env lines to paste
+  poolcalc --vus 120 --query-ms 150 --pool 10,50
+      what pools of 10 and 50 do under the load: throughput, waits, timeouts (queueing model)
+  poolcalc --rps 64.6 --query-ms 150 --target 'p99_wait<50ms'
+      the smallest pool that keeps the 99th percentile wait under 50 ms, overhead on top
+  poolcalc curve --vus 120 --query-ms 150 --format svg > curve.svg
+      pool size against the waits, the knee marked
   poolcalc report --config scenario.toml > pool-review.md
       a design-review document from a scenario file
 
@@ -115,7 +121,7 @@ public:
         option = m_app.add_option(spec.flag, slot.value, spec.help)->type_name(spec.type_name);
         option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
       }
-      option->group("Workload and database");
+      option->group(spec.group);
       slot.option = option;
     }
     m_app.add_option("--format", m_format, "text (default), json, markdown or env")->type_name("FORMAT")->group("Output");
@@ -125,7 +131,7 @@ public:
       ->group("Files");
     m_app.add_option("--rules", m_rules, "replace the built-in rules (see `poolcalc rules`)")->type_name("FILE")->group("Files");
 
-    for (const char* name : { "size", "env", "report", "rules" }) {
+    for (const char* name : { "size", "env", "report", "rules", "curve" }) {
       CLI::App* sub = m_app.add_subcommand(name, "");
       sub->fallthrough();
       sub->footer("Takes every option of `poolcalc --help`.");
@@ -135,6 +141,7 @@ public:
     m_subcommands[1]->description("the .env snippet: DATABASE_URL with the pool parameters, and the pool variables");
     m_subcommands[2]->description("a design-review document in Markdown");
     m_subcommands[3]->description("print the rules in force (built in, or --rules FILE) as TOML");
+    m_subcommands[4]->description("pool size against each queueing metric: --format text, csv, json or svg; --pool A-B sets the range");
   }
 
   CLI::App& app() { return m_app; }
@@ -275,6 +282,13 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
     loaded.format = *parsed.format;
   }
   loaded.explain = loaded.explain || parsed.explain;
+  if (parsed.command == "curve") {
+    if (loaded.format != "text" && loaded.format != "csv" && loaded.format != "json" && loaded.format != "svg") {
+      return std::unexpected(
+        Failure{ k_exit_usage, fmt::format("--format: `poolcalc curve` prints text, csv, json or svg, got '{}'", loaded.format) });
+    }
+    return loaded;
+  }
   if (loaded.format != "text" && loaded.format != "json" && loaded.format != "markdown" && loaded.format != "env") {
     return std::unexpected(Failure{ k_exit_usage, fmt::format("--format: expected text, json, markdown or env, got '{}'", loaded.format) });
   }
@@ -316,8 +330,18 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
       return fail({ k_exit_usage, scenario.error() });
     }
     const Plan plan = size(*scenario, loaded->rules);
+    if (const std::string unmet = unmet_target(plan); !unmet.empty()) {
+      const auto origin = loaded->inputs.find("target");
+      return fail({ k_exit_usage, fmt::format("{}: {}", origin != loaded->inputs.end() ? origin->second.origin : "--target", unmet) });
+    }
     const std::vector<Finding> findings = evaluate(plan, loaded->rules);
-    if (loaded->format == "json") {
+    if (parsed.command == "curve") {
+      const Curve points = curve(plan, loaded->rules);
+      output = loaded->format == "csv"    ? render_curve_csv(points)
+               : loaded->format == "json" ? render_curve_json(plan, points)
+               : loaded->format == "svg"  ? render_curve_svg(plan, points)
+                                          : render_curve_text(plan, points);
+    } else if (loaded->format == "json") {
       output = render_json(plan, findings);
     } else if (loaded->format == "markdown") {
       output = render_markdown(plan, findings);

@@ -243,6 +243,69 @@ void reserve_superuser_not_default(const Plan& plan, const Rules& rules, Finding
   }
 }
 
+// queueing.unstable: an open load at or above what the pool can serve: the queue grows without bound.
+void queueing_unstable(const Plan& plan, const Rules&, Findings& out)
+{
+  const auto& m = plan.queueing.recommended;
+  if (!m || m->stable) {
+    return;
+  }
+  const OpenLoad& load = plan.queueing.open;
+  out.push_back({ "queueing.unstable",
+                  Level::fail,
+                  fmt::format("{} queries/s x {} s = {} Erlangs per instance on a pool of {}: the queue grows without bound; the "
+                              "pool serves at most {} queries/s",
+                              format_number(load.arrival_rps, 3),
+                              format_number(load.hold_s, 3),
+                              format_number(round_decimal(load.arrival_rps * load.hold_s), 3),
+                              m->pool,
+                              format_number(m->throughput_rps, 1)),
+                  "queueing model (Erlang C)" });
+}
+
+// queueing.timeouts: the queueing model predicts pool timeouts above the monitoring warning rate.
+void queueing_timeouts(const Plan& plan, const Rules& rules, Findings& out)
+{
+  const auto& m = plan.queueing.recommended;
+  if (!m || !m->stable || m->timeout_rate <= rules.monitoring.timeout_error_warn_rate) {
+    return;
+  }
+  out.push_back({ "queueing.timeouts",
+                  Level::warn,
+                  fmt::format("the queueing model predicts {} % of queries waiting longer than pool_timeout {} s on the pool of {} "
+                              "(the warning level is {} %)",
+                              format_number(m->timeout_rate * 100.0, 2),
+                              format_number(plan.scenario.pool_timeout_s),
+                              m->pool,
+                              format_number(rules.monitoring.timeout_error_warn_rate * 100.0, 2)),
+                  "monitoring.timeout_error_warn_rate" });
+}
+
+// target.far_from_rule_of_thumb: the rule of thumb and the --target's pool differ widely.
+void target_far_from_rule_of_thumb(const Plan& plan, const Rules& rules, Findings& out)
+{
+  const QueueingPlan& q = plan.queueing;
+  if (!q.target || !q.target_pool) {
+    return;
+  }
+  const double ratio = static_cast<double>(plan.rule_of_thumb_pool) / static_cast<double>(plan.pool_size);
+  const double far = rules.queueing.rule_of_thumb_far_ratio;
+  if (ratio < far && ratio > 1.0 / far) {
+    return;
+  }
+  out.push_back(
+    { "target.far_from_rule_of_thumb",
+      Level::info,
+      fmt::format("the rule of thumb gives a pool of {}, {} the {} that meets {} ({} + {} overhead, rounded)",
+                  plan.rule_of_thumb_pool,
+                  ratio >= far ? fmt::format("{}x", format_number(ratio, 1)) : fmt::format("1/{} of", format_number(1.0 / ratio, 1)),
+                  plan.pool_size,
+                  q.target->text,
+                  *q.target_pool,
+                  plan.scenario.overhead),
+      "queueing.rule_of_thumb_far_ratio" });
+}
+
 struct Rule
 {
   RuleInfo info;
@@ -260,6 +323,10 @@ const std::vector<Rule>& rules_list()
     { { "pgbouncer.pool_reduced", "PgBouncer's server pool was reduced to fit the connections available" }, pgbouncer_pool_reduced },
     { { "utilization.above_safe", "utilization of max_connections above the safe band" }, utilization_band },
     { { "scenario.does_not_fit", "another query-time scenario would not fit" }, scenario_does_not_fit },
+    { { "queueing.unstable", "an open load at or above the pool's capacity" }, queueing_unstable },
+    { { "queueing.timeouts", "predicted pool timeouts above the monitoring warning rate" }, queueing_timeouts },
+    { { "target.far_from_rule_of_thumb", "the rule of thumb's pool and the --target's differ by the far ratio or more" },
+      target_far_from_rule_of_thumb },
     { { "timeout.pool_at_or_above_request", "pool_timeout at or above the client's request timeout" }, timeout_pool_at_or_above_request },
     { { "timeout.pool_disabled", "pool_timeout 0 waits forever" }, timeout_pool_disabled },
     { { "scaling.band_disagrees", "the scaling table's pool band and the formula disagree" }, scaling_band_disagrees },

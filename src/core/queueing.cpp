@@ -82,9 +82,7 @@ ClosedDistribution closed_distribution(const ClosedLoad& load, std::int64_t pool
 {
   const std::int64_t n_users = load.users;
   const double r = load.hold_s / load.think_s;
-  const auto ratio = [&](std::int64_t n) {
-    return r * static_cast<double>(n_users - n + 1) / static_cast<double>(std::min(n, pool));
-  };
+  const auto ratio = [&](std::int64_t n) { return r * static_cast<double>(n_users - n + 1) / static_cast<double>(std::min(n, pool)); };
   // The mode: the largest n with ratio(n) >= 1 (0 when even ratio(1) < 1).
   std::int64_t low = 1;
   std::int64_t high = n_users;
@@ -256,7 +254,10 @@ QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double ti
   return m;
 }
 
-QueueMetrics open_metrics(const OpenLoad& load, std::int64_t pool, double timeout_s)
+namespace {
+
+// Open model metrics from Erlang B for this pool (so a sweep over pools can carry B along).
+QueueMetrics open_metrics_from_b(const OpenLoad& load, std::int64_t pool, double blocking, double timeout_s)
 {
   QueueMetrics m;
   m.pool = pool;
@@ -275,8 +276,8 @@ QueueMetrics open_metrics(const OpenLoad& load, std::int64_t pool, double timeou
   }
   // Allen-Cunneen: Wq(M/G/c) ~ Wq(M/M/c) x (ca^2 + cs^2) / 2 with Poisson arrivals (ca^2 = 1).
   const double scale = (1.0 + load.hold_cv2) / 2.0;
-  const double waiting = erlang_c(a, pool);
-  const double rate = (c - a) / (load.hold_s * scale); // of the exponential tail
+  const double waiting = c * blocking / (c - a * (1.0 - blocking)); // Erlang C from Erlang B
+  const double rate = (c - a) / (load.hold_s * scale);              // of the exponential tail
   m.throughput_rps = load.arrival_rps;
   m.utilization = a / c;
   m.p_wait = waiting;
@@ -286,6 +287,42 @@ QueueMetrics open_metrics(const OpenLoad& load, std::int64_t pool, double timeou
   m.p99_wait_ms = percentile(0.01);
   m.timeout_rate = timeout_s > 0 ? waiting * std::exp(-rate * timeout_s) : 0.0;
   return m;
+}
+
+} // namespace
+
+QueueMetrics open_metrics(const OpenLoad& load, std::int64_t pool, double timeout_s)
+{
+  return open_metrics_from_b(load, pool, erlang_b(load.arrival_rps * load.hold_s, pool), timeout_s);
+}
+
+std::vector<QueueMetrics> open_curve(const OpenLoad& load, const std::vector<std::int64_t>& pools, double timeout_s)
+{
+  std::vector<QueueMetrics> result;
+  const double a = load.arrival_rps * load.hold_s;
+  double b = 1.0;
+  std::int64_t k = 0;
+  for (std::int64_t pool : pools) {
+    for (; k < pool; ++k) {
+      b = a * b / (static_cast<double>(k + 1) + a * b);
+    }
+    result.push_back(open_metrics_from_b(load, pool, b, timeout_s));
+  }
+  return result;
+}
+
+std::optional<std::int64_t> open_smallest_pool(const OpenLoad& load, const Target& target, double timeout_s, std::int64_t limit)
+{
+  // One pass up the Erlang B recursion: each pool's metrics cost O(1) given the previous one's B.
+  const double a = load.arrival_rps * load.hold_s;
+  double b = 1.0;
+  for (std::int64_t pool = 1; pool <= limit; ++pool) {
+    b = a * b / (static_cast<double>(pool) + a * b);
+    if (static_cast<double>(pool) > a && meets(open_metrics_from_b(load, pool, b, timeout_s), target)) {
+      return pool;
+    }
+  }
+  return std::nullopt;
 }
 
 std::expected<Target, std::string> parse_target(std::string_view text)

@@ -206,6 +206,10 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   rules.pgbouncer_settings = read_pgbouncer_settings(settings);
   pgbouncer.finish();
 
+  TableReader queueing(reader.table("queueing"), "queueing", source_name);
+  rules.queueing.rule_of_thumb_far_ratio = queueing.number("rule_of_thumb_far_ratio", 1.0, 1000.0, true);
+  rules.queueing.knee_p_wait = queueing.number("knee_p_wait", 0.0, 1.0, true);
+  queueing.finish();
   TableReader monitoring(reader.table("monitoring"), "monitoring", source_name);
   rules.monitoring = read_monitoring(monitoring);
   reader.finish();

@@ -143,22 +143,175 @@ std::vector<ReserveEntry> read_reserve(const RawValue& value)
   return result;
 }
 
+std::vector<Operation> read_operations(const RawValue& value)
+{
+  std::vector<Operation> result;
+  double total = 0;
+  for (const std::string& item : value.items) {
+    const auto first = item.find(':');
+    const auto second = first == std::string::npos ? std::string::npos : item.find(':', first + 1);
+    if (second == std::string::npos || item.find(':', second + 1) != std::string::npos) {
+      fail(value, fmt::format("expected NAME:SHARE:MS (e.g. send:0.7:150), got '{}'", item));
+    }
+    Operation op;
+    op.name = item.substr(0, first);
+    if (op.name.empty()) {
+      fail(value, fmt::format("expected NAME:SHARE:MS (e.g. send:0.7:150), got '{}'", item));
+    }
+    auto share = parse_number(item.substr(first + 1, second - first - 1), 0.0, 1.0, true);
+    if (!share) {
+      fail(value, fmt::format("{}: the share: {}, got '{}'", op.name, share.error(), item.substr(first + 1, second - first - 1)));
+    }
+    auto hold = parse_number(item.substr(second + 1), 0.0, k_max_query_ms, true);
+    if (!hold) {
+      fail(value, fmt::format("{}: the hold time in ms: {}, got '{}'", op.name, hold.error(), item.substr(second + 1)));
+    }
+    op.share = *share;
+    op.hold_ms = *hold;
+    total += op.share;
+    result.push_back(op);
+  }
+  if (result.size() > k_max_operations) {
+    fail(value, fmt::format("expected at most {} operations, got {}", k_max_operations, result.size()));
+  }
+  if (std::fabs(total - 1.0) > 1e-9) {
+    fail(value, fmt::format("the shares sum to {}; they must sum to 1", format_number(round_decimal(total), 6)));
+  }
+  return result;
+}
+
+std::vector<std::int64_t> read_pools(const RawValue& value)
+{
+  std::vector<std::int64_t> result;
+  for (const std::string& item : value.items) {
+    for (const std::string& part : split_list(item)) {
+      // N, or a range A-B (for `poolcalc curve`).
+      const std::size_t dash = part.find('-', 1);
+      auto first = parse_count(part.substr(0, dash), 1, k_max_connections_limit);
+      auto last = dash == std::string::npos ? first : parse_count(part.substr(dash + 1), 1, k_max_connections_limit);
+      if (!first || !last || *last < *first) {
+        fail(value,
+             fmt::format("expected pool sizes N or ranges A-B (A <= B), each from 1 to {}, got '{}'", k_max_connections_limit, part));
+      }
+      if (*last - *first >= static_cast<std::int64_t>(k_max_pools)) {
+        fail(value, fmt::format("expected at most {} pool sizes, got {} in '{}'", k_max_pools, *last - *first + 1, part));
+      }
+      for (std::int64_t pool = *first; pool <= *last; ++pool) {
+        result.push_back(pool);
+      }
+    }
+    if (result.size() > k_max_pools) {
+      fail(value, fmt::format("expected at most {} pool sizes, got more", k_max_pools));
+    }
+  }
+  std::sort(result.begin(), result.end());
+  result.erase(std::unique(result.begin(), result.end()), result.end());
+  return result;
+}
+
+// The hold-time variability: --query-cv, or a lognormal fitted to the mean (--query-ms) and one
+// measured percentile (--query-p95-ms or --query-p99-ms).
+void read_variability(const RawInputs& inputs, Scenario& scenario)
+{
+  const RawValue* cv = find(inputs, "query_cv");
+  const RawValue* p95 = find(inputs, "query_p95_ms");
+  const RawValue* p99 = find(inputs, "query_p99_ms");
+  const int given = (cv != nullptr) + (p95 != nullptr) + (p99 != nullptr);
+  if (given == 0) {
+    return;
+  }
+  const RawValue& first = cv != nullptr ? *cv : p95 != nullptr ? *p95 : *p99;
+  if (given > 1) {
+    fail(first, "give one of --query-cv, --query-p95-ms and --query-p99-ms");
+  }
+  if (!scenario.operations.empty()) {
+    fail(first, "the --op mix sets the variability; drop it");
+  }
+  if (cv != nullptr) {
+    const double value = number_or(inputs, "query_cv", 1.0, 0.0, k_max_query_cv, false);
+    scenario.hold_cv2 = value * value;
+    scenario.hold_cv_source = fmt::format("--query-cv {}", format_number(value));
+    return;
+  }
+  if (scenario.query_ms.size() != 1) {
+    fail(first, "a percentile fits one mean: give a single --query-ms");
+  }
+  const bool is_p95 = p95 != nullptr;
+  const double z = is_p95 ? 1.6448536269514722 : 2.3263478740408408; // standard normal quantiles
+  const double mean = scenario.query_ms.front();
+  const double percentile = number_or(inputs, is_p95 ? "query_p95_ms" : "query_p99_ms", 0, 0.0, k_max_query_ms, true);
+  // Lognormal: mean = exp(mu + s^2 / 2), percentile = exp(mu + z s), so
+  // s^2 / 2 - z s + ln(percentile / mean) = 0; the smaller root keeps the percentile above the mean.
+  const double log_ratio = std::log(percentile / mean);
+  const double discriminant = z * z - 2.0 * log_ratio;
+  if (!(percentile > mean) || discriminant < 0) {
+    fail(first,
+         fmt::format("a lognormal with mean {} ms needs a p{} between {} and {} ms, got {}",
+                     format_number(mean),
+                     is_p95 ? 95 : 99,
+                     format_number(mean),
+                     format_number(mean * std::exp(z * z / 2.0), 1),
+                     format_number(percentile)));
+  }
+  const double sigma = z - std::sqrt(discriminant);
+  scenario.hold_cv2 = std::expm1(sigma * sigma);
+  scenario.hold_cv_source =
+    fmt::format("lognormal fit of mean {} ms and p{} {} ms", format_number(mean), is_p95 ? 95 : 99, format_number(percentile));
+}
+
+double vu_query_rate_raw(const Scenario& scenario, double hold_s)
+{
+  if (scenario.think_ms) {
+    return scenario.queries_per_request / (*scenario.think_ms / 1000.0 + scenario.queries_per_request * hold_s);
+  }
+  return scenario.vu_rate_per_s * scenario.queries_per_request;
+}
+
 Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
 {
   Scenario scenario;
   const RawValue* vus = find(inputs, "vus");
-  if (vus == nullptr) {
-    throw InputError{ "--vus is required: the number of concurrent virtual users (or clients), e.g. --vus 120" };
+  const RawValue* rps = find(inputs, "rps");
+  if (vus == nullptr && rps == nullptr) {
+    throw InputError{ "--vus or --rps is required: the concurrent virtual users (a closed load, e.g. --vus 120) or the requests "
+                      "per second (an open load, e.g. --rps 64.6)" };
   }
-  scenario.vus = count_or(inputs, "vus", 0, 1, k_max_vus);
+  if (vus != nullptr && rps != nullptr) {
+    fail(*rps, "give --vus (a closed load: k6 VUs) or --rps (an open load: arrivals per second), not both");
+  }
+  if (vus != nullptr) {
+    scenario.vus = count_or(inputs, "vus", 0, 1, k_max_vus);
+  } else {
+    scenario.rps = number_or(inputs, "rps", 0, 0.0, k_max_rps, true);
+  }
 
   const RawValue* query_ms = find(inputs, "query_ms");
-  if (query_ms == nullptr) {
+  const RawValue* ops = find(inputs, "op");
+  if (ops != nullptr) {
+    if (query_ms != nullptr) {
+      fail(*query_ms, "--op gives each operation's hold time; drop --query-ms");
+    }
+    if (const RawValue* activity = find(inputs, "activity")) {
+      fail(*activity, "--op shares replace --activity; drop --activity");
+    }
+    scenario.operations = read_operations(*ops);
+    double mean = 0;
+    double second_moment = 0; // each operation's hold exponential: E[S^2] = 2 S_i^2
+    for (const Operation& op : scenario.operations) {
+      mean += op.share * op.hold_ms;
+      second_moment += op.share * 2.0 * op.hold_ms * op.hold_ms;
+    }
+    scenario.query_ms = { round_decimal(mean) };
+    scenario.hold_cv2 = second_moment / (mean * mean) - 1.0;
+    scenario.hold_cv_source = "the --op mix";
+  } else if (query_ms == nullptr) {
     throw InputError{
       "--query-ms is required: how long one query holds a connection, in milliseconds (e.g. --query-ms 150, or 100,150,200)"
     };
+  } else {
+    scenario.query_ms = read_query_ms(*query_ms);
+    scenario.hold_cv_source = "exponential (the default)";
   }
-  scenario.query_ms = read_query_ms(*query_ms);
   scenario.design_index = scenario.query_ms.size() / 2; // the middle one (the seed's "realistic")
   if (const RawValue* design = find(inputs, "design_ms")) {
     const double wanted = number_or(inputs, "design_ms", 0, 0.0, k_max_query_ms, true);
@@ -172,9 +325,51 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
     }
     scenario.design_index = static_cast<std::size_t>(it - scenario.query_ms.begin());
   }
+  read_variability(inputs, scenario);
 
-  scenario.activity = number_or(inputs, "activity", rules.sizing.activity, 0.0, 1.0, true);
-  scenario.vu_rate_per_s = rules.sizing.vu_rate_per_s;
+  scenario.queries_per_request = number_or(inputs, "queries_per_request", 1.0, 0.0, k_max_queries_per_request, true);
+  scenario.vu_rate_per_s = number_or(inputs, "vu_rate", rules.sizing.vu_rate_per_s, 0.0, k_max_vu_rate, true);
+  if (find(inputs, "think_ms") != nullptr) {
+    if (const RawValue* rate = find(inputs, "vu_rate")) {
+      fail(*rate, "--think-ms sets each VU's pace; drop --vu-rate");
+    }
+    scenario.think_ms = number_or(inputs, "think_ms", 0, 0.0, k_max_query_ms, true);
+  }
+  if (scenario.rps) {
+    for (const char* closed_only : { "vu_rate", "think_ms", "activity" }) {
+      if (const RawValue* value = find(inputs, closed_only)) {
+        fail(*value, "applies to VUs (a closed load), not to --rps");
+      }
+    }
+  } else {
+    // Each VU must have time to think: its holds cannot fill (or exceed) its cycle.
+    const double longest_hold_s = scenario.query_ms.back() / 1000.0;
+    const double busy = vu_query_rate_raw(scenario, longest_hold_s) * longest_hold_s;
+    if (!scenario.think_ms && !(busy < 1.0)) {
+      const RawValue* rate = find(inputs, "vu_rate");
+      throw InputError{ fmt::format("{}: at {}/s with {} quer{} of {} ms per request, each VU would hold a connection {} s of every "
+                                    "second; lower the rate or give --think-ms",
+                                    rate != nullptr ? rate->origin : std::string("--query-ms"),
+                                    format_number(scenario.vu_rate_per_s),
+                                    format_number(scenario.queries_per_request),
+                                    scenario.queries_per_request == 1 ? "y" : "ies",
+                                    format_number(scenario.query_ms.back()),
+                                    format_number(busy)) };
+    }
+  }
+
+  if (const RawValue* pools = find(inputs, "pool")) {
+    scenario.pools = read_pools(*pools);
+  }
+  if (const RawValue* target = find(inputs, "target")) {
+    auto parsed = parse_target(single(*target));
+    if (!parsed) {
+      fail(*target, parsed.error());
+    }
+    scenario.target = *parsed;
+  }
+
+  scenario.activity = scenario.operations.empty() ? number_or(inputs, "activity", rules.sizing.activity, 0.0, 1.0, true) : 1.0;
   scenario.burst = number_or(inputs, "burst", rules.sizing.burst, 1.0, k_max_burst, false);
   scenario.overhead = count_or(inputs, "overhead", rules.sizing.overhead, 0, k_max_overhead);
   scenario.round_to = rules.sizing.round_to;
@@ -224,14 +419,13 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
   }
 
   // The product of the inputs, before any integer arithmetic (see k_max_total_connections).
-  const double largest_peak =
-    static_cast<double>(scenario.vus) * scenario.activity * scenario.vu_rate_per_s * scenario.query_ms.back() / 1000.0;
+  const double largest_peak = offered_concurrency(scenario, scenario.query_ms.back());
   const double largest_total = (std::ceil(largest_peak) * scenario.burst + static_cast<double>(scenario.overhead + scenario.round_to)) *
                                static_cast<double>(scenario.instances);
   if (!(largest_total <= k_max_total_connections)) {
     throw InputError{ fmt::format("{}: the workload needs about {} connections, more than the {} poolcalc computes with; "
                                   "check the units (--query-ms is milliseconds)",
-                                  query_ms->origin,
+                                  vus != nullptr ? vus->origin : rps->origin,
                                   format_number(largest_total, 0),
                                   format_number(k_max_total_connections, 0)) };
   }
@@ -242,6 +436,7 @@ enum class KeyType
 {
   number,
   numbers, // a number or an array of numbers
+  strings, // a string or an array of strings
   table,   // NAME = N pairs
   boolean,
   string,
@@ -249,8 +444,11 @@ enum class KeyType
 
 KeyType key_type(std::string_view key)
 {
-  if (key == "query_ms") {
+  if (key == "query_ms" || key == "pool") {
     return KeyType::numbers;
+  }
+  if (key == "op") {
+    return KeyType::strings;
   }
   if (key == "reserve") {
     return KeyType::table;
@@ -258,7 +456,7 @@ KeyType key_type(std::string_view key)
   if (key == "transaction_pooling" || key == "remote_database" || key == "explain") {
     return KeyType::boolean;
   }
-  if (key == "database_url" || key == "rules" || key == "format") {
+  if (key == "database_url" || key == "rules" || key == "format" || key == "target") {
     return KeyType::string;
   }
   return KeyType::number;
@@ -293,6 +491,24 @@ std::vector<std::string> items_of(const toml::node& node, std::string_view key, 
     }
     return items;
   }
+  case KeyType::strings: {
+    std::vector<std::string> items;
+    const auto* array = node.as_array();
+    if (array == nullptr) {
+      if (const auto* text = node.as_string()) {
+        return { text->get() };
+      }
+      reader.fail(node, key, "expected a string or an array of strings");
+    }
+    for (const auto& element : *array) {
+      const auto* text = element.as_string();
+      if (text == nullptr) {
+        reader.fail(element, key, "expected a string or an array of strings");
+      }
+      items.push_back(text->get());
+    }
+    return items;
+  }
   case KeyType::table: {
     const auto* table = node.as_table();
     if (table == nullptr) {
@@ -320,13 +536,37 @@ std::vector<std::string> items_of(const toml::node& node, std::string_view key, 
 
 } // namespace
 
+double vu_query_rate(const Scenario& scenario, double hold_s)
+{
+  return vu_query_rate_raw(scenario, hold_s);
+}
+
+double offered_concurrency(const Scenario& scenario, double hold_ms)
+{
+  const double hold_s = hold_ms / 1000.0;
+  if (scenario.rps) {
+    return *scenario.rps * scenario.queries_per_request * hold_s;
+  }
+  return static_cast<double>(scenario.vus) * scenario.activity * vu_query_rate_raw(scenario, hold_s) * hold_s;
+}
+
 const std::vector<std::string_view>& input_keys()
 {
   static const std::vector<std::string_view> keys = {
     "vus",
+    "rps",
     "query_ms",
     "design_ms",
     "activity",
+    "op",
+    "vu_rate",
+    "think_ms",
+    "queries_per_request",
+    "query_cv",
+    "query_p95_ms",
+    "query_p99_ms",
+    "pool",
+    "target",
     "burst",
     "overhead",
     "max_connections",

@@ -145,7 +145,103 @@ std::vector<Threshold> monitoring_for(std::int64_t pool, const MonitoringRules& 
   };
 }
 
+// The load one instance's pool sees, in the model that fits how it arrives.
+QueueingPlan queueing_load(const Scenario& s, double hold_ms)
+{
+  QueueingPlan q;
+  q.hold_ms = hold_ms;
+  q.hold_cv2 = s.hold_cv2;
+  q.hold_cv_source = s.hold_cv_source;
+  q.target = s.target;
+  const double hold_s = hold_ms / 1000.0;
+  const auto instances = static_cast<double>(s.instances);
+  if (s.rps) {
+    q.model = QueueModel::open;
+    q.open = { *s.rps * s.queries_per_request / instances, hold_s, s.hold_cv2 };
+  } else {
+    // Each active VU is one source: a query, then the rest of its cycle thinking.
+    q.model = QueueModel::closed;
+    const double users = round_decimal(static_cast<double>(s.vus) * s.activity / instances);
+    q.closed.users = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(users)));
+    q.closed.hold_s = hold_s;
+    q.closed.think_s = 1.0 / vu_query_rate(s, hold_s) - hold_s;
+  }
+  return q;
+}
+
+QueueMetrics evaluate_pool(const QueueingPlan& q, std::int64_t pool, double timeout_s)
+{
+  return q.model == QueueModel::closed ? closed_metrics(q.closed, pool, timeout_s) : open_metrics(q.open, pool, timeout_s);
+}
+
+// --target: the smallest pool that meets it replaces the rule of thumb's, with the overhead and
+// the rounding on top, and the database checks then judge that pool.
+void apply_target(Plan& plan, const Target& target)
+{
+  QueueingPlan& q = plan.queueing;
+  const Scenario& s = plan.scenario;
+  // Closed: a pool as large as the users never makes anyone wait. Open: no pool beyond
+  // PostgreSQL's connection limit can be had.
+  q.target_search_limit = q.model == QueueModel::closed ? std::min(q.closed.users, k_max_connections_limit) : k_max_connections_limit;
+  q.target_pool =
+    q.model == QueueModel::open
+      ? open_smallest_pool(q.open, target, s.pool_timeout_s, q.target_search_limit)
+      : smallest_pool([&](std::int64_t pool) { return evaluate_pool(q, pool, s.pool_timeout_s); }, target, 1, q.target_search_limit);
+  if (!q.target_pool) {
+    return;
+  }
+  // The scenarios keep the rule of thumb's figures; the plan takes the target's.
+  plan.pool_size_unrounded = *q.target_pool + s.overhead;
+  plan.pool_size = round_up(plan.pool_size_unrounded, s.round_to);
+  plan.total_connections = plan.pool_size * s.instances;
+}
+
 } // namespace
+
+Curve curve(const Plan& plan, const Rules& rules)
+{
+  std::vector<std::int64_t> pools = plan.scenario.pools;
+  if (pools.empty()) {
+    const std::int64_t last =
+      std::min<std::int64_t>(static_cast<std::int64_t>(k_max_pools), std::max(plan.pool_size, 2 * ceil_count(plan.peak_concurrent) + 2));
+    for (std::int64_t pool = 1; pool <= last; ++pool) {
+      pools.push_back(pool);
+    }
+  }
+  Curve result;
+  result.knee_p_wait = rules.queueing.knee_p_wait;
+  const QueueingPlan& q = plan.queueing;
+  if (q.model == QueueModel::open) {
+    result.points = open_curve(q.open, pools, plan.scenario.pool_timeout_s);
+  } else {
+    for (std::int64_t pool : pools) {
+      result.points.push_back(closed_metrics(q.closed, pool, plan.scenario.pool_timeout_s));
+    }
+  }
+  for (const QueueMetrics& m : result.points) {
+    if (m.stable && m.p_wait < result.knee_p_wait) {
+      result.knee = m.pool;
+      break;
+    }
+  }
+  return result;
+}
+
+std::string unmet_target(const Plan& plan)
+{
+  const QueueingPlan& q = plan.queueing;
+  if (!q.target || q.target_pool) {
+    return "";
+  }
+  const std::string why = q.model == QueueModel::open
+                            ? fmt::format("the load is {} Erlangs per instance ({} queries/s x {} s)",
+                                          format_number(round_decimal(q.open.arrival_rps * q.open.hold_s), 3),
+                                          format_number(q.open.arrival_rps, 3),
+                                          format_number(q.open.hold_s, 3))
+                            : fmt::format("{} VUs per instance need more connections than PostgreSQL can have", q.closed.users);
+  return fmt::format(
+    "no pool of up to {} connections meets {}: {}; split the load over more --instances", q.target_search_limit, q.target->text, why);
+}
 
 std::int64_t round_up(std::int64_t value, std::int64_t step)
 {
@@ -162,7 +258,7 @@ ScenarioResult size_one(const Scenario& scenario, double query_ms, std::int64_t 
   r.query_ms = query_ms;
   // Little's law: concurrency = arrival rate x time in system, with the arrival rate the
   // seed assumes (one query per active VU per second).
-  const double peak = static_cast<double>(scenario.vus) * scenario.activity * scenario.vu_rate_per_s * (query_ms / 1000.0);
+  const double peak = offered_concurrency(scenario, query_ms);
   r.peak_concurrent = round_decimal(peak);
   r.peak_ceil = ceil_count(peak);
   r.buffered = ceil_count(static_cast<double>(r.peak_ceil) * scenario.burst);
@@ -194,6 +290,12 @@ Plan size(const Scenario& scenario, const Rules& rules)
   plan.pool_size = design.pool_size;
   plan.pool_size_unrounded = design.pool_size_unrounded;
   plan.total_connections = design.total_connections;
+
+  plan.rule_of_thumb_pool = design.pool_size;
+  plan.queueing = queueing_load(scenario, design.query_ms);
+  if (scenario.target) {
+    apply_target(plan, *scenario.target);
+  }
 
   plan.remote_database_known = scenario.remote_database.has_value() || scenario.database_url.has_value();
   plan.remote_database = scenario.remote_database.value_or(scenario.database_url && !scenario.database_url->is_local());
@@ -240,6 +342,10 @@ Plan size(const Scenario& scenario, const Rules& rules)
   plan.prisma_default_pool_timeout_s = rules.prisma_defaults.pool_timeout_s;
   plan.prisma_default_connect_timeout_s = rules.prisma_defaults.connect_timeout_s;
   plan.monitoring = monitoring_for(plan.pool_size, rules.monitoring);
+  for (std::int64_t pool : scenario.pools.empty() ? std::vector<std::int64_t>{ plan.pool_size } : scenario.pools) {
+    plan.queueing.pools.push_back(evaluate_pool(plan.queueing, pool, scenario.pool_timeout_s));
+  }
+  plan.queueing.recommended = evaluate_pool(plan.queueing, plan.pool_size, scenario.pool_timeout_s);
   return plan;
 }
 

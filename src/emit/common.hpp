@@ -4,6 +4,7 @@
 #include "poolcalc/sizing.hpp"
 
 #include <string>
+#include <vector>
 
 namespace poolcalc::detail {
 
@@ -11,8 +12,15 @@ namespace poolcalc::detail {
 // fixed(0.7, 2) = "0.70", fixed(0.15, 3) = "0.150", fixed(0.1234, 2) = "0.1234".
 std::string fixed(double value, int min_decimals);
 
+// "120 VUs" or "60 requests/s"
+std::string load_text(const Plan& plan);
+
 // "120 x 0.70 x 0.150 s" (with the per-VU rate when it is not 1/s).
 std::string peak_formula(const Plan& plan, double query_ms);
+
+// How the plan's pool was reached: "ceil(12.6) = 13 x 3 + 10 = 49 -> 50", or with --target
+// "p99_wait<50ms: 18 + 10 = 28 -> 30 (rule of thumb: 50)".
+std::string plan_pool_formula(const Plan& plan);
 
 // "13 x 3 + 10 = 49 -> 50" for one scenario.
 std::string pool_formula(const Plan& plan, const ScenarioResult& r);
@@ -32,6 +40,22 @@ std::string fit_check(const Plan& plan);
 
 // Why one scenario fits or not, the same way.
 std::string scenario_fit(const Plan& plan, const ScenarioResult& r);
+
+// A wait in ms for people: "0 ms", "4.2 ms", "1.3 s", "unbounded" (an unstable queue).
+std::string wait_text(double ms);
+
+// A probability as a percentage: "0 %", "47.9 %", "0.012 %", "< 0.001 %".
+std::string share_text(double ratio);
+
+// "closed loop (M/M/c//N): 84 VUs per instance, each holding 150 ms then thinking 850 ms"
+std::string queueing_description(const QueueingPlan& q);
+
+// The rows of the queueing table: pool, throughput, P(wait), mean, p95, p99, timeouts, busy.
+std::vector<std::vector<std::string>> queueing_rows(const Plan& plan);
+const std::vector<std::string>& queueing_header();
+
+// "--target p99_wait<50ms: the smallest pool that meets it is 14; + 10 overhead = 24 -> 30"
+std::string target_summary(const Plan& plan);
 
 // "physical CPUs x 2 + 1"
 std::string prisma_default_limit(const Plan& plan);

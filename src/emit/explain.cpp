@@ -26,11 +26,27 @@ std::string fixed(double value, int min_decimals)
   return text;
 }
 
+std::string load_text(const Plan& plan)
+{
+  const Scenario& s = plan.scenario;
+  return s.rps ? fmt::format("{} requests/s", format_number(*s.rps, 3)) : fmt::format("{} VUs", s.vus);
+}
+
 std::string peak_formula(const Plan& plan, double query_ms)
 {
   const Scenario& s = plan.scenario;
-  const std::string rate = s.vu_rate_per_s == 1.0 ? "" : fmt::format(" x {}/s", format_number(s.vu_rate_per_s));
-  return fmt::format("{} x {}{} x {} s", s.vus, fixed(s.activity, 2), rate, fixed(query_ms / 1000.0, 3));
+  const std::string queries = s.queries_per_request == 1 ? "" : fmt::format(" x {} queries", format_number(s.queries_per_request));
+  const std::string hold = fmt::format("{} s", fixed(query_ms / 1000.0, 3));
+  if (s.rps) {
+    return fmt::format("{}/s{} x {}", format_number(*s.rps, 3), queries, hold);
+  }
+  std::string rate;
+  if (s.think_ms) {
+    rate = fmt::format(" x {}/s", format_number(round_decimal(vu_query_rate(s, query_ms / 1000.0) / s.queries_per_request), 4));
+  } else if (s.vu_rate_per_s != 1.0) {
+    rate = fmt::format(" x {}/s", format_number(s.vu_rate_per_s));
+  }
+  return fmt::format("{} x {}{}{} x {}", s.vus, fixed(s.activity, 2), rate, queries, hold);
 }
 
 std::string pool_formula(const Plan& plan, const ScenarioResult& r)
@@ -41,6 +57,19 @@ std::string pool_formula(const Plan& plan, const ScenarioResult& r)
     text += fmt::format(" -> {}", r.pool_size);
   }
   return text;
+}
+
+std::string plan_pool_formula(const Plan& plan)
+{
+  const QueueingPlan& q = plan.queueing;
+  if (q.target && q.target_pool) {
+    std::string text = fmt::format("{}: {} + {} = {}", q.target->text, *q.target_pool, plan.scenario.overhead, plan.pool_size_unrounded);
+    if (plan.pool_size != plan.pool_size_unrounded) {
+      text += fmt::format(" -> {}", plan.pool_size);
+    }
+    return text + fmt::format(" (rule of thumb: {})", plan.rule_of_thumb_pool);
+  }
+  return fmt::format("ceil({}) = {}", format_number(plan.peak_concurrent), pool_formula(plan, plan.scenarios[plan.design_index]));
 }
 
 std::string reserved_list(const Plan& plan)
@@ -92,6 +121,89 @@ std::string scenario_fit(const Plan& plan, const ScenarioResult& r)
   return fmt::format("does not fit (peak {} > {} server connections)", fleet_peak_ceil(plan, r), plan.server_connections);
 }
 
+std::string wait_text(double ms)
+{
+  if (!std::isfinite(ms)) {
+    return "unbounded";
+  }
+  if (ms >= 1000) {
+    return fmt::format("{} s", format_number(ms / 1000.0, 2));
+  }
+  return fmt::format("{} ms", format_number(ms, ms < 1 ? 3 : ms < 10 ? 2 : 1));
+}
+
+std::string share_text(double ratio)
+{
+  if (ratio < 5e-10) { // what the JSON rounds to 0
+    return "0 %";
+  }
+  if (ratio < 1e-5) {
+    return "< 0.001 %";
+  }
+  return fmt::format("{} %", format_number(ratio * 100.0, ratio < 0.01 ? 3 : 1));
+}
+
+std::string queueing_description(const QueueingPlan& q)
+{
+  const std::string per_instance = "per instance";
+  if (q.model == QueueModel::closed) {
+    return fmt::format("closed loop (M/M/c//N): {} VU{} {}, each holding a connection {} ms, then {} ms until its next query",
+                       q.closed.users,
+                       q.closed.users == 1 ? "" : "s",
+                       per_instance,
+                       format_number(q.hold_ms),
+                       format_number(q.closed.think_s * 1000.0, 1));
+  }
+  return fmt::format("open loop (M/M/c, Erlang C): {} queries/s {}, each holding a connection {} ms (hold cv^2 {}: {})",
+                     format_number(q.open.arrival_rps, 2),
+                     per_instance,
+                     format_number(q.hold_ms),
+                     format_number(q.hold_cv2, 2),
+                     q.hold_cv_source);
+}
+
+const std::vector<std::string>& queueing_header()
+{
+  static const std::vector<std::string> header = {
+    "pool", "throughput", "P(wait)", "mean wait", "p95 wait", "p99 wait", "timeouts", "busy"
+  };
+  return header;
+}
+
+std::vector<std::vector<std::string>> queueing_rows(const Plan& plan)
+{
+  std::vector<std::vector<std::string>> rows;
+  for (const QueueMetrics& m : plan.queueing.pools) {
+    rows.push_back({ fmt::format("{}", m.pool),
+                     fmt::format("{:.1f}/s", m.throughput_rps),
+                     share_text(m.p_wait),
+                     wait_text(m.mean_wait_ms),
+                     wait_text(m.p95_wait_ms),
+                     wait_text(m.p99_wait_ms),
+                     plan.scenario.pool_timeout_s > 0 ? share_text(m.timeout_rate) : "no timeout",
+                     fmt::format("{} %", format_number(m.utilization * 100.0, 0)) });
+  }
+  return rows;
+}
+
+std::string target_summary(const Plan& plan)
+{
+  const QueueingPlan& q = plan.queueing;
+  if (!q.target || !q.target_pool) {
+    return "";
+  }
+  const ScenarioResult& d = plan.scenarios[plan.design_index];
+  std::string text = fmt::format("--target {}: the smallest pool that meets it is {}; + {} overhead = {}",
+                                 q.target->text,
+                                 *q.target_pool,
+                                 plan.scenario.overhead,
+                                 d.pool_size_unrounded);
+  if (d.pool_size != d.pool_size_unrounded) {
+    text += fmt::format(" -> {}", d.pool_size);
+  }
+  return text + fmt::format(" (the rule of thumb gives {})", plan.rule_of_thumb_pool);
+}
+
 std::string prisma_default_limit(const Plan& plan)
 {
   return fmt::format("physical CPUs x {} + {}", plan.prisma_default_connection_limit_per_cpu, plan.prisma_default_connection_limit_add);
@@ -107,8 +219,11 @@ std::vector<ExplainBlock> explain(const Plan& plan)
   std::vector<ExplainBlock> blocks;
 
   ExplainBlock peak{ "Peak concurrent queries = VUs x activity ratio x query duration (seconds)", {} };
-  if (s.vu_rate_per_s != 1.0) {
-    peak.heading = "Peak concurrent queries = VUs x activity ratio x queries per VU per second x query duration (seconds)";
+  if (s.rps) {
+    peak.heading = "Peak concurrent queries = requests per second x queries per request x query duration (seconds)";
+  } else if (s.vu_rate_per_s != 1.0 || s.think_ms || s.queries_per_request != 1.0) {
+    peak.heading = "Peak concurrent queries = VUs x activity ratio x requests per VU per second x queries per request x query duration "
+                   "(seconds)";
   }
   for (std::size_t i = 0; i < plan.scenarios.size(); ++i) {
     const ScenarioResult& r = plan.scenarios[i];
@@ -119,11 +234,28 @@ std::vector<ExplainBlock> explain(const Plan& plan)
                                      format_number(r.peak_concurrent, 9),
                                      i == plan.design_index && plan.scenarios.size() > 1 ? "  <- design" : ""));
   }
-  peak.lines.push_back(fmt::format("This is Little's law (concurrency = arrival rate x time held) with {} query per active VU per "
-                                   "second: a VU that sends requests faster, or several queries per request, needs proportionally "
-                                   "more. VUs outside the activity share ({}) are counted as sending no queries.",
-                                   format_number(s.vu_rate_per_s),
-                                   format_number(1.0 - s.activity, 2)));
+  if (!s.operations.empty()) {
+    std::vector<std::string> parts;
+    for (const Operation& op : s.operations) {
+      parts.push_back(fmt::format("{} {} x {} ms", op.name, format_number(op.share), format_number(op.hold_ms)));
+    }
+    peak.lines.push_back(fmt::format("the --op mix's mean hold: {} = {} ms", fmt::join(parts, " + "), format_number(s.query_ms.front())));
+  }
+  if (s.rps) {
+    peak.lines.push_back("This is Little's law (concurrency = arrival rate x time held) for an open load: requests arrive at that "
+                         "rate whatever the response time.");
+  } else {
+    std::string note = fmt::format("This is Little's law (concurrency = arrival rate x time held) with {} quer{} per active VU per "
+                                   "second",
+                                   format_number(round_decimal(vu_query_rate(s, plan.scenarios[plan.design_index].query_ms / 1000.0)), 4),
+                                   vu_query_rate(s, plan.scenarios[plan.design_index].query_ms / 1000.0) == 1.0 ? "y" : "ies");
+    note += s.think_ms ? fmt::format(" (a think time of {} ms between requests)", format_number(*s.think_ms)) : std::string();
+    note += ": a VU that sends requests faster, or more queries per request, needs proportionally more.";
+    if (s.activity < 1.0) {
+      note += fmt::format(" VUs outside the activity share ({}) are counted as sending no queries.", format_number(1.0 - s.activity, 2));
+    }
+    peak.lines.push_back(note);
+  }
   blocks.push_back(peak);
 
   const ScenarioResult& d = plan.scenarios[plan.design_index];
@@ -132,6 +264,14 @@ std::vector<ExplainBlock> explain(const Plan& plan)
   pool.lines.push_back(fmt::format("= {} + {}", d.buffered, s.overhead));
   pool.lines.push_back(fmt::format("= {}", d.pool_size_unrounded));
   pool.lines.push_back(fmt::format("rounded up to a multiple of {}: {}", s.round_to, d.pool_size));
+  if (plan.queueing.target && plan.queueing.target_pool) {
+    pool.lines.push_back(fmt::format("--target {} replaces it: the smallest pool that meets it is {}; + {} overhead = {}, rounded up: {}",
+                                     plan.queueing.target->text,
+                                     *plan.queueing.target_pool,
+                                     s.overhead,
+                                     plan.pool_size_unrounded,
+                                     plan.pool_size));
+  }
   blocks.push_back(pool);
 
   ExplainBlock db{ "Validation against the database", {} };
@@ -149,6 +289,38 @@ std::vector<ExplainBlock> explain(const Plan& plan)
   db.lines.push_back(fmt::format("{}: {}", fit_check(plan), plan.fits ? "fits" : "does not fit"));
   db.lines.push_back(fmt::format("utilization = {} / {} = {}", plan.server_connections, s.max_connections, percent(plan.utilization)));
   blocks.push_back(db);
+
+  const QueueingPlan& q = plan.queueing;
+  ExplainBlock queue{ "What the pool does (queueing model)", {} };
+  queue.lines.push_back(queueing_description(q));
+  if (q.model == QueueModel::closed) {
+    queue.lines.push_back(fmt::format("think = 1 / ({}/s per VU) - {} s = {} s",
+                                      format_number(round_decimal(1.0 / (q.closed.think_s + q.closed.hold_s)), 4),
+                                      fixed(q.closed.hold_s, 3),
+                                      format_number(round_decimal(q.closed.think_s), 4)));
+    queue.lines.push_back("exact state probabilities of the machine-repairman model; waits by the arrival theorem "
+                          "(docs/model.md)");
+  } else {
+    queue.lines.push_back(fmt::format("offered load a = {} queries/s x {} s = {} Erlangs; Erlang C, waits scaled by (1 + cv^2) / 2",
+                                      format_number(q.open.arrival_rps, 3),
+                                      fixed(q.open.hold_s, 3),
+                                      format_number(round_decimal(q.open.arrival_rps * q.open.hold_s), 3)));
+  }
+  if (q.recommended) {
+    const QueueMetrics& m = *q.recommended;
+    queue.lines.push_back(fmt::format("pool {}: {:.1f} queries/s, P(wait) {}, mean wait {}, p95 {}, p99 {}, timeouts {}",
+                                      m.pool,
+                                      m.throughput_rps,
+                                      share_text(m.p_wait),
+                                      wait_text(m.mean_wait_ms),
+                                      wait_text(m.p95_wait_ms),
+                                      wait_text(m.p99_wait_ms),
+                                      s.pool_timeout_s > 0 ? share_text(m.timeout_rate) : "none (no pool timeout)"));
+  }
+  if (const std::string target = target_summary(plan); !target.empty()) {
+    queue.lines.push_back(target);
+  }
+  blocks.push_back(queue);
 
   ExplainBlock rec{ "Recommendation", {} };
   rec.lines.push_back(plan.recommendation == Recommendation::pool ? fmt::format("a pool of {} per instance", plan.pool_size)

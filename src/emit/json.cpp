@@ -39,11 +39,25 @@ Json inputs(const Plan& plan)
     query_ms.push_back(number(ms));
   }
   Json j;
-  j["vus"] = s.vus;
+  j["vus"] = s.rps ? Json(nullptr) : Json(s.vus);
+  j["rps"] = s.rps ? number(*s.rps) : Json(nullptr);
   j["query_ms"] = query_ms;
   j["design_ms"] = number(s.query_ms[s.design_index]);
-  j["activity"] = number(s.activity);
-  j["vu_rate_per_s"] = number(s.vu_rate_per_s);
+  j["activity"] = s.rps ? Json(nullptr) : number(s.activity);
+  j["vu_rate_per_s"] = s.rps || s.think_ms ? Json(nullptr) : number(s.vu_rate_per_s);
+  j["think_ms"] = s.think_ms ? number(*s.think_ms) : Json(nullptr);
+  j["queries_per_request"] = number(s.queries_per_request);
+  Json operations = Json::array();
+  for (const Operation& op : s.operations) {
+    operations.push_back({ { "name", op.name }, { "share", number(op.share) }, { "hold_ms", number(op.hold_ms) } });
+  }
+  j["operations"] = operations;
+  Json pools = Json::array();
+  for (std::int64_t pool : s.pools) {
+    pools.push_back(pool);
+  }
+  j["pools"] = pools;
+  j["target"] = s.target ? Json(s.target->text) : Json(nullptr);
   j["burst"] = number(s.burst);
   j["overhead"] = s.overhead;
   j["round_to"] = s.round_to;
@@ -114,6 +128,53 @@ Json settings(const Plan& plan)
   return j;
 }
 
+// A wait or other figure that is infinite for an unstable queue: null then.
+Json finite(double value)
+{
+  return std::isfinite(value) ? number(round_decimal(value)) : Json(nullptr);
+}
+
+Json queue_metrics(const QueueMetrics& m)
+{
+  Json j;
+  j["pool"] = m.pool;
+  j["model"] = std::string(to_string(m.model));
+  j["throughput_rps"] = finite(m.throughput_rps);
+  j["p_wait"] = finite(m.p_wait);
+  j["mean_wait_ms"] = finite(m.mean_wait_ms);
+  j["p95_wait_ms"] = finite(m.p95_wait_ms);
+  j["p99_wait_ms"] = finite(m.p99_wait_ms);
+  j["timeout_rate"] = finite(m.timeout_rate);
+  j["utilization"] = finite(m.utilization);
+  j["stable"] = m.stable;
+  return j;
+}
+
+Json queueing_model(const Plan& plan)
+{
+  const QueueingPlan& q = plan.queueing;
+  Json j;
+  j["model"] = std::string(to_string(q.model));
+  j["per_instance_users"] = q.model == QueueModel::closed ? Json(q.closed.users) : Json(nullptr);
+  j["think_ms"] = q.model == QueueModel::closed ? finite(q.closed.think_s * 1000.0) : Json(nullptr);
+  j["per_instance_arrival_rps"] = q.model == QueueModel::open ? finite(q.open.arrival_rps) : Json(nullptr);
+  j["hold_ms"] = number(q.hold_ms);
+  j["hold_cv2"] = finite(q.hold_cv2);
+  j["hold_cv_source"] = q.hold_cv_source;
+  j["recommended"] = q.recommended ? queue_metrics(*q.recommended) : Json(nullptr);
+  if (q.target) {
+    Json t;
+    t["goal"] = q.target->text;
+    t["smallest_pool"] = q.target_pool ? Json(*q.target_pool) : Json(nullptr);
+    t["pool_size"] = plan.pool_size;
+    t["rule_of_thumb_pool_size"] = plan.rule_of_thumb_pool;
+    j["target"] = t;
+  } else {
+    j["target"] = nullptr;
+  }
+  return j;
+}
+
 } // namespace
 
 std::string render_json(const Plan& plan, const std::vector<Finding>& findings)
@@ -163,6 +224,12 @@ std::string render_json(const Plan& plan, const std::vector<Finding>& findings)
     monitoring.push_back({ { "metric", t.metric }, { "warning", t.warning }, { "critical", t.critical }, { "action", t.action } });
   }
   j["monitoring"] = monitoring;
+  Json queueing = Json::array();
+  for (const QueueMetrics& m : plan.queueing.pools) {
+    queueing.push_back(queue_metrics(m));
+  }
+  j["queueing"] = queueing;
+  j["queueing_model"] = queueing_model(plan);
   Json steps = Json::array();
   for (const ExplainBlock& block : explain(plan)) {
     steps.push_back({ { "heading", block.heading }, { "lines", block.lines } });

@@ -140,6 +140,27 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
   out += fmt::format("| utilization of max_connections | {} |\n", percent(plan.utilization));
   out += fmt::format("| verdict | {}: {} |\n\n", fit_check(plan), plan.fits ? "fits" : "does not fit");
 
+  out += "## What the pool does (queueing model)\n\n";
+  out += queueing_description(plan.queueing) + ".\n\n";
+  {
+    const auto& header = queueing_header();
+    out += fmt::format("| {} |\n|", fmt::join(header, " | "));
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      out += "---|";
+    }
+    out += "\n";
+    const auto rows = queueing_rows(plan);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const bool is_plan = plan.queueing.pools[i].pool == plan.pool_size;
+      out += fmt::format("| {}{} |\n", fmt::join(rows[i], " | "), is_plan ? " (the plan's pool)" : "");
+    }
+    out += "\n";
+    if (const std::string target = target_summary(plan); !target.empty()) {
+      out += target + ".\n\n";
+    }
+    out += "The rule of thumb above assumes one query per active VU per second and adds a buffer; the queueing model "
+           "predicts what the pool does under that load (docs/model.md).\n\n";
+  }
   out += "## Connection pool parameters\n\n| Parameter | Prisma default | Chosen | Why |\n|---|---|---|---|\n";
   out += fmt::format("| `connection_limit` | {} | {} | {} x {} burst + {} overhead, rounded up to {} |\n",
                      prisma_default_limit(plan),

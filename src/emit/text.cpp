@@ -61,14 +61,13 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
   const ScenarioResult& d = plan.scenarios[plan.design_index];
   std::string out;
 
-  out += p.bold(fmt::format("poolcalc: {} VUs, {} ms per query, max_connections {}", s.vus, format_number(d.query_ms), s.max_connections));
+  out +=
+    p.bold(fmt::format("poolcalc: {}, {} ms per query, max_connections {}", load_text(plan), format_number(d.query_ms), s.max_connections));
   out += "\n\n";
 
   std::vector<std::array<std::string, 3>> rows;
   rows.push_back({ "peak concurrent queries", format_number(plan.peak_concurrent), peak_formula(plan, d.query_ms) });
-  rows.push_back({ "pool size",
-                   fmt::format("{}", plan.pool_size),
-                   fmt::format("ceil({}) = {}", format_number(plan.peak_concurrent), pool_formula(plan, d)) });
+  rows.push_back({ "pool size", fmt::format("{}", plan.pool_size), plan_pool_formula(plan) });
   rows.push_back({ "application connections",
                    fmt::format("{}", plan.total_connections),
                    fmt::format("{} instance{} x {}", s.instances, s.instances == 1 ? "" : "s", plan.pool_size) });
@@ -108,6 +107,37 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
       scenario_rows.push_back({ r.label, "", note });
     }
     table(out, scenario_rows);
+  }
+
+  out += fmt::format("\n{} {}\n", p.bold("queueing:"), queueing_description(plan.queueing));
+  {
+    const auto queue_rows = queueing_rows(plan);
+    const auto& header = queueing_header();
+    std::vector<std::size_t> widths(header.size());
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      widths[i] = header[i].size();
+      for (const auto& row : queue_rows) {
+        widths[i] = std::max(widths[i], row[i].size());
+      }
+    }
+    const auto line = [&](const std::vector<std::string>& cells) {
+      std::string text = " ";
+      for (std::size_t i = 0; i < cells.size(); ++i) {
+        text += fmt::format(" {:>{}}", cells[i], widths[i]);
+      }
+      return text;
+    };
+    out += line(header) + "\n";
+    for (std::size_t i = 0; i < queue_rows.size(); ++i) {
+      std::string text = line(queue_rows[i]);
+      if (plan.queueing.pools[i].pool == plan.pool_size) {
+        text += "  <- the plan's pool";
+      }
+      out += text + "\n";
+    }
+  }
+  if (const std::string target = target_summary(plan); !target.empty()) {
+    out += fmt::format("  {}\n", target);
   }
 
   out += "\n";

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -126,7 +127,9 @@ TEST_CASE("bad input: one line on stderr, exit 2, nothing on stdout")
     check_usage_error({ "--vus", "-5", "--query-ms", "150" }, "--vus: expected a whole number from 1 to 1000000000, got '-5'");
     check_usage_error({ "--vus", "abc", "--query-ms", "150" }, "--vus: expected a whole number from 1 to 1000000000, got 'abc'");
     check_usage_error({ "--vus", "1e400", "--query-ms", "150" }, "--vus: expected a whole number from 1 to 1000000000, got '1e400'");
-    check_usage_error({ "--query-ms", "150" }, "--vus is required: the number of concurrent virtual users (or clients), e.g. --vus 120");
+    check_usage_error({ "--query-ms", "150" },
+                      "--vus or --rps is required: the concurrent virtual users (a closed load, e.g. --vus 120) or the requests per second "
+                      "(an open load, e.g. --rps 64.6)");
   }
   SUBCASE("--query-ms")
   {
@@ -200,10 +203,11 @@ TEST_CASE("huge but valid inputs give an answer, not an overflow")
     CHECK_FALSE(contains(r.out, bad));
   }
 
-  const Result too_big = run_poolcalc({ "--vus", "1000000000", "--query-ms", "3600000", "--burst", "100", "--instances", "10000" });
+  // 1e9/s x 3600 s = 3.6e12 concurrent; x 100 burst = 3.6e14; x 10,000 instances = 3.6e18.
+  const Result too_big = run_poolcalc({ "--rps", "1000000000", "--query-ms", "3600000", "--burst", "100", "--instances", "10000" });
   CHECK(too_big.exit_code == 2);
   CHECK(too_big.out.empty());
-  CHECK(too_big.err == "poolcalc: error: --query-ms: the workload needs about 2.52e+18 connections, more than the 1e+15 poolcalc computes "
+  CHECK(too_big.err == "poolcalc: error: --rps: the workload needs about 3.6e+18 connections, more than the 1e+15 poolcalc computes "
                        "with; check the units (--query-ms is milliseconds)\n");
 }
 
@@ -258,6 +262,94 @@ TEST_CASE("a config file and a rules file")
   std::ofstream(dir + "/unknown.toml") << "vus = 120\nqueryms = 150\n";
   const Result unknown = run_poolcalc({ "--config", dir + "/unknown.toml" });
   CHECK(unknown.exit_code == 2);
-  CHECK(contains(unknown.err, dir + "/unknown.toml:2:11: queryms: unknown key (accepted: vus, query_ms,"));
+  CHECK(contains(unknown.err, dir + "/unknown.toml:2:11: queryms: unknown key (accepted: vus, rps, query_ms,"));
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("queueing: the seed's load on the pools it tried")
+{
+  const Result r = run_poolcalc({ "--vus", "120", "--query-ms", "150", "--pool", "8,10,12,13,14,16,20,50", "--format", "json" });
+  CHECK(r.exit_code == 0);
+  // Reference values: tests/reference/queueing_reference.py (exact rational state probabilities), to 9 decimals.
+  CHECK(contains(r.out, R"({
+      "pool": 10,
+      "model": "closed",
+      "throughput_rps": 66.561583064,
+      "p_wait": 0.989893621,
+      "mean_wait_ms": 261.989215593,)"));
+  CHECK(contains(r.out, R"("pool": 14,
+      "model": "closed",
+      "throughput_rps": 82.006010299,
+      "p_wait": 0.478990669,
+      "mean_wait_ms": 24.31516536,)"));
+  const Result text = run_poolcalc({ "--vus", "120", "--query-ms", "150", "--pool", "10,50" });
+  CHECK(contains(text.out,
+                 "queueing: closed loop (M/M/c//N): 84 VUs per instance, each holding a connection 150 ms, then 850 ms until its "
+                 "next query\n"));
+  CHECK(contains(text.out, "    50     84.0/s"));
+  CHECK(contains(text.out, "<- the plan's pool"));
+}
+
+TEST_CASE("queueing: an open load")
+{
+  const Result r = run_poolcalc({ "--rps", "60", "--query-ms", "150", "--pool", "10,11,12,14,20", "--format", "json" });
+  CHECK(r.exit_code == 0);
+  // 60/s x 0.150 s = 9 Erlangs; Erlang C(9, c) from the reference script: 0.668731524, ..., 0.001121203.
+  CHECK(contains(r.out, "\"peak_concurrent\": 9,"));
+  CHECK(contains(r.out, "\"p_wait\": 0.668731524,"));
+  CHECK(contains(r.out, "\"p_wait\": 0.430470247,"));
+  CHECK(contains(r.out, "\"p_wait\": 0.266034684,"));
+  CHECK(contains(r.out, "\"p_wait\": 0.089175997,"));
+  CHECK(contains(r.out, "\"p_wait\": 0.001121203,"));
+  const Result overloaded = run_poolcalc({ "--rps", "60", "--query-ms", "150", "--pool", "8", "--format", "json" });
+  CHECK(contains(overloaded.out, R"("mean_wait_ms": null,)"));
+  CHECK(contains(overloaded.out, R"("stable": false)"));
+}
+
+TEST_CASE("queueing: --target sizes for a goal")
+{
+  // p99 waits from the closed model: 63.4 ms at 17, 42.7 ms at 18 (poolcalc curve); + 10 overhead = 28 -> 30.
+  const Result r = run_poolcalc({ "--vus", "120", "--query-ms", "150", "--target", "p99_wait<50ms", "--format", "json" });
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "\"smallest_pool\": 18,"));
+  CHECK(contains(r.out, "\"pool_size\": 30,"));
+  CHECK(contains(r.out, "\"rule_of_thumb_pool_size\": 50"));
+  const Result unmet = run_poolcalc({ "--rps", "2000000", "--query-ms", "150", "--target", "p99_wait<50ms" });
+  CHECK(unmet.exit_code == 2);
+  CHECK(unmet.out.empty());
+  CHECK(unmet.err == "poolcalc: error: --target: no pool of up to 262143 connections meets p99_wait<50ms: the load is 300000 Erlangs per "
+                     "instance (2000000 queries/s x 0.15 s); split the load over more --instances\n");
+  check_usage_error({ "--vus", "120", "--query-ms", "150", "--target", "p99<50" },
+                    "--target: expected METRIC<VALUE: p99_wait<50ms, p95_wait<0.2s, mean_wait<10ms, p_wait<0.05 (or <5%), "
+                    "timeout_rate<0.001; got 'p99<50'");
+}
+
+TEST_CASE("queueing: bad workload inputs")
+{
+  check_usage_error({ "--vus", "120", "--op", "send:0.7:150", "--op", "fetch:0.2:80" }, "--op: the shares sum to 0.9; they must sum to 1");
+  check_usage_error({ "--vus", "120", "--query-ms", "150", "--vu-rate", "8" },
+                    "--vu-rate: at 8/s with 1 query of 150 ms per request, each VU would hold a connection 1.2 s of every second; lower "
+                    "the rate or give --think-ms");
+  check_usage_error({ "--vus", "120", "--rps", "60", "--query-ms", "150" },
+                    "--rps: give --vus (a closed load: k6 VUs) or --rps (an open load: arrivals per second), not both");
+}
+
+TEST_CASE("curve")
+{
+  const Result csv = run_poolcalc({ "curve", "--vus", "120", "--query-ms", "150", "--pool", "18-20", "--format", "csv" });
+  CHECK(csv.exit_code == 0);
+  CHECK(csv.out.rfind("pool,model,throughput_rps,p_wait,mean_wait_ms,p95_wait_ms,p99_wait_ms,timeout_rate,utilization,stable\n18,closed,",
+                      0) == 0);
+  CHECK(std::count(csv.out.begin(), csv.out.end(), '\n') == 4);
+  const Result text = run_poolcalc({ "curve", "--vus", "120", "--query-ms", "150" });
+  // The knee: the first pool where under 5 % of queries wait (7.5 % at 18, 4.1 % at 19).
+  CHECK(contains(text.out, "<- knee: P(wait) < 5 %"));
+  CHECK(contains(text.out, "    19     83.9/s     4.1 %"));
+  const Result svg = run_poolcalc({ "curve", "--vus", "120", "--query-ms", "150", "--format", "svg" });
+  CHECK(svg.out.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
+  CHECK(contains(svg.out, "knee: pool 19 (P(wait) &lt; 5 %)"));
+  CHECK(contains(svg.out, "pool size (connections per instance)"));
+  CHECK(contains(svg.out, "</svg>\n"));
+  check_usage_error({ "curve", "--vus", "120", "--query-ms", "150", "--format", "markdown" },
+                    "--format: `poolcalc curve` prints text, csv, json or svg, got 'markdown'");
 }

@@ -98,8 +98,9 @@ std::vector<Example> examples(const std::string& name, const std::string& text)
     REQUIRE_MESSAGE(close < lines.size(), name << ":" << open + 1 << ": unclosed ``` block");
     if (fence != "```console") {
       for (std::size_t i = open + 1; i < close; ++i) {
-        CHECK_MESSAGE(!starts_with(unindented(lines[i].text), "$ "),
-                      name << ":" << i + 1 << ": a block that shows a command must be a ```console block, which is tested");
+        if (starts_with(unindented(lines[i].text), "$ ")) {
+          FAIL_CHECK(name << ":" << i + 1 << ": a block that shows a command must be a ```console block, which is tested");
+        }
       }
       open = close;
       continue;

@@ -128,6 +128,6 @@ TEST_CASE("rule_catalogue")
   for (const RuleInfo& r : rule_catalogue()) {
     ids.emplace_back(r.id);
   }
-  CHECK(ids.size() == 13);
+  CHECK(ids.size() == 16);
   CHECK(std::find(ids.begin(), ids.end(), "utilization.within_safe") != ids.end());
 }

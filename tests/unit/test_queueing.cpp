@@ -162,3 +162,44 @@ TEST_CASE("smallest_pool")
   CHECK(erlang_c(9, *pool - 1) >= 0.1);
   CHECK_FALSE(smallest_pool(evaluate, *parse_target("p_wait<0.1"), 10, 11).has_value());
 }
+
+TEST_CASE("open_curve and open_smallest_pool agree with the one-pool functions")
+{
+  const OpenLoad load{ 64.6, 0.15, 1.0 };
+  const std::vector<std::int64_t> pools = { 10, 11, 12, 14, 20, 50 };
+  const auto curve = open_curve(load, pools, 30);
+  REQUIRE(curve.size() == pools.size());
+  for (std::size_t i = 0; i < pools.size(); ++i) {
+    const QueueMetrics one = open_metrics(load, pools[i], 30);
+    CHECK(curve[i].p_wait == exact(one.p_wait));
+    CHECK(curve[i].stable == one.stable);
+  }
+  for (const char* goal : { "p_wait<0.05", "p99_wait<50ms", "mean_wait<1ms", "timeout_rate<0.000001" }) {
+    INFO(goal);
+    const Target target = *parse_target(goal);
+    const auto scanned = open_smallest_pool(load, target, 30, 100000);
+    const auto bisected = smallest_pool([&](std::int64_t c) { return open_metrics(load, c, 30); }, target, 1, 100000);
+    REQUIRE(scanned.has_value());
+    CHECK(*scanned == *bisected);
+  }
+  // 100,000 Erlangs: the smallest pool for P(wait) < 5 % lies near a + 1.74 sqrt(a) (square-root staffing,
+  // Halfin-Whitt), i.e. 100,550.
+  const auto big = open_smallest_pool({ 1'000'000, 0.1, 1.0 }, *parse_target("p_wait<0.05"), 0, 262143);
+  REQUIRE(big.has_value());
+  CHECK(*big > 100'500);
+  CHECK(*big < 100'600);
+}
+
+TEST_CASE("closed_metrics: every figure falls as the pool grows")
+{
+  const ClosedLoad load{ 84, 0.15, 0.85 };
+  QueueMetrics previous = closed_metrics(load, 8, 1);
+  for (std::int64_t c = 9; c <= 30; ++c) {
+    const QueueMetrics m = closed_metrics(load, c, 1);
+    CHECK(m.p_wait <= previous.p_wait);
+    CHECK(m.mean_wait_ms <= previous.mean_wait_ms);
+    CHECK(m.p99_wait_ms <= previous.p99_wait_ms);
+    CHECK(m.throughput_rps >= previous.throughput_rps);
+    previous = m;
+  }
+}

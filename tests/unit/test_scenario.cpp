@@ -59,7 +59,8 @@ TEST_CASE("build_scenario")
   SUBCASE("errors name the input and what is accepted")
   {
     CHECK(error_of(inputs({ { "query_ms", "150" } })) ==
-          "--vus is required: the number of concurrent virtual users (or clients), e.g. --vus 120");
+          "--vus or --rps is required: the concurrent virtual users (a closed load, e.g. --vus 120) or the requests per second (an "
+          "open load, e.g. --rps 64.6)");
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "instances", "0" } })) ==
           "--instances: expected a whole number from 1 to 10000, got '0'");
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "transaction_pooling", "maybe" } })) ==
@@ -103,7 +104,7 @@ TEST_CASE("parse_scenario_toml")
   {
     CHECK(parse_scenario_toml("vus = 1\nconfig = \"x\"\n", "s.toml")
             .error()
-            .rfind("s.toml:2:10: config: unknown key (accepted: vus, query_ms,", 0) == 0);
+            .rfind("s.toml:2:10: config: unknown key (accepted: vus, rps, query_ms,", 0) == 0);
   }
 }
 
@@ -112,4 +113,73 @@ TEST_CASE("scenario_labels")
   CHECK(scenario_labels(3) == std::vector<std::string>{ "conservative", "realistic", "pessimistic" });
   CHECK(scenario_labels(1) == std::vector<std::string>{ "design" });
   CHECK(scenario_labels(2) == std::vector<std::string>{ "scenario 1", "scenario 2" });
+}
+
+TEST_CASE("build_scenario: the queueing inputs")
+{
+  SUBCASE("an operation mix replaces activity and query time")
+  {
+    const Scenario s = test::scenario({ { "vus", "120" }, { "op", "send:1:150" } });
+    REQUIRE(s.operations.size() == 1);
+    CHECK(s.operations[0].name == "send");
+    CHECK(s.query_ms == std::vector<double>{ 150 });
+    CHECK(s.hold_cv2 == doctest::Approx(1.0)); // one exponential operation
+  }
+  SUBCASE("the mix's mean hold and variability")
+  {
+    RawInputs raw = inputs({ { "vus", "120" } });
+    raw["op"] = RawValue{ { "send:0.7:150", "fetch:0.3:80" }, "--op" };
+    const auto s = build_scenario(raw, builtin_rules());
+    REQUIRE(s.has_value());
+    // 0.7 x 150 + 0.3 x 80 = 129 ms; E[S^2] = 0.7 x 2 x 150^2 + 0.3 x 2 x 80^2 (exponential holds): cv^2 = 1.1236704...
+    CHECK(s->query_ms == std::vector<double>{ 129 });
+    CHECK(s->activity == 1.0);
+    CHECK(s->hold_cv2 == doctest::Approx(1.123670452496845).epsilon(1e-12));
+    CHECK(offered_concurrency(*s, 129) == doctest::Approx(15.48));
+  }
+  SUBCASE("a lognormal fitted to the mean and p95")
+  {
+    // sigma = z - sqrt(z^2 - 2 ln(400 / 150)) with z = 1.6448536...; cv^2 = exp(sigma^2) - 1 (Python, math).
+    const Scenario s = test::scenario({ { "vus", "120" }, { "query_ms", "150" }, { "query_p95_ms", "400" } });
+    CHECK(s.hold_cv2 == doctest::Approx(0.8442939482534793).epsilon(1e-12));
+  }
+  SUBCASE("Little's law from a measured rate")
+  {
+    // 64.6 requests/s x 0.150 s = 9.69 (the seed's target rate).
+    const Scenario s = test::scenario({ { "rps", "64.6" }, { "query_ms", "150" } });
+    CHECK(offered_concurrency(s, 150) == doctest::Approx(9.69));
+  }
+  SUBCASE("think time and queries per request")
+  {
+    // cycle = 0.5 s think + 2 x 0.15 s = 0.8 s: 2.5 queries/s per VU; 84 x 2.5 x 0.15 = 31.5.
+    const Scenario s = test::scenario({ { "vus", "120" }, { "query_ms", "150" }, { "think_ms", "500" }, { "queries_per_request", "2" } });
+    CHECK(vu_query_rate(s, 0.15) == doctest::Approx(2.5));
+    CHECK(offered_concurrency(s, 150) == doctest::Approx(31.5));
+  }
+  SUBCASE("errors")
+  {
+    RawInputs shares = inputs({ { "vus", "120" } });
+    shares["op"] = RawValue{ { "send:0.7:150", "fetch:0.2:80" }, "--op" };
+    CHECK(error_of(shares) == "--op: the shares sum to 0.9; they must sum to 1");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "op", "send:1:150" }, { "query_ms", "150" } })) ==
+          "--query_ms: --op gives each operation's hold time; drop --query-ms");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "op", "send-150" } })) ==
+          "--op: expected NAME:SHARE:MS (e.g. send:0.7:150), got 'send-150'");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "rps", "5" }, { "query_ms", "150" } })) ==
+          "--rps: give --vus (a closed load: k6 VUs) or --rps (an open load: arrivals per second), not both");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "vu_rate", "7" } })) ==
+          "--vu_rate: at 7/s with 1 query of 150 ms per request, each VU would hold a connection 1.05 s of every second; lower the "
+          "rate or give --think-ms");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "vu_rate", "2" }, { "think_ms", "100" } })) ==
+          "--vu_rate: --think-ms sets each VU's pace; drop --vu-rate");
+    CHECK(error_of(inputs({ { "rps", "60" }, { "query_ms", "150" }, { "activity", "0.5" } })) ==
+          "--activity: applies to VUs (a closed load), not to --rps");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "query_p95_ms", "900" } })) ==
+          "--query_p95_ms: a lognormal with mean 150 ms needs a p95 between 150 and 580.2 ms, got 900");
+    // 150 x exp(z^2 / 2) = 580.24 ms (Python): the largest p95 a lognormal with that mean can have.
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "pool", "0" } })) ==
+          "--pool: expected pool sizes N or ranges A-B (A <= B), each from 1 to 262143, got '0'");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "pool", "1-2000" } })) ==
+          "--pool: expected at most 1000 pool sizes, got 2000 in '1-2000'");
+  }
 }

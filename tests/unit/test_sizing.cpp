@@ -167,12 +167,15 @@ TEST_CASE("size_one: floating-point noise never bumps the ceiling")
 
 TEST_CASE("size: the largest accepted inputs stay exact")
 {
-  // 1e9 x 1.0 x 3600 s = 3.6e12 concurrent; x 100 + 100000 = 3.600000001e14 -> round to 10.
+  // 1e9 x 1.0 x 1/s x 0.999 s = 999,000,000 concurrent; x 100 + 100000 = 99,900,100,000 -> round to 10.
   const Plan p =
-    test::plan({ { "vus", "1000000000" }, { "query_ms", "3600000" }, { "activity", "1" }, { "burst", "100" }, { "overhead", "100000" } });
-  CHECK(p.scenarios[0].peak_ceil == 3'600'000'000'000);
-  CHECK(p.pool_size == 360'000'000'100'000);
+    test::plan({ { "vus", "1000000000" }, { "query_ms", "999" }, { "activity", "1" }, { "burst", "100" }, { "overhead", "100000" } });
+  CHECK(p.scenarios[0].peak_ceil == 999'000'000);
+  CHECK(p.pool_size == 99'900'100'000);
   CHECK(p.recommendation == Recommendation::pgbouncer);
+  // An open load may go further: 1e9 requests/s x 1000 queries x 1 ms = 1e9 concurrent.
+  const Plan open = test::plan({ { "rps", "1000000000" }, { "query_ms", "1" }, { "queries_per_request", "1000" } });
+  CHECK(open.scenarios[0].peak_ceil == 1'000'000'000);
 }
 
 TEST_CASE("round_up")
