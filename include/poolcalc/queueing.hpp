@@ -71,8 +71,9 @@ double erlang_b(double erlangs, std::int64_t servers);
 // Erlang C probability of waiting (M/M/c), from Erlang B. Returns 1 when erlangs >= servers.
 double erlang_c(double erlangs, std::int64_t servers);
 
-// Closed model metrics for a pool. `timeout_s` <= 0 means no pool timeout.
-QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double timeout_s);
+// Closed model metrics for a pool. `timeout_s` <= 0 means no pool timeout. Without
+// `percentiles` the p95 and p99 waits (the costly part: a root search on the tail) are NaN.
+QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double timeout_s, bool percentiles = true);
 
 // Open model metrics for a pool (Erlang C; waits scaled by (1 + cv^2) / 2, Allen-Cunneen).
 QueueMetrics open_metrics(const OpenLoad& load, std::int64_t pool, double timeout_s);
@@ -106,6 +107,9 @@ std::expected<Target, std::string> parse_target(std::string_view text);
 
 // The target's metric of `m` (ms for waits, a ratio otherwise); infinity for an unstable queue.
 double target_value(const QueueMetrics& m, Target::Metric metric);
+
+// True when the target's metric is a wait percentile (p95_wait, p99_wait).
+bool needs_percentiles(const Target& target);
 
 // True when `m` meets the target (strictly below the bound, and stable).
 bool meets(const QueueMetrics& m, const Target& target);

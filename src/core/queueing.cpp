@@ -133,6 +133,8 @@ struct ArrivalView
 {
   std::int64_t first_waiting = 0; // the n of waiting[0]
   std::vector<double> waiting;    // a_n for n >= c
+  std::vector<double> suffix;     // suffix[i] = waiting[i] + waiting[i + 1] + ...
+  std::vector<double> inverse_k;  // 1 / (first_waiting - c + i): the Poisson recurrence without divisions
   double p_wait = 0;
 };
 
@@ -149,6 +151,17 @@ ArrivalView arrival_view(const ClosedDistribution& d, const ClosedLoad& load, st
     view.waiting.push_back(a);
     view.p_wait += a;
   }
+  view.inverse_k.resize(view.waiting.size());
+  for (std::size_t i = 0; i < view.waiting.size(); ++i) {
+    const auto k = static_cast<double>(view.first_waiting - pool) + static_cast<double>(i);
+    view.inverse_k[i] = k > 0 ? 1.0 / k : 0.0;
+  }
+  view.suffix.resize(view.waiting.size());
+  double sum = 0;
+  for (std::size_t i = view.waiting.size(); i-- > 0;) {
+    sum += view.waiting[i];
+    view.suffix[i] = sum;
+  }
   return view;
 }
 
@@ -162,37 +175,113 @@ double tail_from_view(const ArrivalView& view, const ClosedLoad& load, std::int6
   const double lambda = static_cast<double>(pool) / load.hold_s * t_s;
   std::int64_t k = view.first_waiting - pool;
   double cdf = poisson_cdf(k, lambda);
-  // The Poisson terms in log space: exp(-lambda) alone underflows past lambda ~ 745.
+  // The Poisson terms pmf(k) = pmf(k - 1) lambda / k, from the first k where they do not
+  // underflow (exp(-lambda) alone does past lambda ~ 745). Below the Poisson mode they rise
+  // with k, so that first k is found by bisection on the closed form; past the mode an
+  // underflowing term stays negligible.
   const double log_lambda = std::log(lambda);
-  double log_pmf = -lambda + static_cast<double>(k) * log_lambda - std::lgamma(static_cast<double>(k) + 1.0);
-  double tail = 0;
-  for (std::size_t i = 0; i < view.waiting.size(); ++i) {
-    if (i > 0) {
-      ++k;
-      log_pmf += log_lambda - std::log(static_cast<double>(k));
-      cdf = std::min(1.0, cdf + std::exp(log_pmf));
+  const auto log_pmf_at = [&](std::int64_t at) {
+    return -lambda + static_cast<double>(at) * log_lambda - std::lgamma(static_cast<double>(at) + 1.0);
+  };
+  constexpr double k_smallest_log = -700.0;
+  const std::int64_t k_end = k + static_cast<std::int64_t>(view.waiting.size()) - 1;
+  std::int64_t k_live = k_end + 1; // none
+  if (log_pmf_at(k) > k_smallest_log) {
+    k_live = k;
+  } else if (static_cast<double>(k) < lambda) {
+    std::int64_t low = k + 1;
+    std::int64_t high = std::min(k_end, static_cast<std::int64_t>(lambda));
+    if (low <= high && log_pmf_at(high) > k_smallest_log) {
+      while (low < high) {
+        const std::int64_t mid = low + (high - low) / 2;
+        if (log_pmf_at(mid) > k_smallest_log) {
+          high = mid;
+        } else {
+          low = mid + 1;
+        }
+      }
+      k_live = high;
     }
-    tail += view.waiting[i] * cdf;
+  }
+  // sum_i a_i cdf(k0 + i) = cdf(k0) sum_i a_i + sum_(j >= 1) pmf(k0 + j) sum_(i >= j) a_i: only the
+  // terms that do not underflow cost anything.
+  if (view.waiting.empty()) {
+    return 0.0;
+  }
+  double tail = cdf * view.suffix[0];
+  const std::int64_t k0 = k;
+  if (k_live <= k_end) {
+    std::int64_t at = std::max(k_live, k0 + 1);
+    double pmf = std::exp(log_pmf_at(at));
+    for (; at <= k_end; ++at) {
+      const auto i = static_cast<std::size_t>(at - k0);
+      if (at > std::max(k_live, k0 + 1)) {
+        pmf *= lambda * view.inverse_k[i];
+      }
+      tail += pmf * view.suffix[i];
+      if (static_cast<double>(at) > lambda && pmf < 1e-18) {
+        break; // past the Poisson mode the rest is negligible
+      }
+    }
   }
   return std::clamp(tail, 0.0, 1.0);
 }
 
-// The smallest t with tail(t) <= share, by bisection on a bracket found by doubling.
+// The t with tail(t) = share: a bracket found by doubling, then the Illinois variant of regula
+// falsi (tail is smooth and falls monotonically), to a relative 1e-7.
 template<typename Tail>
-double wait_percentile(const Tail& tail, double p_wait, double share, double scale_s)
+double wait_percentile(const Tail& tail, double p_wait, double share, double guess_s)
 {
   if (p_wait <= share) {
     return 0.0;
   }
+  // Bracket the root around the guess (doubling up or halving down), then refine.
   double low = 0;
-  double high = scale_s;
-  for (int i = 0; i < 200 && tail(high) > share; ++i) {
-    low = high;
-    high *= 2;
+  double f_low = p_wait - share;
+  double high = guess_s;
+  double f_high = tail(high) - share;
+  if (f_high > 0) {
+    for (int i = 0; i < 200 && f_high > 0; ++i) {
+      low = high;
+      f_low = f_high;
+      high *= 2;
+      f_high = tail(high) - share;
+    }
+  } else {
+    for (int i = 0; i < 60; ++i) {
+      const double half = high / 2;
+      const double f_half = tail(half) - share;
+      if (f_half > 0) {
+        low = half;
+        f_low = f_half;
+        break;
+      }
+      high = half;
+      f_high = f_half;
+    }
   }
-  for (int i = 0; i < 100 && high - low > 1e-9 * high; ++i) {
-    const double mid = (low + high) / 2;
-    (tail(mid) > share ? low : high) = mid;
+  int side = 0;
+  for (int i = 0; i < 100 && high - low > 1e-7 * high; ++i) {
+    const double t = (low * f_high - high * f_low) / (f_high - f_low);
+    const double f = tail(t) - share;
+    if (f > 0) {
+      low = t;
+      f_low = f;
+      if (side == -1) {
+        f_high /= 2;
+      }
+      side = -1;
+    } else {
+      high = t;
+      f_high = f;
+      if (side == 1) {
+        f_low /= 2;
+      }
+      side = 1;
+    }
+    if (f == 0) {
+      return t;
+    }
   }
   return high;
 }
@@ -229,7 +318,7 @@ double closed_wait_tail(const ClosedLoad& load, std::int64_t pool, double t_s)
   return tail_from_view(arrival_view(d, load, pool), load, pool, t_s);
 }
 
-QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double timeout_s)
+QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double timeout_s, bool percentiles)
 {
   QueueMetrics m;
   m.pool = pool;
@@ -248,8 +337,15 @@ QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double ti
   const ArrivalView view = arrival_view(d, load, pool);
   m.p_wait = std::clamp(view.p_wait, 0.0, 1.0);
   const auto tail = [&](double t) { return tail_from_view(view, load, pool, t); };
-  m.p95_wait_ms = wait_percentile(tail, m.p_wait, 0.05, load.hold_s) * 1000.0;
-  m.p99_wait_ms = wait_percentile(tail, m.p_wait, 0.01, load.hold_s) * 1000.0;
+  if (percentiles) {
+    // A first guess from an exponential tail with the same P(wait) and mean wait.
+    const double conditional_s = m.p_wait > 0 ? m.mean_wait_ms / 1000.0 / m.p_wait : load.hold_s;
+    const auto guess = [&](double share) { return std::max(1e-9, conditional_s * std::log(m.p_wait / share)); };
+    m.p95_wait_ms = wait_percentile(tail, m.p_wait, 0.05, guess(0.05)) * 1000.0;
+    m.p99_wait_ms = wait_percentile(tail, m.p_wait, 0.01, guess(0.01)) * 1000.0;
+  } else {
+    m.p95_wait_ms = m.p99_wait_ms = std::numeric_limits<double>::quiet_NaN();
+  }
   m.timeout_rate = timeout_s > 0 ? tail(timeout_s) : 0.0;
   return m;
 }
@@ -394,6 +490,11 @@ double target_value(const QueueMetrics& m, Target::Metric metric)
     return m.timeout_rate;
   }
   return k_infinity;
+}
+
+bool needs_percentiles(const Target& target)
+{
+  return target.metric == Target::Metric::p95_wait || target.metric == Target::Metric::p99_wait;
 }
 
 bool meets(const QueueMetrics& m, const Target& target)

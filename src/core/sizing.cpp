@@ -186,7 +186,10 @@ void apply_target(Plan& plan, const Target& target)
   q.target_pool =
     q.model == QueueModel::open
       ? open_smallest_pool(q.open, target, s.pool_timeout_s, q.target_search_limit)
-      : smallest_pool([&](std::int64_t pool) { return evaluate_pool(q, pool, s.pool_timeout_s); }, target, 1, q.target_search_limit);
+      : smallest_pool([&](std::int64_t pool) { return closed_metrics(q.closed, pool, s.pool_timeout_s, needs_percentiles(target)); },
+                      target,
+                      1,
+                      q.target_search_limit);
   if (!q.target_pool) {
     return;
   }
