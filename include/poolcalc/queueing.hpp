@@ -65,7 +65,8 @@ struct OpenLoad
 };
 
 // Erlang B blocking probability for offered load `erlangs` on `servers`, by the recursion
-// B(0) = 1, B(k) = a B(k-1) / (k + a B(k-1)). Stable for any size; O(servers).
+// B(0) = 1, B(k) = a B(k-1) / (k + a B(k-1)) (stable for any size), or above 100,000 servers as
+// the Poisson ratio P(X = c) / P(X <= c) through the incomplete gamma function.
 double erlang_b(double erlangs, std::int64_t servers);
 
 // Erlang C probability of waiting (M/M/c), from Erlang B. Returns 1 when erlangs >= servers.

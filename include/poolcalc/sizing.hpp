@@ -1,7 +1,7 @@
 #pragma once
 // The seed's sizing, step by step (docs/model.md):
 //   peak concurrent = VUs x activity x (queries per VU per second) x query seconds  (Little's law)
-//   buffered        = ceil(peak) x burst, rounded up to a whole connection
+//   buffered        = ceil(peak / instances) x burst, rounded up to a whole connection
 //   pool            = buffered + overhead, rounded up to a multiple of round_to
 // then checked against max_connections less the reserved budget, and the seed's scaling table
 // and PgBouncer triggers. Pure: no I/O, no printing.
@@ -22,8 +22,9 @@ struct ScenarioResult
 {
   std::string label; // conservative / realistic / pessimistic, or "design"
   double query_ms = 0;
-  double peak_concurrent = 0;           // exact to 9 decimals: 12.6
-  std::int64_t peak_ceil = 0;           // 13
+  double peak_concurrent = 0;           // the whole load, exact to 9 decimals: 12.6
+  double per_instance_peak = 0;         // peak / instances: what one instance's pool carries
+  std::int64_t peak_ceil = 0;           // ceil(per_instance_peak): 13
   std::int64_t buffered = 0;            // ceil(13 x 3) = 39
   std::int64_t pool_size_unrounded = 0; // 39 + 10 = 49
   std::int64_t pool_size = 0;           // 50
@@ -87,9 +88,12 @@ struct QueueingPlan
   std::string hold_cv_source;
   std::vector<QueueMetrics> pools; // --pool, or the recommended pool
   std::optional<Target> target;
-  std::optional<std::int64_t> target_pool; // the smallest pool meeting the target
-  std::int64_t target_search_limit = 0;    // searched up to here
-  std::optional<QueueMetrics> recommended; // the plan's pool
+  std::optional<std::int64_t> target_pool;       // the smallest pool meeting the target, per instance
+  std::optional<std::int64_t> fleet_target_pool; // the same for the whole load on one pool (PgBouncer's)
+  std::int64_t target_search_limit = 0;          // searched up to here
+  std::optional<QueueMetrics> recommended;       // the plan's pool
+  std::optional<std::int64_t> knee;              // the smallest pool with P(wait) below the rules' knee_p_wait
+  double knee_p_wait = 0;
 };
 
 enum class Recommendation

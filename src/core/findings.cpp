@@ -48,7 +48,7 @@ void capacity_exceeds_server(const Plan& plan, const Rules&, Findings& out)
   if (!plan.pgbouncer) {
     return;
   }
-  const double fleet_peak = round_decimal(plan.peak_concurrent * static_cast<double>(plan.scenario.instances));
+  const double fleet_peak = plan.peak_concurrent;
   if (std::ceil(fleet_peak) <= static_cast<double>(plan.pgbouncer->server_connections)) {
     return;
   }
@@ -140,7 +140,7 @@ void scenario_does_not_fit(const Plan& plan, const Rules&, Findings& out)
       message = fmt::format("the {} scenario ({} ms) peaks at {} concurrent queries, more than PgBouncer's {} server connections",
                             r.label,
                             format_number(r.query_ms),
-                            format_number(round_decimal(r.peak_concurrent * static_cast<double>(plan.scenario.instances))),
+                            format_number(r.peak_concurrent),
                             plan.pgbouncer->server_connections);
     } else {
       const std::string needs =
@@ -162,7 +162,7 @@ void scenario_does_not_fit(const Plan& plan, const Rules&, Findings& out)
 void scaling_band_disagrees(const Plan& plan, const Rules&, Findings& out)
 {
   const ScalingRow* row = plan.scaling_row;
-  if (row == nullptr || row->pgbouncer || (plan.pool_size >= row->pool_min && plan.pool_size <= row->pool_max)) {
+  if (row == nullptr || row->pgbouncer || (plan.rule_of_thumb_pool >= row->pool_min && plan.rule_of_thumb_pool <= row->pool_max)) {
     return;
   }
   const std::string users = row->users_max ? fmt::format("{}-{}", row->users_min, *row->users_max) : fmt::format("{}+", row->users_min);
@@ -174,7 +174,7 @@ void scaling_band_disagrees(const Plan& plan, const Rules&, Findings& out)
                               row->pool_min,
                               row->pool_max,
                               row->max_connections,
-                              plan.pool_size),
+                              plan.rule_of_thumb_pool),
                   "scaling" });
 }
 

@@ -31,7 +31,7 @@ double poisson_cdf(std::int64_t k, double lambda)
     // Series for P(a, x); Q = 1 - P.
     double term = 1.0 / a;
     double sum = term;
-    for (int n = 1; n < 100000; ++n) {
+    for (int n = 1; n < 100'000'000; ++n) {
       term *= lambda / (a + n);
       sum += term;
       if (term < sum * 1e-16) {
@@ -46,7 +46,7 @@ double poisson_cdf(std::int64_t k, double lambda)
   double c = 1.0 / tiny;
   double d = 1.0 / b;
   double h = d;
-  for (int i = 1; i < 100000; ++i) {
+  for (int i = 1; i < 100'000'000; ++i) {
     const double an = -i * (i - a);
     b += 2.0;
     d = an * d + b;
@@ -295,9 +295,19 @@ std::string_view to_string(QueueModel model)
 
 double erlang_b(double erlangs, std::int64_t servers)
 {
+  if (servers > 100'000) {
+    // B(a, c) = P(X = c) / P(X <= c) for X ~ Poisson(a): O(sqrt(c)) instead of O(c) steps.
+    const auto c = static_cast<double>(servers);
+    const double log_pmf = -erlangs + c * std::log(erlangs) - std::lgamma(c + 1.0);
+    const double cdf = poisson_cdf(servers, erlangs);
+    return cdf > 0 ? std::min(1.0, std::exp(log_pmf) / cdf) : 1.0;
+  }
   double b = 1.0;
   for (std::int64_t k = 1; k <= servers; ++k) {
     b = erlangs * b / (static_cast<double>(k) + erlangs * b);
+    if (b < 1e-300 && static_cast<double>(k) > erlangs) {
+      return 0.0; // it only falls further
+    }
   }
   return b;
 }

@@ -420,8 +420,9 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
 
   // The product of the inputs, before any integer arithmetic (see k_max_total_connections).
   const double largest_peak = offered_concurrency(scenario, scenario.query_ms.back());
-  const double largest_total = (std::ceil(largest_peak) * scenario.burst + static_cast<double>(scenario.overhead + scenario.round_to)) *
-                               static_cast<double>(scenario.instances);
+  const auto instances = static_cast<double>(scenario.instances);
+  const double largest_total =
+    (std::ceil(largest_peak / instances) * scenario.burst + static_cast<double>(scenario.overhead + scenario.round_to)) * instances;
   if (!(largest_total <= k_max_total_connections)) {
     throw InputError{ fmt::format("{}: the workload needs about {} connections, more than the {} poolcalc computes with; "
                                   "check the units (--query-ms is milliseconds)",

@@ -100,8 +100,10 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
   // The server pool serves the whole fleet's concurrency, buffered like one pool: for one
   // instance this is the pool itself (the seed's default_pool_size = 50).
   const ScenarioResult& design = plan.scenarios[plan.design_index];
-  const std::int64_t fleet_peak = ceil_count(design.peak_concurrent * static_cast<double>(s.instances));
-  p.default_pool_size_wanted = round_up(ceil_count(static_cast<double>(fleet_peak) * s.burst) + s.overhead, s.round_to);
+  const std::int64_t fleet_peak = ceil_count(design.peak_concurrent);
+  p.default_pool_size_wanted = plan.queueing.fleet_target_pool
+                                 ? round_up(*plan.queueing.fleet_target_pool + s.overhead, s.round_to)
+                                 : round_up(ceil_count(static_cast<double>(fleet_peak) * s.burst) + s.overhead, s.round_to);
   p.default_pool_size = p.default_pool_size_wanted;
   p.reserve_pool_size = static_cast<std::int64_t>(std::llround(r.reserve_pool_ratio * static_cast<double>(p.default_pool_size)));
   // PgBouncer's server connections are ours to choose: keep them inside the safe band as well
@@ -193,6 +195,23 @@ void apply_target(Plan& plan, const Target& target)
   if (!q.target_pool) {
     return;
   }
+  // Through PgBouncer the whole load shares one server pool: its target is the fleet's.
+  if (s.instances == 1) {
+    q.fleet_target_pool = q.target_pool;
+  } else {
+    Scenario fleet = s;
+    fleet.instances = 1;
+    const QueueingPlan whole = queueing_load(fleet, q.hold_ms);
+    const std::int64_t limit =
+      whole.model == QueueModel::closed ? std::min(whole.closed.users, k_max_connections_limit) : k_max_connections_limit;
+    q.fleet_target_pool =
+      whole.model == QueueModel::open
+        ? open_smallest_pool(whole.open, target, s.pool_timeout_s, limit)
+        : smallest_pool([&](std::int64_t pool) { return closed_metrics(whole.closed, pool, s.pool_timeout_s, needs_percentiles(target)); },
+                        target,
+                        1,
+                        limit);
+  }
   // The scenarios keep the rule of thumb's figures; the plan takes the target's.
   plan.pool_size_unrounded = *q.target_pool + s.overhead;
   plan.pool_size = round_up(plan.pool_size_unrounded, s.round_to);
@@ -263,7 +282,10 @@ ScenarioResult size_one(const Scenario& scenario, double query_ms, std::int64_t 
   // seed assumes (one query per active VU per second).
   const double peak = offered_concurrency(scenario, query_ms);
   r.peak_concurrent = round_decimal(peak);
-  r.peak_ceil = ceil_count(peak);
+  // The load spreads over the instances; each instance's pool carries its share.
+  const auto instances = static_cast<double>(scenario.instances);
+  r.per_instance_peak = round_decimal(peak / instances);
+  r.peak_ceil = ceil_count(peak / instances);
   r.buffered = ceil_count(static_cast<double>(r.peak_ceil) * scenario.burst);
   r.pool_size_unrounded = r.buffered + scenario.overhead;
   r.pool_size = round_up(r.pool_size_unrounded, scenario.round_to);
@@ -325,7 +347,7 @@ Plan size(const Scenario& scenario, const Rules& rules)
     // Through PgBouncer a scenario fits when the fleet's peak fits PgBouncer's server pool:
     // it queues clients, it cannot run more queries at once than it has server connections.
     for (ScenarioResult& r : plan.scenarios) {
-      r.fits = ceil_count(r.peak_concurrent * static_cast<double>(scenario.instances)) <= plan.pgbouncer->server_connections;
+      r.fits = ceil_count(r.peak_concurrent) <= plan.pgbouncer->server_connections;
     }
     plan.fits = plan.fits && plan.scenarios[plan.design_index].fits;
   }
@@ -349,6 +371,17 @@ Plan size(const Scenario& scenario, const Rules& rules)
     plan.queueing.pools.push_back(evaluate_pool(plan.queueing, pool, scenario.pool_timeout_s));
   }
   plan.queueing.recommended = evaluate_pool(plan.queueing, plan.pool_size, scenario.pool_timeout_s);
+  plan.queueing.knee_p_wait = rules.queueing.knee_p_wait;
+  Target knee;
+  knee.metric = Target::Metric::p_wait;
+  knee.bound = rules.queueing.knee_p_wait;
+  const QueueingPlan& q = plan.queueing;
+  plan.queueing.knee = q.model == QueueModel::open
+                         ? open_smallest_pool(q.open, knee, 0, k_max_connections_limit)
+                         : smallest_pool([&](std::int64_t pool) { return closed_metrics(q.closed, pool, 0, false); },
+                                         knee,
+                                         1,
+                                         std::min(q.closed.users, k_max_connections_limit));
   return plan;
 }
 

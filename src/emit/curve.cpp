@@ -15,9 +15,9 @@ using namespace detail;
 
 namespace {
 
-std::string csv_number(double value)
+std::string csv_number(double value, int decimals = 9)
 {
-  return std::isfinite(value) ? format_number(round_decimal(value), 9) : std::string();
+  return std::isfinite(value) ? format_number(round_decimal(value), decimals) : std::string();
 }
 
 std::string xml_escape(std::string_view text)
@@ -121,9 +121,9 @@ std::string render_curve_csv(const Curve& c)
                        to_string(m.model),
                        csv_number(m.throughput_rps),
                        csv_number(m.p_wait),
-                       csv_number(m.mean_wait_ms),
-                       csv_number(m.p95_wait_ms),
-                       csv_number(m.p99_wait_ms),
+                       csv_number(m.mean_wait_ms, 3),
+                       csv_number(m.p95_wait_ms, 3),
+                       csv_number(m.p99_wait_ms, 3),
                        csv_number(m.timeout_rate),
                        csv_number(m.utilization),
                        m.stable ? "true" : "false");
@@ -134,23 +134,32 @@ std::string render_curve_csv(const Curve& c)
 std::string render_curve_json(const Plan& plan, const Curve& c)
 {
   using Json = nlohmann::ordered_json;
-  const auto finite = [](double v) { return std::isfinite(v) ? Json(round_decimal(v)) : Json(nullptr); };
+  const auto finite = [](double v, double scale) {
+    if (!std::isfinite(v)) {
+      return Json(nullptr);
+    }
+    const double rounded = std::round(v * scale) / scale;
+    return rounded == std::floor(rounded) && std::fabs(rounded) < 9e15 ? Json(static_cast<std::int64_t>(rounded)) : Json(rounded);
+  };
+  constexpr double k_ratio = 1e9; // ratios and rates to 9 decimals
+  constexpr double k_ms = 1e3;    // waits to the microsecond
   Json j;
   j["schema_version"] = 1;
   j["model"] = std::string(to_string(plan.queueing.model));
   j["knee"] = c.knee ? Json(*c.knee) : Json(nullptr);
-  j["knee_p_wait"] = c.knee_p_wait;
+  j["knee_p_wait"] = finite(c.knee_p_wait, k_ratio);
   j["plan_pool_size"] = plan.pool_size;
   Json points = Json::array();
   for (const QueueMetrics& m : c.points) {
     points.push_back({ { "pool", m.pool },
-                       { "throughput_rps", finite(m.throughput_rps) },
-                       { "p_wait", finite(m.p_wait) },
-                       { "mean_wait_ms", finite(m.mean_wait_ms) },
-                       { "p95_wait_ms", finite(m.p95_wait_ms) },
-                       { "p99_wait_ms", finite(m.p99_wait_ms) },
-                       { "timeout_rate", finite(m.timeout_rate) },
-                       { "utilization", finite(m.utilization) },
+                       { "model", std::string(to_string(m.model)) },
+                       { "throughput_rps", finite(m.throughput_rps, k_ratio) },
+                       { "p_wait", finite(m.p_wait, k_ratio) },
+                       { "mean_wait_ms", finite(m.mean_wait_ms, k_ms) },
+                       { "p95_wait_ms", finite(m.p95_wait_ms, k_ms) },
+                       { "p99_wait_ms", finite(m.p99_wait_ms, k_ms) },
+                       { "timeout_rate", finite(m.timeout_rate, k_ratio) },
+                       { "utilization", finite(m.utilization, k_ratio) },
                        { "stable", m.stable } });
   }
   j["points"] = points;

@@ -69,7 +69,11 @@ std::string plan_pool_formula(const Plan& plan)
     }
     return text + fmt::format(" (rule of thumb: {})", plan.rule_of_thumb_pool);
   }
-  return fmt::format("ceil({}) = {}", format_number(plan.peak_concurrent), pool_formula(plan, plan.scenarios[plan.design_index]));
+  const ScenarioResult& d = plan.scenarios[plan.design_index];
+  const std::string share = plan.scenario.instances == 1
+                              ? format_number(d.peak_concurrent)
+                              : fmt::format("{} / {}", format_number(d.peak_concurrent), plan.scenario.instances);
+  return fmt::format("ceil({}) = {}", share, pool_formula(plan, d));
 }
 
 std::string reserved_list(const Plan& plan)
@@ -91,9 +95,9 @@ std::string seconds(double value)
   return fmt::format("{} s", format_number(value));
 }
 
-std::int64_t fleet_peak_ceil(const Plan& plan, const ScenarioResult& r)
+std::int64_t fleet_peak_ceil(const ScenarioResult& r)
 {
-  return static_cast<std::int64_t>(std::ceil(round_decimal(r.peak_concurrent * static_cast<double>(plan.scenario.instances))));
+  return static_cast<std::int64_t>(std::ceil(round_decimal(r.peak_concurrent)));
 }
 
 std::string fit_check(const Plan& plan)
@@ -101,7 +105,7 @@ std::string fit_check(const Plan& plan)
   if (!plan.pgbouncer) {
     return fmt::format("{} {} {} available", plan.server_connections, plan.fits ? "<=" : ">", plan.available);
   }
-  const std::int64_t peak = fleet_peak_ceil(plan, plan.scenarios[plan.design_index]);
+  const std::int64_t peak = fleet_peak_ceil(plan.scenarios[plan.design_index]);
   return fmt::format("peak {} {} {} server connections {} {} available",
                      peak,
                      peak <= plan.server_connections ? "<=" : ">",
@@ -118,7 +122,7 @@ std::string scenario_fit(const Plan& plan, const ScenarioResult& r)
   if (!plan.pgbouncer) {
     return fmt::format("does not fit ({} > {} available)", r.total_connections, plan.available);
   }
-  return fmt::format("does not fit (peak {} > {} server connections)", fleet_peak_ceil(plan, r), plan.server_connections);
+  return fmt::format("does not fit (peak {} > {} server connections)", fleet_peak_ceil(r), plan.server_connections);
 }
 
 std::string wait_text(double ms)
@@ -147,12 +151,13 @@ std::string queueing_description(const QueueingPlan& q)
 {
   const std::string per_instance = "per instance";
   if (q.model == QueueModel::closed) {
-    return fmt::format("closed loop (M/M/c//N): {} VU{} {}, each holding a connection {} ms, then {} ms until its next query",
+    return fmt::format("closed loop (M/M/c//N): {} VU{} {}, each holding a connection {} ms, then {} ms until its next query{}",
                        q.closed.users,
                        q.closed.users == 1 ? "" : "s",
                        per_instance,
                        format_number(q.hold_ms),
-                       format_number(q.closed.think_s * 1000.0, 1));
+                       format_number(q.closed.think_s * 1000.0, 1),
+                       q.hold_cv2 == 1.0 ? "" : " (holds taken as exponential: the hold variability applies to open loads)");
   }
   return fmt::format("open loop (M/M/c, Erlang C): {} queries/s {}, each holding a connection {} ms (hold cv^2 {}: {})",
                      format_number(q.open.arrival_rps, 2),
@@ -180,7 +185,9 @@ std::vector<std::vector<std::string>> queueing_rows(const Plan& plan)
                      wait_text(m.mean_wait_ms),
                      wait_text(m.p95_wait_ms),
                      wait_text(m.p99_wait_ms),
-                     plan.scenario.pool_timeout_s > 0 ? share_text(m.timeout_rate) : "no timeout",
+                     plan.scenario.pool_timeout_s <= 0 ? std::string("no timeout")
+                     : m.stable                        ? share_text(m.timeout_rate)
+                                                       : ">= " + share_text(m.timeout_rate),
                      fmt::format("{} %", format_number(m.utilization * 100.0, 0)) });
   }
   return rows;
@@ -192,14 +199,13 @@ std::string target_summary(const Plan& plan)
   if (!q.target || !q.target_pool) {
     return "";
   }
-  const ScenarioResult& d = plan.scenarios[plan.design_index];
   std::string text = fmt::format("--target {}: the smallest pool that meets it is {}; + {} overhead = {}",
                                  q.target->text,
                                  *q.target_pool,
                                  plan.scenario.overhead,
-                                 d.pool_size_unrounded);
-  if (d.pool_size != d.pool_size_unrounded) {
-    text += fmt::format(" -> {}", d.pool_size);
+                                 plan.pool_size_unrounded);
+  if (plan.pool_size != plan.pool_size_unrounded) {
+    text += fmt::format(" -> {}", plan.pool_size);
   }
   return text + fmt::format(" (the rule of thumb gives {})", plan.rule_of_thumb_pool);
 }
@@ -259,7 +265,14 @@ std::vector<ExplainBlock> explain(const Plan& plan)
   blocks.push_back(peak);
 
   const ScenarioResult& d = plan.scenarios[plan.design_index];
-  ExplainBlock pool{ "Recommended pool size = (ceil(peak concurrent) x burst) + overhead, rounded up", {} };
+  ExplainBlock pool{ s.instances == 1
+                       ? "Recommended pool size = (ceil(peak concurrent) x burst) + overhead, rounded up"
+                       : "Recommended pool size per instance = (ceil(peak concurrent / instances) x burst) + overhead, rounded up",
+                     {} };
+  if (s.instances > 1) {
+    pool.lines.push_back(
+      fmt::format("peak per instance = {} / {} = {}", format_number(d.peak_concurrent), s.instances, format_number(d.per_instance_peak)));
+  }
   pool.lines.push_back(fmt::format("= ({} x {}) + {}", d.peak_ceil, format_number(s.burst), s.overhead));
   pool.lines.push_back(fmt::format("= {} + {}", d.buffered, s.overhead));
   pool.lines.push_back(fmt::format("= {}", d.pool_size_unrounded));

@@ -134,6 +134,13 @@ Json finite(double value)
   return std::isfinite(value) ? number(round_decimal(value)) : Json(nullptr);
 }
 
+// Waits to the microsecond: the percentiles are found to a relative 1e-7, so finer digits would
+// only carry the root search's noise.
+Json wait_ms(double value)
+{
+  return std::isfinite(value) ? number(std::round(value * 1000.0) / 1000.0) : Json(nullptr);
+}
+
 Json queue_metrics(const QueueMetrics& m)
 {
   Json j;
@@ -141,9 +148,9 @@ Json queue_metrics(const QueueMetrics& m)
   j["model"] = std::string(to_string(m.model));
   j["throughput_rps"] = finite(m.throughput_rps);
   j["p_wait"] = finite(m.p_wait);
-  j["mean_wait_ms"] = finite(m.mean_wait_ms);
-  j["p95_wait_ms"] = finite(m.p95_wait_ms);
-  j["p99_wait_ms"] = finite(m.p99_wait_ms);
+  j["mean_wait_ms"] = wait_ms(m.mean_wait_ms);
+  j["p95_wait_ms"] = wait_ms(m.p95_wait_ms);
+  j["p99_wait_ms"] = wait_ms(m.p99_wait_ms);
   j["timeout_rate"] = finite(m.timeout_rate);
   j["utilization"] = finite(m.utilization);
   j["stable"] = m.stable;
@@ -162,6 +169,8 @@ Json queueing_model(const Plan& plan)
   j["hold_cv2"] = finite(q.hold_cv2);
   j["hold_cv_source"] = q.hold_cv_source;
   j["recommended"] = q.recommended ? queue_metrics(*q.recommended) : Json(nullptr);
+  j["knee"] = q.knee ? Json(*q.knee) : Json(nullptr);
+  j["knee_p_wait"] = number(q.knee_p_wait);
   if (q.target) {
     Json t;
     t["goal"] = q.target->text;

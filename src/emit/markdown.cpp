@@ -158,17 +158,25 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
     if (const std::string target = target_summary(plan); !target.empty()) {
       out += target + ".\n\n";
     }
+    if (plan.queueing.knee) {
+      out += fmt::format("The knee, the smallest pool where under {} of queries wait for a connection, is at {}. `poolcalc curve` "
+                         "with the same options tabulates every pool size, and `--format svg > curve.svg` charts it.\n\n",
+                         share_text(plan.queueing.knee_p_wait),
+                         *plan.queueing.knee);
+    }
     out += "The rule of thumb above assumes one query per active VU per second and adds a buffer; the queueing model "
            "predicts what the pool does under that load (docs/model.md).\n\n";
   }
   out += "## Connection pool parameters\n\n| Parameter | Prisma default | Chosen | Why |\n|---|---|---|---|\n";
-  out += fmt::format("| `connection_limit` | {} | {} | {} x {} burst + {} overhead, rounded up to {} |\n",
-                     prisma_default_limit(plan),
-                     plan.settings.connection_limit,
-                     d.peak_ceil,
-                     format_number(s.burst),
-                     s.overhead,
-                     s.round_to);
+  const std::string why =
+    plan.queueing.target && plan.queueing.target_pool
+      ? fmt::format("the smallest pool meeting {} ({}) + {} overhead, rounded up to {}",
+                    plan.queueing.target->text,
+                    *plan.queueing.target_pool,
+                    s.overhead,
+                    s.round_to)
+      : fmt::format("{} x {} burst + {} overhead, rounded up to {}", d.peak_ceil, format_number(s.burst), s.overhead, s.round_to);
+  out += fmt::format("| `connection_limit` | {} | {} | {} |\n", prisma_default_limit(plan), plan.settings.connection_limit, why);
   out += fmt::format("| `pool_timeout` | {} | {} | below the client's request timeout ({}) so pool exhaustion surfaces as pool errors |\n",
                      seconds(plan.prisma_default_pool_timeout_s),
                      seconds(plan.settings.pool_timeout_s),

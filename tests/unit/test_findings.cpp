@@ -70,15 +70,16 @@ TEST_CASE("evaluate: each rule")
   }
   SUBCASE("pgbouncer.recommended and pgbouncer.pool_reduced")
   {
-    const auto f = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "instances", "6" }, { "max_connections", "200" } });
+    // 480 x 0.7 x 0.15 = 50.4 concurrent, 8.4 per instance: 9 x 3 + 10 = 37 -> 40 each, 240 in all.
+    const auto f = findings_for({ { "vus", "480" }, { "query_ms", "150" }, { "instances", "6" }, { "max_connections", "200" } });
     REQUIRE(find(f, "pgbouncer.recommended") != nullptr);
     CHECK(find(f, "pgbouncer.recommended")->message ==
-          "use PgBouncer: 6 application instances (more than 5); 300 connections in total (more than 200)");
-    // 6 x 12.6 = 75.6 -> 76 x 3 + 10 = 238 -> 240 + reserve 48 > 140 (70 % of 200, below the 150 available);
-    // floor(140 / 1.2) = 116, and 24 for the reserve.
+          "use PgBouncer: 6 application instances (more than 5); 240 connections in total (more than 200)");
+    // The server pool for the whole load: 51 x 3 + 10 = 163 -> 170, + reserve 34 > 140 (70 % of 200, below the 150
+    // available); floor(140 / 1.2) = 116, and 24 for the reserve.
     REQUIRE(find(f, "pgbouncer.pool_reduced") != nullptr);
     CHECK(find(f, "pgbouncer.pool_reduced")->message ==
-          "default_pool_size 240 + reserve_pool_size 48 would exceed the 140 server connections inside the safe band (70 % of "
+          "default_pool_size 170 + reserve_pool_size 34 would exceed the 140 server connections inside the safe band (70 % of "
           "max_connections 200; 150 are available); reduced to 116 + 24");
     CHECK(find(f, "utilization.within_safe") != nullptr);
     CHECK(find(f, "pool.exceeds_available") == nullptr); // clients go to PgBouncer

@@ -36,6 +36,13 @@ TEST_CASE("erlang_b and erlang_c")
     CHECK(b > 0);
     CHECK(b < 0.01);
     CHECK(erlang_c(100000, 100000) == 1.0);
+    // Both ways of computing B agree where they meet: the recursion at 100,000 servers and the
+    // Poisson ratio at 100,001, against one more step of the recursion by hand.
+    const double a = 99'000;
+    const double b_recursion = erlang_b(a, 100'000);
+    const double b_next = a * b_recursion / (100'001 + a * b_recursion);
+    CHECK(erlang_b(a, 100'001) == doctest::Approx(b_next).epsilon(1e-9));
+    CHECK(erlang_b(1.5e8, 450'000'010) == 0.0);
   }
 }
 

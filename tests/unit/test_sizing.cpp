@@ -127,12 +127,15 @@ TEST_CASE("size: the PgBouncer plan")
   }
   SUBCASE("a fleet: the server pool covers every instance's concurrency")
   {
-    // 8 instances x 12.6 = 100.8 -> 101 x 3 + 10 = 313 -> 320; 8 x 50 = 400 clients.
+    // 12.6 over 8 instances = 1.575 each: 2 x 3 + 10 = 16 -> 20 per instance, 160 clients in all. The server pool
+    // serves the whole 12.6: 13 x 3 + 10 = 49 -> 50, with a reserve of 10.
     const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "instances", "8" }, { "max_connections", "1000" } });
     REQUIRE(p.pgbouncer.has_value());
-    CHECK(p.pgbouncer->default_pool_size == 320);
-    CHECK(p.pgbouncer->reserve_pool_size == 64);
-    CHECK(p.total_connections == 400);
+    CHECK(p.scenarios[0].per_instance_peak == 1.575);
+    CHECK(p.pool_size == 20);
+    CHECK(p.pgbouncer->default_pool_size == 50);
+    CHECK(p.pgbouncer->reserve_pool_size == 10);
+    CHECK(p.total_connections == 160);
     CHECK(p.pgbouncer->max_client_conn == 1000);
   }
 }
