@@ -172,6 +172,9 @@ double tail_from_view(const ArrivalView& view, const ClosedLoad& load, std::int6
   if (t_s <= 0) {
     return view.p_wait;
   }
+  if (view.waiting.empty()) {
+    return 0.0;
+  }
   const double lambda = static_cast<double>(pool) / load.hold_s * t_s;
   std::int64_t k = view.first_waiting - pool;
   double cdf = poisson_cdf(k, lambda);
@@ -205,9 +208,6 @@ double tail_from_view(const ArrivalView& view, const ClosedLoad& load, std::int6
   }
   // sum_i a_i cdf(k0 + i) = cdf(k0) sum_i a_i + sum_(j >= 1) pmf(k0 + j) sum_(i >= j) a_i: only the
   // terms that do not underflow cost anything.
-  if (view.waiting.empty()) {
-    return 0.0;
-  }
   double tail = cdf * view.suffix[0];
   const std::int64_t k0 = k;
   if (k_live <= k_end) {
@@ -377,7 +377,7 @@ QueueMetrics open_metrics_from_b(const OpenLoad& load, std::int64_t pool, double
     m.utilization = 1.0;
     m.p_wait = 1.0;
     m.mean_wait_ms = m.p95_wait_ms = m.p99_wait_ms = k_infinity;
-    m.timeout_rate = 1.0 - c / a; // at least the share that cannot be served
+    m.timeout_rate = timeout_s > 0 ? 1.0 - c / a : 0.0; // at least the share that cannot be served
     return m;
   }
   // Allen-Cunneen: Wq(M/G/c) ~ Wq(M/M/c) x (ca^2 + cs^2) / 2 with Poisson arrivals (ca^2 = 1).
@@ -474,12 +474,13 @@ std::expected<Target, std::string> parse_target(std::string_view text)
   } else if (is_time) {
     return error();
   }
-  auto number = parse_number(value, 0.0, is_time ? 3.6e9 : 100.0, true);
+  auto number = parse_number(value, 0.0, 1e12, true);
   if (!number) {
     return error();
   }
   target.bound = *number * factor;
-  if (!is_time && target.bound > 1.0) {
+  // Waits up to an hour (in ms); shares up to 1.
+  if ((is_time && target.bound > 3.6e6) || (!is_time && target.bound > 1.0)) {
     return error();
   }
   return target;

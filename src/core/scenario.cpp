@@ -33,6 +33,13 @@ const std::string& single(const RawValue& value)
   return value.items.front();
 }
 
+bool is_name(std::string_view name)
+{
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
 std::int64_t count_or(const RawInputs& inputs, std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max)
 {
   const RawValue* value = find(inputs, key);
@@ -100,15 +107,15 @@ std::vector<double> read_query_ms(const RawValue& value)
   std::vector<double> result;
   for (const std::string& item : value.items) {
     for (const std::string& part : split_list(item)) {
-      auto parsed = parse_number(part, 0.0, k_max_query_ms, true);
+      auto parsed = parse_number(part, k_min_ms, k_max_query_ms, false);
       if (!parsed) {
         fail(value, fmt::format("{} (milliseconds a query holds a connection), got '{}'", parsed.error(), part));
       }
       result.push_back(*parsed);
     }
   }
-  if (result.size() > k_max_query_ms_values) {
-    fail(value, fmt::format("expected at most {} values, got {}", k_max_query_ms_values, result.size()));
+  if (result.empty() || result.size() > k_max_query_ms_values) {
+    fail(value, fmt::format("expected 1 to {} values, got {}", k_max_query_ms_values, result.size()));
   }
   std::sort(result.begin(), result.end());
   if (std::adjacent_find(result.begin(), result.end()) != result.end()) {
@@ -120,13 +127,15 @@ std::vector<double> read_query_ms(const RawValue& value)
 std::vector<ReserveEntry> read_reserve(const RawValue& value)
 {
   std::vector<ReserveEntry> result;
+  std::vector<std::string> entries;
   for (const std::string& item : value.items) {
+    const auto parts = split_list(item); // --reserve a=3,b=4 as well as repeated flags
+    entries.insert(entries.end(), parts.begin(), parts.end());
+  }
+  for (const std::string& item : entries) {
     const std::size_t equals = item.find('=');
     const std::string name = item.substr(0, equals);
-    const bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    });
-    if (equals == std::string::npos || !name_ok) {
+    if (equals == std::string::npos || !is_name(name)) {
       fail(value, fmt::format("expected NAME=N (NAME of letters, digits, '_' or '-'), got '{}'", item));
     }
     const std::string number = item.substr(equals + 1);
@@ -155,14 +164,17 @@ std::vector<Operation> read_operations(const RawValue& value)
     }
     Operation op;
     op.name = item.substr(0, first);
-    if (op.name.empty()) {
-      fail(value, fmt::format("expected NAME:SHARE:MS (e.g. send:0.7:150), got '{}'", item));
+    if (!is_name(op.name)) {
+      fail(value, fmt::format("expected NAME:SHARE:MS (NAME of letters, digits, '_' or '-'; e.g. send:0.7:150), got '{}'", item));
+    }
+    if (std::any_of(result.begin(), result.end(), [&](const Operation& other) { return other.name == op.name; })) {
+      fail(value, fmt::format("{} is given twice", op.name));
     }
     auto share = parse_number(item.substr(first + 1, second - first - 1), 0.0, 1.0, true);
     if (!share) {
       fail(value, fmt::format("{}: the share: {}, got '{}'", op.name, share.error(), item.substr(first + 1, second - first - 1)));
     }
-    auto hold = parse_number(item.substr(second + 1), 0.0, k_max_query_ms, true);
+    auto hold = parse_number(item.substr(second + 1), k_min_ms, k_max_query_ms, false);
     if (!hold) {
       fail(value, fmt::format("{}: the hold time in ms: {}, got '{}'", op.name, hold.error(), item.substr(second + 1)));
     }
@@ -170,6 +182,9 @@ std::vector<Operation> read_operations(const RawValue& value)
     op.hold_ms = *hold;
     total += op.share;
     result.push_back(op);
+  }
+  if (result.empty()) {
+    fail(value, "expected at least one operation NAME:SHARE:MS");
   }
   if (result.size() > k_max_operations) {
     fail(value, fmt::format("expected at most {} operations, got {}", k_max_operations, result.size()));
@@ -199,9 +214,11 @@ std::vector<std::int64_t> read_pools(const RawValue& value)
       for (std::int64_t pool = *first; pool <= *last; ++pool) {
         result.push_back(pool);
       }
+      std::sort(result.begin(), result.end());
+      result.erase(std::unique(result.begin(), result.end()), result.end());
     }
     if (result.size() > k_max_pools) {
-      fail(value, fmt::format("expected at most {} pool sizes, got more", k_max_pools));
+      fail(value, fmt::format("expected at most {} pool sizes, got {}", k_max_pools, result.size()));
     }
   }
   std::sort(result.begin(), result.end());
@@ -239,7 +256,7 @@ void read_variability(const RawInputs& inputs, Scenario& scenario)
   const bool is_p95 = p95 != nullptr;
   const double z = is_p95 ? 1.6448536269514722 : 2.3263478740408408; // standard normal quantiles
   const double mean = scenario.query_ms.front();
-  const double percentile = number_or(inputs, is_p95 ? "query_p95_ms" : "query_p99_ms", 0, 0.0, k_max_query_ms, true);
+  const double percentile = number_or(inputs, is_p95 ? "query_p95_ms" : "query_p99_ms", 0, k_min_ms, k_max_query_ms, false);
   // Lognormal: mean = exp(mu + s^2 / 2), percentile = exp(mu + z s), so
   // s^2 / 2 - z s + ln(percentile / mean) = 0; the smaller root keeps the percentile above the mean.
   const double log_ratio = std::log(percentile / mean);
@@ -314,7 +331,7 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
   }
   scenario.design_index = scenario.query_ms.size() / 2; // the middle one (the seed's "realistic")
   if (const RawValue* design = find(inputs, "design_ms")) {
-    const double wanted = number_or(inputs, "design_ms", 0, 0.0, k_max_query_ms, true);
+    const double wanted = number_or(inputs, "design_ms", 0, k_min_ms, k_max_query_ms, false);
     const auto it = std::find(scenario.query_ms.begin(), scenario.query_ms.end(), wanted);
     if (it == scenario.query_ms.end()) {
       std::vector<std::string> listed;
@@ -333,7 +350,7 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
     if (const RawValue* rate = find(inputs, "vu_rate")) {
       fail(*rate, "--think-ms sets each VU's pace; drop --vu-rate");
     }
-    scenario.think_ms = number_or(inputs, "think_ms", 0, 0.0, k_max_query_ms, true);
+    scenario.think_ms = number_or(inputs, "think_ms", 0, k_min_ms, k_max_query_ms, false);
   }
   if (scenario.rps) {
     for (const char* closed_only : { "vu_rate", "think_ms", "activity" }) {
@@ -346,10 +363,17 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
     const double longest_hold_s = scenario.query_ms.back() / 1000.0;
     const double busy = vu_query_rate_raw(scenario, longest_hold_s) * longest_hold_s;
     if (!scenario.think_ms && !(busy < 1.0)) {
-      const RawValue* rate = find(inputs, "vu_rate");
+      // Name the input that made it so: the rate, the queries per request, the mix or the hold.
+      std::string origin = "rules: sizing.vu_rate_per_s";
+      for (const char* key : { "vu_rate", "queries_per_request", "op", "query_ms" }) {
+        if (const RawValue* given = find(inputs, key)) {
+          origin = given->origin;
+          break;
+        }
+      }
       throw InputError{ fmt::format("{}: at {}/s with {} quer{} of {} ms per request, each VU would hold a connection {} s of every "
                                     "second; lower the rate or give --think-ms",
-                                    rate != nullptr ? rate->origin : std::string("--query-ms"),
+                                    origin,
                                     format_number(scenario.vu_rate_per_s),
                                     format_number(scenario.queries_per_request),
                                     scenario.queries_per_request == 1 ? "y" : "ies",
@@ -383,6 +407,9 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
     static_cast<double>(count_or(inputs, "pool_timeout", static_cast<std::int64_t>(rules.timeouts.pool_timeout_s), 0, k_max_timeout_s));
   scenario.connect_timeout_s = static_cast<double>(
     count_or(inputs, "connect_timeout", static_cast<std::int64_t>(rules.timeouts.connect_timeout_s), 0, k_max_timeout_s));
+  if (scenario.target && scenario.target->metric == Target::Metric::timeout_rate && scenario.pool_timeout_s == 0) {
+    fail(*find(inputs, "target"), "a timeout_rate target needs a pool timeout, and --pool-timeout is 0 (never time out)");
+  }
   scenario.request_timeout_s =
     number_or(inputs, "request_timeout", rules.timeouts.client_request_timeout_s, 0.0, k_max_request_timeout_s, true);
 

@@ -64,7 +64,7 @@ double TableReader::number(std::string_view key, double min, double max, bool mi
                      min_open ? ">" : ">=",
                      format_number(min, 9),
                      format_number(max, 9),
-                     format_number(value, 9)));
+                     std::isfinite(value) ? format_number(value, 9) : fmt::format("{}", value)));
   }
   return value;
 }

@@ -133,7 +133,7 @@ TEST_CASE("bad input: one line on stderr, exit 2, nothing on stdout")
   }
   SUBCASE("--query-ms")
   {
-    const std::string accepted = "--query-ms: expected a number > 0 and <= 3600000 (milliseconds a query holds a connection), got ";
+    const std::string accepted = "--query-ms: expected a number >= 0.001 and <= 3600000 (milliseconds a query holds a connection), got ";
     check_usage_error({ "--vus", "120", "--query-ms", "0" }, accepted + "'0'");
     check_usage_error({ "--vus", "120", "--query-ms", "-1" }, accepted + "'-1'");
     check_usage_error({ "--vus", "120", "--query-ms", "nan" }, accepted + "'nan'");

@@ -109,7 +109,7 @@ TEST_CASE("parse_rules errors name file:line:column")
   {
     const std::string text = rules_with("activity = 0.70", "activity = nan");
     CHECK(parse_rules(text, "r.toml").error() ==
-          "r.toml:" + std::to_string(line_of(text, "activity = nan")) + ":12: sizing.activity: expected a number > 0 and <= 1, got n/a");
+          "r.toml:" + std::to_string(line_of(text, "activity = nan")) + ":12: sizing.activity: expected a number > 0 and <= 1, got nan");
   }
   SUBCASE("unknown key")
   {

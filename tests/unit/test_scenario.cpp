@@ -71,7 +71,7 @@ TEST_CASE("build_scenario")
           "--max_connections (with the default reserved budget): the reserved connections (50) exceed max_connections (40); reserve at "
           "most 40");
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17" } })) ==
-          "--query_ms: expected at most 16 values, got 17");
+          "--query_ms: expected 1 to 16 values, got 17");
   }
 }
 
@@ -179,6 +179,20 @@ TEST_CASE("build_scenario: the queueing inputs")
     // 150 x exp(z^2 / 2) = 580.24 ms (Python): the largest p95 a lognormal with that mean can have.
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "pool", "0" } })) ==
           "--pool: expected pool sizes N or ranges A-B (A <= B), each from 1 to 262143, got '0'");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "" } })) ==
+          "--query_ms: expected a number >= 0.001 and <= 3600000 (milliseconds a query holds a connection), got ''");
+    RawInputs empty_ops = inputs({ { "vus", "120" } });
+    empty_ops["op"] = RawValue{ {}, "--op" };
+    CHECK(error_of(empty_ops) == "--op: expected at least one operation NAME:SHARE:MS");
+    RawInputs empty_list = inputs({ { "vus", "120" } });
+    empty_list["query_ms"] = RawValue{ {}, "s.toml:2:12: query_ms" };
+    CHECK(error_of(empty_list) == "s.toml:2:12: query_ms: expected 1 to 16 values, got 0");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "op", "a:0.5:150" }, { "op", "a:0.5:60" } })) == "--op: a is given twice");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "target", "timeout_rate<0.001" }, { "pool_timeout", "0" } })) ==
+          "--target: a timeout_rate target needs a pool timeout, and --pool-timeout is 0 (never time out)");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "queries_per_request", "7" } })) ==
+          "--queries_per_request: at 1/s with 7 queries of 150 ms per request, each VU would hold a connection 1.05 s of every "
+          "second; lower the rate or give --think-ms");
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "pool", "1-2000" } })) ==
           "--pool: expected at most 1000 pool sizes, got 2000 in '1-2000'");
   }
