@@ -50,10 +50,19 @@ public:
   DatabaseUrl with_param(std::string_view key, std::string_view value) const;
 
   // Returns a copy with the host replaced (an IPv6 address without brackets; they are added),
-  // and any `host` query parameter removed. Used to point an application at PgBouncer.
+  // and any `host` or `hostaddr` query parameter removed (libpq would prefer them). Used to point
+  // an application at PgBouncer.
   DatabaseUrl with_host(std::string_view host) const;
 
-  // Returns a copy with the port replaced (used to point an application at PgBouncer).
+  // Where libpq connects: a `host` parameter overrides the authority's host; decoded. Empty
+  // when neither is given (libpq then uses a local socket).
+  std::string effective_host() const;
+
+  // The port libpq uses: a `port` parameter overrides the authority's; empty when neither.
+  std::string effective_port() const;
+
+  // Returns a copy with the port replaced, and any `port` query parameter removed (used to point
+  // an application at PgBouncer).
   DatabaseUrl with_port(unsigned port) const;
 
   // Query parameters as written (raw, not decoded), in order.
@@ -74,5 +83,10 @@ private:
   bool m_has_query = false;              // a '?' was present (possibly with an empty query)
   std::optional<std::string> m_fragment; // raw
 };
+
+// Masks every password that looks like one in free text, such as an error message quoting
+// what the user typed: the userinfo password of anything "scheme://user:password@..." and the
+// value of "password=...". Everything else is kept.
+std::string mask_passwords(std::string_view text);
 
 } // namespace poolcalc

@@ -2,6 +2,7 @@
 
 #include "options.hpp"
 
+#include "poolcalc/database_url.hpp"
 #include "poolcalc/emit.hpp"
 #include "poolcalc/findings.hpp"
 #include "poolcalc/rules.hpp"
@@ -115,7 +116,7 @@ public:
         option = m_app.add_flag(spec.flag, slot.flag, spec.help);
       } else if (spec.kind == OptionKind::list) {
         // One value per occurrence (repeat the flag for more), so a stray word is not taken as one.
-        option = m_app.add_option(spec.flag, slot.values, spec.help)->type_name(spec.type_name)->expected(1);
+        option = m_app.add_option(spec.flag, slot.values, spec.help)->type_name(spec.type_name)->expected(1)->allow_extra_args(false);
         option->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
       } else {
         option = m_app.add_option(spec.flag, slot.value, spec.help)->type_name(spec.type_name);
@@ -124,12 +125,13 @@ public:
       option->group(spec.group);
       slot.option = option;
     }
-    m_app.add_option("--format", m_format, "text (default), json, markdown or env")->type_name("FORMAT")->group("Output");
+    m_format_option = m_app.add_option("--format", m_format, "text (default), json, markdown or env")->type_name("FORMAT")->group("Output");
     m_app.add_flag("--explain", m_explain, "print the whole arithmetic step by step")->group("Output");
-    m_app.add_option("--config", m_config, "a TOML scenario file with any of the options above, snake_case")
-      ->type_name("FILE")
-      ->group("Files");
-    m_app.add_option("--rules", m_rules, "replace the built-in rules (see `poolcalc rules`)")->type_name("FILE")->group("Files");
+    m_config_option = m_app.add_option("--config", m_config, "a TOML scenario file with any of the options above, snake_case")
+                        ->type_name("FILE")
+                        ->group("Files");
+    m_rules_option =
+      m_app.add_option("--rules", m_rules, "replace the built-in rules (see `poolcalc rules`)")->type_name("FILE")->group("Files");
 
     for (const char* name : { "size", "env", "report", "rules", "curve" }) {
       CLI::App* sub = m_app.add_subcommand(name, "");
@@ -170,13 +172,13 @@ public:
       }
       parsed.flags[m_specs[i].key] = std::move(value);
     }
-    if (!m_config.empty()) {
+    if (m_config_option->count() > 0) {
       parsed.config_path = m_config;
     }
-    if (!m_rules.empty()) {
+    if (m_rules_option->count() > 0) {
       parsed.rules_path = m_rules;
     }
-    if (!m_format.empty()) {
+    if (m_format_option->count() > 0) {
       parsed.format = m_format;
     }
     parsed.explain = m_explain;
@@ -199,6 +201,9 @@ private:
   std::string m_format;
   std::string m_config;
   std::string m_rules;
+  CLI::Option* m_format_option = nullptr;
+  CLI::Option* m_config_option = nullptr;
+  CLI::Option* m_rules_option = nullptr;
   bool m_explain = false;
 };
 
@@ -313,7 +318,7 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
 int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const Environment& env)
 {
   const auto fail = [&](const Failure& failure) {
-    err << "poolcalc: error: " << failure.message << '\n';
+    err << "poolcalc: error: " << mask_passwords(failure.message) << '\n';
     return failure.code;
   };
   auto loaded = load(parsed, env);
@@ -352,6 +357,14 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
       output = render_text(plan, findings, { env.stdout_is_terminal && !set_in(no_color), loaded->explain });
     }
     code = has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
+    // Formats without findings (the .env snippet, the curve) still say why they exit 3.
+    if (parsed.command == "curve" || loaded->format == "env") {
+      for (const Finding& finding : findings) {
+        if (finding.level == Level::fail) {
+          err << "poolcalc: fail: " << finding.id << ": " << mask_passwords(finding.message) << '\n';
+        }
+      }
+    }
   }
   out << output;
   out.flush();
@@ -394,7 +407,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
       message.pop_back();
     }
-    err << "poolcalc: error: " << message << " (see poolcalc --help)\n";
+    err << "poolcalc: error: " << mask_passwords(message) << " (see poolcalc --help)\n";
     return k_exit_usage;
   }
   return execute(cli.collect(), out, err, env);

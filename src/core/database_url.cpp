@@ -478,7 +478,11 @@ std::string DatabaseUrl::database() const
 
 bool DatabaseUrl::is_local() const
 {
-  // A `host` parameter overrides the authority's host (libpq reads it after the authority).
+  // libpq connects to `hostaddr` when given, else to a `host` parameter, which overrides the
+  // authority's host (libpq reads it after the authority).
+  if (const std::optional<std::string> address = param("hostaddr"); address && !address->empty()) {
+    return is_local_host(*address);
+  }
   if (const std::optional<std::string> host_param = param("host")) {
     return is_local_host(*host_param);
   }
@@ -519,7 +523,10 @@ DatabaseUrl DatabaseUrl::with_host(std::string_view host) const
   result.m_ipv6 = host.find(':') != std::string_view::npos;
   result.m_host = std::string{ host };
   // A `host` parameter would override the authority: drop it, the new host is the one meant.
-  std::erase_if(result.m_params, [](const std::string& piece) { return percent_decode(raw_key(piece)) == "host"; });
+  std::erase_if(result.m_params, [](const std::string& piece) {
+    const std::string key = percent_decode(raw_key(piece));
+    return key == "host" || key == "hostaddr";
+  });
   return result;
 }
 
@@ -527,7 +534,24 @@ DatabaseUrl DatabaseUrl::with_port(unsigned port) const
 {
   DatabaseUrl result = *this;
   result.m_port = std::to_string(port);
+  std::erase_if(result.m_params, [](const std::string& piece) { return percent_decode(raw_key(piece)) == "port"; });
   return result;
+}
+
+std::string DatabaseUrl::effective_host() const
+{
+  if (const std::optional<std::string> host = param("host")) {
+    return *host;
+  }
+  return percent_decode(m_host);
+}
+
+std::string DatabaseUrl::effective_port() const
+{
+  if (const std::optional<std::string> port = param("port")) {
+    return *port;
+  }
+  return m_port;
 }
 
 std::optional<std::string> DatabaseUrl::param(std::string_view key) const
@@ -544,6 +568,41 @@ std::optional<std::string> DatabaseUrl::param(std::string_view key) const
     return percent_decode(piece_view.substr(piece_key.size() + 1));
   }
   return std::nullopt;
+}
+
+std::string mask_passwords(std::string_view text)
+{
+  std::string out(text);
+  const auto is_end = [](char c) { return c == ' ' || c == '\'' || c == '"' || c == '\n' || c == '\t'; };
+  // scheme://user:password@host: the password runs from the first ':' after "//" to the last '@'
+  // before the end of the authority.
+  for (std::size_t start = out.find("://"); start != std::string::npos; start = out.find("://", start + 3)) {
+    const std::size_t authority = start + 3;
+    std::size_t end = authority;
+    while (end < out.size() && !is_end(out[end]) && out[end] != '/' && out[end] != '?' && out[end] != '#') {
+      ++end;
+    }
+    const std::size_t at = out.rfind('@', end == 0 ? 0 : end - 1);
+    if (at == std::string::npos || at < authority) {
+      continue;
+    }
+    const std::size_t colon = out.find(':', authority);
+    if (colon != std::string::npos && colon < at) {
+      out.replace(colon + 1, at - colon - 1, "****");
+    }
+  }
+  // password=value in a query or a keyword/value string.
+  for (std::size_t at = out.find("password="); at != std::string::npos; at = out.find("password=", at + 1)) {
+    const std::size_t value = at + 9;
+    std::size_t end = value;
+    while (end < out.size() && !is_end(out[end]) && out[end] != '&') {
+      ++end;
+    }
+    if (end > value) {
+      out.replace(value, end - value, "****");
+    }
+  }
+  return out;
 }
 
 } // namespace poolcalc

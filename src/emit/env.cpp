@@ -9,15 +9,34 @@ namespace poolcalc {
 
 namespace {
 
-// Double quotes as in the seed's block, unless the value holds a character that dotenv
-// loaders expand or end a double-quoted value on ($ for variable expansion, \ " `): then
-// single quotes, which dotenv takes literally. A URL never holds a single quote unencoded.
-std::string quoted(const std::string& value)
+// Double quotes as in the seed's block. The characters dotenv loaders expand or stop at inside
+// double quotes ($, `, \, ") are percent-encoded, which every URL parser reads the same way,
+// and so is ' for shells that source the file.
+std::string quoted(const std::string& url)
 {
-  if (value.find_first_of("$\\\"`") != std::string::npos) {
-    return fmt::format("'{}'", value);
+  std::string out = "\"";
+  for (char c : url) {
+    switch (c) {
+    case '$':
+      out += "%24";
+      break;
+    case '`':
+      out += "%60";
+      break;
+    case '\\':
+      out += "%5C";
+      break;
+    case '"':
+      out += "%22";
+      break;
+    case '\'':
+      out += "%27";
+      break;
+    default:
+      out += c;
+    }
   }
-  return fmt::format("\"{}\"", value);
+  return out + "\"";
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -187,9 +188,20 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
 
   if (plan.pgbouncer) {
     const PgBouncerPlan& b = *plan.pgbouncer;
-    const std::string db = s.database_url && !s.database_url->database().empty() ? s.database_url->database() : "your_db";
-    const std::string host = s.database_url && !s.database_url->host().empty() ? s.database_url->host() : "localhost";
-    const std::string port = s.database_url && !s.database_url->port().empty() ? s.database_url->port() : "5432";
+    // pgbouncer.ini takes these unquoted: anything but plain names and addresses is left for the
+    // reader to fill in rather than written into the file.
+    const auto plain = [](const std::string& value, std::string_view extra) {
+      return !value.empty() && std::all_of(value.begin(), value.end(), [&](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+               extra.find(c) != std::string_view::npos;
+      });
+    };
+    const std::string db_name = s.database_url ? s.database_url->database() : std::string();
+    const std::string host_name = s.database_url ? s.database_url->effective_host() : std::string();
+    const std::string port_text = s.database_url ? s.database_url->effective_port() : std::string();
+    const std::string db = plain(db_name, "") ? db_name : "your_db";
+    const std::string host = plain(host_name, ":/") ? host_name : "localhost";
+    const std::string port = plain(port_text, "") ? port_text : "5432";
     out += "## PgBouncer\n\n```ini\n[databases]\n";
     out += fmt::format("{} = host={} port={} dbname={}\n\n[pgbouncer]\n", db, host, port, db);
     out += fmt::format("listen_port = {}\nlisten_addr = {}\nauth_type = {}\nauth_file = {}\npool_mode = {}\n",
@@ -211,7 +223,11 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
   for (const Threshold& t : plan.monitoring) {
     out += fmt::format("| {} | {} | {} | {} |\n", t.metric, t.warning, t.critical, t.action);
   }
-  const std::string datname = s.database_url && !s.database_url->database().empty() ? s.database_url->database() : "your_db";
+  // An SQL string literal: quotes doubled.
+  std::string datname = s.database_url && !s.database_url->database().empty() ? s.database_url->database() : "your_db";
+  for (std::size_t at = datname.find('\''); at != std::string::npos; at = datname.find('\'', at + 2)) {
+    datname.insert(at, 1, '\'');
+  }
   out +=
     fmt::format("\nOn the server, connections by application and state, and the oldest connections (leaks):\n\n```sql\n"
                 "SELECT application_name, state, count(*) AS connections, max(now() - state_change) AS longest_in_state\n"

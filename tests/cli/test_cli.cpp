@@ -355,3 +355,22 @@ TEST_CASE("curve")
   check_usage_error({ "curve", "--vus", "120", "--query-ms", "150", "--format", "markdown" },
                     "--format: `poolcalc curve` prints text, csv, json or svg, got 'markdown'");
 }
+
+TEST_CASE("passwords never reach an error message")
+{
+  check_usage_error({ "--vus", "120", "--query-ms", "150", "postgresql://app:S3CRET@h/db" },
+                    "The following argument was not expected: postgresql://app:****@h/db (see poolcalc --help)");
+  check_usage_error({ "--vus", "120", "--query-ms", "150", "--database-url", "postgresql://app@h:0/db?password=S3CRET" },
+                    "--database-url: invalid port '0' (expected 1-65535)");
+  // A list flag takes one value per occurrence: a stray word is not a second value.
+  check_usage_error({ "--vus", "120", "--query-ms", "150", "200" }, "The following argument was not expected: 200 (see poolcalc --help)");
+  check_usage_error({ "--vus", "120", "--query-ms", "150", "--format", "" }, "--format: expected text, json, markdown or env, got ''");
+}
+
+TEST_CASE("env says on stderr why it exits 3")
+{
+  const Result r = run_poolcalc({ "env", "--vus", "120", "--query-ms", "200" });
+  CHECK(r.exit_code == 3);
+  CHECK(contains(r.out, "DATABASE_POOL_SIZE=70\n"));
+  CHECK(r.err == "poolcalc: fail: pool.exceeds_available: a pool of 70 exceeds the 50 available (max_connections 100 - reserved 50)\n");
+}

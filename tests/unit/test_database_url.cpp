@@ -599,3 +599,25 @@ TEST_CASE("DatabaseUrl::with_host")
   CHECK(url->with_host("127.0.0.1").with_port(6432).to_string() == "postgresql://u:p@127.0.0.1:6432/chat?sslmode=require");
   CHECK(url->with_host("::1").to_string() == "postgresql://u:p@[::1]:5432/chat?sslmode=require");
 }
+
+TEST_CASE("DatabaseUrl: where libpq really connects")
+{
+  const auto url = DatabaseUrl::parse("postgresql://u:p@db.example.com/app?port=5433&hostaddr=10.0.0.5&sslmode=require");
+  REQUIRE(url.has_value());
+  CHECK(url->effective_port() == "5433");
+  CHECK(url->effective_host() == "db.example.com");
+  CHECK_FALSE(url->is_local()); // hostaddr 10.0.0.5
+  // Pointing at PgBouncer drops the parameters libpq would prefer over the new address.
+  CHECK(url->with_host("127.0.0.1").with_port(6432).to_string() == "postgresql://u:p@127.0.0.1:6432/app?sslmode=require");
+  const auto local = DatabaseUrl::parse("postgresql://u@localhost/db?hostaddr=10.1.2.3");
+  CHECK_FALSE(local->is_local());
+}
+
+TEST_CASE("mask_passwords")
+{
+  CHECK(poolcalc::mask_passwords("got 'postgresql://app:S3CRET@h/db' and x") == "got 'postgresql://app:****@h/db' and x");
+  CHECK(poolcalc::mask_passwords("postgresql://u@h/db?sslmode=require&password=S3CRET&x=1") ==
+        "postgresql://u@h/db?sslmode=require&password=****&x=1");
+  CHECK(poolcalc::mask_passwords("no secret: postgresql://u@h/db") == "no secret: postgresql://u@h/db");
+  CHECK(poolcalc::mask_passwords("a:b@c without a scheme") == "a:b@c without a scheme");
+}

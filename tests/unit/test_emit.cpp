@@ -75,11 +75,11 @@ TEST_CASE("render_env")
                    "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
                    "?connection_limit=50&sslmode=require&pool_timeout=30&connect_timeout=10\"\n"));
   }
-  SUBCASE("a $ in the URL is single-quoted so dotenv does not expand it")
+  SUBCASE("characters dotenv or a shell would expand are percent-encoded")
   {
-    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", "postgresql://u:pa$$@localhost/db" } });
-    CHECK(
-      contains(render_env(p), "DATABASE_URL='postgresql://u:pa$$@localhost/db?connection_limit=50&pool_timeout=30&connect_timeout=10'\n"));
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", "postgresql://u:pa$'s@localhost/db" } });
+    CHECK(contains(render_env(p),
+                   "DATABASE_URL=\"postgresql://u:pa%24%27s@localhost/db?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
   }
   SUBCASE("through PgBouncer: where it listens, pgbouncer=true and a direct URL for migrations")
   {
@@ -106,6 +106,19 @@ TEST_CASE("render_text")
   CHECK(contains(coloured, "\x1b[36minfo\x1b[0m"));
   const std::string explained = render_text(p, f, { false, true });
   CHECK(contains(explained, "Validation against the database\n  max_connections = 100\n"));
+}
+
+TEST_CASE("render_markdown: values from the URL are quoted or left out")
+{
+  const Plan p = test::plan({ { "vus", "120" },
+                              { "query_ms", "150" },
+                              { "transaction_pooling", "true" },
+                              { "database_url", "postgresql://u:p@h/a%27%3B%20DROP%20TABLE%20x%3B--?host=10.0.0.9&port=5433" } });
+  const std::string md = render_markdown(p, evaluate(p, builtin_rules()));
+  // The SQL literal doubles the quote; pgbouncer.ini gets a placeholder for the odd name and
+  // the host and port libpq would use (the parameters override the authority).
+  CHECK(contains(md, "WHERE datname = 'a''; DROP TABLE x;--' AND"));
+  CHECK(contains(md, "your_db = host=10.0.0.9 port=5433 dbname=your_db\n"));
 }
 
 TEST_CASE("render_markdown")
