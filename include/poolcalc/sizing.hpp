@@ -25,6 +25,7 @@ struct ScenarioResult
   double peak_concurrent = 0;           // the whole load, exact to 9 decimals: 12.6
   double per_instance_peak = 0;         // peak / instances: what one instance's pool carries
   std::int64_t peak_ceil = 0;           // ceil(per_instance_peak): 13
+  std::int64_t peak_total_ceil = 0;     // ceil(peak_concurrent): the whole load's connections at once
   std::int64_t buffered = 0;            // ceil(13 x 3) = 39
   std::int64_t pool_size_unrounded = 0; // 39 + 10 = 49
   std::int64_t pool_size = 0;           // 50
@@ -144,6 +145,18 @@ struct Plan
 // Works the seed's arithmetic for every scenario and builds the plan for the design one.
 // `rules` must outlive the plan (scaling_row points into it).
 Plan size(const Scenario& scenario, const Rules& rules);
+
+// One step of the seed's "Progressive Load Testing Strategy" (5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs
+// with its durations), scaled to the plan's load: VUs for a closed load, requests per second for
+// an open one, with the concurrency the formula expects at that step.
+struct LoadPhase
+{
+  std::string name;     // "Baseline", ..., "Stress test"
+  double load = 0;      // VUs, or requests per second
+  std::string duration; // "30s"
+  double expected_peak = 0;
+};
+std::vector<LoadPhase> progressive_phases(const Plan& plan);
 
 // `poolcalc curve`: the queueing metrics for each pool size, and the knee.
 struct Curve

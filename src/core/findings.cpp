@@ -48,16 +48,17 @@ void capacity_exceeds_server(const Plan& plan, const Rules&, Findings& out)
   if (!plan.pgbouncer) {
     return;
   }
-  const double fleet_peak = plan.peak_concurrent;
-  if (std::ceil(fleet_peak) <= static_cast<double>(plan.pgbouncer->server_connections)) {
+  const ScenarioResult& design = plan.scenarios[plan.design_index];
+  if (design.peak_total_ceil <= plan.pgbouncer->server_connections) {
     return;
   }
   out.push_back({ "capacity.exceeds_server",
                   Level::fail,
-                  fmt::format("the peak of {} concurrent queries exceeds PgBouncer's {} server connections ({}): PgBouncer queues "
-                              "clients but cannot run more queries at once than it has server connections; raise max_connections, "
-                              "shorten queries or add capacity",
-                              format_number(fleet_peak, 1),
+                  fmt::format("the peak of {} concurrent queries needs {} server connections at once, more than PgBouncer's {} ({}): "
+                              "PgBouncer queues clients but cannot run more queries at once than it has server connections; raise "
+                              "max_connections, shorten queries or add capacity",
+                              format_number(design.peak_concurrent),
+                              design.peak_total_ceil,
                               plan.pgbouncer->server_connections,
                               plan.pgbouncer->server_connections < plan.available
                                 ? fmt::format("kept inside the safe band; {} are available", plan.available)
@@ -123,7 +124,10 @@ void utilization_band(const Plan& plan, const Rules& rules, Findings& out)
     out.push_back({ "utilization.within_safe", Level::info, fmt::format("{}, within the safe band of {}", used, band), source });
   } else {
     out.push_back(
-      { "utilization.below_safe", Level::info, fmt::format("{}, below the safe band of {}: room to spare", used, band), source });
+      { "utilization.below_safe",
+        Level::info,
+        fmt::format("{}, below the safe band of {}{}", used, band, plan.server_connections < plan.available ? ": room to spare" : ""),
+        source });
   }
 }
 

@@ -149,6 +149,12 @@ PgBouncerSettingsRules read_pgbouncer_settings(TableReader& reader)
   PgBouncerSettingsRules settings;
   settings.listen_port = reader.integer("listen_port", 1, 65'535);
   settings.listen_addr = reader.string("listen_addr");
+  // It goes into the application's URL: an address or a host name, nothing else.
+  if (settings.listen_addr.empty() || !std::all_of(settings.listen_addr.begin(), settings.listen_addr.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':';
+      })) {
+    reader.fail(reader.node("listen_addr"), "listen_addr", "expected a host name or an IP address");
+  }
   settings.auth_type = reader.string("auth_type");
   settings.auth_file = reader.string("auth_file");
   settings.pool_mode = reader.string("pool_mode");

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace poolcalc {
@@ -100,7 +101,7 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
   // The server pool serves the whole fleet's concurrency, buffered like one pool: for one
   // instance this is the pool itself (the seed's default_pool_size = 50).
   const ScenarioResult& design = plan.scenarios[plan.design_index];
-  const std::int64_t fleet_peak = ceil_count(design.peak_concurrent);
+  const std::int64_t fleet_peak = design.peak_total_ceil;
   p.default_pool_size_wanted = plan.queueing.fleet_target_pool
                                  ? round_up(*plan.queueing.fleet_target_pool + s.overhead, s.round_to)
                                  : round_up(ceil_count(static_cast<double>(fleet_peak) * s.burst) + s.overhead, s.round_to);
@@ -112,8 +113,10 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
     plan.available,
     static_cast<std::int64_t>(std::floor(round_decimal(rules.database.safe_utilization_max * static_cast<double>(s.max_connections)))));
   if (p.default_pool_size + p.reserve_pool_size > p.server_budget) {
-    // Fit default + reserve into the budget, keeping their ratio.
+    // Fit default + reserve into the budget, keeping their ratio, and at least one connection
+    // in the pool itself while there is one to give.
     p.default_pool_size = static_cast<std::int64_t>(std::floor(static_cast<double>(p.server_budget) / (1.0 + r.reserve_pool_ratio)));
+    p.default_pool_size = std::min(p.server_budget, std::max<std::int64_t>(1, p.default_pool_size));
     p.reserve_pool_size = p.server_budget - p.default_pool_size;
   }
   p.min_pool_size = static_cast<std::int64_t>(std::llround(r.min_pool_ratio * static_cast<double>(p.default_pool_size)));
@@ -249,6 +252,36 @@ Curve curve(const Plan& plan, const Rules& rules)
   return result;
 }
 
+std::vector<LoadPhase> progressive_phases(const Plan& plan)
+{
+  // seed, "Progressive Load Testing Strategy": phases at 5, 10, 25, 50, 100 and 120 of 120 VUs.
+  static constexpr std::array<int, 6> k_seed_vus = { 5, 10, 25, 50, 100, 120 };
+  static constexpr std::array<std::string_view, 6> k_durations = { "30s", "60s", "120s", "300s", "300s", "870s" };
+  static constexpr std::array<std::string_view, 6> k_names = { "Baseline",  "Light load", "Medium load",
+                                                               "High load", "Peak load",  "Stress test" };
+  const Scenario& s = plan.scenario;
+  const double design_ms = plan.scenarios[plan.design_index].query_ms;
+  std::vector<LoadPhase> phases;
+  for (std::size_t i = 0; i < k_seed_vus.size(); ++i) {
+    const double share = k_seed_vus[i] / 120.0;
+    Scenario phase = s;
+    LoadPhase step{ std::string(k_names[i]), 0, std::string(k_durations[i]), 0 };
+    if (s.rps) {
+      step.load = round_decimal(*s.rps * share);
+      phase.rps = step.load;
+    } else {
+      phase.vus = std::max<std::int64_t>(1, std::llround(static_cast<double>(s.vus) * share));
+      step.load = static_cast<double>(phase.vus);
+    }
+    if (!phases.empty() && step.load <= phases.back().load) {
+      continue; // a small load has fewer distinct steps
+    }
+    step.expected_peak = round_decimal(offered_concurrency(phase, design_ms));
+    phases.push_back(step);
+  }
+  return phases;
+}
+
 std::string unmet_target(const Plan& plan)
 {
   const QueueingPlan& q = plan.queueing;
@@ -286,6 +319,7 @@ ScenarioResult size_one(const Scenario& scenario, double query_ms, std::int64_t 
   const auto instances = static_cast<double>(scenario.instances);
   r.per_instance_peak = round_decimal(peak / instances);
   r.peak_ceil = ceil_count(peak / instances);
+  r.peak_total_ceil = ceil_count(peak);
   r.buffered = ceil_count(static_cast<double>(r.peak_ceil) * scenario.burst);
   r.pool_size_unrounded = r.buffered + scenario.overhead;
   r.pool_size = round_up(r.pool_size_unrounded, scenario.round_to);
@@ -347,7 +381,7 @@ Plan size(const Scenario& scenario, const Rules& rules)
     // Through PgBouncer a scenario fits when the fleet's peak fits PgBouncer's server pool:
     // it queues clients, it cannot run more queries at once than it has server connections.
     for (ScenarioResult& r : plan.scenarios) {
-      r.fits = ceil_count(r.peak_concurrent) <= plan.pgbouncer->server_connections;
+      r.fits = r.peak_total_ceil <= plan.pgbouncer->server_connections;
     }
     plan.fits = plan.fits && plan.scenarios[plan.design_index].fits;
   }

@@ -45,9 +45,8 @@ std::string render_env(const Plan& plan)
 {
   const Scenario& s = plan.scenario;
   std::string out;
-  out += fmt::format("# poolcalc: {} VUs x {} active x {} ms -> pool of {} per instance ({})\n",
-                     s.vus,
-                     detail::fixed(s.activity, 2),
+  out += fmt::format("# poolcalc: {}, {} ms per query -> pool of {} per instance ({})\n",
+                     detail::load_text(plan),
                      format_number(plan.scenarios[plan.design_index].query_ms),
                      plan.pool_size,
                      plan.recommendation == Recommendation::pool ? "direct to PostgreSQL" : "through PgBouncer");
@@ -56,6 +55,10 @@ std::string render_env(const Plan& plan)
       out += fmt::format("# Through PgBouncer on port {}. pgbouncer=true is needed with PgBouncer < 1.21 (Prisma docs);\n"
                          "# on 1.21+ with max_prepared_statements > 0 it can be dropped.\n",
                          plan.pgbouncer->listen_port);
+    }
+    if (plan.pgbouncer && url->param("sslmode") && *url->param("sslmode") != "disable" && *url->param("sslmode") != "prefer" &&
+        *url->param("sslmode") != "allow") {
+      out += fmt::format("# sslmode={} needs TLS in PgBouncer too (client_tls_sslmode, off by default).\n", *url->param("sslmode"));
     }
     out += fmt::format("DATABASE_URL={}\n", quoted(url->to_string()));
     if (plan.pgbouncer) {

@@ -52,7 +52,16 @@ std::string peak_formula(const Plan& plan, double query_ms)
 std::string pool_formula(const Plan& plan, const ScenarioResult& r)
 {
   const Scenario& s = plan.scenario;
-  std::string text = fmt::format("{} x {} + {} = {}", r.peak_ceil, format_number(s.burst), s.overhead, r.pool_size_unrounded);
+  const double product = static_cast<double>(r.peak_ceil) * s.burst;
+  std::string text = static_cast<double>(r.buffered) == product
+                       ? fmt::format("{} x {} + {} = {}", r.peak_ceil, format_number(s.burst, 9), s.overhead, r.pool_size_unrounded)
+                       : fmt::format("{}; ceil({} x {}) = {}; + {} = {}",
+                                     r.peak_ceil,
+                                     r.peak_ceil,
+                                     format_number(s.burst, 9),
+                                     r.buffered,
+                                     s.overhead,
+                                     r.pool_size_unrounded);
   if (r.pool_size != r.pool_size_unrounded) {
     text += fmt::format(" -> {}", r.pool_size);
   }
@@ -95,17 +104,12 @@ std::string seconds(double value)
   return fmt::format("{} s", format_number(value));
 }
 
-std::int64_t fleet_peak_ceil(const ScenarioResult& r)
-{
-  return static_cast<std::int64_t>(std::ceil(round_decimal(r.peak_concurrent)));
-}
-
 std::string fit_check(const Plan& plan)
 {
   if (!plan.pgbouncer) {
     return fmt::format("{} {} {} available", plan.server_connections, plan.fits ? "<=" : ">", plan.available);
   }
-  const std::int64_t peak = fleet_peak_ceil(plan.scenarios[plan.design_index]);
+  const std::int64_t peak = plan.scenarios[plan.design_index].peak_total_ceil;
   return fmt::format("peak {} {} {} server connections {} {} available",
                      peak,
                      peak <= plan.server_connections ? "<=" : ">",
@@ -122,7 +126,7 @@ std::string scenario_fit(const Plan& plan, const ScenarioResult& r)
   if (!plan.pgbouncer) {
     return fmt::format("does not fit ({} > {} available)", r.total_connections, plan.available);
   }
-  return fmt::format("does not fit (peak {} > {} server connections)", fleet_peak_ceil(r), plan.server_connections);
+  return fmt::format("does not fit (peak {} > {} server connections)", r.peak_total_ceil, plan.server_connections);
 }
 
 std::string wait_text(double ms)
@@ -273,7 +277,14 @@ std::vector<ExplainBlock> explain(const Plan& plan)
     pool.lines.push_back(
       fmt::format("peak per instance = {} / {} = {}", format_number(d.peak_concurrent), s.instances, format_number(d.per_instance_peak)));
   }
-  pool.lines.push_back(fmt::format("= ({} x {}) + {}", d.peak_ceil, format_number(s.burst), s.overhead));
+  pool.lines.push_back(fmt::format("= ({} x {}) + {}", d.peak_ceil, format_number(s.burst, 9), s.overhead));
+  if (static_cast<double>(d.buffered) != static_cast<double>(d.peak_ceil) * s.burst) {
+    pool.lines.push_back(fmt::format("{} x {} = {}, rounded up to a whole connection: {}",
+                                     d.peak_ceil,
+                                     format_number(s.burst, 9),
+                                     format_number(static_cast<double>(d.peak_ceil) * s.burst, 9),
+                                     d.buffered));
+  }
   pool.lines.push_back(fmt::format("= {} + {}", d.buffered, s.overhead));
   pool.lines.push_back(fmt::format("= {}", d.pool_size_unrounded));
   pool.lines.push_back(fmt::format("rounded up to a multiple of {}: {}", s.round_to, d.pool_size));
@@ -336,8 +347,9 @@ std::vector<ExplainBlock> explain(const Plan& plan)
   blocks.push_back(queue);
 
   ExplainBlock rec{ "Recommendation", {} };
-  rec.lines.push_back(plan.recommendation == Recommendation::pool ? fmt::format("a pool of {} per instance", plan.pool_size)
-                                                                  : "PgBouncer (transaction pooling) in front of PostgreSQL");
+  rec.lines.push_back(plan.recommendation == Recommendation::pool
+                        ? fmt::format("a pool of {} per instance", plan.pool_size)
+                        : fmt::format("PgBouncer ({} pooling) in front of PostgreSQL", plan.pgbouncer->pool_mode));
   rec.lines.push_back(plan.recommendation_reason);
   blocks.push_back(rec);
   return blocks;

@@ -15,13 +15,6 @@ using namespace detail;
 
 namespace {
 
-// The seed's "Progressive Load Testing Strategy": 5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs with
-// these durations, scaled to the target VU count.
-constexpr std::array<std::int64_t, 6> k_seed_phase_vus = { 5, 10, 25, 50, 100, 120 };
-constexpr std::array<std::string_view, 6> k_seed_phase_durations = { "30s", "60s", "120s", "300s", "300s", "870s" };
-constexpr std::array<std::string_view, 6> k_seed_phase_names = { "Baseline",  "Light load", "Medium load",
-                                                                 "High load", "Peak load",  "Stress test" };
-
 std::string escape_cell(std::string text)
 {
   std::string out;
@@ -35,35 +28,34 @@ std::string escape_cell(std::string text)
   return out;
 }
 
-void progressive_phases(std::string& out, const Plan& plan)
+void write_phases(std::string& out, const Plan& plan)
 {
-  const Scenario& s = plan.scenario;
-  const double design_ms = plan.scenarios[plan.design_index].query_ms;
+  const bool open = plan.scenario.rps.has_value();
   out += "## Progressive load test\n\n";
-  out += "Do not start at the target: step up and watch the pool at each phase. Expected concurrency is the formula's peak "
-         "for that many VUs.\n\n";
-  out += "| Phase | VUs | Duration | Expected concurrent queries | Command |\n|---|---|---|---|---|\n";
-  std::int64_t previous = 0;
-  for (std::size_t i = 0; i < k_seed_phase_vus.size(); ++i) {
-    const auto vus = std::max<std::int64_t>(
-      1, static_cast<std::int64_t>(std::llround(static_cast<double>(k_seed_phase_vus[i]) * static_cast<double>(s.vus) / 120.0)));
-    if (vus <= previous) {
-      continue;
-    }
-    previous = vus;
-    Scenario phase = s;
-    phase.vus = vus;
-    const ScenarioResult r = size_one(phase, design_ms, plan.available);
-    out += fmt::format("| {} | {} | {} | {} | `k6 run --vus {} --duration {} your-test.k6.js` |\n",
-                       k_seed_phase_names[i],
-                       vus,
-                       k_seed_phase_durations[i],
-                       format_number(r.peak_concurrent),
-                       vus,
-                       k_seed_phase_durations[i]);
+  out += fmt::format("Do not start at the target: step up and watch the pool at each phase. Expected concurrency is the formula's "
+                     "peak for that {}.\n\n",
+                     open ? "rate (run k6's constant-arrival-rate executor at each rate)" : "many VUs");
+  if (open) {
+    out += "| Phase | Requests/s | Duration | Expected concurrent queries |\n|---|---|---|---|\n";
+  } else {
+    out += "| Phase | VUs | Duration | Expected concurrent queries | Command |\n|---|---|---|---|---|\n";
   }
-  out += "\nMore concurrency than expected means queries hold connections longer than assumed (or more than one query per "
-         "VU per second): measure, then re-run poolcalc with the measured figures.\n\n";
+  for (const LoadPhase& phase : progressive_phases(plan)) {
+    if (open) {
+      out +=
+        fmt::format("| {} | {} | {} | {} |\n", phase.name, format_number(phase.load), phase.duration, format_number(phase.expected_peak));
+    } else {
+      out += fmt::format("| {} | {} | {} | {} | `k6 run --vus {} --duration {} your-test.k6.js` |\n",
+                         phase.name,
+                         format_number(phase.load),
+                         phase.duration,
+                         format_number(phase.expected_peak),
+                         format_number(phase.load),
+                         phase.duration);
+    }
+  }
+  out += "\nMore concurrency than expected means queries hold connections longer than assumed (or more queries per second than "
+         "assumed): measure, then re-run poolcalc with the measured figures.\n\n";
 }
 
 } // namespace
@@ -74,7 +66,7 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
   const ScenarioResult& d = plan.scenarios[plan.design_index];
   std::string out;
 
-  out += fmt::format("# Connection pool review: {} VUs, {} ms per query\n\n", s.vus, format_number(d.query_ms));
+  out += fmt::format("# Connection pool review: {}, {} ms per query\n\n", load_text(plan), format_number(d.query_ms));
   if (plan.recommendation == Recommendation::pool) {
     out += fmt::format("**Recommendation:** a pool of **{}** connections per instance (`connection_limit={}`), no PgBouncer needed. ",
                        plan.pool_size,
@@ -88,9 +80,15 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
   out += fmt::format("{}: {}.\n\n", fit_check(plan), plan.fits ? "fits" : "**does not fit**");
 
   out += "## Inputs\n\n| Input | Value |\n|---|---|\n";
-  out += fmt::format("| Virtual users (VUs) | {} |\n", s.vus);
-  out += fmt::format("| Activity ratio | {} |\n", fixed(s.activity, 2));
-  out += fmt::format("| Queries per active VU per second | {} |\n", format_number(s.vu_rate_per_s));
+  if (s.rps) {
+    out += fmt::format("| Requests per second (an open load) | {} |\n", format_number(*s.rps));
+    out += fmt::format("| Queries per request | {} |\n", format_number(s.queries_per_request));
+  } else {
+    out += fmt::format("| Virtual users (VUs) | {} |\n", s.vus);
+    out += fmt::format("| Activity ratio | {} |\n", fixed(s.activity, 2));
+    out +=
+      fmt::format("| Queries per active VU per second | {} |\n", format_number(round_decimal(vu_query_rate(s, d.query_ms / 1000.0)), 4));
+  }
   std::vector<std::string> ms;
   for (double q : s.query_ms) {
     ms.push_back(format_number(q));
@@ -176,12 +174,15 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
                     *plan.queueing.target_pool,
                     s.overhead,
                     s.round_to)
-      : fmt::format("{} x {} burst + {} overhead, rounded up to {}", d.peak_ceil, format_number(s.burst), s.overhead, s.round_to);
+      : fmt::format("{} x {} burst + {} overhead, rounded up to {}", d.peak_ceil, format_number(s.burst, 9), s.overhead, s.round_to);
   out += fmt::format("| `connection_limit` | {} | {} | {} |\n", prisma_default_limit(plan), plan.settings.connection_limit, why);
-  out += fmt::format("| `pool_timeout` | {} | {} | below the client's request timeout ({}) so pool exhaustion surfaces as pool errors |\n",
-                     seconds(plan.prisma_default_pool_timeout_s),
-                     seconds(plan.settings.pool_timeout_s),
-                     seconds(s.request_timeout_s));
+  const std::string timeout_why =
+    plan.settings.pool_timeout_s == 0 ? std::string("0 disables it: a request waits for a connection forever (see the findings)")
+    : plan.settings.pool_timeout_s < s.request_timeout_s
+      ? fmt::format("below the client's request timeout ({}) so pool exhaustion surfaces as pool errors", seconds(s.request_timeout_s))
+      : fmt::format("at or above the client's request timeout ({}): lower it (see the findings)", seconds(s.request_timeout_s));
+  out += fmt::format(
+    "| `pool_timeout` | {} | {} | {} |\n", seconds(plan.prisma_default_pool_timeout_s), seconds(plan.settings.pool_timeout_s), timeout_why);
   out += fmt::format("| `connect_timeout` | {} | {} | room for network hiccups, still fails fast |\n\n",
                      seconds(plan.prisma_default_connect_timeout_s),
                      seconds(plan.settings.connect_timeout_s));
@@ -254,7 +255,7 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
                                                      : std::string("PgBouncer in front of PostgreSQL. ");
   out += plan.recommendation_reason + ".\n\n";
 
-  progressive_phases(out, plan);
+  write_phases(out, plan);
 
   out += "## Next steps\n\n";
   out += "1. [ ] Restart the backend with the new pool configuration\n";

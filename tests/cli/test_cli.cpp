@@ -105,7 +105,7 @@ TEST_CASE("env: the only output with the password")
 {
   const Result r = run_poolcalc({ "env", "--vus", "120", "--query-ms", "150" }, { { "DATABASE_URL", k_seed_url } });
   CHECK(r.exit_code == 0);
-  CHECK(r.out == "# poolcalc: 120 VUs x 0.70 active x 150 ms -> pool of 50 per instance (direct to PostgreSQL)\n"
+  CHECK(r.out == "# poolcalc: 120 VUs, 150 ms per query -> pool of 50 per instance (direct to PostgreSQL)\n"
                  "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
                  "?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"
                  "# Maximum connections in pool\n"

@@ -61,7 +61,7 @@ TEST_CASE("render_env")
   SUBCASE("without a URL: the three variables")
   {
     const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" } });
-    CHECK(render_env(p) == "# poolcalc: 120 VUs x 0.70 active x 150 ms -> pool of 50 per instance (direct to PostgreSQL)\n"
+    CHECK(render_env(p) == "# poolcalc: 120 VUs, 150 ms per query -> pool of 50 per instance (direct to PostgreSQL)\n"
                            "# Maximum connections in pool\nDATABASE_POOL_SIZE=50\n"
                            "# Seconds to wait for new connection\nDATABASE_CONNECTION_TIMEOUT=10\n"
                            "# Seconds to wait for available connection from pool\nDATABASE_POOL_TIMEOUT=30\n");

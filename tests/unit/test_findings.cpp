@@ -91,9 +91,11 @@ TEST_CASE("evaluate: each rule")
     REQUIRE(find(f, "capacity.exceeds_server") != nullptr);
     CHECK(find(f, "capacity.exceeds_server")->level == Level::fail);
     // 10000 x 0.7 x 0.15 = 1050 > 50.
-    CHECK(find(f, "capacity.exceeds_server")
-            ->message.rfind("the peak of 1050 concurrent queries exceeds PgBouncer's 50 server connections (all of the 50 available)", 0) ==
-          0);
+    CHECK(
+      find(f, "capacity.exceeds_server")
+        ->message.rfind(
+          "the peak of 1050 concurrent queries needs 1050 server connections at once, more than PgBouncer's 50 (all of the 50 available)",
+          0) == 0);
     // 3000 x 0.7 x 0.15 = 315 > 280 server connections (70 % of 400), though 350 are available.
     const auto between = findings_for({ { "vus", "3000" }, { "query_ms", "150" }, { "max_connections", "400" } });
     REQUIRE(find(between, "capacity.exceeds_server") != nullptr);
