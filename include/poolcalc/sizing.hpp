@@ -51,6 +51,7 @@ struct PgBouncerPlan
   std::string auth_file;
   std::string pool_mode;
   std::int64_t max_client_conn = 0;
+  std::int64_t max_client_conn_minimum = 0; // the rules' value, raised to the fleet's connections
   std::int64_t default_pool_size = 0;
   std::int64_t default_pool_size_wanted = 0; // before fitting it to the available connections
   std::int64_t min_pool_size = 0;
@@ -162,12 +163,12 @@ std::vector<LoadPhase> progressive_phases(const Plan& plan);
 struct Curve
 {
   std::vector<QueueMetrics> points;
-  std::optional<std::int64_t> knee; // the smallest pool with P(wait) below the rules' knee_p_wait
+  std::optional<std::int64_t> knee; // the smallest pool with P(wait) below the rules' knee_p_wait (listed or not)
   double knee_p_wait = 0;
 };
 
-// The curve over --pool sizes, or by default from 1 to the larger of the plan's pool and twice
-// the peak (at most 1000 sizes).
+// The curve over --pool sizes, or by default from a little below the busy connections one
+// instance's load needs to past the knee and the plan's pool (at most 1000 sizes).
 Curve curve(const Plan& plan, const Rules& rules);
 
 // When a --target was given and no pool can meet it: why, in one sentence ("no pool of up to

@@ -120,6 +120,7 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
     p.reserve_pool_size = p.server_budget - p.default_pool_size;
   }
   p.min_pool_size = static_cast<std::int64_t>(std::llround(r.min_pool_ratio * static_cast<double>(p.default_pool_size)));
+  p.max_client_conn_minimum = r.max_client_conn;
   p.max_client_conn = std::max(r.max_client_conn, plan.total_connections);
   p.server_connections = p.default_pool_size + p.reserve_pool_size;
   return p;
@@ -225,28 +226,37 @@ void apply_target(Plan& plan, const Target& target)
 
 Curve curve(const Plan& plan, const Rules& rules)
 {
+  const QueueingPlan& q = plan.queueing;
   std::vector<std::int64_t> pools = plan.scenario.pools;
   if (pools.empty()) {
-    const std::int64_t last =
-      std::min<std::int64_t>(static_cast<std::int64_t>(k_max_pools), std::max(plan.pool_size, 2 * ceil_count(plan.peak_concurrent) + 2));
-    for (std::int64_t pool = 1; pool <= last; ++pool) {
+    // Around where the pool matters: from a little below the busy connections one instance's
+    // load needs on average to past the knee and the plan's pool, at most 1000 sizes.
+    const double busy = q.model == QueueModel::open
+                          ? q.open.arrival_rps * q.open.hold_s
+                          : static_cast<double>(q.closed.users) * q.closed.hold_s / (q.closed.hold_s + q.closed.think_s);
+    const double spread = std::sqrt(std::max(busy, 1.0));
+    std::int64_t first = busy < 30 ? 1 : std::max<std::int64_t>(1, static_cast<std::int64_t>(std::floor(busy - 2 * spread)));
+    const std::int64_t width = static_cast<std::int64_t>(k_max_pools);
+    if (q.knee && *q.knee - first > width * 4 / 5) {
+      first = *q.knee - width * 4 / 5; // keep the knee in view
+    }
+    const std::int64_t past_knee = q.knee ? *q.knee + std::max<std::int64_t>(5, static_cast<std::int64_t>(std::ceil(spread)))
+                                          : static_cast<std::int64_t>(std::ceil(busy + 4 * spread)) + 5;
+    // The plan's pool too when it is near enough; the knee first.
+    const std::int64_t wanted = plan.pool_size - first < width ? std::max(plan.pool_size, past_knee) : past_knee;
+    const std::int64_t last = std::min({ wanted, first + width - 1, k_max_connections_limit });
+    for (std::int64_t pool = first; pool <= last; ++pool) {
       pools.push_back(pool);
     }
   }
   Curve result;
   result.knee_p_wait = rules.queueing.knee_p_wait;
-  const QueueingPlan& q = plan.queueing;
+  result.knee = q.knee; // found over every pool size, not only the listed ones
   if (q.model == QueueModel::open) {
     result.points = open_curve(q.open, pools, plan.scenario.pool_timeout_s);
   } else {
     for (std::int64_t pool : pools) {
       result.points.push_back(closed_metrics(q.closed, pool, plan.scenario.pool_timeout_s));
-    }
-  }
-  for (const QueueMetrics& m : result.points) {
-    if (m.stable && m.p_wait < result.knee_p_wait) {
-      result.knee = m.pool;
-      break;
     }
   }
   return result;

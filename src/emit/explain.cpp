@@ -148,7 +148,7 @@ std::string share_text(double ratio)
   if (ratio < 1e-5) {
     return "< 0.001 %";
   }
-  return fmt::format("{} %", format_number(ratio * 100.0, ratio < 0.01 ? 3 : 1));
+  return fmt::format("{} %", format_number(ratio * 100.0, ratio < 0.01 ? 3 : ratio < 0.1 ? 2 : 1));
 }
 
 std::string queueing_description(const QueueingPlan& q)
@@ -313,6 +313,55 @@ std::vector<ExplainBlock> explain(const Plan& plan)
   db.lines.push_back(fmt::format("{}: {}", fit_check(plan), plan.fits ? "fits" : "does not fit"));
   db.lines.push_back(fmt::format("utilization = {} / {} = {}", plan.server_connections, s.max_connections, percent(plan.utilization)));
   blocks.push_back(db);
+
+  if (plan.pgbouncer) {
+    const PgBouncerPlan& b = *plan.pgbouncer;
+    const ScenarioResult& design = plan.scenarios[plan.design_index];
+    ExplainBlock bouncer{ "PgBouncer's server pool (for the whole load)", {} };
+    if (plan.queueing.fleet_target_pool) {
+      bouncer.lines.push_back(fmt::format("default_pool_size wanted = the smallest pool meeting {} for the whole load ({}) + {} overhead, "
+                                          "rounded up: {}",
+                                          plan.queueing.target->text,
+                                          *plan.queueing.fleet_target_pool,
+                                          s.overhead,
+                                          b.default_pool_size_wanted));
+    } else {
+      bouncer.lines.push_back(fmt::format("default_pool_size wanted = ceil({}) = {} x {} + {}, rounded up: {}",
+                                          format_number(design.peak_concurrent),
+                                          design.peak_total_ceil,
+                                          format_number(s.burst, 9),
+                                          s.overhead,
+                                          b.default_pool_size_wanted));
+    }
+    bouncer.lines.push_back(fmt::format("server budget = min(available {}, {} x max_connections {}) = {}",
+                                        plan.available,
+                                        percent(plan.safe_utilization_max),
+                                        s.max_connections,
+                                        b.server_budget));
+    if (b.default_pool_size != b.default_pool_size_wanted) {
+      bouncer.lines.push_back(fmt::format("{} + its reserve do not fit: default_pool_size = floor({} / (1 + reserve ratio)) = {}, "
+                                          "reserve_pool_size = {} - {} = {}",
+                                          b.default_pool_size_wanted,
+                                          b.server_budget,
+                                          b.default_pool_size,
+                                          b.server_budget,
+                                          b.default_pool_size,
+                                          b.reserve_pool_size));
+    } else {
+      bouncer.lines.push_back(fmt::format("reserve_pool_size = {}; {} + {} = {} <= {}",
+                                          b.reserve_pool_size,
+                                          b.default_pool_size,
+                                          b.reserve_pool_size,
+                                          b.server_connections,
+                                          b.server_budget));
+    }
+    bouncer.lines.push_back(fmt::format("min_pool_size = {}; max_client_conn = max({}, {} client connections) = {}",
+                                        b.min_pool_size,
+                                        b.max_client_conn_minimum,
+                                        plan.total_connections,
+                                        b.max_client_conn));
+    blocks.push_back(bouncer);
+  }
 
   const QueueingPlan& q = plan.queueing;
   ExplainBlock queue{ "What the pool does (queueing model)", {} };

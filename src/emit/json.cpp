@@ -83,6 +83,7 @@ Json scenarios(const Plan& plan)
     j["label"] = r.label;
     j["query_ms"] = number(r.query_ms);
     j["peak_concurrent"] = number(r.peak_concurrent);
+    j["peak_concurrent_per_instance"] = number(r.per_instance_peak);
     j["peak_concurrent_ceil"] = r.peak_ceil;
     j["buffered"] = r.buffered;
     j["pool_size_unrounded"] = r.pool_size_unrounded;
@@ -175,6 +176,7 @@ Json queueing_model(const Plan& plan)
     Json t;
     t["goal"] = q.target->text;
     t["smallest_pool"] = q.target_pool ? Json(*q.target_pool) : Json(nullptr);
+    t["fleet_smallest_pool"] = q.fleet_target_pool ? Json(*q.fleet_target_pool) : Json(nullptr);
     t["pool_size"] = plan.pool_size;
     t["rule_of_thumb_pool_size"] = plan.rule_of_thumb_pool;
     j["target"] = t;

@@ -102,7 +102,7 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
                                      r.pool_size,
                                      scenario_fit(plan, r));
       if (i == plan.design_index) {
-        note += "  <- design";
+        note += plan.queueing.target_pool ? fmt::format("  <- design (rule of thumb; --target gives {})", plan.pool_size) : "  <- design";
       }
       scenario_rows.push_back({ r.label, "", note });
     }
