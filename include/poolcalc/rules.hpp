@@ -100,6 +100,11 @@ struct MonitoringRules
   double timeout_error_critical_rate = 0;
 };
 
+struct ReportRules
+{
+  std::int64_t consider_pgbouncer_above_pool = 100;
+};
+
 struct QueueingRules
 {
   double rule_of_thumb_far_ratio = 2.0;
@@ -119,6 +124,7 @@ struct Rules
   PgBouncerSettingsRules pgbouncer_settings;
   MonitoringRules monitoring;
   QueueingRules queueing;
+  ReportRules report;
 };
 
 // The text of data/rules.toml as embedded in the binary at build time.

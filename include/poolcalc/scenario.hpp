@@ -84,7 +84,6 @@ struct Scenario
   std::int64_t round_to = 1;
   std::int64_t max_connections = 0;
   std::vector<ReserveEntry> reserved;
-  bool reserved_is_default = true; // from the rules, not --reserve
   std::int64_t instances = 1;
   std::int64_t services = 1;
   bool transaction_pooling = false;
@@ -93,7 +92,6 @@ struct Scenario
   double connect_timeout_s = 0;
   double request_timeout_s = 0;
   std::optional<DatabaseUrl> database_url;
-  std::string database_url_origin; // "--database-url", "DATABASE_URL", a config file
 };
 
 // Queries per second that one active VU sends when a query holds a connection `hold_s`

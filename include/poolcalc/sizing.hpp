@@ -137,6 +137,7 @@ struct Plan
   double prisma_default_connect_timeout_s = 0;
 
   std::vector<Threshold> monitoring;
+  std::int64_t consider_pgbouncer_above_pool = 0; // the report's checklist (rules: report)
   QueueingPlan queueing;
   std::int64_t rule_of_thumb_pool = 0; // the seed's formula, before a --target replaces it
   bool remote_database = false;        // from the flag, else from the URL's host

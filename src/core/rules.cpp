@@ -212,6 +212,9 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   rules.pgbouncer_settings = read_pgbouncer_settings(settings);
   pgbouncer.finish();
 
+  TableReader report(reader.table("report"), "report", source_name);
+  rules.report.consider_pgbouncer_above_pool = report.integer("consider_pgbouncer_above_pool", 1, k_max_connections_limit);
+  report.finish();
   TableReader queueing(reader.table("queueing"), "queueing", source_name);
   rules.queueing.rule_of_thumb_far_ratio = queueing.number("rule_of_thumb_far_ratio", 1.0, 1000.0, true);
   rules.queueing.knee_p_wait = queueing.number("knee_p_wait", 0.0, 1.0, true);

@@ -415,7 +415,6 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
 
   if (const RawValue* reserve = find(inputs, "reserve")) {
     scenario.reserved = read_reserve(*reserve);
-    scenario.reserved_is_default = false;
   } else {
     scenario.reserved = rules.database.reserved;
   }
@@ -442,7 +441,6 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
       fail(*url, parsed.error());
     }
     scenario.database_url = std::move(*parsed);
-    scenario.database_url_origin = url->origin;
   }
 
   // The product of the inputs, before any integer arithmetic (see k_max_total_connections).

@@ -411,6 +411,7 @@ Plan size(const Scenario& scenario, const Rules& rules)
   plan.prisma_default_pool_timeout_s = rules.prisma_defaults.pool_timeout_s;
   plan.prisma_default_connect_timeout_s = rules.prisma_defaults.connect_timeout_s;
   plan.monitoring = monitoring_for(plan.pool_size, rules.monitoring);
+  plan.consider_pgbouncer_above_pool = rules.report.consider_pgbouncer_above_pool;
   for (std::int64_t pool : scenario.pools.empty() ? std::vector<std::int64_t>{ plan.pool_size } : scenario.pools) {
     plan.queueing.pools.push_back(evaluate_pool(plan.queueing, pool, scenario.pool_timeout_s));
   }

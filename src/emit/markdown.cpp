@@ -264,7 +264,7 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
   out += "4. [ ] Monitor connection metrics during each phase (thresholds above)\n";
   out += "5. [ ] Tune the pool size from the measured concurrency and query times\n";
   out += "6. [ ] Document the breaking point if any phase fails\n";
-  out += "7. [ ] Consider PgBouncer if a pool above 100 is needed\n";
+  out += fmt::format("7. [ ] Consider PgBouncer if a pool above {} is needed\n", plan.consider_pgbouncer_above_pool);
   return out;
 }
 

@@ -30,7 +30,6 @@ TEST_CASE("build_scenario")
     CHECK(s.overhead == 10);
     CHECK(s.max_connections == 100);
     CHECK(s.reserved.size() == 4);
-    CHECK(s.reserved_is_default);
     CHECK(s.instances == 1);
     CHECK(s.pool_timeout_s == 30);
     CHECK(s.connect_timeout_s == 10);
@@ -54,7 +53,6 @@ TEST_CASE("build_scenario")
     REQUIRE(s.reserved.size() == 1);
     CHECK(s.reserved[0].name == "superuser");
     CHECK(s.reserved[0].connections == 3);
-    CHECK_FALSE(s.reserved_is_default);
   }
   SUBCASE("errors name the input and what is accepted")
   {
