@@ -262,8 +262,10 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   }
 
   // Presentation keys of the config file; the rest are scenario inputs.
+  std::string format_origin = "--format";
   if (config.contains("format")) {
     loaded.format = config.at("format").items.front();
+    format_origin = config.at("format").origin;
   }
   if (config.contains("explain")) {
     const RawValue& value = config.at("explain");
@@ -285,17 +287,19 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   }
   if (parsed.format) {
     loaded.format = *parsed.format;
+    format_origin = "--format";
   }
   loaded.explain = loaded.explain || parsed.explain;
   if (parsed.command == "curve") {
     if (loaded.format != "text" && loaded.format != "csv" && loaded.format != "json" && loaded.format != "svg") {
       return std::unexpected(
-        Failure{ k_exit_usage, fmt::format("--format: `poolcalc curve` prints text, csv, json or svg, got '{}'", loaded.format) });
+        Failure{ k_exit_usage, fmt::format("{}: `poolcalc curve` prints text, csv, json or svg, got '{}'", format_origin, loaded.format) });
     }
     return loaded;
   }
   if (loaded.format != "text" && loaded.format != "json" && loaded.format != "markdown" && loaded.format != "env") {
-    return std::unexpected(Failure{ k_exit_usage, fmt::format("--format: expected text, json, markdown or env, got '{}'", loaded.format) });
+    return std::unexpected(
+      Failure{ k_exit_usage, fmt::format("{}: expected text, json, markdown or env, got '{}'", format_origin, loaded.format) });
   }
   if (parsed.command == "rules" && !parsed.flags.empty()) {
     return std::unexpected(

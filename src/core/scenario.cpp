@@ -489,15 +489,27 @@ KeyType key_type(std::string_view key)
 }
 
 // The text a flag would have for a TOML number.
+// Keys whose values are whole numbers: a TOML float there is an error, as in the rules files.
+bool is_whole_key(std::string_view key)
+{
+  for (std::string_view whole :
+       { "vus", "overhead", "max_connections", "instances", "services", "pool_timeout", "connect_timeout", "pool" }) {
+    if (key == whole) {
+      return true;
+    }
+  }
+  return key.starts_with("reserve.");
+}
+
 std::string number_text(const toml::node& node, std::string_view key, detail::TableReader& reader)
 {
   if (const auto* i = node.as_integer()) {
     return fmt::format("{}", i->get());
   }
-  if (const auto* f = node.as_floating_point()) {
+  if (const auto* f = node.as_floating_point(); f != nullptr && !is_whole_key(key)) {
     return fmt::format("{}", f->get());
   }
-  reader.fail(node, key, "expected a number");
+  reader.fail(node, key, is_whole_key(key) ? "expected a whole number" : "expected a number");
 }
 
 // Turns a TOML value into RawValue items, in the same text a flag would have, checking its type.

@@ -92,7 +92,10 @@ TEST_CASE("parse_scenario_toml")
   }
   SUBCASE("types are checked")
   {
-    CHECK(parse_scenario_toml("vus = \"120\"\n", "s.toml").error() == "s.toml:1:7: vus: expected a number");
+    CHECK(parse_scenario_toml("vus = \"120\"\n", "s.toml").error() == "s.toml:1:7: vus: expected a whole number");
+    CHECK(parse_scenario_toml("vus = 120.0\n", "s.toml").error() == "s.toml:1:7: vus: expected a whole number");
+    CHECK(parse_scenario_toml("reserve = { a = 3.5 }\n", "s.toml").error() == "s.toml:1:17: reserve.a: expected a whole number");
+    CHECK(parse_scenario_toml("burst = \"3\"\n", "s.toml").error() == "s.toml:1:9: burst: expected a number");
     CHECK(parse_scenario_toml("explain = 1\n", "s.toml").error() == "s.toml:1:11: explain: expected true or false");
     CHECK(parse_scenario_toml("database_url = 5\n", "s.toml").error() == "s.toml:1:16: database_url: expected a string");
     CHECK(parse_scenario_toml("reserve = 5\n", "s.toml").error() ==
