@@ -51,8 +51,11 @@ std::string share_text(double ratio);
 std::string queueing_description(const QueueingPlan& q);
 
 // The rows of the queueing table: pool, throughput, P(wait), mean, p95, p99, timeouts, busy.
-std::vector<std::vector<std::string>> queueing_rows(const Plan& plan);
+std::vector<std::vector<std::string>> queueing_rows(const Plan& plan, const std::vector<QueueMetrics>& points);
 const std::vector<std::string>& queueing_header();
+
+// The queueing table as aligned text, the knee and the plan's pool marked.
+std::string queueing_table(const Plan& plan, const std::vector<QueueMetrics>& points);
 
 // "--target p99_wait<50ms: the smallest pool that meets it is 14; + 10 overhead = 24 -> 30"
 std::string target_summary(const Plan& plan);

@@ -76,39 +76,7 @@ std::string render_curve_text(const Plan& plan, const Curve& c)
 {
   std::string out = fmt::format("poolcalc curve: {}, {} ms per query\n", load_text(plan), format_number(plan.queueing.hold_ms));
   out += fmt::format("queueing: {}\n\n", queueing_description(plan.queueing));
-  Plan view = plan;
-  view.queueing.pools = c.points;
-  const auto rows = queueing_rows(view);
-  const auto& header = queueing_header();
-  std::vector<std::size_t> widths(header.size());
-  for (std::size_t i = 0; i < header.size(); ++i) {
-    widths[i] = header[i].size();
-    for (const auto& row : rows) {
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  }
-  const auto line = [&](const std::vector<std::string>& cells) {
-    std::string text = " ";
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-      text += fmt::format(" {:>{}}", cells[i], widths[i]);
-    }
-    return text;
-  };
-  out += line(header) + "\n";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    std::string text = line(rows[i]);
-    std::vector<std::string> marks;
-    if (c.knee && c.points[i].pool == *c.knee) {
-      marks.push_back(fmt::format("knee: P(wait) < {}", share_text(c.knee_p_wait)));
-    }
-    if (c.points[i].pool == plan.pool_size) {
-      marks.push_back("the plan's pool");
-    }
-    if (!marks.empty()) {
-      text += fmt::format("  <- {}", fmt::join(marks, ", "));
-    }
-    out += text + "\n";
-  }
+  out += queueing_table(plan, c.points);
   return out;
 }
 

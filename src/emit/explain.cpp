@@ -179,10 +179,10 @@ const std::vector<std::string>& queueing_header()
   return header;
 }
 
-std::vector<std::vector<std::string>> queueing_rows(const Plan& plan)
+std::vector<std::vector<std::string>> queueing_rows(const Plan& plan, const std::vector<QueueMetrics>& points)
 {
   std::vector<std::vector<std::string>> rows;
-  for (const QueueMetrics& m : plan.queueing.pools) {
+  for (const QueueMetrics& m : points) {
     rows.push_back({ fmt::format("{}", m.pool),
                      fmt::format("{:.1f}/s", m.throughput_rps),
                      share_text(m.p_wait),
@@ -195,6 +195,42 @@ std::vector<std::vector<std::string>> queueing_rows(const Plan& plan)
                      fmt::format("{} %", format_number(m.utilization * 100.0, 0)) });
   }
   return rows;
+}
+
+std::string queueing_table(const Plan& plan, const std::vector<QueueMetrics>& points)
+{
+  const auto rows = queueing_rows(plan, points);
+  const auto& header = queueing_header();
+  std::vector<std::size_t> widths(header.size());
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    widths[i] = header[i].size();
+    for (const auto& row : rows) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  const auto line = [&](const std::vector<std::string>& cells) {
+    std::string text = " ";
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      text += fmt::format(" {:>{}}", cells[i], widths[i]);
+    }
+    return text;
+  };
+  std::string out = line(header) + "\n";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    std::string text = line(rows[i]);
+    std::vector<std::string> marks;
+    if (plan.queueing.knee && points[i].pool == *plan.queueing.knee) {
+      marks.push_back(fmt::format("knee: P(wait) < {}", share_text(plan.queueing.knee_p_wait)));
+    }
+    if (points[i].pool == plan.pool_size) {
+      marks.push_back("the plan's pool");
+    }
+    if (!marks.empty()) {
+      text += fmt::format("  <- {}", fmt::join(marks, ", "));
+    }
+    out += text + "\n";
+  }
+  return out;
 }
 
 std::string target_summary(const Plan& plan)

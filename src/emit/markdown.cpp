@@ -148,7 +148,7 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
       out += "---|";
     }
     out += "\n";
-    const auto rows = queueing_rows(plan);
+    const auto rows = queueing_rows(plan, plan.queueing.pools);
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const bool is_plan = plan.queueing.pools[i].pool == plan.pool_size;
       out += fmt::format("| {}{} |\n", fmt::join(rows[i], " | "), is_plan ? " (the plan's pool)" : "");

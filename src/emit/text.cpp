@@ -110,32 +110,7 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
   }
 
   out += fmt::format("\n{} {}\n", p.bold("queueing:"), queueing_description(plan.queueing));
-  {
-    const auto queue_rows = queueing_rows(plan);
-    const auto& header = queueing_header();
-    std::vector<std::size_t> widths(header.size());
-    for (std::size_t i = 0; i < header.size(); ++i) {
-      widths[i] = header[i].size();
-      for (const auto& row : queue_rows) {
-        widths[i] = std::max(widths[i], row[i].size());
-      }
-    }
-    const auto line = [&](const std::vector<std::string>& cells) {
-      std::string text = " ";
-      for (std::size_t i = 0; i < cells.size(); ++i) {
-        text += fmt::format(" {:>{}}", cells[i], widths[i]);
-      }
-      return text;
-    };
-    out += line(header) + "\n";
-    for (std::size_t i = 0; i < queue_rows.size(); ++i) {
-      std::string text = line(queue_rows[i]);
-      if (plan.queueing.pools[i].pool == plan.pool_size) {
-        text += "  <- the plan's pool";
-      }
-      out += text + "\n";
-    }
-  }
+  out += queueing_table(plan, plan.queueing.pools);
   if (const std::string target = target_summary(plan); !target.empty()) {
     out += fmt::format("  {}\n", target);
   }
