@@ -354,6 +354,10 @@ std::vector<ExplainBlock> explain(const Plan& plan)
     const PgBouncerPlan& b = *plan.pgbouncer;
     const ScenarioResult& design = plan.scenarios[plan.design_index];
     ExplainBlock bouncer{ "PgBouncer's server pool (for the whole load)", {} };
+    if (plan.queueing.target && !plan.queueing.fleet_target_pool) {
+      bouncer.lines.push_back(
+        fmt::format("no pool meets {} for the whole load: PgBouncer's pool falls back to the rule of thumb", plan.queueing.target->text));
+    }
     if (plan.queueing.fleet_target_pool) {
       bouncer.lines.push_back(fmt::format("default_pool_size wanted = the smallest pool meeting {} for the whole load ({}) + {} overhead, "
                                           "rounded up: {}",

@@ -202,8 +202,13 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
     const std::string port_text = s.database_url ? s.database_url->effective_port() : std::string();
     const std::string db = plain(db_name, "") ? db_name : "your_db";
     const std::string host = plain(host_name, ":/") ? host_name : "localhost";
-    const std::string port = plain(port_text, "") ? port_text : "5432";
+    const bool port_ok = !port_text.empty() && std::all_of(port_text.begin(), port_text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const std::string port = port_ok ? port_text : "5432";
     out += "## PgBouncer\n\n```ini\n[databases]\n";
+    if ((s.database_url && !plain(host_name, ":/") && !host_name.empty()) || (!port_text.empty() && !port_ok) ||
+        (!db_name.empty() && !plain(db_name, ""))) {
+      out += "; the URL's database name, host or port cannot go here as written: check this line\n";
+    }
     out += fmt::format("{} = host={} port={} dbname={}\n\n[pgbouncer]\n", db, host, port, db);
     out += fmt::format("listen_port = {}\nlisten_addr = {}\nauth_type = {}\nauth_file = {}\npool_mode = {}\n",
                        b.listen_port,
