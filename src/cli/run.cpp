@@ -125,13 +125,19 @@ public:
       option->group(spec.group);
       slot.option = option;
     }
-    m_format_option = m_app.add_option("--format", m_format, "text (default), json, markdown or env")->type_name("FORMAT")->group("Output");
+    m_format_option = m_app.add_option("--format", m_format, "text (default), json, markdown or env")
+                        ->type_name("FORMAT")
+                        ->group("Output")
+                        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     m_app.add_flag("--explain", m_explain, "print the whole arithmetic step by step")->group("Output");
     m_config_option = m_app.add_option("--config", m_config, "a TOML scenario file with any of the options above, snake_case")
                         ->type_name("FILE")
-                        ->group("Files");
-    m_rules_option =
-      m_app.add_option("--rules", m_rules, "replace the built-in rules (see `poolcalc rules`)")->type_name("FILE")->group("Files");
+                        ->group("Files")
+                        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    m_rules_option = m_app.add_option("--rules", m_rules, "replace the built-in rules (see `poolcalc rules`)")
+                       ->type_name("FILE")
+                       ->group("Files")
+                       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
     for (const char* name : { "size", "env", "report", "rules", "curve" }) {
       CLI::App* sub = m_app.add_subcommand(name, "");
@@ -304,6 +310,9 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   if (parsed.command == "rules" && !parsed.flags.empty()) {
     return std::unexpected(
       Failure{ k_exit_usage, fmt::format("{}: `poolcalc rules` takes only --rules and --config", parsed.flags.begin()->second.origin) });
+  }
+  if (parsed.command == "rules" && parsed.explain) {
+    return std::unexpected(Failure{ k_exit_usage, "--explain: `poolcalc rules` prints the rules; drop --explain" });
   }
   if (parsed.command == "rules" && parsed.format) {
     return std::unexpected(Failure{ k_exit_usage, "--format: `poolcalc rules` always prints TOML; drop --format" });

@@ -374,3 +374,13 @@ TEST_CASE("env says on stderr why it exits 3")
   CHECK(contains(r.out, "DATABASE_POOL_SIZE=70\n"));
   CHECK(r.err == "poolcalc: fail: pool.exceeds_available: a pool of 70 exceeds the 50 available (max_connections 100 - reserved 50)\n");
 }
+
+TEST_CASE("repeated flags: the last one wins, for every single-value flag")
+{
+  const Result r = run_poolcalc({ "--vus", "120", "--query-ms", "150", "--format", "text", "--format", "json" });
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.rfind("{\n", 0) == 0);
+  check_usage_error({ "--vus", "120", "--query-ms", "150", "--config", "/nonexistent/a.toml", "--config", "/nonexistent/b.toml" },
+                    "--config: cannot read '/nonexistent/b.toml': no such file");
+  check_usage_error({ "rules", "--explain" }, "--explain: `poolcalc rules` prints the rules; drop --explain");
+}
