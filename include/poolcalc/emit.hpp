@@ -38,10 +38,6 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
 // output that shows a password, because the user asked for the snippet.
 std::string render_env(const Plan& plan);
 
-// The URL the application should use: the user's URL with connection_limit, pool_timeout and
-// connect_timeout set (and pointing at PgBouncer when it is recommended). Empty when no URL.
-std::optional<DatabaseUrl> application_url(const Plan& plan);
-
 // `poolcalc curve`: pool size against each queueing metric, as an aligned table, CSV (one row
 // per pool; an unstable queue's waits are empty), JSON, or an SVG chart with the knee marked.
 std::string render_curve_text(const Plan& plan, const Curve& curve);

@@ -21,6 +21,9 @@ std::expected<double, std::string> parse_number(std::string_view text, double mi
 // (12.6, 50, 0.15), thousands not grouped.
 std::string format_number(double value, int decimals = 3);
 
+// A ratio as a percentage for people: 0.5 -> "50 %", 0.875 -> "87.5 %".
+std::string format_percent(double ratio);
+
 // Rounds to 9 decimal places (fewer above a million, keeping ~15 significant digits): removes
 // binary floating-point noise from products of decimal inputs before any ceiling is taken
 // (100 x 0.5 x 0.140 s is 7, not 7.000000000000001, whose ceiling would be 8).

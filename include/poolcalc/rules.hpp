@@ -11,6 +11,12 @@
 
 namespace poolcalc {
 
+// PostgreSQL's most connections (MAX_BACKENDS): no max_connections, reserve or pool goes above.
+inline constexpr std::int64_t k_max_connections_limit = 262'143;
+
+// A name poolcalc accepts for a reserve or an operation: letters, digits, '_' or '-'.
+bool is_plain_name(std::string_view name);
+
 struct ReserveEntry
 {
   std::string name;

@@ -28,7 +28,6 @@ inline constexpr std::int64_t k_max_instances = 10'000;
 inline constexpr std::int64_t k_max_services = 10'000;
 inline constexpr std::int64_t k_max_overhead = 100'000;
 inline constexpr double k_max_burst = 100.0;
-inline constexpr std::int64_t k_max_connections_limit = 262'143; // PostgreSQL's MAX_BACKENDS
 inline constexpr std::int64_t k_max_timeout_s = 3600;
 inline constexpr double k_max_request_timeout_s = 86'400.0;
 inline constexpr std::size_t k_max_query_ms_values = 16;

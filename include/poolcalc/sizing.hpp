@@ -160,6 +160,11 @@ struct LoadPhase
 };
 std::vector<LoadPhase> progressive_phases(const Plan& plan);
 
+// The URL the application should use: the user's URL with connection_limit, pool_timeout and
+// connect_timeout set, and pointing at PgBouncer (listen_addr:listen_port, pgbouncer=true) when
+// it is recommended. None when no URL was given.
+std::optional<DatabaseUrl> application_url(const Plan& plan);
+
 // `poolcalc curve`: the queueing metrics for each pool size, and the knee.
 struct Curve
 {

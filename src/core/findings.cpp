@@ -14,11 +14,6 @@ namespace {
 
 using Findings = std::vector<Finding>;
 
-std::string percent(double ratio)
-{
-  return fmt::format("{} %", format_number(ratio * 100.0, 1));
-}
-
 std::string available_phrase(const Plan& plan)
 {
   return fmt::format("{} available (max_connections {} - reserved {})", plan.available, plan.scenario.max_connections, plan.reserved_total);
@@ -78,7 +73,7 @@ void pgbouncer_pool_reduced(const Plan& plan, const Rules& rules, Findings& out)
   const std::string budget = p.server_budget < plan.available
                                ? fmt::format("the {} server connections inside the safe band ({} of max_connections {}; {} are available)",
                                              p.server_budget,
-                                             percent(rules.database.safe_utilization_max),
+                                             format_percent(rules.database.safe_utilization_max),
                                              plan.scenario.max_connections,
                                              plan.available)
                                : fmt::format("the {}", available_phrase(plan));
@@ -114,8 +109,8 @@ void utilization_band(const Plan& plan, const Rules& rules, Findings& out)
 {
   const DatabaseRules& db = rules.database;
   const std::string used =
-    fmt::format("{} of max_connections {} = {}", plan.server_connections, plan.scenario.max_connections, percent(plan.utilization));
-  const std::string band = fmt::format("{}-{}", format_number(db.safe_utilization_min * 100.0, 1), percent(db.safe_utilization_max));
+    fmt::format("{} of max_connections {} = {}", plan.server_connections, plan.scenario.max_connections, format_percent(plan.utilization));
+  const std::string band = fmt::format("{}-{}", format_number(db.safe_utilization_min * 100.0, 1), format_percent(db.safe_utilization_max));
   const std::string source = "database.safe_utilization_min, database.safe_utilization_max";
   const double u = round_decimal(plan.utilization);
   if (u > db.safe_utilization_max) {

@@ -72,6 +72,11 @@ std::string format_number(double value, int decimals)
   return trim_zeros(fmt::format("{:.{}f}", value, decimals));
 }
 
+std::string format_percent(double ratio)
+{
+  return fmt::format("{} %", format_number(ratio * 100.0, 1));
+}
+
 double round_decimal(double value)
 {
   // Keep about 15 significant digits (what a double holds) and drop what lies below: 9

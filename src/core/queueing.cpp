@@ -18,6 +18,19 @@ constexpr double k_infinity = std::numeric_limits<double>::infinity();
 // figure (all are rounded far above 1e-20).
 constexpr double k_negligible = 1e-20;
 
+// One step of the Erlang B recursion: B(k) from B(k - 1) for offered load a.
+double erlang_b_step(double a, double previous, std::int64_t k)
+{
+  return a * previous / (static_cast<double>(k) + a * previous);
+}
+
+// Erlang C from Erlang B: C = c B / (c - a (1 - B)), for a < c.
+double erlang_c_from_b(double a, std::int64_t servers, double b)
+{
+  const auto c = static_cast<double>(servers);
+  return c * b / (c - a * (1.0 - b));
+}
+
 // P(Poisson(lambda) <= k) = Q(k + 1, lambda), the upper regularized incomplete gamma function,
 // by its series or continued fraction (Numerical Recipes, 6.2), in log space.
 double poisson_cdf(std::int64_t k, double lambda)
@@ -304,7 +317,7 @@ double erlang_b(double erlangs, std::int64_t servers)
   }
   double b = 1.0;
   for (std::int64_t k = 1; k <= servers; ++k) {
-    b = erlangs * b / (static_cast<double>(k) + erlangs * b);
+    b = erlang_b_step(erlangs, b, k);
     if (b < 1e-300 && static_cast<double>(k) > erlangs) {
       return 0.0; // it only falls further
     }
@@ -319,7 +332,7 @@ double erlang_c(double erlangs, std::int64_t servers)
     return 1.0;
   }
   const double b = erlang_b(erlangs, servers);
-  return c * b / (c - erlangs * (1.0 - b));
+  return erlang_c_from_b(erlangs, servers, b);
 }
 
 double closed_wait_tail(const ClosedLoad& load, std::int64_t pool, double t_s)
@@ -382,8 +395,8 @@ QueueMetrics open_metrics_from_b(const OpenLoad& load, std::int64_t pool, double
   }
   // Allen-Cunneen: Wq(M/G/c) ~ Wq(M/M/c) x (ca^2 + cs^2) / 2 with Poisson arrivals (ca^2 = 1).
   const double scale = (1.0 + load.hold_cv2) / 2.0;
-  const double waiting = c * blocking / (c - a * (1.0 - blocking)); // Erlang C from Erlang B
-  const double rate = (c - a) / (load.hold_s * scale);              // of the exponential tail
+  const double waiting = erlang_c_from_b(a, pool, blocking);
+  const double rate = (c - a) / (load.hold_s * scale); // of the exponential tail
   m.throughput_rps = load.arrival_rps;
   m.utilization = a / c;
   m.p_wait = waiting;
@@ -410,7 +423,7 @@ std::vector<QueueMetrics> open_curve(const OpenLoad& load, const std::vector<std
   std::int64_t k = 0;
   for (std::int64_t pool : pools) {
     for (; k < pool; ++k) {
-      b = a * b / (static_cast<double>(k + 1) + a * b);
+      b = erlang_b_step(a, b, k + 1);
     }
     result.push_back(open_metrics_from_b(load, pool, b, timeout_s));
   }
@@ -423,7 +436,7 @@ std::optional<std::int64_t> open_smallest_pool(const OpenLoad& load, const Targe
   const double a = load.arrival_rps * load.hold_s;
   double b = 1.0;
   for (std::int64_t pool = 1; pool <= limit; ++pool) {
-    b = a * b / (static_cast<double>(pool) + a * b);
+    b = erlang_b_step(a, b, pool);
     if (static_cast<double>(pool) > a && meets(open_metrics_from_b(load, pool, b, timeout_s), target)) {
       return pool;
     }

@@ -17,15 +17,7 @@ using detail::TableReader;
 
 // Bounds shared with the scenario's flags (see scenario.hpp): the rules may not set a default
 // that a flag could not.
-constexpr std::int64_t k_max_connections_limit = 262'143; // PostgreSQL's MAX_BACKENDS
 constexpr std::int64_t k_big = 1'000'000'000;
-
-bool is_reserve_name(std::string_view name)
-{
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
-}
 
 SizingRules read_sizing(TableReader& reader)
 {
@@ -52,7 +44,7 @@ DatabaseRules read_database(TableReader& reader)
   TableReader reserved_reader(reserved, reader.dotted("reserved"), reader.source_name());
   std::int64_t total = 0;
   for (const auto& [name, value] : detail::keys_in_file_order(reserved)) {
-    if (!is_reserve_name(name)) {
+    if (!is_plain_name(name)) {
       reserved_reader.fail(*value, name, "expected a name of letters, digits, '_' or '-'");
     }
     const std::int64_t connections = reserved_reader.integer(name, 0, k_max_connections_limit);
@@ -226,6 +218,13 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
 }
 
 } // namespace
+
+bool is_plain_name(std::string_view name)
+{
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
 
 std::expected<Rules, std::string> parse_rules(std::string_view toml_text, std::string_view source_name)
 {

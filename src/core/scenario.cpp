@@ -33,13 +33,6 @@ const std::string& single(const RawValue& value)
   return value.items.front();
 }
 
-bool is_name(std::string_view name)
-{
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
-}
-
 std::int64_t count_or(const RawInputs& inputs, std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max)
 {
   const RawValue* value = find(inputs, key);
@@ -135,7 +128,7 @@ std::vector<ReserveEntry> read_reserve(const RawValue& value)
   for (const std::string& item : entries) {
     const std::size_t equals = item.find('=');
     const std::string name = item.substr(0, equals);
-    if (equals == std::string::npos || !is_name(name)) {
+    if (equals == std::string::npos || !is_plain_name(name)) {
       fail(value, fmt::format("expected NAME=N (NAME of letters, digits, '_' or '-'), got '{}'", item));
     }
     const std::string number = item.substr(equals + 1);
@@ -164,7 +157,7 @@ std::vector<Operation> read_operations(const RawValue& value)
     }
     Operation op;
     op.name = item.substr(0, first);
-    if (!is_name(op.name)) {
+    if (!is_plain_name(op.name)) {
       fail(value, fmt::format("expected NAME:SHARE:MS (NAME of letters, digits, '_' or '-'; e.g. send:0.7:150), got '{}'", item));
     }
     if (std::any_of(result.begin(), result.end(), [&](const Operation& other) { return other.name == op.name; })) {
@@ -276,13 +269,17 @@ void read_variability(const RawInputs& inputs, Scenario& scenario)
     fmt::format("lognormal fit of mean {} ms and p{} {} ms", format_number(mean), is_p95 ? 95 : 99, format_number(percentile));
 }
 
-double vu_query_rate_raw(const Scenario& scenario, double hold_s)
+} // namespace
+
+double vu_query_rate(const Scenario& scenario, double hold_s)
 {
   if (scenario.think_ms) {
     return scenario.queries_per_request / (*scenario.think_ms / 1000.0 + scenario.queries_per_request * hold_s);
   }
   return scenario.vu_rate_per_s * scenario.queries_per_request;
 }
+
+namespace {
 
 Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
 {
@@ -361,7 +358,7 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
   } else {
     // Each VU must have time to think: its holds cannot fill (or exceed) its cycle.
     const double longest_hold_s = scenario.query_ms.back() / 1000.0;
-    const double busy = vu_query_rate_raw(scenario, longest_hold_s) * longest_hold_s;
+    const double busy = vu_query_rate(scenario, longest_hold_s) * longest_hold_s;
     if (!scenario.think_ms && !(busy < 1.0)) {
       // Name the input that made it so: the rate, the queries per request, the mix or the hold.
       std::string origin = "rules: sizing.vu_rate_per_s";
@@ -574,18 +571,13 @@ std::vector<std::string> items_of(const toml::node& node, std::string_view key, 
 
 } // namespace
 
-double vu_query_rate(const Scenario& scenario, double hold_s)
-{
-  return vu_query_rate_raw(scenario, hold_s);
-}
-
 double offered_concurrency(const Scenario& scenario, double hold_ms)
 {
   const double hold_s = hold_ms / 1000.0;
   if (scenario.rps) {
     return *scenario.rps * scenario.queries_per_request * hold_s;
   }
-  return static_cast<double>(scenario.vus) * scenario.activity * vu_query_rate_raw(scenario, hold_s) * hold_s;
+  return static_cast<double>(scenario.vus) * scenario.activity * vu_query_rate(scenario, hold_s) * hold_s;
 }
 
 const std::vector<std::string_view>& input_keys()

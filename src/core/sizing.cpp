@@ -292,6 +292,23 @@ std::vector<LoadPhase> progressive_phases(const Plan& plan)
   return phases;
 }
 
+std::optional<DatabaseUrl> application_url(const Plan& plan)
+{
+  if (!plan.scenario.database_url) {
+    return std::nullopt;
+  }
+  DatabaseUrl url = *plan.scenario.database_url;
+  if (plan.pgbouncer) {
+    // The application talks to PgBouncer where it listens; PgBouncer talks to the database.
+    url = url.with_host(plan.pgbouncer->listen_addr)
+            .with_port(static_cast<unsigned>(plan.pgbouncer->listen_port))
+            .with_param("pgbouncer", "true");
+  }
+  return url.with_param("connection_limit", fmt::format("{}", plan.settings.connection_limit))
+    .with_param("pool_timeout", format_number(plan.settings.pool_timeout_s))
+    .with_param("connect_timeout", format_number(plan.settings.connect_timeout_s));
+}
+
 std::string unmet_target(const Plan& plan)
 {
   const QueueingPlan& q = plan.queueing;

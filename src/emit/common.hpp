@@ -28,9 +28,6 @@ std::string pool_formula(const Plan& plan, const ScenarioResult& r);
 // "other_apps 20, admin 10, superuser 10, replication 10" (or "none").
 std::string reserved_list(const Plan& plan);
 
-// "50 %"
-std::string percent(double ratio);
-
 // "30 s"
 std::string seconds(double value);
 

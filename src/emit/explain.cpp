@@ -94,11 +94,6 @@ std::string reserved_list(const Plan& plan)
   return parts.empty() ? std::string("none") : fmt::format("{}", fmt::join(parts, ", "));
 }
 
-std::string percent(double ratio)
-{
-  return fmt::format("{} %", format_number(ratio * 100.0, 1));
-}
-
 std::string seconds(double value)
 {
   return fmt::format("{} s", format_number(value));
@@ -347,7 +342,8 @@ std::vector<ExplainBlock> explain(const Plan& plan)
                                    plan.server_connections));
   }
   db.lines.push_back(fmt::format("{}: {}", fit_check(plan), plan.fits ? "fits" : "does not fit"));
-  db.lines.push_back(fmt::format("utilization = {} / {} = {}", plan.server_connections, s.max_connections, percent(plan.utilization)));
+  db.lines.push_back(
+    fmt::format("utilization = {} / {} = {}", plan.server_connections, s.max_connections, format_percent(plan.utilization)));
   blocks.push_back(db);
 
   if (plan.pgbouncer) {
@@ -375,7 +371,7 @@ std::vector<ExplainBlock> explain(const Plan& plan)
     }
     bouncer.lines.push_back(fmt::format("server budget = min(available {}, {} x max_connections {}) = {}",
                                         plan.available,
-                                        percent(plan.safe_utilization_max),
+                                        format_percent(plan.safe_utilization_max),
                                         s.max_connections,
                                         b.server_budget));
     if (b.default_pool_size != b.default_pool_size_wanted) {
@@ -442,23 +438,6 @@ std::vector<ExplainBlock> explain(const Plan& plan)
   rec.lines.push_back(plan.recommendation_reason);
   blocks.push_back(rec);
   return blocks;
-}
-
-std::optional<DatabaseUrl> application_url(const Plan& plan)
-{
-  if (!plan.scenario.database_url) {
-    return std::nullopt;
-  }
-  DatabaseUrl url = *plan.scenario.database_url;
-  if (plan.pgbouncer) {
-    // The application talks to PgBouncer where it listens; PgBouncer talks to the database.
-    url = url.with_host(plan.pgbouncer->listen_addr)
-            .with_port(static_cast<unsigned>(plan.pgbouncer->listen_port))
-            .with_param("pgbouncer", "true");
-  }
-  return url.with_param("connection_limit", fmt::format("{}", plan.settings.connection_limit))
-    .with_param("pool_timeout", format_number(plan.settings.pool_timeout_s))
-    .with_param("connect_timeout", format_number(plan.settings.connect_timeout_s));
 }
 
 } // namespace poolcalc

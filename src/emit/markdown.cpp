@@ -136,7 +136,7 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
   if (plan.pgbouncer) {
     out += fmt::format("| server connections through PgBouncer | {} |\n", plan.server_connections);
   }
-  out += fmt::format("| utilization of max_connections | {} |\n", percent(plan.utilization));
+  out += fmt::format("| utilization of max_connections | {} |\n", format_percent(plan.utilization));
   out += fmt::format("| verdict | {}: {} |\n\n", fit_check(plan), plan.fits ? "fits" : "does not fit");
 
   out += "## What the pool does (queueing model)\n\n";

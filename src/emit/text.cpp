@@ -83,12 +83,12 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
                    fmt::format("max_connections {} - reserved {} ({})", s.max_connections, plan.reserved_total, reserved_list(plan)) });
   rows.push_back({ "fits", plan.fits ? "yes" : "no", p.verdict(plan.fits, fit_check(plan)) });
   rows.push_back({ "utilization",
-                   percent(plan.utilization),
+                   format_percent(plan.utilization),
                    fmt::format("{} / {} (safe band {}-{})",
                                plan.server_connections,
                                s.max_connections,
                                format_number(plan.safe_utilization_min * 100.0, 1),
-                               percent(plan.safe_utilization_max)) });
+                               format_percent(plan.safe_utilization_max)) });
   table(out, rows);
 
   if (plan.scenarios.size() > 1) {
