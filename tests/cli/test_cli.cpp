@@ -384,3 +384,24 @@ TEST_CASE("repeated flags: the last one wins, for every single-value flag")
                     "--config: cannot read '/nonexistent/b.toml': no such file");
   check_usage_error({ "rules", "--explain" }, "--explain: `poolcalc rules` prints the rules; drop --explain");
 }
+
+TEST_CASE("files and output that cannot be used")
+{
+  const std::string dir = "/tmp/poolcalc-cli-files-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream big(dir + "/big.toml");
+    big << "# " << std::string(2 << 20, 'x') << "\n";
+    std::ofstream(dir + "/format.toml") << "vus = 120\nquery_ms = 150\nformat = \"csv\"\n";
+  }
+  check_usage_error({ "--vus", "120", "--query-ms", "150", "--config", dir + "/big.toml" },
+                    "--config: cannot read '" + dir + "/big.toml': larger than 1 MiB");
+  // A bad value from a scenario file is named by its position there.
+  check_usage_error({ "--config", dir + "/format.toml" },
+                    dir + "/format.toml:3:10: format: expected text, json, markdown or env, got 'csv'");
+  std::filesystem::remove_all(dir);
+  // Output that cannot be written is a runtime failure (exit 1).
+  const Result full = poolcalc::test::shell("poolcalc --vus 120 --query-ms 150 > /dev/full");
+  CHECK(full.exit_code == 1);
+  CHECK(full.err == "poolcalc: error: cannot write the output\n");
+}

@@ -144,6 +144,18 @@ TEST_CASE("parse_rules errors name file:line:column")
           "r.toml:" + std::to_string(line_of(text, "pool_mode = \"txn\"")) +
             ":13: pgbouncer.settings.pool_mode: expected \"session\", \"transaction\" or \"statement\"");
   }
+  SUBCASE("a listen_addr that is not an address")
+  {
+    const std::string text = rules_with("listen_addr = \"127.0.0.1\"", "listen_addr = \"a b\"");
+    CHECK(parse_rules(text, "r.toml").error() == "r.toml:" + std::to_string(line_of(text, "listen_addr = \"a b\"")) +
+                                                   ":15: pgbouncer.settings.listen_addr: expected a host name or an IP address");
+  }
+  SUBCASE("a reserve name with odd characters")
+  {
+    const std::string text = rules_with("other_apps = 20", "\"other apps\" = 20");
+    CHECK(parse_rules(text, "r.toml").error() == "r.toml:" + std::to_string(line_of(text, "\"other apps\" = 20")) +
+                                                   ":16: database.reserved.other apps: expected a name of letters, digits, '_' or '-'");
+  }
   SUBCASE("not TOML")
   {
     const auto r = parse_rules("[sizing\nactivity = 1", "r.toml");

@@ -96,6 +96,7 @@ TEST_CASE("parse_scenario_toml")
     CHECK(parse_scenario_toml("vus = 120.0\n", "s.toml").error() == "s.toml:1:7: vus: expected a whole number");
     CHECK(parse_scenario_toml("reserve = { a = 3.5 }\n", "s.toml").error() == "s.toml:1:17: reserve.a: expected a whole number");
     CHECK(parse_scenario_toml("burst = \"3\"\n", "s.toml").error() == "s.toml:1:9: burst: expected a number");
+    CHECK(parse_scenario_toml("op = [\"a:1:5\", 3]\n", "s.toml").error() == "s.toml:1:16: op: expected a string or an array of strings");
     CHECK(parse_scenario_toml("explain = 1\n", "s.toml").error() == "s.toml:1:11: explain: expected true or false");
     CHECK(parse_scenario_toml("database_url = 5\n", "s.toml").error() == "s.toml:1:16: database_url: expected a string");
     CHECK(parse_scenario_toml("reserve = 5\n", "s.toml").error() ==
@@ -194,6 +195,19 @@ TEST_CASE("build_scenario: the queueing inputs")
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "queries_per_request", "7" } })) ==
           "--queries_per_request: at 1/s with 7 queries of 150 ms per request, each VU would hold a connection 1.05 s of every "
           "second; lower the rate or give --think-ms");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "100,150" }, { "query_p95_ms", "300" } })) ==
+          "--query_p95_ms: a percentile fits one mean: give a single --query-ms");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "query_cv", "2" }, { "query_p99_ms", "300" } })) ==
+          "--query_cv: give one of --query-cv, --query-p95-ms and --query-p99-ms");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "op", "send:1:150" }, { "query_cv", "2" } })) ==
+          "--query_cv: the --op mix sets the variability; drop it");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "op", "se nd:1:150" } })) ==
+          "--op: expected NAME:SHARE:MS (NAME of letters, digits, '_' or '-'; e.g. send:0.7:150), got 'se nd:1:150'");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "pool", "5-3" } })) ==
+          "--pool: expected pool sizes N or ranges A-B (A <= B), each from 1 to 262143, got '5-3'");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "target", "p99_wait<3600001s" } })) ==
+          "--target: expected METRIC<VALUE: p99_wait<50ms, p95_wait<0.2s, mean_wait<10ms, p_wait<0.05 (or <5%), timeout_rate<0.001; "
+          "got 'p99_wait<3600001s'");
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "pool", "1-2000" } })) ==
           "--pool: expected at most 1000 pool sizes, got 2000 in '1-2000'");
   }
