@@ -106,6 +106,13 @@ struct MonitoringRules
   double timeout_error_critical_rate = 0;
 };
 
+struct LoadTestPhase
+{
+  std::string name;
+  double share = 0;     // of the target load, (0, 1]
+  std::string duration; // k6's --duration, e.g. "30s"
+};
+
 struct ReportRules
 {
   std::int64_t consider_pgbouncer_above_pool = 100;
@@ -131,6 +138,7 @@ struct Rules
   MonitoringRules monitoring;
   QueueingRules queueing;
   ReportRules report;
+  std::vector<LoadTestPhase> load_test_phases;
 };
 
 // The text of data/rules.toml as embedded in the binary at build time.

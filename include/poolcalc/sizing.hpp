@@ -138,6 +138,7 @@ struct Plan
 
   std::vector<Threshold> monitoring;
   std::int64_t consider_pgbouncer_above_pool = 0; // the report's checklist (rules: report)
+  std::vector<LoadTestPhase> load_test_phases;    // the report's phases (rules: load_test_phases)
   QueueingPlan queueing;
   std::int64_t rule_of_thumb_pool = 0; // the seed's formula, before a --target replaces it
   bool remote_database = false;        // from the flag, else from the URL's host
@@ -148,9 +149,9 @@ struct Plan
 // `rules` must outlive the plan (scaling_row points into it).
 Plan size(const Scenario& scenario, const Rules& rules);
 
-// One step of the seed's "Progressive Load Testing Strategy" (5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs
-// with its durations), scaled to the plan's load: VUs for a closed load, requests per second for
-// an open one, with the concurrency the formula expects at that step.
+// One step of the rules' load-test phases (the seed's 5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs with its
+// durations), scaled to the plan's load: VUs for a closed load, requests per second for an open
+// one, with the concurrency the formula expects at that step.
 struct LoadPhase
 {
   std::string name;     // "Baseline", ..., "Stress test"

@@ -204,6 +204,29 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   rules.pgbouncer_settings = read_pgbouncer_settings(settings);
   pgbouncer.finish();
 
+  const toml::array& phases = reader.array("load_test_phases");
+  double previous_share = 0;
+  for (std::size_t i = 0; i < phases.size(); ++i) {
+    const std::string prefix = fmt::format("load_test_phases[{}]", i);
+    const toml::table* row = phases[i].as_table();
+    if (row == nullptr) {
+      reader.fail(phases[i], prefix, "expected a table");
+    }
+    TableReader phase(*row, prefix, source_name);
+    LoadTestPhase step;
+    step.name = phase.string("name");
+    step.share = phase.number("share", previous_share, 1.0, true);
+    step.duration = phase.string("duration");
+    const bool duration_ok = !step.duration.empty() && std::all_of(step.duration.begin(), step.duration.end(), [](char c) {
+      return (c >= '0' && c <= '9') || c == 's' || c == 'm' || c == 'h';
+    });
+    if (!duration_ok) {
+      phase.fail(phase.node("duration"), "duration", "expected a k6 duration such as \"30s\" or \"5m\"");
+    }
+    phase.finish();
+    previous_share = step.share;
+    rules.load_test_phases.push_back(step);
+  }
   TableReader report(reader.table("report"), "report", source_name);
   rules.report.consider_pgbouncer_above_pool = report.integer("consider_pgbouncer_above_pool", 1, k_max_connections_limit);
   report.finish();

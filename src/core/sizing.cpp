@@ -264,23 +264,17 @@ Curve curve(const Plan& plan, const Rules& rules)
 
 std::vector<LoadPhase> progressive_phases(const Plan& plan)
 {
-  // seed, "Progressive Load Testing Strategy": phases at 5, 10, 25, 50, 100 and 120 of 120 VUs.
-  static constexpr std::array<int, 6> k_seed_vus = { 5, 10, 25, 50, 100, 120 };
-  static constexpr std::array<std::string_view, 6> k_durations = { "30s", "60s", "120s", "300s", "300s", "870s" };
-  static constexpr std::array<std::string_view, 6> k_names = { "Baseline",  "Light load", "Medium load",
-                                                               "High load", "Peak load",  "Stress test" };
   const Scenario& s = plan.scenario;
   const double design_ms = plan.scenarios[plan.design_index].query_ms;
   std::vector<LoadPhase> phases;
-  for (std::size_t i = 0; i < k_seed_vus.size(); ++i) {
-    const double share = k_seed_vus[i] / 120.0;
+  for (const LoadTestPhase& rule : plan.load_test_phases) {
     Scenario phase = s;
-    LoadPhase step{ std::string(k_names[i]), 0, std::string(k_durations[i]), 0 };
+    LoadPhase step{ rule.name, 0, rule.duration, 0 };
     if (s.rps) {
-      step.load = round_decimal(*s.rps * share);
+      step.load = round_decimal(*s.rps * rule.share);
       phase.rps = step.load;
     } else {
-      phase.vus = std::max<std::int64_t>(1, std::llround(static_cast<double>(s.vus) * share));
+      phase.vus = std::max<std::int64_t>(1, std::llround(round_decimal(static_cast<double>(s.vus) * rule.share)));
       step.load = static_cast<double>(phase.vus);
     }
     if (!phases.empty() && step.load <= phases.back().load) {
@@ -429,6 +423,7 @@ Plan size(const Scenario& scenario, const Rules& rules)
   plan.prisma_default_connect_timeout_s = rules.prisma_defaults.connect_timeout_s;
   plan.monitoring = monitoring_for(plan.pool_size, rules.monitoring);
   plan.consider_pgbouncer_above_pool = rules.report.consider_pgbouncer_above_pool;
+  plan.load_test_phases = rules.load_test_phases;
   for (std::int64_t pool : scenario.pools.empty() ? std::vector<std::int64_t>{ plan.pool_size } : scenario.pools) {
     plan.queueing.pools.push_back(evaluate_pool(plan.queueing, pool, scenario.pool_timeout_s));
   }

@@ -81,6 +81,14 @@ TEST_CASE("builtin_rules")
   CHECK(r.pgbouncer_settings.pool_mode == "transaction");
   CHECK(r.pgbouncer_settings.max_client_conn == 1000);
   CHECK(r.pgbouncer_settings.reserve_pool_timeout_s == 5);
+  // seed, "Progressive Load Testing Strategy": 5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs.
+  REQUIRE(r.load_test_phases.size() == 6);
+  CHECK(r.load_test_phases[0].name == "Baseline");
+  CHECK(r.load_test_phases[0].share * 120 == doctest::Approx(5).epsilon(1e-6));
+  CHECK(r.load_test_phases[2].share * 120 == doctest::Approx(25).epsilon(1e-6));
+  CHECK(r.load_test_phases[5].share == 1.0);
+  CHECK(r.load_test_phases[5].duration == "870s");
+  CHECK(r.report.consider_pgbouncer_above_pool == 100);
   // seed, "Warning Thresholds": 40 and 48 of a pool of 50.
   CHECK(r.monitoring.active_warn_ratio == 0.80);
   CHECK(r.monitoring.active_critical_ratio == 0.96);
@@ -155,6 +163,12 @@ TEST_CASE("parse_rules errors name file:line:column")
     const std::string text = rules_with("other_apps = 20", "\"other apps\" = 20");
     CHECK(parse_rules(text, "r.toml").error() == "r.toml:" + std::to_string(line_of(text, "\"other apps\" = 20")) +
                                                    ":16: database.reserved.other apps: expected a name of letters, digits, '_' or '-'");
+  }
+  SUBCASE("load-test phases out of order")
+  {
+    const std::string text = rules_with("share = 0.208333333", "share = 0.05");
+    CHECK(parse_rules(text, "r.toml").error() == "r.toml:" + std::to_string(line_of(text, "share = 0.05")) +
+                                                   ":9: load_test_phases[2].share: expected a number > 0.083333333 and <= 1, got 0.05");
   }
   SUBCASE("not TOML")
   {
