@@ -1,5 +1,7 @@
 #include "run.hpp"
 
+#include "cmd_inspect.hpp"
+#include "context.hpp"
 #include "options.hpp"
 
 #include "poolcalc/database_url.hpp"
@@ -51,12 +53,6 @@ Precedence: built-in rules < --rules < --config < $DATABASE_URL < flags.
 Exit codes: 0 ok (warnings allowed), 1 runtime failure, 2 bad input, 3 the plan breaks a hard limit.
 Docs: docs/usage.md (examples), docs/model.md (the math), docs/rules.md, docs/json.md.)";
 
-struct Failure
-{
-  int code;
-  std::string message;
-};
-
 std::expected<std::string, std::string> read_file(const std::string& path)
 {
   std::error_code ec;
@@ -95,6 +91,7 @@ struct Parsed
   std::optional<std::string> rules_path;
   std::optional<std::string> format;
   bool explain = false;
+  InspectOptions inspect;
 };
 
 class Cli
@@ -139,7 +136,7 @@ public:
                        ->group("Files")
                        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
-    for (const char* name : { "size", "env", "report", "rules", "curve" }) {
+    for (const char* name : { "size", "env", "report", "rules", "curve", "inspect" }) {
       CLI::App* sub = m_app.add_subcommand(name, "");
       sub->fallthrough();
       sub->footer("Takes every option of `poolcalc --help`.");
@@ -150,6 +147,7 @@ public:
     m_subcommands[2]->description("a design-review document in Markdown");
     m_subcommands[3]->description("print the rules in force (built in, or --rules FILE) as TOML");
     m_subcommands[4]->description("pool size against each queueing metric: --format text, csv, json or svg; --pool A-B sets the range");
+    add_inspect_options(*m_subcommands[5], m_inspect);
   }
 
   CLI::App& app() { return m_app; }
@@ -188,6 +186,7 @@ public:
       parsed.format = m_format;
     }
     parsed.explain = m_explain;
+    parsed.inspect = m_inspect;
     return parsed;
   }
 
@@ -211,16 +210,7 @@ private:
   CLI::Option* m_config_option = nullptr;
   CLI::Option* m_rules_option = nullptr;
   bool m_explain = false;
-};
-
-struct Loaded
-{
-  Rules rules;
-  std::string rules_text;
-  std::string rules_source;
-  RawInputs inputs;
-  std::string format = "text";
-  bool explain = false;
+  InspectOptions m_inspect;
 };
 
 std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env)
@@ -334,6 +324,9 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
   if (!loaded) {
     return fail(loaded.error());
   }
+  if (parsed.command == "inspect") {
+    return run_inspect(*loaded, parsed.inspect, out, err, env);
+  }
   std::string output;
   int code = k_exit_ok;
   if (parsed.command == "rules") {
@@ -394,6 +387,7 @@ Environment process_environment()
     return value == nullptr ? std::nullopt : std::optional<std::string>(value);
   };
   env.stdout_is_terminal = isatty(STDOUT_FILENO) == 1;
+  env.stderr_is_terminal = isatty(STDERR_FILENO) == 1;
   return env;
 }
 
