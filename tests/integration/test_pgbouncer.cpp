@@ -137,16 +137,17 @@ TEST_CASE("poolcalc pgbouncer: a real PgBouncer serves more clients than its poo
   CHECK(error_lines(bouncer.log()).empty());
 
   // Twice as many clients as the planned server connections, each transaction holding its
-  // server connection 50 ms (pg_sleep), 10 transactions each.
+  // server connection 50 ms (pg_sleep), 20 transactions each.
   const std::int64_t clients = 2 * planned;
-  const std::int64_t per_client = 10;
+  const std::int64_t per_client = 20;
   const std::string script = bouncer.directory() + "/hold.sql";
   std::ofstream(script) << "SELECT pg_sleep(0.05);\n";
   own_by_cluster_owner(script);
 
   std::atomic<bool> done = false;
   Result bench;
-  std::thread load([&] {
+  // A jthread: joined on every way out, so a failed poll cannot leave pgbench running.
+  std::jthread load([&] {
     bench = run_process({ pg_bin_dir() + "/pgbench",
                           "-n",
                           "-h",
