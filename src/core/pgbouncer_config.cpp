@@ -129,7 +129,7 @@ std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Pla
                                      b.pool_mode == "transaction"
                                        ? "rules pgbouncer.settings.pool_mode: a server connection serves one transaction, then the next "
                                          "client's, so many clients share few server connections"
-                                       : fmt::format("rules pgbouncer.settings.pool_mode") };
+                                       : std::string("rules pgbouncer.settings.pool_mode") };
   const std::string fleet = fmt::format("{} x {} = {}", s.instances, plan.pool_size, plan.total_connections);
   p.max_client_conn = Chosen<std::int64_t>{
     b.max_client_conn,
@@ -148,9 +148,10 @@ std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Pla
                                          *plan.queueing.fleet_target_pool,
                                          s.overhead,
                                          b.default_pool_size_wanted)
-                           : fmt::format("the whole load's peak of {} -> {} concurrent queries x burst {} + overhead {}, rounded up to {}",
-                                         format_number(design.peak_concurrent),
-                                         design.peak_total_ceil,
+                           : fmt::format("the whole load's peak of {} concurrent queries x burst {} + overhead {}, rounded up to {}",
+                                         static_cast<double>(design.peak_total_ceil) == design.peak_concurrent
+                                           ? fmt::format("{}", design.peak_total_ceil)
+                                           : fmt::format("{} -> {}", format_number(design.peak_concurrent), design.peak_total_ceil),
                                          format_number(s.burst, 9),
                                          s.overhead,
                                          b.default_pool_size_wanted);

@@ -121,6 +121,13 @@ TEST_CASE("pgbouncer_config_from_plan")
     CHECK_FALSE(db.port.has_value());
     CHECK(config->login_roles == std::vector<std::string>{ "app" });
   }
+  SUBCASE("a whole peak is not rounded")
+  {
+    // 500 requests/s x 0.020 s = 10 concurrent queries (Little's law) x 3 + 10 = 40.
+    const Plan p = test::plan({ { "rps", "500" }, { "query_ms", "20" }, { "services", "3" } });
+    CHECK(pgbouncer_config_from_plan(p)->settings.default_pool_size->why ==
+          "the whole load's peak of 10 concurrent queries x burst 3 + overhead 10, rounded up to 40");
+  }
   SUBCASE("the application opens more client connections than the rules' max_client_conn")
   {
     // 60 instances x a pool of 20 (1.26 per instance -> 2 x 3 + 10 = 16 -> 20) = 1200 > 1000.
