@@ -55,6 +55,13 @@ std::string read_text(const std::string& path)
   return text.str();
 }
 
+// The pid in PgBouncer's pid file, once the whole line is there; 0 before.
+int read_pid(const std::string& path)
+{
+  const std::string text = read_text(path);
+  return text.ends_with('\n') ? std::atoi(text.c_str()) : 0;
+}
+
 bool accepts_connections(int port)
 {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -184,22 +191,28 @@ StartResult PgBouncerServer::start(const std::string& ini, const std::string& us
   if (result.exit_code != 0) {
     return result;
   }
+  // The daemon writes its pid file and opens its port after the starting process has exited.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!accepts_connections(m_port)) {
+  for (;;) {
+    m_pid = read_pid(m_directory + "/pgbouncer.pid");
+    if (m_pid > 0 && accepts_connections(m_port)) {
+      break;
+    }
     if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error("PgBouncer did not listen on port " + std::to_string(m_port) + " within 10 s: " + log());
+      throw std::runtime_error("PgBouncer did not write its pid file and listen on port " + std::to_string(m_port) +
+                               " within 10 s: " + log());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  m_pid = std::atoi(read_text(m_directory + "/pgbouncer.pid").c_str());
-  if (m_pid <= 0) {
-    throw std::runtime_error("PgBouncer wrote no pid file: " + log());
   }
   return result;
 }
 
 void PgBouncerServer::stop()
 {
+  if (m_pid <= 0) {
+    // Started but not yet seen ready (a failed start check): the pid file, if any, says who runs.
+    m_pid = read_pid(m_directory + "/pgbouncer.pid");
+  }
   if (m_pid <= 0) {
     return;
   }
