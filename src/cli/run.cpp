@@ -1,6 +1,8 @@
 #include "run.hpp"
 
+#include "cmd_inspect.hpp"
 #include "cmd_pgbouncer.hpp"
+#include "context.hpp"
 #include "options.hpp"
 
 #include "poolcalc/database_url.hpp"
@@ -54,12 +56,6 @@ Precedence: built-in rules < --rules < --config < $DATABASE_URL < flags.
 Exit codes: 0 ok (warnings allowed), 1 runtime failure, 2 bad input, 3 the plan breaks a hard limit.
 Docs: docs/usage.md (examples), docs/model.md (the math), docs/rules.md, docs/json.md.)";
 
-struct Failure
-{
-  int code;
-  std::string message;
-};
-
 std::expected<std::string, std::string> read_file(const std::string& path)
 {
   std::error_code ec;
@@ -98,6 +94,7 @@ struct Parsed
   std::optional<std::string> rules_path;
   std::optional<std::string> format;
   bool explain = false;
+  InspectOptions inspect;
   bool userlist = false; // `poolcalc pgbouncer --userlist`
 };
 
@@ -143,7 +140,7 @@ public:
                        ->group("Files")
                        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
-    for (const char* name : { "size", "env", "report", "rules", "curve", "pgbouncer" }) {
+    for (const char* name : { "size", "env", "report", "rules", "curve", "inspect", "pgbouncer" }) {
       CLI::App* sub = m_app.add_subcommand(name, "");
       sub->fallthrough();
       sub->footer("Takes every option of `poolcalc --help`.");
@@ -154,8 +151,9 @@ public:
     m_subcommands[2]->description("a design-review document in Markdown");
     m_subcommands[3]->description("print the rules in force (built in, or --rules FILE) as TOML");
     m_subcommands[4]->description("pool size against each queueing metric: --format text, csv, json or svg; --pool A-B sets the range");
-    m_subcommands[5]->description("pgbouncer.ini for the plan, each value with PgBouncer's default and why");
-    m_subcommands[5]->add_flag("--userlist", m_userlist, "print how to write PgBouncer's auth_file (userlist.txt) instead");
+    add_inspect_options(*m_subcommands[5], m_inspect);
+    m_subcommands[6]->description("pgbouncer.ini for the plan, each value with PgBouncer's default and why");
+    m_subcommands[6]->add_flag("--userlist", m_userlist, "print how to write PgBouncer's auth_file (userlist.txt) instead");
   }
 
   CLI::App& app() { return m_app; }
@@ -194,6 +192,7 @@ public:
       parsed.format = m_format;
     }
     parsed.explain = m_explain;
+    parsed.inspect = m_inspect;
     parsed.userlist = m_userlist;
     return parsed;
   }
@@ -218,17 +217,8 @@ private:
   CLI::Option* m_config_option = nullptr;
   CLI::Option* m_rules_option = nullptr;
   bool m_explain = false;
+  InspectOptions m_inspect;
   bool m_userlist = false;
-};
-
-struct Loaded
-{
-  Rules rules;
-  std::string rules_text;
-  std::string rules_source;
-  RawInputs inputs;
-  std::string format = "text";
-  bool explain = false;
 };
 
 std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env)
@@ -353,6 +343,9 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
   if (!loaded) {
     return fail(loaded.error());
   }
+  if (parsed.command == "inspect") {
+    return run_inspect(*loaded, parsed.inspect, out, err, env);
+  }
   std::string output;
   int code = k_exit_ok;
   if (parsed.command == "rules") {
@@ -420,6 +413,7 @@ Environment process_environment()
     return value == nullptr ? std::nullopt : std::optional<std::string>(value);
   };
   env.stdout_is_terminal = isatty(STDOUT_FILENO) == 1;
+  env.stderr_is_terminal = isatty(STDERR_FILENO) == 1;
   return env;
 }
 
