@@ -38,6 +38,8 @@ public:
   const std::string& port() const { return m_port; }
   // Database name, percent-decoded; empty when absent.
   std::string database() const;
+  // User name from the userinfo, percent-decoded; empty when absent.
+  std::string user() const;
   bool has_password() const { return m_password.has_value(); }
 
   // True when the host is a loopback address or name (localhost, 127.0.0.0/8, ::1) or a Unix

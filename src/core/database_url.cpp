@@ -476,6 +476,11 @@ std::string DatabaseUrl::database() const
   return percent_decode(path);
 }
 
+std::string DatabaseUrl::user() const
+{
+  return m_user ? percent_decode(*m_user) : std::string();
+}
+
 bool DatabaseUrl::is_local() const
 {
   // libpq connects to `hostaddr` when given, else to a `host` parameter, which overrides the
