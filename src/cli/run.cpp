@@ -1,5 +1,6 @@
 #include "run.hpp"
 
+#include "cmd_config.hpp"
 #include "options.hpp"
 
 #include "poolcalc/database_url.hpp"
@@ -45,6 +46,8 @@ const char* const k_footer = R"(Examples:
       pool size against the waits, the knee marked
   poolcalc report --config scenario.toml > pool-review.md
       a design-review document from a scenario file
+  poolcalc config --for hikaricp --vus 120 --query-ms 150
+      the settings in one library's own knobs and units (see `poolcalc config --help`)
 
 Every option is also a key of a --config TOML file, in snake_case (query_ms = [100, 150, 200]).
 Precedence: built-in rules < --rules < --config < $DATABASE_URL < flags.
@@ -95,6 +98,7 @@ struct Parsed
   std::optional<std::string> rules_path;
   std::optional<std::string> format;
   bool explain = false;
+  ConfigArgs config;
 };
 
 class Cli
@@ -150,6 +154,7 @@ public:
     m_subcommands[2]->description("a design-review document in Markdown");
     m_subcommands[3]->description("print the rules in force (built in, or --rules FILE) as TOML");
     m_subcommands[4]->description("pool size against each queueing metric: --format text, csv, json or svg; --pool A-B sets the range");
+    m_subcommands.push_back(m_config_command.add_to(m_app));
   }
 
   CLI::App& app() { return m_app; }
@@ -188,6 +193,7 @@ public:
       parsed.format = m_format;
     }
     parsed.explain = m_explain;
+    parsed.config = m_config_command.args();
     return parsed;
   }
 
@@ -211,11 +217,13 @@ private:
   CLI::Option* m_config_option = nullptr;
   CLI::Option* m_rules_option = nullptr;
   bool m_explain = false;
+  ConfigCommand m_config_command;
 };
 
 struct Loaded
 {
   Rules rules;
+  std::optional<ConfigRequest> config;
   std::string rules_text;
   std::string rules_source;
   RawInputs inputs;
@@ -299,6 +307,21 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
     }
     return loaded;
   }
+  if (parsed.command == "config") {
+    if (loaded.format != "text" && loaded.format != "json") {
+      return std::unexpected(
+        Failure{ k_exit_usage, fmt::format("{}: `poolcalc config` prints text or json, got '{}'", format_origin, loaded.format) });
+    }
+    if (parsed.explain) {
+      return std::unexpected(Failure{ k_exit_usage, "--explain: `poolcalc config` prints the snippet; drop --explain" });
+    }
+    auto request = validate_config_args(parsed.config);
+    if (!request) {
+      return std::unexpected(Failure{ k_exit_usage, request.error() });
+    }
+    loaded.config = *request;
+    return loaded;
+  }
   if (loaded.format != "text" && loaded.format != "json" && loaded.format != "markdown" && loaded.format != "env") {
     return std::unexpected(
       Failure{ k_exit_usage, fmt::format("{}: expected text, json, markdown or env, got '{}'", format_origin, loaded.format) });
@@ -349,7 +372,9 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
       return fail({ k_exit_usage, fmt::format("{}: {}", origin != loaded->inputs.end() ? origin->second.origin : "--target", unmet) });
     }
     const std::vector<Finding> findings = evaluate(plan, loaded->rules);
-    if (parsed.command == "curve") {
+    if (loaded->config) {
+      output = render_config(*loaded->config, plan, loaded->rules, loaded->format);
+    } else if (parsed.command == "curve") {
       const Curve points = curve(plan, loaded->rules);
       output = loaded->format == "csv"    ? render_curve_csv(points)
                : loaded->format == "json" ? render_curve_json(plan, points)
@@ -367,7 +392,7 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
     }
     code = has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
     // Formats without findings (the .env snippet, the curve) still say why they exit 3.
-    if (parsed.command == "curve" || loaded->format == "env") {
+    if (parsed.command == "curve" || parsed.command == "config" || loaded->format == "env") {
       for (const Finding& finding : findings) {
         if (finding.level == Level::fail) {
           err << "poolcalc: fail: " << finding.id << ": " << mask_passwords(finding.message) << '\n';
