@@ -100,7 +100,7 @@ std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const Con
                          "# (Prisma's docs); with --pgbouncer-version 1.21.0 or later poolcalc leaves it out.\n",
                          to_string(options.pgbouncer_version));
     } else {
-      env += fmt::format("# No pgbouncer=true: PgBouncer {} (1.21.0 or later) handles prepared statements when its\n"
+      env += fmt::format("# No pgbouncer=true: PgBouncer {} handles prepared statements (from 1.21.0) when its\n"
                          "# max_prepared_statements is above 0 (default 200 since 1.24.0; 0 before).\n",
                          to_string(options.pgbouncer_version));
     }
