@@ -37,6 +37,58 @@ std::string whole(double seconds)
   return format_number(seconds, 0);
 }
 
+// A value of a Java properties file: HikariConfig loads it as ISO 8859-1 with backslash escapes,
+// so a backslash, a line break or a leading space would change the value (or add a line), and
+// anything beyond ASCII is written as \uXXXX (UTF-16, surrogate pairs above U+FFFF).
+std::string properties_value(const std::string& text)
+{
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      const char c = text[i++];
+      if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c == ' ' && out.empty()) {
+        out += "\\ ";
+      } else if (byte < 0x20 || byte == 0x7f) {
+        out += fmt::format("\\u{:04X}", byte);
+      } else {
+        out += c;
+      }
+      continue;
+    }
+    // UTF-8 to a code point; a malformed byte stands for itself (U+0080-U+00FF).
+    const std::size_t length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
+    char32_t code = length == 4 ? byte & 0x07u : length == 3 ? byte & 0x0Fu : length == 2 ? byte & 0x1Fu : byte;
+    bool valid = length > 1 && i + length <= text.size();
+    for (std::size_t k = 1; valid && k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      valid = (next & 0xC0u) == 0x80u;
+      code = (code << 6) | (next & 0x3Fu);
+    }
+    if (!valid || code > 0x10FFFF) {
+      code = byte;
+      i += 1;
+    } else {
+      i += length;
+    }
+    if (code > 0xFFFF) {
+      const char32_t v = code - 0x10000;
+      out += fmt::format("\\u{:04X}\\u{:04X}", static_cast<unsigned>(0xD800 + (v >> 10)), static_cast<unsigned>(0xDC00 + (v & 0x3FF)));
+    } else {
+      out += fmt::format("\\u{:04X}", static_cast<unsigned>(code));
+    }
+  }
+  return out;
+}
+
 bool old_pgbouncer(const ConfigInput& input, const ConfigOptions& options)
 {
   return input.pgbouncer && options.pgbouncer_version < k_pgbouncer_prepared_statements;
@@ -202,10 +254,10 @@ std::vector<ConfigFile> render_config_hikaricp(const ConfigInput& input, const C
                        params.empty() ? "" : "?",
                        fmt::format("{}", fmt::join(params, "&")));
     if (!url->user().empty()) {
-      out += fmt::format("username={}\n", url->user());
+      out += fmt::format("username={}\n", properties_value(url->user()));
     }
     if (url->has_password()) {
-      out += fmt::format("password={}\n", url->password());
+      out += fmt::format("password={}\n", properties_value(url->password()));
     }
   } else {
     out += "# No --database-url given: set jdbcUrl, username and password.\n";

@@ -216,6 +216,15 @@ TEST_CASE("render_config_hikaricp")
     CHECK(contains(out, "# pgJDBC, seconds; default: 10 (--connect-timeout 10 s)\ndataSource.connectTimeout=10\n"));
     CHECK_FALSE(contains(out, "prepareThreshold"));
   }
+  SUBCASE("user and password escaped for a properties file (read as ISO 8859-1 with backslash escapes)")
+  {
+    ConfigInput input = seed_input();
+    // password: backslash, p, U+00E4, newline, U+1F600 (UTF-16 D83D DE00); user with a leading space.
+    input.server_url = *DatabaseUrl::parse("postgresql://%20me:%5Cp%C3%A4%0A%F0%9F%98%80@localhost/db");
+    const std::string out = file(render_config_hikaricp(input, {}), "hikari.properties").content;
+    CHECK(contains(out, "\nusername=\\ me\n"));
+    CHECK(contains(out, "\npassword=\\\\p\\u00E4\\n\\uD83D\\uDE00\n"));
+  }
   SUBCASE("through PgBouncer 1.18: prepareThreshold=0, sslmode kept")
   {
     const std::string out = file(render_config_hikaricp(pooled_input(), {}), "hikari.properties").content;
