@@ -1,6 +1,8 @@
 #include "run.hpp"
 
 #include "cmd_config.hpp"
+#include "cmd_inspect.hpp"
+#include "context.hpp"
 #include "options.hpp"
 
 #include "poolcalc/database_url.hpp"
@@ -54,12 +56,6 @@ Precedence: built-in rules < --rules < --config < $DATABASE_URL < flags.
 Exit codes: 0 ok (warnings allowed), 1 runtime failure, 2 bad input, 3 the plan breaks a hard limit.
 Docs: docs/usage.md (examples), docs/model.md (the math), docs/rules.md, docs/json.md.)";
 
-struct Failure
-{
-  int code;
-  std::string message;
-};
-
 std::expected<std::string, std::string> read_file(const std::string& path)
 {
   std::error_code ec;
@@ -98,6 +94,7 @@ struct Parsed
   std::optional<std::string> rules_path;
   std::optional<std::string> format;
   bool explain = false;
+  InspectOptions inspect;
   ConfigArgs config;
 };
 
@@ -143,7 +140,7 @@ public:
                        ->group("Files")
                        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
-    for (const char* name : { "size", "env", "report", "rules", "curve" }) {
+    for (const char* name : { "size", "env", "report", "rules", "curve", "inspect" }) {
       CLI::App* sub = m_app.add_subcommand(name, "");
       sub->fallthrough();
       sub->footer("Takes every option of `poolcalc --help`.");
@@ -154,6 +151,7 @@ public:
     m_subcommands[2]->description("a design-review document in Markdown");
     m_subcommands[3]->description("print the rules in force (built in, or --rules FILE) as TOML");
     m_subcommands[4]->description("pool size against each queueing metric: --format text, csv, json or svg; --pool A-B sets the range");
+    add_inspect_options(*m_subcommands[5], m_inspect);
     m_subcommands.push_back(m_config_command.add_to(m_app));
   }
 
@@ -193,6 +191,7 @@ public:
       parsed.format = m_format;
     }
     parsed.explain = m_explain;
+    parsed.inspect = m_inspect;
     parsed.config = m_config_command.args();
     return parsed;
   }
@@ -217,18 +216,8 @@ private:
   CLI::Option* m_config_option = nullptr;
   CLI::Option* m_rules_option = nullptr;
   bool m_explain = false;
+  InspectOptions m_inspect;
   ConfigCommand m_config_command;
-};
-
-struct Loaded
-{
-  Rules rules;
-  std::optional<ConfigRequest> config;
-  std::string rules_text;
-  std::string rules_source;
-  RawInputs inputs;
-  std::string format = "text";
-  bool explain = false;
 };
 
 std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env)
@@ -315,11 +304,6 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
     if (parsed.explain) {
       return std::unexpected(Failure{ k_exit_usage, "--explain: `poolcalc config` prints the snippet; drop --explain" });
     }
-    auto request = validate_config_args(parsed.config);
-    if (!request) {
-      return std::unexpected(Failure{ k_exit_usage, request.error() });
-    }
-    loaded.config = *request;
     return loaded;
   }
   if (loaded.format != "text" && loaded.format != "json" && loaded.format != "markdown" && loaded.format != "env") {
@@ -357,6 +341,18 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
   if (!loaded) {
     return fail(loaded.error());
   }
+  if (parsed.command == "inspect") {
+    return run_inspect(*loaded, parsed.inspect, out, err, env);
+  }
+  // `config`'s own flags, checked before any sizing.
+  std::optional<ConfigRequest> config_request;
+  if (parsed.command == "config") {
+    auto request = validate_config_args(parsed.config);
+    if (!request) {
+      return fail({ k_exit_usage, request.error() });
+    }
+    config_request = *request;
+  }
   std::string output;
   int code = k_exit_ok;
   if (parsed.command == "rules") {
@@ -372,8 +368,8 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
       return fail({ k_exit_usage, fmt::format("{}: {}", origin != loaded->inputs.end() ? origin->second.origin : "--target", unmet) });
     }
     const std::vector<Finding> findings = evaluate(plan, loaded->rules);
-    if (loaded->config) {
-      output = render_config(*loaded->config, plan, loaded->rules, loaded->format);
+    if (config_request) {
+      output = render_config(*config_request, plan, loaded->rules, loaded->format);
     } else if (parsed.command == "curve") {
       const Curve points = curve(plan, loaded->rules);
       output = loaded->format == "csv"    ? render_curve_csv(points)
@@ -391,7 +387,7 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
       output = render_text(plan, findings, { env.stdout_is_terminal && !set_in(no_color), loaded->explain });
     }
     code = has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
-    // Formats without findings (the .env snippet, the curve) still say why they exit 3.
+    // Formats without findings (the .env snippet, the curve, a config snippet) still say why they exit 3.
     if (parsed.command == "curve" || parsed.command == "config" || loaded->format == "env") {
       for (const Finding& finding : findings) {
         if (finding.level == Level::fail) {
@@ -419,6 +415,7 @@ Environment process_environment()
     return value == nullptr ? std::nullopt : std::optional<std::string>(value);
   };
   env.stdout_is_terminal = isatty(STDOUT_FILENO) == 1;
+  env.stderr_is_terminal = isatty(STDERR_FILENO) == 1;
   return env;
 }
 
