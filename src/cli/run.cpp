@@ -1,5 +1,6 @@
 #include "run.hpp"
 
+#include "cmd_config.hpp"
 #include "cmd_inspect.hpp"
 #include "cmd_pgbouncer.hpp"
 #include "context.hpp"
@@ -50,6 +51,8 @@ const char* const k_footer = R"(Examples:
       a design-review document from a scenario file
   poolcalc pgbouncer --vus 400 --query-ms 80 --instances 6 > pgbouncer.ini
       PgBouncer's configuration for the plan (--userlist: how to write its auth_file)
+  poolcalc config --for hikaricp --vus 120 --query-ms 150
+      the settings in one library's own knobs and units (see `poolcalc config --help`)
 
 Every option is also a key of a --config TOML file, in snake_case (query_ms = [100, 150, 200]).
 Precedence: built-in rules < --rules < --config < $DATABASE_URL < flags.
@@ -96,6 +99,7 @@ struct Parsed
   bool explain = false;
   InspectOptions inspect;
   bool userlist = false; // `poolcalc pgbouncer --userlist`
+  ConfigArgs config;
 };
 
 class Cli
@@ -154,6 +158,7 @@ public:
     add_inspect_options(*m_subcommands[5], m_inspect);
     m_subcommands[6]->description("pgbouncer.ini for the plan, each value with PgBouncer's default and why");
     m_subcommands[6]->add_flag("--userlist", m_userlist, "print how to write PgBouncer's auth_file (userlist.txt) instead");
+    m_subcommands.push_back(m_config_command.add_to(m_app));
   }
 
   CLI::App& app() { return m_app; }
@@ -194,6 +199,7 @@ public:
     parsed.explain = m_explain;
     parsed.inspect = m_inspect;
     parsed.userlist = m_userlist;
+    parsed.config = m_config_command.args();
     return parsed;
   }
 
@@ -219,6 +225,7 @@ private:
   bool m_explain = false;
   InspectOptions m_inspect;
   bool m_userlist = false;
+  ConfigCommand m_config_command;
 };
 
 std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env)
@@ -308,6 +315,16 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
     }
     return loaded;
   }
+  if (parsed.command == "config") {
+    if (loaded.format != "text" && loaded.format != "json") {
+      return std::unexpected(
+        Failure{ k_exit_usage, fmt::format("{}: `poolcalc config` prints text or json, got '{}'", format_origin, loaded.format) });
+    }
+    if (parsed.explain) {
+      return std::unexpected(Failure{ k_exit_usage, "--explain: `poolcalc config` prints the snippet; drop --explain" });
+    }
+    return loaded;
+  }
   if (loaded.format != "text" && loaded.format != "json" && loaded.format != "markdown" && loaded.format != "env") {
     return std::unexpected(
       Failure{ k_exit_usage, fmt::format("{}: expected text, json, markdown or env, got '{}'", format_origin, loaded.format) });
@@ -346,6 +363,15 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
   if (parsed.command == "inspect") {
     return run_inspect(*loaded, parsed.inspect, out, err, env);
   }
+  // `config`'s own flags, checked before any sizing.
+  std::optional<ConfigRequest> config_request;
+  if (parsed.command == "config") {
+    auto request = validate_config_args(parsed.config);
+    if (!request) {
+      return fail({ k_exit_usage, request.error() });
+    }
+    config_request = *request;
+  }
   std::string output;
   int code = k_exit_ok;
   if (parsed.command == "rules") {
@@ -368,6 +394,8 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
         return fail({ k_exit_usage, text.error() });
       }
       output = std::move(*text);
+    } else if (config_request) {
+      output = render_config(*config_request, plan, loaded->rules, loaded->format);
     } else if (parsed.command == "curve") {
       const Curve points = curve(plan, loaded->rules);
       output = loaded->format == "csv"    ? render_curve_csv(points)
@@ -385,8 +413,8 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
       output = render_text(plan, findings, { env.stdout_is_terminal && !set_in(no_color), loaded->explain });
     }
     code = has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
-    // Formats without findings (the .env snippet, the curve) still say why they exit 3.
-    if (parsed.command == "curve" || parsed.command == "pgbouncer" || loaded->format == "env") {
+    // Formats without findings (the .env snippet, the curve, a config snippet, pgbouncer.ini) still say why they exit 3.
+    if (parsed.command == "curve" || parsed.command == "config" || parsed.command == "pgbouncer" || loaded->format == "env") {
       for (const Finding& finding : findings) {
         if (finding.level == Level::fail) {
           err << "poolcalc: fail: " << finding.id << ": " << mask_passwords(finding.message) << '\n';
