@@ -7,6 +7,7 @@
 // (a single plan, or one service of a fleet) can feed them.
 
 #include "poolcalc/database_url.hpp"
+#include "poolcalc/pgbouncer_config.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/sizing.hpp"
 
@@ -57,13 +58,14 @@ struct PoolerEndpoint
 // What the snippets need: one instance's pool, its timeouts, the URLs and the server's budget.
 struct ConfigInput
 {
-  std::string headline;                    // "120 VUs, 150 ms per query -> pool of 50 per instance"
-  std::int64_t pool_size = 0;              // per application instance
-  std::int64_t instances = 1;              // application instances, each with such a pool
-  double pool_timeout_s = 0;               // wait for a free connection; 0 = wait forever
-  double connect_timeout_s = 0;            // wait for a new connection; 0 = wait forever
-  std::optional<DatabaseUrl> server_url;   // the database itself (DIRECT_URL); none when not given
-  std::optional<PoolerEndpoint> pgbouncer; // set when the application goes through PgBouncer
+  std::string headline;                            // "120 VUs, 150 ms per query -> pool of 50 per instance"
+  std::int64_t pool_size = 0;                      // per application instance
+  std::int64_t instances = 1;                      // application instances, each with such a pool
+  double pool_timeout_s = 0;                       // wait for a free connection; 0 = wait forever
+  double connect_timeout_s = 0;                    // wait for a new connection; 0 = wait forever
+  std::optional<DatabaseUrl> server_url;           // the database itself (DIRECT_URL); none when not given
+  std::optional<PoolerEndpoint> pgbouncer;         // set when the application goes through PgBouncer
+  std::optional<PgBouncerConfig> pgbouncer_config; // PgBouncer's own file, when it is in the plan
 
   // Prisma's own defaults (rules: [prisma_defaults]), shown beside the chosen values.
   std::string prisma_default_connection_limit; // "physical CPUs x 2 + 1"
@@ -114,6 +116,7 @@ const ConfigTarget* find_config_target(std::string_view name);
 std::string config_target_names();
 
 // The renderers (one per target). URLs carry the password: the user asked for the snippet.
+std::vector<ConfigFile> render_config_pgbouncer(const ConfigInput& input, const ConfigOptions& options);
 std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const ConfigOptions& options);
 std::vector<ConfigFile> render_config_node_postgres(const ConfigInput& input, const ConfigOptions& options);
 std::vector<ConfigFile> render_config_hikaricp(const ConfigInput& input, const ConfigOptions& options);

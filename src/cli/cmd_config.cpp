@@ -1,14 +1,17 @@
 #include "cmd_config.hpp"
 
+#include "cmd_pgbouncer.hpp"
+
 #include <fmt/format.h>
 
 namespace poolcalc::cli {
 
 CLI::App* ConfigCommand::add_to(CLI::App& app)
 {
-  CLI::App* sub = app.add_subcommand("config",
-                                     "the snippet for one library or server: --for prisma, node-postgres, hikaricp, sqlalchemy, "
-                                     "go-database-sql, pgx or postgresql-conf");
+  CLI::App* sub =
+    app.add_subcommand("config",
+                       "the snippet for one library, pooler or server: --for pgbouncer, prisma, node-postgres, hikaricp, sqlalchemy, "
+                       "go-database-sql, pgx or postgresql-conf");
   sub->fallthrough();
   std::string targets;
   for (const ConfigTarget& target : config_targets()) {
@@ -59,11 +62,6 @@ std::expected<ConfigRequest, std::string> validate_config_args(const ConfigArgs&
   }
   request.target = find_config_target(*args.target);
   if (request.target == nullptr) {
-    // pgbouncer: the pgbouncer.ini renderer registers itself in config_targets(); until then it is
-    // named here so the message says it is known but not available.
-    if (*args.target == "pgbouncer") {
-      return std::unexpected(fmt::format("--for: the pgbouncer target is not available yet; expected one of {}", config_target_names()));
-    }
     return std::unexpected(fmt::format("--for: unknown target '{}'; expected one of {}", *args.target, config_target_names()));
   }
   if (args.pgbouncer_version) {
@@ -83,8 +81,18 @@ std::expected<ConfigRequest, std::string> validate_config_args(const ConfigArgs&
   return request;
 }
 
-std::string render_config(const ConfigRequest& request, const Plan& plan, const Rules& rules, const std::string& format)
+std::expected<std::string, std::string> render_config(const ConfigRequest& request,
+                                                      const Plan& plan,
+                                                      const Rules& rules,
+                                                      const std::string& format,
+                                                      std::string_view url_origin)
 {
+  if (request.target->name == "pgbouncer") {
+    // The same checks as `poolcalc pgbouncer`: a plan without PgBouncer, a URL PgBouncer cannot take.
+    if (auto checked = pgbouncer_command(plan, false, url_origin); !checked) {
+      return std::unexpected(checked.error());
+    }
+  }
   const std::vector<ConfigFile> files = request.target->render(config_input(plan, rules), request.options);
   return format == "json" ? render_config_json(request.target->name, files) : render_config_text(files);
 }

@@ -54,6 +54,12 @@ private:
 std::expected<ConfigRequest, std::string> validate_config_args(const ConfigArgs& args);
 
 // The snippet for the plan: `format` "text" (the files one after the other) or "json".
-std::string render_config(const ConfigRequest& request, const Plan& plan, const Rules& rules, const std::string& format);
+// Returns an error string for a `pgbouncer` snippet of a plan without PgBouncer (or whose URL
+// PgBouncer cannot take); `url_origin` names where the URL came from.
+std::expected<std::string, std::string> render_config(const ConfigRequest& request,
+                                                      const Plan& plan,
+                                                      const Rules& rules,
+                                                      const std::string& format,
+                                                      std::string_view url_origin);
 
 } // namespace poolcalc::cli

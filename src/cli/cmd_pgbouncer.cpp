@@ -10,8 +10,8 @@ namespace poolcalc::cli {
 std::expected<std::string, std::string> pgbouncer_command(const Plan& plan, bool userlist, std::string_view url_origin)
 {
   if (!plan.pgbouncer) {
-    return std::unexpected(fmt::format("`poolcalc pgbouncer`: the plan does not need PgBouncer ({}); --transaction-pooling asks for it",
-                                       plan.recommendation_reason));
+    return std::unexpected(
+      fmt::format("pgbouncer: the plan does not need PgBouncer ({}); --transaction-pooling asks for it", plan.recommendation_reason));
   }
   auto config = pgbouncer_config_from_plan(plan);
   if (!config) {

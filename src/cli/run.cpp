@@ -395,7 +395,13 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
       }
       output = std::move(*text);
     } else if (config_request) {
-      output = render_config(*config_request, plan, loaded->rules, loaded->format);
+      const auto origin = loaded->inputs.find("database_url");
+      auto text = render_config(
+        *config_request, plan, loaded->rules, loaded->format, origin != loaded->inputs.end() ? origin->second.origin : "--database-url");
+      if (!text) {
+        return fail({ k_exit_usage, text.error() });
+      }
+      output = std::move(*text);
     } else if (parsed.command == "curve") {
       const Curve points = curve(plan, loaded->rules);
       output = loaded->format == "csv"    ? render_curve_csv(points)

@@ -2,6 +2,7 @@
 // formats. The renderers themselves are in config_clients.cpp and config_postgresql.cpp.
 
 #include "poolcalc/client_config.hpp"
+#include "poolcalc/emit_pgbouncer.hpp"
 #include "poolcalc/numbers.hpp"
 
 #include "common.hpp"
@@ -86,6 +87,9 @@ ConfigInput config_input(const Plan& plan, const Rules& rules)
   input.server_url = plan.scenario.database_url;
   if (plan.pgbouncer) {
     input.pgbouncer = PoolerEndpoint{ plan.pgbouncer->listen_addr, plan.pgbouncer->listen_port };
+    if (auto ini = pgbouncer_config_from_plan(plan)) {
+      input.pgbouncer_config = std::move(*ini);
+    }
     input.server_connections_source = fmt::format(
       "PgBouncer's default_pool_size {} + reserve_pool_size {}", plan.pgbouncer->default_pool_size, plan.pgbouncer->reserve_pool_size);
   } else {
@@ -158,8 +162,8 @@ ServerSettings server_settings(const ConfigInput& input, const ConfigOptions& op
 
 const std::vector<ConfigTarget>& config_targets()
 {
-  // pgbouncer: the pgbouncer.ini renderer registers here (`pgbouncer`, before `prisma`).
   static const std::vector<ConfigTarget> targets = {
+    { "pgbouncer", "pgbouncer.ini, and how to write its auth_file (userlist.txt)", &render_config_pgbouncer },
     { "prisma", ".env (DATABASE_URL, DIRECT_URL) and the schema.prisma datasource", &render_config_prisma },
     { "node-postgres", "pg.Pool options (ms)", &render_config_node_postgres },
     { "hikaricp", "HikariCP properties (ms)", &render_config_hikaricp },
@@ -188,6 +192,16 @@ std::string config_target_names()
     names.push_back(target.name);
   }
   return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::vector<ConfigFile> render_config_pgbouncer(const ConfigInput& input, const ConfigOptions& options)
+{
+  (void)options;
+  if (!input.pgbouncer_config) {
+    return {}; // the command refuses a plan without PgBouncer before rendering
+  }
+  return { { "pgbouncer.ini", render_pgbouncer_ini(*input.pgbouncer_config) },
+           { "userlist.txt", render_userlist_note(*input.pgbouncer_config) } };
 }
 
 std::string render_config_text(const std::vector<ConfigFile>& files)

@@ -102,7 +102,7 @@ TEST_CASE("pgbouncer: exit 3 with the failing finding on stderr, the file still 
 TEST_CASE("pgbouncer: bad input")
 {
   check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150" },
-                    "`poolcalc pgbouncer`: the plan does not need PgBouncer (no PgBouncer trigger applies: 1 instance (at most 5), 50 "
+                    "pgbouncer: the plan does not need PgBouncer (no PgBouncer trigger applies: 1 instance (at most 5), 50 "
                     "connections in total (at most 200), 1 service, database location not given); --transaction-pooling asks for it");
   check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150", "--instances", "6", "--format", "json" },
                     "--format: `poolcalc pgbouncer` always prints pgbouncer.ini (or with --userlist its note); drop --format");

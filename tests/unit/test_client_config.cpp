@@ -1,4 +1,5 @@
 #include "poolcalc/client_config.hpp"
+#include "poolcalc/emit_pgbouncer.hpp"
 
 #include "helpers.hpp"
 
@@ -357,19 +358,39 @@ TEST_CASE("render_config_postgresql_conf")
 
 TEST_CASE("config_targets")
 {
-  CHECK(config_target_names() == "prisma, node-postgres, hikaricp, sqlalchemy, go-database-sql, pgx, postgresql-conf");
+  CHECK(config_target_names() == "pgbouncer, prisma, node-postgres, hikaricp, sqlalchemy, go-database-sql, pgx, postgresql-conf");
   CHECK(find_config_target("pgx") != nullptr);
-  CHECK(find_config_target("pgbouncer") == nullptr); // registered by the pgbouncer.ini renderer
+  CHECK(find_config_target("pgbouncer") != nullptr);
   CHECK(find_config_target("PGX") == nullptr);
-  // Every target writes at least one file, each starting with a comment that names it.
+  // Every client target writes at least one file, each starting with a comment that names it
+  // (pgbouncer has its own test below: the seed's plan has no PgBouncer).
   for (const ConfigTarget& target : config_targets()) {
     INFO(target.name);
+    if (target.name == "pgbouncer") {
+      CHECK(target.render(seed_input(), {}).empty());
+      continue;
+    }
     const auto files = target.render(seed_input(), {});
     REQUIRE_FALSE(files.empty());
     for (const ConfigFile& f : files) {
       CHECK(contains(f.content.substr(0, f.content.find('\n')), "file: " + f.name));
     }
   }
+}
+
+TEST_CASE("render_config_pgbouncer")
+{
+  // seed trigger: instances > 5, so the plan has PgBouncer; the files are pgbouncer.ini (PgBouncer's
+  // file, as `poolcalc pgbouncer` prints it) and the auth_file note (`poolcalc pgbouncer --userlist`).
+  const Plan p = test::plan({ { "vus", "400" }, { "query_ms", "80" }, { "instances", "6" }, { "database_url", k_seed_url } });
+  const ConfigInput input = config_input(p, builtin_rules());
+  REQUIRE(input.pgbouncer_config.has_value());
+  const auto files = render_config_pgbouncer(input, {});
+  REQUIRE(files.size() == 2);
+  CHECK(files[0].name == "pgbouncer.ini");
+  CHECK(files[0].content == render_pgbouncer_ini(*pgbouncer_config_from_plan(p)));
+  CHECK(files[1].name == "userlist.txt");
+  CHECK(files[1].content == render_userlist_note(*pgbouncer_config_from_plan(p)));
 }
 
 TEST_CASE("render_config_json")
