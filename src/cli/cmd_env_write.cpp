@@ -187,6 +187,15 @@ std::expected<std::filesystem::path, std::string> make_backup(const EnvTarget& t
   return std::unexpected(fmt::format("cannot create a backup: {}.bak to .bak.{} all exist", target.file.string(), k_max_backups - 1));
 }
 
+// The file is still the one read (another program may have saved it meanwhile).
+bool unchanged_since_read(const EnvTarget& target)
+{
+  struct stat now
+  {};
+  return ::stat(target.file.c_str(), &now) == 0 && now.st_dev == target.device && now.st_ino == target.inode &&
+         now.st_size == target.size && now.st_mtim.tv_sec == target.modified.tv_sec && now.st_mtim.tv_nsec == target.modified.tv_nsec;
+}
+
 // Writes `text` to a temporary file beside the target, keeps a backup of an existing target,
 // and renames the temporary file over the target. Returns the backup's path (none for a new file).
 std::expected<std::optional<std::filesystem::path>, std::string> replace(const EnvTarget& target, const std::string& text)
@@ -215,6 +224,10 @@ std::expected<std::optional<std::filesystem::path>, std::string> replace(const E
     return std::unexpected(fmt::format("cannot write a temporary file in '{}': {}", directory.string(), errno_text(error)));
   }
   std::optional<std::filesystem::path> backup;
+  if (target.exists && !unchanged_since_read(target)) {
+    ::unlink(temp.c_str());
+    return std::unexpected(fmt::format("'{}' changed while poolcalc was updating it: not written, run poolcalc again", target.path));
+  }
   if (target.exists) {
     auto made = make_backup(target);
     if (!made) {
@@ -299,6 +312,10 @@ std::expected<EnvTarget, EnvWriteError> read_env_target(const std::string& path)
   target.mode = status.st_mode;
   target.uid = status.st_uid;
   target.gid = status.st_gid;
+  target.device = status.st_dev;
+  target.inode = status.st_ino;
+  target.size = status.st_size;
+  target.modified = status.st_mtim;
   auto text = read_all(target.file, path);
   if (!text) {
     return std::unexpected(text.error());
@@ -343,7 +360,7 @@ int write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan
     output += fmt::format("dry run: {} is not changed\n\n{}", target.path, table(update->changes, false));
     out << output;
     out.flush();
-    return out ? k_exit_ok : k_exit_runtime;
+    return !out ? k_exit_runtime : plan_fails ? k_exit_plan_fails : k_exit_ok;
   }
   if (target.exists && update->text == target.original) {
     output += fmt::format("{} already has the recommended values: not rewritten\n\n{}", target.path, table(update->changes, true));

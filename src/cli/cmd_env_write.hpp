@@ -12,6 +12,8 @@
 
 #include <sys/types.h>
 
+#include <ctime>
+
 #include <expected>
 #include <filesystem>
 #include <optional>
@@ -51,6 +53,11 @@ struct EnvTarget
   mode_t mode = 0; // st_mode of the file (0 when it does not exist)
   uid_t uid = 0;
   gid_t gid = 0;
+  // What the file was when read, to notice another writer before replacing it.
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  timespec modified{};
 };
 
 // Reads and parses PATH. Errors: a missing directory, a directory, not a regular file, unreadable

@@ -391,6 +391,15 @@ TEST_CASE("env --write: a plan that breaks a hard limit is not written")
   CHECK(contains(r.err, "poolcalc: " + env + " not written: the plan breaks a hard limit\n"));
   CHECK(read_file(env) == k_messy);
   CHECK(dir.names() == std::set<std::string>{ ".env" });
+
+  SUBCASE("a dry run still shows the table, and exits 3 as well")
+  {
+    const Result dry = run_poolcalc(args({ "env", "--write", env, "--dry-run" }, { "--vus", "10000", "--query-ms", "150" }));
+    CHECK(dry.exit_code == 3);
+    CHECK(contains(dry.out, "dry run: " + env + " is not changed\n"));
+    CHECK(contains(dry.err, "poolcalc: fail: "));
+    CHECK(read_file(env) == k_messy);
+  }
 }
 
 TEST_CASE("env --write: the password is only in the file")
