@@ -1,16 +1,18 @@
 #pragma once
 // .env files, read and updated without losing a byte (`poolcalc env --write PATH`).
 //
-// The syntax is the one the `dotenv` npm package reads (lib/main.js, `LINE` and `parse()`):
-// `KEY=VALUE` with an optional `export ` prefix and blanks around `=`; keys of letters, digits,
-// `_`, `.` and `-`; values unquoted (trimmed; the first `#` starts a comment), or in single,
-// double or back quotes (may span lines; a backslash before the quote character does not close
-// it; in double quotes `\n` and `\r` read as a line feed and a carriage return); after a value,
-// blanks and an optional `# comment`; `#` comment lines and blank lines anywhere; LF or CRLF
-// line endings; an optional UTF-8 byte order mark; no final newline needed. dotenv skips what
-// it does not understand; here it is an error instead (an unterminated quote, text after a
-// closing quote, a line that is not an assignment, a comment or blank, a lone carriage
-// return), because a file that is not what its author thinks it is must not be rewritten.
+// The syntax is the one the `dotenv` npm package reads (its `LINE` expression and `parse()`,
+// unchanged from 16.x to 18.x): `KEY=VALUE` with an optional `export ` prefix and blanks around
+// `=`; keys of letters, digits, `_`, `.` and `-`; values unquoted (trimmed; the first `#` starts
+// a comment), or in single, double or back quotes, which may span lines (the closing quote is the
+// last one followed only by blanks or a comment on its line, up to the first quote without a
+// backslash before it; in double quotes `\n` and `\r` read as a line feed and a carriage return);
+// `#` comment lines and blank lines anywhere; LF or CRLF line endings; an optional UTF-8 byte
+// order mark; no final newline needed. "Blanks" are what JavaScript's \s matches on a line:
+// space, tab, \v, \f and the Unicode spaces. dotenv skips what it does not understand; here it is
+// an error instead (a quote that is never closed, text after a closing quote, a line that is
+// not an assignment, a comment or blank, a carriage return without a line feed, a NUL byte),
+// because a file that is not what its author thinks it is must not be rewritten.
 // Nothing here does I/O.
 
 #include <cstddef>

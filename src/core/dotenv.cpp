@@ -15,11 +15,6 @@ bool is_key_char(char c)
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
 }
 
-bool is_blank(char c)
-{
-  return c == ' ' || c == '\t';
-}
-
 bool is_quote(char c)
 {
   return c == '\'' || c == '"' || c == '`';
@@ -67,6 +62,65 @@ std::string decode_quoted(std::string_view content, char quote)
   return value;
 }
 
+// The whitespace JavaScript's \s and trim() know, as dotenv's regular expression and trim()
+// see it: ASCII space, tab, vertical tab and form feed, and the Unicode spaces in UTF-8 (the byte
+// order mark among them). Line breaks are handled apart.
+constexpr std::string_view k_spaces[] = { " ",
+                                          "\t",
+                                          "\v",
+                                          "\f",
+                                          "\xC2\xA0",
+                                          "\xE1\x9A\x80",
+                                          "\xE2\x80\x80",
+                                          "\xE2\x80\x81",
+                                          "\xE2\x80\x82",
+                                          "\xE2\x80\x83",
+                                          "\xE2\x80\x84",
+                                          "\xE2\x80\x85",
+                                          "\xE2\x80\x86",
+                                          "\xE2\x80\x87",
+                                          "\xE2\x80\x88",
+                                          "\xE2\x80\x89",
+                                          "\xE2\x80\x8A",
+                                          "\xE2\x80\xA8",
+                                          "\xE2\x80\xA9",
+                                          "\xE2\x80\xAF",
+                                          "\xE2\x81\x9F",
+                                          "\xE3\x80\x80",
+                                          "\xEF\xBB\xBF" };
+
+// Skips whitespace forward from `pos`, not past `end`.
+std::size_t skip_spaces(std::string_view text, std::size_t pos, std::size_t end)
+{
+  for (bool more = true; more;) {
+    more = false;
+    for (std::string_view space : k_spaces) {
+      if (pos + space.size() <= end && text.substr(pos, space.size()) == space) {
+        pos += space.size();
+        more = true;
+        break;
+      }
+    }
+  }
+  return pos;
+}
+
+// Moves `end` back over whitespace, not before `begin`.
+std::size_t trim_spaces(std::string_view text, std::size_t begin, std::size_t end)
+{
+  for (bool more = true; more;) {
+    more = false;
+    for (std::string_view space : k_spaces) {
+      if (end >= begin + space.size() && text.substr(end - space.size(), space.size()) == space) {
+        end -= space.size();
+        more = true;
+        break;
+      }
+    }
+  }
+  return end;
+}
+
 class Parser
 {
 public:
@@ -85,6 +139,9 @@ public:
     }
     if (const std::size_t nul = m_text.find('\0'); nul != std::string_view::npos) {
       return fail(line_of(nul), "a NUL byte: not a text file");
+    }
+    if (const std::size_t cr = lone_cr(0, m_text.size())) {
+      return fail(line_of(cr - 1), "a carriage return without a line feed (only LF and CRLF line endings are read)");
     }
     if (const std::size_t lf = m_text.find('\n'); lf != std::string_view::npos) {
       file.eol = lf > 0 && m_text[lf - 1] == '\r' ? "\r\n" : "\n";
@@ -115,29 +172,35 @@ private:
     return 1 + static_cast<std::size_t>(std::count(m_text.begin(), m_text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
   }
 
-  // End of the physical line containing `pos`: the offset of its '\n' (or the end), and the end
-  // of its content (before "\r\n" or "\n").
+  std::size_t lines_between(std::size_t from, std::size_t to) const
+  {
+    return static_cast<std::size_t>(
+      std::count(m_text.begin() + static_cast<std::ptrdiff_t>(from), m_text.begin() + static_cast<std::ptrdiff_t>(to), '\n'));
+  }
+
+  // 1 + the offset of the first carriage return not followed by a line feed in [from, to), or 0.
+  // dotenv would take one for a line break, an editor might not: refused rather than guessed.
+  std::size_t lone_cr(std::size_t from, std::size_t to) const
+  {
+    for (std::size_t i = m_text.find('\r', from); i < to; i = m_text.find('\r', i + 1)) {
+      if (i + 1 >= m_text.size() || m_text[i + 1] != '\n') {
+        return i + 1;
+      }
+    }
+    return 0;
+  }
+
+  // The offset of the '\n' ending the physical line that holds `pos` (or the end of the text).
   std::size_t line_end(std::size_t pos) const { return std::min(m_text.find('\n', pos), m_text.size()); }
 
+  // The end of a line's content: before its "\r\n" or "\n".
   std::size_t content_end(std::size_t newline) const
   {
     return newline > 0 && newline < m_text.size() && m_text[newline - 1] == '\r' ? newline - 1 : newline;
   }
 
-  // A carriage return not followed by a line feed between `from` and `to`: dotenv would take it
-  // for a line break, an editor might not, so it is refused rather than guessed.
-  std::optional<std::size_t> lone_cr(std::size_t from, std::size_t to) const
-  {
-    for (std::size_t i = from; i < to; ++i) {
-      if (m_text[i] == '\r' && (i + 1 >= m_text.size() || m_text[i + 1] != '\n')) {
-        return i;
-      }
-    }
-    return std::nullopt;
-  }
-
-  // Consumes through the end of the physical line that contains `pos` and returns the entry's
-  // text from `start`.
+  // Consumes through the end of the physical line that holds `pos`; returns the entry's bytes
+  // from `start`.
   std::string finish(std::size_t start, std::size_t pos)
   {
     const std::size_t newline = line_end(pos);
@@ -150,28 +213,18 @@ private:
     DotenvEntry entry;
     entry.line = m_line;
     const std::size_t start = m_pos;
-    const std::size_t newline = line_end(start);
-    const std::size_t end = content_end(newline);
-    std::size_t p = start;
-    while (p < end && is_blank(m_text[p])) {
-      ++p;
-    }
+    const std::size_t end = content_end(line_end(start));
+    std::size_t p = skip_spaces(m_text, start, end);
     if (p == end || m_text[p] == '#') {
-      if (const auto cr = lone_cr(start, end)) {
-        return fail(m_line, "a carriage return without a line feed (only LF and CRLF line endings are read)");
-      }
       entry.kind = p == end ? DotenvEntry::Kind::blank : DotenvEntry::Kind::comment;
       entry.text = finish(start, start);
       ++m_line;
       return entry;
     }
     entry.kind = DotenvEntry::Kind::assignment;
-    if (m_text.substr(p).starts_with("export") && p + 6 < end && is_blank(m_text[p + 6])) {
-      std::size_t q = p + 6;
-      while (q < end && is_blank(m_text[q])) {
-        ++q;
-      }
-      if (q < end && is_key_char(m_text[q])) {
+    if (m_text.substr(p, end - p).starts_with("export")) {
+      const std::size_t q = skip_spaces(m_text, p + 6, end);
+      if (q > p + 6 && q < end && is_key_char(m_text[q])) {
         p = q;
       }
     }
@@ -183,27 +236,17 @@ private:
     if (entry.key.empty()) {
       return fail(m_line, "expected KEY=VALUE, a # comment or a blank line (keys are letters, digits, _ . -)");
     }
-    while (p < end && is_blank(m_text[p])) {
-      ++p;
-    }
+    p = skip_spaces(m_text, p, end);
     if (p == end || m_text[p] != '=') {
       return fail(m_line, fmt::format("expected '=' after the key {} (keys are letters, digits, _ . -)", entry.key));
     }
-    ++p;
-    while (p < end && is_blank(m_text[p])) {
-      ++p;
-    }
+    p = skip_spaces(m_text, p + 1, end);
     entry.value_begin = p - start;
     if (p < end && is_quote(m_text[p])) {
       return quoted(std::move(entry), start, p);
     }
-    std::size_t value_end = std::min(m_text.find('#', p), end);
-    while (value_end > p && (is_blank(m_text[value_end - 1]) || m_text[value_end - 1] == '\v' || m_text[value_end - 1] == '\f')) {
-      --value_end;
-    }
-    if (const auto cr = lone_cr(start, end)) {
-      return fail(m_line, "a carriage return without a line feed (only LF and CRLF line endings are read)");
-    }
+    // Unquoted: up to the first '#', trimmed.
+    const std::size_t value_end = trim_spaces(m_text, p, std::min(m_text.find('#', p), end));
     entry.value = std::string(m_text.substr(p, value_end - p));
     entry.value_end = value_end - start;
     entry.text = finish(start, start);
@@ -211,46 +254,46 @@ private:
     return entry;
   }
 
+  // Only blanks, then the end of the line or a '#', follow the quote at `pos`.
+  bool closes(std::size_t pos) const
+  {
+    const std::size_t p = skip_spaces(m_text, pos + 1, m_text.size());
+    return p == m_text.size() || m_text[p] == '\n' || m_text[p] == '\r' || m_text[p] == '#';
+  }
+
+  // dotenv's rule for the closing quote (its `LINE` expression, backtracking): among the quote
+  // characters up to the first one without a backslash before it, the last that only blanks or
+  // a comment follow on its line.
   std::expected<DotenvEntry, std::string> quoted(DotenvEntry entry, std::size_t start, std::size_t open)
   {
     const char quote = m_text[open];
-    const std::size_t first_line = m_line;
-    std::size_t i = open + 1;
-    for (; i < m_text.size(); ++i) {
-      const char c = m_text[i];
-      if (c == '\\' && i + 1 < m_text.size() && m_text[i + 1] == quote) {
-        ++i;
-      } else if (c == quote) {
+    std::size_t close = std::string_view::npos;
+    std::size_t unescaped = std::string_view::npos;
+    for (std::size_t i = m_text.find(quote, open + 1); i != std::string_view::npos; i = m_text.find(quote, i + 1)) {
+      if (closes(i)) {
+        close = i;
+      }
+      if (m_text[i - 1] != '\\') {
+        unescaped = i;
         break;
-      } else if (c == '\n') {
-        ++m_line;
-      } else if (c == '\r' && (i + 1 >= m_text.size() || m_text[i + 1] != '\n')) {
-        return fail(m_line, "a carriage return without a line feed (only LF and CRLF line endings are read)");
       }
     }
-    if (i >= m_text.size()) {
-      return fail(first_line,
-                  fmt::format("the {} value of {} is not closed (no {} before the end of the file)", quote_name(quote), entry.key, quote));
-    }
-    entry.quote = quote;
-    entry.value = decode_quoted(m_text.substr(open + 1, i - open - 1), quote);
-    entry.value_end = i + 1 - start;
-    const std::size_t newline = line_end(i);
-    const std::size_t end = content_end(newline);
-    std::size_t p = i + 1;
-    while (p < end && is_blank(m_text[p])) {
-      ++p;
-    }
-    if (p < end && m_text[p] != '#') {
-      return fail(m_line,
+    if (close == std::string_view::npos) {
+      if (unescaped == std::string_view::npos) {
+        return fail(
+          entry.line,
+          fmt::format("the {} value of {} is not closed (no {} before the end of the file)", quote_name(quote), entry.key, quote));
+      }
+      return fail(entry.line + lines_between(open, unescaped),
                   fmt::format("text after the closing {} of {}: a value is followed only by blanks or a # comment", quote, entry.key));
     }
-    if (const auto cr = lone_cr(i + 1, end)) {
-      return fail(m_line, "a carriage return without a line feed (only LF and CRLF line endings are read)");
-    }
-    entry.text = finish(start, i);
-    entry.line_count = m_line - first_line + 1;
-    ++m_line;
+    entry.quote = quote;
+    entry.value = decode_quoted(m_text.substr(open + 1, close - open - 1), quote);
+    entry.value_end = close + 1 - start;
+    entry.text = finish(start, close);
+    const std::size_t last_line = entry.line + lines_between(open, close);
+    entry.line_count = last_line - entry.line + 1;
+    m_line = last_line + 1;
     return entry;
   }
 };

@@ -1,6 +1,7 @@
 // The .env parser and updater (include/poolcalc/dotenv.hpp): each form the dotenv npm package
 // reads, each error, each kind of update, and a property test over generated files that no
-// byte outside the managed values is ever lost or moved.
+// byte outside the managed values is ever lost or moved. The parser is also checked against
+// dotenv itself by tests/reference/dotenv_differential.js (needs node and the package).
 
 #include "poolcalc/dotenv.hpp"
 
@@ -83,6 +84,15 @@ TEST_CASE("dotenv: values read as the dotenv npm package reads them")
   CHECK(value_of("A=no final newline", "A") == "no final newline");
   CHECK(value_of("A=h\xC3\xA9llo w\xC3\xB6rld\n", "A") == "h\xC3\xA9llo w\xC3\xB6rld");
   CHECK(value_of("A=abc\"def\n", "A") == "abc\"def");
+  // The closing quote: the last one followed only by blanks or a comment, up to the first quote
+  // without a backslash before it (dotenv's LINE expression backtracks to it).
+  CHECK(value_of("A=\"C:\\dir\\\"\nB=\"x\"\n", "A") == "C:\\dir\\");
+  CHECK(value_of("A=\"C:\\dir\\\"\nB=\"x\"\n", "B") == "x");
+  CHECK(value_of("A='it\\'s' # c\n", "A") == "it\\'s");
+  // Unicode spaces are blanks to dotenv (JavaScript's \s and trim()): no-break space, ideographic space.
+  CHECK(value_of("A=\xC2\xA0" "value\xE3\x80\x80 # c\n", "A") == "value");
+  CHECK(value_of("export\xC2\xA0" "A=1\n", "A") == "1");
+  CHECK(value_of("A=\xC2\xA0'quoted'\n", "A") == "quoted");
   // dotenv: each occurrence overwrites the previous one, so the last wins.
   CHECK(value_of("A=first\nA=second\n", "A") == "second");
 }
