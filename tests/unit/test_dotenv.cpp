@@ -90,13 +90,11 @@ TEST_CASE("dotenv: values read as the dotenv npm package reads them")
   CHECK(value_of("A=\"C:\\dir\\\"\nB=\"x\"\n", "B") == "x");
   CHECK(value_of("A='it\\'s' # c\n", "A") == "it\\'s");
   // Unicode spaces are blanks to dotenv (JavaScript's \s and trim()): no-break space, ideographic space.
-  CHECK(value_of("A=\xC2\xA0"
-                 "value\xE3\x80\x80 # c\n",
-                 "A") == "value");
-  CHECK(value_of("export\xC2\xA0"
-                 "A=1\n",
-                 "A") == "1");
-  CHECK(value_of("A=\xC2\xA0'quoted'\n", "A") == "quoted");
+  const std::string nbsp = "\xC2\xA0";            // U+00A0
+  const std::string ideographic = "\xE3\x80\x80"; // U+3000
+  CHECK(value_of("A=" + nbsp + "value" + ideographic + " # c\n", "A") == "value");
+  CHECK(value_of("export" + nbsp + "A=1\n", "A") == "1");
+  CHECK(value_of("A=" + nbsp + "'quoted'\n", "A") == "quoted");
   // dotenv: each occurrence overwrites the previous one, so the last wins.
   CHECK(value_of("A=first\nA=second\n", "A") == "second");
 }
