@@ -1,6 +1,8 @@
 #include "run.hpp"
 
 #include "cmd_env_write.hpp"
+#include "cmd_inspect.hpp"
+#include "context.hpp"
 #include "options.hpp"
 
 #include "poolcalc/database_url.hpp"
@@ -52,12 +54,6 @@ Precedence: built-in rules < --rules < --config < $DATABASE_URL < flags.
 Exit codes: 0 ok (warnings allowed), 1 runtime failure, 2 bad input, 3 the plan breaks a hard limit.
 Docs: docs/usage.md (examples), docs/model.md (the math), docs/rules.md, docs/json.md.)";
 
-struct Failure
-{
-  int code;
-  std::string message;
-};
-
 std::expected<std::string, std::string> read_file(const std::string& path)
 {
   std::error_code ec;
@@ -98,6 +94,7 @@ struct Parsed
   bool explain = false;
   std::optional<std::string> write_path; // env --write PATH
   bool dry_run = false;
+  InspectOptions inspect;
 };
 
 class Cli
@@ -143,7 +140,7 @@ public:
                        ->group("Files")
                        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
-    for (const char* name : { "size", "env", "report", "rules", "curve" }) {
+    for (const char* name : { "size", "env", "report", "rules", "curve", "inspect" }) {
       CLI::App* sub = m_app.add_subcommand(name, "");
       sub->fallthrough();
       sub->footer("Takes every option of `poolcalc --help`.");
@@ -154,6 +151,7 @@ public:
     m_subcommands[2]->description("a design-review document in Markdown");
     m_subcommands[3]->description("print the rules in force (built in, or --rules FILE) as TOML");
     m_subcommands[4]->description("pool size against each queueing metric: --format text, csv, json or svg; --pool A-B sets the range");
+    add_inspect_options(*m_subcommands[5], m_inspect);
   }
 
   CLI::App& app() { return m_app; }
@@ -196,6 +194,7 @@ public:
       parsed.write_path = m_env_write.path;
     }
     parsed.dry_run = m_env_write.dry_run;
+    parsed.inspect = m_inspect;
     return parsed;
   }
 
@@ -221,16 +220,7 @@ private:
   bool m_explain = false;
   EnvWriteOptions m_env_write;
   CLI::Option* m_write_option = nullptr;
-};
-
-struct Loaded
-{
-  Rules rules;
-  std::string rules_text;
-  std::string rules_source;
-  RawInputs inputs;
-  std::string format = "text";
-  bool explain = false;
+  InspectOptions m_inspect;
 };
 
 std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env)
@@ -350,7 +340,10 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
   if (!loaded) {
     return fail(loaded.error());
   }
-  // env --write: the file is read first, its DATABASE_URL the base URL unless --database-url is given.
+  if (parsed.command == "inspect") {
+    return run_inspect(*loaded, parsed.inspect, out, err, env);
+  }
+  // env --write: the file is read first; its URL is the base unless --database-url is given.
   std::optional<EnvTarget> target;
   if (parsed.write_path) {
     auto read = read_env_target(*parsed.write_path);
@@ -425,6 +418,7 @@ Environment process_environment()
     return value == nullptr ? std::nullopt : std::optional<std::string>(value);
   };
   env.stdout_is_terminal = isatty(STDOUT_FILENO) == 1;
+  env.stderr_is_terminal = isatty(STDERR_FILENO) == 1;
   return env;
 }
 
