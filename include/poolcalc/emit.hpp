@@ -39,6 +39,23 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
 // output that shows a password, because the user asked for the snippet.
 std::string render_env(const Plan& plan);
 
+// The variables the .env snippet sets, in its order: DATABASE_URL (when there is a URL) and
+// DIRECT_URL (through PgBouncer), DATABASE_POOL_SIZE, DATABASE_CONNECTION_TIMEOUT,
+// DATABASE_POOL_TIMEOUT. The one list of the keys poolcalc manages, shared by the snippet and
+// `poolcalc env --write`. A URL's value has `$ ' " \` and the back quote percent-encoded, so it
+// needs no escaping in any quotes; `quoted` says the snippet writes it in double quotes.
+struct EnvVariable
+{
+  std::string key;
+  std::string value;
+  bool quoted = false;
+};
+std::vector<EnvVariable> env_variables(const Plan& plan);
+
+// "120 VUs, 150 ms per query -> pool of 50 per instance (direct to PostgreSQL)": the snippet's
+// first comment line.
+std::string env_summary(const Plan& plan);
+
 // `poolcalc curve`: pool size against each queueing metric, as an aligned table, CSV (one row
 // per pool; an unstable queue's waits are empty), JSON, or an SVG chart with the knee marked.
 std::string render_curve_text(const Plan& plan, const Curve& curve);

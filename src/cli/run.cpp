@@ -1,6 +1,7 @@
 #include "run.hpp"
 
 #include "cmd_config.hpp"
+#include "cmd_env_write.hpp"
 #include "cmd_inspect.hpp"
 #include "cmd_pgbouncer.hpp"
 #include "context.hpp"
@@ -97,6 +98,8 @@ struct Parsed
   std::optional<std::string> rules_path;
   std::optional<std::string> format;
   bool explain = false;
+  std::optional<std::string> write_path; // env --write PATH
+  bool dry_run = false;
   InspectOptions inspect;
   bool userlist = false; // `poolcalc pgbouncer --userlist`
   ConfigArgs config;
@@ -135,6 +138,7 @@ public:
                         ->group("Output")
                         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     m_app.add_flag("--explain", m_explain, "print the whole arithmetic step by step")->group("Output");
+    m_write_option = add_env_write_options(m_app, m_env_write);
     m_config_option = m_app.add_option("--config", m_config, "a TOML scenario file with any of the options above, snake_case")
                         ->type_name("FILE")
                         ->group("Files")
@@ -197,6 +201,10 @@ public:
       parsed.format = m_format;
     }
     parsed.explain = m_explain;
+    if (m_write_option->count() > 0) {
+      parsed.write_path = m_env_write.path;
+    }
+    parsed.dry_run = m_env_write.dry_run;
     parsed.inspect = m_inspect;
     parsed.userlist = m_userlist;
     parsed.config = m_config_command.args();
@@ -223,6 +231,8 @@ private:
   CLI::Option* m_config_option = nullptr;
   CLI::Option* m_rules_option = nullptr;
   bool m_explain = false;
+  EnvWriteOptions m_env_write;
+  CLI::Option* m_write_option = nullptr;
   InspectOptions m_inspect;
   bool m_userlist = false;
   ConfigCommand m_config_command;
@@ -339,6 +349,12 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   if (parsed.command == "rules" && parsed.format) {
     return std::unexpected(Failure{ k_exit_usage, "--format: `poolcalc rules` always prints TOML; drop --format" });
   }
+  if (parsed.write_path && parsed.command != "env") {
+    return std::unexpected(Failure{ k_exit_usage, "--write: only `poolcalc env` writes a file (poolcalc env --write PATH ...)" });
+  }
+  if (parsed.dry_run && !parsed.write_path) {
+    return std::unexpected(Failure{ k_exit_usage, "--dry-run: only with --write PATH (poolcalc env --write PATH --dry-run ...)" });
+  }
   if (parsed.command == "env" || parsed.command == "report") {
     const std::string wanted = parsed.command == "env" ? "env" : "markdown";
     if (parsed.format && *parsed.format != wanted) {
@@ -371,6 +387,18 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
       return fail({ k_exit_usage, request.error() });
     }
     config_request = *request;
+  }
+  // env --write: the file is read first; its URL is the base unless --database-url is given.
+  std::optional<EnvTarget> target;
+  if (parsed.write_path) {
+    auto read = read_env_target(*parsed.write_path);
+    if (!read) {
+      return fail({ read.error().code, read.error().message });
+    }
+    target = std::move(*read);
+    if (auto url = file_database_url(*target); url && !parsed.flags.contains("database_url")) {
+      loaded->inputs["database_url"] = std::move(*url);
+    }
   }
   std::string output;
   int code = k_exit_ok;
@@ -412,7 +440,7 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
       output = render_json(plan, findings);
     } else if (loaded->format == "markdown") {
       output = render_markdown(plan, findings);
-    } else if (loaded->format == "env") {
+    } else if (loaded->format == "env" && !target) {
       output = render_env(plan);
     } else {
       const auto no_color = env.getenv("NO_COLOR");
@@ -426,6 +454,9 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
           err << "poolcalc: fail: " << finding.id << ": " << mask_passwords(finding.message) << '\n';
         }
       }
+    }
+    if (target) {
+      return write_env(*target, plan, parsed.dry_run, code == k_exit_plan_fails, out, err);
     }
   }
   out << output;

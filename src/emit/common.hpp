@@ -63,6 +63,8 @@ std::string prisma_default_limit(const Plan& plan);
 // A URL as a double-quoted .env value: the characters dotenv loaders expand or stop at inside
 // double quotes ($, `, \, ") are percent-encoded, which every URL parser reads the same way, and
 // so is ' for shells that source the file.
+// dotenv_url is the encoded URL without the quotes.
 std::string dotenv_quoted(const std::string& url);
+std::string dotenv_url(const std::string& url);
 
 } // namespace poolcalc::detail

@@ -5,17 +5,37 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 namespace poolcalc {
 
-std::string render_env(const Plan& plan)
+std::vector<EnvVariable> env_variables(const Plan& plan)
 {
-  const Scenario& s = plan.scenario;
-  std::string out;
-  out += fmt::format("# poolcalc: {}, {} ms per query -> pool of {} per instance ({})\n",
+  std::vector<EnvVariable> variables;
+  if (const auto url = application_url(plan)) {
+    variables.push_back({ "DATABASE_URL", detail::dotenv_url(url->to_string()), true });
+    if (plan.pgbouncer) {
+      variables.push_back({ "DIRECT_URL", detail::dotenv_url(plan.scenario.database_url->to_string()), true });
+    }
+  }
+  variables.push_back({ "DATABASE_POOL_SIZE", fmt::format("{}", plan.settings.connection_limit), false });
+  variables.push_back({ "DATABASE_CONNECTION_TIMEOUT", format_number(plan.settings.connect_timeout_s), false });
+  variables.push_back({ "DATABASE_POOL_TIMEOUT", format_number(plan.settings.pool_timeout_s), false });
+  return variables;
+}
+
+std::string env_summary(const Plan& plan)
+{
+  return fmt::format("{}, {} ms per query -> pool of {} per instance ({})",
                      detail::load_text(plan),
                      format_number(plan.scenarios[plan.design_index].query_ms),
                      plan.pool_size,
                      plan.recommendation == Recommendation::pool ? "direct to PostgreSQL" : "through PgBouncer");
+}
+
+std::string render_env(const Plan& plan)
+{
+  std::string out = fmt::format("# poolcalc: {}\n", env_summary(plan));
   if (const auto url = application_url(plan)) {
     if (plan.pgbouncer) {
       out += fmt::format("# Through PgBouncer on port {}. pgbouncer=true is needed with PgBouncer < 1.21 (Prisma docs);\n"
@@ -26,18 +46,20 @@ std::string render_env(const Plan& plan)
         *url->param("sslmode") != "allow") {
       out += fmt::format("# sslmode={} needs TLS in PgBouncer too (client_tls_sslmode, off by default).\n", *url->param("sslmode"));
     }
-    out += fmt::format("DATABASE_URL={}\n", detail::dotenv_quoted(url->to_string()));
-    if (plan.pgbouncer) {
-      out += "# Direct connection for migrations (schema.prisma: directUrl = env(\"DIRECT_URL\"))\n";
-      out += fmt::format("DIRECT_URL={}\n", detail::dotenv_quoted(s.database_url->to_string()));
-    }
   }
-  out += "# Maximum connections in pool\n";
-  out += fmt::format("DATABASE_POOL_SIZE={}\n", plan.settings.connection_limit);
-  out += "# Seconds to wait for new connection\n";
-  out += fmt::format("DATABASE_CONNECTION_TIMEOUT={}\n", format_number(plan.settings.connect_timeout_s));
-  out += "# Seconds to wait for available connection from pool\n";
-  out += fmt::format("DATABASE_POOL_TIMEOUT={}\n", format_number(plan.settings.pool_timeout_s));
+  // The comment above each variable of the seed's block.
+  const std::map<std::string, std::string> comments = {
+    { "DIRECT_URL", "Direct connection for migrations (schema.prisma: directUrl = env(\"DIRECT_URL\"))" },
+    { "DATABASE_POOL_SIZE", "Maximum connections in pool" },
+    { "DATABASE_CONNECTION_TIMEOUT", "Seconds to wait for new connection" },
+    { "DATABASE_POOL_TIMEOUT", "Seconds to wait for available connection from pool" },
+  };
+  for (const EnvVariable& variable : env_variables(plan)) {
+    if (const auto comment = comments.find(variable.key); comment != comments.end()) {
+      out += fmt::format("# {}\n", comment->second);
+    }
+    out += fmt::format("{}={}\n", variable.key, variable.quoted ? "\"" + variable.value + "\"" : variable.value);
+  }
   return out;
 }
 

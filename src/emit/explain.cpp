@@ -250,9 +250,9 @@ std::string prisma_default_limit(const Plan& plan)
   return fmt::format("physical CPUs x {} + {}", plan.prisma_default_connection_limit_per_cpu, plan.prisma_default_connection_limit_add);
 }
 
-std::string dotenv_quoted(const std::string& url)
+std::string dotenv_url(const std::string& url)
 {
-  std::string out = "\"";
+  std::string out;
   for (char c : url) {
     switch (c) {
     case '$':
@@ -274,7 +274,15 @@ std::string dotenv_quoted(const std::string& url)
       out += c;
     }
   }
-  return out + "\"";
+  return out;
+}
+
+std::string dotenv_quoted(const std::string& url)
+{
+  std::string out = "\"";
+  out += dotenv_url(url);
+  out += '"';
+  return out;
 }
 
 } // namespace detail

@@ -1,3 +1,4 @@
+#include "poolcalc/dotenv.hpp"
 #include "poolcalc/emit.hpp"
 
 #include "helpers.hpp"
@@ -92,6 +93,35 @@ TEST_CASE("render_env")
                    "?pgbouncer=true&connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
     CHECK(contains(env, "DIRECT_URL=\"" + k_seed_url + "\"\n"));
   }
+}
+
+TEST_CASE("env_variables: the keys and values the snippet sets, and only those")
+{
+  // `poolcalc env --write` sets env_variables(); the snippet must set the same, read back by the
+  // .env parser, in the same order.
+  const auto check = [](const Plan& p, const std::vector<std::string>& keys) {
+    const std::vector<EnvVariable> variables = env_variables(p);
+    const auto file = parse_dotenv(render_env(p), "snippet");
+    REQUIRE(file.has_value());
+    std::vector<std::string> assigned;
+    for (const DotenvEntry& entry : file->entries) {
+      if (entry.kind == DotenvEntry::Kind::assignment) {
+        assigned.push_back(entry.key);
+      }
+    }
+    CHECK(assigned == keys);
+    REQUIRE(variables.size() == keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      CHECK(variables[i].key == keys[i]);
+      CHECK(file->find(keys[i])->value == variables[i].value);
+    }
+  };
+  check(test::plan({ { "vus", "120" }, { "query_ms", "150" } }),
+        { "DATABASE_POOL_SIZE", "DATABASE_CONNECTION_TIMEOUT", "DATABASE_POOL_TIMEOUT" });
+  check(test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", "postgresql://u:pa$'s@localhost/db" } }),
+        { "DATABASE_URL", "DATABASE_POOL_SIZE", "DATABASE_CONNECTION_TIMEOUT", "DATABASE_POOL_TIMEOUT" });
+  check(test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", k_seed_url }, { "transaction_pooling", "true" } }),
+        { "DATABASE_URL", "DIRECT_URL", "DATABASE_POOL_SIZE", "DATABASE_CONNECTION_TIMEOUT", "DATABASE_POOL_TIMEOUT" });
 }
 
 TEST_CASE("render_text")

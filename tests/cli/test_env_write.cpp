@@ -1,0 +1,431 @@
+// `poolcalc env --write PATH [--dry-run]` against the real binary, in temporary directories:
+// what is written, the backups, what a dry run leaves alone (bytes and mtime), every refusal
+// (the original byte for byte, no temporary file left), symbolic links, and passwords.
+
+#include "process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using poolcalc::test::Result;
+using poolcalc::test::run_poolcalc;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The seed's workload ("Mathematical Analysis"): 120 VUs at 150 ms give a pool of 50, and its
+// .env block sets pool_timeout 30 and connect_timeout 10.
+const std::vector<std::string> k_seed_load = { "--vus", "120", "--query-ms", "150" };
+
+// A hand-edited file: comments, blank lines, export, quotes, an unknown key, a duplicate, CRLF.
+const std::string k_messy = "# staging\r\n"
+                            "\r\n"
+                            "export NODE_ENV=staging  # for shells\r\n"
+                            "DATABASE_URL='postgresql://shop:s3cret@localhost:5432/shop?sslmode=require'\r\n"
+                            "DATABASE_POOL_SIZE=5\r\n"
+                            "  DATABASE_POOL_TIMEOUT = \"20\"  # seconds\r\n"
+                            "DATABASE_POOL_SIZE=8\r\n"
+                            "TLS=\"multi\r\nline\"";
+
+// What poolcalc makes of k_messy with the seed's load: the URL gets the seed's parameters
+// (connection_limit=50, pool_timeout=30, connect_timeout=10) and keeps its single quotes, which
+// can hold it; the last DATABASE_POOL_SIZE is set; DATABASE_CONNECTION_TIMEOUT is appended after
+// a CRLF (the file had no final line ending), with CRLF.
+const std::string k_messy_written =
+  "# staging\r\n"
+  "\r\n"
+  "export NODE_ENV=staging  # for shells\r\n"
+  "DATABASE_URL='postgresql://shop:s3cret@localhost:5432/shop?sslmode=require&connection_limit=50&pool_timeout=30&connect_timeout=10'\r\n"
+  "DATABASE_POOL_SIZE=5\r\n"
+  "  DATABASE_POOL_TIMEOUT = \"30\"  # seconds\r\n"
+  "DATABASE_POOL_SIZE=50\r\n"
+  "TLS=\"multi\r\nline\"\r\n"
+  "DATABASE_CONNECTION_TIMEOUT=10\r\n";
+
+class TempDir
+{
+public:
+  TempDir()
+  {
+    std::string pattern = (fs::temp_directory_path() / "poolcalc-env-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    m_path = pattern;
+  }
+  ~TempDir()
+  {
+    std::error_code ec;
+    fs::permissions(m_path, fs::perms::owner_all, fs::perm_options::add, ec);
+    fs::remove_all(m_path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const fs::path& path() const { return m_path; }
+  std::string operator/(const std::string& name) const { return (m_path / name).string(); }
+
+  // The names in the directory, to show nothing was left behind.
+  std::set<std::string> names() const
+  {
+    std::set<std::string> out;
+    for (const auto& entry : fs::directory_iterator(m_path)) {
+      out.insert(entry.path().filename().string());
+    }
+    return out;
+  }
+
+private:
+  fs::path m_path;
+};
+
+void write_file(const std::string& path, const std::string& text)
+{
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  REQUIRE(out.good());
+}
+
+std::string read_file(const std::string& path)
+{
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct Stamp
+{
+  long long seconds = 0;
+  long long nanoseconds = 0;
+  unsigned mode = 0;
+  bool operator==(const Stamp&) const = default;
+};
+
+Stamp stamp(const std::string& path)
+{
+  struct stat st
+  {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return { static_cast<long long>(st.st_mtim.tv_sec),
+           static_cast<long long>(st.st_mtim.tv_nsec),
+           static_cast<unsigned>(st.st_mode & 07777) };
+}
+
+std::vector<std::string> args(std::vector<std::string> head, const std::vector<std::string>& tail = k_seed_load)
+{
+  head.insert(head.end(), tail.begin(), tail.end());
+  return head;
+}
+
+bool contains(const std::string& text, const std::string& part)
+{
+  return text.find(part) != std::string::npos;
+}
+
+// The table row of `key` in `out`, blanks collapsed: "DATABASE_POOL_SIZE 7 changed 8 50".
+std::string row(const std::string& out, const std::string& key)
+{
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with(key + " ")) {
+      std::istringstream words(line);
+      std::string collapsed;
+      for (std::string word; words >> word;) {
+        collapsed += (collapsed.empty() ? "" : " ") + word;
+      }
+      return collapsed;
+    }
+  }
+  return "";
+}
+
+// A refusal: the exit code, one exact error line, nothing on stdout, the file and the directory
+// as they were.
+void check_refused(const TempDir& dir, const std::vector<std::string>& command, int code, const std::string& message)
+{
+  const std::set<std::string> before = dir.names();
+  const Result r = run_poolcalc(command);
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == code);
+  CHECK(r.out.empty());
+  CHECK(r.err == "poolcalc: error: " + message + "\n");
+  CHECK(dir.names() == before);
+}
+
+} // namespace
+
+TEST_CASE("env --write: only the managed values change, a backup keeps the original")
+{
+  TempDir dir;
+  const std::string env = dir / ".env";
+  write_file(env, k_messy);
+  REQUIRE(::chmod(env.c_str(), 0640) == 0);
+  const Result r = run_poolcalc(args({ "env", "--write", env }));
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  CHECK(read_file(env) == k_messy_written);
+  CHECK(read_file(env + ".bak") == k_messy);
+  CHECK(stamp(env).mode == 0640); // the original's permission bits, set above
+  CHECK(dir.names() == std::set<std::string>{ ".env", ".env.bak" });
+  CHECK(contains(r.out, "updated " + env + " (backup: " + env + ".bak)\n"));
+  // Lines 5 and 7 of k_messy set the pool; the seed's values 50, 10 and 30.
+  CHECK(row(r.out, "DATABASE_POOL_SIZE") == "DATABASE_POOL_SIZE 7 changed 8 50");
+  CHECK(row(r.out, "DATABASE_CONNECTION_TIMEOUT") == "DATABASE_CONNECTION_TIMEOUT - added (not set) 10");
+  CHECK(row(r.out, "DATABASE_POOL_TIMEOUT") == "DATABASE_POOL_TIMEOUT 6 changed 20 30");
+  CHECK(contains(
+    r.out, "note: DATABASE_POOL_SIZE is set on lines 5 and 7; dotenv loaders read the last one, so poolcalc reads and sets that one\n"));
+
+  SUBCASE("a second write keeps the first backup and adds another")
+  {
+    // 240 VUs: twice the seed's load, so a different pool (the value itself is not asserted here).
+    const Result again = run_poolcalc({ "env", "--write", env, "--vus", "240", "--query-ms", "150", "--max-connections", "400" });
+    INFO("stderr: " << again.err);
+    CHECK(again.exit_code == 0);
+    CHECK(read_file(env + ".bak") == k_messy);
+    CHECK(read_file(env + ".bak.1") == k_messy_written);
+    CHECK(contains(again.out, "(backup: " + env + ".bak.1)"));
+    CHECK(dir.names() == std::set<std::string>{ ".env", ".env.bak", ".env.bak.1" });
+  }
+  SUBCASE("the same values again: nothing rewritten, no backup")
+  {
+    const Stamp before = stamp(env);
+    const Result again = run_poolcalc(args({ "env", "--write", env }));
+    CHECK(again.exit_code == 0);
+    CHECK(contains(again.out, env + " already has the recommended values: not rewritten\n"));
+    CHECK(stamp(env) == before);
+    CHECK(dir.names() == std::set<std::string>{ ".env", ".env.bak" });
+  }
+}
+
+TEST_CASE("env --write --dry-run: current against recommended, nothing written")
+{
+  TempDir dir;
+  const std::string env = dir / ".env";
+  write_file(env, k_messy);
+  const Stamp before = stamp(env);
+  // Sleep past the file system's timestamp granularity so that a rewrite would show in the mtime.
+  ::usleep(20000);
+  const Result r = run_poolcalc(args({ "env", "--write", env, "--dry-run" }));
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  CHECK(read_file(env) == k_messy);
+  CHECK(stamp(env) == before);
+  CHECK(dir.names() == std::set<std::string>{ ".env" });
+  CHECK(row(r.out, "DATABASE_POOL_TIMEOUT") == "DATABASE_POOL_TIMEOUT 6 change 20 30");
+
+  SUBCASE("the whole table")
+  {
+    const std::string small = dir / "small.env";
+    write_file(small, "DATABASE_POOL_SIZE=5\n# keep\nDATABASE_POOL_TIMEOUT=30\n");
+    const Result table = run_poolcalc(args({ "env", "--write", small, "--dry-run" }));
+    // The seed's pool of 50, connect_timeout 10 and pool_timeout 30; lines 1 and 3 of the file.
+    CHECK(table.out == "poolcalc: 120 VUs, 150 ms per query -> pool of 50 per instance (direct to PostgreSQL)\n"
+                       "dry run: " +
+                         small +
+                         " is not changed\n"
+                         "\n"
+                         "key                          line  action  current    recommended\n"
+                         "DATABASE_POOL_SIZE              1  change  5          50\n"
+                         "DATABASE_CONNECTION_TIMEOUT     -  add     (not set)  10\n"
+                         "DATABASE_POOL_TIMEOUT           3  keep    30         30\n");
+  }
+}
+
+TEST_CASE("env --write: the base URL is --database-url, else the file's, else $DATABASE_URL")
+{
+  TempDir dir;
+  const std::string env = dir / ".env";
+  write_file(env, "DATABASE_URL=postgresql://file@localhost/filedb\n");
+  const std::map<std::string, std::string> environment = { { "DATABASE_URL", "postgresql://environment@localhost/envdb" } };
+
+  Result r = poolcalc::test::run_poolcalc(args({ "env", "--write", env, "--dry-run" }), environment);
+  CHECK(contains(r.out, "postgresql://file@localhost/filedb?connection_limit=50"));
+  CHECK_FALSE(contains(r.out, "envdb"));
+
+  r = poolcalc::test::run_poolcalc(args({ "env", "--write", env, "--dry-run", "--database-url", "postgresql://flag@localhost/flagdb" }),
+                                   environment);
+  CHECK(contains(r.out, "postgresql://flag@localhost/flagdb?connection_limit=50"));
+
+  write_file(env, "# no URL yet\n");
+  r = poolcalc::test::run_poolcalc(args({ "env", "--write", env }), environment);
+  CHECK(r.exit_code == 0);
+  CHECK(read_file(env) ==
+        "# no URL yet\n"
+        "DATABASE_URL=\"postgresql://environment@localhost/envdb?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"
+        "DATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
+
+  SUBCASE("an invalid URL in the file is named by its line")
+  {
+    write_file(env, "\nDATABASE_URL=mysql://x@y/z\n");
+    r = poolcalc::test::run_poolcalc(args({ "env", "--write", env }));
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.starts_with("poolcalc: error: " + env + ":2: DATABASE_URL: "));
+    CHECK(read_file(env) == "\nDATABASE_URL=mysql://x@y/z\n");
+  }
+}
+
+TEST_CASE("env --write: a missing file in an existing directory is created")
+{
+  TempDir dir;
+  const std::string env = dir / "new.env";
+  const Result r = run_poolcalc(args({ "env", "--write", env }));
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "created " + env + " (it did not exist)\n"));
+  CHECK(read_file(env) == "DATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
+  CHECK(dir.names() == std::set<std::string>{ "new.env" });
+}
+
+TEST_CASE("env --write: a symbolic link: the file it points to is updated, the link stays")
+{
+  TempDir dir;
+  fs::create_directory(dir.path() / "config");
+  const std::string real = dir / "config/prod.env";
+  const std::string link = dir / ".env";
+  write_file(real, "DATABASE_POOL_SIZE=5\n");
+  fs::create_symlink("config/prod.env", link);
+  const Result r = run_poolcalc(args({ "env", "--write", link }));
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(fs::is_symlink(link));
+  CHECK(fs::read_symlink(link) == "config/prod.env");
+  CHECK(read_file(real) == "DATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
+  CHECK(read_file(real + ".bak") == "DATABASE_POOL_SIZE=5\n");
+  CHECK(contains(r.out, "(backup: " + fs::canonical(real).string() + ".bak)"));
+
+  SUBCASE("a link to nothing is refused")
+  {
+    fs::create_symlink("nowhere.env", dir.path() / "dangling.env");
+    check_refused(dir,
+                  args({ "env", "--write", dir / "dangling.env" }),
+                  1,
+                  "--write: '" + (dir / "dangling.env") + "' is a symbolic link to a missing file");
+  }
+}
+
+TEST_CASE("env --write: refusals leave the file byte for byte and nothing behind")
+{
+  TempDir dir;
+  const std::string env = dir / ".env";
+  SUBCASE("not .env syntax")
+  {
+    const std::string text = "A=1\nB=\"open\n";
+    write_file(env, text);
+    check_refused(
+      dir, args({ "env", "--write", env }), 2, env + ":2: the double-quoted value of B is not closed (no \" before the end of the file)");
+    CHECK(read_file(env) == text);
+  }
+  SUBCASE("a read-only file (refused by its mode, whoever runs poolcalc)")
+  {
+    write_file(env, k_messy);
+    REQUIRE(::chmod(env.c_str(), 0444) == 0);
+    check_refused(dir,
+                  args({ "env", "--write", env }),
+                  1,
+                  "--write: '" + env + "' is read-only (mode 0444): poolcalc does not change a read-only file");
+    CHECK(read_file(env) == k_messy);
+    // A dry run writes nothing, so a read-only file may be shown.
+    CHECK(run_poolcalc(args({ "env", "--write", env, "--dry-run" })).exit_code == 0);
+  }
+  SUBCASE("a missing directory")
+  {
+    check_refused(dir,
+                  args({ "env", "--write", dir / "missing/.env" }),
+                  1,
+                  "--write: cannot write '" + (dir / "missing/.env") + "': the directory '" + (dir / "missing") + "' does not exist");
+  }
+  SUBCASE("a directory")
+  {
+    fs::create_directory(dir.path() / "sub");
+    check_refused(dir, args({ "env", "--write", dir / "sub" }), 1, "--write: '" + (dir / "sub") + "' is a directory, not a .env file");
+  }
+  SUBCASE("a NUL byte")
+  {
+    write_file(env, std::string("A=1\n\0\n", 6));
+    check_refused(dir, args({ "env", "--write", env }), 2, env + ":2: a NUL byte: not a text file");
+  }
+  SUBCASE("larger than 1 MiB")
+  {
+    // 1 MiB is the limit poolcalc sets for every file it reads (--config, --rules and this).
+    write_file(env, "# " + std::string(1 << 20, 'x') + "\n");
+    check_refused(dir, args({ "env", "--write", env }), 2, "--write: '" + env + "' is larger than 1 MiB: not a .env file");
+  }
+  SUBCASE("a directory that cannot take the temporary file")
+  {
+    // Even root cannot create files on a read-only mount, but it can in a 0555 directory, so this
+    // case runs only where the directory's mode stops the write (not as root).
+    if (::geteuid() != 0) {
+      write_file(env, k_messy);
+      REQUIRE(::chmod(dir.path().c_str(), 0555) == 0);
+      const Result r = run_poolcalc(args({ "env", "--write", env }));
+      CHECK(r.exit_code == 1);
+      CHECK(r.err.starts_with("poolcalc: error: --write: cannot create a temporary file in '" + dir.path().string() + "': "));
+      CHECK(read_file(env) == k_messy);
+    }
+  }
+}
+
+TEST_CASE("env --write: a plan that breaks a hard limit is not written")
+{
+  TempDir dir;
+  const std::string env = dir / ".env";
+  write_file(env, k_messy);
+  // 10000 VUs at 150 ms: a pool far above the 50 connections available with the default rules.
+  const Result r = run_poolcalc(args({ "env", "--write", env }, { "--vus", "10000", "--query-ms", "150" }));
+  CHECK(r.exit_code == 3);
+  CHECK(r.out.empty());
+  CHECK(contains(r.err, "poolcalc: fail: "));
+  CHECK(contains(r.err, "poolcalc: " + env + " not written: the plan breaks a hard limit\n"));
+  CHECK(read_file(env) == k_messy);
+  CHECK(dir.names() == std::set<std::string>{ ".env" });
+
+  SUBCASE("a dry run still shows the table, and exits 3 as well")
+  {
+    const Result dry = run_poolcalc(args({ "env", "--write", env, "--dry-run" }, { "--vus", "10000", "--query-ms", "150" }));
+    CHECK(dry.exit_code == 3);
+    CHECK(contains(dry.out, "dry run: " + env + " is not changed\n"));
+    CHECK(contains(dry.err, "poolcalc: fail: "));
+    CHECK(read_file(env) == k_messy);
+  }
+}
+
+TEST_CASE("env --write: the password is only in the file")
+{
+  TempDir dir;
+  const std::string env = dir / ".env";
+  write_file(env, k_messy);
+  for (const auto& extra : std::vector<std::vector<std::string>>{ { "--dry-run" }, {}, { "--vus", "10000" } }) {
+    std::vector<std::string> command = args({ "env", "--write", env });
+    command.insert(command.end(), extra.begin(), extra.end());
+    const Result r = run_poolcalc(command);
+    CHECK_FALSE(contains(r.out, "s3cret"));
+    CHECK_FALSE(contains(r.err, "s3cret"));
+  }
+  CHECK(contains(read_file(env), "postgresql://shop:s3cret@localhost:5432/shop"));
+  const Result shown = run_poolcalc(args({ "env", "--write", env, "--dry-run" }));
+  CHECK(contains(shown.out, "postgresql://shop:****@localhost:5432/shop"));
+}
+
+TEST_CASE("env --write: flags it does not go with")
+{
+  TempDir dir;
+  const std::string env = dir / ".env";
+  check_refused(dir, args({ "env", "--dry-run" }), 2, "--dry-run: only with --write PATH (poolcalc env --write PATH --dry-run ...)");
+  check_refused(dir, args({ "--write", env }), 2, "--write: only `poolcalc env` writes a file (poolcalc env --write PATH ...)");
+  check_refused(dir, args({ "report", "--write", env }), 2, "--write: only `poolcalc env` writes a file (poolcalc env --write PATH ...)");
+  check_refused(dir, args({ "env", "--write", env, "--format", "json" }), 2, "--format: `poolcalc env` always prints env; drop --format");
+  check_refused(dir, args({ "env", "--write", "" }), 2, "--write: expected the path of a .env file, got ''");
+}
