@@ -124,6 +124,12 @@ struct QueueingRules
   double knee_p_wait = 0.05;
 };
 
+// `poolcalc fleet` (docs/fleet.md).
+struct FleetRules
+{
+  double rolling_max_surge_percent = 25; // a rolling deploy's max_surge when the fleet file gives none
+};
+
 struct Rules
 {
   std::int64_t schema_version = 1;
@@ -139,6 +145,7 @@ struct Rules
   QueueingRules queueing;
   ReportRules report;
   std::vector<LoadTestPhase> load_test_phases;
+  FleetRules fleet;
 };
 
 // The text of data/rules.toml as embedded in the binary at build time.

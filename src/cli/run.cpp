@@ -1,5 +1,7 @@
 #include "run.hpp"
 
+#include "cmd_fleet.hpp"
+#include "files.hpp"
 #include "options.hpp"
 
 #include "poolcalc/database_url.hpp"
@@ -26,7 +28,6 @@ namespace poolcalc::cli {
 namespace {
 
 constexpr std::string_view k_version = "poolcalc 0.1.0";
-constexpr std::uintmax_t k_max_file_size = 1 << 20;
 
 const char* const k_footer = R"(Examples:
   poolcalc --vus 120 --query-ms 150
@@ -56,31 +57,6 @@ struct Failure
   int code;
   std::string message;
 };
-
-std::expected<std::string, std::string> read_file(const std::string& path)
-{
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status)) {
-    return std::unexpected(fmt::format("cannot read '{}': no such file", path));
-  }
-  if (std::filesystem::is_directory(status)) {
-    return std::unexpected(fmt::format("cannot read '{}': it is a directory", path));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::unexpected(fmt::format("cannot read '{}': permission denied or unreadable", path));
-  }
-  std::string text;
-  char buffer[8192];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > k_max_file_size) {
-      return std::unexpected(fmt::format("cannot read '{}': larger than 1 MiB", path));
-    }
-  }
-  return text;
-}
 
 bool set_in(const std::optional<std::string>& value)
 {
@@ -149,10 +125,12 @@ public:
     m_subcommands[1]->description("the .env snippet: DATABASE_URL with the pool parameters, and the pool variables");
     m_subcommands[2]->description("a design-review document in Markdown");
     m_subcommands[3]->description("print the rules in force (built in, or --rules FILE) as TOML");
+    add_fleet_command(m_app, m_fleet);
     m_subcommands[4]->description("pool size against each queueing metric: --format text, csv, json or svg; --pool A-B sets the range");
   }
 
   CLI::App& app() { return m_app; }
+  const FleetCommand& fleet() const { return m_fleet; }
 
   Parsed collect() const
   {
@@ -211,6 +189,7 @@ private:
   CLI::Option* m_config_option = nullptr;
   CLI::Option* m_rules_option = nullptr;
   bool m_explain = false;
+  FleetCommand m_fleet;
 };
 
 struct Loaded
@@ -418,6 +397,14 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     }
     err << "poolcalc: error: " << mask_passwords(message) << " (see poolcalc --help)\n";
     return k_exit_usage;
+  }
+  if (cli.fleet().app->parsed()) {
+    const Parsed parsed = cli.collect();
+    if (!parsed.flags.empty() || parsed.config_path || parsed.rules_path || parsed.format || parsed.explain) {
+      err << "poolcalc: error: `poolcalc fleet` takes FILE, --format and --rules after `fleet`; the workload comes from the file\n";
+      return k_exit_usage;
+    }
+    return run_fleet(cli.fleet(), out, err);
   }
   return execute(cli.collect(), out, err, env);
 }

@@ -236,6 +236,9 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   queueing.finish();
   TableReader monitoring(reader.table("monitoring"), "monitoring", source_name);
   rules.monitoring = read_monitoring(monitoring);
+  TableReader fleet(reader.table("fleet"), "fleet", source_name);
+  rules.fleet.rolling_max_surge_percent = fleet.number("rolling_max_surge_percent", 0.0, 100.0);
+  fleet.finish();
   reader.finish();
   return rules;
 }
