@@ -891,6 +891,26 @@ void session_pool(const Fleet& fleet, Findings& out)
   }
 }
 
+// Prisma behind PgBouncer's transaction mode (Prisma documentation, "Configure Prisma Client with
+// PgBouncer"): pgbouncer=true below PgBouncer 1.21.0, and a direct URL for migrations.
+void prisma_behind_pgbouncer(const Fleet& fleet, Findings& out)
+{
+  if (!fleet.pgbouncer) {
+    return;
+  }
+  for (const FleetService& s : fleet.services) {
+    if (s.input.client != Client::prisma || s.input.session_features) {
+      continue;
+    }
+    out.push_back({ "fleet.prisma_pgbouncer",
+                    Level::info,
+                    fmt::format("{} uses Prisma through PgBouncer's transaction mode: add pgbouncer=true to its URL if PgBouncer is older "
+                                "than 1.21.0 (Debian 12 ships 1.18), and give migrations a direct URL (directUrl = env(\"DIRECT_URL\"))",
+                                s.input.name),
+                    "service.client" });
+  }
+}
+
 void surge_fits(const Fleet& fleet, Findings& out)
 {
   if (fleet.deploy.strategy == DeployStrategy::recreate) {
@@ -957,6 +977,7 @@ std::vector<Finding> evaluate_fleet(const Fleet& fleet, const Rules& rules)
   pgbouncer_recommended(fleet, findings);
   pgbouncer_pool_reduced(fleet, rules, findings);
   session_pool(fleet, findings);
+  prisma_behind_pgbouncer(fleet, findings);
   surge_fits(fleet, findings);
   replication_not_counted(fleet, rules, findings);
   std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {

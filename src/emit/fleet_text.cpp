@@ -44,17 +44,24 @@ std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& fi
 {
   const FleetDatabase& db = fleet.database;
   std::string out;
-  out +=
-    fmt::format("fleet {}: {} services, {} instances, PostgreSQL {}\n\n", fleet.source, fleet.services.size(), fleet.instances, db.version);
+  out += fmt::format("fleet {}: {} service{}, {} instance{}, PostgreSQL {}\n\n",
+                     fleet.source,
+                     fleet.services.size(),
+                     fleet.services.size() == 1 ? "" : "s",
+                     fleet.instances,
+                     fleet.instances == 1 ? "" : "s",
+                     db.version);
 
   out += "database\n";
-  out += fmt::format("  max_connections  {}\n", db.max_connections);
-  out += fmt::format("  reserved         {}  {}\n", db.reserved_total, fleet_reserve_list(fleet));
-  out += fmt::format("  available        {}  {} - {}\n", db.available, db.max_connections, db.reserved_total);
+  std::vector<std::vector<std::string>> database_rows = {
+    { "max_connections", fmt::format("{}", db.max_connections), "" },
+    { "reserved", fmt::format("{}", db.reserved_total), fleet_reserve_list(fleet) },
+    { "available", fmt::format("{}", db.available), fmt::format("{} - {}", db.max_connections, db.reserved_total) },
+  };
   if (db.url) {
-    out += fmt::format("  url              {}\n", db.url->masked());
+    database_rows.push_back({ "url", "", db.url->masked() });
   }
-
+  columns(out, database_rows, { false, true, false });
   out += "\nservices (each sized by the seed's formula: pool per instance = ceil(peak / instances) x burst + overhead, rounded)\n";
   std::vector<std::vector<std::string>> rows = {
     { "service", "client", "load", "query", "instances", "peak", "pool", "connections", "setting" },
@@ -102,15 +109,17 @@ std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& fi
   } else {
     const FleetPgBouncerPlan& p = *fleet.pgbouncer;
     out += fmt::format("\nrecommendation: PgBouncer at {}:{}, one pool per (database, user)\n", p.listen_addr, p.listen_port);
-    out += fmt::format("  server budget    {}  min(available {}, {} of max_connections {})\n",
-                       p.server_budget,
-                       db.available,
-                       format_percent(fleet.safe_utilization_max),
-                       db.max_connections);
-    out += fmt::format("  max_client_conn  {}  max(the rules' {}, every instance's pool during the deploy {})\n",
-                       p.max_client_conn,
-                       p.max_client_conn_minimum,
-                       fleet.surge_connections);
+    columns(
+      out,
+      { { "server budget",
+          fmt::format("{}", p.server_budget),
+          fmt::format(
+            "min(available {}, {} of max_connections {})", db.available, format_percent(fleet.safe_utilization_max), db.max_connections) },
+        { "max_client_conn",
+          fmt::format("{}", p.max_client_conn),
+          fmt::format(
+            "max(the rules' {}, every instance's pool during the deploy {})", p.max_client_conn_minimum, fleet.surge_connections) } },
+      { false, true, false });
     std::vector<std::vector<std::string>> pools = {
       { "database",
         "user",
