@@ -13,6 +13,9 @@ namespace poolcalc::cli {
 void add_fleet_command(CLI::App& app, FleetCommand& command)
 {
   command.app = app.add_subcommand("fleet", "several services sharing one PostgreSQL, from a fleet file (docs/fleet.md)");
+  command.app->footer("Example: poolcalc fleet data/examples/chat-fleet.toml --format json\n"
+                      "Exit codes: 0 ok (warnings allowed), 2 bad input, 3 a `fail` finding.\n"
+                      "Docs: docs/fleet.md (the file format, every key), docs/json.md (the JSON).");
   command.app->add_option("FILE", command.file, "the fleet file (TOML)")->required()->type_name("FILE");
   command.app->add_option("--format", command.format, "text (default), json or markdown")
     ->type_name("FORMAT")

@@ -24,6 +24,12 @@ Json number(double value)
   return value;
 }
 
+// Waits in ms to the microsecond, as the plan's JSON writes them.
+Json wait_ms(const QueueMetrics& m, double value)
+{
+  return m.stable && std::isfinite(value) ? number(std::round(value * 1000.0) / 1000.0) : Json(nullptr);
+}
+
 Json database(const Fleet& fleet)
 {
   const FleetDatabase& db = fleet.database;
@@ -82,9 +88,9 @@ Json wait(const FleetPool& pool)
   j["servers"] = m.pool;
   j["stable"] = m.stable;
   j["p_wait"] = number(round_decimal(m.p_wait));
-  j["mean_wait_ms"] = m.stable ? number(round_decimal(m.mean_wait_ms)) : Json(nullptr);
-  j["p95_wait_ms"] = m.stable ? number(round_decimal(m.p95_wait_ms)) : Json(nullptr);
-  j["p99_wait_ms"] = m.stable ? number(round_decimal(m.p99_wait_ms)) : Json(nullptr);
+  j["mean_wait_ms"] = wait_ms(m, m.mean_wait_ms);
+  j["p95_wait_ms"] = wait_ms(m, m.p95_wait_ms);
+  j["p99_wait_ms"] = wait_ms(m, m.p99_wait_ms);
   j["utilization"] = number(round_decimal(m.utilization));
   return j;
 }
