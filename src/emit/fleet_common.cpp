@@ -55,7 +55,7 @@ std::string fleet_surge_text(const Fleet& fleet)
     head = d.max_surge_instances ? fmt::format("rolling, max_surge {}", *d.max_surge_instances)
                                  : fmt::format("rolling, max_surge {}{}",
                                                format_percent(d.max_surge_percent / 100.0),
-                                               d.max_surge_default ? " (Kubernetes' default, rounded up)" : " (rounded up)");
+                                               d.max_surge_default ? " (the rules' default, rounded up)" : " (rounded up)");
   } else {
     head = "blue-green, every instance doubled";
   }

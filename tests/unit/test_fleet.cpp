@@ -6,8 +6,10 @@
 #include "helpers.hpp"
 
 #include "poolcalc/fleet.hpp"
+#include "poolcalc/fleet_emit.hpp"
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <sstream>
@@ -366,4 +368,36 @@ TEST_CASE("evaluate_fleet: a direct fleet over the available connections")
   CHECK(findings.front().id == "fleet.exceeds_available");
   CHECK(findings.front().message ==
         "the fleet's pools total 170 connections (chat-api 1 x 170), more than the 50 available (max_connections 100 - reserved 50)");
+}
+
+TEST_CASE("render_fleet_json")
+{
+  SUBCASE("the example: the plan's numbers, the URL masked")
+  {
+    const Fleet f = fleet(example_text());
+    const auto j = nlohmann::json::parse(render_fleet_json(f, evaluate_fleet(f, builtin_rules())));
+    CHECK(j["schema_version"] == 1);
+    CHECK(j["command"] == "fleet");
+    CHECK(j["database"]["url"] == "postgresql://postgres:****@localhost:5432/chat_backend_db");
+    CHECK(j["database"]["available"] == 60);            // 100 - 40, as above
+    CHECK(j["services"][0]["pool_per_instance"] == 30); // the seed's formula over 3 instances
+    CHECK(j["services"][1]["pgbouncer_database"] == "chat_backend_db_session");
+    CHECK(j["total_connections"] == 100);                              // 90 + 10
+    CHECK(j["surge"]["connections"] == 130);                           // + ceil(3 x 0.25) x 30
+    CHECK(j["pgbouncer"]["databases"][0]["max_db_connections"] == 40); // 33 + 7
+    CHECK(j["pgbouncer"]["pools"][1]["wait"].is_null());               // a session pool has no queue
+    CHECK(j["findings"][0]["id"] == "fleet.pgbouncer_recommended");
+  }
+  SUBCASE("an unstable pool's waits are null, not a number")
+  {
+    // 500 requests/s x 0.1 s = 50 Erlangs on 41 servers (as in the capacity test).
+    const Fleet f = fleet("[database]\nmax_connections = 100\nversion = 11\n"
+                          "[[service]]\nname = \"a\"\ndatabase = \"d\"\nuser = \"u\"\nrps = 400\nquery_ms = 100\n"
+                          "[[service]]\nname = \"b\"\ndatabase = \"d\"\nuser = \"u\"\nrps = 100\nquery_ms = 100\n");
+    const auto j = nlohmann::json::parse(render_fleet_json(f, evaluate_fleet(f, builtin_rules())));
+    const auto& wait = j["pgbouncer"]["pools"][0]["wait"];
+    CHECK(wait["stable"] == false);
+    CHECK(wait["mean_wait_ms"].is_null());
+    CHECK(wait["p99_wait_ms"].is_null());
+  }
 }
