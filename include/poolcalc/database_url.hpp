@@ -6,6 +6,7 @@
 // parameters poolcalc sets are touched.
 
 #include <expected>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +65,13 @@ public:
   // Returns a copy with the port replaced, and any `port` query parameter removed (used to point
   // an application at PgBouncer).
   DatabaseUrl with_port(unsigned port) const;
+
+  // Returns a copy with only the query parameters whose decoded key `keep` accepts (used to hand
+  // libpq a URL without another client's parameters, such as Prisma's connection_limit).
+  DatabaseUrl keep_params(const std::function<bool(std::string_view)>& keep) const;
+
+  // The decoded keys of the query parameters, in order.
+  std::vector<std::string> param_keys() const;
 
   // Query parameters as written (raw, not decoded), in order.
   const std::vector<std::string>& raw_params() const { return m_params; }

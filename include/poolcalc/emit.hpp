@@ -3,6 +3,7 @@
 // only; every number comes from the Plan.
 
 #include "poolcalc/findings.hpp"
+#include "poolcalc/inspect.hpp"
 #include "poolcalc/sizing.hpp"
 
 #include <string>
@@ -44,5 +45,12 @@ std::string render_curve_text(const Plan& plan, const Curve& curve);
 std::string render_curve_csv(const Curve& curve);
 std::string render_curve_json(const Plan& plan, const Curve& curve);
 std::string render_curve_svg(const Plan& plan, const Curve& curve);
+
+// `poolcalc inspect`: the live server's settings, connections, sessions to look at and measured
+// query times, then its findings. JSON nests the plan's own JSON (`plan_json`, render_json's
+// text) under "plan", or null without a workload. The URL is masked in all three.
+std::string render_inspect_text(const Inspection& inspection, const Rules& rules, const TextOptions& options);
+std::string render_inspect_json(const Inspection& inspection, const Rules& rules, const std::string* plan_json);
+std::string render_inspect_markdown(const Inspection& inspection, const Rules& rules);
 
 } // namespace poolcalc

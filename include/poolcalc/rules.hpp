@@ -124,6 +124,19 @@ struct QueueingRules
   double knee_p_wait = 0.05;
 };
 
+// `poolcalc inspect`: how it talks to a live server and what it flags there.
+struct InspectRules
+{
+  double connect_timeout_s = 10;            // when the URL sets no connect_timeout
+  std::int64_t statement_timeout_ms = 5000; // every query of the inspection
+  double idle_in_transaction_warn_s = 60;   // the seed's leak check, as a threshold
+  double active_query_warn_s = 60;          // a query holding its connection this long
+  double connection_age_info_s = 86400;     // old connections: normal for a pool, said once
+  double free_slots_warn_ratio = 0.10;      // free slots below this share of the ordinary slots
+  std::int64_t list_limit = 20;             // the seed's LIMIT 20
+  std::int64_t top_statements = 10;         // pg_stat_statements rows shown
+};
+
 // `poolcalc fleet` (docs/fleet.md).
 struct FleetRules
 {
@@ -145,6 +158,7 @@ struct Rules
   QueueingRules queueing;
   ReportRules report;
   std::vector<LoadTestPhase> load_test_phases;
+  InspectRules inspect;
   FleetRules fleet;
 };
 

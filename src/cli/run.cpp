@@ -1,6 +1,8 @@
 #include "run.hpp"
 
 #include "cmd_fleet.hpp"
+#include "cmd_inspect.hpp"
+#include "context.hpp"
 #include "files.hpp"
 #include "options.hpp"
 
@@ -52,12 +54,6 @@ Precedence: built-in rules < --rules < --config < $DATABASE_URL < flags.
 Exit codes: 0 ok (warnings allowed), 1 runtime failure, 2 bad input, 3 the plan breaks a hard limit.
 Docs: docs/usage.md (examples), docs/model.md (the math), docs/rules.md, docs/json.md.)";
 
-struct Failure
-{
-  int code;
-  std::string message;
-};
-
 bool set_in(const std::optional<std::string>& value)
 {
   return value.has_value() && !value->empty();
@@ -71,6 +67,7 @@ struct Parsed
   std::optional<std::string> rules_path;
   std::optional<std::string> format;
   bool explain = false;
+  InspectOptions inspect;
 };
 
 class Cli
@@ -115,7 +112,7 @@ public:
                        ->group("Files")
                        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
-    for (const char* name : { "size", "env", "report", "rules", "curve" }) {
+    for (const char* name : { "size", "env", "report", "rules", "curve", "inspect" }) {
       CLI::App* sub = m_app.add_subcommand(name, "");
       sub->fallthrough();
       sub->footer("Takes every option of `poolcalc --help`.");
@@ -125,8 +122,9 @@ public:
     m_subcommands[1]->description("the .env snippet: DATABASE_URL with the pool parameters, and the pool variables");
     m_subcommands[2]->description("a design-review document in Markdown");
     m_subcommands[3]->description("print the rules in force (built in, or --rules FILE) as TOML");
-    add_fleet_command(m_app, m_fleet);
     m_subcommands[4]->description("pool size against each queueing metric: --format text, csv, json or svg; --pool A-B sets the range");
+    add_inspect_options(*m_subcommands[5], m_inspect);
+    add_fleet_command(m_app, m_fleet);
   }
 
   CLI::App& app() { return m_app; }
@@ -166,6 +164,7 @@ public:
       parsed.format = m_format;
     }
     parsed.explain = m_explain;
+    parsed.inspect = m_inspect;
     return parsed;
   }
 
@@ -189,17 +188,8 @@ private:
   CLI::Option* m_config_option = nullptr;
   CLI::Option* m_rules_option = nullptr;
   bool m_explain = false;
+  InspectOptions m_inspect;
   FleetCommand m_fleet;
-};
-
-struct Loaded
-{
-  Rules rules;
-  std::string rules_text;
-  std::string rules_source;
-  RawInputs inputs;
-  std::string format = "text";
-  bool explain = false;
 };
 
 std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env)
@@ -313,6 +303,9 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
   if (!loaded) {
     return fail(loaded.error());
   }
+  if (parsed.command == "inspect") {
+    return run_inspect(*loaded, parsed.inspect, out, err, env);
+  }
   std::string output;
   int code = k_exit_ok;
   if (parsed.command == "rules") {
@@ -373,6 +366,7 @@ Environment process_environment()
     return value == nullptr ? std::nullopt : std::optional<std::string>(value);
   };
   env.stdout_is_terminal = isatty(STDOUT_FILENO) == 1;
+  env.stderr_is_terminal = isatty(STDERR_FILENO) == 1;
   return env;
 }
 

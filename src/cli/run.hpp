@@ -14,7 +14,7 @@ namespace poolcalc::cli {
 enum ExitCode : int
 {
   k_exit_ok = 0,         // success, warnings allowed
-  k_exit_runtime = 1,    // a runtime failure: the output cannot be written
+  k_exit_runtime = 1,    // a runtime failure: the output cannot be written, a server cannot be reached
   k_exit_usage = 2,      // bad flag, value or file: one line on stderr, nothing on stdout
   k_exit_plan_fails = 3, // the plan breaks a hard limit (a `fail` finding)
 };
@@ -24,6 +24,7 @@ struct Environment
 {
   std::function<std::optional<std::string>(std::string_view)> getenv;
   bool stdout_is_terminal = false;
+  bool stderr_is_terminal = false; // progress lines for slow steps (connecting to a server)
 };
 
 // The real process environment.

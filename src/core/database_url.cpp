@@ -530,6 +530,25 @@ DatabaseUrl DatabaseUrl::with_host(std::string_view host) const
   return result;
 }
 
+DatabaseUrl DatabaseUrl::keep_params(const std::function<bool(std::string_view)>& keep) const
+{
+  DatabaseUrl result = *this;
+  std::erase_if(result.m_params, [&](const std::string& piece) { return !keep(percent_decode(raw_key(piece))); });
+  if (result.m_params.empty()) {
+    result.m_has_query = false;
+  }
+  return result;
+}
+
+std::vector<std::string> DatabaseUrl::param_keys() const
+{
+  std::vector<std::string> keys;
+  for (const std::string& piece : m_params) {
+    keys.push_back(percent_decode(raw_key(piece)));
+  }
+  return keys;
+}
+
 DatabaseUrl DatabaseUrl::with_port(unsigned port) const
 {
   DatabaseUrl result = *this;

@@ -236,6 +236,16 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   queueing.finish();
   TableReader monitoring(reader.table("monitoring"), "monitoring", source_name);
   rules.monitoring = read_monitoring(monitoring);
+  TableReader inspect(reader.table("inspect"), "inspect", source_name);
+  rules.inspect.connect_timeout_s = inspect.number("connect_timeout_s", 1.0, 3600.0);
+  rules.inspect.statement_timeout_ms = inspect.integer("statement_timeout_ms", 100, 3'600'000);
+  rules.inspect.idle_in_transaction_warn_s = inspect.number("idle_in_transaction_warn_s", 0.0, 31'536'000.0, true);
+  rules.inspect.active_query_warn_s = inspect.number("active_query_warn_s", 0.0, 31'536'000.0, true);
+  rules.inspect.connection_age_info_s = inspect.number("connection_age_info_s", 0.0, 31'536'000.0, true);
+  rules.inspect.free_slots_warn_ratio = inspect.number("free_slots_warn_ratio", 0.0, 1.0);
+  rules.inspect.list_limit = inspect.integer("list_limit", 1, 1000);
+  rules.inspect.top_statements = inspect.integer("top_statements", 1, 1000);
+  inspect.finish();
   TableReader fleet(reader.table("fleet"), "fleet", source_name);
   rules.fleet.rolling_max_surge_percent = fleet.number("rolling_max_surge_percent", 0.0, 100.0);
   fleet.finish();

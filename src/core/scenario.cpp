@@ -101,6 +101,9 @@ std::vector<double> read_query_ms(const RawValue& value)
   std::vector<double> result;
   for (const std::string& item : value.items) {
     for (const std::string& part : split_list(item)) {
+      if (part == "auto") {
+        fail(value, "'auto' takes the time a live server measured: use it with `poolcalc inspect`");
+      }
       auto parsed = parse_number(part, k_min_ms, k_max_query_ms, false);
       if (!parsed) {
         fail(value, fmt::format("{} (milliseconds a query holds a connection), got '{}'", parsed.error(), part));

@@ -1,0 +1,158 @@
+#include "cmd_inspect.hpp"
+
+#include "read_server.hpp"
+
+#include "poolcalc/database_url.hpp"
+#include "poolcalc/emit.hpp"
+#include "poolcalc/findings.hpp"
+#include "poolcalc/inspect.hpp"
+#include "poolcalc/sizing.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace poolcalc::cli {
+
+namespace {
+
+bool has_workload(const RawInputs& inputs)
+{
+  return inputs.contains("vus") || inputs.contains("rps");
+}
+
+// The inputs with `auto` replaced by a placeholder, to check every other input before the
+// server is contacted (bad input never costs a connection).
+RawInputs with_placeholder_times(RawInputs inputs)
+{
+  if (auto it = inputs.find("query_ms"); it != inputs.end()) {
+    std::vector<std::string> items;
+    bool placeholder = false;
+    for (const std::string& item : it->second.items) {
+      if (item == "auto") {
+        if (!placeholder) {
+          items.push_back("1");
+          placeholder = true;
+        }
+      } else {
+        items.push_back(item);
+      }
+    }
+    it->second.items = std::move(items);
+  }
+  return inputs;
+}
+
+} // namespace
+
+void add_inspect_options(CLI::App& inspect, InspectOptions& options)
+{
+  inspect.description("read a live PostgreSQL server (read-only): its slots, who holds them, sessions idle in transaction, "
+                      "pg_stat_statements times; with --vus/--rps, the plan against what is really there");
+  inspect.footer("Takes every option of `poolcalc --help`; --query-ms auto uses the mean time pg_stat_statements measured.\n"
+                 "The server: --database-url URL or $DATABASE_URL (connect_timeout in the URL is honoured).");
+  inspect
+    .add_option("--app",
+                options.app,
+                "the application_name of the application being sized: its connections now are not "
+                "counted as other applications' (default: application_name in the URL)")
+    ->type_name("NAME");
+}
+
+int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostream& out, std::ostream& err, const Environment& env)
+{
+  const auto fail = [&](int code, const std::string& message) {
+    err << "poolcalc: error: " << mask_passwords(message) << '\n';
+    return code;
+  };
+  const auto url_input = loaded.inputs.find("database_url");
+  if (url_input == loaded.inputs.end()) {
+    return fail(k_exit_usage, "inspect needs a server: --database-url URL, $DATABASE_URL or database_url in --config");
+  }
+  auto url = DatabaseUrl::parse(url_input->second.items.front());
+  if (!url) {
+    return fail(k_exit_usage, fmt::format("{}: {}", url_input->second.origin, url.error()));
+  }
+  const bool workload = has_workload(loaded.inputs);
+  if (!workload) {
+    for (const char* key : { "query_ms", "op", "pool", "target" }) {
+      if (const auto it = loaded.inputs.find(key); it != loaded.inputs.end()) {
+        return fail(k_exit_usage,
+                    fmt::format("{}: give the workload too (--vus N or --rps R) to size a pool against the server", it->second.origin));
+      }
+    }
+    if (loaded.format == "env") {
+      return fail(k_exit_usage, "--format env: the .env snippet needs a workload (--vus N or --rps R)");
+    }
+  } else if (auto checked = build_scenario(with_placeholder_times(loaded.inputs), loaded.rules); !checked) {
+    return fail(k_exit_usage, checked.error());
+  }
+
+  inspect::ReadOptions read;
+  read.connect_timeout_s = loaded.rules.inspect.connect_timeout_s;
+  read.statement_timeout_ms = loaded.rules.inspect.statement_timeout_ms;
+  if (env.stderr_is_terminal) {
+    read.progress = [&err](const std::string& step) { err << "poolcalc: " << mask_passwords(step) << "...\n" << std::flush; };
+  }
+  auto snapshot = inspect::read_server(*url, read);
+  if (!snapshot) {
+    return fail(k_exit_runtime, snapshot.error());
+  }
+  const std::string app = !options.app.empty() ? options.app : url->param("application_name").value_or("");
+  const Inspection inspection = analyze(*snapshot, loaded.rules, app);
+
+  std::optional<Plan> plan;
+  std::vector<Finding> findings;
+  if (workload) {
+    RawInputs inputs = loaded.inputs;
+    if (auto applied = apply_server(inputs, inspection, loaded.rules); !applied) {
+      return fail(k_exit_runtime, applied.error());
+    }
+    auto scenario = build_scenario(inputs, loaded.rules);
+    if (!scenario) {
+      return fail(k_exit_usage, scenario.error());
+    }
+    plan = size(*scenario, loaded.rules);
+    if (const std::string unmet = unmet_target(*plan); !unmet.empty()) {
+      return fail(k_exit_usage, fmt::format("--target: {}", unmet));
+    }
+    findings = evaluate(*plan, loaded.rules);
+  }
+
+  std::string output;
+  if (loaded.format == "json") {
+    const std::string plan_json = plan ? render_json(*plan, findings) : std::string();
+    output = render_inspect_json(inspection, loaded.rules, plan ? &plan_json : nullptr);
+  } else if (loaded.format == "markdown") {
+    output = render_inspect_markdown(inspection, loaded.rules);
+    if (plan) {
+      output += render_markdown(*plan, findings);
+    }
+  } else if (loaded.format == "env") {
+    output = render_env(*plan);
+  } else {
+    const auto no_color = env.getenv("NO_COLOR");
+    const TextOptions text{ env.stdout_is_terminal && !(no_color && !no_color->empty()), loaded.explain };
+    output = render_inspect_text(inspection, loaded.rules, text);
+    if (plan) {
+      output += "\nplan against this server (max_connections and the reserved budget read above):\n\n";
+      output += render_text(*plan, findings, text);
+    }
+  }
+  const int code = has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
+  if (loaded.format == "env") {
+    for (const Finding& finding : findings) {
+      if (finding.level == Level::fail) {
+        err << "poolcalc: fail: " << finding.id << ": " << mask_passwords(finding.message) << '\n';
+      }
+    }
+  }
+  out << output;
+  out.flush();
+  if (!out) {
+    err << "poolcalc: error: cannot write the output\n";
+    return k_exit_runtime;
+  }
+  return code;
+}
+
+} // namespace poolcalc::cli

@@ -1,0 +1,404 @@
+#include "poolcalc/inspect.hpp"
+
+#include "poolcalc/numbers.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+namespace poolcalc {
+
+namespace {
+
+constexpr std::int64_t k_wal_senders_separate_since = 120000; // server_version_num of PostgreSQL 12
+
+bool is_idle_in_transaction(const Backend& b)
+{
+  return b.state == "idle in transaction" || b.state == "idle in transaction (aborted)";
+}
+
+std::string who(const Backend& b)
+{
+  return fmt::format("pid {}, application '{}', user '{}', database '{}'", b.pid, b.application, b.user, b.database);
+}
+
+double normal_cdf(double z)
+{
+  return 0.5 * std::erfc(-z / std::sqrt(2.0));
+}
+
+// The share of one statement's calls at or below `x` ms: a normal(mean, stddev) cut to [0, max].
+double truncated_cdf(const StatementStat& s, double x)
+{
+  const double upper = std::max(s.max_ms, s.mean_ms);
+  if (x >= upper) {
+    return 1.0;
+  }
+  if (x < 0) {
+    return 0.0;
+  }
+  if (!(s.stddev_ms > 0)) {
+    return x >= s.mean_ms ? 1.0 : 0.0;
+  }
+  const double lo = normal_cdf((0.0 - s.mean_ms) / s.stddev_ms);
+  const double hi = normal_cdf((upper - s.mean_ms) / s.stddev_ms);
+  if (!(hi - lo > 1e-12)) {
+    return x >= s.mean_ms ? 1.0 : 0.0;
+  }
+  return std::clamp((normal_cdf((x - s.mean_ms) / s.stddev_ms) - lo) / (hi - lo), 0.0, 1.0);
+}
+
+Finding finding(std::string id, Level level, std::string message, std::string source)
+{
+  return Finding{ std::move(id), level, std::move(message), std::move(source) };
+}
+
+} // namespace
+
+std::string_view to_string(StatementsStatus status)
+{
+  switch (status) {
+  case StatementsStatus::available:
+    return "available";
+  case StatementsStatus::not_installed:
+    return "not_installed";
+  case StatementsStatus::not_loaded:
+    return "not_loaded";
+  case StatementsStatus::not_readable:
+    return "not_readable";
+  }
+  return "not_readable";
+}
+
+std::optional<double> mixture_p95(const std::vector<StatementStat>& statements)
+{
+  double weight = 0;
+  double upper = 0;
+  for (const StatementStat& s : statements) {
+    if (s.calls > 0 && std::isfinite(s.mean_ms) && std::isfinite(s.stddev_ms) && std::isfinite(s.max_ms)) {
+      weight += static_cast<double>(s.calls);
+      upper = std::max({ upper, s.max_ms, s.mean_ms });
+    }
+  }
+  if (!(weight > 0)) {
+    return std::nullopt;
+  }
+  const auto cdf = [&](double x) {
+    double sum = 0;
+    for (const StatementStat& s : statements) {
+      if (s.calls > 0 && std::isfinite(s.mean_ms) && std::isfinite(s.stddev_ms) && std::isfinite(s.max_ms)) {
+        sum += static_cast<double>(s.calls) * truncated_cdf(s, x);
+      }
+    }
+    return sum / weight;
+  };
+  double lo = 0;
+  double hi = upper;
+  for (int i = 0; i < 200 && hi - lo > 1e-9 * std::max(1.0, hi); ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (cdf(mid) >= 0.95 ? hi : lo) = mid;
+  }
+  return hi;
+}
+
+Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::string_view app)
+{
+  const InspectRules& limits = rules.inspect;
+  Inspection r;
+  r.snapshot = snapshot;
+  r.app = std::string(app);
+  r.wal_senders_count = snapshot.version_num < k_wal_senders_separate_since;
+
+  const std::int64_t reserved = snapshot.reserved_connections.value_or(0);
+  r.ordinary_slots =
+    snapshot.max_connections - snapshot.superuser_reserved_connections - reserved - (r.wal_senders_count ? snapshot.max_wal_senders : 0);
+  r.ordinary_slots = std::max<std::int64_t>(r.ordinary_slots, 0);
+
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, ConnectionGroup> groups;
+  std::vector<Backend> others;
+  for (const Backend& b : snapshot.backends) {
+    if (b.pid == snapshot.own_pid) {
+      continue; // the inspection's own connection goes away with it
+    }
+    ++r.client_connections;
+    if (!r.app.empty() && b.application == r.app) {
+      ++r.app_connections;
+    } else {
+      ++r.other_connections;
+    }
+    if (!b.visible) {
+      ++r.hidden_sessions;
+    }
+    ConnectionGroup& g = groups[{ b.application, b.user, b.database, b.state }];
+    g.application = b.application;
+    g.user = b.user;
+    g.database = b.database;
+    g.state = b.state;
+    ++g.count;
+    if (b.state_age_s) {
+      g.longest_state_age_s = std::max(g.longest_state_age_s.value_or(0.0), *b.state_age_s);
+    }
+    others.push_back(b);
+  }
+  r.free_slots = std::max<std::int64_t>(r.ordinary_slots - r.client_connections, 0);
+  for (auto& [key, group] : groups) {
+    r.groups.push_back(group);
+  }
+  std::stable_sort(r.groups.begin(), r.groups.end(), [](const ConnectionGroup& a, const ConnectionGroup& b) { return a.count > b.count; });
+
+  const auto by = [](auto member) {
+    return [member](const Backend& a, const Backend& b) { return (a.*member).value_or(-1.0) > (b.*member).value_or(-1.0); };
+  };
+  std::vector<Backend> sorted = others;
+  std::stable_sort(sorted.begin(), sorted.end(), by(&Backend::connection_age_s));
+  for (const Backend& b : sorted) {
+    if (b.connection_age_s && static_cast<std::int64_t>(r.oldest.size()) < limits.list_limit) {
+      r.oldest.push_back(b);
+    }
+    if (b.connection_age_s && *b.connection_age_s > limits.connection_age_info_s) {
+      ++r.old_connections;
+    }
+  }
+  std::stable_sort(sorted.begin(), sorted.end(), by(&Backend::state_age_s));
+  for (const Backend& b : sorted) {
+    if (is_idle_in_transaction(b) && b.state_age_s && *b.state_age_s > limits.idle_in_transaction_warn_s) {
+      r.idle_in_transaction.push_back(b);
+    }
+    if (b.state == "active" && b.state_age_s && *b.state_age_s > limits.active_query_warn_s) {
+      r.long_active.push_back(b);
+    }
+  }
+
+  if (snapshot.statements_status == StatementsStatus::available && snapshot.statements_calls > 0 &&
+      std::isfinite(snapshot.statements_total_ms) && snapshot.statements_total_ms >= 0) {
+    r.mean_query_ms = round_decimal(snapshot.statements_total_ms / static_cast<double>(snapshot.statements_calls));
+    r.p95_query_ms = mixture_p95(snapshot.statements);
+  }
+  for (const StatementStat& st : snapshot.statements) {
+    if (st.query == "<insufficient privilege>") {
+      ++r.hidden_statements;
+    }
+  }
+
+  // Findings, most severe first.
+  std::vector<Finding>& f = r.findings;
+  if (r.free_slots == 0) {
+    f.push_back(finding("server.full",
+                        Level::warn,
+                        fmt::format("no slot is free for ordinary roles: {} client connections hold the {} slots left after the "
+                                    "reserved ones; a new connection now gets 'FATAL: sorry, too many clients already' or "
+                                    "'remaining connection slots are reserved'",
+                                    r.client_connections,
+                                    r.ordinary_slots),
+                        "PostgreSQL max_connections"));
+  } else if (static_cast<double>(r.free_slots) < limits.free_slots_warn_ratio * static_cast<double>(r.ordinary_slots)) {
+    f.push_back(finding("server.free_slots_low",
+                        Level::warn,
+                        fmt::format("only {} of {} ordinary slots are free (below {} of them)",
+                                    r.free_slots,
+                                    r.ordinary_slots,
+                                    format_percent(limits.free_slots_warn_ratio)),
+                        "inspect.free_slots_warn_ratio"));
+  }
+  if (r.hidden_sessions > 0) {
+    f.push_back(finding("server.insufficient_privilege",
+                        Level::warn,
+                        fmt::format("{} session{} of other roles show{} no state, times or client address to '{}': they count as "
+                                    "connections, but whether they are idle, active or idle in transaction is unknown (GRANT "
+                                    "pg_read_all_stats TO {} to see them)",
+                                    r.hidden_sessions,
+                                    r.hidden_sessions == 1 ? "" : "s",
+                                    r.hidden_sessions == 1 ? "s" : "",
+                                    snapshot.current_user,
+                                    snapshot.current_user),
+                        "PostgreSQL pg_stat_activity privileges"));
+  }
+  if (!r.idle_in_transaction.empty()) {
+    const Backend& worst = r.idle_in_transaction.front();
+    f.push_back(finding("server.idle_in_transaction",
+                        Level::warn,
+                        fmt::format("{} session{} idle in transaction for more than {}; the longest, {}, for {}: each holds a "
+                                    "connection (and its locks) while doing nothing, the leak the seed's connection-age query hunts",
+                                    r.idle_in_transaction.size(),
+                                    r.idle_in_transaction.size() == 1 ? "" : "s",
+                                    duration_text(limits.idle_in_transaction_warn_s),
+                                    who(worst),
+                                    duration_text(worst.state_age_s.value_or(0))),
+                        "inspect.idle_in_transaction_warn_s"));
+  }
+  if (!r.long_active.empty()) {
+    const Backend& worst = r.long_active.front();
+    f.push_back(finding("server.long_active",
+                        Level::warn,
+                        fmt::format("{} quer{} running for more than {}; the longest, {}, for {}",
+                                    r.long_active.size(),
+                                    r.long_active.size() == 1 ? "y" : "ies",
+                                    duration_text(limits.active_query_warn_s),
+                                    who(worst),
+                                    duration_text(worst.state_age_s.value_or(0))),
+                        "inspect.active_query_warn_s"));
+  }
+  if (r.wal_senders_count) {
+    f.push_back(finding("server.wal_senders_counted",
+                        Level::info,
+                        fmt::format("PostgreSQL {} counts WAL senders against max_connections (before 12): max_wal_senders = {} "
+                                    "is reserved for replication",
+                                    snapshot.version,
+                                    snapshot.max_wal_senders),
+                        "postgres.wal_senders_separate_since"));
+  } else {
+    f.push_back(finding("server.wal_senders_not_counted",
+                        Level::info,
+                        fmt::format("WAL senders (max_wal_senders = {}) have slots of their own since PostgreSQL 12, so on this "
+                                    "server ({}) the seed's 'Replication: 10' reserve takes nothing from max_connections and is "
+                                    "dropped from the live plan",
+                                    snapshot.max_wal_senders,
+                                    snapshot.version),
+                        "postgres.wal_senders_separate_since"));
+  }
+  if (r.old_connections > 0) {
+    f.push_back(finding("server.old_connections",
+                        Level::info,
+                        fmt::format("{} connection{} older than {}: normal for a pool that keeps its connections; a leak shows as "
+                                    "sessions idle in transaction or a count that keeps growing, not as age",
+                                    r.old_connections,
+                                    r.old_connections == 1 ? " is" : "s are",
+                                    duration_text(limits.connection_age_info_s)),
+                        "inspect.connection_age_info_s"));
+  }
+  switch (snapshot.statements_status) {
+  case StatementsStatus::available:
+    if (r.mean_query_ms) {
+      f.push_back(finding("server.statements_measured",
+                          Level::info,
+                          fmt::format("pg_stat_statements measured a mean execution time of {} ms over {} calls (p95 about {} ms); "
+                                      "--query-ms auto uses the mean. A connection is held longer than the statement runs "
+                                      "(round trips, the application's work inside a transaction)",
+                                      format_number(*r.mean_query_ms, 2),
+                                      snapshot.statements_calls,
+                                      format_number(r.p95_query_ms.value_or(*r.mean_query_ms), 2)),
+                          "pg_stat_statements"));
+    } else {
+      f.push_back(finding("server.statements_unavailable",
+                          Level::info,
+                          fmt::format("pg_stat_statements has no calls recorded in database '{}' yet", snapshot.current_database),
+                          "pg_stat_statements"));
+    }
+    break;
+  case StatementsStatus::not_installed:
+    f.push_back(finding("server.statements_unavailable",
+                        Level::info,
+                        fmt::format("pg_stat_statements is not installed in database '{}' (CREATE EXTENSION pg_stat_statements, "
+                                    "with pg_stat_statements in shared_preload_libraries): no measured query time",
+                                    snapshot.current_database),
+                        "pg_stat_statements"));
+    break;
+  case StatementsStatus::not_loaded:
+    f.push_back(finding("server.statements_unavailable",
+                        Level::info,
+                        "pg_stat_statements is installed but not loaded (add it to shared_preload_libraries and restart): no "
+                        "measured query time",
+                        "pg_stat_statements"));
+    break;
+  case StatementsStatus::not_readable:
+    f.push_back(finding("server.statements_unavailable",
+                        Level::info,
+                        fmt::format("pg_stat_statements could not be read: {}", snapshot.statements_error),
+                        "pg_stat_statements"));
+    break;
+  }
+  std::stable_sort(f.begin(), f.end(), [](const Finding& a, const Finding& b) { return a.level > b.level; });
+  return r;
+}
+
+std::vector<ReserveEntry> live_reserve(const Inspection& inspection, const Rules& rules)
+{
+  const ServerSnapshot& s = inspection.snapshot;
+  std::vector<ReserveEntry> live;
+  live.push_back({ "superuser", s.superuser_reserved_connections });
+  if (s.reserved_connections && *s.reserved_connections > 0) {
+    live.push_back({ "reserved_connections", *s.reserved_connections });
+  }
+  if (inspection.wal_senders_count && s.max_wal_senders > 0) {
+    live.push_back({ "replication", s.max_wal_senders });
+  }
+  live.push_back({ "other_apps", inspection.other_connections });
+  const std::size_t server_entries = live.size();
+  for (const ReserveEntry& entry : rules.database.reserved) {
+    if (entry.name != "superuser" && entry.name != "other_apps" && entry.name != "replication" && entry.name != "reserved_connections") {
+      live.push_back(entry); // policy, such as the seed's admin headroom
+    }
+  }
+  // Never more than max_connections: policy gives way first, then other applications' count
+  // (superusers may hold reserved slots, so the counts can overlap).
+  std::int64_t total = 0;
+  for (const ReserveEntry& entry : live) {
+    total += entry.connections;
+  }
+  for (std::size_t i = live.size(); i-- > 0 && total > s.max_connections;) {
+    if (i < server_entries && live[i].name != "other_apps") {
+      continue;
+    }
+    const std::int64_t cut = std::min(live[i].connections, total - s.max_connections);
+    live[i].connections -= cut;
+    total -= cut;
+  }
+  return live;
+}
+
+std::expected<void, std::string> apply_server(RawInputs& inputs, const Inspection& inspection, const Rules& rules)
+{
+  const auto from_flag = [&](std::string_view key) {
+    const auto it = inputs.find(key);
+    return it != inputs.end() && it->second.origin.starts_with("--");
+  };
+  if (!from_flag("max_connections")) {
+    inputs["max_connections"] = RawValue{ { std::to_string(inspection.snapshot.max_connections) }, "server: max_connections" };
+  }
+  if (!from_flag("reserve")) {
+    RawValue reserve{ {}, "server: reserved budget" };
+    for (const ReserveEntry& entry : live_reserve(inspection, rules)) {
+      reserve.items.push_back(fmt::format("{}={}", entry.name, entry.connections));
+    }
+    inputs["reserve"] = std::move(reserve);
+  }
+  if (const auto it = inputs.find("query_ms"); it != inputs.end()) {
+    for (std::string& item : it->second.items) {
+      if (item != "auto") {
+        continue;
+      }
+      if (!inspection.mean_query_ms) {
+        return std::unexpected(fmt::format("{}: 'auto' needs pg_stat_statements, and database '{}' gave no time: {}",
+                                           it->second.origin,
+                                           inspection.snapshot.current_database,
+                                           inspection.snapshot.statements_status == StatementsStatus::available
+                                             ? std::string("no calls recorded yet")
+                                             : std::string(to_string(inspection.snapshot.statements_status))));
+      }
+      item = format_number(std::max(*inspection.mean_query_ms, k_min_ms), 3);
+    }
+  }
+  return {};
+}
+
+std::string duration_text(double seconds)
+{
+  if (!std::isfinite(seconds) || seconds < 0) {
+    return "unknown";
+  }
+  if (seconds < 120) {
+    return fmt::format("{} s", format_number(seconds, seconds < 10 ? 1 : 0));
+  }
+  if (seconds < 7200) {
+    return fmt::format("{} min", format_number(seconds / 60.0, 0));
+  }
+  if (seconds < 172800) {
+    return fmt::format("{} h", format_number(seconds / 3600.0, 0));
+  }
+  return fmt::format("{} d", format_number(seconds / 86400.0, 0));
+}
+
+} // namespace poolcalc

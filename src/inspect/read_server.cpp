@@ -1,0 +1,303 @@
+#include "read_server.hpp"
+
+#include "libpq.hpp"
+
+#include "poolcalc/numbers.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <memory>
+#include <set>
+#include <vector>
+
+namespace poolcalc::inspect {
+
+namespace {
+
+// Every query carries this tag, so the inspection's own statements are left out of the
+// pg_stat_statements figures it reads.
+constexpr const char* k_tag = "/* poolcalc inspect */ ";
+
+// libpq's messages span lines ("...failed: Connection refused\n\tIs the server running...");
+// poolcalc prints one line.
+std::string one_line(std::string_view text)
+{
+  std::string result;
+  bool space = false;
+  for (char c : text) {
+    if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
+      space = !result.empty();
+      continue;
+    }
+    if (space) {
+      result += ' ';
+      space = false;
+    }
+    result += c;
+  }
+  return result;
+}
+
+class Connection
+{
+public:
+  Connection(const Libpq& lib, PGconn* conn)
+    : m_lib(lib)
+    , m_conn(conn)
+  {
+  }
+  ~Connection() { m_lib.finish(m_conn); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  struct Rows
+  {
+    std::vector<std::vector<std::optional<std::string>>> rows;
+  };
+
+  // Runs one statement. An error is returned as (SQLSTATE, message).
+  std::expected<Rows, std::pair<std::string, std::string>> exec(const std::string& sql)
+  {
+    const std::string tagged = k_tag + sql;
+    PGresult* result = m_lib.exec(m_conn, tagged.c_str());
+    const ExecStatusType status = result != nullptr ? m_lib.result_status(result) : PGRES_FATAL_ERROR;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      const char* state = result != nullptr ? m_lib.result_error_field(result, PG_DIAG_SQLSTATE) : nullptr;
+      const char* primary = result != nullptr ? m_lib.result_error_field(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+      std::string message = primary != nullptr ? primary : one_line(m_lib.error_message(m_conn));
+      std::pair<std::string, std::string> error{ state != nullptr ? state : "", one_line(message) };
+      if (result != nullptr) {
+        m_lib.clear(result);
+      }
+      return std::unexpected(error);
+    }
+    Rows rows;
+    const int n = m_lib.ntuples(result);
+    const int fields = m_lib.nfields(result);
+    for (int i = 0; i < n; ++i) {
+      auto& row = rows.rows.emplace_back();
+      for (int j = 0; j < fields; ++j) {
+        if (m_lib.getisnull(result, i, j) != 0) {
+          row.emplace_back(std::nullopt);
+        } else {
+          row.emplace_back(std::string(m_lib.getvalue(result, i, j)));
+        }
+      }
+    }
+    m_lib.clear(result);
+    return rows;
+  }
+
+  int backend_pid() const { return m_lib.backend_pid(m_conn); }
+
+private:
+  const Libpq& m_lib;
+  PGconn* m_conn;
+};
+
+std::int64_t to_int(const std::optional<std::string>& text, std::int64_t fallback = 0)
+{
+  if (!text) {
+    return fallback;
+  }
+  std::int64_t value = fallback;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  return ec == std::errc() && end == text->data() + text->size() ? value : fallback;
+}
+
+std::optional<double> to_double(const std::optional<std::string>& text)
+{
+  if (!text) {
+    return std::nullopt;
+  }
+  auto parsed = parse_number(*text, -1e300, 1e300, false);
+  if (!parsed || !std::isfinite(*parsed)) {
+    return std::nullopt;
+  }
+  return *parsed;
+}
+
+std::string text_of(const std::optional<std::string>& text)
+{
+  return text.value_or("");
+}
+
+// libpq's connection keywords (PQconndefaults), so a URL's other parameters (Prisma's
+// connection_limit, pool_timeout, pgbouncer, schema, ...) are dropped before libpq sees them.
+std::set<std::string, std::less<>> libpq_keywords(const Libpq& lib)
+{
+  std::set<std::string, std::less<>> keywords;
+  if (PQconninfoOption* options = lib.conndefaults(); options != nullptr) {
+    for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+      keywords.insert(o->keyword);
+    }
+    lib.conninfo_free(options);
+  }
+  return keywords;
+}
+
+} // namespace
+
+std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, const ReadOptions& options)
+{
+  auto loaded = load_libpq();
+  if (!loaded) {
+    return std::unexpected(loaded.error());
+  }
+  const Libpq& lib = **loaded;
+  const std::set<std::string, std::less<>> keywords = libpq_keywords(lib);
+  const DatabaseUrl libpq_url =
+    url.keep_params([&](std::string_view key) { return keywords.contains(key) && key != "application_name" && key != "options"; });
+  const std::string server = url.masked();
+
+  // The URL first (expanded by libpq), then poolcalc's own settings, which override it.
+  const std::string url_text = libpq_url.to_string();
+  const std::string timeout = url.param("connect_timeout").value_or(format_number(std::ceil(options.connect_timeout_s), 0));
+  const char* keys[] = { "dbname", "application_name", "connect_timeout", nullptr };
+  const char* values[] = { url_text.c_str(), "poolcalc", timeout.c_str(), nullptr };
+  if (options.progress) {
+    options.progress(fmt::format("connecting to {} (connect_timeout {} s)", server, timeout));
+  }
+  PGconn* raw = lib.connectdb_params(keys, values, 1);
+  if (raw == nullptr) {
+    return std::unexpected(fmt::format("cannot connect to {}: out of memory", server));
+  }
+  Connection conn(lib, raw);
+  if (lib.status(raw) != CONNECTION_OK) {
+    return std::unexpected(mask_passwords(fmt::format("cannot connect to {}: {}", server, one_line(lib.error_message(raw)))));
+  }
+  const auto lost = [&](const std::pair<std::string, std::string>& error) {
+    return std::unexpected(mask_passwords(fmt::format("inspecting {}: {}", server, error.second)));
+  };
+
+  ServerSnapshot s;
+  s.server = server;
+  s.own_pid = conn.backend_pid();
+  // One read-only transaction: nothing the inspection runs can change the server.
+  if (auto r = conn.exec("BEGIN TRANSACTION READ ONLY"); !r) {
+    return lost(r.error());
+  }
+  if (auto r = conn.exec(fmt::format("SET LOCAL statement_timeout = {}", options.statement_timeout_ms)); !r) {
+    return lost(r.error());
+  }
+
+  if (options.progress) {
+    options.progress("reading settings and pg_stat_activity");
+  }
+  auto settings = conn.exec("SELECT current_setting('server_version_num'), current_setting('server_version'), "
+                            "current_setting('max_connections'), current_setting('superuser_reserved_connections'), "
+                            "current_setting('reserved_connections', true), current_setting('max_wal_senders'), current_user, "
+                            "current_database(), "
+                            "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
+                            "OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE')");
+  if (!settings) {
+    return lost(settings.error());
+  }
+  const auto& row = settings->rows.at(0);
+  s.version_num = to_int(row[0]);
+  s.version_string = text_of(row[1]);
+  // "15.18" from 150018 (PostgreSQL 10 and later number versions major x 10000 + minor).
+  s.version = s.version_num >= 100000 ? fmt::format("{}.{}", s.version_num / 10000, s.version_num % 10000) : s.version_string;
+  s.max_connections = to_int(row[2]);
+  s.superuser_reserved_connections = to_int(row[3]);
+  if (row[4]) {
+    s.reserved_connections = to_int(row[4]);
+  }
+  s.max_wal_senders = to_int(row[5]);
+  s.current_user = text_of(row[6]);
+  s.current_database = text_of(row[7]);
+  s.can_read_all_stats = text_of(row[8]) == "t";
+
+  // Client backends. Another role's session, without pg_read_all_stats, shows only its pid,
+  // database, user and application_name: backend_type, state and times are NULL. Such a row
+  // with a database is counted as a client connection whose state is unknown.
+  auto activity = conn.exec("SELECT pid, datname, usename, application_name, backend_type IS NOT NULL, state, "
+                            "CASE WHEN client_addr IS NOT NULL THEN host(client_addr) "
+                            "WHEN client_port = -1 THEN 'local' END, "
+                            "extract(epoch FROM now() - backend_start), extract(epoch FROM now() - state_change), "
+                            "extract(epoch FROM now() - xact_start) "
+                            "FROM pg_stat_activity "
+                            "WHERE backend_type = 'client backend' OR (backend_type IS NULL AND datname IS NOT NULL)");
+  if (!activity) {
+    return lost(activity.error());
+  }
+  for (const auto& r : activity->rows) {
+    Backend b;
+    b.pid = to_int(r[0]);
+    b.database = text_of(r[1]);
+    b.user = text_of(r[2]);
+    b.application = text_of(r[3]);
+    b.visible = text_of(r[4]) == "t";
+    b.state = text_of(r[5]);
+    b.client = text_of(r[6]);
+    b.connection_age_s = to_double(r[7]);
+    b.state_age_s = to_double(r[8]);
+    b.transaction_age_s = to_double(r[9]);
+    s.backends.push_back(std::move(b));
+  }
+
+  if (options.progress) {
+    options.progress("reading pg_stat_statements");
+  }
+  auto installed = conn.exec("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'");
+  if (!installed) {
+    return lost(installed.error());
+  }
+  if (installed->rows.empty()) {
+    s.statements_status = StatementsStatus::not_installed;
+  } else {
+    // Column names changed in PostgreSQL 13 (total_time -> total_exec_time); `toplevel` is 14+.
+    const bool exec_names = s.version_num >= 130000;
+    const std::string suffix = exec_names ? "_exec_time" : "_time";
+    const std::string toplevel = s.version_num >= 140000 ? "AND toplevel " : "";
+    if (auto r = conn.exec("SAVEPOINT statements"); !r) {
+      return lost(r.error());
+    }
+    auto rows = conn.exec(
+      fmt::format("SELECT calls, mean{0}, stddev{0}, max{0}, total{0}, left(regexp_replace(query, '\\s+', ' ', 'g'), 120) "
+                  "FROM pg_stat_statements "
+                  "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) {1}"
+                  "AND calls > 0 AND query NOT LIKE '{2}%' "
+                  "AND query !~* '^\\s*(begin|commit|rollback|end|abort|start\\s+transaction|savepoint|release|set|reset|show|discard|"
+                  "deallocate|listen|unlisten|prepare\\s+transaction)\\M' "
+                  "ORDER BY total{0} DESC LIMIT 5000",
+                  suffix,
+                  toplevel,
+                  "/* poolcalc inspect */"));
+    if (rows) {
+      s.statements_status = StatementsStatus::available;
+      for (const auto& r : rows->rows) {
+        StatementStat stat;
+        stat.calls = to_int(r[0]);
+        stat.mean_ms = to_double(r[1]).value_or(0);
+        stat.stddev_ms = to_double(r[2]).value_or(0);
+        stat.max_ms = to_double(r[3]).value_or(0);
+        stat.total_ms = to_double(r[4]).value_or(0);
+        stat.query = text_of(r[5]);
+        s.statements_calls += stat.calls;
+        s.statements_total_ms += stat.total_ms;
+        s.statements.push_back(std::move(stat));
+      }
+    } else if (rows.error().first == "55000") { // object_not_in_prerequisite_state: not in shared_preload_libraries
+      s.statements_status = StatementsStatus::not_loaded;
+    } else if (rows.error().first == "57P01" || rows.error().first.empty()) {
+      return lost(rows.error()); // the server went away
+    } else {
+      s.statements_status = StatementsStatus::not_readable;
+      s.statements_error = rows.error().second;
+    }
+    if (!rows) {
+      if (auto r = conn.exec("ROLLBACK TO SAVEPOINT statements"); !r) {
+        return lost(r.error());
+      }
+    }
+  }
+  if (auto r = conn.exec("COMMIT"); !r) {
+    return lost(r.error());
+  }
+  return s;
+}
+
+} // namespace poolcalc::inspect
