@@ -807,6 +807,25 @@ void capacity_exceeds_server(const Fleet& fleet, Findings& out)
   }
 }
 
+// The seed's burst buffer (2-3x the peak) is what a pool keeps for spikes: when the buffered
+// peak exceeds the server connections, a spike waits (inside PgBouncer, or for a pool slot).
+void burst_exceeds_server(const Fleet& fleet, Findings& out)
+{
+  const FleetCapacity& c = fleet.capacity;
+  if (!c.fits || c.buffered <= c.server_connections || (!fleet.pgbouncer && !fleet.fits_direct)) {
+    return;
+  }
+  out.push_back({ "fleet.burst_exceeds_server",
+                  Level::warn,
+                  fmt::format("the peak of {} concurrent queries fits the {} server connections, but with the burst buffer (each "
+                              "service's ceil(peak) x burst) it is {}: a spike of that size waits {}",
+                              format_number(c.peak),
+                              c.server_connections,
+                              c.buffered,
+                              fleet.pgbouncer ? "inside PgBouncer" : "for a connection"),
+                  "sizing.burst" });
+}
+
 void session_exceeds_budget(const Fleet& fleet, Findings& out)
 {
   if (!fleet.pgbouncer || fleet.pgbouncer->session_connections <= fleet.pgbouncer->server_budget) {
@@ -975,6 +994,7 @@ std::vector<Finding> evaluate_fleet(const Fleet& fleet, const Rules& rules)
   capacity_exceeds_server(fleet, findings);
   session_exceeds_budget(fleet, findings);
   pgbouncer_recommended(fleet, findings);
+  burst_exceeds_server(fleet, findings);
   pgbouncer_pool_reduced(fleet, rules, findings);
   session_pool(fleet, findings);
   prisma_behind_pgbouncer(fleet, findings);

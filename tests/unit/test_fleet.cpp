@@ -356,6 +356,29 @@ TEST_CASE("size_fleet: the capacity truth (the seed's scaling-table trap)")
   }
 }
 
+TEST_CASE("evaluate_fleet: the peak fits PgBouncer, the burst does not")
+{
+  // One pair, two services (the services trigger); budget min(100 - 50, 70) = 50.
+  // a: 120 x 0.7 x 0.15 = 12.6 -> 13, x 3 = 39; b: 60 x 0.7 x 0.15 = 6.3 -> 7, x 3 = 21.
+  // Peak 18.9 -> 19 <= 50 fits; buffered 39 + 21 = 60 > 50.
+  const Fleet f = fleet("[database]\nmax_connections = 100\nversion = 11\n"
+                        "[[service]]\nname = \"a\"\ndatabase = \"d\"\nuser = \"u\"\nvus = 120\nquery_ms = 150\n"
+                        "[[service]]\nname = \"b\"\ndatabase = \"d\"\nuser = \"u\"\nvus = 60\nquery_ms = 150\n");
+  CHECK(f.capacity.fits);
+  CHECK(f.capacity.peak == doctest::Approx(18.9));
+  CHECK(f.capacity.buffered == 60);
+  CHECK(f.capacity.server_connections == 50);
+  const auto findings = evaluate_fleet(f, builtin_rules());
+  const Finding* burst = test::find(findings, "fleet.burst_exceeds_server");
+  REQUIRE(burst != nullptr);
+  CHECK(burst->level == Level::warn);
+  CHECK(burst->message == "the peak of 18.9 concurrent queries fits the 50 server connections, but with the burst buffer (each service's "
+                          "ceil(peak) x burst) it is 60: a spike of that size waits inside PgBouncer");
+  CHECK_FALSE(has_failure(findings));
+  // The example's 13 x 3 = 39 fits its 40: no such warning there.
+  CHECK(test::find(evaluate_fleet(fleet(example_text()), builtin_rules()), "fleet.burst_exceeds_server") == nullptr);
+}
+
 TEST_CASE("evaluate_fleet: a direct fleet over the available connections")
 {
   // 500 users on one instance, no trigger (the 301-500 row, 170 <= 200 connections): 500 x 0.7 x
