@@ -226,6 +226,17 @@ TEST_CASE("size_fleet: the seed's PgBouncer triggers for a fleet")
     REQUIRE(f.triggers.size() == 1);
     CHECK(f.triggers[0].id == "services");
   }
+  SUBCASE("a remote database, from the URL's host or the remote key")
+  {
+    const Fleet by_url = fleet("[database]\nmax_connections = 100\nversion = 15\nurl = \"postgresql://app@db.internal:5432/chat\"\n"
+                               "[[service]]\nname = \"api\"\nuser = \"app\"\nvus = 120\nquery_ms = 150\n");
+    REQUIRE(by_url.triggers.size() == 1);
+    CHECK(by_url.triggers[0].id == "remote_database");
+    CHECK(by_url.services[0].input.database == "chat"); // the URL's database name
+    CHECK(fleet("[database]\nmax_connections = 100\nversion = 15\nurl = \"postgresql://app@db.internal:5432/chat\"\nremote = "
+                "false\n[[service]]\nname = \"api\"\nuser = \"app\"\nvus = 120\nquery_ms = 150\n")
+            .triggers.empty());
+  }
   SUBCASE("the instances are summed over the services (instances_above 5)")
   {
     // 3 + 3 = 6 > 5; 120 VUs each over 3 instances: 4.2 -> 5 x 3 + 10 = 25 -> 30, 6 x 30 = 180 <= 200.
