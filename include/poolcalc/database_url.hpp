@@ -39,6 +39,10 @@ public:
   // Database name, percent-decoded; empty when absent.
   std::string database() const;
   bool has_password() const { return m_password.has_value(); }
+  // User name and password, percent-decoded; empty when absent. The password only for a
+  // snippet the user asked for (a JDBC properties file keeps them apart from the URL).
+  std::string user() const;
+  std::string password() const;
 
   // True when the host is a loopback address or name (localhost, 127.0.0.0/8, ::1) or a Unix
   // socket (empty host, or a `host=` parameter that starts with '/').
@@ -49,6 +53,10 @@ public:
   // replaced in place, later occurrences of the same key are removed, and a missing key is
   // appended; every other parameter keeps its exact text and order.
   DatabaseUrl with_param(std::string_view key, std::string_view value) const;
+
+  // Returns a copy without any query parameter named `key` (compared after percent-decoding);
+  // every other parameter keeps its exact text and order.
+  DatabaseUrl without_param(std::string_view key) const;
 
   // Returns a copy with the host replaced (an IPv6 address without brackets; they are added),
   // and any `host` or `hostaddr` query parameter removed (libpq would prefer them). Used to point

@@ -103,7 +103,7 @@ std::vector<OptionSpec> sizing_options(const Rules& rules)
     { "--database-url",
       "database_url",
       "URL",
-      "postgresql://user:password@host:port/db (default $DATABASE_URL; password shown only by env)",
+      "postgresql://user:password@host:port/db (default $DATABASE_URL; password shown only by env and config)",
       OptionKind::value,
       database },
     { "--pool-timeout",

@@ -1,7 +1,9 @@
 #include "run.hpp"
 
+#include "cmd_config.hpp"
 #include "cmd_fleet.hpp"
 #include "cmd_inspect.hpp"
+#include "cmd_pgbouncer.hpp"
 #include "context.hpp"
 #include "files.hpp"
 #include "options.hpp"
@@ -48,6 +50,10 @@ const char* const k_footer = R"(Examples:
       pool size against the waits, the knee marked
   poolcalc report --config scenario.toml > pool-review.md
       a design-review document from a scenario file
+  poolcalc pgbouncer --vus 400 --query-ms 80 --instances 6 > pgbouncer.ini
+      PgBouncer's configuration for the plan (--userlist: how to write its auth_file)
+  poolcalc config --for hikaricp --vus 120 --query-ms 150
+      the settings in one library's own knobs and units (see `poolcalc config --help`)
 
 Every option is also a key of a --config TOML file, in snake_case (query_ms = [100, 150, 200]).
 Precedence: built-in rules < --rules < --config < $DATABASE_URL < flags.
@@ -68,6 +74,8 @@ struct Parsed
   std::optional<std::string> format;
   bool explain = false;
   InspectOptions inspect;
+  bool userlist = false; // `poolcalc pgbouncer --userlist`
+  ConfigArgs config;
 };
 
 class Cli
@@ -112,7 +120,7 @@ public:
                        ->group("Files")
                        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
-    for (const char* name : { "size", "env", "report", "rules", "curve", "inspect" }) {
+    for (const char* name : { "size", "env", "report", "rules", "curve", "inspect", "pgbouncer" }) {
       CLI::App* sub = m_app.add_subcommand(name, "");
       sub->fallthrough();
       sub->footer("Takes every option of `poolcalc --help`.");
@@ -124,6 +132,9 @@ public:
     m_subcommands[3]->description("print the rules in force (built in, or --rules FILE) as TOML");
     m_subcommands[4]->description("pool size against each queueing metric: --format text, csv, json or svg; --pool A-B sets the range");
     add_inspect_options(*m_subcommands[5], m_inspect);
+    m_subcommands[6]->description("pgbouncer.ini for the plan, each value with PgBouncer's default and why");
+    m_subcommands[6]->add_flag("--userlist", m_userlist, "print how to write PgBouncer's auth_file (userlist.txt) instead");
+    m_subcommands.push_back(m_config_command.add_to(m_app));
     add_fleet_command(m_app, m_fleet);
   }
 
@@ -165,6 +176,8 @@ public:
     }
     parsed.explain = m_explain;
     parsed.inspect = m_inspect;
+    parsed.userlist = m_userlist;
+    parsed.config = m_config_command.args();
     return parsed;
   }
 
@@ -189,6 +202,8 @@ private:
   CLI::Option* m_rules_option = nullptr;
   bool m_explain = false;
   InspectOptions m_inspect;
+  bool m_userlist = false;
+  ConfigCommand m_config_command;
   FleetCommand m_fleet;
 };
 
@@ -261,10 +276,31 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
     format_origin = "--format";
   }
   loaded.explain = loaded.explain || parsed.explain;
+  if (parsed.command == "pgbouncer" && (parsed.format || parsed.explain)) {
+    return std::unexpected(
+      Failure{ k_exit_usage,
+               fmt::format("{}: `poolcalc pgbouncer` always prints pgbouncer.ini (or with --userlist its note); drop {}",
+                           parsed.format ? "--format" : "--explain",
+                           parsed.format ? "--format" : "--explain") });
+  }
+  if (parsed.command == "pgbouncer") {
+    loaded.format = "pgbouncer";
+    return loaded;
+  }
   if (parsed.command == "curve") {
     if (loaded.format != "text" && loaded.format != "csv" && loaded.format != "json" && loaded.format != "svg") {
       return std::unexpected(
         Failure{ k_exit_usage, fmt::format("{}: `poolcalc curve` prints text, csv, json or svg, got '{}'", format_origin, loaded.format) });
+    }
+    return loaded;
+  }
+  if (parsed.command == "config") {
+    if (loaded.format != "text" && loaded.format != "json") {
+      return std::unexpected(
+        Failure{ k_exit_usage, fmt::format("{}: `poolcalc config` prints text or json, got '{}'", format_origin, loaded.format) });
+    }
+    if (parsed.explain) {
+      return std::unexpected(Failure{ k_exit_usage, "--explain: `poolcalc config` prints the snippet; drop --explain" });
     }
     return loaded;
   }
@@ -306,6 +342,15 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
   if (parsed.command == "inspect") {
     return run_inspect(*loaded, parsed.inspect, out, err, env);
   }
+  // `config`'s own flags, checked before any sizing.
+  std::optional<ConfigRequest> config_request;
+  if (parsed.command == "config") {
+    auto request = validate_config_args(parsed.config);
+    if (!request) {
+      return fail({ k_exit_usage, request.error() });
+    }
+    config_request = *request;
+  }
   std::string output;
   int code = k_exit_ok;
   if (parsed.command == "rules") {
@@ -321,7 +366,16 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
       return fail({ k_exit_usage, fmt::format("{}: {}", origin != loaded->inputs.end() ? origin->second.origin : "--target", unmet) });
     }
     const std::vector<Finding> findings = evaluate(plan, loaded->rules);
-    if (parsed.command == "curve") {
+    if (parsed.command == "pgbouncer") {
+      const auto origin = loaded->inputs.find("database_url");
+      auto text = pgbouncer_command(plan, parsed.userlist, origin != loaded->inputs.end() ? origin->second.origin : "--database-url");
+      if (!text) {
+        return fail({ k_exit_usage, text.error() });
+      }
+      output = std::move(*text);
+    } else if (config_request) {
+      output = render_config(*config_request, plan, loaded->rules, loaded->format);
+    } else if (parsed.command == "curve") {
       const Curve points = curve(plan, loaded->rules);
       output = loaded->format == "csv"    ? render_curve_csv(points)
                : loaded->format == "json" ? render_curve_json(plan, points)
@@ -338,8 +392,8 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
       output = render_text(plan, findings, { env.stdout_is_terminal && !set_in(no_color), loaded->explain });
     }
     code = has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
-    // Formats without findings (the .env snippet, the curve) still say why they exit 3.
-    if (parsed.command == "curve" || loaded->format == "env") {
+    // Formats without findings (the .env snippet, the curve, a config snippet, pgbouncer.ini) still say why they exit 3.
+    if (parsed.command == "curve" || parsed.command == "config" || parsed.command == "pgbouncer" || loaded->format == "env") {
       for (const Finding& finding : findings) {
         if (finding.level == Level::fail) {
           err << "poolcalc: fail: " << finding.id << ": " << mask_passwords(finding.message) << '\n';

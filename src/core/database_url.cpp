@@ -467,6 +467,16 @@ std::string DatabaseUrl::masked() const
   return copy.to_string();
 }
 
+std::string DatabaseUrl::user() const
+{
+  return m_user ? percent_decode(*m_user) : std::string();
+}
+
+std::string DatabaseUrl::password() const
+{
+  return m_password ? percent_decode(*m_password) : std::string();
+}
+
 std::string DatabaseUrl::database() const
 {
   std::string_view path = m_path;
@@ -514,6 +524,16 @@ DatabaseUrl DatabaseUrl::with_param(std::string_view key, std::string_view value
   DatabaseUrl result = *this;
   result.m_params = std::move(params);
   result.m_has_query = true;
+  return result;
+}
+
+DatabaseUrl DatabaseUrl::without_param(std::string_view key) const
+{
+  DatabaseUrl result = *this;
+  const auto removed = std::erase_if(result.m_params, [key](const std::string& piece) { return percent_decode(raw_key(piece)) == key; });
+  if (removed > 0 && result.m_params.empty()) {
+    result.m_has_query = false; // no bare '?' left behind
+  }
   return result;
 }
 

@@ -148,7 +148,18 @@ PgBouncerSettingsRules read_pgbouncer_settings(TableReader& reader)
     reader.fail(reader.node("listen_addr"), "listen_addr", "expected a host name or an IP address");
   }
   settings.auth_type = reader.string("auth_type");
+  // Both go into pgbouncer.ini as they are (https://www.pgbouncer.org/config.html#auth_type).
+  if (settings.auth_type != "cert" && settings.auth_type != "md5" && settings.auth_type != "scram-sha-256" &&
+      settings.auth_type != "plain" && settings.auth_type != "trust" && settings.auth_type != "any" && settings.auth_type != "hba" &&
+      settings.auth_type != "pam") {
+    reader.fail(reader.node("auth_type"), "auth_type", "expected cert, md5, scram-sha-256, plain, trust, any, hba or pam");
+  }
   settings.auth_file = reader.string("auth_file");
+  if (settings.auth_file.empty() || std::any_of(settings.auth_file.begin(), settings.auth_file.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      })) {
+    reader.fail(reader.node("auth_file"), "auth_file", "expected a file path on one line");
+  }
   settings.pool_mode = reader.string("pool_mode");
   if (settings.pool_mode != "session" && settings.pool_mode != "transaction" && settings.pool_mode != "statement") {
     reader.fail(reader.node("pool_mode"), "pool_mode", "expected \"session\", \"transaction\" or \"statement\"");

@@ -60,4 +60,9 @@ std::string target_summary(const Plan& plan);
 // "physical CPUs x 2 + 1"
 std::string prisma_default_limit(const Plan& plan);
 
+// A URL as a double-quoted .env value: the characters dotenv loaders expand or stop at inside
+// double quotes ($, `, \, ") are percent-encoded, which every URL parser reads the same way, and
+// so is ' for shells that source the file.
+std::string dotenv_quoted(const std::string& url);
+
 } // namespace poolcalc::detail

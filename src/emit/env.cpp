@@ -7,40 +7,6 @@
 
 namespace poolcalc {
 
-namespace {
-
-// Double quotes as in the seed's block. The characters dotenv loaders expand or stop at inside
-// double quotes ($, `, \, ") are percent-encoded, which every URL parser reads the same way,
-// and so is ' for shells that source the file.
-std::string quoted(const std::string& url)
-{
-  std::string out = "\"";
-  for (char c : url) {
-    switch (c) {
-    case '$':
-      out += "%24";
-      break;
-    case '`':
-      out += "%60";
-      break;
-    case '\\':
-      out += "%5C";
-      break;
-    case '"':
-      out += "%22";
-      break;
-    case '\'':
-      out += "%27";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-} // namespace
-
 std::string render_env(const Plan& plan)
 {
   const Scenario& s = plan.scenario;
@@ -60,10 +26,10 @@ std::string render_env(const Plan& plan)
         *url->param("sslmode") != "allow") {
       out += fmt::format("# sslmode={} needs TLS in PgBouncer too (client_tls_sslmode, off by default).\n", *url->param("sslmode"));
     }
-    out += fmt::format("DATABASE_URL={}\n", quoted(url->to_string()));
+    out += fmt::format("DATABASE_URL={}\n", detail::dotenv_quoted(url->to_string()));
     if (plan.pgbouncer) {
       out += "# Direct connection for migrations (schema.prisma: directUrl = env(\"DIRECT_URL\"))\n";
-      out += fmt::format("DIRECT_URL={}\n", quoted(s.database_url->to_string()));
+      out += fmt::format("DIRECT_URL={}\n", detail::dotenv_quoted(s.database_url->to_string()));
     }
   }
   out += "# Maximum connections in pool\n";

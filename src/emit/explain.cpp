@@ -250,6 +250,33 @@ std::string prisma_default_limit(const Plan& plan)
   return fmt::format("physical CPUs x {} + {}", plan.prisma_default_connection_limit_per_cpu, plan.prisma_default_connection_limit_add);
 }
 
+std::string dotenv_quoted(const std::string& url)
+{
+  std::string out = "\"";
+  for (char c : url) {
+    switch (c) {
+    case '$':
+      out += "%24";
+      break;
+    case '`':
+      out += "%60";
+      break;
+    case '\\':
+      out += "%5C";
+      break;
+    case '"':
+      out += "%22";
+      break;
+    case '\'':
+      out += "%27";
+      break;
+    default:
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 } // namespace detail
 
 using namespace detail;

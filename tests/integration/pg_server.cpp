@@ -56,8 +56,6 @@ int run_as_cluster_owner(const std::vector<std::string>& args, std::string& outp
   return result.exit_code;
 }
 
-namespace {
-
 void own_by_cluster_owner(const std::string& path)
 {
   if (geteuid() != 0) {
@@ -71,6 +69,8 @@ void own_by_cluster_owner(const std::string& path)
     throw std::runtime_error("cannot chown " + path);
   }
 }
+
+namespace {
 
 std::string quote_setting(const std::string& value)
 {

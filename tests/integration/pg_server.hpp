@@ -22,6 +22,10 @@ std::string pg_bin_dir();
 // Returns the exit code; `output` receives stdout and stderr.
 int run_as_cluster_owner(const std::vector<std::string>& args, std::string& output);
 
+// Gives `path` to the user that owns the test clusters (`postgres`) when running as root, so
+// the servers the tests start as that user can use it. Throws std::runtime_error on failure.
+void own_by_cluster_owner(const std::string& path);
+
 struct PgOptions
 {
   int max_connections = 100;

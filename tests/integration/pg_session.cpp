@@ -41,6 +41,25 @@ std::string PgSession::exec(const std::string& sql)
   return value;
 }
 
+std::vector<std::map<std::string, std::string>> PgSession::rows(const std::string& sql)
+{
+  PGresult* result = PQexec(m_conn, sql.c_str());
+  if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+    const std::string message = PQerrorMessage(m_conn);
+    PQclear(result);
+    throw std::runtime_error("test session: " + sql + ": " + message);
+  }
+  std::vector<std::map<std::string, std::string>> rows;
+  for (int row = 0; row < PQntuples(result); ++row) {
+    std::map<std::string, std::string>& values = rows.emplace_back();
+    for (int column = 0; column < PQnfields(result); ++column) {
+      values[PQfname(result, column)] = PQgetvalue(result, row, column);
+    }
+  }
+  PQclear(result);
+  return rows;
+}
+
 int PgSession::backend_pid() const
 {
   return PQbackendPID(m_conn);

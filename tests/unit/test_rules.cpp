@@ -168,6 +168,19 @@ TEST_CASE("parse_rules errors name file:line:column")
     CHECK(parse_rules(text, "r.toml").error() == "r.toml:" + std::to_string(line_of(text, "listen_addr = \"a b\"")) +
                                                    ":15: pgbouncer.settings.listen_addr: expected a host name or an IP address");
   }
+  SUBCASE("an auth_type PgBouncer does not know")
+  {
+    const std::string text = rules_with("auth_type = \"md5\"", "auth_type = \"md6\"");
+    CHECK(parse_rules(text, "r.toml").error() ==
+          "r.toml:" + std::to_string(line_of(text, "auth_type = \"md6\"")) +
+            ":13: pgbouncer.settings.auth_type: expected cert, md5, scram-sha-256, plain, trust, any, hba or pam");
+  }
+  SUBCASE("an auth_file over two lines")
+  {
+    const std::string text = rules_with("auth_file = \"/etc/pgbouncer/userlist.txt\"", "auth_file = \"/etc/a\\nb\"");
+    CHECK(parse_rules(text, "r.toml").error() == "r.toml:" + std::to_string(line_of(text, "auth_file = \"/etc/a")) +
+                                                   ":13: pgbouncer.settings.auth_file: expected a file path on one line");
+  }
   SUBCASE("a reserve name with odd characters")
   {
     const std::string text = rules_with("other_apps = 20", "\"other apps\" = 20");

@@ -1,0 +1,149 @@
+#pragma once
+// `poolcalc config --for TARGET`: the configuration snippet of one client library, pooler or
+// server, in that target's own knob names and units, each value with the library's default
+// beside it (docs/clients.md cites where each default comes from).
+//
+// The renderers take a ConfigInput, not a Plan, so anything that knows one instance's pool
+// (a single plan, or one service of a fleet) can feed them.
+
+#include "poolcalc/database_url.hpp"
+#include "poolcalc/rules.hpp"
+#include "poolcalc/sizing.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace poolcalc {
+
+// A PgBouncer release, "1.18.0".
+struct PgBouncerVersion
+{
+  int major = 1;
+  int minor = 18;
+  int patch = 0;
+  auto operator<=>(const PgBouncerVersion&) const = default;
+};
+
+// Debian 12's PgBouncer (facts: `apt-get install pgbouncer` gives 1.18), the default.
+inline constexpr PgBouncerVersion k_default_pgbouncer_version{ 1, 18, 0 };
+// PgBouncer 1.21.0 tracks protocol-level prepared statements (max_prepared_statements); Prisma's
+// docs ask for `pgbouncer=true` only below it.
+inline constexpr PgBouncerVersion k_pgbouncer_prepared_statements{ 1, 21, 0 };
+// PostgreSQL 15, the default server version; 16 added reserved_connections.
+inline constexpr int k_default_server_version = 15;
+inline constexpr int k_min_server_version = 10;
+inline constexpr int k_max_server_version = 99;
+
+// Parses "X.Y.Z" or "X.Y" (each part 0-9999, digits only). Returns an error string naming what
+// is accepted otherwise.
+std::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::string_view text);
+std::string to_string(const PgBouncerVersion& version);
+
+// Parses a PostgreSQL major version, k_min_server_version-k_max_server_version ("15"). Returns an
+// error string naming what is accepted otherwise.
+std::expected<int, std::string> parse_server_version(std::string_view text);
+
+// Where the application connects when it goes through PgBouncer.
+struct PoolerEndpoint
+{
+  std::string host;
+  std::int64_t port = 0;
+};
+
+// What the snippets need: one instance's pool, its timeouts, the URLs and the server's budget.
+struct ConfigInput
+{
+  std::string headline;                    // "120 VUs, 150 ms per query -> pool of 50 per instance"
+  std::int64_t pool_size = 0;              // per application instance
+  std::int64_t instances = 1;              // application instances, each with such a pool
+  double pool_timeout_s = 0;               // wait for a free connection; 0 = wait forever
+  double connect_timeout_s = 0;            // wait for a new connection; 0 = wait forever
+  std::optional<DatabaseUrl> server_url;   // the database itself (DIRECT_URL); none when not given
+  std::optional<PoolerEndpoint> pgbouncer; // set when the application goes through PgBouncer
+
+  // Prisma's own defaults (rules: [prisma_defaults]), shown beside the chosen values.
+  std::string prisma_default_connection_limit; // "physical CPUs x 2 + 1"
+  double prisma_default_pool_timeout_s = 10;
+  double prisma_default_connect_timeout_s = 5;
+
+  // The server: what the user gave and what the plan opens.
+  std::int64_t max_connections = 0;            // as given (--max-connections or the rules)
+  std::vector<ReserveEntry> reserved;          // poolcalc's reserved budget, by name
+  std::int64_t server_connections = 0;         // what PostgreSQL sees: pool x instances, or PgBouncer's pool
+  std::string server_connections_source;       // how: "50 per instance x 1 instance"
+  std::int64_t superuser_reserved_default = 3; // PostgreSQL's default (rules: [postgres])
+  int wal_senders_separate_since = 12;         // PostgreSQL's release (rules: [postgres])
+};
+
+// The plan's figures for one instance (Plan::pool_size, Plan::settings, application_url's
+// endpoint, the scenario's URL and reserved budget).
+ConfigInput config_input(const Plan& plan, const Rules& rules);
+
+// What the user chose beside the plan.
+struct ConfigOptions
+{
+  PgBouncerVersion pgbouncer_version = k_default_pgbouncer_version;
+  int server_version = k_default_server_version;
+};
+
+// One file of a snippet: a name ("schema.prisma", ".env") and its whole text.
+struct ConfigFile
+{
+  std::string name;
+  std::string content;
+};
+
+struct ConfigTarget
+{
+  std::string_view name;    // "prisma"
+  std::string_view summary; // one line for --help
+  std::vector<ConfigFile> (*render)(const ConfigInput& input, const ConfigOptions& options);
+};
+
+// Every target `--for` accepts, in --help order.
+const std::vector<ConfigTarget>& config_targets();
+
+// The target named `name`, or nullptr.
+const ConfigTarget* find_config_target(std::string_view name);
+
+// "prisma, node-postgres, ..." for messages.
+std::string config_target_names();
+
+// The renderers (one per target). URLs carry the password: the user asked for the snippet.
+std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const ConfigOptions& options);
+std::vector<ConfigFile> render_config_node_postgres(const ConfigInput& input, const ConfigOptions& options);
+std::vector<ConfigFile> render_config_hikaricp(const ConfigInput& input, const ConfigOptions& options);
+std::vector<ConfigFile> render_config_sqlalchemy(const ConfigInput& input, const ConfigOptions& options);
+std::vector<ConfigFile> render_config_go_database_sql(const ConfigInput& input, const ConfigOptions& options);
+std::vector<ConfigFile> render_config_pgx(const ConfigInput& input, const ConfigOptions& options);
+std::vector<ConfigFile> render_config_postgresql_conf(const ConfigInput& input, const ConfigOptions& options);
+
+// The URL an application connects to: the server, or PgBouncer's listen address and port in
+// its place. None without a URL.
+std::optional<DatabaseUrl> connect_url(const ConfigInput& input);
+
+// Prisma's DATABASE_URL: connect_url with connection_limit, pool_timeout and connect_timeout,
+// and pgbouncer=true through PgBouncer older than 1.21.0 (removed otherwise).
+std::optional<DatabaseUrl> prisma_url(const ConfigInput& input, const PgBouncerVersion& pgbouncer_version);
+
+// What postgresql.conf needs for the plan (docs/clients.md, "postgresql-conf").
+struct ServerSettings
+{
+  std::int64_t needed = 0;          // server_connections + the reserved budget (+ the superuser default when not reserved)
+  std::int64_t max_connections = 0; // max(needed, the user's): never below what the user gave
+  std::int64_t superuser_reserved_connections = 0;
+  std::int64_t reserved_connections = 0; // 16+: the `admin` reserve; 0 before 16
+};
+ServerSettings server_settings(const ConfigInput& input, const ConfigOptions& options);
+
+// The text output: each file under a "# ==> NAME <==" line when there are several.
+std::string render_config_text(const std::vector<ConfigFile>& files);
+
+// JSON (docs/json.md, "poolcalc config"): {"schema_version", "target", "files": [{"name", "content"}]}.
+std::string render_config_json(std::string_view target, const std::vector<ConfigFile>& files);
+
+} // namespace poolcalc

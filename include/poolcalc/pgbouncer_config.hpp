@@ -1,0 +1,97 @@
+#pragma once
+// A PgBouncer configuration (pgbouncer.ini), independent of where its numbers come from: the
+// single-service plan fills it here, a fleet plan (several databases and users) fills the same
+// structure. Every value poolcalc sets carries the reason it was chosen, so the rendered file
+// explains itself. Settings left unset are PgBouncer's defaults and are not written.
+//
+// PgBouncer's settings and defaults: https://www.pgbouncer.org/config.html (docs/pgbouncer.md).
+
+#include "poolcalc/sizing.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace poolcalc {
+
+// A value poolcalc chose and why ("the whole load's peak of 13 x burst 3 + overhead 10 = 49,
+// rounded up to 50").
+template<typename T>
+struct Chosen
+{
+  T value{};
+  std::string why;
+};
+
+// One line of [databases]: NAME = host=... port=... dbname=... [options]. No password ever:
+// PgBouncer takes it from the auth_file (or auth_query).
+struct PgBouncerDatabase
+{
+  std::string name;                 // what clients ask for; "*" is PgBouncer's fallback entry
+  std::string host;                 // empty: not written (PgBouncer then uses its Unix socket)
+  std::optional<std::int64_t> port; // unset: PgBouncer's 5432
+  std::string dbname;               // empty: not written (the client's database name is used)
+  // user= makes PgBouncer log in as this user for every client (one pool per database); unset,
+  // each client's own user logs in (one pool per database and user) — which SCRAM needs.
+  std::optional<std::string> user;
+  std::optional<std::int64_t> pool_size;          // overrides default_pool_size
+  std::optional<std::int64_t> min_pool_size;      // overrides min_pool_size
+  std::optional<std::int64_t> reserve_pool;       // overrides reserve_pool_size
+  std::optional<std::int64_t> max_db_connections; // overrides max_db_connections
+  std::optional<std::string> pool_mode;           // overrides pool_mode
+  std::string why;                                // a comment above the line
+};
+
+// One line of [users]: NAME = pool_mode=... max_user_connections=...
+struct PgBouncerUser
+{
+  std::string name;
+  std::optional<std::string> pool_mode;
+  std::optional<std::int64_t> max_user_connections;
+  std::string why;
+};
+
+// The [pgbouncer] section: only the settings poolcalc sizes or that the seed's example sets.
+struct PgBouncerSettings
+{
+  std::optional<Chosen<std::string>> listen_addr;
+  std::optional<Chosen<std::int64_t>> listen_port;
+  std::optional<Chosen<std::string>> auth_type;
+  std::optional<Chosen<std::string>> auth_file;
+  std::optional<Chosen<std::string>> pool_mode;
+  std::optional<Chosen<std::int64_t>> max_client_conn;
+  std::optional<Chosen<std::int64_t>> default_pool_size;
+  std::optional<Chosen<std::int64_t>> min_pool_size;
+  std::optional<Chosen<std::int64_t>> reserve_pool_size;
+  std::optional<Chosen<double>> reserve_pool_timeout_s;
+  std::optional<Chosen<std::int64_t>> max_db_connections;
+  std::optional<Chosen<std::int64_t>> max_user_connections;
+  std::optional<Chosen<double>> server_idle_timeout_s;
+  std::optional<Chosen<double>> server_lifetime_s;
+  std::optional<Chosen<double>> query_wait_timeout_s;
+};
+
+struct PgBouncerConfig
+{
+  std::vector<std::string> header; // comment lines at the top (what the file is for)
+  std::vector<PgBouncerDatabase> databases;
+  std::vector<PgBouncerUser> users;
+  PgBouncerSettings settings;
+  // The roles clients log in as: each needs a line in the auth_file (render_userlist_note).
+  // Empty when unknown (no user in the database URL).
+  std::vector<std::string> login_roles;
+};
+
+// The single-service case: one [databases] entry from the plan's database URL (its database
+// name, host and port as libpq would use them; no user, no password), or the fallback entry
+// `* = host=localhost port=5432` without a URL; [pgbouncer] from plan.pgbouncer, with
+// max_db_connections capping the database at the planned server connections and
+// query_wait_timeout at the application's pool_timeout.
+// Returns an error string when the plan has no PgBouncer (no trigger applies), or when the
+// URL's database name, host or port cannot be written into pgbouncer.ini as it stands (characters
+// PgBouncer would misread). The rules' PgBouncer settings were checked when they were read.
+std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Plan& plan);
+
+} // namespace poolcalc

@@ -1,0 +1,19 @@
+#pragma once
+// `poolcalc pgbouncer`: the plan's PgBouncer configuration as a pgbouncer.ini to paste, or with
+// --userlist the note on writing its auth_file. Takes every sizing flag and --config.
+
+#include "poolcalc/sizing.hpp"
+
+#include <expected>
+#include <string>
+#include <string_view>
+
+namespace poolcalc::cli {
+
+// The output of `poolcalc pgbouncer` for `plan`: pgbouncer.ini, or the userlist note when
+// `userlist` is set. Returns an error string (exit 2) when the plan does not use PgBouncer (with
+// how to ask for it), or when the database URL (given by `url_origin`: --database-url,
+// DATABASE_URL or a file position) holds a name PgBouncer's file cannot take.
+std::expected<std::string, std::string> pgbouncer_command(const Plan& plan, bool userlist, std::string_view url_origin);
+
+} // namespace poolcalc::cli

@@ -1,0 +1,205 @@
+#include "poolcalc/pgbouncer_config.hpp"
+
+#include "poolcalc/numbers.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <string_view>
+
+namespace poolcalc {
+
+namespace {
+
+// pgbouncer.ini has no quoting for [databases] keys and connection-string values that poolcalc
+// could rely on: only plain names, addresses and socket paths are written.
+bool plain(std::string_view value, std::string_view extra)
+{
+  return !value.empty() && std::all_of(value.begin(), value.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-' ||
+           extra.find(c) != std::string_view::npos;
+  });
+}
+
+std::expected<PgBouncerDatabase, std::string> database_entry(const Plan& plan)
+{
+  PgBouncerDatabase db;
+  const std::optional<DatabaseUrl>& url = plan.scenario.database_url;
+  if (!url) {
+    // Without a URL there is nothing to name: PgBouncer's fallback entry sends every database
+    // name a client asks for to the same name on the seed's server (localhost:5432).
+    db.name = "*";
+    db.host = "localhost";
+    db.port = 5432;
+    db.why = "no database URL given: the fallback entry \"*\" sends every database name to the same name on localhost:5432 (the seed's "
+             "server); replace it with the database's host, port and name";
+    return db;
+  }
+  const std::string name = url->database();
+  const std::string host = url->effective_host();
+  const std::string port = url->effective_port();
+  if (!name.empty() && !plain(name, "")) {
+    return std::unexpected(
+      fmt::format("the database name '{}' cannot be written into pgbouncer.ini: expected letters, digits, '_', '.' or '-'", name));
+  }
+  if (!host.empty() && !plain(host, ":/")) {
+    return std::unexpected(
+      fmt::format("the host '{}' cannot be written into pgbouncer.ini: expected one host name, IP address or socket directory", host));
+  }
+  if (!port.empty()) {
+    auto number = parse_count(port, 1, 65535);
+    if (!number) {
+      return std::unexpected(fmt::format("the port '{}' cannot be written into pgbouncer.ini: {}", port, number.error()));
+    }
+    db.port = *number;
+  }
+  db.host = host;
+  if (name.empty()) {
+    // libpq would use the user's name as the database: PgBouncer does the same with "*".
+    db.name = "*";
+    db.why = "the URL names no database: the fallback entry \"*\" sends each client to the database it asks for";
+  } else {
+    db.name = name;
+    db.dbname = name;
+    db.why = "from the database URL (host and port as libpq would use them); no user= so each client logs in as itself (SCRAM needs "
+             "that), no password: the auth_file holds it";
+  }
+  if (host.empty()) {
+    db.why += "; no host in the URL: PgBouncer connects over the Unix socket in its unix_socket_dir (default /tmp; Debian's "
+              "PostgreSQL listens in /var/run/postgresql)";
+  }
+  return db;
+}
+
+} // namespace
+
+std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Plan& plan)
+{
+  if (!plan.pgbouncer) {
+    return std::unexpected(fmt::format("the plan does not use PgBouncer: {}", plan.recommendation_reason));
+  }
+  const PgBouncerPlan& b = *plan.pgbouncer;
+  const Scenario& s = plan.scenario;
+  PgBouncerConfig config;
+  config.header = {
+    fmt::format("pgbouncer.ini from poolcalc: PgBouncer in {} mode in front of PostgreSQL", b.pool_mode),
+    fmt::format("why PgBouncer: {}", plan.recommendation_reason),
+    fmt::format("PostgreSQL sees at most {} connections from it ({} of max_connections {})",
+                b.server_connections,
+                format_percent(plan.utilization),
+                s.max_connections),
+    "each setting: PgBouncer's default, then why this value (https://www.pgbouncer.org/config.html)",
+    "no password in this file: the auth_file holds the hashes (poolcalc pgbouncer --userlist)",
+  };
+
+  if (s.database_url) {
+    const std::optional<std::string> sslmode = s.database_url->param("sslmode");
+    if (sslmode && *sslmode != "disable" && *sslmode != "allow" && *sslmode != "prefer") {
+      config.header.push_back(fmt::format("the URL asks for sslmode={}: PgBouncer accepts TLS from the application only with "
+                                          "client_tls_sslmode and its key and certificate set (off by default)",
+                                          *sslmode));
+    }
+  }
+
+  auto db = database_entry(plan);
+  if (!db) {
+    return std::unexpected(db.error());
+  }
+  config.databases.push_back(std::move(*db));
+  if (s.database_url) {
+    if (auto user = s.database_url->param("user"); user && !user->empty()) {
+      config.login_roles.push_back(*user);
+    } else if (const std::string url_user = s.database_url->user(); !url_user.empty()) {
+      config.login_roles.push_back(url_user);
+    }
+  }
+
+  PgBouncerSettings& p = config.settings;
+  p.listen_addr =
+    Chosen<std::string>{ b.listen_addr, "rules pgbouncer.settings.listen_addr (the seed's example): the application connects here" };
+  p.listen_port = Chosen<std::int64_t>{ b.listen_port, "rules pgbouncer.settings.listen_port (the seed's example)" };
+  p.auth_type =
+    Chosen<std::string>{ b.auth_type,
+                         b.auth_type == "md5" ? "rules pgbouncer.settings.auth_type (the seed's example); md5 also accepts SCRAM "
+                                                "secrets in the auth_file and then uses SCRAM"
+                                              : "rules pgbouncer.settings.auth_type" };
+  p.auth_file =
+    Chosen<std::string>{ b.auth_file, "rules pgbouncer.settings.auth_file: one line per login role (poolcalc pgbouncer --userlist)" };
+  p.pool_mode = Chosen<std::string>{ b.pool_mode,
+                                     b.pool_mode == "transaction"
+                                       ? "rules pgbouncer.settings.pool_mode: a server connection serves one transaction, then the next "
+                                         "client's, so many clients share few server connections"
+                                       : std::string("rules pgbouncer.settings.pool_mode") };
+  const std::string fleet = fmt::format("{} x {} = {}", s.instances, plan.pool_size, plan.total_connections);
+  p.max_client_conn = Chosen<std::int64_t>{
+    b.max_client_conn,
+    b.max_client_conn > b.max_client_conn_minimum
+      ? fmt::format(
+          "the application fleet opens {} client connections (instances x pool), more than the rules' {}", fleet, b.max_client_conn_minimum)
+      : fmt::format("rules pgbouncer.settings.max_client_conn (the seed's example), room for the fleet's {} client connections "
+                    "(instances x pool)",
+                    fleet)
+  };
+
+  const ScenarioResult& design = plan.scenarios[plan.design_index];
+  std::string pool_why = plan.queueing.fleet_target_pool
+                           ? fmt::format("the smallest pool meeting {} for the whole load ({}) + overhead {}, rounded up to {}",
+                                         plan.queueing.target ? plan.queueing.target->text : std::string("the target"),
+                                         *plan.queueing.fleet_target_pool,
+                                         s.overhead,
+                                         b.default_pool_size_wanted)
+                           : fmt::format("the whole load's peak of {} concurrent queries x burst {} + overhead {}, rounded up to {}",
+                                         static_cast<double>(design.peak_total_ceil) == design.peak_concurrent
+                                           ? fmt::format("{}", design.peak_total_ceil)
+                                           : fmt::format("{} -> {}", format_number(design.peak_concurrent), design.peak_total_ceil),
+                                         format_number(s.burst, 9),
+                                         s.overhead,
+                                         b.default_pool_size_wanted);
+  const std::string budget = fmt::format("the server budget of {} (min(available {}, {} of max_connections {}))",
+                                         b.server_budget,
+                                         plan.available,
+                                         format_percent(plan.safe_utilization_max),
+                                         s.max_connections);
+  const bool reduced = b.default_pool_size != b.default_pool_size_wanted;
+  if (reduced) {
+    pool_why += fmt::format("; reduced to {} so it and its reserve fit {}", b.default_pool_size, budget);
+  }
+  p.default_pool_size = Chosen<std::int64_t>{ b.default_pool_size, pool_why };
+  p.min_pool_size =
+    Chosen<std::int64_t>{ b.min_pool_size,
+                          fmt::format("rules pgbouncer.settings.min_pool_ratio of default_pool_size {} (the seed: 10 for 50): "
+                                      "connections kept open for load that comes back after a quiet spell",
+                                      b.default_pool_size) };
+  p.reserve_pool_size = Chosen<std::int64_t>{
+    b.reserve_pool_size,
+    reduced ? fmt::format("what is left of {}: {} - {}", budget, b.server_budget, b.default_pool_size)
+            : fmt::format("rules pgbouncer.settings.reserve_pool_ratio of default_pool_size {} (the seed: 10 for 50): extra server "
+                          "connections for clients that waited reserve_pool_timeout",
+                          b.default_pool_size)
+  };
+  p.reserve_pool_timeout_s =
+    Chosen<double>{ b.reserve_pool_timeout_s, "rules pgbouncer.settings.reserve_pool_timeout_s (the seed's example)" };
+  p.max_db_connections = Chosen<std::int64_t>{
+    b.server_connections,
+    fmt::format("default_pool_size {} + reserve_pool_size {}: PgBouncer keeps one pool per database and user, this caps the database at "
+                "the planned server connections however many users log in",
+                b.default_pool_size,
+                b.reserve_pool_size)
+  };
+  std::string wait_why;
+  if (s.pool_timeout_s == 0) {
+    wait_why = "the application's pool_timeout is 0 (wait for ever), and 0 here does the same: queries queue in PgBouncer without a limit";
+  } else {
+    wait_why = fmt::format("the application's pool_timeout ({} s): a query waits for a server connection no longer than the application "
+                           "would wait for a pooled one, so an exhausted pool surfaces as an error",
+                           format_number(s.pool_timeout_s));
+    if (b.reserve_pool_timeout_s > 0 && s.pool_timeout_s <= b.reserve_pool_timeout_s) {
+      wait_why += fmt::format("; it is not above reserve_pool_timeout ({} s), so the reserve pool is never reached",
+                              format_number(b.reserve_pool_timeout_s));
+    }
+  }
+  p.query_wait_timeout_s = Chosen<double>{ s.pool_timeout_s, wait_why };
+  return config;
+}
+
+} // namespace poolcalc

@@ -1,0 +1,217 @@
+// `poolcalc config`: the registry of targets, the input every renderer reads, and the two output
+// formats. The renderers themselves are in config_clients.cpp and config_postgresql.cpp.
+
+#include "poolcalc/client_config.hpp"
+#include "poolcalc/numbers.hpp"
+
+#include "common.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+
+namespace poolcalc {
+
+namespace {
+
+// One dot-separated part of a version: digits only, 0-9999.
+std::optional<int> version_part(std::string_view text)
+{
+  if (text.empty() || text.size() > 4 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  int value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
+} // namespace
+
+std::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::string_view text)
+{
+  const auto bad = [&] { return std::unexpected(fmt::format("expected a PgBouncer version such as 1.18.0 or 1.21, got '{}'", text)); };
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = text.find('.', start);
+    parts.push_back(text.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    if (dot == std::string_view::npos) {
+      break;
+    }
+    start = dot + 1;
+  }
+  if (parts.size() < 2 || parts.size() > 3) {
+    return bad();
+  }
+  PgBouncerVersion version{ 0, 0, 0 };
+  int* fields[] = { &version.major, &version.minor, &version.patch };
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const auto part = version_part(parts[i]);
+    if (!part) {
+      return bad();
+    }
+    *fields[i] = *part;
+  }
+  return version;
+}
+
+std::string to_string(const PgBouncerVersion& version)
+{
+  return fmt::format("{}.{}.{}", version.major, version.minor, version.patch);
+}
+
+std::expected<int, std::string> parse_server_version(std::string_view text)
+{
+  const auto value = version_part(text);
+  if (!value || *value < k_min_server_version || *value > k_max_server_version) {
+    return std::unexpected(
+      fmt::format("expected a PostgreSQL major version, {}-{} (such as 15), got '{}'", k_min_server_version, k_max_server_version, text));
+  }
+  return *value;
+}
+
+ConfigInput config_input(const Plan& plan, const Rules& rules)
+{
+  ConfigInput input;
+  input.headline = fmt::format("{}, {} ms per query -> pool of {} per instance",
+                               detail::load_text(plan),
+                               format_number(plan.scenarios[plan.design_index].query_ms),
+                               plan.pool_size);
+  input.pool_size = plan.pool_size;
+  input.instances = plan.scenario.instances;
+  input.pool_timeout_s = plan.settings.pool_timeout_s;
+  input.connect_timeout_s = plan.settings.connect_timeout_s;
+  input.server_url = plan.scenario.database_url;
+  if (plan.pgbouncer) {
+    input.pgbouncer = PoolerEndpoint{ plan.pgbouncer->listen_addr, plan.pgbouncer->listen_port };
+    input.server_connections_source = fmt::format(
+      "PgBouncer's default_pool_size {} + reserve_pool_size {}", plan.pgbouncer->default_pool_size, plan.pgbouncer->reserve_pool_size);
+  } else {
+    input.server_connections_source =
+      fmt::format("{} per instance x {} instance{}", plan.pool_size, plan.scenario.instances, plan.scenario.instances == 1 ? "" : "s");
+  }
+  input.prisma_default_connection_limit = detail::prisma_default_limit(plan);
+  input.prisma_default_pool_timeout_s = plan.prisma_default_pool_timeout_s;
+  input.prisma_default_connect_timeout_s = plan.prisma_default_connect_timeout_s;
+  input.max_connections = plan.scenario.max_connections;
+  input.reserved = plan.scenario.reserved;
+  input.server_connections = plan.server_connections;
+  input.superuser_reserved_default = rules.postgres.superuser_reserved_connections_default;
+  input.wal_senders_separate_since = static_cast<int>(rules.postgres.wal_senders_separate_since);
+  return input;
+}
+
+std::optional<DatabaseUrl> connect_url(const ConfigInput& input)
+{
+  if (!input.server_url) {
+    return std::nullopt;
+  }
+  if (!input.pgbouncer) {
+    return input.server_url;
+  }
+  // The application talks to PgBouncer where it listens; PgBouncer talks to the database.
+  return input.server_url->with_host(input.pgbouncer->host).with_port(static_cast<unsigned>(input.pgbouncer->port));
+}
+
+std::optional<DatabaseUrl> prisma_url(const ConfigInput& input, const PgBouncerVersion& pgbouncer_version)
+{
+  auto url = connect_url(input);
+  if (!url) {
+    return std::nullopt;
+  }
+  // Prisma's docs: pgbouncer=true only for PgBouncer below 1.21.0; from 1.21 on (with
+  // max_prepared_statements > 0) Prisma's prepared statements work through it.
+  if (input.pgbouncer && pgbouncer_version < k_pgbouncer_prepared_statements) {
+    url = url->with_param("pgbouncer", "true");
+  } else {
+    url = url->without_param("pgbouncer");
+  }
+  return url->with_param("connection_limit", fmt::format("{}", input.pool_size))
+    .with_param("pool_timeout", format_number(input.pool_timeout_s))
+    .with_param("connect_timeout", format_number(input.connect_timeout_s));
+}
+
+ServerSettings server_settings(const ConfigInput& input, const ConfigOptions& options)
+{
+  ServerSettings s;
+  std::int64_t reserved_total = 0;
+  std::optional<std::int64_t> superuser;
+  std::int64_t admin = 0;
+  for (const ReserveEntry& entry : input.reserved) {
+    reserved_total += entry.connections;
+    if (entry.name == "superuser") {
+      superuser = entry.connections;
+    } else if (entry.name == "admin") {
+      admin = entry.connections;
+    }
+  }
+  // The superuser slots come out of max_connections whether poolcalc reserved them or not: without
+  // a `superuser` reserve, PostgreSQL's default still holds its slots, so they are added.
+  s.superuser_reserved_connections = superuser.value_or(input.superuser_reserved_default);
+  s.needed = input.server_connections + reserved_total + (superuser ? 0 : s.superuser_reserved_connections);
+  s.max_connections = std::max(s.needed, input.max_connections);
+  s.reserved_connections = options.server_version >= 16 ? admin : 0;
+  return s;
+}
+
+const std::vector<ConfigTarget>& config_targets()
+{
+  // pgbouncer: the pgbouncer.ini renderer registers here (`pgbouncer`, before `prisma`).
+  static const std::vector<ConfigTarget> targets = {
+    { "prisma", ".env (DATABASE_URL, DIRECT_URL) and the schema.prisma datasource", &render_config_prisma },
+    { "node-postgres", "pg.Pool options (ms)", &render_config_node_postgres },
+    { "hikaricp", "HikariCP properties (ms)", &render_config_hikaricp },
+    { "sqlalchemy", "create_engine() pool arguments (s)", &render_config_sqlalchemy },
+    { "go-database-sql", "database/sql SetMaxOpenConns and friends (time.Duration)", &render_config_go_database_sql },
+    { "pgx", "pgxpool DSN parameters (durations like 30s)", &render_config_pgx },
+    { "postgresql-conf", "max_connections and the reserved slots for postgresql.conf", &render_config_postgresql_conf },
+  };
+  return targets;
+}
+
+const ConfigTarget* find_config_target(std::string_view name)
+{
+  for (const ConfigTarget& target : config_targets()) {
+    if (target.name == name) {
+      return &target;
+    }
+  }
+  return nullptr;
+}
+
+std::string config_target_names()
+{
+  std::vector<std::string_view> names;
+  for (const ConfigTarget& target : config_targets()) {
+    names.push_back(target.name);
+  }
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::string render_config_text(const std::vector<ConfigFile>& files)
+{
+  std::string out;
+  for (const ConfigFile& file : files) {
+    if (!out.empty()) {
+      out += '\n';
+    }
+    out += file.content;
+  }
+  return out;
+}
+
+std::string render_config_json(std::string_view target, const std::vector<ConfigFile>& files)
+{
+  nlohmann::ordered_json json;
+  json["schema_version"] = 1;
+  json["target"] = target;
+  json["files"] = nlohmann::ordered_json::array();
+  for (const ConfigFile& file : files) {
+    json["files"].push_back({ { "name", file.name }, { "content", file.content } });
+  }
+  return json.dump(2) + "\n";
+}
+
+} // namespace poolcalc

@@ -1,0 +1,407 @@
+// The client libraries' snippets (`poolcalc config --for prisma | node-postgres | hikaricp |
+// sqlalchemy | go-database-sql | pgx`). Each writes the library's own knob names in its own
+// units, the library's default beside each value; docs/clients.md cites the defaults.
+
+#include "poolcalc/client_config.hpp"
+#include "poolcalc/numbers.hpp"
+
+#include "common.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace poolcalc {
+
+namespace {
+
+std::string where(const ConfigInput& input)
+{
+  return input.pgbouncer ? fmt::format("through PgBouncer at {}:{}", input.pgbouncer->host, input.pgbouncer->port) : "direct to PostgreSQL";
+}
+
+// "# poolcalc: 120 VUs, 150 ms per query -> pool of 50 per instance (direct to PostgreSQL)"
+std::string headline(const ConfigInput& input, std::string_view comment)
+{
+  return fmt::format("{} poolcalc: {} ({})\n", comment, input.headline, where(input));
+}
+
+std::int64_t milliseconds(double seconds)
+{
+  return static_cast<std::int64_t>(std::llround(seconds * 1000.0));
+}
+
+// Seconds as a whole number for the knobs that take integers (the timeouts are whole seconds).
+std::string whole(double seconds)
+{
+  return format_number(seconds, 0);
+}
+
+// A value of a Java properties file: HikariConfig loads it as ISO 8859-1 with backslash escapes,
+// so a backslash, a line break or a leading space would change the value (or add a line), and
+// anything beyond ASCII is written as \uXXXX (UTF-16, surrogate pairs above U+FFFF).
+std::string properties_value(const std::string& text)
+{
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      const char c = text[i++];
+      if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c == ' ' && out.empty()) {
+        out += "\\ ";
+      } else if (byte < 0x20 || byte == 0x7f) {
+        out += fmt::format("\\u{:04X}", byte);
+      } else {
+        out += c;
+      }
+      continue;
+    }
+    // UTF-8 to a code point; a malformed byte stands for itself (U+0080-U+00FF).
+    const std::size_t length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
+    char32_t code = length == 4 ? byte & 0x07u : length == 3 ? byte & 0x0Fu : length == 2 ? byte & 0x1Fu : byte;
+    bool valid = length > 1 && i + length <= text.size();
+    for (std::size_t k = 1; valid && k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      valid = (next & 0xC0u) == 0x80u;
+      code = (code << 6) | (next & 0x3Fu);
+    }
+    if (!valid || code > 0x10FFFF) {
+      code = byte;
+      i += 1;
+    } else {
+      i += length;
+    }
+    if (code > 0xFFFF) {
+      const char32_t v = code - 0x10000;
+      out += fmt::format("\\u{:04X}\\u{:04X}", static_cast<unsigned>(0xD800 + (v >> 10)), static_cast<unsigned>(0xDC00 + (v & 0x3FF)));
+    } else {
+      out += fmt::format("\\u{:04X}", static_cast<unsigned>(code));
+    }
+  }
+  return out;
+}
+
+bool old_pgbouncer(const ConfigInput& input, const ConfigOptions& options)
+{
+  return input.pgbouncer && options.pgbouncer_version < k_pgbouncer_prepared_statements;
+}
+
+// The .env file with DATABASE_URL, or without a --database-url the parameters to add to it.
+ConfigFile env_file(const ConfigInput& input,
+                    const std::optional<DatabaseUrl>& url,
+                    const std::vector<std::string>& comments,
+                    const std::vector<std::pair<std::string, std::string>>& params)
+{
+  std::string out = "# file: .env\n" + headline(input, "#");
+  for (const std::string& line : comments) {
+    out += "# " + line + "\n";
+  }
+  if (url) {
+    out += fmt::format("DATABASE_URL={}\n", detail::dotenv_quoted(url->to_string()));
+  } else {
+    std::vector<std::string> pieces;
+    for (const auto& [key, value] : params) {
+      pieces.push_back(key + "=" + value);
+    }
+    out += pieces.empty() ? "# No --database-url given: DATABASE_URL is yours as it is.\n"
+                          : fmt::format("# No --database-url given: add to your DATABASE_URL: ?{}\n", fmt::join(pieces, "&"));
+  }
+  return { ".env", out };
+}
+
+std::optional<DatabaseUrl> with_params(std::optional<DatabaseUrl> url, const std::vector<std::pair<std::string, std::string>>& params)
+{
+  if (url) {
+    for (const auto& [key, value] : params) {
+      url = url->with_param(key, value);
+    }
+  }
+  return url;
+}
+
+} // namespace
+
+std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const ConfigOptions& options)
+{
+  std::vector<ConfigFile> files;
+  const auto url = prisma_url(input, options.pgbouncer_version);
+  std::string env = "# file: .env\n" + headline(input, "#");
+  env += "# Prisma ORM (up to v6) reads its pool settings from DATABASE_URL's query string:\n";
+  env += fmt::format("#   connection_limit={}  (default: {})\n", input.pool_size, input.prisma_default_connection_limit);
+  env += fmt::format("#   pool_timeout={}  (seconds; default: {}{})\n",
+                     whole(input.pool_timeout_s),
+                     format_number(input.prisma_default_pool_timeout_s),
+                     input.pool_timeout_s == 0 ? "; 0 waits forever" : "");
+  env += fmt::format("#   connect_timeout={}  (seconds; default: {}{})\n",
+                     whole(input.connect_timeout_s),
+                     format_number(input.prisma_default_connect_timeout_s),
+                     input.connect_timeout_s == 0 ? "; 0 waits forever" : "");
+  if (input.pgbouncer) {
+    env += "# DATABASE_URL points at PgBouncer; DIRECT_URL at the server, for `prisma migrate` and the other\n"
+           "# CLI commands, which need a session of their own.\n";
+    if (old_pgbouncer(input, options)) {
+      env += fmt::format("# pgbouncer=true: PgBouncer {} is older than 1.21.0, which added prepared statements\n"
+                         "# (Prisma's docs); with --pgbouncer-version 1.21.0 or later poolcalc leaves it out.\n",
+                         to_string(options.pgbouncer_version));
+    } else {
+      env += fmt::format("# No pgbouncer=true: PgBouncer {} handles prepared statements (from 1.21.0) when its\n"
+                         "# max_prepared_statements is above 0 (default 200 since 1.24.0; 0 before).\n",
+                         to_string(options.pgbouncer_version));
+    }
+  }
+  if (url) {
+    env += fmt::format("DATABASE_URL={}\n", detail::dotenv_quoted(url->to_string()));
+    if (input.pgbouncer) {
+      env += fmt::format("DIRECT_URL={}\n", detail::dotenv_quoted(input.server_url->to_string()));
+    }
+  } else {
+    env += fmt::format("# No --database-url given: add to your DATABASE_URL: ?{}connection_limit={}&pool_timeout={}&connect_timeout={}\n",
+                       old_pgbouncer(input, options) ? "pgbouncer=true&" : "",
+                       input.pool_size,
+                       whole(input.pool_timeout_s),
+                       whole(input.connect_timeout_s));
+    if (input.pgbouncer) {
+      env += fmt::format(
+        "# and point it at PgBouncer ({}:{}); DIRECT_URL is the server's URL as it is.\n", input.pgbouncer->host, input.pgbouncer->port);
+    }
+  }
+  files.push_back({ ".env", env });
+
+  std::string schema = "// file: schema.prisma\n";
+  if (input.pgbouncer) {
+    schema += "// url goes through PgBouncer; directUrl gives migrations a direct connection. It must be a\n"
+              "// different variable: the seed's directUrl = env(\"DATABASE_URL\") sends them through the pooler too.\n"
+              "// (Prisma 7 moves the direct URL to prisma.config.ts.)\n";
+    schema += "datasource db {\n"
+              "  provider  = \"postgresql\"\n"
+              "  url       = env(\"DATABASE_URL\")\n"
+              "  directUrl = env(\"DIRECT_URL\")\n"
+              "}\n";
+  } else {
+    schema += "// Direct to PostgreSQL: no directUrl. It is only needed when url points at a pooler, and the\n"
+              "// seed's directUrl = env(\"DATABASE_URL\") repeats url, which gains nothing.\n";
+    schema += "datasource db {\n"
+              "  provider = \"postgresql\"\n"
+              "  url      = env(\"DATABASE_URL\")\n"
+              "}\n";
+  }
+  files.push_back({ "schema.prisma", schema });
+  return files;
+}
+
+std::vector<ConfigFile> render_config_node_postgres(const ConfigInput& input, const ConfigOptions& options)
+{
+  std::vector<ConfigFile> files;
+  files.push_back(env_file(input, connect_url(input), {}, {}));
+  std::string js = "// file: pool.js\n" + headline(input, "//");
+  js += "// node-postgres (pg.Pool): times in milliseconds.\n";
+  if (old_pgbouncer(input, options)) {
+    js += fmt::format("// PgBouncer {} (before 1.21.0) has no prepared statements: do not pass `name` to query().\n",
+                      to_string(options.pgbouncer_version));
+  }
+  js += "import pg from \"pg\";\n\n";
+  js += "export const pool = new pg.Pool({\n";
+  js += "  connectionString: process.env.DATABASE_URL,\n";
+  js += fmt::format("  max: {}, // default: 10\n", input.pool_size);
+  js += fmt::format("  // default: 0 (wait forever). --pool-timeout {} s; it also bounds opening a connection, for which\n"
+                    "  // pg.Pool has no knob of its own (--connect-timeout {} s).\n",
+                    whole(input.pool_timeout_s),
+                    whole(input.connect_timeout_s));
+  js += fmt::format("  connectionTimeoutMillis: {},\n", milliseconds(input.pool_timeout_s));
+  js += "  idleTimeoutMillis: 10000, // default: 10000 (kept)\n";
+  js += "});\n";
+  files.push_back({ "pool.js", js });
+  return files;
+}
+
+std::vector<ConfigFile> render_config_hikaricp(const ConfigInput& input, const ConfigOptions& options)
+{
+  std::string out = "# file: hikari.properties\n" + headline(input, "#");
+  out += "# HikariCP with pgJDBC: times in milliseconds (pgJDBC's connectTimeout in seconds).\n";
+  out += "# Load it with new HikariDataSource(new HikariConfig(\"hikari.properties\")).\n";
+  if (const auto url = connect_url(input)) {
+    std::string host = url->effective_host();
+    if (host.empty() || host.starts_with('/')) {
+      out += "# The URL names a Unix socket; pgJDBC connects over TCP, so localhost is written: adjust it.\n";
+      host = "localhost";
+    }
+    if (host.find(':') != std::string::npos) {
+      host = "[" + host + "]";
+    }
+    const std::string port = url->effective_port().empty() ? "5432" : url->effective_port();
+    std::vector<std::string> params;
+    if (const auto sslmode = url->param("sslmode")) {
+      params.push_back("sslmode=" + *sslmode);
+    }
+    if (old_pgbouncer(input, options)) {
+      out += fmt::format("# prepareThreshold=0: PgBouncer {} (before 1.21.0) has no prepared statements\n"
+                         "# (pgJDBC's default: 5, a server-side prepared statement from the fifth use).\n",
+                         to_string(options.pgbouncer_version));
+      params.push_back("prepareThreshold=0");
+    }
+    out += fmt::format("jdbcUrl=jdbc:postgresql://{}:{}/{}{}{}\n",
+                       host,
+                       port,
+                       url->database(),
+                       params.empty() ? "" : "?",
+                       fmt::format("{}", fmt::join(params, "&")));
+    if (!url->user().empty()) {
+      out += fmt::format("username={}\n", properties_value(url->user()));
+    }
+    if (url->has_password()) {
+      out += fmt::format("password={}\n", properties_value(url->password()));
+    }
+  } else {
+    out += "# No --database-url given: set jdbcUrl, username and password.\n";
+  }
+  out += "# default: 10\n";
+  out += fmt::format("maximumPoolSize={}\n", input.pool_size);
+  out += "# default: same as maximumPoolSize (a fixed-size pool, as HikariCP recommends)\n";
+  out += fmt::format("minimumIdle={}\n", input.pool_size);
+  out += fmt::format(
+    "# default: 30000 (--pool-timeout {} s{})\n", whole(input.pool_timeout_s), input.pool_timeout_s == 0 ? "; 0: no limit" : "");
+  out += fmt::format("connectionTimeout={}\n", milliseconds(input.pool_timeout_s));
+  out += fmt::format("# pgJDBC, seconds; default: 10 (--connect-timeout {} s{})\n",
+                     whole(input.connect_timeout_s),
+                     input.connect_timeout_s == 0 ? "; 0: no limit" : "");
+  out += fmt::format("dataSource.connectTimeout={}\n", whole(input.connect_timeout_s));
+  return { { "hikari.properties", out } };
+}
+
+std::vector<ConfigFile> render_config_sqlalchemy(const ConfigInput& input, const ConfigOptions&)
+{
+  std::vector<ConfigFile> files;
+  files.push_back(
+    env_file(input, connect_url(input), { "SQLAlchemy reads postgresql:// (or postgresql+psycopg://), not postgres://." }, {}));
+  std::string py = "# file: engine.py\n" + headline(input, "#");
+  py += "# SQLAlchemy (QueuePool): times in seconds. The plan's pool is the whole pool: pool_size carries\n"
+        "# it and max_overflow is 0, so an instance never opens more than the connections the server\n"
+        "# check counted (the burst buffer and the overhead are already inside pool_size).\n";
+  py += "import os\n\nfrom sqlalchemy import create_engine\n\n";
+  py += "engine = create_engine(\n";
+  py += "    os.environ[\"DATABASE_URL\"],\n";
+  py += fmt::format("    pool_size={},  # default: 5\n", input.pool_size);
+  py += "    max_overflow=0,  # default: 10\n";
+  if (input.pool_timeout_s == 0) {
+    py += "    # --pool-timeout 0 (wait forever) has no QueuePool equivalent (0 fails at once): the default stays.\n";
+    py += "    pool_timeout=30,  # default: 30\n";
+  } else {
+    py += fmt::format("    pool_timeout={},  # default: 30\n", whole(input.pool_timeout_s));
+  }
+  if (input.connect_timeout_s > 0) {
+    py += fmt::format("    # libpq's connect_timeout (psycopg 2 and 3), seconds; default: none (wait forever)\n"
+                      "    connect_args={{\"connect_timeout\": {}}},\n",
+                      whole(input.connect_timeout_s));
+  }
+  py += ")\n";
+  files.push_back({ "engine.py", py });
+  return files;
+}
+
+namespace {
+
+// DSN parameters the Go targets add: connect_timeout (pgconn and lib/pq read libpq's, seconds),
+// and for PgBouncer before 1.21 pgx's exec mode without named prepared statements.
+std::vector<std::pair<std::string, std::string>> go_params(const ConfigInput& input, const ConfigOptions& options)
+{
+  std::vector<std::pair<std::string, std::string>> params;
+  if (input.connect_timeout_s > 0) {
+    params.emplace_back("connect_timeout", whole(input.connect_timeout_s));
+  }
+  if (old_pgbouncer(input, options)) {
+    params.emplace_back("default_query_exec_mode", "exec");
+  }
+  return params;
+}
+
+std::vector<std::string> go_param_comments(const ConfigInput& input, const ConfigOptions& options, std::string_view connect_default)
+{
+  std::vector<std::string> lines;
+  if (input.connect_timeout_s > 0) {
+    lines.push_back(fmt::format("connect_timeout={}: seconds to open a connection (--connect-timeout); default: {}",
+                                whole(input.connect_timeout_s),
+                                connect_default));
+  }
+  if (old_pgbouncer(input, options)) {
+    lines.push_back(fmt::format("default_query_exec_mode=exec: PgBouncer {} (before 1.21.0) has no prepared statements;",
+                                to_string(options.pgbouncer_version)));
+    lines.push_back("  pgx's default, cache_statement, prepares named statements");
+  }
+  return lines;
+}
+
+std::string go_deadline(const ConfigInput& input, std::string_view what)
+{
+  if (input.pool_timeout_s == 0) {
+    return fmt::format("// --pool-timeout 0: no deadline; {} waits for a connection until its context ends.\n", what);
+  }
+  return fmt::format("// {} waits for a free connection until its context ends:\n"
+                     "// --pool-timeout {} s as a deadline (it bounds the query too: add the query's own time).\n"
+                     "func WithPoolTimeout(ctx context.Context) (context.Context, context.CancelFunc) {{\n"
+                     "\treturn context.WithTimeout(ctx, {}*time.Second)\n"
+                     "}}\n",
+                     what,
+                     whole(input.pool_timeout_s),
+                     whole(input.pool_timeout_s));
+}
+
+} // namespace
+
+std::vector<ConfigFile> render_config_go_database_sql(const ConfigInput& input, const ConfigOptions& options)
+{
+  std::vector<ConfigFile> files;
+  const auto params = go_params(input, options);
+  files.push_back(env_file(input, with_params(connect_url(input), params), go_param_comments(input, options, "none"), params));
+  std::string go = "// file: db.go\n" + headline(input, "//");
+  go += "// database/sql with the pgx driver: sizes are counts, times are time.Duration.\n";
+  go += "package db\n\n";
+  go += "import (\n\t\"context\"\n\t\"database/sql\"\n\t\"os\"\n\t\"time\"\n\n\t_ \"github.com/jackc/pgx/v5/stdlib\"\n)\n\n";
+  go += "func Open() (*sql.DB, error) {\n";
+  go += "\tdb, err := sql.Open(\"pgx\", os.Getenv(\"DATABASE_URL\"))\n";
+  go += "\tif err != nil {\n\t\treturn nil, err\n\t}\n";
+  go += fmt::format("\tdb.SetMaxOpenConns({}) // default: 0 (unlimited)\n", input.pool_size);
+  go += fmt::format("\t// default: 2; below the pool, connections past it close on release and reopen under load\n"
+                    "\tdb.SetMaxIdleConns({})\n",
+                    input.pool_size);
+  go += "\tdb.SetConnMaxLifetime(time.Hour) // default: 0 (kept forever); pgxpool's default lifetime\n";
+  go += "\treturn db, nil\n}\n\n";
+  go += go_deadline(input, "A query");
+  files.push_back({ "db.go", go });
+  return files;
+}
+
+std::vector<ConfigFile> render_config_pgx(const ConfigInput& input, const ConfigOptions& options)
+{
+  std::vector<ConfigFile> files;
+  std::vector<std::pair<std::string, std::string>> params = { { "pool_max_conns", fmt::format("{}", input.pool_size) } };
+  std::vector<std::string> comments = {
+    "pgxpool (pgx v5) reads its pool settings from the DSN (pgxpool.ParseConfig):",
+    fmt::format("pool_max_conns={}: default: max(4, runtime.NumCPU())", input.pool_size),
+    "pool_max_conn_lifetime (default 1h) and pool_max_conn_idle_time (default 30m) are kept.",
+  };
+  for (auto& param : go_params(input, options)) {
+    params.push_back(std::move(param));
+  }
+  for (auto& line : go_param_comments(input, options, "none (pgxpool then allows 2m)")) {
+    comments.push_back(std::move(line));
+  }
+  files.push_back(env_file(input, with_params(connect_url(input), params), comments, params));
+  std::string go = "// file: db.go\n" + headline(input, "//");
+  go += "package db\n\n";
+  go += "import (\n\t\"context\"\n\t\"os\"\n\t\"time\"\n\n\t\"github.com/jackc/pgx/v5/pgxpool\"\n)\n\n";
+  go += "func Open(ctx context.Context) (*pgxpool.Pool, error) {\n";
+  go += "\treturn pgxpool.New(ctx, os.Getenv(\"DATABASE_URL\"))\n}\n\n";
+  go += go_deadline(input, "Acquire (and every query on the pool)");
+  files.push_back({ "db.go", go });
+  return files;
+}
+
+} // namespace poolcalc

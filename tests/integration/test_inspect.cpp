@@ -1,0 +1,547 @@
+// `poolcalc inspect` against a real PostgreSQL 15 with other applications connected: what it
+// reports, the plan it sizes from the live server, and every fault the issue lists. The
+// expected numbers come from what each test sets up (sessions opened, settings given, sleeps
+// run), not from poolcalc.
+
+#include "../cli/process.hpp"
+#include "pg_server.hpp"
+#include "pg_session.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace poolcalc::test {
+
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr const char* k_app_password = "app-Secret-42";
+constexpr const char* k_worker_password = "worker-Secret-43";
+constexpr const char* k_monitor_password = "monitor-Secret-44";
+
+// The seed's chat backend, live: database `chat` with pg_stat_statements; role `app` (the chat
+// API, 3 idle connections, plus one session left idle in a transaction by "leaky-job"); role
+// `worker` (2 idle connections of a background worker); role `monitor` with pg_read_all_stats.
+struct ChatServer
+{
+  PgServer server;
+  std::vector<std::unique_ptr<PgSession>> sessions;
+  int leaky_pid = 0;
+
+  explicit ChatServer(PgOptions options = chat_options())
+    : server(std::move(options))
+  {
+    server.sql(std::string("CREATE ROLE app LOGIN PASSWORD '") + k_app_password + "'");
+    server.sql(std::string("CREATE ROLE worker LOGIN PASSWORD '") + k_worker_password + "'");
+    server.sql(std::string("CREATE ROLE monitor LOGIN PASSWORD '") + k_monitor_password + "' IN ROLE pg_read_all_stats");
+    server.sql("CREATE DATABASE chat OWNER app");
+    server.sql("CREATE DATABASE plain OWNER app");
+    server.sql("CREATE EXTENSION pg_stat_statements", "chat");
+    server.sql("CREATE EXTENSION pg_stat_statements"); // for the tests' own reset and reads, in database postgres
+    for (int i = 0; i < 3; ++i) {
+      sessions.push_back(std::make_unique<PgSession>(server.conninfo("app", k_app_password, "chat", "application_name=chat-api")));
+    }
+    for (int i = 0; i < 2; ++i) {
+      sessions.push_back(std::make_unique<PgSession>(server.conninfo("worker", k_worker_password, "chat", "application_name=worker")));
+    }
+    auto leaky = std::make_unique<PgSession>(server.conninfo("app", k_app_password, "chat", "application_name=leaky-job"));
+    leaky->exec("BEGIN");
+    leaky->exec("SELECT 1");
+    leaky_pid = leaky->backend_pid();
+    sessions.push_back(std::move(leaky));
+  }
+
+  static PgOptions chat_options()
+  {
+    PgOptions options;
+    options.max_connections = 40;
+    options.settings = { { "log_statement", "all" }, { "log_line_prefix", "[%a] " } };
+    return options;
+  }
+
+  std::string url(const std::string& user, const std::string& password, const std::string& database = "chat") const
+  {
+    return server.url(user, password, database);
+  }
+};
+
+// The built-in rules with the idle-in-transaction threshold at 0.5 s, so a test need not wait a
+// minute (rules.toml: inspect.idle_in_transaction_warn_s = 60).
+std::string quick_rules(const std::string& directory)
+{
+  const Result rules = run_poolcalc({ "rules" });
+  REQUIRE(rules.exit_code == 0);
+  std::string text = rules.out;
+  const std::string key = "idle_in_transaction_warn_s = 60";
+  const std::size_t at = text.find(key);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, key.size(), "idle_in_transaction_warn_s = 0.5");
+  const std::string path = directory + "/quick-rules.toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+Json json_of(const Result& result)
+{
+  INFO(result.err);
+  REQUIRE_MESSAGE(!result.out.empty(), "no output");
+  return Json::parse(result.out);
+}
+
+int count_lines(const std::string& text)
+{
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// A loopback TCP proxy in front of the server that closes both sides when the client sends its
+// `close_at`-th simple query ('Q' message): a server that goes away mid-inspection.
+class ClosingProxy
+{
+public:
+  ClosingProxy(int server_port, int close_at)
+    : m_server_port(server_port)
+    , m_close_at(close_at)
+  {
+    m_listener = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    REQUIRE(bind(m_listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(getsockname(m_listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    REQUIRE(listen(m_listener, 4) == 0);
+    m_port = ntohs(address.sin_port);
+    m_thread = std::thread([this] { serve(); });
+  }
+  ~ClosingProxy()
+  {
+    m_stop = true;
+    shutdown(m_listener, SHUT_RDWR);
+    close(m_listener);
+    m_thread.join();
+  }
+  int port() const { return m_port; }
+  int queries_seen() const { return m_queries; }
+
+private:
+  void serve()
+  {
+    pollfd wait{ m_listener, POLLIN, 0 };
+    if (poll(&wait, 1, 30000) <= 0 || m_stop) {
+      return;
+    }
+    const int client = accept(m_listener, nullptr, nullptr);
+    if (client < 0) {
+      return;
+    }
+    const int upstream = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<std::uint16_t>(m_server_port));
+    if (connect(upstream, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      close(client);
+      close(upstream);
+      return;
+    }
+    std::string from_client; // bytes not yet parsed into whole messages
+    bool started = false;    // the untyped StartupMessage has passed
+    char buffer[65536];
+    pollfd fds[2] = { { client, POLLIN, 0 }, { upstream, POLLIN, 0 } };
+    while (!m_stop) {
+      if (poll(fds, 2, 30000) <= 0) {
+        break;
+      }
+      if (fds[1].revents != 0) {
+        const ssize_t n = read(upstream, buffer, sizeof buffer);
+        if (n <= 0 || write(client, buffer, static_cast<std::size_t>(n)) != n) {
+          break;
+        }
+      }
+      if (fds[0].revents != 0) {
+        const ssize_t n = read(client, buffer, sizeof buffer);
+        if (n <= 0) {
+          break;
+        }
+        from_client.append(buffer, static_cast<std::size_t>(n));
+        bool cut = false;
+        std::string forward;
+        while (true) {
+          const std::size_t header = started ? 5 : 4;
+          if (from_client.size() < header) {
+            break;
+          }
+          const auto* p = reinterpret_cast<const unsigned char*>(from_client.data() + (started ? 1 : 0));
+          const std::size_t length = (std::size_t(p[0]) << 24) | (std::size_t(p[1]) << 16) | (std::size_t(p[2]) << 8) | p[3];
+          const std::size_t total = length + (started ? 1 : 0);
+          if (from_client.size() < total) {
+            break;
+          }
+          if (started && from_client[0] == 'Q' && ++m_queries == m_close_at) {
+            cut = true;
+            break;
+          }
+          forward += from_client.substr(0, total);
+          from_client.erase(0, total);
+          started = true;
+        }
+        if (!forward.empty() && write(upstream, forward.data(), forward.size()) != static_cast<ssize_t>(forward.size())) {
+          break;
+        }
+        if (cut) {
+          break;
+        }
+      }
+    }
+    close(client);
+    close(upstream);
+  }
+
+  int m_server_port;
+  int m_close_at;
+  int m_listener = -1;
+  int m_port = 0;
+  std::atomic<bool> m_stop{ false };
+  std::atomic<int> m_queries{ 0 };
+  std::thread m_thread;
+};
+
+void no_password_in(const Result& result, const std::string& password)
+{
+  CHECK(result.out.find(password) == std::string::npos);
+  CHECK(result.err.find(password) == std::string::npos);
+}
+
+} // namespace
+
+TEST_CASE("inspect: the live server's slots and who holds them")
+{
+  ChatServer chat;
+  const std::string rules = quick_rules(chat.server.directory());
+  std::this_thread::sleep_for(std::chrono::milliseconds(700)); // the leaky session passes the 0.5 s threshold
+
+  const Result result =
+    run_poolcalc({ "inspect", "--rules", rules, "--format", "json" }, { { "DATABASE_URL", chat.url("monitor", k_monitor_password) } });
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  no_password_in(result, k_monitor_password);
+  const Json j = json_of(result);
+  CHECK(j["server"]["url"] == "postgresql://monitor:****@127.0.0.1:" + std::to_string(chat.server.port()) + "/chat");
+  CHECK(j["server"]["version_num"].get<int>() / 10000 == 15);               // Debian 12's postgresql-15
+  CHECK(j["server"]["max_connections"] == 40);                              // PgOptions above
+  CHECK(j["server"]["superuser_reserved_connections"] == 3);                // PostgreSQL's default (facts.md)
+  CHECK(j["server"]["reserved_connections"].is_null());                     // only PostgreSQL 16+
+  CHECK(j["server"]["max_wal_senders"] == 10);                              // PostgreSQL's default
+  CHECK(j["server"]["wal_senders_count_against_max_connections"] == false); // since PostgreSQL 12
+  CHECK(j["server"]["can_read_all_stats"] == true);                         // monitor is in pg_read_all_stats
+  // 3 chat-api + 2 worker + 1 leaky-job: the inspection's own connection is not counted.
+  CHECK(j["connections"]["client_connections"] == 6);
+  CHECK(j["connections"]["ordinary_slots"] == 37); // 40 - 3
+  CHECK(j["connections"]["free_slots"] == 31);     // 37 - 6
+  CHECK(j["connections"]["hidden_sessions"] == 0);
+  const Json& groups = j["connections"]["groups"];
+  REQUIRE(groups.size() == 3);
+  CHECK(groups[0]["application"] == "chat-api");
+  CHECK(groups[0]["user"] == "app");
+  CHECK(groups[0]["state"] == "idle");
+  CHECK(groups[0]["count"] == 3);
+  CHECK(groups[1]["application"] == "worker");
+  CHECK(groups[1]["count"] == 2);
+  CHECK(groups[2]["application"] == "leaky-job");
+  CHECK(groups[2]["state"] == "idle in transaction");
+  const Json& idle = j["connections"]["idle_in_transaction"];
+  REQUIRE(idle.size() == 1);
+  CHECK(idle[0]["pid"] == chat.leaky_pid);
+  CHECK(idle[0]["state_age_s"].get<double>() > 0.5);
+  CHECK(j["connections"]["oldest"].size() == 6);
+  bool flagged = false;
+  for (const Json& f : j["findings"]) {
+    if (f["id"] == "server.idle_in_transaction") {
+      flagged = true;
+      CHECK(f["level"] == "warn");
+      CHECK(f["message"].get<std::string>().find("pid " + std::to_string(chat.leaky_pid)) != std::string::npos);
+    }
+  }
+  CHECK(flagged);
+  CHECK(j["plan"].is_null()); // no workload given
+
+  SUBCASE("every statement is read-only, tagged, under a statement_timeout, as application poolcalc")
+  {
+    std::vector<std::string> statements;
+    std::istringstream log(chat.server.log());
+    for (std::string line; std::getline(log, line);) {
+      if (line.find("/* poolcalc inspect */") != std::string::npos && line.find("statement: ") != std::string::npos) {
+        CHECK(line.rfind("[poolcalc] ", 0) == 0);
+        statements.push_back(line.substr(line.find("*/ ") + 3));
+      }
+    }
+    REQUIRE(statements.size() >= 5);
+    CHECK(statements.front() == "BEGIN TRANSACTION READ ONLY");
+    CHECK(statements[1] == "SET LOCAL statement_timeout = 5000"); // rules.toml: inspect.statement_timeout_ms
+    CHECK(statements.back() == "COMMIT");
+    for (const std::string& s : statements) {
+      const bool allowed = s.rfind("SELECT ", 0) == 0 || s.rfind("BEGIN TRANSACTION READ ONLY", 0) == 0 || s.rfind("SET LOCAL ", 0) == 0 ||
+                           s.rfind("SAVEPOINT ", 0) == 0 || s.rfind("ROLLBACK TO SAVEPOINT ", 0) == 0 || s == "COMMIT";
+      CHECK_MESSAGE(allowed, s);
+    }
+  }
+
+  SUBCASE("the text report names the same figures")
+  {
+    const Result text = run_poolcalc({ "inspect", "--rules", rules, "--database-url", chat.url("monitor", k_monitor_password) });
+    REQUIRE(text.exit_code == 0);
+    no_password_in(text, k_monitor_password);
+    CHECK(text.out.find("  ordinary slots                  37  40 - superuser_reserved 3\n") != std::string::npos);
+    CHECK(text.out.find("  free slots                      31  37 - 6\n") != std::string::npos);
+    CHECK(text.out.find("warn  server.idle_in_transaction") != std::string::npos);
+    CHECK(text.err.empty());
+  }
+}
+
+TEST_CASE("inspect: the plan sized against the live server, with the query time pg_stat_statements measured")
+{
+  ChatServer chat;
+  // The workload: 10 queries of 20 ms and 5 of 50 ms, so the mean is (10 x 20 + 5 x 50) / 15 = 30 ms.
+  // Two statements of different shapes, so pg_stat_statements keeps them apart (constants alone
+  // would be merged into one `SELECT pg_sleep($1)`).
+  chat.server.sql("SELECT pg_stat_statements_reset()"); // in database postgres: chat keeps only the workload
+  {
+    PgSession api(chat.server.conninfo("app", k_app_password, "chat", "application_name=chat-api"));
+    for (int i = 0; i < 10; ++i) {
+      api.exec("SELECT pg_sleep(0.020)");
+    }
+    for (int i = 0; i < 5; ++i) {
+      api.exec("SELECT 1, pg_sleep(0.050)");
+    }
+  }
+  const double measured = std::stod(chat.server.sql("SELECT sum(total_exec_time) / sum(calls) FROM pg_stat_statements "
+                                                    "WHERE query LIKE 'SELECT %pg_sleep%' AND dbid = (SELECT oid FROM pg_database "
+                                                    "WHERE datname = 'chat')"));
+  CHECK(measured >= 30.0);
+  CHECK(measured < 33.0); // pg_sleep overshoots by a little
+
+  const Result result = run_poolcalc({ "inspect",
+                                       "--vus",
+                                       "20",
+                                       "--query-ms",
+                                       "auto",
+                                       "--app",
+                                       "chat-api",
+                                       "--format",
+                                       "json",
+                                       "--database-url",
+                                       chat.url("monitor", k_monitor_password) });
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  const Json j = json_of(result);
+  CHECK(j["statements"]["status"] == "available");
+  CHECK(j["statements"]["calls"] == 15);
+  CHECK(j["statements"]["mean_ms"].get<double>() == doctest::Approx(measured).epsilon(1e-6));
+  // p95 of the mixture: 5 of the 15 calls (33 %) are the ~50 ms statement, so the 95th percentile
+  // of all calls is the 85th of that statement's: between its mean and its max.
+  const std::string slow = chat.server.sql("SELECT mean_exec_time || ' ' || max_exec_time FROM pg_stat_statements "
+                                           "WHERE query LIKE 'SELECT $1, pg_sleep%'");
+  const double slow_mean = std::stod(slow.substr(0, slow.find(' ')));
+  const double slow_max = std::stod(slow.substr(slow.find(' ') + 1));
+  CHECK(slow_mean >= 50.0);
+  CHECK(j["statements"]["p95_ms"].get<double>() >= slow_mean);
+  CHECK(j["statements"]["p95_ms"].get<double>() <= slow_max + 1e-6);
+  const Json& plan = j["plan"];
+  REQUIRE(plan.is_object());
+  CHECK(plan["max_connections"] == 40); // the server's, not the rules' 100
+  // Reserve: superuser 3 (the server's) + other_apps 3 (2 worker + 1 leaky-job now; chat-api is
+  // the application being sized) + admin 10 (the rules' policy); no replication (PostgreSQL 12+).
+  CHECK(plan["reserved_total"] == 16);
+  CHECK(plan["available"] == 24);
+  std::map<std::string, int> reserve;
+  for (const auto& [name, connections] : plan["reserved"].items()) {
+    reserve[name] = connections.get<int>();
+  }
+  CHECK(reserve == std::map<std::string, int>{ { "superuser", 3 }, { "other_apps", 3 }, { "admin", 10 } });
+  // 20 VUs x 0.70 x ~0.030 s = ~0.42 in flight: ceil 1 x 3 + 10 = 13 -> 20 (the seed's formula).
+  CHECK(plan["peak_concurrent"].get<double>() == doctest::Approx(20 * 0.70 * measured / 1000.0).epsilon(1e-3));
+  CHECK(plan["pool_size"] == 20);
+  CHECK(plan["fits"] == true);
+
+  SUBCASE("a plan that does not fit the live server exits 3")
+  {
+    // 300 VUs x 0.70 x 0.150 s = 31.5 -> 32 x 3 + 10 = 106 -> 110. Without --app every one of the
+    // 6 connections belongs to another application: reserved 3 + 6 + 10 = 19, available 40 - 19 = 21.
+    const Result big =
+      run_poolcalc({ "inspect", "--vus", "300", "--query-ms", "150", "--database-url", chat.url("monitor", k_monitor_password) });
+    CHECK(big.exit_code == 3);
+    INFO(big.out);
+    CHECK(big.out.find("fail  pool.exceeds_available  a pool of 110 exceeds the 21 available (max_connections 40 - reserved 19)") !=
+          std::string::npos);
+  }
+  SUBCASE("flags win over the server")
+  {
+    const Result flagged = run_poolcalc({ "inspect",
+                                          "--vus",
+                                          "20",
+                                          "--query-ms",
+                                          "30",
+                                          "--max-connections",
+                                          "200",
+                                          "--format",
+                                          "json",
+                                          "--database-url",
+                                          chat.url("monitor", k_monitor_password) });
+    REQUIRE(flagged.exit_code == 0);
+    CHECK(json_of(flagged)["plan"]["max_connections"] == 200);
+  }
+  SUBCASE("the .env snippet carries the password the user gave; nothing else does")
+  {
+    const Result env = run_poolcalc(
+      { "inspect", "--vus", "20", "--query-ms", "auto", "--format", "env", "--database-url", chat.url("app", k_app_password) });
+    REQUIRE(env.exit_code == 0);
+    CHECK(env.out.find(std::string("postgresql://app:") + k_app_password + "@127.0.0.1:") != std::string::npos);
+    CHECK(env.err.find(k_app_password) == std::string::npos);
+  }
+}
+
+TEST_CASE("inspect: a role without pg_read_all_stats sees other roles' sessions only in part")
+{
+  ChatServer chat;
+  const Result result = run_poolcalc({ "inspect", "--format", "json", "--database-url", chat.url("app", k_app_password) });
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  no_password_in(result, k_app_password);
+  const Json j = json_of(result);
+  CHECK(j["server"]["can_read_all_stats"] == false);
+  CHECK(j["connections"]["client_connections"] == 6); // still counted: the rows exist
+  CHECK(j["connections"]["hidden_sessions"] == 2);    // the worker's two; app's own four are visible
+  bool hidden_group = false;
+  for (const Json& g : j["connections"]["groups"]) {
+    if (g["application"] == "worker") {
+      hidden_group = true;
+      CHECK(g["state"].is_null()); // unknown, not guessed
+      CHECK(g["count"] == 2);
+    }
+  }
+  CHECK(hidden_group);
+  bool warned = false;
+  for (const Json& f : j["findings"]) {
+    if (f["id"] == "server.insufficient_privilege") {
+      warned = true;
+      CHECK(f["message"].get<std::string>().rfind("2 sessions of other roles show no state", 0) == 0);
+    }
+  }
+  CHECK(warned);
+}
+
+TEST_CASE("inspect: pg_stat_statements absent or not loaded")
+{
+  SUBCASE("not installed in the database")
+  {
+    ChatServer chat;
+    const std::string url = chat.url("app", k_app_password, "plain");
+    const Result result = run_poolcalc({ "inspect", "--format", "json", "--database-url", url });
+    REQUIRE(result.exit_code == 0);
+    CHECK(json_of(result)["statements"]["status"] == "not_installed");
+    const Result automatic = run_poolcalc({ "inspect", "--vus", "120", "--query-ms", "auto", "--database-url", url });
+    CHECK(automatic.exit_code == 1);
+    CHECK(automatic.out.empty());
+    CHECK(automatic.err ==
+          "poolcalc: error: --query-ms: 'auto' needs pg_stat_statements, and database 'plain' gave no time: not_installed\n");
+  }
+  SUBCASE("installed but not in shared_preload_libraries")
+  {
+    PgOptions options;
+    options.pg_stat_statements = false;
+    PgServer server(options);
+    server.sql("CREATE EXTENSION pg_stat_statements");
+    const Result result = run_poolcalc(
+      { "inspect", "--format", "json", "--database-url", server.url(PgServer::k_superuser, PgServer::k_superuser_password, "postgres") });
+    INFO(result.err);
+    REQUIRE(result.exit_code == 0);
+    CHECK(json_of(result)["statements"]["status"] == "not_loaded");
+  }
+}
+
+TEST_CASE("inspect: faults give one line and exit 1, never the password")
+{
+  SUBCASE("a closed port")
+  {
+    const int port = free_loopback_port();
+    const std::string url = "postgresql://app:" + std::string(k_app_password) + "@127.0.0.1:" + std::to_string(port) + "/chat";
+    const Result result = run_poolcalc({ "inspect", "--database-url", url });
+    CHECK(result.exit_code == 1);
+    CHECK(result.out.empty());
+    CHECK(count_lines(result.err) == 1);
+    CHECK(result.err.rfind("poolcalc: error: cannot connect to postgresql://app:****@127.0.0.1:" + std::to_string(port) + "/chat: ", 0) ==
+          0);
+    CHECK(result.err.find("Connection refused") != std::string::npos);
+    no_password_in(result, k_app_password);
+  }
+  SUBCASE("a host that accepts the TCP connection but never answers: connect_timeout is honoured")
+  {
+    const int listener = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    REQUIRE(listen(listener, 4) == 0); // the kernel completes the handshake; nobody speaks
+    const std::string url = "postgresql://app:" + std::string(k_app_password) + "@127.0.0.1:" + std::to_string(ntohs(address.sin_port)) +
+                            "/chat?connect_timeout=2&sslmode=disable";
+    const auto start = std::chrono::steady_clock::now();
+    const Result result = run_poolcalc({ "inspect", "--database-url", url });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    close(listener);
+    CHECK(result.exit_code == 1);
+    CHECK(count_lines(result.err) == 1);
+    CHECK(result.err.find("timeout expired") != std::string::npos);
+    CHECK(seconds < 10); // not libpq's default of waiting forever; 2 s asked for
+    no_password_in(result, k_app_password);
+  }
+  SUBCASE("a wrong password, a missing database")
+  {
+    ChatServer chat;
+    const Result wrong = run_poolcalc({ "inspect", "--database-url", chat.url("app", "Wrong-Guess-99") });
+    CHECK(wrong.exit_code == 1);
+    CHECK(count_lines(wrong.err) == 1);
+    CHECK(wrong.err.find("password authentication failed for user \"app\"") != std::string::npos);
+    no_password_in(wrong, "Wrong-Guess-99");
+    const Result missing = run_poolcalc({ "inspect" }, { { "DATABASE_URL", chat.url("app", k_app_password, "nope") } });
+    CHECK(missing.exit_code == 1);
+    CHECK(count_lines(missing.err) == 1);
+    CHECK(missing.err.find("database \"nope\" does not exist") != std::string::npos);
+    no_password_in(missing, k_app_password);
+  }
+  SUBCASE("the server closes the connection mid-inspection")
+  {
+    ChatServer chat;
+    // The 4th query is pg_stat_activity's, after BEGIN, SET LOCAL and the settings.
+    ClosingProxy proxy(chat.server.port(), 4);
+    const std::string url = "postgresql://app:" + std::string(k_app_password) + "@127.0.0.1:" + std::to_string(proxy.port()) +
+                            "/chat?sslmode=disable&gssencmode=disable";
+    const Result result = run_poolcalc({ "inspect", "--database-url", url });
+    CHECK(result.exit_code == 1);
+    CHECK(result.out.empty());
+    CHECK(count_lines(result.err) == 1);
+    CHECK(result.err.rfind("poolcalc: error: inspecting postgresql://app:****@127.0.0.1:", 0) == 0);
+    CHECK(result.err.find("server closed the connection unexpectedly") != std::string::npos);
+    CHECK(proxy.queries_seen() == 4);
+    no_password_in(result, k_app_password);
+  }
+}
+
+} // namespace poolcalc::test

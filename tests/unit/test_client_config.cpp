@@ -1,0 +1,400 @@
+#include "poolcalc/client_config.hpp"
+
+#include "helpers.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+using namespace poolcalc;
+
+namespace {
+
+// The seed's DATABASE_URL ("Environment Variables").
+const std::string k_seed_url = "postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db";
+
+bool contains(const std::string& text, const std::string& part)
+{
+  return text.find(part) != std::string::npos;
+}
+
+const ConfigFile& file(const std::vector<ConfigFile>& files, std::string_view name)
+{
+  for (const ConfigFile& f : files) {
+    if (f.name == name) {
+      return f;
+    }
+  }
+  FAIL("no file " << name);
+  return files.front();
+}
+
+// The seed's plan, written out by hand: 120 VUs x 0.70 x 0.150 s = 12.6 -> 13 x 3 + 10 = 49 -> a
+// pool of 50; DATABASE_POOL_TIMEOUT=30 and DATABASE_CONNECTION_TIMEOUT=10; max_connections 100 with
+// the seed's reserve (other_apps 20, admin 10, superuser 10, replication 10).
+ConfigInput seed_input()
+{
+  ConfigInput input;
+  input.headline = "120 VUs, 150 ms per query -> pool of 50 per instance";
+  input.pool_size = 50;
+  input.instances = 1;
+  input.pool_timeout_s = 30;
+  input.connect_timeout_s = 10;
+  input.server_url = *DatabaseUrl::parse(k_seed_url);
+  input.prisma_default_connection_limit = "physical CPUs x 2 + 1";
+  input.prisma_default_pool_timeout_s = 10;   // Prisma docs, "Connection pool"
+  input.prisma_default_connect_timeout_s = 5; // Prisma docs, "Connection pool"
+  input.max_connections = 100;
+  input.reserved = { { "other_apps", 20 }, { "admin", 10 }, { "superuser", 10 }, { "replication", 10 } };
+  input.server_connections = 50; // 50 per instance x 1 instance
+  input.server_connections_source = "50 per instance x 1 instance";
+  return input;
+}
+
+// The same application behind PgBouncer on the seed's listen address (127.0.0.1:6432), a remote
+// server, PgBouncer holding 50 + 10 server connections.
+ConfigInput pooled_input()
+{
+  ConfigInput input = seed_input();
+  input.server_url = *DatabaseUrl::parse("postgresql://app:s3cret@db.internal:5432/chat?sslmode=require");
+  input.pgbouncer = PoolerEndpoint{ "127.0.0.1", 6432 };
+  input.server_connections = 60;
+  input.server_connections_source = "PgBouncer's default_pool_size 50 + reserve_pool_size 10";
+  return input;
+}
+
+} // namespace
+
+TEST_CASE("parse_pgbouncer_version")
+{
+  SUBCASE("three parts, two parts")
+  {
+    CHECK(*parse_pgbouncer_version("1.18.0") == PgBouncerVersion{ 1, 18, 0 });
+    CHECK(*parse_pgbouncer_version("1.21") == PgBouncerVersion{ 1, 21, 0 });
+    CHECK(to_string(*parse_pgbouncer_version("1.24.1")) == "1.24.1");
+  }
+  SUBCASE("ordering against 1.21.0, where Prisma stops needing pgbouncer=true")
+  {
+    CHECK(*parse_pgbouncer_version("1.20.9") < k_pgbouncer_prepared_statements);
+    CHECK_FALSE(*parse_pgbouncer_version("1.21.0") < k_pgbouncer_prepared_statements);
+    CHECK_FALSE(*parse_pgbouncer_version("2.0") < k_pgbouncer_prepared_statements);
+  }
+  SUBCASE("junk")
+  {
+    for (const char* bad : { "", "1", "1.", ".1", "1.x", "1.18.0.1", "v1.18", "1.18.0-rc1", "1..0", "99999.1", " 1.18" }) {
+      INFO(bad);
+      const auto parsed = parse_pgbouncer_version(bad);
+      REQUIRE_FALSE(parsed.has_value());
+      CHECK(parsed.error() == "expected a PgBouncer version such as 1.18.0 or 1.21, got '" + std::string(bad) + "'");
+    }
+  }
+}
+
+TEST_CASE("parse_server_version")
+{
+  CHECK(*parse_server_version("15") == 15);
+  CHECK(*parse_server_version("16") == 16);
+  for (const char* bad : { "", "9", "9.6", "16.1", "100", "-16", "x" }) {
+    INFO(bad);
+    const auto parsed = parse_server_version(bad);
+    REQUIRE_FALSE(parsed.has_value());
+    CHECK(parsed.error() == "expected a PostgreSQL major version, 10-99 (such as 15), got '" + std::string(bad) + "'");
+  }
+}
+
+TEST_CASE("config_input")
+{
+  SUBCASE("the seed's plan")
+  {
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", k_seed_url } });
+    const ConfigInput input = config_input(p, builtin_rules());
+    // seed: pool 50, DATABASE_POOL_TIMEOUT=30, DATABASE_CONNECTION_TIMEOUT=10, direct.
+    CHECK(input.pool_size == 50);
+    CHECK(input.pool_timeout_s == 30);
+    CHECK(input.connect_timeout_s == 10);
+    CHECK_FALSE(input.pgbouncer.has_value());
+    CHECK(input.server_connections == 50);
+    CHECK(input.max_connections == 100);
+    CHECK(input.reserved.size() == 4);
+    CHECK(input.headline == "120 VUs, 150 ms per query -> pool of 50 per instance");
+    // The Prisma URL is the one `env` writes (application_url) when no pooler is involved.
+    CHECK(prisma_url(input, k_default_pgbouncer_version)->to_string() == application_url(p)->to_string());
+  }
+  SUBCASE("six instances go through PgBouncer")
+  {
+    // seed trigger: instances > 5. 400 x 0.70 x 0.080 = 22.4 / 6 = 3.73 -> 4 x 3 + 10 = 22 -> 30.
+    const Plan p = test::plan({ { "vus", "400" }, { "query_ms", "80" }, { "instances", "6" }, { "database_url", k_seed_url } });
+    const ConfigInput input = config_input(p, builtin_rules());
+    CHECK(input.pool_size == 30);
+    REQUIRE(input.pgbouncer.has_value());
+    CHECK(input.pgbouncer->host == "127.0.0.1"); // rules: listen_addr
+    CHECK(input.pgbouncer->port == 6432);        // rules: listen_port
+    // PostgreSQL sees PgBouncer's pool, not 30 x 6.
+    CHECK(input.server_connections == p.pgbouncer->server_connections);
+    // Below 1.21.0 the URL is application_url's, pgbouncer=true included.
+    CHECK(prisma_url(input, PgBouncerVersion{ 1, 18, 0 })->to_string() == application_url(p)->to_string());
+  }
+}
+
+TEST_CASE("render_config_prisma")
+{
+  SUBCASE("direct: DATABASE_URL with the pool parameters, no directUrl")
+  {
+    const auto files = render_config_prisma(seed_input(), {});
+    REQUIRE(files.size() == 2);
+    const std::string& env = file(files, ".env").content;
+    CHECK(contains(env,
+                   "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
+                   "?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+    // Prisma's defaults beside the values (seconds, as Prisma reads them).
+    CHECK(contains(env, "connection_limit=50  (default: physical CPUs x 2 + 1)"));
+    CHECK(contains(env, "pool_timeout=30  (seconds; default: 10)"));
+    CHECK(contains(env, "connect_timeout=10  (seconds; default: 5)"));
+    CHECK_FALSE(contains(env, "DIRECT_URL"));
+    CHECK_FALSE(contains(env, "pgbouncer=true"));
+    const std::string& schema = file(files, "schema.prisma").content;
+    // The whole datasource block: no directUrl line.
+    CHECK(contains(schema, "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n"));
+  }
+  SUBCASE("through PgBouncer 1.18 (the default): pgbouncer=true, DIRECT_URL to the server")
+  {
+    const auto files = render_config_prisma(pooled_input(), {});
+    const std::string& env = file(files, ".env").content;
+    CHECK(contains(env,
+                   "DATABASE_URL=\"postgresql://app:s3cret@127.0.0.1:6432/chat?sslmode=require&pgbouncer=true"
+                   "&connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+    CHECK(contains(env, "DIRECT_URL=\"postgresql://app:s3cret@db.internal:5432/chat?sslmode=require\"\n"));
+    CHECK(contains(env, "# pgbouncer=true: PgBouncer 1.18.0 is older than 1.21.0"));
+    const std::string& schema = file(files, "schema.prisma").content;
+    // Not the seed's directUrl = env("DATABASE_URL").
+    CHECK(contains(schema, "  directUrl = env(\"DIRECT_URL\")\n"));
+    CHECK(contains(schema, "prisma.config.ts"));
+  }
+  SUBCASE("through PgBouncer 1.21.0: no pgbouncer=true, even when the user's URL had it")
+  {
+    ConfigInput input = pooled_input();
+    input.server_url = *DatabaseUrl::parse("postgresql://app:s3cret@db.internal/chat?pgbouncer=true");
+    const auto files = render_config_prisma(input, { PgBouncerVersion{ 1, 21, 0 }, 15 });
+    const std::string& env = file(files, ".env").content;
+    CHECK(contains(
+      env, "DATABASE_URL=\"postgresql://app:s3cret@127.0.0.1:6432/chat?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+    CHECK(contains(env, "# No pgbouncer=true: PgBouncer 1.21.0"));
+  }
+  SUBCASE("no URL: the parameters to add")
+  {
+    ConfigInput input = seed_input();
+    input.server_url.reset();
+    const std::string& env = file(render_config_prisma(input, {}), ".env").content;
+    CHECK(contains(env, "# No --database-url given: add to your DATABASE_URL: ?connection_limit=50&pool_timeout=30&connect_timeout=10\n"));
+    CHECK_FALSE(contains(env, "DATABASE_URL=\""));
+  }
+}
+
+TEST_CASE("render_config_node_postgres")
+{
+  const auto files = render_config_node_postgres(seed_input(), {});
+  const std::string& js = file(files, "pool.js").content;
+  // pg.Pool counts connections and takes milliseconds: pool 50; pool_timeout 30 s = 30000 ms.
+  CHECK(contains(js, "  max: 50, // default: 10\n"));
+  CHECK(contains(js, "  connectionTimeoutMillis: 30000,\n"));
+  CHECK(contains(js, "// default: 0 (wait forever)"));
+  CHECK(contains(js, "  idleTimeoutMillis: 10000, // default: 10000 (kept)\n")); // pg-pool's default, 10 s
+  // node-postgres takes the plain URL: Prisma's parameters would mean nothing to it.
+  CHECK(contains(file(files, ".env").content, "DATABASE_URL=\"" + k_seed_url + "\"\n"));
+}
+
+TEST_CASE("render_config_hikaricp")
+{
+  SUBCASE("direct")
+  {
+    const std::string out = file(render_config_hikaricp(seed_input(), {}), "hikari.properties").content;
+    CHECK(contains(out, "jdbcUrl=jdbc:postgresql://localhost:5432/chat_backend_db\n"));
+    CHECK(contains(out, "username=postgres\npassword=postgrespassword\n"));
+    // HikariCP: milliseconds. pool 50, pool_timeout 30 s = 30000 ms; pgJDBC's connectTimeout in s.
+    CHECK(contains(out, "# default: 10\nmaximumPoolSize=50\n"));
+    CHECK(contains(out, "minimumIdle=50\n"));
+    CHECK(contains(out, "# default: 30000 (--pool-timeout 30 s)\nconnectionTimeout=30000\n"));
+    CHECK(contains(out, "# pgJDBC, seconds; default: 10 (--connect-timeout 10 s)\ndataSource.connectTimeout=10\n"));
+    CHECK_FALSE(contains(out, "prepareThreshold"));
+  }
+  SUBCASE("user and password escaped for a properties file (read as ISO 8859-1 with backslash escapes)")
+  {
+    ConfigInput input = seed_input();
+    // password: backslash, p, U+00E4, newline, U+1F600 (UTF-16 D83D DE00); user with a leading space.
+    input.server_url = *DatabaseUrl::parse("postgresql://%20me:%5Cp%C3%A4%0A%F0%9F%98%80@localhost/db");
+    const std::string out = file(render_config_hikaricp(input, {}), "hikari.properties").content;
+    CHECK(contains(out, "\nusername=\\ me\n"));
+    CHECK(contains(out, "\npassword=\\\\p\\u00E4\\n\\uD83D\\uDE00\n"));
+  }
+  SUBCASE("through PgBouncer 1.18: prepareThreshold=0, sslmode kept")
+  {
+    const std::string out = file(render_config_hikaricp(pooled_input(), {}), "hikari.properties").content;
+    CHECK(contains(out, "jdbcUrl=jdbc:postgresql://127.0.0.1:6432/chat?sslmode=require&prepareThreshold=0\n"));
+  }
+}
+
+TEST_CASE("render_config_sqlalchemy")
+{
+  const std::string py = file(render_config_sqlalchemy(seed_input(), {}), "engine.py").content;
+  // The plan's 50 is the whole pool: pool_size 50, no overflow. Seconds: pool_timeout 30.
+  CHECK(contains(py, "    pool_size=50,  # default: 5\n"));
+  CHECK(contains(py, "    max_overflow=0,  # default: 10\n"));
+  CHECK(contains(py, "    pool_timeout=30,  # default: 30\n"));
+  CHECK(contains(py, "    connect_args={\"connect_timeout\": 10},\n"));
+
+  SUBCASE("--pool-timeout 0 keeps SQLAlchemy's default and says why")
+  {
+    ConfigInput input = seed_input();
+    input.pool_timeout_s = 0;
+    const std::string out = file(render_config_sqlalchemy(input, {}), "engine.py").content;
+    CHECK(contains(out, "no QueuePool equivalent"));
+    CHECK(contains(out, "    pool_timeout=30,  # default: 30\n"));
+  }
+}
+
+TEST_CASE("render_config_go_database_sql")
+{
+  const auto files = render_config_go_database_sql(seed_input(), {});
+  const std::string& go = file(files, "db.go").content;
+  CHECK(contains(go, "\tdb.SetMaxOpenConns(50) // default: 0 (unlimited)\n"));
+  CHECK(contains(go, "\tdb.SetMaxIdleConns(50)\n"));
+  CHECK(contains(go, "// default: 2;"));
+  CHECK(contains(go, "\tdb.SetConnMaxLifetime(time.Hour) // default: 0"));
+  // No pool timeout in database/sql: 30 s as a context deadline (a time.Duration).
+  CHECK(contains(go, "\treturn context.WithTimeout(ctx, 30*time.Second)\n"));
+  CHECK(contains(file(files, ".env").content, "DATABASE_URL=\"" + k_seed_url + "?connect_timeout=10\"\n"));
+}
+
+TEST_CASE("render_config_pgx")
+{
+  SUBCASE("direct")
+  {
+    const auto files = render_config_pgx(seed_input(), {});
+    const std::string& env = file(files, ".env").content;
+    CHECK(contains(env, "DATABASE_URL=\"" + k_seed_url + "?pool_max_conns=50&connect_timeout=10\"\n"));
+    CHECK(contains(env, "# pool_max_conns=50: default: max(4, runtime.NumCPU())\n"));
+    CHECK(contains(file(files, "db.go").content, "context.WithTimeout(ctx, 30*time.Second)"));
+  }
+  SUBCASE("through PgBouncer 1.18: exec mode, no named prepared statements")
+  {
+    const std::string& env = file(render_config_pgx(pooled_input(), {}), ".env").content;
+    CHECK(contains(env,
+                   "DATABASE_URL=\"postgresql://app:s3cret@127.0.0.1:6432/chat?sslmode=require&pool_max_conns=50&connect_timeout=10"
+                   "&default_query_exec_mode=exec\"\n"));
+  }
+  SUBCASE("--pool-timeout 0: no deadline")
+  {
+    ConfigInput input = seed_input();
+    input.pool_timeout_s = 0;
+    const std::string& go = file(render_config_pgx(input, {}), "db.go").content;
+    CHECK_FALSE(contains(go, "WithTimeout"));
+    CHECK(contains(go, "--pool-timeout 0: no deadline"));
+  }
+}
+
+TEST_CASE("server_settings")
+{
+  SUBCASE("the seed: 50 opened + 50 reserved = 100, the given max_connections")
+  {
+    const ServerSettings s = server_settings(seed_input(), {});
+    CHECK(s.needed == 100);
+    CHECK(s.max_connections == 100);
+    CHECK(s.superuser_reserved_connections == 10); // the seed's superuser reserve
+    CHECK(s.reserved_connections == 0);            // PostgreSQL 15 has none
+  }
+  SUBCASE("16+: reserved_connections holds the admin reserve")
+  {
+    CHECK(server_settings(seed_input(), { k_default_pgbouncer_version, 16 }).reserved_connections == 10);
+  }
+  SUBCASE("never below what the user gave")
+  {
+    ConfigInput input = seed_input();
+    input.max_connections = 300;
+    CHECK(server_settings(input, {}).max_connections == 300);
+  }
+  SUBCASE("raised when the plan needs more")
+  {
+    ConfigInput input = seed_input();
+    input.server_connections = 110; // a pool of 110 (300 VUs at 150 ms)
+    CHECK(server_settings(input, {}).max_connections == 160);
+  }
+  SUBCASE("no superuser reserve: PostgreSQL's 3 come on top")
+  {
+    ConfigInput input = seed_input();
+    input.reserved = { { "other_apps", 5 } };
+    const ServerSettings s = server_settings(input, {});
+    CHECK(s.superuser_reserved_connections == 3); // PostgreSQL's default
+    CHECK(s.needed == 58);                        // 50 + 5 + 3
+  }
+}
+
+TEST_CASE("render_config_postgresql_conf")
+{
+  SUBCASE("the seed on PostgreSQL 15")
+  {
+    const std::string out = file(render_config_postgresql_conf(seed_input(), {}), "postgresql.conf").content;
+    CHECK(contains(out, "max_connections = 100  # default: 100; your 100: exactly what the plan needs\n"));
+    CHECK(contains(out, "superuser_reserved_connections = 10  # default: 3; poolcalc's `superuser` reserve\n"));
+    CHECK(contains(out, "# 50 + 50 = 100 needed.\n"));
+    CHECK_FALSE(contains(out, "\nreserved_connections ="));
+  }
+  SUBCASE("PostgreSQL 16, through PgBouncer")
+  {
+    const std::string out =
+      file(render_config_postgresql_conf(pooled_input(), { k_default_pgbouncer_version, 16 }), "postgresql.conf").content;
+    // PgBouncer's 60 server connections + the 50 reserved = 110.
+    CHECK(contains(out, "# The plan opens 60 connections (PgBouncer's default_pool_size 50 + reserve_pool_size 10);\n"));
+    CHECK(contains(out, "max_connections = 110  # default: 100; raised from your 100: the plan needs 110\n"));
+    CHECK(contains(out, "reserved_connections = 10  # default: 0; poolcalc's `admin` reserve"));
+  }
+  SUBCASE("a larger max_connections is kept, and said so")
+  {
+    ConfigInput input = seed_input();
+    input.max_connections = 200;
+    const std::string out = file(render_config_postgresql_conf(input, {}), "postgresql.conf").content;
+    CHECK(contains(out, "max_connections = 200  # default: 100; your 200 kept: the plan needs 100, so 100 are spare"));
+  }
+}
+
+TEST_CASE("config_targets")
+{
+  CHECK(config_target_names() == "prisma, node-postgres, hikaricp, sqlalchemy, go-database-sql, pgx, postgresql-conf");
+  CHECK(find_config_target("pgx") != nullptr);
+  CHECK(find_config_target("pgbouncer") == nullptr); // registered by the pgbouncer.ini renderer
+  CHECK(find_config_target("PGX") == nullptr);
+  // Every target writes at least one file, each starting with a comment that names it.
+  for (const ConfigTarget& target : config_targets()) {
+    INFO(target.name);
+    const auto files = target.render(seed_input(), {});
+    REQUIRE_FALSE(files.empty());
+    for (const ConfigFile& f : files) {
+      CHECK(contains(f.content.substr(0, f.content.find('\n')), "file: " + f.name));
+    }
+  }
+}
+
+TEST_CASE("render_config_json")
+{
+  const auto j = nlohmann::json::parse(render_config_json("prisma", render_config_prisma(seed_input(), {})));
+  CHECK(j["schema_version"] == 1);
+  CHECK(j["target"] == "prisma");
+  REQUIRE(j["files"].size() == 2);
+  CHECK(j["files"][0]["name"] == ".env");
+  CHECK(j["files"][1]["name"] == "schema.prisma");
+  CHECK(contains(j["files"][0]["content"].get<std::string>(), "connection_limit=50&"));
+}
+
+TEST_CASE("DatabaseUrl::without_param")
+{
+  const auto url = *DatabaseUrl::parse("postgresql://h/db?a=1&pgbouncer=true&b=2&pgbouncer=false");
+  CHECK(url.without_param("pgbouncer").to_string() == "postgresql://h/db?a=1&b=2");
+  CHECK(DatabaseUrl::parse("postgresql://h/db?pgbouncer=true")->without_param("pgbouncer").to_string() == "postgresql://h/db");
+  CHECK(url.without_param("absent").to_string() == url.to_string());
+}
+
+TEST_CASE("DatabaseUrl::user and password")
+{
+  const auto url = *DatabaseUrl::parse("postgresql://us%40er:p%23ss@h/db");
+  CHECK(url.user() == "us@er");
+  CHECK(url.password() == "p#ss");
+  CHECK(DatabaseUrl::parse("postgresql://h/db")->user().empty());
+}
