@@ -137,6 +137,12 @@ struct InspectRules
   std::int64_t top_statements = 10;         // pg_stat_statements rows shown
 };
 
+// `poolcalc fleet` (docs/fleet.md).
+struct FleetRules
+{
+  double rolling_max_surge_percent = 25; // a rolling deploy's max_surge when the fleet file gives none
+};
+
 struct Rules
 {
   std::int64_t schema_version = 1;
@@ -153,6 +159,7 @@ struct Rules
   ReportRules report;
   std::vector<LoadTestPhase> load_test_phases;
   InspectRules inspect;
+  FleetRules fleet;
 };
 
 // The text of data/rules.toml as embedded in the binary at build time.

@@ -2,9 +2,11 @@
 
 #include "cmd_config.hpp"
 #include "cmd_env_write.hpp"
+#include "cmd_fleet.hpp"
 #include "cmd_inspect.hpp"
 #include "cmd_pgbouncer.hpp"
 #include "context.hpp"
+#include "files.hpp"
 #include "options.hpp"
 
 #include "poolcalc/database_url.hpp"
@@ -31,7 +33,6 @@ namespace poolcalc::cli {
 namespace {
 
 constexpr std::string_view k_version = "poolcalc 0.1.0";
-constexpr std::uintmax_t k_max_file_size = 1 << 20;
 
 const char* const k_footer = R"(Examples:
   poolcalc --vus 120 --query-ms 150
@@ -59,31 +60,6 @@ Every option is also a key of a --config TOML file, in snake_case (query_ms = [1
 Precedence: built-in rules < --rules < --config < $DATABASE_URL < flags.
 Exit codes: 0 ok (warnings allowed), 1 runtime failure, 2 bad input, 3 the plan breaks a hard limit.
 Docs: docs/usage.md (examples), docs/model.md (the math), docs/rules.md, docs/json.md.)";
-
-std::expected<std::string, std::string> read_file(const std::string& path)
-{
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status)) {
-    return std::unexpected(fmt::format("cannot read '{}': no such file", path));
-  }
-  if (std::filesystem::is_directory(status)) {
-    return std::unexpected(fmt::format("cannot read '{}': it is a directory", path));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::unexpected(fmt::format("cannot read '{}': permission denied or unreadable", path));
-  }
-  std::string text;
-  char buffer[8192];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > k_max_file_size) {
-      return std::unexpected(fmt::format("cannot read '{}': larger than 1 MiB", path));
-    }
-  }
-  return text;
-}
 
 bool set_in(const std::optional<std::string>& value)
 {
@@ -163,9 +139,11 @@ public:
     m_subcommands[6]->description("pgbouncer.ini for the plan, each value with PgBouncer's default and why");
     m_subcommands[6]->add_flag("--userlist", m_userlist, "print how to write PgBouncer's auth_file (userlist.txt) instead");
     m_subcommands.push_back(m_config_command.add_to(m_app));
+    add_fleet_command(m_app, m_fleet);
   }
 
   CLI::App& app() { return m_app; }
+  const FleetCommand& fleet() const { return m_fleet; }
 
   Parsed collect() const
   {
@@ -236,6 +214,7 @@ private:
   InspectOptions m_inspect;
   bool m_userlist = false;
   ConfigCommand m_config_command;
+  FleetCommand m_fleet;
 };
 
 std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env)
@@ -503,6 +482,14 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     }
     err << "poolcalc: error: " << mask_passwords(message) << " (see poolcalc --help)\n";
     return k_exit_usage;
+  }
+  if (cli.fleet().app->parsed()) {
+    const Parsed parsed = cli.collect();
+    if (!parsed.flags.empty() || parsed.config_path || parsed.rules_path || parsed.format || parsed.explain) {
+      err << "poolcalc: error: `poolcalc fleet` takes FILE, --format and --rules after `fleet`; the workload comes from the file\n";
+      return k_exit_usage;
+    }
+    return run_fleet(cli.fleet(), out, err);
   }
   return execute(cli.collect(), out, err, env);
 }

@@ -257,6 +257,9 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   rules.inspect.list_limit = inspect.integer("list_limit", 1, 1000);
   rules.inspect.top_statements = inspect.integer("top_statements", 1, 1000);
   inspect.finish();
+  TableReader fleet(reader.table("fleet"), "fleet", source_name);
+  rules.fleet.rolling_max_surge_percent = fleet.number("rolling_max_surge_percent", 0.0, 100.0);
+  fleet.finish();
   reader.finish();
   return rules;
 }

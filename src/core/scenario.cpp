@@ -1,6 +1,7 @@
 #include "poolcalc/scenario.hpp"
 
 #include "poolcalc/numbers.hpp"
+#include "scenario_toml.hpp"
 #include "toml_reader.hpp"
 
 #include <fmt/format.h>
@@ -501,7 +502,7 @@ bool is_whole_key(std::string_view key)
   return key.starts_with("reserve.");
 }
 
-std::string number_text(const toml::node& node, std::string_view key, detail::TableReader& reader)
+std::string number_text(const toml::node& node, std::string_view key, const detail::TableReader& reader)
 {
   if (const auto* i = node.as_integer()) {
     return fmt::format("{}", i->get());
@@ -513,7 +514,7 @@ std::string number_text(const toml::node& node, std::string_view key, detail::Ta
 }
 
 // Turns a TOML value into RawValue items, in the same text a flag would have, checking its type.
-std::vector<std::string> items_of(const toml::node& node, std::string_view key, detail::TableReader& reader)
+std::vector<std::string> items_of(const toml::node& node, std::string_view key, const detail::TableReader& reader)
 {
   switch (key_type(key)) {
   case KeyType::number:
@@ -651,6 +652,18 @@ std::expected<RawInputs, std::string> parse_scenario_toml(std::string_view toml_
     return std::unexpected(error.message);
   }
 }
+
+namespace detail {
+
+RawValue scenario_value(const toml::node& node, std::string_view key, const TableReader& reader)
+{
+  RawValue value;
+  value.items = items_of(node, key, reader);
+  value.origin = fmt::format("{}: {}", location(reader.source_name(), node.source()), reader.dotted(key));
+  return value;
+}
+
+} // namespace detail
 
 std::vector<std::string> scenario_labels(std::size_t count)
 {

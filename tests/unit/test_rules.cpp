@@ -95,6 +95,8 @@ TEST_CASE("builtin_rules")
   CHECK(r.monitoring.idle_warn_below == 5);
   CHECK(r.monitoring.pending_critical_above == 10);
   CHECK(r.monitoring.timeout_error_critical_rate == 0.05);
+  // Kubernetes' Deployment default maxSurge: 25 %.
+  CHECK(r.fleet.rolling_max_surge_percent == 25);
 }
 
 TEST_CASE("parse_rules errors name file:line:column")
@@ -106,6 +108,14 @@ TEST_CASE("parse_rules errors name file:line:column")
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error() ==
           "my.toml:" + std::to_string(line_of(text, "burst = 0.5")) + ":9: sizing.burst: expected a number >= 1 and <= 100, got 0.5");
+  }
+  SUBCASE("a fleet surge above 100 %")
+  {
+    const std::string text = rules_with("rolling_max_surge_percent = 25", "rolling_max_surge_percent = 101");
+    const auto r = parse_rules(text, "my.toml");
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error() == "my.toml:" + std::to_string(line_of(text, "rolling_max_surge_percent = 101")) +
+                         ":29: fleet.rolling_max_surge_percent: expected a number >= 0 and <= 100, got 101");
   }
   SUBCASE("wrong type")
   {

@@ -1,0 +1,171 @@
+#include "poolcalc/fleet_emit.hpp"
+#include "poolcalc/numbers.hpp"
+
+#include "common.hpp"
+#include "fleet_common.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace poolcalc {
+
+using namespace detail;
+
+namespace {
+
+// Left-aligned columns except those listed as numeric (right-aligned), two spaces apart.
+void columns(std::string& out, const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& numeric)
+{
+  std::vector<std::size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line = " ";
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      const bool right = i < numeric.size() && numeric[i];
+      line += right ? fmt::format(" {:>{}}", row[i], width[i]) : fmt::format(" {:<{}}", row[i], width[i]);
+      line += i + 1 < row.size() ? " " : "";
+    }
+    while (!line.empty() && line.back() == ' ') {
+      line.pop_back();
+    }
+    out += line + "\n";
+  }
+}
+
+} // namespace
+
+std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& findings)
+{
+  const FleetDatabase& db = fleet.database;
+  std::string out;
+  out += fmt::format("fleet {}: {} service{}, {} instance{}, PostgreSQL {}\n\n",
+                     fleet.source,
+                     fleet.services.size(),
+                     fleet.services.size() == 1 ? "" : "s",
+                     fleet.instances,
+                     fleet.instances == 1 ? "" : "s",
+                     db.version);
+
+  out += "database\n";
+  std::vector<std::vector<std::string>> database_rows = {
+    { "max_connections", fmt::format("{}", db.max_connections), "" },
+    { "reserved", fmt::format("{}", db.reserved_total), fleet_reserve_list(fleet) },
+    { "available", fmt::format("{}", db.available), fmt::format("{} - {}", db.max_connections, db.reserved_total) },
+  };
+  if (db.url) {
+    database_rows.push_back({ "url", "", db.url->masked() });
+  }
+  columns(out, database_rows, { false, true, false });
+  out += "\nservices (each sized by the seed's formula: pool per instance = ceil(peak / instances) x burst + overhead, rounded)\n";
+  std::vector<std::vector<std::string>> rows = {
+    { "service", "client", "load", "query", "instances", "peak", "pool", "connections", "setting" },
+  };
+  for (const FleetService& s : fleet.services) {
+    rows.push_back({ s.input.name,
+                     std::string(to_string(s.input.client)),
+                     fleet_load_text(s),
+                     fmt::format("{} ms", format_number(s.input.scenario.query_ms[s.input.scenario.design_index])),
+                     fmt::format("{}", s.instances),
+                     format_number(s.peak),
+                     fmt::format("{}", s.pool),
+                     fmt::format("{}", s.connections),
+                     s.pool_setting + (s.input.session_features ? " (session features)" : "") });
+  }
+  rows.push_back({ "total",
+                   "",
+                   "",
+                   "",
+                   fmt::format("{}", fleet.instances),
+                   format_number(fleet_peak_sum(fleet)),
+                   "",
+                   fmt::format("{}", fleet.total_connections),
+                   "" });
+  columns(out, rows, { false, false, false, true, true, true, true, true, false });
+
+  out += fmt::format("\ndirect to PostgreSQL: {} connections {} {} available: {}\n",
+                     fleet.total_connections,
+                     fleet.fits_direct ? "<=" : ">",
+                     db.available,
+                     fleet.fits_direct ? "fits" : "does not fit");
+  out += fmt::format("deploy: {}\n", fleet_surge_text(fleet));
+
+  out += "\nPgBouncer triggers (seed, \"When to Use PgBouncer\")\n";
+  if (fleet.triggers.empty()) {
+    out += "  none applies\n";
+  }
+  for (const Trigger& t : fleet.triggers) {
+    out += fmt::format("  - {} [{}]\n", t.reason, t.rule);
+  }
+
+  if (!fleet.pgbouncer) {
+    out +=
+      fmt::format("\nrecommendation: each service's pool as above, directly to PostgreSQL ({} connections)\n", fleet.total_connections);
+  } else {
+    const FleetPgBouncerPlan& p = *fleet.pgbouncer;
+    out += fmt::format("\nrecommendation: PgBouncer at {}:{}, one pool per (database, user)\n", p.listen_addr, p.listen_port);
+    columns(
+      out,
+      { { "server budget",
+          fmt::format("{}", p.server_budget),
+          fmt::format(
+            "min(available {}, {} of max_connections {})", db.available, format_percent(fleet.safe_utilization_max), db.max_connections) },
+        { "max_client_conn",
+          fmt::format("{}", p.max_client_conn),
+          fmt::format(
+            "max(the rules' {}, every instance's pool during the deploy {})", p.max_client_conn_minimum, fleet.surge_connections) } },
+      { false, true, false });
+    std::vector<std::vector<std::string>> pools = {
+      { "database",
+        "user",
+        "pool_mode",
+        "peak",
+        "default_pool_size",
+        "reserve_pool_size",
+        "max_db_connections",
+        "clients",
+        "wait mean / p95 / p99" },
+    };
+    for (const FleetPool& pool : p.pools) {
+      std::int64_t max_db = 0;
+      for (const FleetPgBouncerDatabase& d : p.databases) {
+        if (d.name == pool.database) {
+          max_db = d.max_db_connections;
+        }
+      }
+      pools.push_back({ pool.database,
+                        pool.user,
+                        pool.pool_mode,
+                        format_number(pool.peak),
+                        fmt::format("{}", pool.default_pool_size),
+                        fmt::format("{}", pool.reserve_pool_size),
+                        fmt::format("{}", max_db),
+                        fmt::format("{}", pool.surge_client_connections),
+                        fleet_wait_text(pool) });
+    }
+    columns(out, pools, { false, false, false, true, true, true, true, true, false });
+    for (const FleetPool& pool : p.pools) {
+      if (pool.wait) {
+        out += fmt::format("  wait model for {}/{}: {}\n", pool.database, pool.user, pool.wait_model);
+      }
+    }
+  }
+  out += fmt::format("\ncapacity: {}\n", fleet_capacity_text(fleet));
+
+  out += "\nfindings\n";
+  std::size_t id_width = 0;
+  for (const Finding& f : findings) {
+    id_width = std::max(id_width, f.id.size());
+  }
+  for (const Finding& f : findings) {
+    out += fmt::format("  {:<4}  {:<{}}  {}\n", to_string(f.level), f.id, id_width, f.message);
+  }
+  return out;
+}
+
+} // namespace poolcalc
