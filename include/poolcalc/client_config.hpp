@@ -7,6 +7,7 @@
 // (a single plan, or one service of a fleet) can feed them.
 
 #include "poolcalc/database_url.hpp"
+#include "poolcalc/fleet.hpp"
 #include "poolcalc/pgbouncer_config.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/sizing.hpp"
@@ -53,6 +54,7 @@ struct PoolerEndpoint
 {
   std::string host;
   std::int64_t port = 0;
+  std::string database; // the [databases] entry to ask for; empty: the server database's own name
 };
 
 // What the snippets need: one instance's pool, its timeouts, the URLs and the server's budget.
@@ -84,6 +86,17 @@ struct ConfigInput
 // The plan's figures for one instance (Plan::pool_size, Plan::settings, application_url's
 // endpoint, the scenario's URL and reserved budget).
 ConfigInput config_input(const Plan& plan, const Rules& rules);
+
+// One service of a fleet: its own plan's pool and timeouts (FleetService::plan), logging in as
+// its `user` to its `database` on [database] url (the URL's password kept only when the user is
+// the URL's), through the fleet's PgBouncer and the service's [databases] entry when the fleet
+// uses PgBouncer (whatever the service alone would need), and the fleet's server figures.
+ConfigInput config_input(const Fleet& fleet, const FleetService& service, const Rules& rules);
+
+// The fleet as a whole (the `pgbouncer` and `postgresql-conf` targets): PgBouncer's file from
+// pgbouncer_config_from_fleet, and what PostgreSQL sees: PgBouncer's server connections, or every
+// service's pool directly; [database]'s max_connections and reserve.
+ConfigInput config_input(const Fleet& fleet, const Rules& rules);
 
 // What the user chose beside the plan.
 struct ConfigOptions

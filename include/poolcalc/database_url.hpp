@@ -74,6 +74,15 @@ public:
   // an application at PgBouncer).
   DatabaseUrl with_port(unsigned port) const;
 
+  // Returns a copy logging in as `user` (percent-encoded where RFC 3986 requires it) and any `user`
+  // query parameter removed. The password is kept when `user` is the URL's user, dropped
+  // otherwise (it belongs to the other role). Used to give each service of a fleet its own role.
+  DatabaseUrl with_user(std::string_view user) const;
+
+  // Returns a copy naming database `name` (percent-encoded where RFC 3986 requires it) and any
+  // `dbname` query parameter removed. Used to point a service at its PgBouncer database entry.
+  DatabaseUrl with_database(std::string_view name) const;
+
   // Returns a copy with only the query parameters whose decoded key `keep` accepts (used to hand
   // libpq a URL without another client's parameters, such as Prisma's connection_limit).
   DatabaseUrl keep_params(const std::function<bool(std::string_view)>& keep) const;

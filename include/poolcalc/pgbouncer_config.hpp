@@ -6,6 +6,7 @@
 //
 // PgBouncer's settings and defaults: https://www.pgbouncer.org/config.html (docs/pgbouncer.md).
 
+#include "poolcalc/fleet.hpp"
 #include "poolcalc/sizing.hpp"
 
 #include <cstdint>
@@ -93,5 +94,19 @@ struct PgBouncerConfig
 // URL's database name, host or port cannot be written into pgbouncer.ini as it stands (characters
 // PgBouncer would misread). The rules' PgBouncer settings were checked when they were read.
 std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Plan& plan);
+
+// The fleet case: fleet.pgbouncer as a file. One [databases] entry per FleetPgBouncerDatabase
+// (host and port from [database] url as libpq would use them, else localhost:5432; dbname the
+// server's database), each with its own pool_size, min_pool_size, reserve_pool and
+// max_db_connections, and pool_mode where it differs from the global one (the session-mode
+// entries). When users with different pools share one entry, PgBouncer 1.18 has no per-user
+// pool size: the entry takes the largest and the smaller users get max_user_connections in
+// [users] (their pools' server connections summed). [pgbouncer] as the single plan, except that
+// default_pool_size and reserve_pool_size are left to the entries, and query_wait_timeout is
+// the longest of the services' pool_timeout (0, wait for ever, when one has 0). login_roles:
+// every pool's user.
+// Returns an error string when the fleet has no PgBouncer, or when the URL's host or port
+// cannot be written into pgbouncer.ini.
+std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(const Fleet& fleet);
 
 } // namespace poolcalc

@@ -1,8 +1,15 @@
 #include "cmd_config.hpp"
 
 #include "cmd_pgbouncer.hpp"
+#include "files.hpp"
+#include "run.hpp"
+
+#include "poolcalc/database_url.hpp"
+#include "poolcalc/fleet.hpp"
 
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace poolcalc::cli {
 
@@ -33,7 +40,14 @@ CLI::App* ConfigCommand::add_to(CLI::App& app)
                    m_server_version,
                    fmt::format("the PostgreSQL major version (default {}): 16+ has reserved_connections", k_default_server_version))
       ->type_name("N");
-  for (CLI::Option* option : { m_target_option, m_pgbouncer_version_option, m_server_version_option }) {
+  m_fleet_option = sub->add_option("--fleet", m_fleet, "take the workloads from a fleet file (docs/fleet.md) instead of the sizing flags")
+                     ->type_name("FILE");
+  m_service_option = sub
+                       ->add_option("--service",
+                                    m_service,
+                                    "with --fleet: the service a client target configures (pgbouncer and postgresql-conf: the fleet)")
+                       ->type_name("NAME");
+  for (CLI::Option* option : { m_target_option, m_pgbouncer_version_option, m_server_version_option, m_fleet_option, m_service_option }) {
     option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   }
   return sub;
@@ -50,6 +64,12 @@ ConfigArgs ConfigCommand::args() const
   }
   if (m_server_version_option->count() > 0) {
     args.server_version = m_server_version;
+  }
+  if (m_fleet_option->count() > 0) {
+    args.fleet = m_fleet;
+  }
+  if (m_service_option->count() > 0) {
+    args.service = m_service;
   }
   return args;
 }
@@ -77,7 +97,13 @@ std::expected<ConfigRequest, std::string> validate_config_args(const ConfigArgs&
       return std::unexpected("--server-version: " + version.error());
     }
     request.options.server_version = *version;
+    request.server_version_given = true;
   }
+  if (args.service && !args.fleet) {
+    return std::unexpected(fmt::format("--service: only with --fleet FILE (the service of a fleet file to configure)"));
+  }
+  request.fleet = args.fleet;
+  request.service = args.service;
   return request;
 }
 
@@ -95,6 +121,83 @@ std::expected<std::string, std::string> render_config(const ConfigRequest& reque
   }
   const std::vector<ConfigFile> files = request.target->render(config_input(plan, rules), request.options);
   return format == "json" ? render_config_json(request.target->name, files) : render_config_text(files);
+}
+
+int run_config_fleet(const ConfigRequest& request,
+                     const std::string& sizing_flag,
+                     const Rules& rules,
+                     const std::string& format,
+                     std::ostream& out,
+                     std::ostream& err)
+{
+  const auto fail = [&](const std::string& message) {
+    err << "poolcalc: error: " << mask_passwords(message) << '\n';
+    return k_exit_usage;
+  };
+  const std::string_view target = request.target->name;
+  if (!sizing_flag.empty()) {
+    return fail(
+      fmt::format("{}: `poolcalc config --fleet FILE` takes the workloads from the fleet file; drop {}", sizing_flag, sizing_flag));
+  }
+  const bool whole_fleet = target == "pgbouncer" || target == "postgresql-conf";
+  if (whole_fleet && request.service) {
+    return fail(fmt::format("--service: --for {} configures the whole fleet; drop --service", target));
+  }
+  auto text = read_file(*request.fleet);
+  if (!text) {
+    return fail(fmt::format("--fleet: {}", text.error()));
+  }
+  auto file = parse_fleet_toml(*text, *request.fleet, rules);
+  if (!file) {
+    return fail(file.error());
+  }
+  const Fleet fleet = size_fleet(*file, rules);
+  std::vector<std::string> names;
+  for (const FleetService& s : fleet.services) {
+    names.push_back(s.input.name);
+  }
+  ConfigOptions options = request.options;
+  if (!request.server_version_given) {
+    options.server_version = static_cast<int>(fleet.database.version);
+  }
+  ConfigInput input;
+  if (whole_fleet) {
+    if (target == "pgbouncer") {
+      auto config = pgbouncer_config_from_fleet(fleet);
+      if (!config) {
+        return fail(fmt::format("--fleet: {}: {}", *request.fleet, config.error()));
+      }
+    }
+    input = config_input(fleet, rules);
+  } else {
+    if (!request.service) {
+      return fail(fmt::format("--service: `poolcalc config --for {} --fleet FILE` configures one service of the fleet; expected one of {}",
+                              target,
+                              fmt::join(names, ", ")));
+    }
+    const auto found =
+      std::find_if(fleet.services.begin(), fleet.services.end(), [&](const FleetService& s) { return s.input.name == *request.service; });
+    if (found == fleet.services.end()) {
+      return fail(
+        fmt::format("--service: no service '{}' in {}; expected one of {}", *request.service, *request.fleet, fmt::join(names, ", ")));
+    }
+    input = config_input(fleet, *found, rules);
+  }
+  const std::vector<ConfigFile> files = request.target->render(input, options);
+  const std::string output = format == "json" ? render_config_json(target, files) : render_config_text(files);
+  const std::vector<Finding> findings = evaluate_fleet(fleet, rules);
+  for (const Finding& finding : findings) {
+    if (finding.level == Level::fail) {
+      err << "poolcalc: fail: " << finding.id << ": " << mask_passwords(finding.message) << '\n';
+    }
+  }
+  out << output;
+  out.flush();
+  if (!out) {
+    err << "poolcalc: error: cannot write the output\n";
+    return k_exit_runtime;
+  }
+  return has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
 }
 
 } // namespace poolcalc::cli

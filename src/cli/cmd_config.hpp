@@ -12,6 +12,7 @@
 
 #include <expected>
 #include <optional>
+#include <ostream>
 #include <string>
 
 namespace poolcalc::cli {
@@ -22,6 +23,8 @@ struct ConfigArgs
   std::optional<std::string> target;
   std::optional<std::string> pgbouncer_version;
   std::optional<std::string> server_version;
+  std::optional<std::string> fleet;
+  std::optional<std::string> service;
 };
 
 // What --for and the versions ask for, validated.
@@ -29,6 +32,9 @@ struct ConfigRequest
 {
   const ConfigTarget* target = nullptr;
   ConfigOptions options;
+  bool server_version_given = false;  // else a fleet's [database] version is used
+  std::optional<std::string> fleet;   // --fleet FILE
+  std::optional<std::string> service; // --service NAME
 };
 
 class ConfigCommand
@@ -44,6 +50,10 @@ private:
   std::string m_target;
   std::string m_pgbouncer_version;
   std::string m_server_version;
+  std::string m_fleet;
+  std::string m_service;
+  CLI::Option* m_fleet_option = nullptr;
+  CLI::Option* m_service_option = nullptr;
   CLI::Option* m_target_option = nullptr;
   CLI::Option* m_pgbouncer_version_option = nullptr;
   CLI::Option* m_server_version_option = nullptr;
@@ -61,5 +71,18 @@ std::expected<std::string, std::string> render_config(const ConfigRequest& reque
                                                       const Rules& rules,
                                                       const std::string& format,
                                                       std::string_view url_origin);
+
+// `poolcalc config --for TARGET --fleet FILE [--service NAME]`: reads and sizes the fleet file
+// with `rules`, prints the snippet in `format` (text or json) on `out`. `sizing_flag` names a
+// sizing flag or --config given beside --fleet (empty when none): a usage error, as are a
+// missing or unknown --service for a client target and --service for pgbouncer or
+// postgresql-conf. Fail findings go to `err` as "poolcalc: fail: ID: MESSAGE" lines and the
+// exit is 3, the snippet printed all the same. Returns the exit code.
+int run_config_fleet(const ConfigRequest& request,
+                     const std::string& sizing_flag,
+                     const Rules& rules,
+                     const std::string& format,
+                     std::ostream& out,
+                     std::ostream& err);
 
 } // namespace poolcalc::cli

@@ -367,6 +367,10 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
     }
     config_request = *request;
   }
+  if (config_request && config_request->fleet) {
+    const std::string sizing_flag = !parsed.flags.empty() ? parsed.flags.begin()->second.origin : parsed.config_path ? "--config" : "";
+    return run_config_fleet(*config_request, sizing_flag, loaded->rules, loaded->format, out, err);
+  }
   // env --write: the file is read first; its URL is the base unless --database-url is given.
   std::optional<EnvTarget> target;
   if (parsed.write_path) {

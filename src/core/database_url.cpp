@@ -550,6 +550,35 @@ DatabaseUrl DatabaseUrl::with_host(std::string_view host) const
   return result;
 }
 
+DatabaseUrl DatabaseUrl::with_user(std::string_view user) const
+{
+  DatabaseUrl result = *this;
+  const bool other_role = this->user() != user || param("user").has_value();
+  if (other_role) {
+    result.m_password.reset();
+  }
+  result.m_user = percent_encode(user);
+  std::erase_if(result.m_params, [&](const std::string& piece) {
+    const std::string key = percent_decode(raw_key(piece));
+    return key == "user" || (other_role && key == "password");
+  });
+  if (result.m_params.empty()) {
+    result.m_has_query = false;
+  }
+  return result;
+}
+
+DatabaseUrl DatabaseUrl::with_database(std::string_view name) const
+{
+  DatabaseUrl result = *this;
+  result.m_path = "/" + percent_encode(name);
+  std::erase_if(result.m_params, [](const std::string& piece) { return percent_decode(raw_key(piece)) == "dbname"; });
+  if (result.m_params.empty()) {
+    result.m_has_query = false;
+  }
+  return result;
+}
+
 DatabaseUrl DatabaseUrl::keep_params(const std::function<bool(std::string_view)>& keep) const
 {
   DatabaseUrl result = *this;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <string_view>
 
 namespace poolcalc {
@@ -199,6 +200,254 @@ std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Pla
     }
   }
   p.query_wait_timeout_s = Chosen<double>{ s.pool_timeout_s, wait_why };
+  return config;
+}
+
+namespace {
+
+// Host and port of [database] url as libpq would use them (the single plan's checks).
+std::expected<PgBouncerDatabase, std::string> fleet_server(const Fleet& fleet)
+{
+  PgBouncerDatabase server;
+  if (!fleet.database.url) {
+    server.host = "localhost";
+    server.port = 5432;
+    server.why = "no [database] url in the fleet file: localhost:5432 (the seed's server) assumed; replace it with the database's host "
+                 "and port";
+    return server;
+  }
+  const std::string host = fleet.database.url->effective_host();
+  const std::string port = fleet.database.url->effective_port();
+  if (!host.empty() && !plain(host, ":/")) {
+    return std::unexpected(
+      fmt::format("the host '{}' cannot be written into pgbouncer.ini: expected one host name, IP address or socket directory", host));
+  }
+  if (!port.empty()) {
+    auto number = parse_count(port, 1, 65535);
+    if (!number) {
+      return std::unexpected(fmt::format("the port '{}' cannot be written into pgbouncer.ini: {}", port, number.error()));
+    }
+    server.port = *number;
+  }
+  server.host = host;
+  server.why = "host and port from [database] url as libpq would use them";
+  if (host.empty()) {
+    server.why += "; no host in the URL: PgBouncer connects over the Unix socket in its unix_socket_dir (default /tmp; Debian's "
+                  "PostgreSQL listens in /var/run/postgresql)";
+  }
+  return server;
+}
+
+std::string pool_name(const FleetPool& pool)
+{
+  return fmt::format("{}/{}", pool.database, pool.user);
+}
+
+std::string service_list(const FleetPool& pool)
+{
+  return fmt::format("{}", fmt::join(pool.services, ", "));
+}
+
+} // namespace
+
+std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(const Fleet& fleet)
+{
+  if (!fleet.pgbouncer) {
+    return std::unexpected(fmt::format("the fleet does not use PgBouncer: its {} connections fit the {} available and no PgBouncer "
+                                       "trigger applies",
+                                       fleet.total_connections,
+                                       fleet.database.available));
+  }
+  const FleetPgBouncerPlan& b = *fleet.pgbouncer;
+  auto server = fleet_server(fleet);
+  if (!server) {
+    return std::unexpected(server.error());
+  }
+  std::vector<std::string> reasons;
+  for (const Trigger& trigger : fleet.triggers) {
+    reasons.push_back(trigger.reason);
+  }
+  PgBouncerConfig config;
+  config.header = {
+    fmt::format("pgbouncer.ini from poolcalc for the fleet {}: {} service{}, one pool per (database, user)",
+                fleet.source,
+                fleet.services.size(),
+                fleet.services.size() == 1 ? "" : "s"),
+    fmt::format("why PgBouncer: {}", fmt::join(reasons, "; ")),
+    fmt::format("PostgreSQL sees at most {} connections from it ({} of max_connections {}): the entries' max_db_connections summed",
+                b.server_connections,
+                format_percent(fleet.utilization),
+                fleet.database.max_connections),
+    "each [databases] entry sets its own pool_size, reserve_pool and max_db_connections; default_pool_size applies to none",
+    "each setting: PgBouncer's default, then why this value (https://www.pgbouncer.org/config.html)",
+    "no password in this file: the auth_file holds the hashes (poolcalc config --for pgbouncer --fleet FILE prints how)",
+  };
+
+  for (const FleetPgBouncerDatabase& d : b.databases) {
+    std::vector<const FleetPool*> pools;
+    for (const FleetPool& pool : b.pools) {
+      if (pool.database == d.name) {
+        pools.push_back(&pool);
+      }
+    }
+    const auto largest = std::max_element(
+      pools.begin(), pools.end(), [](const FleetPool* x, const FleetPool* y) { return x->default_pool_size < y->default_pool_size; });
+    const FleetPool& top = **largest;
+    PgBouncerDatabase db;
+    db.name = d.name;
+    db.host = server->host;
+    db.port = server->port;
+    db.dbname = d.dbname;
+    db.pool_size = top.default_pool_size;
+    db.reserve_pool = top.reserve_pool_size;
+    if (top.pool_mode == "transaction") {
+      db.min_pool_size = top.min_pool_size;
+    }
+    db.max_db_connections = d.max_db_connections;
+    if (d.pool_mode != b.pool_mode) {
+      db.pool_mode = d.pool_mode;
+    }
+    std::vector<std::string> why;
+    if (top.pool_mode == "session") {
+      why.push_back(fmt::format("{} ({}) needs session features: session mode, a server connection per client connection, so pool_size "
+                                "{} is every client connection of {}, surge included; no reserve",
+                                pool_name(top),
+                                service_list(top),
+                                top.default_pool_size,
+                                service_list(top)));
+      if (d.name != d.dbname) {
+        why.push_back(
+          fmt::format("the same server database {} under its own name, as transaction-mode services use {}", d.dbname, d.dbname));
+      }
+    } else {
+      const std::string sized =
+        top.default_pool_size == top.default_pool_size_wanted
+          ? fmt::format("the seed's formula over its whole load (peak {}, burst, overhead)", format_number(top.peak))
+          : fmt::format("the seed's formula wants pool_size {} for its whole load (peak {}); cut to {} + {} so every pool fits the "
+                        "server budget of {} (min(available {}, {} of max_connections {})), {} taken by session pools",
+                        top.default_pool_size_wanted,
+                        format_number(top.peak),
+                        top.default_pool_size,
+                        top.reserve_pool_size,
+                        b.server_budget,
+                        fleet.database.available,
+                        format_percent(fleet.safe_utilization_max),
+                        fleet.database.max_connections,
+                        b.session_connections);
+      why.push_back(fmt::format("{} ({}): transaction pool_size {} + reserve_pool {}, {}; min_pool_size {} (rules "
+                                "pgbouncer.settings.min_pool_ratio)",
+                                pool_name(top),
+                                service_list(top),
+                                top.default_pool_size,
+                                top.reserve_pool_size,
+                                sized,
+                                top.min_pool_size));
+    }
+    for (const FleetPool* pool : pools) {
+      if (pool != &top) {
+        why.push_back(fmt::format("{} ({}) plans {} + {}, capped in [users]",
+                                  pool_name(*pool),
+                                  service_list(*pool),
+                                  pool->default_pool_size,
+                                  pool->reserve_pool_size));
+      }
+    }
+    why.push_back(fmt::format("max_db_connections {}: its pools' server connections summed", d.max_db_connections));
+    why.push_back(server->why);
+    db.why = fmt::format("{}", fmt::join(why, "; "));
+    config.databases.push_back(std::move(db));
+  }
+
+  // Users whose pool is smaller than its entry's pool_size: PgBouncer 1.18 sets pool sizes per
+  // database only, so the user's total is capped instead.
+  std::map<std::string, std::int64_t> user_connections;
+  std::vector<std::string> capped;
+  for (const FleetPool& pool : b.pools) {
+    user_connections[pool.user] += pool.server_connections;
+    if (std::find(config.login_roles.begin(), config.login_roles.end(), pool.user) == config.login_roles.end()) {
+      config.login_roles.push_back(pool.user);
+    }
+    const auto entry =
+      std::find_if(config.databases.begin(), config.databases.end(), [&](const PgBouncerDatabase& db) { return db.name == pool.database; });
+    if (entry != config.databases.end() && entry->pool_size.value_or(0) > pool.default_pool_size &&
+        std::find(capped.begin(), capped.end(), pool.user) == capped.end()) {
+      capped.push_back(pool.user);
+    }
+  }
+  for (const std::string& user : capped) {
+    PgBouncerUser u;
+    u.name = user;
+    u.max_user_connections = user_connections[user];
+    u.why = fmt::format("{}'s pools' server connections summed: its entry's pool_size is a larger pool's, and PgBouncer 1.18 has no "
+                        "per-user pool size",
+                        user);
+    config.users.push_back(std::move(u));
+  }
+
+  PgBouncerSettings& p = config.settings;
+  p.listen_addr =
+    Chosen<std::string>{ b.listen_addr, "rules pgbouncer.settings.listen_addr (the seed's example): the services connect here" };
+  p.listen_port = Chosen<std::int64_t>{ b.listen_port, "rules pgbouncer.settings.listen_port (the seed's example)" };
+  p.auth_type =
+    Chosen<std::string>{ b.auth_type,
+                         b.auth_type == "md5" ? "rules pgbouncer.settings.auth_type (the seed's example); md5 also accepts SCRAM "
+                                                "secrets in the auth_file and then uses SCRAM"
+                                              : "rules pgbouncer.settings.auth_type" };
+  p.auth_file = Chosen<std::string>{ b.auth_file, "rules pgbouncer.settings.auth_file: one line per login role" };
+  p.pool_mode = Chosen<std::string>{ b.pool_mode,
+                                     fmt::format("rules pgbouncer.settings.pool_mode, for every entry that does not set its own{}",
+                                                 b.pool_mode == "transaction" ? ": a server connection serves one transaction, then the "
+                                                                                "next client's"
+                                                                              : "") };
+  std::int64_t steady = 0;
+  for (const FleetPool& pool : b.pools) {
+    steady += pool.client_connections;
+  }
+  p.max_client_conn = Chosen<std::int64_t>{
+    b.max_client_conn,
+    b.max_client_conn > b.max_client_conn_minimum
+      ? fmt::format("every instance's pool during the deploy: {} client connections ({} steady + the surge), more than the rules' {}",
+                    fleet.surge_connections,
+                    steady,
+                    b.max_client_conn_minimum)
+      : fmt::format("rules pgbouncer.settings.max_client_conn (the seed's example), room for every instance's pool during the deploy: "
+                    "{} client connections ({} steady + the surge)",
+                    fleet.surge_connections,
+                    steady)
+  };
+  p.reserve_pool_timeout_s =
+    Chosen<double>{ b.reserve_pool_timeout_s, "rules pgbouncer.settings.reserve_pool_timeout_s (the seed's example)" };
+
+  // query_wait_timeout is global: the longest wait any service accepts (0 = for ever).
+  double wait = 0;
+  bool forever = false;
+  std::string longest;
+  for (const FleetService& s : fleet.services) {
+    const double timeout = s.input.scenario.pool_timeout_s;
+    if (timeout == 0) {
+      forever = true;
+      longest = s.input.name;
+    } else if (!forever && timeout > wait) {
+      wait = timeout;
+      longest = s.input.name;
+    }
+  }
+  if (forever) {
+    p.query_wait_timeout_s = Chosen<double>{
+      0,
+      fmt::format("{}'s pool_timeout is 0 (wait for ever), and 0 here does the same: queries queue in PgBouncer without a limit", longest)
+    };
+  } else {
+    std::string why = fmt::format("the longest pool_timeout of the services ({}'s {} s): a query waits for a server connection no longer "
+                                  "than the application would wait for a pooled one",
+                                  longest,
+                                  format_number(wait));
+    if (b.reserve_pool_timeout_s > 0 && wait <= b.reserve_pool_timeout_s) {
+      why += fmt::format("; it is not above reserve_pool_timeout ({} s), so the reserve pools are never reached",
+                         format_number(b.reserve_pool_timeout_s));
+    }
+    p.query_wait_timeout_s = Chosen<double>{ wait, why };
+  }
   return config;
 }
 

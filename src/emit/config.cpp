@@ -86,7 +86,7 @@ ConfigInput config_input(const Plan& plan, const Rules& rules)
   input.connect_timeout_s = plan.settings.connect_timeout_s;
   input.server_url = plan.scenario.database_url;
   if (plan.pgbouncer) {
-    input.pgbouncer = PoolerEndpoint{ plan.pgbouncer->listen_addr, plan.pgbouncer->listen_port };
+    input.pgbouncer = PoolerEndpoint{ plan.pgbouncer->listen_addr, plan.pgbouncer->listen_port, {} };
     if (auto ini = pgbouncer_config_from_plan(plan)) {
       input.pgbouncer_config = std::move(*ini);
     }
@@ -107,6 +107,81 @@ ConfigInput config_input(const Plan& plan, const Rules& rules)
   return input;
 }
 
+namespace {
+
+// What PostgreSQL sees from the fleet, and PgBouncer's file when it has one.
+void fleet_server_figures(const Fleet& fleet, ConfigInput& input)
+{
+  input.max_connections = fleet.database.max_connections;
+  // The reserve the fleet counts (as each service's scenario does): not the entries that take no
+  // max_connections slot (a replication reserve from PostgreSQL 12 on).
+  for (const ReserveEntry& entry : fleet.database.reserve) {
+    const auto& skip = fleet.database.reserve_not_count;
+    if (std::find(skip.begin(), skip.end(), entry.name) == skip.end()) {
+      input.reserved.push_back(entry);
+    }
+  }
+  if (fleet.database.reserved_connections > 0) {
+    input.reserved.push_back({ "reserved_connections", fleet.database.reserved_connections });
+  }
+  input.server_connections = fleet.server_connections;
+  input.pgbouncer.reset();
+  input.pgbouncer_config.reset();
+  if (fleet.pgbouncer) {
+    if (auto ini = pgbouncer_config_from_fleet(fleet)) {
+      input.pgbouncer_config = std::move(*ini);
+    }
+    input.server_connections_source = fmt::format("the fleet's PgBouncer: its entries' max_db_connections summed, over {} pool{}",
+                                                  fleet.pgbouncer->pools.size(),
+                                                  fleet.pgbouncer->pools.size() == 1 ? "" : "s");
+  } else {
+    input.server_connections_source = fmt::format(
+      "every instance's pool of the fleet's {} service{}, directly", fleet.services.size(), fleet.services.size() == 1 ? "" : "s");
+  }
+}
+
+} // namespace
+
+ConfigInput config_input(const Fleet& fleet, const FleetService& service, const Rules& rules)
+{
+  ConfigInput input = config_input(service.plan, rules);
+  input.headline = fmt::format("{} of fleet {}: {}, {} ms per query -> pool of {} per instance",
+                               service.input.name,
+                               fleet.source,
+                               detail::load_text(service.plan),
+                               format_number(service.plan.scenarios[service.plan.design_index].query_ms),
+                               service.plan.pool_size);
+  fleet_server_figures(fleet, input);
+  input.server_url.reset();
+  if (fleet.database.url) {
+    input.server_url = fleet.database.url->with_user(service.input.user).with_database(service.input.database);
+  }
+  if (fleet.pgbouncer) {
+    input.pgbouncer = PoolerEndpoint{ fleet.pgbouncer->listen_addr, fleet.pgbouncer->listen_port, service.pgbouncer_database };
+  }
+  return input;
+}
+
+ConfigInput config_input(const Fleet& fleet, const Rules& rules)
+{
+  ConfigInput input;
+  input.headline = fmt::format("fleet {}: {} service{}, {} instance{}",
+                               fleet.source,
+                               fleet.services.size(),
+                               fleet.services.size() == 1 ? "" : "s",
+                               fleet.instances,
+                               fleet.instances == 1 ? "" : "s");
+  input.instances = fleet.instances;
+  input.superuser_reserved_default = rules.postgres.superuser_reserved_connections_default;
+  input.wal_senders_separate_since = static_cast<int>(rules.postgres.wal_senders_separate_since);
+  fleet_server_figures(fleet, input);
+  if (fleet.pgbouncer) {
+    input.pgbouncer = PoolerEndpoint{ fleet.pgbouncer->listen_addr, fleet.pgbouncer->listen_port, {} };
+  }
+  input.server_url = fleet.database.url;
+  return input;
+}
+
 std::optional<DatabaseUrl> connect_url(const ConfigInput& input)
 {
   if (!input.server_url) {
@@ -116,7 +191,11 @@ std::optional<DatabaseUrl> connect_url(const ConfigInput& input)
     return input.server_url;
   }
   // The application talks to PgBouncer where it listens; PgBouncer talks to the database.
-  return input.server_url->with_host(input.pgbouncer->host).with_port(static_cast<unsigned>(input.pgbouncer->port));
+  DatabaseUrl url = input.server_url->with_host(input.pgbouncer->host).with_port(static_cast<unsigned>(input.pgbouncer->port));
+  if (!input.pgbouncer->database.empty() && input.pgbouncer->database != url.database()) {
+    url = url.with_database(input.pgbouncer->database);
+  }
+  return url;
 }
 
 std::optional<DatabaseUrl> prisma_url(const ConfigInput& input, const PgBouncerVersion& pgbouncer_version)
