@@ -54,7 +54,7 @@ struct PoolerEndpoint
 {
   std::string host;
   std::int64_t port = 0;
-  std::string database; // the [databases] entry to ask for; empty: the server database's own name
+  std::string database{}; // the [databases] entry to ask for; empty: the server database's own name
 };
 
 // What the snippets need: one instance's pool, its timeouts, the URLs and the server's budget.

@@ -86,7 +86,7 @@ ConfigInput config_input(const Plan& plan, const Rules& rules)
   input.connect_timeout_s = plan.settings.connect_timeout_s;
   input.server_url = plan.scenario.database_url;
   if (plan.pgbouncer) {
-    input.pgbouncer = PoolerEndpoint{ plan.pgbouncer->listen_addr, plan.pgbouncer->listen_port, {} };
+    input.pgbouncer = PoolerEndpoint{ plan.pgbouncer->listen_addr, plan.pgbouncer->listen_port };
     if (auto ini = pgbouncer_config_from_plan(plan)) {
       input.pgbouncer_config = std::move(*ini);
     }

@@ -600,6 +600,27 @@ TEST_CASE("DatabaseUrl::with_host")
   CHECK(url->with_host("::1").to_string() == "postgresql://u:p@[::1]:5432/chat?sslmode=require");
 }
 
+TEST_CASE("DatabaseUrl::with_user and with_database")
+{
+  const DatabaseUrl url = parse_ok("postgresql://postgres:pw@db:5432/chat?sslmode=require&user=other&password=pw2&dbname=x");
+  // Another role: its password is not the URL's, so both password forms go; the user and dbname
+  // parameters would override the new values and go too.
+  CHECK(url.with_user("worker").to_string() == "postgresql://worker@db:5432/chat?sslmode=require&dbname=x");
+  CHECK(url.with_database("chat_session").to_string() ==
+        "postgresql://postgres:pw@db:5432/chat_session?sslmode=require&user=other&password=pw2");
+  // The URL's own user keeps its password.
+  const DatabaseUrl plain = parse_ok("postgresql://postgres:pw@db/chat");
+  CHECK(plain.with_user("postgres").to_string() == "postgresql://postgres:pw@db/chat");
+  CHECK(plain.with_user("app").with_database("d").to_string() == "postgresql://app@db/d");
+  // Percent-encoded where RFC 3986 requires it, decoded back by user() and database().
+  const DatabaseUrl odd = plain.with_user("a b").with_database("c/d");
+  CHECK(odd.to_string() == "postgresql://a%20b@db/c%2Fd");
+  CHECK(odd.user() == "a b");
+  CHECK(odd.database() == "c/d");
+  // No bare '?' left behind when the only parameter goes.
+  CHECK(parse_ok("postgresql://u@db/chat?dbname=x").with_database("y").to_string() == "postgresql://u@db/y");
+}
+
 TEST_CASE("DatabaseUrl: where libpq really connects")
 {
   const auto url = DatabaseUrl::parse("postgresql://u:p@db.example.com/app?port=5433&hostaddr=10.0.0.5&sslmode=require");
