@@ -123,6 +123,19 @@ std::expected<std::string, std::string> render_config(const ConfigRequest& reque
   return format == "json" ? render_config_json(request.target->name, files) : render_config_text(files);
 }
 
+std::expected<Fleet, std::string> load_fleet(const std::string& path, const Rules& rules)
+{
+  auto text = read_file(path);
+  if (!text) {
+    return std::unexpected(fmt::format("--fleet: {}", text.error()));
+  }
+  auto file = parse_fleet_toml(*text, path, rules);
+  if (!file) {
+    return std::unexpected(file.error());
+  }
+  return size_fleet(*file, rules);
+}
+
 int run_config_fleet(const ConfigRequest& request,
                      const std::string& sizing_flag,
                      const Rules& rules,
@@ -143,15 +156,11 @@ int run_config_fleet(const ConfigRequest& request,
   if (whole_fleet && request.service) {
     return fail(fmt::format("--service: --for {} configures the whole fleet; drop --service", target));
   }
-  auto text = read_file(*request.fleet);
-  if (!text) {
-    return fail(fmt::format("--fleet: {}", text.error()));
+  auto loaded = load_fleet(*request.fleet, rules);
+  if (!loaded) {
+    return fail(loaded.error());
   }
-  auto file = parse_fleet_toml(*text, *request.fleet, rules);
-  if (!file) {
-    return fail(file.error());
-  }
-  const Fleet fleet = size_fleet(*file, rules);
+  const Fleet& fleet = *loaded;
   std::vector<std::string> names;
   for (const FleetService& s : fleet.services) {
     names.push_back(s.input.name);

@@ -5,6 +5,7 @@
 
 #include "poolcalc/client_config.hpp"
 #include "poolcalc/findings.hpp"
+#include "poolcalc/fleet.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/sizing.hpp"
 
@@ -71,6 +72,11 @@ std::expected<std::string, std::string> render_config(const ConfigRequest& reque
                                                       const Rules& rules,
                                                       const std::string& format,
                                                       std::string_view url_origin);
+
+// Reads, checks and sizes the fleet file `path` with `rules`. Returns the one-line error (without
+// "poolcalc: error: ") for a file that cannot be read ("--fleet: cannot read ...") or is not a
+// valid fleet file ("FILE:LINE:COLUMN: KEY: ...").
+std::expected<Fleet, std::string> load_fleet(const std::string& path, const Rules& rules);
 
 // `poolcalc config --for TARGET --fleet FILE [--service NAME]`: reads and sizes the fleet file
 // with `rules`, prints the snippet in `format` (text or json) on `out`. `sizing_flag` names a

@@ -1,5 +1,12 @@
 #include "cmd_pgbouncer.hpp"
 
+#include "cmd_config.hpp"
+#include "run.hpp"
+
+#include "poolcalc/database_url.hpp"
+#include "poolcalc/findings.hpp"
+#include "poolcalc/fleet.hpp"
+
 #include "poolcalc/emit_pgbouncer.hpp"
 #include "poolcalc/pgbouncer_config.hpp"
 
@@ -18,6 +25,44 @@ std::expected<std::string, std::string> pgbouncer_command(const Plan& plan, bool
     return std::unexpected(fmt::format("{}: {}", url_origin, config.error()));
   }
   return userlist ? render_userlist_note(*config) : render_pgbouncer_ini(*config);
+}
+
+int run_pgbouncer_fleet(const std::string& path,
+                        bool userlist,
+                        const std::string& sizing_flag,
+                        const Rules& rules,
+                        std::ostream& out,
+                        std::ostream& err)
+{
+  const auto fail = [&](const std::string& message) {
+    err << "poolcalc: error: " << mask_passwords(message) << '\n';
+    return k_exit_usage;
+  };
+  if (!sizing_flag.empty()) {
+    return fail(
+      fmt::format("{}: `poolcalc pgbouncer --fleet FILE` takes the workloads from the fleet file; drop {}", sizing_flag, sizing_flag));
+  }
+  auto fleet = load_fleet(path, rules);
+  if (!fleet) {
+    return fail(fleet.error());
+  }
+  auto config = pgbouncer_config_from_fleet(*fleet);
+  if (!config) {
+    return fail(fmt::format("--fleet: {}: {}", path, config.error()));
+  }
+  const std::vector<Finding> findings = evaluate_fleet(*fleet, rules);
+  for (const Finding& finding : findings) {
+    if (finding.level == Level::fail) {
+      err << "poolcalc: fail: " << finding.id << ": " << mask_passwords(finding.message) << '\n';
+    }
+  }
+  out << (userlist ? render_userlist_note(*config) : render_pgbouncer_ini(*config));
+  out.flush();
+  if (!out) {
+    err << "poolcalc: error: cannot write the output\n";
+    return k_exit_runtime;
+  }
+  return has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
 }
 
 } // namespace poolcalc::cli

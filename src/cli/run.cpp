@@ -77,7 +77,8 @@ struct Parsed
   std::optional<std::string> write_path; // env --write PATH
   bool dry_run = false;
   InspectOptions inspect;
-  bool userlist = false; // `poolcalc pgbouncer --userlist`
+  bool userlist = false;                      // `poolcalc pgbouncer --userlist`
+  std::optional<std::string> pgbouncer_fleet; // `poolcalc pgbouncer --fleet FILE`
   ConfigArgs config;
 };
 
@@ -138,6 +139,10 @@ public:
     add_inspect_options(*m_subcommands[5], m_inspect);
     m_subcommands[6]->description("pgbouncer.ini for the plan, each value with PgBouncer's default and why");
     m_subcommands[6]->add_flag("--userlist", m_userlist, "print how to write PgBouncer's auth_file (userlist.txt) instead");
+    m_pgbouncer_fleet_option = m_subcommands[6]
+                                 ->add_option("--fleet", m_pgbouncer_fleet, "the fleet's pgbouncer.ini, from a fleet file (docs/fleet.md)")
+                                 ->type_name("FILE")
+                                 ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     m_subcommands.push_back(m_config_command.add_to(m_app));
     add_fleet_command(m_app, m_fleet);
   }
@@ -185,6 +190,9 @@ public:
     parsed.dry_run = m_env_write.dry_run;
     parsed.inspect = m_inspect;
     parsed.userlist = m_userlist;
+    if (m_pgbouncer_fleet_option->count() > 0) {
+      parsed.pgbouncer_fleet = m_pgbouncer_fleet;
+    }
     parsed.config = m_config_command.args();
     return parsed;
   }
@@ -213,6 +221,8 @@ private:
   CLI::Option* m_write_option = nullptr;
   InspectOptions m_inspect;
   bool m_userlist = false;
+  std::string m_pgbouncer_fleet;
+  CLI::Option* m_pgbouncer_fleet_option = nullptr;
   ConfigCommand m_config_command;
   FleetCommand m_fleet;
 };
@@ -367,9 +377,10 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
     }
     config_request = *request;
   }
-  if (config_request && config_request->fleet) {
+  if ((config_request && config_request->fleet) || parsed.pgbouncer_fleet) {
     const std::string sizing_flag = !parsed.flags.empty() ? parsed.flags.begin()->second.origin : parsed.config_path ? "--config" : "";
-    return run_config_fleet(*config_request, sizing_flag, loaded->rules, loaded->format, out, err);
+    return parsed.pgbouncer_fleet ? run_pgbouncer_fleet(*parsed.pgbouncer_fleet, parsed.userlist, sizing_flag, loaded->rules, out, err)
+                                  : run_config_fleet(*config_request, sizing_flag, loaded->rules, loaded->format, out, err);
   }
   // env --write: the file is read first; its URL is the base unless --database-url is given.
   std::optional<EnvTarget> target;

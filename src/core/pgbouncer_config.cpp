@@ -280,7 +280,7 @@ std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(const Fl
                 fleet.database.max_connections),
     "each [databases] entry sets its own pool_size, reserve_pool and max_db_connections; default_pool_size applies to none",
     "each setting: PgBouncer's default, then why this value (https://www.pgbouncer.org/config.html)",
-    "no password in this file: the auth_file holds the hashes (poolcalc config --for pgbouncer --fleet FILE prints how)",
+    "no password in this file: the auth_file holds the hashes (poolcalc pgbouncer --fleet FILE --userlist)",
   };
 
   for (const FleetPgBouncerDatabase& d : b.databases) {

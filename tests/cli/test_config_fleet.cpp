@@ -58,6 +58,23 @@ TEST_CASE("config --fleet: the example fleet's pgbouncer.ini")
   CHECK_FALSE(contains(r.out, "postgrespassword"));              // the URL's password is postgres's, never PgBouncer's
 }
 
+TEST_CASE("pgbouncer --fleet: the same file and note, each on its own")
+{
+  const Result config = run_poolcalc({ "config", "--for", "pgbouncer", "--fleet", k_example });
+  const Result ini = run_poolcalc({ "pgbouncer", "--fleet", k_example });
+  const Result note = run_poolcalc({ "pgbouncer", "--fleet", k_example, "--userlist" });
+  CHECK(ini.exit_code == 0);
+  CHECK(note.exit_code == 0);
+  CHECK(ini.out.starts_with("; pgbouncer.ini from poolcalc for the fleet " + k_example));
+  CHECK(note.out.starts_with("The auth_file (/etc/pgbouncer/userlist.txt)"));
+  CHECK(config.out == ini.out + "\n" + note.out); // `config` prints both files, one after the other
+  check_usage_error({ "pgbouncer", "--fleet", k_example, "--instances", "3" },
+                    "--instances: `poolcalc pgbouncer --fleet FILE` takes the workloads from the fleet file; drop --instances");
+  const Result trap = run_poolcalc({ "pgbouncer", "--fleet", k_trap });
+  CHECK(trap.exit_code == 3);
+  CHECK(trap.err.starts_with("poolcalc: fail: fleet.capacity_exceeds_server: "));
+}
+
 TEST_CASE("config --fleet --service: a service's snippet through its PgBouncer entry")
 {
   // chat-api: 30 per instance (docs/fleet.md), as the role chat, through PgBouncer 1.18 (pgbouncer=true).
