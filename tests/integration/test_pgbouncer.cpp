@@ -6,6 +6,7 @@
 #include "../cli/process.hpp"
 #include "pg_server.hpp"
 #include "pg_session.hpp"
+#include "pgbouncer_checks.hpp"
 #include "pgbouncer_server.hpp"
 
 #include <doctest/doctest.h>
@@ -58,37 +59,10 @@ int key_count(const std::string& ini, const std::string& key)
   return count;
 }
 
-// The userlist, written as `poolcalc pgbouncer --userlist` says: its SELECT line run as a
-// superuser against pg_authid.
-std::string userlist_from_note(const PgServer& server, const std::string& note)
-{
-  std::istringstream in(note);
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("SELECT ")) {
-      return server.sql(line);
-    }
-  }
-  FAIL("the userlist note has no SELECT line:\n", note);
-  return {};
-}
-
 std::int64_t number(const std::map<std::string, std::string>& row, const std::string& column)
 {
   const auto found = row.find(column);
   return found == row.end() ? 0 : std::atoll(found->second.c_str());
-}
-
-// Lines of PgBouncer's log at level ERROR or FATAL ("2026-... UTC [pid] ERROR ...").
-std::vector<std::string> error_lines(const std::string& log)
-{
-  std::vector<std::string> found;
-  std::istringstream in(log);
-  for (std::string line; std::getline(in, line);) {
-    if (line.find("] ERROR ") != std::string::npos || line.find("] FATAL ") != std::string::npos) {
-      found.push_back(line);
-    }
-  }
-  return found;
 }
 
 } // namespace
