@@ -123,10 +123,9 @@ int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostrea
     const std::string plan_json = plan ? render_json(*plan, findings) : std::string();
     output = render_inspect_json(inspection, loaded.rules, plan ? &plan_json : nullptr);
   } else if (loaded.format == "markdown") {
-    output = render_inspect_markdown(inspection, loaded.rules);
-    if (plan) {
-      output += render_markdown(*plan, findings);
-    }
+    // The review document first (its title is the document's), the live server as a section of it.
+    output = plan ? render_markdown(*plan, findings) + "\n" : std::string("# Live server review\n\n");
+    output += render_inspect_markdown(inspection, loaded.rules);
   } else if (loaded.format == "env") {
     output = render_env(*plan);
   } else {

@@ -311,6 +311,13 @@ TEST_CASE("inspect: the live server's slots and who holds them")
     CHECK(text.out.find("  free slots                      31  37 - 6\n") != std::string::npos);
     CHECK(text.out.find("warn  server.idle_in_transaction") != std::string::npos);
     CHECK(text.err.empty());
+    const Result markdown =
+      run_poolcalc({ "inspect", "--rules", rules, "--format", "markdown", "--database-url", chat.url("monitor", k_monitor_password) });
+    REQUIRE(markdown.exit_code == 0);
+    CHECK(markdown.out.rfind("# Live server review\n\n## Live server\n", 0) == 0);
+    CHECK(markdown.out.find("| ordinary slots | 37 | 40 - superuser_reserved 3 |\n") != std::string::npos);
+    CHECK(markdown.out.find("| 3 | chat-api | app | chat | idle |\n") != std::string::npos);
+    no_password_in(markdown, k_monitor_password);
   }
 }
 

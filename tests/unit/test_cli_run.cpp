@@ -99,3 +99,29 @@ TEST_CASE("run")
     CHECK(parsed.has_value());
   }
 }
+
+TEST_CASE("run: inspect tells a terminal what it is waiting for")
+{
+  // stderr on a terminal: a progress line before the connection (which port 1 refuses), the
+  // password masked; not on a terminal (CI logs), only the error.
+  const std::vector<std::string> args = { "inspect", "--database-url", "postgresql://app:Pw-Hidden@127.0.0.1:1/chat" };
+  std::vector<const char*> argv = { "poolcalc" };
+  for (const std::string& a : args) {
+    argv.push_back(a.c_str());
+  }
+  Environment env;
+  env.getenv = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
+  env.stderr_is_terminal = true;
+  std::ostringstream out;
+  std::ostringstream err;
+  CHECK(run(static_cast<int>(argv.size()), argv.data(), out, err, env) == k_exit_runtime);
+  CHECK(out.str().empty());
+  CHECK(err.str().rfind("poolcalc: connecting to postgresql://app:****@127.0.0.1:1/chat (connect_timeout 10 s)...\n"
+                        "poolcalc: error: cannot connect to postgresql://app:****@127.0.0.1:1/chat: ",
+                        0) == 0);
+  CHECK(err.str().find("Pw-Hidden") == std::string::npos);
+
+  const Outcome quiet = call(args);
+  CHECK(quiet.code == k_exit_runtime);
+  CHECK(quiet.err.rfind("poolcalc: error: cannot connect to", 0) == 0);
+}

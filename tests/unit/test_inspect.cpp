@@ -1,0 +1,281 @@
+// The pure part of `poolcalc inspect`: what a server snapshot means (include/poolcalc/inspect.hpp).
+// Snapshots are written by hand; the expected numbers are worked out in the comments.
+
+#include "poolcalc/inspect.hpp"
+
+#include "helpers.hpp"
+
+#include <doctest/doctest.h>
+
+namespace poolcalc {
+
+namespace {
+
+Backend backend(std::int64_t pid, std::string app, std::string user, std::string state, double age_s, double state_age_s)
+{
+  Backend b;
+  b.pid = pid;
+  b.application = std::move(app);
+  b.user = std::move(user);
+  b.database = "chat";
+  b.state = std::move(state);
+  b.client = "10.0.0.5";
+  b.connection_age_s = age_s;
+  b.state_age_s = state_age_s;
+  return b;
+}
+
+Backend hidden(std::int64_t pid, std::string app, std::string user)
+{
+  Backend b;
+  b.pid = pid;
+  b.application = std::move(app);
+  b.user = std::move(user);
+  b.database = "chat";
+  b.visible = false;
+  return b;
+}
+
+// PostgreSQL 15 with its defaults (max_connections 100, superuser_reserved_connections 3,
+// max_wal_senders 10), the inspection's own backend (pid 1), three idle chat-api connections,
+// two worker connections this role cannot see, one session idle in transaction for 2 minutes,
+// one query active for 90 s, and a connection two days old.
+ServerSnapshot chat_snapshot()
+{
+  ServerSnapshot s;
+  s.server = "postgresql://app:****@db:5432/chat";
+  s.version_num = 150018;
+  s.version = "15.18";
+  s.max_connections = 100;
+  s.superuser_reserved_connections = 3;
+  s.max_wal_senders = 10;
+  s.own_pid = 1;
+  s.current_user = "app";
+  s.current_database = "chat";
+  s.backends = {
+    backend(1, "poolcalc", "app", "active", 0.1, 0.0),
+    backend(10, "chat-api", "app", "idle", 3600, 5),
+    backend(11, "chat-api", "app", "idle", 3500, 7),
+    backend(12, "chat-api", "app", "idle", 172800 + 60, 2),
+    hidden(20, "worker", "worker"),
+    hidden(21, "worker", "worker"),
+    backend(30, "leaky-job", "app", "idle in transaction", 600, 120),
+    backend(31, "report", "app", "active", 300, 90),
+  };
+  s.statements_status = StatementsStatus::not_installed;
+  return s;
+}
+
+const Finding* find(const Inspection& in, std::string_view id)
+{
+  return test::find(in.findings, id);
+}
+
+} // namespace
+
+TEST_CASE("analyze")
+{
+  SUBCASE("slots, counts and the sessions to look at")
+  {
+    const Inspection in = analyze(chat_snapshot(), builtin_rules(), "chat-api");
+    CHECK_FALSE(in.wal_senders_count); // PostgreSQL 12+
+    CHECK(in.ordinary_slots == 97);    // 100 - 3
+    CHECK(in.client_connections == 7); // 8 backends less the inspection's own
+    CHECK(in.app_connections == 3);    // chat-api
+    CHECK(in.other_connections == 4);  // worker 2, leaky-job, report
+    CHECK(in.hidden_sessions == 2);    // the worker's
+    CHECK(in.free_slots == 90);        // 97 - 7
+    REQUIRE(in.groups.size() == 4);
+    CHECK(in.groups[0].application == "chat-api");
+    CHECK(in.groups[0].count == 3);
+    CHECK(in.groups[0].longest_state_age_s == 7.0);
+    CHECK(in.groups[1].application == "worker");
+    CHECK(in.groups[1].state.empty()); // hidden: unknown, not guessed
+    CHECK_FALSE(in.groups[1].longest_state_age_s.has_value());
+    REQUIRE(in.oldest.size() == 5); // the visible ones, oldest first
+    CHECK(in.oldest[0].pid == 12);
+    CHECK(in.old_connections == 1);              // older than connection_age_info_s = 86400
+    REQUIRE(in.idle_in_transaction.size() == 1); // 120 s > idle_in_transaction_warn_s = 60
+    CHECK(in.idle_in_transaction[0].pid == 30);
+    REQUIRE(in.long_active.size() == 1); // 90 s > active_query_warn_s = 60 (the inspection's own 0 s is not)
+    CHECK(in.long_active[0].pid == 31);
+  }
+  SUBCASE("findings, warnings first")
+  {
+    const Inspection in = analyze(chat_snapshot(), builtin_rules(), "chat-api");
+    REQUIRE(in.findings.size() == 6);
+    CHECK(in.findings[0].level == Level::warn);
+    CHECK(in.findings[0].id == "server.insufficient_privilege");
+    CHECK(in.findings[0].message ==
+          "2 sessions of other roles show no state, times or client address to 'app': they count as connections, but whether they "
+          "are idle, active or idle in transaction is unknown (GRANT pg_read_all_stats TO app to see them)");
+    REQUIRE(find(in, "server.idle_in_transaction") != nullptr);
+    CHECK(find(in, "server.idle_in_transaction")->message ==
+          "1 session idle in transaction for more than 60 s; the longest, pid 30, application 'leaky-job', user 'app', database "
+          "'chat', for 2 min: each holds a connection (and its locks) while doing nothing, the leak the seed's connection-age "
+          "query hunts");
+    REQUIRE(find(in, "server.long_active") != nullptr);
+    CHECK(find(in, "server.long_active")->message ==
+          "1 query running for more than 60 s; the longest, pid 31, application 'report', user 'app', database 'chat', for 90 s");
+    CHECK(find(in, "server.wal_senders_not_counted")->level == Level::info);
+    CHECK(find(in, "server.old_connections")->message ==
+          "1 connection is older than 24 h: normal for a pool that keeps its connections; a leak shows as sessions idle in "
+          "transaction or a count that keeps growing, not as age");
+    CHECK(find(in, "server.statements_unavailable")->message ==
+          "pg_stat_statements is not installed in database 'chat' (CREATE EXTENSION pg_stat_statements, with pg_stat_statements in "
+          "shared_preload_libraries): no measured query time");
+    CHECK(find(in, "server.full") == nullptr);
+    CHECK(find(in, "server.free_slots_low") == nullptr);
+  }
+  SUBCASE("before PostgreSQL 12, WAL senders take slots")
+  {
+    ServerSnapshot s = chat_snapshot();
+    s.version_num = 110022;
+    s.version = "11.22";
+    const Inspection in = analyze(s, builtin_rules(), "");
+    CHECK(in.wal_senders_count);
+    CHECK(in.ordinary_slots == 87); // 100 - 3 - 10
+    CHECK(find(in, "server.wal_senders_counted") != nullptr);
+    CHECK(in.app_connections == 0); // no --app: every connection is another application's
+    CHECK(in.other_connections == 7);
+  }
+  SUBCASE("PostgreSQL 16's reserved_connections; a full server")
+  {
+    ServerSnapshot s = chat_snapshot();
+    s.version_num = 160004;
+    s.reserved_connections = 5;
+    s.max_connections = 15;
+    const Inspection in = analyze(s, builtin_rules(), "chat-api");
+    CHECK(in.ordinary_slots == 7); // 15 - 3 - 5
+    CHECK(in.free_slots == 0);     // 7 connections hold all 7
+    REQUIRE(find(in, "server.full") != nullptr);
+    CHECK(find(in, "server.full")->level == Level::warn);
+  }
+  SUBCASE("few free slots")
+  {
+    ServerSnapshot s = chat_snapshot();
+    Rules rules = builtin_rules();
+    rules.inspect.free_slots_warn_ratio = 0.5;
+    s.max_connections = 18; // 15 ordinary, 7 in use, 8 free: not below 50 % of 15 = 7.5
+    CHECK(find(analyze(s, rules, ""), "server.free_slots_low") == nullptr);
+    s.max_connections = 16; // 13 ordinary, 7 in use, 6 free < 6.5
+    const Inspection in = analyze(s, rules, "");
+    REQUIRE(find(in, "server.free_slots_low") != nullptr);
+    CHECK(find(in, "server.free_slots_low")->message == "only 6 of 13 ordinary slots are free (below 50 % of them)");
+  }
+  SUBCASE("pg_stat_statements: the mean over every call")
+  {
+    ServerSnapshot s = chat_snapshot();
+    s.statements_status = StatementsStatus::available;
+    s.statements = { { "SELECT a", 90, 10, 0, 10, 900 }, { "SELECT b", 10, 100, 0, 100, 1000 } };
+    s.statements_calls = 100;
+    s.statements_total_ms = 1900;
+    const Inspection in = analyze(s, builtin_rules(), "");
+    CHECK(*in.mean_query_ms == doctest::Approx(19.0)); // 1900 ms / 100 calls
+    CHECK(*in.p95_query_ms == doctest::Approx(100.0)); // 90 % of the calls take 10 ms, the rest 100 ms
+    CHECK(find(in, "server.statements_measured") != nullptr);
+  }
+}
+
+TEST_CASE("mixture_p95")
+{
+  // One statement, normal(100, 10), cut at 0 and 1000 (both ~10 sigma away): 100 + 1.6449 x 10.
+  CHECK(*mixture_p95({ { "q", 50, 100, 10, 1000, 5000 } }) == doctest::Approx(116.449).epsilon(1e-4));
+  // Without spread, the p95 is the slowest statement that holds more than 5 % of the calls.
+  CHECK(*mixture_p95({ { "a", 94, 10, 0, 10, 940 }, { "b", 6, 50, 0, 50, 300 } }) == doctest::Approx(50.0));
+  CHECK(*mixture_p95({ { "a", 96, 10, 0, 10, 960 }, { "b", 4, 50, 0, 50, 200 } }) == doctest::Approx(10.0));
+  // Never above a statement's max.
+  CHECK(*mixture_p95({ { "q", 10, 100, 500, 150, 1000 } }) <= 150.0);
+  CHECK_FALSE(mixture_p95({}).has_value());
+  CHECK_FALSE(mixture_p95({ { "q", 0, 1, 1, 1, 0 } }).has_value());
+}
+
+TEST_CASE("live_reserve")
+{
+  SUBCASE("the server's slots, other applications now, the rules' policy; no replication since 12")
+  {
+    const Inspection in = analyze(chat_snapshot(), builtin_rules(), "chat-api");
+    const auto reserve = live_reserve(in, builtin_rules());
+    // rules.toml's reserve: other_apps 20, admin 10, superuser 10, replication 10 (the seed's).
+    REQUIRE(reserve.size() == 3);
+    CHECK(reserve[0].name == "superuser");
+    CHECK(reserve[0].connections == 3); // the server's, not the seed's 10
+    CHECK(reserve[1].name == "other_apps");
+    CHECK(reserve[1].connections == 4); // counted now
+    CHECK(reserve[2].name == "admin");
+    CHECK(reserve[2].connections == 10); // policy: kept
+  }
+  SUBCASE("16+: reserved_connections; before 12: WAL senders")
+  {
+    ServerSnapshot s = chat_snapshot();
+    s.version_num = 160004;
+    s.reserved_connections = 5;
+    auto reserve = live_reserve(analyze(s, builtin_rules(), "chat-api"), builtin_rules());
+    CHECK(reserve[1].name == "reserved_connections");
+    CHECK(reserve[1].connections == 5);
+    s = chat_snapshot();
+    s.version_num = 110022;
+    reserve = live_reserve(analyze(s, builtin_rules(), "chat-api"), builtin_rules());
+    CHECK(reserve[1].name == "replication");
+    CHECK(reserve[1].connections == 10); // max_wal_senders
+  }
+  SUBCASE("never more than max_connections: policy gives way first")
+  {
+    ServerSnapshot s = chat_snapshot();
+    s.max_connections = 10; // superuser 3 + other_apps 4 + admin 10 = 17 > 10: admin cut to 3
+    const auto reserve = live_reserve(analyze(s, builtin_rules(), "chat-api"), builtin_rules());
+    std::int64_t total = 0;
+    for (const ReserveEntry& e : reserve) {
+      total += e.connections;
+    }
+    CHECK(total == 10);
+    CHECK(reserve[2].name == "admin");
+    CHECK(reserve[2].connections == 3);
+  }
+}
+
+TEST_CASE("apply_server")
+{
+  const Inspection in = analyze(chat_snapshot(), builtin_rules(), "chat-api");
+  SUBCASE("the server fills max_connections and the reserve; flags win")
+  {
+    RawInputs inputs = test::inputs({ { "vus", "120" }, { "query_ms", "150" } });
+    REQUIRE(apply_server(inputs, in, builtin_rules()).has_value());
+    CHECK(inputs.at("max_connections").items == std::vector<std::string>{ "100" });
+    CHECK(inputs.at("reserve").items == std::vector<std::string>{ "superuser=3", "other_apps=4", "admin=10" });
+    CHECK(inputs.at("reserve").origin == "server: reserved budget");
+
+    RawInputs flagged = test::inputs({ { "vus", "120" }, { "query_ms", "150" }, { "max_connections", "300" } });
+    flagged.at("max_connections").origin = "--max-connections";
+    REQUIRE(apply_server(flagged, in, builtin_rules()).has_value());
+    CHECK(flagged.at("max_connections").items == std::vector<std::string>{ "300" });
+  }
+  SUBCASE("--query-ms auto")
+  {
+    RawInputs inputs = test::inputs({ { "vus", "120" }, { "query_ms", "auto" } });
+    inputs.at("query_ms").origin = "--query-ms";
+    const auto missing = apply_server(inputs, in, builtin_rules());
+    REQUIRE_FALSE(missing.has_value());
+    CHECK(missing.error() == "--query-ms: 'auto' needs pg_stat_statements, and database 'chat' gave no time: not_installed");
+
+    ServerSnapshot s = chat_snapshot();
+    s.statements_status = StatementsStatus::available;
+    s.statements = { { "SELECT a", 3, 52.25, 0, 52.25, 156.75 } };
+    s.statements_calls = 3;
+    s.statements_total_ms = 156.75;
+    REQUIRE(apply_server(inputs, analyze(s, builtin_rules(), ""), builtin_rules()).has_value());
+    CHECK(inputs.at("query_ms").items == std::vector<std::string>{ "52.25" }); // 156.75 / 3
+  }
+}
+
+TEST_CASE("duration_text")
+{
+  CHECK(duration_text(4.26) == "4.3 s");
+  CHECK(duration_text(90) == "90 s");
+  CHECK(duration_text(170) == "3 min"); // 2.83 min
+  CHECK(duration_text(7200) == "2 h");
+  CHECK(duration_text(172800) == "2 d");
+  CHECK(duration_text(-1) == "unknown");
+}
+
+} // namespace poolcalc
