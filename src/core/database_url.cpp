@@ -571,7 +571,11 @@ DatabaseUrl DatabaseUrl::with_user(std::string_view user) const
 DatabaseUrl DatabaseUrl::with_database(std::string_view name) const
 {
   DatabaseUrl result = *this;
-  result.m_path = "/" + percent_encode(name);
+  // Built aside and moved in: assigning a literal or "/" + ... to the copy's member makes g++ 12
+  // at -O2 warn falsely (-Wrestrict).
+  std::string path = percent_encode(name);
+  path.insert(path.begin(), '/');
+  result.m_path = std::move(path);
   std::erase_if(result.m_params, [](const std::string& piece) { return percent_decode(raw_key(piece)) == "dbname"; });
   if (result.m_params.empty()) {
     result.m_has_query = false;
