@@ -28,7 +28,7 @@ public:
   std::string to_string() const;
 
   // The URL with the password replaced by "****" (no change when there is none), in the
-  // userinfo and in a `password` query parameter alike. Use this everywhere except the
+  // userinfo and in `password` and `sslpassword` query parameters alike. Use this everywhere except the
   // snippet the user asked for.
   std::string masked() const;
 
@@ -43,6 +43,11 @@ public:
   // snippet the user asked for (a JDBC properties file keeps them apart from the URL).
   std::string user() const;
   std::string password() const;
+
+  // Every secret in the URL as written and decoded (the password, `password` and `sslpassword`
+  // parameters), longest first: what must be scrubbed from a message that may quote the URL's
+  // parts, such as libpq's ("forbidden value %00 in percent-encoded value: "...").
+  std::vector<std::string> secrets() const;
 
   // True when the host is a loopback address or name (localhost, 127.0.0.0/8, ::1) or a Unix
   // socket (empty host, or a `host=` parameter that starts with '/').

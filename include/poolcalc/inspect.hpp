@@ -71,7 +71,7 @@ struct ServerSnapshot
   StatementsStatus statements_status = StatementsStatus::not_installed;
   std::string statements_error;          // for not_readable
   std::vector<StatementStat> statements; // heaviest total time first (top_statements rows)
-  std::int64_t statements_calls = 0;     // over every statement of this database, not only the top
+  std::int64_t statements_calls = 0;     // over every statement of this database counted, not only the rows read
   double statements_total_ms = 0;
 };
 
@@ -122,8 +122,9 @@ Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::stri
 // The reserve the live server implies: its superuser_reserved_connections and (16+)
 // reserved_connections, the connections other applications hold now, WAL senders before 12,
 // and the rules' other reserves (policy such as `admin`), cut so they never exceed
-// max_connections (the application's share is then 0 and the plan says so).
-std::vector<ReserveEntry> live_reserve(const Inspection& inspection, const Rules& rules);
+// `max_connections` (the server's when none is given; the application's share is then 0 and the
+// plan says so).
+std::vector<ReserveEntry> live_reserve(const Inspection& inspection, const Rules& rules, std::optional<std::int64_t> max_connections = {});
 
 // Puts the live server's max_connections and reserve into `inputs` (origin "server") where the
 // user did not give them, and replaces `--query-ms auto` with the measured mean. Returns an
@@ -134,6 +135,9 @@ std::expected<void, std::string> apply_server(RawInputs& inputs, const Inspectio
 std::optional<double> mixture_p95(const std::vector<StatementStat>& statements);
 
 std::string_view to_string(StatementsStatus status);
+
+// Milliseconds for people: 2 decimals, 4 below 1 ms ("131.62", "0.0021").
+std::string ms_text(double ms);
 
 // A duration for people: "45 s", "12 min", "5 h", "3 d".
 std::string duration_text(double seconds);

@@ -20,10 +20,14 @@ bool has_workload(const RawInputs& inputs)
   return inputs.contains("vus") || inputs.contains("rps");
 }
 
-// The inputs with `auto` replaced by a placeholder, to check every other input before the
-// server is contacted (bad input never costs a connection).
-RawInputs with_placeholder_times(RawInputs inputs)
+// The inputs with `auto` replaced by a placeholder, and the reserve (which the server will
+// supply) emptied, to check every other input before the server is contacted: bad input never
+// costs a connection.
+RawInputs with_placeholders(RawInputs inputs)
 {
+  if (const auto it = inputs.find("reserve"); it == inputs.end() || !it->second.origin.starts_with("--")) {
+    inputs["reserve"] = RawValue{ { "superuser=0" }, "server: reserved budget" };
+  }
   if (auto it = inputs.find("query_ms"); it != inputs.end()) {
     std::vector<std::string> items;
     bool placeholder = false;
@@ -83,7 +87,7 @@ int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostrea
     if (loaded.format == "env") {
       return fail(k_exit_usage, "--format env: the .env snippet needs a workload (--vus N or --rps R)");
     }
-  } else if (auto checked = build_scenario(with_placeholder_times(loaded.inputs), loaded.rules); !checked) {
+  } else if (auto checked = build_scenario(with_placeholders(loaded.inputs), loaded.rules); !checked) {
     return fail(k_exit_usage, checked.error());
   }
 

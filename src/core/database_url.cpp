@@ -1,5 +1,7 @@
 #include "poolcalc/database_url.hpp"
 
+#include <algorithm>
+
 #include <uriparser/Uri.h>
 
 #include <array>
@@ -457,14 +459,42 @@ std::string DatabaseUrl::masked() const
   if (copy.m_password.has_value()) {
     copy.m_password = "****";
   }
-  // libpq also takes the password as a query parameter (?password=...).
+  // libpq also takes the password as a query parameter (?password=...), and a client key's
+  // passphrase as ?sslpassword=...
   for (std::string& piece : copy.m_params) {
     const std::string_view key = raw_key(piece);
-    if (percent_decode(key) == "password" && key.size() < piece.size()) {
+    const std::string name = percent_decode(key);
+    if ((name == "password" || name == "sslpassword") && key.size() < piece.size()) {
       piece = std::string{ key } + "=****";
     }
   }
   return copy.to_string();
+}
+
+std::vector<std::string> DatabaseUrl::secrets() const
+{
+  std::vector<std::string> secrets;
+  const auto add = [&](const std::string& value) {
+    if (!value.empty() && std::find(secrets.begin(), secrets.end(), value) == secrets.end()) {
+      secrets.push_back(value);
+    }
+  };
+  if (m_password) {
+    add(*m_password);
+    add(percent_decode(*m_password));
+  }
+  for (const std::string& piece : m_params) {
+    const std::string_view key = raw_key(piece);
+    const std::string name = percent_decode(key);
+    if ((name == "password" || name == "sslpassword") && key.size() < piece.size()) {
+      const std::string raw = piece.substr(key.size() + 1);
+      add(raw);
+      add(percent_decode(raw));
+    }
+  }
+  // Longest first, so a secret that contains another is replaced whole.
+  std::stable_sort(secrets.begin(), secrets.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return secrets;
 }
 
 std::string DatabaseUrl::user() const

@@ -58,6 +58,11 @@ Finding finding(std::string id, Level level, std::string message, std::string so
 
 } // namespace
 
+std::string ms_text(double ms)
+{
+  return format_number(ms, std::abs(ms) < 1 ? 4 : 2);
+}
+
 std::string_view to_string(StatementsStatus status)
 {
   switch (status) {
@@ -207,8 +212,8 @@ Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::stri
     f.push_back(finding("server.insufficient_privilege",
                         Level::warn,
                         fmt::format("{} session{} of other roles show{} no state, times or client address to '{}': they count as "
-                                    "connections, but whether they are idle, active or idle in transaction is unknown (GRANT "
-                                    "pg_read_all_stats TO {} to see them)",
+                                    "connections, but whether they are idle, active or idle in transaction is unknown, and a "
+                                    "background worker in a database would look the same (GRANT pg_read_all_stats TO {} to see them)",
                                     r.hidden_sessions,
                                     r.hidden_sessions == 1 ? "" : "s",
                                     r.hidden_sessions == 1 ? "s" : "",
@@ -276,10 +281,17 @@ Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::stri
                           Level::info,
                           fmt::format("pg_stat_statements measured a mean execution time of {} ms over {} calls (p95 about {} ms); "
                                       "--query-ms auto uses the mean. A connection is held longer than the statement runs "
-                                      "(round trips, the application's work inside a transaction)",
-                                      format_number(*r.mean_query_ms, 2),
+                                      "(round trips, the application's work inside a transaction){}",
+                                      ms_text(*r.mean_query_ms),
                                       snapshot.statements_calls,
-                                      format_number(r.p95_query_ms.value_or(*r.mean_query_ms), 2)),
+                                      ms_text(r.p95_query_ms.value_or(*r.mean_query_ms)),
+                                      r.hidden_statements == 0
+                                        ? std::string()
+                                        : fmt::format("; {} statement{} of other roles show{} no text, so transaction control "
+                                                      "(BEGIN, COMMIT) among them could not be left out (pg_read_all_stats shows them)",
+                                                      r.hidden_statements,
+                                                      r.hidden_statements == 1 ? "" : "s",
+                                                      r.hidden_statements == 1 ? "s" : "")),
                           "pg_stat_statements"));
     } else {
       f.push_back(finding("server.statements_unavailable",
@@ -314,8 +326,9 @@ Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::stri
   return r;
 }
 
-std::vector<ReserveEntry> live_reserve(const Inspection& inspection, const Rules& rules)
+std::vector<ReserveEntry> live_reserve(const Inspection& inspection, const Rules& rules, std::optional<std::int64_t> max_connections)
 {
+  const std::int64_t limit = max_connections.value_or(inspection.snapshot.max_connections);
   const ServerSnapshot& s = inspection.snapshot;
   std::vector<ReserveEntry> live;
   live.push_back({ "superuser", s.superuser_reserved_connections });
@@ -338,11 +351,11 @@ std::vector<ReserveEntry> live_reserve(const Inspection& inspection, const Rules
   for (const ReserveEntry& entry : live) {
     total += entry.connections;
   }
-  for (std::size_t i = live.size(); i-- > 0 && total > s.max_connections;) {
+  for (std::size_t i = live.size(); i-- > 0 && total > limit;) {
     if (i < server_entries && live[i].name != "other_apps") {
       continue;
     }
-    const std::int64_t cut = std::min(live[i].connections, total - s.max_connections);
+    const std::int64_t cut = std::min(live[i].connections, total - limit);
     live[i].connections -= cut;
     total -= cut;
   }
@@ -359,8 +372,13 @@ std::expected<void, std::string> apply_server(RawInputs& inputs, const Inspectio
     inputs["max_connections"] = RawValue{ { std::to_string(inspection.snapshot.max_connections) }, "server: max_connections" };
   }
   if (!from_flag("reserve")) {
+    // Cut to the max_connections the plan uses: the server's, or --max-connections.
+    std::optional<std::int64_t> max_connections;
+    if (auto given = parse_count(inputs.at("max_connections").items.front(), 1, k_max_connections_limit)) {
+      max_connections = *given;
+    }
     RawValue reserve{ {}, "server: reserved budget" };
-    for (const ReserveEntry& entry : live_reserve(inspection, rules)) {
+    for (const ReserveEntry& entry : live_reserve(inspection, rules, max_connections)) {
       reserve.items.push_back(fmt::format("{}={}", entry.name, entry.connections));
     }
     inputs["reserve"] = std::move(reserve);

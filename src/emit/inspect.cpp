@@ -69,9 +69,9 @@ std::string statements_summary(const Inspection& in)
   case StatementsStatus::available:
     if (in.mean_query_ms) {
       return fmt::format("mean {} ms over {} calls, p95 about {} ms (--query-ms auto uses the mean)",
-                         format_number(*in.mean_query_ms, 2),
+                         ms_text(*in.mean_query_ms),
                          s.statements_calls,
-                         format_number(in.p95_query_ms.value_or(*in.mean_query_ms), 2));
+                         ms_text(in.p95_query_ms.value_or(*in.mean_query_ms)));
     }
     return "no calls recorded yet";
   case StatementsStatus::not_installed:

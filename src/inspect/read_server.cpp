@@ -138,6 +138,29 @@ std::set<std::string, std::less<>> libpq_keywords(const Libpq& lib)
   return keywords;
 }
 
+// A libpq message with every secret of the URL masked: libpq may quote a value it could not
+// decode ("forbidden value %00 in percent-encoded value: ..."), which mask_passwords alone would
+// not recognise.
+std::string scrub(const DatabaseUrl& url, std::string text)
+{
+  text = mask_passwords(text);
+  for (const std::string& secret : url.secrets()) {
+    for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 4)) {
+      text.replace(at, secret.size(), "****");
+    }
+  }
+  return text;
+}
+
+// "1.10" -> 110, "1.8" -> 108: pg_stat_statements' extension version, for its column names.
+int extension_version(const std::string& text)
+{
+  const std::size_t dot = text.find('.');
+  const std::int64_t major = to_int(text.substr(0, dot), 0);
+  const std::int64_t minor = dot == std::string::npos ? 0 : to_int(text.substr(dot + 1), 0);
+  return static_cast<int>(major * 100 + minor);
+}
+
 } // namespace
 
 std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, const ReadOptions& options)
@@ -155,8 +178,14 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
   // The URL first (expanded by libpq), then poolcalc's own settings, which override it.
   const std::string url_text = libpq_url.to_string();
   const std::string timeout = url.param("connect_timeout").value_or(format_number(std::ceil(options.connect_timeout_s), 0));
-  const char* keys[] = { "dbname", "application_name", "connect_timeout", nullptr };
-  const char* values[] = { url_text.c_str(), "poolcalc", timeout.c_str(), nullptr };
+  // statement_timeout is the server's; a network that goes silent mid-query is the client's to
+  // notice: TCP_USER_TIMEOUT (libpq 12+, Linux) gives up on unacknowledged data after the
+  // statement timeout plus the connect timeout, unless the URL sets its own.
+  const std::string user_timeout =
+    format_number(static_cast<double>(options.statement_timeout_ms) + std::ceil(options.connect_timeout_s) * 1000.0, 0);
+  const bool set_user_timeout = keywords.contains("tcp_user_timeout") && !url.param("tcp_user_timeout");
+  const char* keys[] = { "dbname", "application_name", "connect_timeout", set_user_timeout ? "tcp_user_timeout" : nullptr, nullptr };
+  const char* values[] = { url_text.c_str(), "poolcalc", timeout.c_str(), set_user_timeout ? user_timeout.c_str() : nullptr, nullptr };
   if (options.progress) {
     options.progress(fmt::format("connecting to {} (connect_timeout {} s)", server, timeout));
   }
@@ -166,10 +195,10 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
   }
   Connection conn(lib, raw);
   if (lib.status(raw) != CONNECTION_OK) {
-    return std::unexpected(mask_passwords(fmt::format("cannot connect to {}: {}", server, one_line(lib.error_message(raw)))));
+    return std::unexpected(scrub(url, fmt::format("cannot connect to {}: {}", server, one_line(lib.error_message(raw)))));
   }
   const auto lost = [&](const std::pair<std::string, std::string>& error) {
-    return std::unexpected(mask_passwords(fmt::format("inspecting {}: {}", server, error.second)));
+    return std::unexpected(scrub(url, fmt::format("inspecting {}: {}", server, error.second)));
   };
 
   ServerSnapshot s;
@@ -186,12 +215,23 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
   if (options.progress) {
     options.progress("reading settings and pg_stat_activity");
   }
+  // PostgreSQL 10 or later: pg_stat_activity.backend_type and pg_read_all_stats are 10's.
+  auto version = conn.exec("SELECT current_setting('server_version_num'), current_setting('server_version')");
+  if (!version) {
+    return lost(version.error());
+  }
+  if (to_int(version->rows.at(0)[0]) < 100000) {
+    return std::unexpected(
+      fmt::format("{}: PostgreSQL {} is too old for poolcalc inspect (10 or later)", server, text_of(version->rows.at(0)[1])));
+  }
   auto settings = conn.exec("SELECT current_setting('server_version_num'), current_setting('server_version'), "
                             "current_setting('max_connections'), current_setting('superuser_reserved_connections'), "
                             "current_setting('reserved_connections', true), current_setting('max_wal_senders'), current_user, "
                             "current_database(), "
                             "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
-                            "OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE')");
+                            // Who sees other sessions: privileges of the role since 14, membership before.
+                            "OR pg_has_role(current_user, 'pg_read_all_stats', "
+                            "CASE WHEN current_setting('server_version_num')::int >= 140000 THEN 'USAGE' ELSE 'MEMBER' END)");
   if (!settings) {
     return lost(settings.error());
   }
@@ -216,8 +256,10 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
   auto activity = conn.exec("SELECT pid, datname, usename, application_name, backend_type IS NOT NULL, state, "
                             "CASE WHEN client_addr IS NOT NULL THEN host(client_addr) "
                             "WHEN client_port = -1 THEN 'local' END, "
-                            "extract(epoch FROM now() - backend_start), extract(epoch FROM now() - state_change), "
-                            "extract(epoch FROM now() - xact_start) "
+                            // clock_timestamp(), not now() (the transaction's start, before this snapshot).
+                            "greatest(extract(epoch FROM clock_timestamp() - backend_start), 0), "
+                            "greatest(extract(epoch FROM clock_timestamp() - state_change), 0), "
+                            "greatest(extract(epoch FROM clock_timestamp() - xact_start), 0) "
                             "FROM pg_stat_activity "
                             "WHERE backend_type = 'client backend' OR (backend_type IS NULL AND datname IS NOT NULL)");
   if (!activity) {
@@ -241,23 +283,29 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
   if (options.progress) {
     options.progress("reading pg_stat_statements");
   }
-  auto installed = conn.exec("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'");
+  auto installed = conn.exec("SELECT e.extversion, quote_ident(n.nspname) FROM pg_extension e "
+                             "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'");
   if (!installed) {
     return lost(installed.error());
   }
   if (installed->rows.empty()) {
     s.statements_status = StatementsStatus::not_installed;
   } else {
-    // Column names changed in PostgreSQL 13 (total_time -> total_exec_time); `toplevel` is 14+.
-    const bool exec_names = s.version_num >= 130000;
-    const std::string suffix = exec_names ? "_exec_time" : "_time";
-    const std::string toplevel = s.version_num >= 140000 ? "AND toplevel " : "";
+    // The extension's version decides its columns (a pg_upgrade keeps the old version until
+    // ALTER EXTENSION ... UPDATE): *_exec_time from 1.8, `toplevel` from 1.9. The view is
+    // qualified with the extension's schema, which need not be on the search_path.
+    const int ext = extension_version(text_of(installed->rows.at(0)[0]));
+    const std::string view = text_of(installed->rows.at(0)[1]) + ".pg_stat_statements";
+    const std::string suffix = ext >= 108 ? "_exec_time" : "_time";
+    const std::string toplevel = ext >= 109 ? "AND toplevel " : "";
     if (auto r = conn.exec("SAVEPOINT statements"); !r) {
       return lost(r.error());
     }
+    // The sums over every statement come from window functions, before the LIMIT.
     auto rows = conn.exec(
-      fmt::format("SELECT calls, mean{0}, stddev{0}, max{0}, total{0}, left(regexp_replace(query, '\\s+', ' ', 'g'), 120) "
-                  "FROM pg_stat_statements "
+      fmt::format("SELECT calls, mean{0}, stddev{0}, max{0}, total{0}, left(regexp_replace(query, '\\s+', ' ', 'g'), 120), "
+                  "sum(calls) OVER (), sum(total{0}) OVER () "
+                  "FROM {3} "
                   "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) {1}"
                   "AND calls > 0 AND query NOT LIKE '{2}%' "
                   "AND query !~* '^\\s*(begin|commit|rollback|end|abort|start\\s+transaction|savepoint|release|set|reset|show|discard|"
@@ -265,7 +313,8 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
                   "ORDER BY total{0} DESC LIMIT 5000",
                   suffix,
                   toplevel,
-                  "/* poolcalc inspect */"));
+                  "/* poolcalc inspect */",
+                  view));
     if (rows) {
       s.statements_status = StatementsStatus::available;
       for (const auto& r : rows->rows) {
@@ -276,8 +325,8 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
         stat.max_ms = to_double(r[3]).value_or(0);
         stat.total_ms = to_double(r[4]).value_or(0);
         stat.query = text_of(r[5]);
-        s.statements_calls += stat.calls;
-        s.statements_total_ms += stat.total_ms;
+        s.statements_calls = to_int(r[6]);
+        s.statements_total_ms = to_double(r[7]).value_or(0);
         s.statements.push_back(std::move(stat));
       }
     } else if (rows.error().first == "55000") { // object_not_in_prerequisite_state: not in shared_preload_libraries

@@ -45,6 +45,29 @@ TEST_CASE("inspect: bad input is refused before any connection")
   check_error({ "inspect", "--app" }, 2, "--app: 1 required NAME missing (see poolcalc --help)");
 }
 
+TEST_CASE("inspect: a low --max-connections is checked against the server's reserve, not the rules'")
+{
+  // The rules' reserve is 50; the server supplies its own, so 45 is not refused before connecting.
+  const Result r = run_poolcalc({ "inspect", "--vus", "20", "--query-ms", "10", "--max-connections", "45", "--database-url", k_url });
+  CHECK(r.exit_code == 1); // the refused connection, not a usage error
+  CHECK(r.err.rfind("poolcalc: error: cannot connect to", 0) == 0);
+}
+
+TEST_CASE("inspect: a password libpq quotes back is masked")
+{
+  // libpq refuses %00 and quotes the raw value in its message: "forbidden value %00 in
+  // percent-encoded value: ...". poolcalc masks every form of the URL's secrets.
+  for (const std::string url : { "postgresql://app:Leak%00Me@127.0.0.1:1/chat",
+                                 "postgresql://app@127.0.0.1:1/chat?password=Leak%00Me",
+                                 "postgresql://app@127.0.0.1:1/chat?sslpassword=Leak%00Me" }) {
+    const Result r = run_poolcalc({ "inspect", "--database-url", url });
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("Leak") == std::string::npos);
+  }
+}
+
 TEST_CASE("--query-ms auto belongs to inspect")
 {
   check_error({ "--vus", "120", "--query-ms", "auto" },

@@ -280,8 +280,22 @@ TEST_CASE("DatabaseUrl::to_string")
   }
 }
 
+TEST_CASE("DatabaseUrl::secrets")
+{
+  // As written and decoded, once each, longest first (ties in URL order), for scrubbing messages
+  // that quote them.
+  CHECK(parse_ok("postgresql://u:p%40ss@h/db?password=two&sslpassword=k%20ey").secrets() ==
+        std::vector<std::string>{ "p%40ss", "k%20ey", "p@ss", "k ey", "two" });
+  CHECK(parse_ok("postgresql://u@h/db").secrets().empty());
+}
+
 TEST_CASE("DatabaseUrl::masked")
 {
+  SUBCASE("a client key's passphrase (libpq's sslpassword) is a secret too")
+  {
+    CHECK(parse_ok("postgresql://u@h/db?sslmode=verify-full&sslpassword=KeyPass123").masked() ==
+          "postgresql://u@h/db?sslmode=verify-full&sslpassword=****");
+  }
   SUBCASE("replaces the password")
   {
     CHECK(parse_ok(k_seed_url).masked() == "postgresql://postgres:****@localhost:5432/chat_backend_db");

@@ -108,7 +108,8 @@ TEST_CASE("analyze")
     CHECK(in.findings[0].id == "server.insufficient_privilege");
     CHECK(in.findings[0].message ==
           "2 sessions of other roles show no state, times or client address to 'app': they count as connections, but whether they "
-          "are idle, active or idle in transaction is unknown (GRANT pg_read_all_stats TO app to see them)");
+          "are idle, active or idle in transaction is unknown, and a background worker in a database would look the same (GRANT "
+          "pg_read_all_stats TO app to see them)");
     REQUIRE(find(in, "server.idle_in_transaction") != nullptr);
     CHECK(find(in, "server.idle_in_transaction")->message ==
           "1 session idle in transaction for more than 60 s; the longest, pid 30, application 'leaky-job', user 'app', database "
@@ -173,7 +174,18 @@ TEST_CASE("analyze")
     const Inspection in = analyze(s, builtin_rules(), "");
     CHECK(*in.mean_query_ms == doctest::Approx(19.0)); // 1900 ms / 100 calls
     CHECK(*in.p95_query_ms == doctest::Approx(100.0)); // 90 % of the calls take 10 ms, the rest 100 ms
-    CHECK(find(in, "server.statements_measured") != nullptr);
+    REQUIRE(find(in, "server.statements_measured") != nullptr);
+    CHECK(find(in, "server.statements_measured")->message ==
+          "pg_stat_statements measured a mean execution time of 19 ms over 100 calls (p95 about 100 ms); --query-ms auto uses the "
+          "mean. A connection is held longer than the statement runs (round trips, the application's work inside a transaction)");
+    // Another role's statement shows no text: its BEGIN/COMMIT could not be left out, and it says so.
+    s.statements.push_back({ "<insufficient privilege>", 5, 0.01, 0, 0.01, 0.05 });
+    const Inspection hidden = analyze(s, builtin_rules(), "");
+    CHECK(hidden.hidden_statements == 1);
+    CHECK(find(hidden, "server.statements_measured")
+            ->message.ends_with(
+              "; 1 statement of other roles shows no text, so transaction control (BEGIN, COMMIT) among them could not be left out "
+              "(pg_read_all_stats shows them)"));
   }
 }
 
@@ -232,6 +244,14 @@ TEST_CASE("live_reserve")
     CHECK(reserve[2].name == "admin");
     CHECK(reserve[2].connections == 3);
   }
+}
+
+TEST_CASE("live_reserve: cut to --max-connections")
+{
+  // superuser 3 + other_apps 4 + admin 10 = 17 > 12: admin cut by 5.
+  const auto reserve = live_reserve(analyze(chat_snapshot(), builtin_rules(), "chat-api"), builtin_rules(), 12);
+  CHECK(reserve[2].name == "admin");
+  CHECK(reserve[2].connections == 5);
 }
 
 TEST_CASE("apply_server")
