@@ -279,8 +279,17 @@ std::vector<ConfigFile> render_config_pgbouncer(const ConfigInput& input, const 
   if (!input.pgbouncer_config) {
     return {}; // the command refuses a plan without PgBouncer before rendering
   }
-  return { { "pgbouncer.ini", render_pgbouncer_ini(*input.pgbouncer_config) },
-           { "userlist.txt", render_userlist_note(*input.pgbouncer_config) } };
+  // The note follows the ini as `;` comments, so the whole text output is still a file PgBouncer
+  // accepts (`poolcalc config --for pgbouncer > pgbouncer.ini`).
+  std::string note = "; How to write the auth_file (poolcalc pgbouncer --userlist prints this note alone):\n";
+  const std::string text = render_userlist_note(*input.pgbouncer_config);
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = text.find('\n', start);
+    const std::string line = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    note += line.empty() ? ";\n" : "; " + line + "\n";
+    start = end == std::string::npos ? text.size() : end + 1;
+  }
+  return { { "pgbouncer.ini", render_pgbouncer_ini(*input.pgbouncer_config) }, { "userlist-howto.txt", std::move(note) } };
 }
 
 std::string render_config_text(const std::vector<ConfigFile>& files)

@@ -31,6 +31,9 @@ inline std::string userlist_from_note(const PgServer& server, const std::string&
 {
   std::istringstream in(note);
   for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("; ")) {
+      line.erase(0, 2); // `config --for pgbouncer` writes the note as ini comments
+    }
     if (line.starts_with("SELECT ")) {
       return server.sql(line);
     }

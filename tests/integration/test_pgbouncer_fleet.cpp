@@ -53,7 +53,7 @@ Files fleet_config(const std::string& fleet_file)
   const auto json = nlohmann::json::parse(r.out);
   REQUIRE(json.at("files").size() == 2);
   CHECK(json["files"][0]["name"] == "pgbouncer.ini");
-  CHECK(json["files"][1]["name"] == "userlist.txt");
+  CHECK(json["files"][1]["name"] == "userlist-howto.txt");
   return { json["files"][0]["content"].get<std::string>(), json["files"][1]["content"].get<std::string>() };
 }
 

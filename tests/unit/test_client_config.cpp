@@ -4,6 +4,8 @@
 #include "helpers.hpp"
 
 #include <doctest/doctest.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 using namespace poolcalc;
@@ -389,8 +391,17 @@ TEST_CASE("render_config_pgbouncer")
   REQUIRE(files.size() == 2);
   CHECK(files[0].name == "pgbouncer.ini");
   CHECK(files[0].content == render_pgbouncer_ini(*pgbouncer_config_from_plan(p)));
-  CHECK(files[1].name == "userlist.txt");
-  CHECK(files[1].content == render_userlist_note(*pgbouncer_config_from_plan(p)));
+  // The auth_file note, as `;` comments so the whole text output is one file PgBouncer accepts.
+  CHECK(files[1].name == "userlist-howto.txt");
+  const std::string note = render_userlist_note(*pgbouncer_config_from_plan(p));
+  CHECK(files[1].content.starts_with("; How to write the auth_file"));
+  CHECK(files[1].content.find("; " + note.substr(0, note.find('\n')) + "\n") != std::string::npos);
+  std::size_t lines = 0;
+  for (std::size_t at = files[1].content.find('\n'); at != std::string::npos; at = files[1].content.find('\n', at + 1)) {
+    ++lines;
+    CHECK(files[1].content[at + 1 < files[1].content.size() ? at + 1 : at] == (at + 1 < files[1].content.size() ? ';' : '\n'));
+  }
+  CHECK(lines == 1 + static_cast<std::size_t>(std::count(note.begin(), note.end(), '\n')));
 }
 
 TEST_CASE("render_config_json")
