@@ -1,6 +1,7 @@
 #include "cmd_config.hpp"
 
 #include "cmd_pgbouncer.hpp"
+#include "context.hpp"
 #include "files.hpp"
 #include "run.hpp"
 
@@ -195,18 +196,8 @@ int run_config_fleet(const ConfigRequest& request,
   const std::vector<ConfigFile> files = request.target->render(input, options);
   const std::string output = format == "json" ? render_config_json(target, files) : render_config_text(files);
   const std::vector<Finding> findings = evaluate_fleet(fleet, rules);
-  for (const Finding& finding : findings) {
-    if (finding.level == Level::fail) {
-      err << "poolcalc: fail: " << finding.id << ": " << mask_passwords(finding.message) << '\n';
-    }
-  }
-  out << output;
-  out.flush();
-  if (!out) {
-    err << "poolcalc: error: cannot write the output\n";
-    return k_exit_runtime;
-  }
-  return has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
+  report_failures(err, findings);
+  return write_output(out, err, output, has_failure(findings) ? k_exit_plan_fails : k_exit_ok);
 }
 
 } // namespace poolcalc::cli

@@ -1,5 +1,6 @@
 #include "cmd_fleet.hpp"
 
+#include "context.hpp"
 #include "files.hpp"
 
 #include "poolcalc/database_url.hpp"
@@ -59,13 +60,7 @@ int run_fleet(const FleetCommand& command, std::ostream& out, std::ostream& err)
   const std::string output = command.format == "json"       ? render_fleet_json(fleet, findings)
                              : command.format == "markdown" ? render_fleet_markdown(fleet, findings)
                                                             : render_fleet_text(fleet, findings);
-  out << output;
-  out.flush();
-  if (!out) {
-    err << "poolcalc: error: cannot write the output\n";
-    return k_exit_runtime;
-  }
-  return has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
+  return write_output(out, err, output, has_failure(findings) ? k_exit_plan_fails : k_exit_ok);
 }
 
 } // namespace poolcalc::cli

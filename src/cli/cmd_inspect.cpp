@@ -143,19 +143,9 @@ int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostrea
   }
   const int code = has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
   if (loaded.format == "env") {
-    for (const Finding& finding : findings) {
-      if (finding.level == Level::fail) {
-        err << "poolcalc: fail: " << finding.id << ": " << mask_passwords(finding.message) << '\n';
-      }
-    }
+    report_failures(err, findings);
   }
-  out << output;
-  out.flush();
-  if (!out) {
-    err << "poolcalc: error: cannot write the output\n";
-    return k_exit_runtime;
-  }
-  return code;
+  return write_output(out, err, output, code);
 }
 
 } // namespace poolcalc::cli

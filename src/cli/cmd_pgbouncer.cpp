@@ -1,6 +1,7 @@
 #include "cmd_pgbouncer.hpp"
 
 #include "cmd_config.hpp"
+#include "context.hpp"
 #include "run.hpp"
 
 #include "poolcalc/database_url.hpp"
@@ -51,18 +52,11 @@ int run_pgbouncer_fleet(const std::string& path,
     return fail(fmt::format("--fleet: {}: {}", path, config.error()));
   }
   const std::vector<Finding> findings = evaluate_fleet(*fleet, rules);
-  for (const Finding& finding : findings) {
-    if (finding.level == Level::fail) {
-      err << "poolcalc: fail: " << finding.id << ": " << mask_passwords(finding.message) << '\n';
-    }
-  }
-  out << (userlist ? render_userlist_note(*config) : render_pgbouncer_ini(*config));
-  out.flush();
-  if (!out) {
-    err << "poolcalc: error: cannot write the output\n";
-    return k_exit_runtime;
-  }
-  return has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
+  report_failures(err, findings);
+  return write_output(out,
+                      err,
+                      (userlist ? render_userlist_note(*config) : render_pgbouncer_ini(*config)),
+                      has_failure(findings) ? k_exit_plan_fails : k_exit_ok);
 }
 
 } // namespace poolcalc::cli

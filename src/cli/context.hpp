@@ -2,10 +2,14 @@
 // What every subcommand receives once the flags, the --config file, the environment and the
 // rules are read: the rules in force, the scenario inputs by key, and the output choices.
 
+#include "poolcalc/findings.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/scenario.hpp"
 
+#include <ostream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace poolcalc::cli {
 
@@ -25,5 +29,13 @@ struct Loaded
   std::string format = "text";
   bool explain = false;
 };
+
+// Names each `fail` finding on stderr ("poolcalc: fail: ID: MESSAGE", masked), for the outputs
+// that print no findings (the .env snippet, the curve, config snippets, pgbouncer.ini).
+void report_failures(std::ostream& err, const std::vector<Finding>& findings);
+
+// Writes `output` to stdout and returns `code`, or k_exit_runtime (with one line on stderr) when
+// stdout cannot be written.
+int write_output(std::ostream& out, std::ostream& err, std::string_view output, int code);
 
 } // namespace poolcalc::cli

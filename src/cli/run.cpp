@@ -443,23 +443,13 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
     code = has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
     // Formats without findings (the .env snippet, the curve, a config snippet, pgbouncer.ini) still say why they exit 3.
     if (parsed.command == "curve" || parsed.command == "config" || parsed.command == "pgbouncer" || loaded->format == "env") {
-      for (const Finding& finding : findings) {
-        if (finding.level == Level::fail) {
-          err << "poolcalc: fail: " << finding.id << ": " << mask_passwords(finding.message) << '\n';
-        }
-      }
+      report_failures(err, findings);
     }
     if (target) {
       return write_env(*target, plan, parsed.dry_run, code == k_exit_plan_fails, out, err);
     }
   }
-  out << output;
-  out.flush();
-  if (!out) {
-    err << "poolcalc: error: cannot write the output\n";
-    return k_exit_runtime;
-  }
-  return code;
+  return write_output(out, err, output, code);
 }
 
 } // namespace
