@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace poolcalc {
@@ -41,6 +42,23 @@ struct Trigger
   std::string reason; // with its numbers
   std::string rule;   // rules.toml key
 };
+
+// What the seed's "When to Use PgBouncer" list (and its scaling table) looks at, for one
+// application or a whole fleet.
+struct TriggerInputs
+{
+  std::int64_t users = 0;                  // concurrent users (VUs), for the scaling table
+  const ScalingRow* scaling_row = nullptr; // the row for `users`, if any
+  std::int64_t instances = 0;
+  std::int64_t total_connections = 0;
+  std::int64_t services = 0;
+  bool transaction_pooling = false;
+  bool remote_database = false;
+  std::string_view in_all; // "" for one application, " in all" for a fleet's sums (in the reasons)
+};
+
+// The triggers that apply, each with its numbers and rules key, in the seed's order.
+std::vector<Trigger> pgbouncer_triggers(const TriggerInputs& inputs, const PgBouncerTriggers& rules);
 
 // The seed's "PgBouncer Configuration Example", sized from the plan.
 struct PgBouncerPlan

@@ -346,35 +346,15 @@ const ScalingRow* scaling_row_for(const std::vector<ScalingRow>& rows, std::int6
 
 std::vector<Trigger> fleet_triggers(const Fleet& fleet, const Rules& rules)
 {
-  const PgBouncerTriggers& t = rules.pgbouncer_triggers;
-  std::vector<Trigger> triggers;
-  if (fleet.scaling_row != nullptr && fleet.scaling_row->pgbouncer) {
-    triggers.push_back({ "scaling_table",
-                         fmt::format("{} concurrent users in all is in the scaling table's {}+ row, which says \"Use PgBouncer\"",
-                                     fleet.vus,
-                                     fleet.scaling_row->users_min - 1),
-                         "scaling" });
-  }
-  if (fleet.instances > t.instances_above) {
-    triggers.push_back({ "instances",
-                         fmt::format("{} application instances in all (more than {})", fleet.instances, t.instances_above),
-                         "pgbouncer.triggers.instances_above" });
-  }
-  if (fleet.total_connections > t.total_connections_above) {
-    triggers.push_back({ "total_connections",
-                         fmt::format("{} connections in total (more than {})", fleet.total_connections, t.total_connections_above),
-                         "pgbouncer.triggers.total_connections_above" });
-  }
-  const auto services = static_cast<std::int64_t>(fleet.services.size());
-  if (services > t.services_above) {
-    triggers.push_back({ "services",
-                         fmt::format("{} services share the database (more than {})", services, t.services_above),
-                         "pgbouncer.triggers.services_above" });
-  }
-  if (fleet.database.remote.value_or(false) && t.remote_database) {
-    triggers.push_back({ "remote_database", "the database is remote (a high-latency network)", "pgbouncer.triggers.remote_database" });
-  }
-  return triggers;
+  return pgbouncer_triggers({ fleet.vus,
+                              fleet.scaling_row,
+                              fleet.instances,
+                              fleet.total_connections,
+                              static_cast<std::int64_t>(fleet.services.size()),
+                              false,
+                              fleet.database.remote.value_or(false),
+                              " in all" },
+                            rules.pgbouncer_triggers);
 }
 
 // The hold time of a service's design scenario, in seconds.

@@ -39,37 +39,9 @@ std::string plural(std::int64_t n, std::string_view one, std::string_view many)
 std::vector<Trigger> find_triggers(const Plan& plan, const Rules& rules)
 {
   const Scenario& s = plan.scenario;
-  const PgBouncerTriggers& t = rules.pgbouncer_triggers;
-  std::vector<Trigger> triggers;
-  if (plan.scaling_row != nullptr && plan.scaling_row->pgbouncer) {
-    triggers.push_back({ "scaling_table",
-                         fmt::format("{} concurrent users is in the scaling table's {}+ row, which says \"Use PgBouncer\"",
-                                     s.vus,
-                                     plan.scaling_row->users_min - 1),
-                         "scaling" });
-  }
-  if (s.instances > t.instances_above) {
-    triggers.push_back({ "instances",
-                         fmt::format("{} application instances (more than {})", s.instances, t.instances_above),
-                         "pgbouncer.triggers.instances_above" });
-  }
-  if (plan.total_connections > t.total_connections_above) {
-    triggers.push_back({ "total_connections",
-                         fmt::format("{} connections in total (more than {})", plan.total_connections, t.total_connections_above),
-                         "pgbouncer.triggers.total_connections_above" });
-  }
-  if (s.services > t.services_above) {
-    triggers.push_back({ "services",
-                         fmt::format("{} services share the database (more than {})", s.services, t.services_above),
-                         "pgbouncer.triggers.services_above" });
-  }
-  if (s.transaction_pooling && t.transaction_pooling) {
-    triggers.push_back({ "transaction_pooling", "transaction-level pooling is wanted", "pgbouncer.triggers.transaction_pooling" });
-  }
-  if (plan.remote_database && t.remote_database) {
-    triggers.push_back({ "remote_database", "the database is remote (a high-latency network)", "pgbouncer.triggers.remote_database" });
-  }
-  return triggers;
+  return pgbouncer_triggers(
+    { s.vus, plan.scaling_row, s.instances, plan.total_connections, s.services, s.transaction_pooling, plan.remote_database, "" },
+    rules.pgbouncer_triggers);
 }
 
 std::string no_trigger_reason(const Plan& plan, const Rules& rules)
@@ -440,6 +412,41 @@ Plan size(const Scenario& scenario, const Rules& rules)
                                          1,
                                          std::min(q.closed.users, k_max_connections_limit));
   return plan;
+}
+
+std::vector<Trigger> pgbouncer_triggers(const TriggerInputs& in, const PgBouncerTriggers& t)
+{
+  std::vector<Trigger> triggers;
+  if (in.scaling_row != nullptr && in.scaling_row->pgbouncer) {
+    triggers.push_back({ "scaling_table",
+                         fmt::format("{} concurrent users{} is in the scaling table's {}+ row, which says \"Use PgBouncer\"",
+                                     in.users,
+                                     in.in_all,
+                                     in.scaling_row->users_min - 1),
+                         "scaling" });
+  }
+  if (in.instances > t.instances_above) {
+    triggers.push_back({ "instances",
+                         fmt::format("{} application instances{} (more than {})", in.instances, in.in_all, t.instances_above),
+                         "pgbouncer.triggers.instances_above" });
+  }
+  if (in.total_connections > t.total_connections_above) {
+    triggers.push_back({ "total_connections",
+                         fmt::format("{} connections in total (more than {})", in.total_connections, t.total_connections_above),
+                         "pgbouncer.triggers.total_connections_above" });
+  }
+  if (in.services > t.services_above) {
+    triggers.push_back({ "services",
+                         fmt::format("{} services share the database (more than {})", in.services, t.services_above),
+                         "pgbouncer.triggers.services_above" });
+  }
+  if (in.transaction_pooling && t.transaction_pooling) {
+    triggers.push_back({ "transaction_pooling", "transaction-level pooling is wanted", "pgbouncer.triggers.transaction_pooling" });
+  }
+  if (in.remote_database && t.remote_database) {
+    triggers.push_back({ "remote_database", "the database is remote (a high-latency network)", "pgbouncer.triggers.remote_database" });
+  }
+  return triggers;
 }
 
 } // namespace poolcalc
