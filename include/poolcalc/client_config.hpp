@@ -68,6 +68,7 @@ struct ConfigInput
   std::optional<DatabaseUrl> server_url;           // the database itself (DIRECT_URL); none when not given
   std::optional<PoolerEndpoint> pgbouncer;         // set when the application goes through PgBouncer
   std::optional<PgBouncerConfig> pgbouncer_config; // PgBouncer's own file, when it is in the plan
+  bool fleet_role = false;                         // a fleet service's own role in server_url: its password was not given
 
   // Prisma's own defaults (rules: [prisma_defaults]), shown beside the chosen values.
   std::string prisma_default_connection_limit; // "physical CPUs x 2 + 1"

@@ -155,6 +155,7 @@ ConfigInput config_input(const Fleet& fleet, const FleetService& service, const 
   input.server_url.reset();
   if (fleet.database.url) {
     input.server_url = fleet.database.url->with_user(service.input.user).with_database(service.input.database);
+    input.fleet_role = true;
   }
   if (fleet.pgbouncer) {
     input.pgbouncer = PoolerEndpoint{ fleet.pgbouncer->listen_addr, fleet.pgbouncer->listen_port, service.pgbouncer_database };

@@ -23,7 +23,13 @@ std::string where(const ConfigInput& input)
 // "# poolcalc: 120 VUs, 150 ms per query -> pool of 50 per instance (direct to PostgreSQL)"
 std::string headline(const ConfigInput& input, std::string_view comment)
 {
-  return fmt::format("{} poolcalc: {} ({})\n", comment, input.headline, where(input));
+  std::string out = fmt::format("{} poolcalc: {} ({})\n", comment, input.headline, where(input));
+  if (input.fleet_role && input.server_url && !input.server_url->has_password()) {
+    // A fleet's service logs in as its own role, whose password poolcalc was never given.
+    out +=
+      fmt::format("{} The role '{}' has no password here: add it (or use PGPASSWORD / ~/.pgpass).\n", comment, input.server_url->user());
+  }
+  return out;
 }
 
 std::int64_t milliseconds(double seconds)

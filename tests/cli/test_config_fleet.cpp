@@ -82,6 +82,8 @@ TEST_CASE("config --fleet --service: a service's snippet through its PgBouncer e
   // chat-api: 30 per instance (docs/fleet.md), as the role chat, through PgBouncer 1.18 (pgbouncer=true).
   const Result prisma = run_poolcalc({ "config", "--for", "prisma", "--fleet", k_example, "--service", "chat-api" });
   CHECK(prisma.exit_code == 0);
+  // The fleet names the role, not its password: the snippet says so.
+  CHECK(contains(prisma.out, "\n# The role 'chat' has no password here: add it (or use PGPASSWORD / ~/.pgpass).\n"));
   CHECK(contains(prisma.out,
                  "\nDATABASE_URL=\"postgresql://chat@127.0.0.1:6432/chat_backend_db?pgbouncer=true&connection_limit=30&pool_timeout=30&"
                  "connect_timeout=10\"\nDIRECT_URL=\"postgresql://chat@localhost:5432/chat_backend_db\"\n"));
