@@ -48,8 +48,12 @@ std::string shown(const std::optional<std::string>& value)
   if (value->empty()) {
     return "\"\"";
   }
+  // A URL is shown in its own masked form (a quote inside a password would end mask_passwords'
+  // match early); anything else through mask_passwords.
+  const auto url = DatabaseUrl::parse(*value);
+  const std::string masked = url ? url->masked() : mask_passwords(*value);
   std::string out;
-  for (char c : mask_passwords(*value)) {
+  for (char c : masked) {
     if (c == '\n') {
       out += "\\n";
     } else if (c == '\r') {
@@ -208,9 +212,7 @@ std::expected<std::optional<std::filesystem::path>, std::string> replace(const E
   }
   mode_t mode = target.mode & 07777;
   if (!target.exists) {
-    const mode_t mask = ::umask(0);
-    ::umask(mask);
-    mode = 0666 & ~mask;
+    mode = 0600; // a new .env holds a database password: readable by its owner only
   }
   bool ok = ::fchmod(fd, mode) == 0;
   if (ok && target.exists && (target.uid != ::geteuid() || target.gid != ::getegid())) {
@@ -372,6 +374,12 @@ int write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan
     err << fmt::format("poolcalc: error: --write: '{}' is read-only (mode {:04o}): poolcalc does not change a read-only file\n",
                        target.path,
                        target.mode & 07777);
+    return k_exit_runtime;
+  }
+  // The rename would replace a file this user may not write (the directory allows it): refuse.
+  if (target.exists && ::faccessat(AT_FDCWD, target.file.c_str(), W_OK, AT_EACCESS) != 0) {
+    err << fmt::format(
+      "poolcalc: error: --write: '{}': {}: poolcalc does not replace a file it may not write\n", target.path, errno_text(errno));
     return k_exit_runtime;
   }
   const auto replaced = replace(target, update->text);

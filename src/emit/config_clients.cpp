@@ -9,6 +9,10 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
+#include <algorithm>
+
 #include <cmath>
 
 namespace poolcalc {
@@ -285,8 +289,17 @@ std::vector<ConfigFile> render_config_hikaricp(const ConfigInput& input, const C
 std::vector<ConfigFile> render_config_sqlalchemy(const ConfigInput& input, const ConfigOptions&)
 {
   std::vector<ConfigFile> files;
-  files.push_back(
-    env_file(input, connect_url(input), { "SQLAlchemy reads postgresql:// (or postgresql+psycopg://), not postgres://." }, {}));
+  // SQLAlchemy has no postgres:// dialect (NoSuchModuleError): the URL is written as postgresql://.
+  std::optional<DatabaseUrl> url = connect_url(input);
+  if (url) {
+    const std::string text = url->to_string();
+    if (text.size() > 11 && std::equal(text.begin(), text.begin() + 11, "postgres://", [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+      url = DatabaseUrl::parse("postgresql://" + text.substr(11)).value_or(*url);
+    }
+  }
+  files.push_back(env_file(input, url, { "SQLAlchemy reads postgresql:// (or postgresql+psycopg://), not postgres://." }, {}));
   std::string py = "# file: engine.py\n" + headline(input, "#");
   py += "# SQLAlchemy (QueuePool): times in seconds. The plan's pool is the whole pool: pool_size carries\n"
         "# it and max_overflow is 0, so an instance never opens more than the connections the server\n"
@@ -369,7 +382,9 @@ std::vector<ConfigFile> render_config_go_database_sql(const ConfigInput& input, 
   std::string go = "// file: db.go\n" + headline(input, "//");
   go += "// database/sql with the pgx driver: sizes are counts, times are time.Duration.\n";
   go += "package db\n\n";
-  go += "import (\n\t\"context\"\n\t\"database/sql\"\n\t\"os\"\n\t\"time\"\n\n\t_ \"github.com/jackc/pgx/v5/stdlib\"\n)\n\n";
+  // context only for the deadline (Go refuses an unused import).
+  go += fmt::format("import (\n{}\t\"database/sql\"\n\t\"os\"\n\t\"time\"\n\n\t_ \"github.com/jackc/pgx/v5/stdlib\"\n)\n\n",
+                    input.pool_timeout_s == 0 ? "" : "\t\"context\"\n");
   go += "func Open() (*sql.DB, error) {\n";
   go += "\tdb, err := sql.Open(\"pgx\", os.Getenv(\"DATABASE_URL\"))\n";
   go += "\tif err != nil {\n\t\treturn nil, err\n\t}\n";
@@ -402,7 +417,9 @@ std::vector<ConfigFile> render_config_pgx(const ConfigInput& input, const Config
   files.push_back(env_file(input, with_params(connect_url(input), params), comments, params));
   std::string go = "// file: db.go\n" + headline(input, "//");
   go += "package db\n\n";
-  go += "import (\n\t\"context\"\n\t\"os\"\n\t\"time\"\n\n\t\"github.com/jackc/pgx/v5/pgxpool\"\n)\n\n";
+  // time only for the deadline (Go refuses an unused import).
+  go += fmt::format("import (\n\t\"context\"\n\t\"os\"\n{}\n\t\"github.com/jackc/pgx/v5/pgxpool\"\n)\n\n",
+                    input.pool_timeout_s == 0 ? "" : "\t\"time\"\n");
   go += "func Open(ctx context.Context) (*pgxpool.Pool, error) {\n";
   go += "\treturn pgxpool.New(ctx, os.Getenv(\"DATABASE_URL\"))\n}\n\n";
   go += go_deadline(input, "Acquire (and every query on the pool)");

@@ -144,6 +144,28 @@ TEST_CASE("config: exit 3 still prints the snippet and names the failure on stde
   CHECK(r.err == "poolcalc: fail: pool.exceeds_available: a pool of 70 exceeds the 50 available (max_connections 100 - reserved 50)\n");
 }
 
+TEST_CASE("config: generated code that compiles as written")
+{
+  // Go refuses an unused import: with --pool-timeout 0 there is no deadline, so database/sql's
+  // db.go imports no context and pgx's no time.
+  const Result sql = run_poolcalc({ "config", "--for", "go-database-sql", "--vus", "120", "--query-ms", "150", "--pool-timeout", "0" });
+  REQUIRE(sql.exit_code == 0);
+  CHECK(sql.out.find("\t\"context\"\n") == std::string::npos);
+  CHECK(sql.out.find("context.") == std::string::npos);
+  const Result pgx = run_poolcalc({ "config", "--for", "pgx", "--vus", "120", "--query-ms", "150", "--pool-timeout", "0" });
+  REQUIRE(pgx.exit_code == 0);
+  CHECK(pgx.out.find("\t\"time\"\n") == std::string::npos);
+  CHECK(pgx.out.find("time.Second") == std::string::npos);
+  const Result timed = run_poolcalc({ "config", "--for", "pgx", "--vus", "120", "--query-ms", "150" });
+  CHECK(timed.out.find("\t\"time\"\n") != std::string::npos); // used by WithPoolTimeout
+  // SQLAlchemy has no postgres:// dialect: the .env says postgresql://.
+  const Result alchemy = run_poolcalc(
+    { "config", "--for", "sqlalchemy", "--vus", "120", "--query-ms", "150", "--database-url", "postgres://app:pw@db:5432/chat" });
+  REQUIRE(alchemy.exit_code == 0);
+  CHECK(alchemy.out.find("\nDATABASE_URL=\"postgresql://app:pw@") != std::string::npos);
+  CHECK(alchemy.out.find("\nDATABASE_URL=\"postgres://") == std::string::npos);
+}
+
 TEST_CASE("config: bad input")
 {
   const std::vector<std::string> load = { "--vus", "120", "--query-ms", "150" };

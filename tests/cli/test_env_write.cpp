@@ -287,6 +287,21 @@ TEST_CASE("env --write: a missing file in an existing directory is created")
   CHECK(contains(r.out, "created " + env + " (it did not exist)\n"));
   CHECK(read_file(env) == "DATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
   CHECK(dir.names() == std::set<std::string>{ "new.env" });
+  // A new .env will hold a database password: its owner's only, whatever the umask.
+  CHECK((fs::status(env).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+}
+
+TEST_CASE("env --write --dry-run: a quote inside a password does not unmask it")
+{
+  TempDir dir;
+  const std::string env = dir / "quote.env";
+  write_file(env, "DATABASE_URL=\"postgresql://u:pa'ss@localhost/db?password=p'q\"\n");
+  const Result r = run_poolcalc(args({ "env", "--write", env, "--dry-run" }));
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK_FALSE(contains(r.out, "pa'ss"));
+  CHECK_FALSE(contains(r.out, "p'q"));
+  CHECK(contains(r.out, "postgresql://u:****@localhost/db?password=****"));
 }
 
 TEST_CASE("env --write: a symbolic link: the file it points to is updated, the link stays")
