@@ -84,6 +84,15 @@ std::string plain_name(TableReader& reader, std::string_view key)
   if (!is_plain_name(value)) {
     reader.fail(reader.node(key), key, fmt::format("expected a name of letters, digits, '_' or '-', got '{}'", value));
   }
+  // PostgreSQL's names and PgBouncer's [databases] and [users] keys end at 63 bytes.
+  if (value.size() > 63) {
+    reader.fail(
+      reader.node(key), key, fmt::format("expected at most 63 characters (PostgreSQL's and PgBouncer's limit), got {}", value.size()));
+  }
+  // PgBouncer's admin console answers to the database name "pgbouncer" (its FATAL: reserved).
+  if (key == "database" && value == "pgbouncer") {
+    reader.fail(reader.node(key), key, "'pgbouncer' is PgBouncer's admin console, which a [databases] entry cannot use");
+  }
   return value;
 }
 
@@ -444,13 +453,24 @@ FleetPgBouncerPlan plan_pgbouncer(Fleet& fleet, const Rules& rules)
   const auto taken = [&](const std::string& name) {
     return std::any_of(fleet.services.begin(), fleet.services.end(), [&](const FleetService& s) { return s.input.database == name; });
   };
+  // Session entries get a name of their own: unique (no service's database, no other database's
+  // session entry) and within PgBouncer's 63 bytes.
+  std::map<std::string, std::string> session_entries; // entry name -> dbname
   for (FleetService& s : fleet.services) {
     std::string name = s.input.database;
     if (s.input.session_features && transaction_db(name)) {
-      name += "_session";
-      while (taken(name)) {
-        name += "_session";
+      const auto clash = [&](const std::string& candidate) {
+        const auto it = session_entries.find(candidate);
+        return taken(candidate) || (it != session_entries.end() && it->second != s.input.database);
+      };
+      for (int n = 1;; ++n) {
+        const std::string suffix = n == 1 ? "_session" : fmt::format("_session{}", n);
+        name = s.input.database.substr(0, std::min<std::size_t>(s.input.database.size(), 63 - suffix.size())) + suffix;
+        if (!clash(name)) {
+          break;
+        }
       }
+      session_entries[name] = s.input.database;
     }
     s.pgbouncer_database = name;
     const std::string mode = s.input.session_features ? "session" : "transaction";
@@ -820,6 +840,24 @@ void session_exceeds_budget(const Fleet& fleet, Findings& out)
                   "database.max_connections, database.reserve, database.safe_utilization_max" });
 }
 
+// Every transaction pool keeps at least one server connection, so many pools on a small budget
+// can together open more than the budget (the session pools alone are session_exceeds_budget).
+void pools_exceed_budget(const Fleet& fleet, Findings& out)
+{
+  if (!fleet.pgbouncer || fleet.pgbouncer->session_connections > fleet.pgbouncer->server_budget ||
+      fleet.pgbouncer->server_connections <= fleet.pgbouncer->server_budget) {
+    return;
+  }
+  out.push_back({ "fleet.pools_exceed_budget",
+                  Level::fail,
+                  fmt::format("PgBouncer's {} pools open up to {} server connections, more than its server budget of {} (each pool "
+                              "keeps at least one): fewer (database, user) pairs, or raise max_connections",
+                              fleet.pgbouncer->pools.size(),
+                              fleet.pgbouncer->server_connections,
+                              fleet.pgbouncer->server_budget),
+                  "database.max_connections, database.reserve, database.safe_utilization_max" });
+}
+
 void pgbouncer_recommended(const Fleet& fleet, Findings& out)
 {
   if (fleet.triggers.empty()) {
@@ -973,6 +1011,7 @@ std::vector<Finding> evaluate_fleet(const Fleet& fleet, const Rules& rules)
   surge_exceeds_available(fleet, findings);
   capacity_exceeds_server(fleet, findings);
   session_exceeds_budget(fleet, findings);
+  pools_exceed_budget(fleet, findings);
   pgbouncer_recommended(fleet, findings);
   burst_exceeds_server(fleet, findings);
   pgbouncer_pool_reduced(fleet, rules, findings);

@@ -9,10 +9,12 @@
 #include "poolcalc/fleet_emit.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 using namespace poolcalc;
 
@@ -434,4 +436,63 @@ TEST_CASE("render_fleet_json")
     CHECK(wait["mean_wait_ms"].is_null());
     CHECK(wait["p99_wait_ms"].is_null());
   }
+}
+
+TEST_CASE("parse_fleet_toml: names PgBouncer cannot take")
+{
+  // PgBouncer 1.18 refuses both at start-up (FATAL "database name "pgbouncer" is reserved", "too
+  // long db name"); poolcalc refuses them first.
+  CHECK(parse_error(k_database + "[[service]]\nname = \"api\"\ndatabase = \"pgbouncer\"\nuser = \"app\"\nvus = 120\nquery_ms = 150\n") ==
+        "fleet.toml:6:12: service[0].database: 'pgbouncer' is PgBouncer's admin console, which a [databases] entry cannot use");
+  const std::string long_name(64, 'd');
+  CHECK(parse_error(k_database + "[[service]]\nname = \"api\"\ndatabase = \"" + long_name +
+                    "\"\nuser = \"app\"\nvus = 120\nquery_ms = 150\n") ==
+        "fleet.toml:6:12: service[0].database: expected at most 63 characters (PostgreSQL's and PgBouncer's limit), got 64");
+}
+
+TEST_CASE("size_fleet: session entries never share a name across databases")
+{
+  // Databases `a` and `a_session`, each with a transaction and a session service: `a`'s session
+  // entry cannot be `a_session` (a database's own name), and `a_session`'s cannot be the name `a`'s
+  // session entry took, or its clients would reach database `a`.
+  std::string text = k_database;
+  for (const auto& [name, db, session] : std::vector<std::tuple<std::string, std::string, bool>>{
+         { "t1", "a", false }, { "s1", "a", true }, { "t2", "a_session", false }, { "s2", "a_session", true } }) {
+    text += "[[service]]\nname = \"" + name + "\"\ndatabase = \"" + db + "\"\nuser = \"u_" + name + "\"\nrps = 1\nquery_ms = 10\n" +
+            (session ? "session_features = true\n" : "") + "instances = 6\n";
+  }
+  const Fleet f = fleet(text);
+  REQUIRE(f.pgbouncer.has_value());
+  const std::string e1 = service(f, "s1").pgbouncer_database;
+  const std::string e2 = service(f, "s2").pgbouncer_database;
+  CHECK(e1 != "a");
+  CHECK(e1 != "a_session");
+  CHECK(e2 != e1);
+  CHECK(e2 != "a_session");
+  for (const FleetPool& pool : f.pgbouncer->pools) {
+    if (pool.database == e1) {
+      CHECK(pool.dbname == "a");
+    }
+    if (pool.database == e2) {
+      CHECK(pool.dbname == "a_session");
+    }
+  }
+}
+
+TEST_CASE("evaluate_fleet: more pools than the server budget is a fail")
+{
+  // max_connections 10 with the reserve cut to 0: budget floor(0.70 x 10) = 7; 20 (database, user)
+  // pairs keep at least one server connection each: 20 > 7.
+  std::string text = "[database]\nmax_connections = 10\nversion = 15\n[database.reserve]\nother_apps = 0\n";
+  for (int i = 0; i < 20; ++i) {
+    text += fmt::format("[[service]]\nname = \"s{0}\"\ndatabase = \"db{0}\"\nuser = \"u{0}\"\nrps = 1\nquery_ms = 1\ninstances = 6\n", i);
+  }
+  const Fleet f = fleet(text);
+  REQUIRE(f.pgbouncer.has_value());
+  CHECK(f.pgbouncer->server_budget == 7);
+  CHECK(f.pgbouncer->server_connections >= 20);
+  const auto findings = evaluate_fleet(f, builtin_rules());
+  const Finding* over = test::find(findings, "fleet.pools_exceed_budget");
+  REQUIRE(over != nullptr);
+  CHECK(over->level == Level::fail);
 }
