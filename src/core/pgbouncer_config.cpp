@@ -12,6 +12,17 @@ namespace poolcalc {
 
 namespace {
 
+// A URL that insists on TLS: PgBouncer speaks TLS to clients only when told to (client_tls_*).
+void add_tls_note(const DatabaseUrl& url, PgBouncerConfig& config)
+{
+  const std::optional<std::string> sslmode = url.param("sslmode");
+  if (sslmode && *sslmode != "disable" && *sslmode != "allow" && *sslmode != "prefer") {
+    config.header.push_back(fmt::format("the URL asks for sslmode={}: PgBouncer accepts TLS from the application only with "
+                                        "client_tls_sslmode and its key and certificate set (off by default)",
+                                        *sslmode));
+  }
+}
+
 // pgbouncer.ini has no quoting for [databases] keys and connection-string values that poolcalc
 // could rely on: only plain names, addresses and socket paths are written.
 bool plain(std::string_view value, std::string_view extra)
@@ -94,12 +105,7 @@ std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Pla
   };
 
   if (s.database_url) {
-    const std::optional<std::string> sslmode = s.database_url->param("sslmode");
-    if (sslmode && *sslmode != "disable" && *sslmode != "allow" && *sslmode != "prefer") {
-      config.header.push_back(fmt::format("the URL asks for sslmode={}: PgBouncer accepts TLS from the application only with "
-                                          "client_tls_sslmode and its key and certificate set (off by default)",
-                                          *sslmode));
-    }
+    add_tls_note(*s.database_url, config);
   }
 
   auto db = database_entry(plan);
@@ -282,6 +288,9 @@ std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(const Fl
     "each setting: PgBouncer's default, then why this value (https://www.pgbouncer.org/config.html)",
     "no password in this file: the auth_file holds the hashes (poolcalc pgbouncer --fleet FILE --userlist)",
   };
+  if (fleet.database.url) {
+    add_tls_note(*fleet.database.url, config);
+  }
 
   for (const FleetPgBouncerDatabase& d : b.databases) {
     std::vector<const FleetPool*> pools;

@@ -252,3 +252,21 @@ TEST_CASE("config_input for a whole fleet: postgresql.conf's figures")
   REQUIRE(input.pgbouncer_config.has_value());
   CHECK(input.pgbouncer_config->databases.size() == 2);
 }
+
+TEST_CASE("pgbouncer_config_from_fleet: a URL that insists on TLS is named in the header")
+{
+  // The example with sslmode=require on its URL: the header says PgBouncer needs client_tls_* for
+  // that, as the single-plan file does.
+  std::string text = example_text();
+  const std::size_t at = text.find("localhost:5432/chat_backend_db\"");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, std::string("localhost:5432/chat_backend_db\"").size(), "db.internal:5432/chat_backend_db?sslmode=require\"");
+  const auto config = pgbouncer_config_from_fleet(fleet(text));
+  REQUIRE(config.has_value());
+  CHECK(contains(render_pgbouncer_ini(*config),
+                 "; the URL asks for sslmode=require: PgBouncer accepts TLS from the application only with "
+                 "client_tls_sslmode and its key and certificate set (off by default)\n"));
+  const auto plain = pgbouncer_config_from_fleet(fleet(example_text()));
+  REQUIRE(plain.has_value());
+  CHECK_FALSE(contains(render_pgbouncer_ini(*plain), "sslmode"));
+}
