@@ -238,7 +238,10 @@ std::expected<std::optional<std::filesystem::path>, std::string> replace(const E
     }
     backup = *made;
   }
-  if (::rename(temp.c_str(), target.file.c_str()) != 0) {
+  // A new file must not replace one another program created meanwhile (RENAME_NOREPLACE).
+  const int renamed = target.exists ? ::rename(temp.c_str(), target.file.c_str())
+                                    : ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, target.file.c_str(), RENAME_NOREPLACE);
+  if (renamed != 0) {
     const int rename_error = errno;
     ::unlink(temp.c_str());
     if (backup) {

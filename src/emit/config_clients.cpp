@@ -170,7 +170,8 @@ std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const Con
   if (url) {
     env += fmt::format("DATABASE_URL={}\n", detail::dotenv_quoted(url->to_string()));
     if (input.pgbouncer) {
-      env += fmt::format("DIRECT_URL={}\n", detail::dotenv_quoted(input.server_url->to_string()));
+      // The server itself: a pgbouncer=true carried over from the user's URL does not belong here.
+      env += fmt::format("DIRECT_URL={}\n", detail::dotenv_quoted(input.server_url->without_param("pgbouncer").to_string()));
     }
   } else {
     env += fmt::format("# No --database-url given: add to your DATABASE_URL: ?{}connection_limit={}&pool_timeout={}&connect_timeout={}\n",

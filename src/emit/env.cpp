@@ -15,7 +15,8 @@ std::vector<EnvVariable> env_variables(const Plan& plan)
   if (const auto url = application_url(plan)) {
     variables.push_back({ "DATABASE_URL", detail::dotenv_url(url->to_string()), true });
     if (plan.pgbouncer) {
-      variables.push_back({ "DIRECT_URL", detail::dotenv_url(plan.scenario.database_url->to_string()), true });
+      // The server itself: a pgbouncer=true carried over from the user's URL does not belong here.
+      variables.push_back({ "DIRECT_URL", detail::dotenv_url(plan.scenario.database_url->without_param("pgbouncer").to_string()), true });
     }
   }
   variables.push_back({ "DATABASE_POOL_SIZE", fmt::format("{}", plan.settings.connection_limit), false });

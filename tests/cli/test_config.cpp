@@ -166,6 +166,26 @@ TEST_CASE("config: generated code that compiles as written")
   CHECK(alchemy.out.find("\nDATABASE_URL=\"postgres://") == std::string::npos);
 }
 
+TEST_CASE("config and env: DIRECT_URL is the server's URL without pgbouncer=true")
+{
+  // Six instances go through PgBouncer (seed trigger: more than 5); the user's URL already had
+  // pgbouncer=true. DATABASE_URL keeps it (PgBouncer 1.18 < 1.21.0); DIRECT_URL, the server, drops it.
+  const std::string url = "postgresql://app:pw@db.internal:5432/chat?pgbouncer=true";
+  for (const std::vector<std::string>& command :
+       { std::vector<std::string>{ "config", "--for", "prisma" }, std::vector<std::string>{ "env" } }) {
+    std::vector<std::string> args = command;
+    for (const char* a : { "--vus", "400", "--query-ms", "80", "--instances", "6", "--database-url" }) {
+      args.push_back(a);
+    }
+    args.push_back(url);
+    const Result r = run_poolcalc(args);
+    INFO(r.out);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("\nDIRECT_URL=\"postgresql://app:pw@db.internal:5432/chat\"\n") != std::string::npos);
+    CHECK(r.out.find("\nDATABASE_URL=\"postgresql://app:pw@127.0.0.1:6432/chat?pgbouncer=true&") != std::string::npos);
+  }
+}
+
 TEST_CASE("config: bad input")
 {
   const std::vector<std::string> load = { "--vus", "120", "--query-ms", "150" };
