@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -380,16 +381,24 @@ TEST_CASE("env --write: refusals leave the file byte for byte and nothing behind
   }
   SUBCASE("a directory that cannot take the temporary file")
   {
-    // Even root cannot create files on a read-only mount, but it can in a 0555 directory, so this
-    // case runs only where the directory's mode stops the write (not as root).
-    if (::geteuid() != 0) {
-      write_file(env, k_messy);
-      REQUIRE(::chmod(dir.path().c_str(), 0555) == 0);
-      const Result r = run_poolcalc(args({ "env", "--write", env }));
-      CHECK(r.exit_code == 1);
-      CHECK(r.err.starts_with("poolcalc: error: --write: cannot create a temporary file in '" + dir.path().string() + "': "));
-      CHECK(read_file(env) == k_messy);
+    // Root may create files in a 0555 directory, so as root poolcalc runs as `nobody` here (the
+    // file is nobody's, so writing it is allowed; the directory is not, so the temporary file fails).
+    write_file(env, k_messy);
+    std::vector<std::string> command = args({ "env", "--write", env });
+    if (::geteuid() == 0) {
+      const passwd* nobody = ::getpwnam("nobody");
+      REQUIRE(nobody != nullptr);
+      REQUIRE(::chown(env.c_str(), nobody->pw_uid, nobody->pw_gid) == 0);
+      command.insert(command.begin(), { "/usr/sbin/runuser", "-u", "nobody", "--", POOLCALC_BINARY });
+    } else {
+      command.insert(command.begin(), POOLCALC_BINARY);
     }
+    REQUIRE(::chmod(dir.path().c_str(), 0555) == 0);
+    const Result r = poolcalc::test::run_process(command);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.starts_with("poolcalc: error: --write: cannot create a temporary file in '" + dir.path().string() + "': "));
+    CHECK(read_file(env) == k_messy);
+    CHECK(dir.names() == std::set<std::string>{ ".env" }); // no temporary file left
   }
 }
 
