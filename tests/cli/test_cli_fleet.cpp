@@ -1,6 +1,7 @@
 // `poolcalc fleet FILE` end to end: each format of the example fleet, the exit codes (3 for the
 // seed's scaling-table trap), the password kept out of every output, bad input.
 
+#include "checks.hpp"
 #include "process.hpp"
 
 #include <doctest/doctest.h>
@@ -12,17 +13,14 @@
 #include <string>
 #include <vector>
 
+using poolcalc::test::check_usage_error;
+using poolcalc::test::contains;
 using poolcalc::test::Result;
 using poolcalc::test::run_poolcalc;
 
 namespace {
 
 const std::string k_example = std::string(POOLCALC_SOURCE_DIR) + "/data/examples/chat-fleet.toml";
-
-bool contains(const std::string& text, const std::string& part)
-{
-  return text.find(part) != std::string::npos;
-}
 
 // A fleet file in the temporary directory, removed at the end of the test.
 struct TempFile

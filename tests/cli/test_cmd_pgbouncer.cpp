@@ -2,6 +2,7 @@
 // same from a scenario file, exit 3 with the failing finding on stderr, and each bad input.
 // (That PgBouncer itself loads the file: tests/integration/test_pgbouncer.cpp.)
 
+#include "checks.hpp"
 #include "process.hpp"
 
 #include <doctest/doctest.h>
@@ -14,6 +15,8 @@
 #include <string>
 #include <vector>
 
+using poolcalc::test::check_usage_error;
+using poolcalc::test::contains;
 using poolcalc::test::Result;
 using poolcalc::test::run_poolcalc;
 
@@ -21,20 +24,6 @@ namespace {
 
 // The seed's example DATABASE_URL ("Environment Variables").
 const std::string k_seed_url = "postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db";
-
-bool contains(const std::string& text, const std::string& part)
-{
-  return text.find(part) != std::string::npos;
-}
-
-void check_usage_error(const std::vector<std::string>& args, const std::string& message, const std::map<std::string, std::string>& env = {})
-{
-  const Result r = run_poolcalc(args, env);
-  INFO("stderr: " << r.err);
-  CHECK(r.exit_code == 2);
-  CHECK(r.out.empty());
-  CHECK(r.err == "poolcalc: error: " + message + "\n");
-}
 
 } // namespace
 

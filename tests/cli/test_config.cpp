@@ -1,6 +1,7 @@
 // `poolcalc config --for TARGET` end to end: each target for the seed's case, PgBouncer in front,
 // a scenario file, JSON, exit 3, and every bad input with its exact message.
 
+#include "checks.hpp"
 #include "process.hpp"
 
 #include <doctest/doctest.h>
@@ -12,6 +13,8 @@
 #include <string>
 #include <vector>
 
+using poolcalc::test::check_usage_error;
+using poolcalc::test::contains;
 using poolcalc::test::Result;
 using poolcalc::test::run_poolcalc;
 
@@ -20,26 +23,12 @@ namespace {
 // The seed's example DATABASE_URL ("Environment Variables").
 const std::string k_seed_url = "postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db";
 
-bool contains(const std::string& text, const std::string& part)
-{
-  return text.find(part) != std::string::npos;
-}
-
 // The seed's load: 120 VUs at 150 ms -> a pool of 50 (seed, "Mathematical Analysis").
 Result seed_config(const std::string& target, std::vector<std::string> extra = {})
 {
   std::vector<std::string> args = { "config", "--for", target, "--vus", "120", "--query-ms", "150", "--database-url", k_seed_url };
   args.insert(args.end(), extra.begin(), extra.end());
   return run_poolcalc(args);
-}
-
-void check_usage_error(const std::vector<std::string>& args, const std::string& message)
-{
-  const Result r = run_poolcalc(args);
-  INFO("stderr: " << r.err);
-  CHECK(r.exit_code == 2);
-  CHECK(r.out.empty());
-  CHECK(r.err == "poolcalc: error: " + message + "\n");
 }
 
 const std::string k_targets = "pgbouncer, prisma, node-postgres, hikaricp, sqlalchemy, go-database-sql, pgx, postgresql-conf";

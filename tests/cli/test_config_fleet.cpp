@@ -2,6 +2,7 @@
 // pgbouncer.ini, a service's client snippet through its PgBouncer entry, postgresql.conf for the
 // fleet, exit 3 on the scaling-table trap, and every bad input with its exact message.
 
+#include "checks.hpp"
 #include "process.hpp"
 
 #include <doctest/doctest.h>
@@ -14,6 +15,8 @@
 #include <string>
 #include <vector>
 
+using poolcalc::test::check_usage_error;
+using poolcalc::test::contains;
 using poolcalc::test::Result;
 using poolcalc::test::run_poolcalc;
 
@@ -21,20 +24,6 @@ namespace {
 
 const std::string k_example = std::string(POOLCALC_SOURCE_DIR) + "/data/examples/chat-fleet.toml";
 const std::string k_trap = std::string(POOLCALC_SOURCE_DIR) + "/data/examples/trap-fleet.toml";
-
-bool contains(const std::string& text, const std::string& part)
-{
-  return text.find(part) != std::string::npos;
-}
-
-void check_usage_error(const std::vector<std::string>& args, const std::string& message)
-{
-  const Result r = run_poolcalc(args);
-  INFO("stderr: " << r.err);
-  CHECK(r.exit_code == 2);
-  CHECK(r.out.empty());
-  CHECK(r.err == "poolcalc: error: " + message + "\n");
-}
 
 } // namespace
 

@@ -2,6 +2,7 @@
 // what is written, the backups, what a dry run leaves alone (bytes and mtime), every refusal
 // (the original byte for byte, no temporary file left), symbolic links, and passwords.
 
+#include "checks.hpp"
 #include "process.hpp"
 
 #include <doctest/doctest.h>
@@ -19,6 +20,8 @@
 #include <string>
 #include <vector>
 
+using poolcalc::test::check_usage_error;
+using poolcalc::test::contains;
 using poolcalc::test::Result;
 using poolcalc::test::run_poolcalc;
 
@@ -127,11 +130,6 @@ std::vector<std::string> args(std::vector<std::string> head, const std::vector<s
 {
   head.insert(head.end(), tail.begin(), tail.end());
   return head;
-}
-
-bool contains(const std::string& text, const std::string& part)
-{
-  return text.find(part) != std::string::npos;
 }
 
 // The table row of `key` in `out`, blanks collapsed: "DATABASE_POOL_SIZE 7 changed 8 50".
