@@ -1,3 +1,4 @@
+#include "json_common.hpp"
 #include "poolcalc/fleet_emit.hpp"
 #include "poolcalc/numbers.hpp"
 
@@ -192,11 +193,7 @@ std::string render_fleet_json(const Fleet& fleet, const std::vector<Finding>& fi
   j["capacity"] = capacity;
   j["server_connections"] = fleet.server_connections;
   j["utilization"] = number(round_decimal(fleet.utilization));
-  Json list = Json::array();
-  for (const Finding& f : findings) {
-    list.push_back({ { "id", f.id }, { "level", std::string(to_string(f.level)) }, { "message", f.message }, { "source", f.source } });
-  }
-  j["findings"] = list;
+  j["findings"] = detail::findings_json(findings);
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 

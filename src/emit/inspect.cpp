@@ -3,6 +3,8 @@
 #include "poolcalc/emit.hpp"
 #include "poolcalc/numbers.hpp"
 
+#include "json_common.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -99,15 +101,6 @@ Json backend_json(const Backend& b)
   j["state_age_s"] = opt(b.state_age_s);
   j["transaction_age_s"] = opt(b.transaction_age_s);
   return j;
-}
-
-Json findings_json(const std::vector<Finding>& findings)
-{
-  Json list = Json::array();
-  for (const Finding& f : findings) {
-    list.push_back({ { "id", f.id }, { "level", std::string(to_string(f.level)) }, { "message", f.message }, { "source", f.source } });
-  }
-  return list;
 }
 
 } // namespace
@@ -312,7 +305,7 @@ std::string render_inspect_json(const Inspection& in, const Rules& rules, const 
   }
   statements["top"] = top;
   j["statements"] = statements;
-  j["findings"] = findings_json(in.findings);
+  j["findings"] = detail::findings_json(in.findings);
   j["plan"] = plan_json != nullptr ? Json::parse(*plan_json) : Json(nullptr);
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }

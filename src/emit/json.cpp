@@ -2,6 +2,7 @@
 #include "poolcalc/numbers.hpp"
 
 #include "common.hpp"
+#include "json_common.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -224,11 +225,7 @@ std::string render_json(const Plan& plan, const std::vector<Finding>& findings)
     triggers.push_back({ { "id", t.id }, { "reason", t.reason }, { "rule", t.rule } });
   }
   j["pgbouncer_triggers"] = triggers;
-  Json list = Json::array();
-  for (const Finding& f : findings) {
-    list.push_back({ { "id", f.id }, { "level", std::string(to_string(f.level)) }, { "message", f.message }, { "source", f.source } });
-  }
-  j["findings"] = list;
+  j["findings"] = detail::findings_json(findings);
   j["settings"] = settings(plan);
   Json monitoring = Json::array();
   for (const Threshold& t : plan.monitoring) {
