@@ -536,7 +536,7 @@ TEST_CASE("inspect: faults give one line and exit 1, never the password")
   SUBCASE("the server closes the connection mid-inspection")
   {
     ChatServer chat;
-    // The 4th query is pg_stat_activity's, after BEGIN, SET LOCAL and the settings.
+    // The 4th query is the settings, after BEGIN, SET LOCAL and the version check.
     ClosingProxy proxy(chat.server.port(), 4);
     const std::string url = "postgresql://app:" + std::string(k_app_password) + "@127.0.0.1:" + std::to_string(proxy.port()) +
                             "/chat?sslmode=disable&gssencmode=disable";
