@@ -33,6 +33,30 @@ bool plain(std::string_view value, std::string_view extra)
   });
 }
 
+// Said of an entry without a host.
+constexpr const char* k_socket_note = "; no host in the URL: PgBouncer connects over the Unix socket in its unix_socket_dir (default "
+                                      "/tmp; Debian's PostgreSQL listens in /var/run/postgresql)";
+
+// The host and port libpq would use for `url`, checked so pgbouncer.ini can hold them, into `db`.
+std::expected<void, std::string> set_server(const DatabaseUrl& url, PgBouncerDatabase& db)
+{
+  const std::string host = url.effective_host();
+  const std::string port = url.effective_port();
+  if (!host.empty() && !plain(host, ":/")) {
+    return std::unexpected(
+      fmt::format("the host '{}' cannot be written into pgbouncer.ini: expected one host name, IP address or socket directory", host));
+  }
+  if (!port.empty()) {
+    auto number = parse_count(port, 1, 65535);
+    if (!number) {
+      return std::unexpected(fmt::format("the port '{}' cannot be written into pgbouncer.ini: {}", port, number.error()));
+    }
+    db.port = *number;
+  }
+  db.host = host;
+  return {};
+}
+
 std::expected<PgBouncerDatabase, std::string> database_entry(const Plan& plan)
 {
   PgBouncerDatabase db;
@@ -48,24 +72,13 @@ std::expected<PgBouncerDatabase, std::string> database_entry(const Plan& plan)
     return db;
   }
   const std::string name = url->database();
-  const std::string host = url->effective_host();
-  const std::string port = url->effective_port();
   if (!name.empty() && !plain(name, "")) {
     return std::unexpected(
       fmt::format("the database name '{}' cannot be written into pgbouncer.ini: expected letters, digits, '_', '.' or '-'", name));
   }
-  if (!host.empty() && !plain(host, ":/")) {
-    return std::unexpected(
-      fmt::format("the host '{}' cannot be written into pgbouncer.ini: expected one host name, IP address or socket directory", host));
+  if (auto set = set_server(*url, db); !set) {
+    return std::unexpected(set.error());
   }
-  if (!port.empty()) {
-    auto number = parse_count(port, 1, 65535);
-    if (!number) {
-      return std::unexpected(fmt::format("the port '{}' cannot be written into pgbouncer.ini: {}", port, number.error()));
-    }
-    db.port = *number;
-  }
-  db.host = host;
   if (name.empty()) {
     // libpq would use the user's name as the database: PgBouncer does the same with "*".
     db.name = "*";
@@ -76,9 +89,8 @@ std::expected<PgBouncerDatabase, std::string> database_entry(const Plan& plan)
     db.why = "from the database URL (host and port as libpq would use them); no user= so each client logs in as itself (SCRAM needs "
              "that), no password: the auth_file holds it";
   }
-  if (host.empty()) {
-    db.why += "; no host in the URL: PgBouncer connects over the Unix socket in its unix_socket_dir (default /tmp; Debian's "
-              "PostgreSQL listens in /var/run/postgresql)";
+  if (db.host.empty()) {
+    db.why += k_socket_note;
   }
   return db;
 }
@@ -222,24 +234,12 @@ std::expected<PgBouncerDatabase, std::string> fleet_server(const Fleet& fleet)
                  "and port";
     return server;
   }
-  const std::string host = fleet.database.url->effective_host();
-  const std::string port = fleet.database.url->effective_port();
-  if (!host.empty() && !plain(host, ":/")) {
-    return std::unexpected(
-      fmt::format("the host '{}' cannot be written into pgbouncer.ini: expected one host name, IP address or socket directory", host));
+  if (auto set = set_server(*fleet.database.url, server); !set) {
+    return std::unexpected(set.error());
   }
-  if (!port.empty()) {
-    auto number = parse_count(port, 1, 65535);
-    if (!number) {
-      return std::unexpected(fmt::format("the port '{}' cannot be written into pgbouncer.ini: {}", port, number.error()));
-    }
-    server.port = *number;
-  }
-  server.host = host;
   server.why = "host and port from [database] url as libpq would use them";
-  if (host.empty()) {
-    server.why += "; no host in the URL: PgBouncer connects over the Unix socket in its unix_socket_dir (default /tmp; Debian's "
-                  "PostgreSQL listens in /var/run/postgresql)";
+  if (server.host.empty()) {
+    server.why += k_socket_note;
   }
   return server;
 }
