@@ -17,30 +17,24 @@ namespace {
 using detail::InputError;
 using detail::TableReader;
 
-// The scenario keys a [[service]] takes: its workload and its own pool options. The database's
-// keys are the fleet's ([database]); the presentation keys are the command line's.
+// The scenario keys a [[service]] takes: every scenario key (input_keys()) except the fleet's
+// database and deploy ([database]), the command line's presentation, and --pool / --target
+// (no per-service queueing search).
 const std::vector<std::string_view>& workload_keys()
 {
-  static const std::vector<std::string_view> keys = {
-    "vus",
-    "rps",
-    "query_ms",
-    "design_ms",
-    "activity",
-    "op",
-    "vu_rate",
-    "think_ms",
-    "queries_per_request",
-    "query_cv",
-    "query_p95_ms",
-    "query_p99_ms",
-    "burst",
-    "overhead",
-    "instances",
-    "pool_timeout",
-    "connect_timeout",
-    "request_timeout",
-  };
+  static const std::vector<std::string_view> keys = [] {
+    constexpr std::string_view not_per_service[] = {
+      "pool",         "target", "max_connections", "reserve", "services", "transaction_pooling", "remote_database",
+      "database_url", "rules",  "format",          "explain"
+    };
+    std::vector<std::string_view> result;
+    for (std::string_view key : input_keys()) {
+      if (std::find(std::begin(not_per_service), std::end(not_per_service), key) == std::end(not_per_service)) {
+        result.push_back(key);
+      }
+    }
+    return result;
+  }();
   return keys;
 }
 
