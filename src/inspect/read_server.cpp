@@ -301,7 +301,8 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
     if (auto r = conn.exec("SAVEPOINT statements"); !r) {
       return lost(r.error());
     }
-    // The sums over every statement come from window functions, before the LIMIT.
+    // The sums over every statement come from window functions, before the LIMIT (5000:
+    // pg_stat_statements.max's default, the most rows the view holds unless raised).
     auto rows = conn.exec(
       fmt::format("SELECT calls, mean{0}, stddev{0}, max{0}, total{0}, left(regexp_replace(query, '\\s+', ' ', 'g'), 120), "
                   "sum(calls) OVER (), sum(total{0}) OVER () "

@@ -398,6 +398,23 @@ TEST_CASE("env --write: refusals leave the file byte for byte and nothing behind
     CHECK(read_file(env) == k_messy);
     CHECK(dir.names() == std::set<std::string>{ ".env" }); // no temporary file left
   }
+  SUBCASE("a file this user may not write, in a directory that would let it be replaced")
+  {
+    // poolcalc runs as `nobody` on a file root owns (0644) in a 0777 directory, where a rename
+    // would replace (and give away) the file. Setting that up takes root: CI runs as root.
+    if (::geteuid() == 0) {
+      write_file(env, k_messy);
+      REQUIRE(::chmod(env.c_str(), 0644) == 0);
+      REQUIRE(::chmod(dir.path().c_str(), 0777) == 0);
+      const Result r = poolcalc::test::run_process(
+        { "/usr/sbin/runuser", "-u", "nobody", "--", POOLCALC_BINARY, "env", "--write", env, "--vus", "120", "--query-ms", "150" });
+      CHECK(r.exit_code == 1);
+      CHECK(r.out.empty());
+      CHECK(r.err == "poolcalc: error: --write: '" + env + "': Permission denied: poolcalc does not replace a file it may not write\n");
+      CHECK(read_file(env) == k_messy);
+      CHECK(dir.names() == std::set<std::string>{ ".env" });
+    }
+  }
 }
 
 TEST_CASE("env --write: a plan that breaks a hard limit is not written")
