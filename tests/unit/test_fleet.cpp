@@ -490,9 +490,12 @@ TEST_CASE("evaluate_fleet: more pools than the server budget is a fail")
   const Fleet f = fleet(text);
   REQUIRE(f.pgbouncer.has_value());
   CHECK(f.pgbouncer->server_budget == 7);
-  CHECK(f.pgbouncer->server_connections >= 20);
+  CHECK(f.pgbouncer->server_connections == 20);
   const auto findings = evaluate_fleet(f, builtin_rules());
   const Finding* over = test::find(findings, "fleet.pools_exceed_budget");
   REQUIRE(over != nullptr);
   CHECK(over->level == Level::fail);
+  // Each of the 20 pools is cut to its minimum, 1 + reserve 0: 20 server connections.
+  CHECK(over->message == "PgBouncer's 20 pools open up to 20 server connections, more than its server budget of 7 (each pool keeps at "
+                         "least one): fewer (database, user) pairs, or raise max_connections");
 }
