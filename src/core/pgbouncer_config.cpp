@@ -33,6 +33,23 @@ bool plain(std::string_view value, std::string_view extra)
   });
 }
 
+// Where PgBouncer listens and how it authenticates: the rules' values (the seed's example), for a
+// plan's or a fleet's PgBouncer plan alike.
+template<typename AnyPgBouncerPlan>
+void listen_and_auth(PgBouncerSettings& p, const AnyPgBouncerPlan& b, std::string_view who_connects, std::string_view userlist_hint)
+{
+  p.listen_addr =
+    Chosen<std::string>{ b.listen_addr, fmt::format("rules pgbouncer.settings.listen_addr (the seed's example): {}", who_connects) };
+  p.listen_port = Chosen<std::int64_t>{ b.listen_port, "rules pgbouncer.settings.listen_port (the seed's example)" };
+  p.auth_type =
+    Chosen<std::string>{ b.auth_type,
+                         b.auth_type == "md5" ? "rules pgbouncer.settings.auth_type (the seed's example); md5 also accepts SCRAM "
+                                                "secrets in the auth_file and then uses SCRAM"
+                                              : "rules pgbouncer.settings.auth_type" };
+  p.auth_file =
+    Chosen<std::string>{ b.auth_file, fmt::format("rules pgbouncer.settings.auth_file: one line per login role{}", userlist_hint) };
+}
+
 // Said of an entry without a host.
 constexpr const char* k_socket_note = "; no host in the URL: PgBouncer connects over the Unix socket in its unix_socket_dir (default "
                                       "/tmp; Debian's PostgreSQL listens in /var/run/postgresql)";
@@ -134,16 +151,7 @@ std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Pla
   }
 
   PgBouncerSettings& p = config.settings;
-  p.listen_addr =
-    Chosen<std::string>{ b.listen_addr, "rules pgbouncer.settings.listen_addr (the seed's example): the application connects here" };
-  p.listen_port = Chosen<std::int64_t>{ b.listen_port, "rules pgbouncer.settings.listen_port (the seed's example)" };
-  p.auth_type =
-    Chosen<std::string>{ b.auth_type,
-                         b.auth_type == "md5" ? "rules pgbouncer.settings.auth_type (the seed's example); md5 also accepts SCRAM "
-                                                "secrets in the auth_file and then uses SCRAM"
-                                              : "rules pgbouncer.settings.auth_type" };
-  p.auth_file =
-    Chosen<std::string>{ b.auth_file, "rules pgbouncer.settings.auth_file: one line per login role (poolcalc pgbouncer --userlist)" };
+  listen_and_auth(p, b, "the application connects here", " (poolcalc pgbouncer --userlist)");
   p.pool_mode = Chosen<std::string>{ b.pool_mode,
                                      b.pool_mode == "transaction"
                                        ? "rules pgbouncer.settings.pool_mode: a server connection serves one transaction, then the next "
@@ -394,15 +402,7 @@ std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(const Fl
   }
 
   PgBouncerSettings& p = config.settings;
-  p.listen_addr =
-    Chosen<std::string>{ b.listen_addr, "rules pgbouncer.settings.listen_addr (the seed's example): the services connect here" };
-  p.listen_port = Chosen<std::int64_t>{ b.listen_port, "rules pgbouncer.settings.listen_port (the seed's example)" };
-  p.auth_type =
-    Chosen<std::string>{ b.auth_type,
-                         b.auth_type == "md5" ? "rules pgbouncer.settings.auth_type (the seed's example); md5 also accepts SCRAM "
-                                                "secrets in the auth_file and then uses SCRAM"
-                                              : "rules pgbouncer.settings.auth_type" };
-  p.auth_file = Chosen<std::string>{ b.auth_file, "rules pgbouncer.settings.auth_file: one line per login role" };
+  listen_and_auth(p, b, "the services connect here", "");
   p.pool_mode = Chosen<std::string>{ b.pool_mode,
                                      fmt::format("rules pgbouncer.settings.pool_mode, for every entry that does not set its own{}",
                                                  b.pool_mode == "transaction" ? ": a server connection serves one transaction, then the "
