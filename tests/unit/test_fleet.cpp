@@ -3,6 +3,7 @@
 // capacity truth. Unless a test says otherwise, the rules are the built-in ones (data/rules.toml:
 // activity 0.70, burst 3, overhead 10, round_to 10, the seed's reserve of 50).
 
+#include "fleet_helpers.hpp"
 #include "helpers.hpp"
 
 #include "poolcalc/fleet.hpp"
@@ -17,16 +18,12 @@
 #include <tuple>
 
 using namespace poolcalc;
+using poolcalc::test::example_fleet_text;
+using poolcalc::test::fleet;
+using poolcalc::test::parse_fleet;
+using poolcalc::test::service;
 
 namespace {
-
-FleetFile parse(const std::string& text)
-{
-  auto parsed = parse_fleet_toml(text, "fleet.toml", builtin_rules());
-  INFO((parsed ? std::string() : parsed.error()));
-  REQUIRE(parsed.has_value());
-  return *parsed;
-}
 
 std::string parse_error(const std::string& text)
 {
@@ -35,33 +32,9 @@ std::string parse_error(const std::string& text)
   return parsed.error();
 }
 
-Fleet fleet(const std::string& text)
-{
-  return size_fleet(parse(text), builtin_rules());
-}
-
-std::string example_text()
-{
-  std::ifstream in(std::string(POOLCALC_SOURCE_DIR) + "/data/examples/chat-fleet.toml");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 // The seed's database (max_connections 100, PostgreSQL 15) and one service of the seed's load.
 const std::string k_database = "[database]\nmax_connections = 100\nversion = 15\n";
 const std::string k_service = "[[service]]\nname = \"api\"\ndatabase = \"chat\"\nuser = \"app\"\nvus = 120\nquery_ms = 150\n";
-
-const FleetService& service(const Fleet& f, std::string_view name)
-{
-  for (const FleetService& s : f.services) {
-    if (s.input.name == name) {
-      return s;
-    }
-  }
-  FAIL("no service " << name);
-  return f.services.front();
-}
 
 } // namespace
 
@@ -69,7 +42,7 @@ TEST_CASE("parse_fleet_toml")
 {
   SUBCASE("the example file")
   {
-    const FleetFile file = parse(example_text());
+    const FleetFile file = parse_fleet(example_fleet_text());
     REQUIRE(file.services.size() == 2);
     CHECK(file.services[0].name == "chat-api");
     CHECK(file.services[0].client == Client::prisma);
@@ -86,15 +59,15 @@ TEST_CASE("parse_fleet_toml")
   }
   SUBCASE("the replication reserve counts before PostgreSQL 12")
   {
-    const FleetFile file = parse("[database]\nmax_connections = 100\nversion = 11\n" + k_service);
+    const FleetFile file = parse_fleet("[database]\nmax_connections = 100\nversion = 11\n" + k_service);
     // The rules' reserve: 20 + 10 + 10 + 10 = 50, all counted on 11.
     CHECK(file.database.reserved_total == 50);
     CHECK(file.database.available == 50);
   }
   SUBCASE("reserved_connections from PostgreSQL 16 on")
   {
-    const FleetFile file =
-      parse("[database]\nmax_connections = 100\nversion = 16\nreserved_connections = 5\n[database.reserve]\nsuperuser = 3\n" + k_service);
+    const FleetFile file = parse_fleet(
+      "[database]\nmax_connections = 100\nversion = 16\nreserved_connections = 5\n[database.reserve]\nsuperuser = 3\n" + k_service);
     CHECK(file.database.reserved_total == 8); // 3 + 5
     CHECK(file.database.available == 92);
     CHECK(parse_error("[database]\nmax_connections = 100\nversion = 15\nreserved_connections = 5\n" + k_service) ==
@@ -142,7 +115,7 @@ TEST_CASE("parse_fleet_toml")
 
 TEST_CASE("size_fleet: each service's pool and the sum")
 {
-  const Fleet f = size_fleet(parse(example_text()), builtin_rules());
+  const Fleet f = size_fleet(parse_fleet(example_fleet_text()), builtin_rules());
   const FleetService& api = service(f, "chat-api");
   // seed: 120 x 0.70 x 0.15 = 12.6 in all; over 3 instances 4.2 -> 5; 5 x 3 + 10 = 25 -> 30.
   CHECK(api.peak == doctest::Approx(12.6));
@@ -224,7 +197,7 @@ TEST_CASE("size_fleet: the seed's PgBouncer triggers for a fleet")
   }
   SUBCASE("two services share the database (services_above 1)")
   {
-    const Fleet f = fleet(example_text());
+    const Fleet f = fleet(example_fleet_text());
     REQUIRE(f.triggers.size() == 1);
     CHECK(f.triggers[0].id == "services");
   }
@@ -255,7 +228,7 @@ TEST_CASE("size_fleet: the seed's PgBouncer triggers for a fleet")
 
 TEST_CASE("size_fleet: the PgBouncer plan")
 {
-  const Fleet f = fleet(example_text());
+  const Fleet f = fleet(example_fleet_text());
   REQUIRE(f.pgbouncer.has_value());
   const FleetPgBouncerPlan& p = *f.pgbouncer;
   // Budget: min(available 60, floor(0.70 x 100) = 70) = 60.
@@ -389,7 +362,7 @@ TEST_CASE("evaluate_fleet: the peak fits PgBouncer, the burst does not")
                           "ceil(peak) x burst) it is 60: a spike of that size waits inside PgBouncer");
   CHECK_FALSE(has_failure(findings));
   // The example's 13 x 3 = 39 fits its 40: no such warning there.
-  CHECK(test::find(evaluate_fleet(fleet(example_text()), builtin_rules()), "fleet.burst_exceeds_server") == nullptr);
+  CHECK(test::find(evaluate_fleet(fleet(example_fleet_text()), builtin_rules()), "fleet.burst_exceeds_server") == nullptr);
 }
 
 TEST_CASE("evaluate_fleet: a direct fleet over the available connections")
@@ -410,7 +383,7 @@ TEST_CASE("render_fleet_json")
 {
   SUBCASE("the example: the plan's numbers, the URL masked")
   {
-    const Fleet f = fleet(example_text());
+    const Fleet f = fleet(example_fleet_text());
     const auto j = nlohmann::json::parse(render_fleet_json(f, evaluate_fleet(f, builtin_rules())));
     CHECK(j["schema_version"] == 1);
     CHECK(j["command"] == "fleet");

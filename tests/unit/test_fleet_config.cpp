@@ -3,6 +3,7 @@
 // Rules: the built-in ones (data/rules.toml: activity 0.70, burst 3, overhead 10, round_to 10,
 // reserve/min pool ratio 0.2, pool_timeout 30 s, PgBouncer on 127.0.0.1:6432, max_client_conn 1000).
 
+#include "fleet_helpers.hpp"
 #include "helpers.hpp"
 
 #include "poolcalc/client_config.hpp"
@@ -16,39 +17,16 @@
 #include <sstream>
 
 using namespace poolcalc;
+using poolcalc::test::example_fleet_text;
+using poolcalc::test::fleet;
+using poolcalc::test::parse_fleet;
+using poolcalc::test::service;
 
 namespace {
-
-Fleet fleet(const std::string& text)
-{
-  auto parsed = parse_fleet_toml(text, "fleet.toml", builtin_rules());
-  INFO((parsed ? std::string() : parsed.error()));
-  REQUIRE(parsed.has_value());
-  return size_fleet(*parsed, builtin_rules());
-}
-
-std::string example_text()
-{
-  std::ifstream in(std::string(POOLCALC_SOURCE_DIR) + "/data/examples/chat-fleet.toml");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 bool contains(const std::string& text, const std::string& part)
 {
   return text.find(part) != std::string::npos;
-}
-
-const FleetService& service(const Fleet& f, std::string_view name)
-{
-  for (const FleetService& s : f.services) {
-    if (s.input.name == name) {
-      return s;
-    }
-  }
-  FAIL("no service " << name);
-  return f.services.front();
 }
 
 // Two services of one database as two roles: the seed's API load as `u` and a small worker as `v`,
@@ -62,7 +40,7 @@ const std::string k_two_users = "[database]\nmax_connections = 1000\nversion = 1
 
 TEST_CASE("pgbouncer_config_from_fleet: the example fleet")
 {
-  const Fleet f = fleet(example_text());
+  const Fleet f = fleet(example_fleet_text());
   const auto config = pgbouncer_config_from_fleet(f);
   REQUIRE(config.has_value());
   REQUIRE(config->databases.size() == 2);
@@ -197,7 +175,7 @@ TEST_CASE("pgbouncer_config_from_fleet: without a URL, without PgBouncer, query_
 
 TEST_CASE("config_input for a fleet service: its role, its PgBouncer entry")
 {
-  const Fleet f = fleet(example_text());
+  const Fleet f = fleet(example_fleet_text());
   const ConfigInput notifier = config_input(f, service(f, "notifier"), builtin_rules());
   // 5/s x 0.4 s = 2 -> 2 x 3 + 2 = 8 -> 10 (the service's own plan).
   CHECK(notifier.pool_size == 10);
@@ -235,7 +213,7 @@ TEST_CASE("config_input for a fleet service: its role, its PgBouncer entry")
 
 TEST_CASE("config_input for a whole fleet: postgresql.conf's figures")
 {
-  const Fleet f = fleet(example_text());
+  const Fleet f = fleet(example_fleet_text());
   const ConfigInput input = config_input(f, builtin_rules());
   CHECK(input.max_connections == 100);
   CHECK(input.server_connections == 60); // PgBouncer's 40 + 20
@@ -257,7 +235,7 @@ TEST_CASE("pgbouncer_config_from_fleet: a URL that insists on TLS is named in th
 {
   // The example with sslmode=require on its URL: the header says PgBouncer needs client_tls_* for
   // that, as the single-plan file does.
-  std::string text = example_text();
+  std::string text = example_fleet_text();
   const std::size_t at = text.find("localhost:5432/chat_backend_db\"");
   REQUIRE(at != std::string::npos);
   text.replace(at, std::string("localhost:5432/chat_backend_db\"").size(), "db.internal:5432/chat_backend_db?sslmode=require\"");
@@ -266,7 +244,7 @@ TEST_CASE("pgbouncer_config_from_fleet: a URL that insists on TLS is named in th
   CHECK(contains(render_pgbouncer_ini(*config),
                  "; the URL asks for sslmode=require: PgBouncer accepts TLS from the application only with "
                  "client_tls_sslmode and its key and certificate set (off by default)\n"));
-  const auto plain = pgbouncer_config_from_fleet(fleet(example_text()));
+  const auto plain = pgbouncer_config_from_fleet(fleet(example_fleet_text()));
   REQUIRE(plain.has_value());
   CHECK_FALSE(contains(render_pgbouncer_ini(*plain), "sslmode"));
 }
