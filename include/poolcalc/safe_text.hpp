@@ -1,0 +1,28 @@
+#pragma once
+// Text that came from outside (an argument, a file, an environment variable, a server) made safe
+// to print: credentials masked and terminal control sequences escaped. Every message that quotes
+// such text goes through here (docs/architecture.md, "Quoting user text").
+
+#include <string>
+#include <string_view>
+
+namespace poolcalc {
+
+// `text` with everything a terminal would act on escaped, so that it prints as one inert line:
+// C0 controls and DEL (\n, \r, \t, \e, else \xNN), C1 controls (\u{0080}-\u{009f}), the line and
+// paragraph separators (U+2028, U+2029), the bidirectional controls (U+061C, U+200E, U+200F,
+// U+202A-U+202E, U+2066-U+2069), and every byte that is not part of well-formed UTF-8 (\xNN).
+// Everything else, backslashes included, is kept as it is. printable(printable(x)) == printable(x).
+std::string printable(std::string_view text);
+
+// Every credential in `text` replaced by "****", where `text` is one whole value as the user gave
+// it (an argument, a file's value): a URI's userinfo password, whatever bytes it holds (it runs
+// to the last '@' of the URI), `password`/`sslpassword` query parameters, and libpq key/value
+// settings whose keyword ends in "password" in any case (`password='a b'`, `PASSWORD=x`), quoted
+// or bare. Errs on the side of masking more. Everything else is kept.
+std::string mask_credentials(std::string_view text);
+
+// How a message quotes user text: mask_credentials, then printable.
+std::string quoted(std::string_view text);
+
+} // namespace poolcalc

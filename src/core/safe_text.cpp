@@ -1,0 +1,313 @@
+#include "poolcalc/safe_text.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace poolcalc {
+
+namespace {
+
+// One well-formed UTF-8 sequence at the start of `text`: its code point and length. None for a
+// malformed, overlong, surrogate or out-of-range sequence (RFC 3629, section 4).
+std::optional<std::pair<char32_t, std::size_t>> decode_utf8(std::string_view text)
+{
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  std::size_t length = 0;
+  char32_t code = 0;
+  char32_t min = 0;
+  if (lead < 0x80) {
+    return std::pair{ static_cast<char32_t>(lead), std::size_t{ 1 } };
+  }
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+    code = lead & 0x1fU;
+    min = 0x80;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    code = lead & 0x0fU;
+    min = 0x800;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    code = lead & 0x07U;
+    min = 0x10000;
+  } else {
+    return std::nullopt;
+  }
+  if (text.size() < length) {
+    return std::nullopt;
+  }
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xc0U) != 0x80U) {
+      return std::nullopt;
+    }
+    code = (code << 6U) | (byte(i) & 0x3fU);
+  }
+  if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+    return std::nullopt;
+  }
+  return std::pair{ code, length };
+}
+
+// Code points a terminal or a text renderer acts on rather than shows.
+bool is_active(char32_t code)
+{
+  return code < 0x20 || code == 0x7f || (code >= 0x80 && code <= 0x9f) || code == 0x2028 || code == 0x2029 || code == 0x061c ||
+         code == 0x200e || code == 0x200f || (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069);
+}
+
+void append_escape(std::string& out, char32_t code)
+{
+  switch (code) {
+  case U'\n':
+    out += "\\n";
+    return;
+  case U'\r':
+    out += "\\r";
+    return;
+  case U'\t':
+    out += "\\t";
+    return;
+  case 0x1b:
+    out += "\\e";
+    return;
+  default:
+    break;
+  }
+  if (code < 0x80) {
+    out += fmt::format("\\x{:02x}", static_cast<unsigned>(code));
+  } else {
+    out += fmt::format("\\u{{{:04x}}}", static_cast<unsigned>(code));
+  }
+}
+
+bool is_word_char(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+char lower(char c)
+{
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool ends_with_password(std::string_view key)
+{
+  constexpr std::string_view word = "password";
+  if (key.size() < word.size()) {
+    return false;
+  }
+  const std::string_view tail = key.substr(key.size() - word.size());
+  return std::equal(tail.begin(), tail.end(), word.begin(), [](char a, char b) { return lower(a) == b; });
+}
+
+int hex_value(char c)
+{
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+// A query key percent-decoded (libpq decodes keys too: "pass%77ord" is "password").
+std::string decode_key(std::string_view key)
+{
+  std::string out;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    if (key[i] == '%' && i + 2 < key.size() && hex_value(key[i + 1]) >= 0 && hex_value(key[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(key[i + 1]) * 16 + hex_value(key[i + 2]));
+      i += 2;
+    } else {
+      out += key[i];
+    }
+  }
+  return out;
+}
+
+using Range = std::pair<std::size_t, std::size_t>; // [begin, end) of the text to mask
+
+// URIs: "scheme://user:password@host..." and "?...&password=...". Within one whole value the
+// userinfo's password may hold any byte ('/', '?', '#', quotes, spaces): it runs from the first
+// ':' after "://" to the last '@' before the next "://" (libpq would read such a URI otherwise,
+// but what the user typed as a password is masked whole).
+void uri_ranges(std::string_view text, std::vector<Range>& ranges)
+{
+  std::vector<std::size_t> starts;
+  for (std::size_t at = text.find("://"); at != std::string_view::npos; at = text.find("://", at + 3)) {
+    starts.push_back(at + 3);
+  }
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    const std::size_t begin = starts[i];
+    const std::size_t end = i + 1 < starts.size() ? starts[i + 1] - 3 : text.size();
+    const std::string_view uri = text.substr(begin, end - begin);
+    std::size_t rest = 0; // where the host starts
+    const std::size_t at = uri.rfind('@');
+    if (at != std::string_view::npos && !uri.starts_with('[')) {
+      const std::size_t colon = uri.find(':');
+      if (colon != std::string_view::npos && colon < at && colon + 1 < at) {
+        ranges.emplace_back(begin + colon + 1, begin + at);
+      }
+      rest = at + 1;
+    }
+    const std::size_t query = uri.find('?', rest);
+    if (query == std::string_view::npos) {
+      continue;
+    }
+    std::size_t piece = query + 1;
+    while (piece <= uri.size()) {
+      std::size_t piece_end = uri.find_first_of("&#", piece);
+      if (piece_end == std::string_view::npos) {
+        piece_end = uri.size();
+      }
+      const std::string_view param = uri.substr(piece, piece_end - piece);
+      const std::size_t equals = param.find('=');
+      if (equals != std::string_view::npos && equals + 1 < param.size() && ends_with_password(decode_key(param.substr(0, equals)))) {
+        ranges.emplace_back(begin + piece + equals + 1, begin + piece_end);
+      }
+      if (piece_end >= uri.size() || uri[piece_end] == '#') {
+        break;
+      }
+      piece = piece_end + 1;
+    }
+  }
+}
+
+bool is_blank(char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// libpq key/value settings: "password = 'a b'", "sslpassword=x", any keyword ending in
+// "password", in any case. A quoted value (single quotes as libpq reads them, double quotes too)
+// runs to its closing quote, a backslash escaping the next character; a bare value runs to a
+// blank (in a URI's query, to '&' or '#' as well; uri_ranges covers the rest of such a value).
+void keyword_ranges(std::string_view text, std::vector<Range>& ranges)
+{
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text.size() - i < 8 || lower(text[i]) != 'p') {
+      continue;
+    }
+    const std::size_t key_end = i + 8;
+    if (!ends_with_password(text.substr(i, 8)) || (key_end < text.size() && is_word_char(text[key_end]))) {
+      continue;
+    }
+    std::size_t key_begin = i;
+    while (key_begin > 0 && is_word_char(text[key_begin - 1])) {
+      --key_begin;
+    }
+    const bool in_query = key_begin > 0 && (text[key_begin - 1] == '?' || text[key_begin - 1] == '&');
+    std::size_t p = key_end;
+    while (p < text.size() && is_blank(text[p])) {
+      ++p;
+    }
+    if (p >= text.size() || text[p] != '=') {
+      continue;
+    }
+    ++p;
+    while (p < text.size() && is_blank(text[p]) && !in_query) {
+      ++p;
+    }
+    if (p >= text.size()) {
+      continue;
+    }
+    if (text[p] == '\'' || text[p] == '"') {
+      const char quote = text[p];
+      const std::size_t begin = p + 1;
+      std::size_t end = begin;
+      while (end < text.size() && text[end] != quote) {
+        end += text[end] == '\\' && end + 1 < text.size() ? 2 : 1;
+      }
+      end = std::min(end, text.size());
+      if (end > begin) {
+        ranges.emplace_back(begin, end);
+      }
+      i = end;
+      continue;
+    }
+    const std::size_t begin = p;
+    std::size_t end = begin;
+    while (end < text.size() && !is_blank(text[end]) && !(in_query && (text[end] == '&' || text[end] == '#'))) {
+      end += text[end] == '\\' && end + 1 < text.size() ? 2 : 1;
+    }
+    end = std::min(end, text.size());
+    if (end > begin) {
+      ranges.emplace_back(begin, end);
+    }
+    i = end == 0 ? 0 : end - 1;
+  }
+}
+
+} // namespace
+
+std::string printable(std::string_view text)
+{
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto decoded = decode_utf8(text.substr(i));
+    if (!decoded) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned>(static_cast<unsigned char>(text[i])));
+      ++i;
+      continue;
+    }
+    const auto [code, length] = *decoded;
+    if (is_active(code)) {
+      append_escape(out, code);
+    } else {
+      out.append(text.substr(i, length));
+    }
+    i += length;
+  }
+  return out;
+}
+
+std::string mask_credentials(std::string_view text)
+{
+  std::vector<Range> ranges;
+  uri_ranges(text, ranges);
+  keyword_ranges(text, ranges);
+  if (ranges.empty()) {
+    return std::string{ text };
+  }
+  std::sort(ranges.begin(), ranges.end());
+  std::string out;
+  std::size_t written = 0;
+  std::size_t index = 0;
+  while (index < ranges.size()) {
+    auto [begin, end] = ranges[index];
+    // Overlapping or touching ranges become one "****".
+    while (index + 1 < ranges.size() && ranges[index + 1].first <= end) {
+      end = std::max(end, ranges[index + 1].second);
+      ++index;
+    }
+    ++index;
+    if (begin < written) {
+      begin = written;
+    }
+    out.append(text.substr(written, begin - written));
+    out += "****";
+    written = std::max(written, end);
+  }
+  out.append(text.substr(written));
+  return out;
+}
+
+std::string quoted(std::string_view text)
+{
+  return printable(mask_credentials(text));
+}
+
+} // namespace poolcalc
