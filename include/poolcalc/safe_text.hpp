@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace poolcalc {
 
@@ -22,7 +23,11 @@ std::string printable(std::string_view text);
 // or bare. Errs on the side of masking more. Everything else is kept.
 std::string mask_credentials(std::string_view text);
 
-// How a message quotes user text: mask_credentials, then printable.
-std::string quoted(std::string_view text);
+// The credentials mask_credentials(text) replaces, as they stand in `text`, in order.
+std::vector<std::string> credentials_in(std::string_view text);
+
+// How a message quotes user text: mask_credentials, then printable. (Not `quoted`: std::quoted
+// would win overload resolution by argument-dependent lookup for a std::string.)
+std::string user_text(std::string_view text);
 
 } // namespace poolcalc

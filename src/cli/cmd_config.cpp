@@ -4,9 +4,11 @@
 #include "context.hpp"
 #include "files.hpp"
 #include "run.hpp"
+#include "safe_stderr.hpp"
 
 #include "poolcalc/database_url.hpp"
 #include "poolcalc/fleet.hpp"
+#include "poolcalc/safe_text.hpp"
 
 #include <fmt/format.h>
 
@@ -83,7 +85,7 @@ std::expected<ConfigRequest, std::string> validate_config_args(const ConfigArgs&
   }
   request.target = find_config_target(*args.target);
   if (request.target == nullptr) {
-    return std::unexpected(fmt::format("--for: unknown target '{}'; expected one of {}", *args.target, config_target_names()));
+    return std::unexpected(fmt::format("--for: unknown target '{}'; expected one of {}", user_text(*args.target), config_target_names()));
   }
   if (args.pgbouncer_version) {
     auto version = parse_pgbouncer_version(*args.pgbouncer_version);
@@ -145,7 +147,7 @@ int run_config_fleet(const ConfigRequest& request,
                      std::ostream& err)
 {
   const auto fail = [&](const std::string& message) {
-    err << "poolcalc: error: " << mask_passwords(message) << '\n';
+    print_error(err, message);
     return k_exit_usage;
   };
   const std::string_view target = request.target->name;
@@ -188,8 +190,8 @@ int run_config_fleet(const ConfigRequest& request,
     const auto found =
       std::find_if(fleet.services.begin(), fleet.services.end(), [&](const FleetService& s) { return s.input.name == *request.service; });
     if (found == fleet.services.end()) {
-      return fail(
-        fmt::format("--service: no service '{}' in {}; expected one of {}", *request.service, *request.fleet, fmt::join(names, ", ")));
+      return fail(fmt::format(
+        "--service: no service '{}' in {}; expected one of {}", user_text(*request.service), *request.fleet, fmt::join(names, ", ")));
     }
     input = config_input(fleet, *found, rules);
   }

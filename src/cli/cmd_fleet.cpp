@@ -2,10 +2,12 @@
 
 #include "context.hpp"
 #include "files.hpp"
+#include "safe_stderr.hpp"
 
 #include "poolcalc/database_url.hpp"
 #include "poolcalc/fleet.hpp"
 #include "poolcalc/fleet_emit.hpp"
+#include "poolcalc/safe_text.hpp"
 
 #include <fmt/format.h>
 
@@ -29,11 +31,11 @@ void add_fleet_command(CLI::App& app, FleetCommand& command)
 int run_fleet(const FleetCommand& command, std::ostream& out, std::ostream& err)
 {
   const auto fail = [&](int code, const std::string& message) {
-    err << "poolcalc: error: " << mask_passwords(message) << '\n';
+    print_error(err, message);
     return code;
   };
   if (command.format != "text" && command.format != "json" && command.format != "markdown") {
-    return fail(k_exit_usage, fmt::format("--format: `poolcalc fleet` prints text, json or markdown, got '{}'", command.format));
+    return fail(k_exit_usage, fmt::format("--format: `poolcalc fleet` prints text, json or markdown, got '{}'", user_text(command.format)));
   }
   Rules rules = builtin_rules();
   if (command.rules_option->count() > 0) {

@@ -3,6 +3,7 @@
 #include "cmd_config.hpp"
 #include "context.hpp"
 #include "run.hpp"
+#include "safe_stderr.hpp"
 
 #include "poolcalc/database_url.hpp"
 #include "poolcalc/findings.hpp"
@@ -36,7 +37,7 @@ int run_pgbouncer_fleet(const std::string& path,
                         std::ostream& err)
 {
   const auto fail = [&](const std::string& message) {
-    err << "poolcalc: error: " << mask_passwords(message) << '\n';
+    print_error(err, message);
     return k_exit_usage;
   };
   if (!sizing_flag.empty()) {

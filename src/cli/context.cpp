@@ -1,6 +1,7 @@
 #include "context.hpp"
 
 #include "run.hpp"
+#include "safe_stderr.hpp"
 
 #include "poolcalc/database_url.hpp"
 
@@ -10,7 +11,7 @@ void report_failures(std::ostream& err, const std::vector<Finding>& findings)
 {
   for (const Finding& finding : findings) {
     if (finding.level == Level::fail) {
-      err << "poolcalc: fail: " << finding.id << ": " << mask_passwords(finding.message) << '\n';
+      print_line(err, "fail", finding.id + ": " + finding.message);
     }
   }
 }

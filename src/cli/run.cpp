@@ -8,11 +8,13 @@
 #include "context.hpp"
 #include "files.hpp"
 #include "options.hpp"
+#include "safe_stderr.hpp"
 
 #include "poolcalc/database_url.hpp"
 #include "poolcalc/emit.hpp"
 #include "poolcalc/findings.hpp"
 #include "poolcalc/rules.hpp"
+#include "poolcalc/safe_text.hpp"
 #include "poolcalc/scenario.hpp"
 #include "poolcalc/sizing.hpp"
 
@@ -310,14 +312,15 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   if (parsed.command == "curve") {
     if (loaded.format != "text" && loaded.format != "csv" && loaded.format != "json" && loaded.format != "svg") {
       return std::unexpected(
-        Failure{ k_exit_usage, fmt::format("{}: `poolcalc curve` prints text, csv, json or svg, got '{}'", format_origin, loaded.format) });
+        Failure{ k_exit_usage,
+                 fmt::format("{}: `poolcalc curve` prints text, csv, json or svg, got '{}'", format_origin, user_text(loaded.format)) });
     }
     return loaded;
   }
   if (parsed.command == "config") {
     if (loaded.format != "text" && loaded.format != "json") {
-      return std::unexpected(
-        Failure{ k_exit_usage, fmt::format("{}: `poolcalc config` prints text or json, got '{}'", format_origin, loaded.format) });
+      return std::unexpected(Failure{
+        k_exit_usage, fmt::format("{}: `poolcalc config` prints text or json, got '{}'", format_origin, user_text(loaded.format)) });
     }
     if (parsed.explain) {
       return std::unexpected(Failure{ k_exit_usage, "--explain: `poolcalc config` prints the snippet; drop --explain" });
@@ -326,7 +329,7 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   }
   if (loaded.format != "text" && loaded.format != "json" && loaded.format != "markdown" && loaded.format != "env") {
     return std::unexpected(
-      Failure{ k_exit_usage, fmt::format("{}: expected text, json, markdown or env, got '{}'", format_origin, loaded.format) });
+      Failure{ k_exit_usage, fmt::format("{}: expected text, json, markdown or env, got '{}'", format_origin, user_text(loaded.format)) });
   }
   if (parsed.command == "rules" && !parsed.flags.empty()) {
     return std::unexpected(
@@ -358,7 +361,7 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
 int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const Environment& env)
 {
   const auto fail = [&](const Failure& failure) {
-    err << "poolcalc: error: " << mask_passwords(failure.message) << '\n';
+    print_error(err, failure.message);
     return failure.code;
   };
   auto loaded = load(parsed, env);
@@ -466,8 +469,19 @@ Environment process_environment()
   return env;
 }
 
-int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err, const Environment& env)
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& raw_err, const Environment& env)
 {
+  // Every stderr line goes through the filter: any message may quote an argument or $DATABASE_URL.
+  Redactions redactions;
+  for (int i = 1; i < argc; ++i) {
+    redactions.add(argv[i]);
+  }
+  if (const auto url = env.getenv("DATABASE_URL")) {
+    redactions.add(*url);
+  }
+  SafeStderr safe_err(raw_err, std::move(redactions));
+  std::ostream& err = safe_err.stream();
+
   Cli cli(builtin_rules());
   try {
     cli.app().parse(argc, argv);
@@ -485,7 +499,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err,
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
       message.pop_back();
     }
-    err << "poolcalc: error: " << mask_passwords(message) << " (see poolcalc --help)\n";
+    print_error(err, message + " (see poolcalc --help)");
     return k_exit_usage;
   }
   if (cli.fleet().app->parsed()) {

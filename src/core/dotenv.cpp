@@ -1,5 +1,7 @@
 #include "poolcalc/dotenv.hpp"
 
+#include "poolcalc/safe_text.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -346,7 +348,7 @@ std::expected<DotenvUpdate, std::string> update_dotenv(const DotenvFile& file,
   for (std::size_t i = 0; i < values.size(); ++i) {
     const auto& [key, value] = values[i];
     if (!is_valid_key(key)) {
-      return std::unexpected(fmt::format("'{}' is not a .env key (letters, digits, _ . -)", key));
+      return std::unexpected(fmt::format("'{}' is not a .env key (letters, digits, _ . -)", user_text(key)));
     }
     if (value.find_first_of(std::string_view("\n\r\"\\$`\0", 7)) != std::string::npos) {
       return std::unexpected(fmt::format("{}: the value holds a character no .env quoting carries safely", key));

@@ -1,6 +1,7 @@
 #include "poolcalc/fleet.hpp"
 
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
 #include "scenario_toml.hpp"
 #include "toml_reader.hpp"
 
@@ -76,7 +77,7 @@ std::string plain_name(TableReader& reader, std::string_view key)
 {
   std::string value = reader.string(key);
   if (!is_plain_name(value)) {
-    reader.fail(reader.node(key), key, fmt::format("expected a name of letters, digits, '_' or '-', got '{}'", value));
+    reader.fail(reader.node(key), key, fmt::format("expected a name of letters, digits, '_' or '-', got '{}'", user_text(value)));
   }
   // PostgreSQL's names and PgBouncer's [databases] and [users] keys end at 63 bytes.
   if (value.size() > 63) {
@@ -162,7 +163,8 @@ FleetDeploy read_deploy(TableReader& reader, const Rules& rules)
     } else if (strategy == "recreate") {
       deploy.strategy = DeployStrategy::recreate;
     } else {
-      reader.fail(reader.node("strategy"), "strategy", fmt::format("expected rolling, blue-green or recreate, got '{}'", strategy));
+      reader.fail(
+        reader.node("strategy"), "strategy", fmt::format("expected rolling, blue-green or recreate, got '{}'", user_text(strategy)));
     }
   }
   deploy.max_surge_percent = rules.fleet.rolling_max_surge_percent;
@@ -185,7 +187,7 @@ FleetDeploy read_deploy(TableReader& reader, const Rules& rules)
       auto percent = value.ends_with('%') ? parse_number(std::string_view(value).substr(0, value.size() - 1), 0.0, 100.0, false)
                                           : std::expected<double, std::string>(std::unexpected(std::string()));
       if (!percent) {
-        reader.fail(node, "max_surge", fmt::format("{}, got '{}'", accepted, value));
+        reader.fail(node, "max_surge", fmt::format("{}, got '{}'", accepted, user_text(value)));
       }
       deploy.max_surge_percent = *percent;
     } else {
@@ -234,7 +236,7 @@ FleetServiceInput read_service(const toml::table& table,
       for (const auto& c : client_names()) {
         names.push_back(c.first);
       }
-      reader.fail(reader.node("client"), "client", fmt::format("expected one of {}, got '{}'", fmt::join(names, ", "), client));
+      reader.fail(reader.node("client"), "client", fmt::format("expected one of {}, got '{}'", fmt::join(names, ", "), user_text(client)));
     }
     service.client = it->second;
   }
@@ -310,7 +312,7 @@ FleetFile read_fleet(std::string_view text, std::string_view source_name, const 
     for (const FleetServiceInput& other : file.services) {
       if (other.name == service.name) {
         TableReader named(*table, prefix, source_name);
-        named.fail(named.node("name"), "name", fmt::format("'{}' is the name of another service", service.name));
+        named.fail(named.node("name"), "name", fmt::format("'{}' is the name of another service", user_text(service.name)));
       }
     }
     file.services.push_back(std::move(service));

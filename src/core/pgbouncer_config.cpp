@@ -1,6 +1,7 @@
 #include "poolcalc/pgbouncer_config.hpp"
 
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
 
 #include <fmt/format.h>
 
@@ -60,13 +61,13 @@ std::expected<void, std::string> set_server(const DatabaseUrl& url, PgBouncerDat
   const std::string host = url.effective_host();
   const std::string port = url.effective_port();
   if (!host.empty() && !plain(host, ":/")) {
-    return std::unexpected(
-      fmt::format("the host '{}' cannot be written into pgbouncer.ini: expected one host name, IP address or socket directory", host));
+    return std::unexpected(fmt::format(
+      "the host '{}' cannot be written into pgbouncer.ini: expected one host name, IP address or socket directory", user_text(host)));
   }
   if (!port.empty()) {
     auto number = parse_count(port, 1, 65535);
     if (!number) {
-      return std::unexpected(fmt::format("the port '{}' cannot be written into pgbouncer.ini: {}", port, number.error()));
+      return std::unexpected(fmt::format("the port '{}' cannot be written into pgbouncer.ini: {}", user_text(port), number.error()));
     }
     db.port = *number;
   }
@@ -90,8 +91,8 @@ std::expected<PgBouncerDatabase, std::string> database_entry(const Plan& plan)
   }
   const std::string name = url->database();
   if (!name.empty() && !plain(name, "")) {
-    return std::unexpected(
-      fmt::format("the database name '{}' cannot be written into pgbouncer.ini: expected letters, digits, '_', '.' or '-'", name));
+    return std::unexpected(fmt::format(
+      "the database name '{}' cannot be written into pgbouncer.ini: expected letters, digits, '_', '.' or '-'", user_text(name)));
   }
   if (auto set = set_server(*url, db); !set) {
     return std::unexpected(set.error());

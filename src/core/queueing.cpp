@@ -1,6 +1,7 @@
 #include "poolcalc/queueing.hpp"
 
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
 
 #include <fmt/format.h>
 
@@ -449,7 +450,7 @@ std::expected<Target, std::string> parse_target(std::string_view text)
   const auto error = [&] {
     return std::unexpected(fmt::format("expected METRIC<VALUE: p99_wait<50ms, p95_wait<0.2s, mean_wait<10ms, p_wait<0.05 "
                                        "(or <5%), timeout_rate<0.001; got '{}'",
-                                       text));
+                                       user_text(text)));
   };
   const std::size_t less = text.find('<');
   if (less == std::string_view::npos) {

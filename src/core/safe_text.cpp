@@ -249,6 +249,24 @@ void keyword_ranges(std::string_view text, std::vector<Range>& ranges)
   }
 }
 
+// Every credential of `text`, sorted, overlapping or touching ranges merged into one.
+std::vector<Range> credential_ranges(std::string_view text)
+{
+  std::vector<Range> ranges;
+  uri_ranges(text, ranges);
+  keyword_ranges(text, ranges);
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<Range> merged;
+  for (const Range& range : ranges) {
+    if (!merged.empty() && range.first <= merged.back().second) {
+      merged.back().second = std::max(merged.back().second, range.second);
+    } else {
+      merged.push_back(range);
+    }
+  }
+  return merged;
+}
+
 } // namespace
 
 std::string printable(std::string_view text)
@@ -276,36 +294,27 @@ std::string printable(std::string_view text)
 
 std::string mask_credentials(std::string_view text)
 {
-  std::vector<Range> ranges;
-  uri_ranges(text, ranges);
-  keyword_ranges(text, ranges);
-  if (ranges.empty()) {
-    return std::string{ text };
-  }
-  std::sort(ranges.begin(), ranges.end());
   std::string out;
   std::size_t written = 0;
-  std::size_t index = 0;
-  while (index < ranges.size()) {
-    auto [begin, end] = ranges[index];
-    // Overlapping or touching ranges become one "****".
-    while (index + 1 < ranges.size() && ranges[index + 1].first <= end) {
-      end = std::max(end, ranges[index + 1].second);
-      ++index;
-    }
-    ++index;
-    if (begin < written) {
-      begin = written;
-    }
+  for (const auto& [begin, end] : credential_ranges(text)) {
     out.append(text.substr(written, begin - written));
     out += "****";
-    written = std::max(written, end);
+    written = end;
   }
   out.append(text.substr(written));
   return out;
 }
 
-std::string quoted(std::string_view text)
+std::vector<std::string> credentials_in(std::string_view text)
+{
+  std::vector<std::string> found;
+  for (const auto& [begin, end] : credential_ranges(text)) {
+    found.emplace_back(text.substr(begin, end - begin));
+  }
+  return found;
+}
+
+std::string user_text(std::string_view text)
 {
   return printable(mask_credentials(text));
 }

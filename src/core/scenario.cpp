@@ -1,6 +1,7 @@
 #include "poolcalc/scenario.hpp"
 
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
 #include "scenario_toml.hpp"
 #include "toml_reader.hpp"
 
@@ -43,7 +44,7 @@ std::int64_t count_or(const RawInputs& inputs, std::string_view key, std::int64_
   const std::string& text = single(*value);
   auto parsed = parse_count(text, min, max);
   if (!parsed) {
-    fail(*value, fmt::format("{}, got '{}'", parsed.error(), text));
+    fail(*value, fmt::format("{}, got '{}'", parsed.error(), user_text(text)));
   }
   return *parsed;
 }
@@ -57,7 +58,7 @@ double number_or(const RawInputs& inputs, std::string_view key, double fallback,
   const std::string& text = single(*value);
   auto parsed = parse_number(text, min, max, min_open);
   if (!parsed) {
-    fail(*value, fmt::format("{}, got '{}'", parsed.error(), text));
+    fail(*value, fmt::format("{}, got '{}'", parsed.error(), user_text(text)));
   }
   return *parsed;
 }
@@ -75,7 +76,7 @@ std::optional<bool> switch_value(const RawInputs& inputs, std::string_view key)
   if (text == "false") {
     return false;
   }
-  fail(*value, fmt::format("expected true or false, got '{}'", text));
+  fail(*value, fmt::format("expected true or false, got '{}'", user_text(text)));
 }
 
 std::vector<std::string> split_list(const std::string& text)
@@ -106,7 +107,7 @@ std::vector<double> read_query_ms(const RawValue& value)
       }
       auto parsed = parse_number(part, k_min_ms, k_max_query_ms, false);
       if (!parsed) {
-        fail(value, fmt::format("{} (milliseconds a query holds a connection), got '{}'", parsed.error(), part));
+        fail(value, fmt::format("{} (milliseconds a query holds a connection), got '{}'", parsed.error(), user_text(part)));
       }
       result.push_back(*parsed);
     }
@@ -133,12 +134,12 @@ std::vector<ReserveEntry> read_reserve(const RawValue& value)
     const std::size_t equals = item.find('=');
     const std::string name = item.substr(0, equals);
     if (equals == std::string::npos || !is_plain_name(name)) {
-      fail(value, fmt::format("expected NAME=N (NAME of letters, digits, '_' or '-'), got '{}'", item));
+      fail(value, fmt::format("expected NAME=N (NAME of letters, digits, '_' or '-'), got '{}'", user_text(item)));
     }
     const std::string number = item.substr(equals + 1);
     auto parsed = parse_count(number, 0, k_max_connections_limit);
     if (!parsed) {
-      fail(value, fmt::format("{}: {}, got '{}'", name, parsed.error(), number));
+      fail(value, fmt::format("{}: {}, got '{}'", name, parsed.error(), user_text(number)));
     }
     const auto same = std::find_if(result.begin(), result.end(), [&](const ReserveEntry& e) { return e.name == name; });
     if (same != result.end()) {
@@ -157,23 +158,25 @@ std::vector<Operation> read_operations(const RawValue& value)
     const auto first = item.find(':');
     const auto second = first == std::string::npos ? std::string::npos : item.find(':', first + 1);
     if (second == std::string::npos || item.find(':', second + 1) != std::string::npos) {
-      fail(value, fmt::format("expected NAME:SHARE:MS (e.g. send:0.7:150), got '{}'", item));
+      fail(value, fmt::format("expected NAME:SHARE:MS (e.g. send:0.7:150), got '{}'", user_text(item)));
     }
     Operation op;
     op.name = item.substr(0, first);
     if (!is_plain_name(op.name)) {
-      fail(value, fmt::format("expected NAME:SHARE:MS (NAME of letters, digits, '_' or '-'; e.g. send:0.7:150), got '{}'", item));
+      fail(value,
+           fmt::format("expected NAME:SHARE:MS (NAME of letters, digits, '_' or '-'; e.g. send:0.7:150), got '{}'", user_text(item)));
     }
     if (std::any_of(result.begin(), result.end(), [&](const Operation& other) { return other.name == op.name; })) {
       fail(value, fmt::format("{} is given twice", op.name));
     }
     auto share = parse_number(item.substr(first + 1, second - first - 1), 0.0, 1.0, true);
     if (!share) {
-      fail(value, fmt::format("{}: the share: {}, got '{}'", op.name, share.error(), item.substr(first + 1, second - first - 1)));
+      fail(value,
+           fmt::format("{}: the share: {}, got '{}'", op.name, share.error(), user_text(item.substr(first + 1, second - first - 1))));
     }
     auto hold = parse_number(item.substr(second + 1), k_min_ms, k_max_query_ms, false);
     if (!hold) {
-      fail(value, fmt::format("{}: the hold time in ms: {}, got '{}'", op.name, hold.error(), item.substr(second + 1)));
+      fail(value, fmt::format("{}: the hold time in ms: {}, got '{}'", op.name, hold.error(), user_text(item.substr(second + 1))));
     }
     op.share = *share;
     op.hold_ms = *hold;
@@ -203,10 +206,11 @@ std::vector<std::int64_t> read_pools(const RawValue& value)
       auto last = dash == std::string::npos ? first : parse_count(part.substr(dash + 1), 1, k_max_connections_limit);
       if (!first || !last || *last < *first) {
         fail(value,
-             fmt::format("expected pool sizes N or ranges A-B (A <= B), each from 1 to {}, got '{}'", k_max_connections_limit, part));
+             fmt::format(
+               "expected pool sizes N or ranges A-B (A <= B), each from 1 to {}, got '{}'", k_max_connections_limit, user_text(part)));
       }
       if (*last - *first >= static_cast<std::int64_t>(k_max_pools)) {
-        fail(value, fmt::format("expected at most {} pool sizes, got {} in '{}'", k_max_pools, *last - *first + 1, part));
+        fail(value, fmt::format("expected at most {} pool sizes, got {} in '{}'", k_max_pools, *last - *first + 1, user_text(part)));
       }
       for (std::int64_t pool = *first; pool <= *last; ++pool) {
         result.push_back(pool);
@@ -339,7 +343,8 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
       for (double ms : scenario.query_ms) {
         listed.push_back(format_number(ms));
       }
-      fail(*design, fmt::format("expected one of the --query-ms values ({}), got '{}'", fmt::join(listed, ", "), single(*design)));
+      fail(*design,
+           fmt::format("expected one of the --query-ms values ({}), got '{}'", fmt::join(listed, ", "), user_text(single(*design))));
     }
     scenario.design_index = static_cast<std::size_t>(it - scenario.query_ms.begin());
   }

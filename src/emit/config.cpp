@@ -4,6 +4,7 @@
 #include "poolcalc/client_config.hpp"
 #include "poolcalc/emit_pgbouncer.hpp"
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
 
 #include "common.hpp"
 
@@ -32,7 +33,9 @@ std::optional<int> version_part(std::string_view text)
 
 std::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::string_view text)
 {
-  const auto bad = [&] { return std::unexpected(fmt::format("expected a PgBouncer version such as 1.18.0 or 1.21, got '{}'", text)); };
+  const auto bad = [&] {
+    return std::unexpected(fmt::format("expected a PgBouncer version such as 1.18.0 or 1.21, got '{}'", user_text(text)));
+  };
   std::vector<std::string_view> parts;
   std::size_t start = 0;
   while (true) {
@@ -67,8 +70,8 @@ std::expected<int, std::string> parse_server_version(std::string_view text)
 {
   const auto value = version_part(text);
   if (!value || *value < k_min_server_version || *value > k_max_server_version) {
-    return std::unexpected(
-      fmt::format("expected a PostgreSQL major version, {}-{} (such as 15), got '{}'", k_min_server_version, k_max_server_version, text));
+    return std::unexpected(fmt::format(
+      "expected a PostgreSQL major version, {}-{} (such as 15), got '{}'", k_min_server_version, k_max_server_version, user_text(text)));
   }
   return *value;
 }

@@ -356,6 +356,55 @@ TEST_CASE("passwords never reach an error message")
   check_usage_error({ "--vus", "120", "--query-ms", "150", "--format", "" }, "--format: expected text, json, markdown or env, got ''");
 }
 
+TEST_CASE("passwords holding quotes, slashes and spaces never reach an error message")
+{
+  // Each password is valid where libpq or --database-url takes it; the message quotes the
+  // argument whole, so the masking parses the argument instead of guessing where it ends.
+  const std::string expected = "The following argument was not expected: postgresql://app:****@db.example.com/chat (see poolcalc --help)";
+  for (const std::string password : { "Zq9'x", "Zq9/x", "Zq9 x", "Zq9?x#y", "Zq9\"x", "Zq9@x" }) {
+    const std::string url = "postgresql://app:" + password + "@db.example.com/chat";
+    INFO("password: " << password);
+    check_usage_error({ "--vus", "1", "--query-ms", "1", url }, expected);
+    check_usage_error(
+      { "--vus", "1", "--query-ms", "1", "--databse-url=" + url },
+      "The following argument was not expected: --databse-url=postgresql://app:****@db.example.com/chat (see poolcalc --help)");
+    check_usage_error({ "--vus", "1", "--query-ms", "1", "--format", url },
+                      "--format: expected text, json, markdown or env, got 'postgresql://app:****@db.example.com/chat'");
+    check_usage_error({ "--vus", "1", "--query-ms", "1", "--format=" + url },
+                      "--format: expected text, json, markdown or env, got 'postgresql://app:****@db.example.com/chat'");
+  }
+  // libpq's key/value form, quoted or bare, the keyword in any case.
+  check_usage_error({ "--vus", "1", "--query-ms", "1", "host=h password='Zq9 kv'" },
+                    "The following argument was not expected: host=h password='****' (see poolcalc --help)");
+  check_usage_error({ "--vus", "1", "--query-ms", "1", "host=h PASSWORD=Zq9kv sslpassword=k3y" },
+                    "The following argument was not expected: host=h PASSWORD=**** sslpassword=**** (see poolcalc --help)");
+  // The same from $DATABASE_URL, quoted by a message about another flag.
+  check_usage_error({ "--vus", "1", "--query-ms", "1", "--format", "postgresql://app:Zq9 'x@db/chat?sslmode=require" },
+                    "--format: expected text, json, markdown or env, got 'postgresql://app:****@db/chat?sslmode=require'",
+                    { { "DATABASE_URL", "postgresql://app:Zq9 'x@db/chat" } });
+}
+
+TEST_CASE("the URL error shows its own example unmasked")
+{
+  check_usage_error({ "--vus", "1", "--query-ms", "1", "--database-url", "bogus" },
+                    "--database-url: not a valid URL (expected postgresql://user:password@host:port/database)");
+}
+
+TEST_CASE("terminal control sequences in user text are escaped in messages")
+{
+  // An argument that would clear the screen, set the terminal's title, or fake a second line.
+  check_usage_error({ "--vus", "1", "--query-ms", "1", "--format", "a\x1b[2Jb" },
+                    "--format: expected text, json, markdown or env, got 'a\\e[2Jb'");
+  check_usage_error({ "--vus", "1", "--query-ms", "1", "x\x1b]0;pwned\x07\npoolcalc: ok" },
+                    "The following argument was not expected: x\\e]0;pwned\\x07\\npoolcalc: ok (see poolcalc --help)");
+  // The same from a file: a TOML string can hold any control character.
+  const std::string config = "/tmp/poolcalc-cli-escape-" + std::to_string(getpid()) + ".toml";
+  std::ofstream(config) << "vus = 1\nquery_ms = [1]\nformat = \"x\\u001b]0;pwned\\u0007\\r\\u009b2J\"\n";
+  check_usage_error({ "--config", config },
+                    config + ":3:10: format: expected text, json, markdown or env, got 'x\\e]0;pwned\\x07\\r\\u{009b}2J'");
+  std::filesystem::remove(config);
+}
+
 TEST_CASE("env says on stderr why it exits 3")
 {
   const Result r = run_poolcalc({ "env", "--vus", "120", "--query-ms", "200" });

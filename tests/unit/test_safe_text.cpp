@@ -4,10 +4,11 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 using poolcalc::mask_credentials;
 using poolcalc::printable;
-using poolcalc::quoted;
+using poolcalc::user_text;
 
 TEST_CASE("printable")
 {
@@ -94,8 +95,16 @@ TEST_CASE("mask_credentials")
   }
 }
 
-TEST_CASE("quoted")
+TEST_CASE("user_text")
 {
-  CHECK(quoted("postgresql://app:Zq9\x1b[2J@db/chat\n") == "postgresql://app:****@db/chat\\n");
-  CHECK(quoted("name\x1b]0;title\x07") == "name\\e]0;title\\x07");
+  CHECK(user_text("postgresql://app:Zq9\x1b[2J@db/chat\n") == "postgresql://app:****@db/chat\\n");
+  CHECK(user_text("name\x1b]0;title\x07") == "name\\e]0;title\\x07");
+}
+
+TEST_CASE("credentials_in")
+{
+  CHECK(poolcalc::credentials_in("postgresql://app:Zq9'x@db/chat?password=p2&sslpassword=p3") ==
+        std::vector<std::string>{ "Zq9'x", "p2", "p3" });
+  CHECK(poolcalc::credentials_in("host=h password='a b' sslpassword=c") == std::vector<std::string>{ "a b", "c" });
+  CHECK(poolcalc::credentials_in("no credentials here").empty());
 }

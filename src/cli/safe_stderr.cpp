@@ -1,0 +1,182 @@
+#include "safe_stderr.hpp"
+
+#include "poolcalc/safe_text.hpp"
+
+#include <algorithm>
+
+namespace poolcalc::cli {
+
+namespace {
+
+constexpr std::size_t k_min_credential_alone = 4;
+
+// The stream's slot for its Redactions (std::ios_base::pword), set by SafeStderr.
+int redactions_slot()
+{
+  static const int slot = std::ios_base::xalloc();
+  return slot;
+}
+
+int hex_digit(char c)
+{
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+// Percent-decoded as libpq decodes a URI ('+' stays '+'): the form a message may quote.
+std::string percent_decoded(std::string_view text)
+{
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 && hex_digit(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+void replace_all(std::string& text, std::string_view from, std::string_view to)
+{
+  if (from.empty()) {
+    return;
+  }
+  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+}
+
+} // namespace
+
+void Redactions::add(std::string_view value)
+{
+  add_value(value);
+  if (value.starts_with('-')) {
+    if (const std::size_t equals = value.find('='); equals != std::string_view::npos) {
+      add_value(value.substr(equals + 1));
+    }
+  }
+}
+
+void Redactions::add_value(std::string_view value)
+{
+  const std::vector<std::string> credentials = credentials_in(value);
+  if (credentials.empty()) {
+    return;
+  }
+  m_values.emplace_back(std::string{ value }, mask_credentials(value));
+  for (const std::string& credential : credentials) {
+    for (const std::string& form : { credential, percent_decoded(credential) }) {
+      if (form.size() >= k_min_credential_alone && std::find(m_credentials.begin(), m_credentials.end(), form) == m_credentials.end()) {
+        m_credentials.push_back(form);
+      }
+    }
+  }
+  const auto longest_first = [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); };
+  std::stable_sort(m_values.begin(), m_values.end(), longest_first);
+  std::stable_sort(
+    m_credentials.begin(), m_credentials.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+}
+
+std::string Redactions::apply(std::string_view line) const
+{
+  std::string out{ line };
+  for (const auto& [value, masked] : m_values) {
+    replace_all(out, value, masked);
+  }
+  for (const std::string& credential : m_credentials) {
+    replace_all(out, credential, "****");
+  }
+  return out;
+}
+
+SafeStderr::Buffer::Buffer(std::ostream& target, Redactions redactions)
+  : m_target(target)
+  , m_redactions(std::move(redactions))
+{
+}
+
+void SafeStderr::Buffer::put(char c)
+{
+  if (c == '\n') {
+    emit_line();
+    m_target << '\n';
+    return;
+  }
+  m_line.push_back(c);
+}
+
+void SafeStderr::Buffer::emit_line()
+{
+  m_target << printable(m_redactions.apply(m_line));
+  m_line.clear();
+}
+
+SafeStderr::Buffer::int_type SafeStderr::Buffer::overflow(int_type ch)
+{
+  if (traits_type::eq_int_type(ch, traits_type::eof())) {
+    return traits_type::not_eof(ch);
+  }
+  put(traits_type::to_char_type(ch));
+  return ch;
+}
+
+std::streamsize SafeStderr::Buffer::xsputn(const char* text, std::streamsize count)
+{
+  for (std::streamsize i = 0; i < count; ++i) {
+    put(text[i]);
+  }
+  return count;
+}
+
+// A flush writes what is complete; a partial line waits for its end, so that a credential is
+// never split between two writes.
+int SafeStderr::Buffer::sync()
+{
+  m_target.flush();
+  return m_target ? 0 : -1;
+}
+
+void SafeStderr::Buffer::finish()
+{
+  if (!m_line.empty()) {
+    emit_line();
+  }
+  m_target.flush();
+}
+
+SafeStderr::SafeStderr(std::ostream& target, Redactions redactions)
+  : m_buffer(target, std::move(redactions))
+  , m_stream(&m_buffer)
+{
+  m_stream.pword(redactions_slot()) = &m_buffer.redactions();
+}
+
+SafeStderr::~SafeStderr()
+{
+  m_buffer.finish();
+}
+
+void print_line(std::ostream& err, std::string_view prefix, std::string_view message)
+{
+  const auto* redactions = static_cast<const Redactions*>(err.pword(redactions_slot()));
+  const std::string text = redactions != nullptr ? redactions->apply(message) : std::string{ message };
+  err << "poolcalc: " << prefix << ": " << printable(text) << '\n';
+}
+
+void print_error(std::ostream& err, std::string_view message)
+{
+  print_line(err, "error", message);
+}
+
+} // namespace poolcalc::cli

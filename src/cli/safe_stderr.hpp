@@ -1,0 +1,83 @@
+#pragma once
+// Everything poolcalc writes to stderr passes through one filter, line by line, whichever part of
+// the program wrote it (CLI11's parse errors included): a message may quote an argument or
+// $DATABASE_URL whole or in part, so their credentials are masked wherever they appear, and
+// whatever a terminal would act on is escaped (docs/architecture.md, "Quoting user text").
+
+#include <ostream>
+#include <streambuf>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace poolcalc::cli {
+
+// The user's values that hold credentials, and what replaces them in a message.
+class Redactions
+{
+public:
+  // Registers one whole value as the user gave it (an argument, an environment variable). When
+  // it holds credentials (mask_credentials), the value is replaced by its masked form wherever a
+  // message quotes it, and so is each credential on its own, as typed and percent-decoded (those
+  // of fewer than 4 bytes only inside the value: on their own they would blank out ordinary words).
+  // An argument "--flag=VALUE" registers VALUE too.
+  void add(std::string_view value);
+
+  // `line` with every registered value and credential masked.
+  std::string apply(std::string_view line) const;
+
+private:
+  void add_value(std::string_view value);
+
+  std::vector<std::pair<std::string, std::string>> m_values; // as given, masked; longest first
+  std::vector<std::string> m_credentials;                    // longest first
+};
+
+// A stream over `target` whose every line goes through `redactions` and printable() before it is
+// written. Lines are written whole, when their '\n' arrives (a partial line at destruction).
+class SafeStderr
+{
+public:
+  SafeStderr(std::ostream& target, Redactions redactions);
+  ~SafeStderr();
+  SafeStderr(const SafeStderr&) = delete;
+  SafeStderr& operator=(const SafeStderr&) = delete;
+
+  std::ostream& stream() { return m_stream; }
+
+private:
+  class Buffer : public std::streambuf
+  {
+  public:
+    Buffer(std::ostream& target, Redactions redactions);
+    void finish();
+    Redactions& redactions() { return m_redactions; }
+
+  protected:
+    int_type overflow(int_type ch) override;
+    std::streamsize xsputn(const char* text, std::streamsize count) override;
+    int sync() override;
+
+  private:
+    void put(char c);
+    void emit_line();
+
+    std::ostream& m_target;
+    Redactions m_redactions;
+    std::string m_line;
+  };
+
+  Buffer m_buffer;
+  std::ostream m_stream;
+};
+
+// Writes one line, "poolcalc: error: MESSAGE" for prefix "error": the message with what `err`'s
+// Redactions mask (when `err` is a SafeStderr stream) and printable, so that nothing in it can end
+// the line early or fake another. Every diagnostic is printed through here.
+void print_line(std::ostream& err, std::string_view prefix, std::string_view message);
+
+// print_line(err, "error", message).
+void print_error(std::ostream& err, std::string_view message);
+
+} // namespace poolcalc::cli

@@ -1,0 +1,73 @@
+#include <doctest/doctest.h>
+
+#include "safe_stderr.hpp"
+
+#include <sstream>
+#include <string>
+
+using poolcalc::cli::print_error;
+using poolcalc::cli::Redactions;
+using poolcalc::cli::SafeStderr;
+
+TEST_CASE("Redactions::apply")
+{
+  Redactions redactions;
+  redactions.add("postgresql://app:Zq9%27x%20y@db/chat");
+  redactions.add("--format=host=h password='k v 1'");
+  redactions.add("--vus");
+  SUBCASE("a value quoted whole")
+  {
+    CHECK(redactions.apply("got 'postgresql://app:Zq9%27x%20y@db/chat'") == "got 'postgresql://app:****@db/chat'");
+  }
+  SUBCASE("the credential alone, as typed or percent-decoded")
+  {
+    CHECK(redactions.apply("cannot decode Zq9%27x%20y") == "cannot decode ****");
+    CHECK(redactions.apply("password \"Zq9'x y\" rejected") == "password \"****\" rejected");
+  }
+  SUBCASE("the value of --flag=VALUE")
+  {
+    CHECK(redactions.apply("got 'host=h password='k v 1''") == "got 'host=h password='****''");
+  }
+  SUBCASE("values without credentials change nothing")
+  {
+    CHECK(redactions.apply("--vus: expected a whole number") == "--vus: expected a whole number");
+  }
+}
+
+namespace {
+
+// What a SafeStderr over a string stream writes when `write` prints through it.
+template<typename Write>
+std::string through_filter(Write write)
+{
+  std::ostringstream target;
+  {
+    Redactions redactions;
+    redactions.add("postgresql://app:S3cret!@db/chat");
+    SafeStderr safe(target, std::move(redactions));
+    write(safe.stream());
+  }
+  return target.str();
+}
+
+} // namespace
+
+TEST_CASE("SafeStderr")
+{
+  SUBCASE("every line is redacted and escaped, whoever writes it")
+  {
+    CHECK(through_filter([](std::ostream& err) {
+            err << "poolcalc: error: not expected: postgresql://app:S3cret!@db/chat\n"
+                << "poolcalc: \x1b[2Jconnecting...\n";
+          }) == "poolcalc: error: not expected: postgresql://app:****@db/chat\npoolcalc: \\e[2Jconnecting...\n");
+  }
+  SUBCASE("a partial line is written at the end, redacted")
+  {
+    CHECK(through_filter([](std::ostream& err) { err << "left S3cret!" << std::flush; }) == "left ****");
+  }
+  SUBCASE("print_error keeps a message on one line")
+  {
+    CHECK(through_filter([](std::ostream& err) { print_error(err, "got 'a\nb' and S3cret!"); }) ==
+          "poolcalc: error: got 'a\\nb' and ****\n");
+  }
+}
