@@ -13,9 +13,10 @@ namespace poolcalc {
 // MIN to MAX") if `text` is not one.
 std::expected<std::int64_t, std::string> parse_count(std::string_view text, std::int64_t min, std::int64_t max);
 
-// Parses a finite decimal number (plain or with an exponent) within the bounds; `min_open`
-// makes the lower bound exclusive. Returns an error string naming the accepted range otherwise.
-std::expected<double, std::string> parse_number(std::string_view text, double min, double max, bool min_open);
+// Parses a finite decimal number (plain or with an exponent) in [min, max]. Returns an error
+// string naming the accepted range ("expected a number from MIN to MAX") otherwise. Every range
+// is closed: a meaningful smallest value rather than "> 0", which a subnormal number passes.
+std::expected<double, std::string> parse_number(std::string_view text, double min, double max);
 
 // Formats a number for people: at most `decimals` decimals, trailing zeros dropped
 // (12.6, 50, 0.15), thousands not grouped.

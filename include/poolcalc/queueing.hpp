@@ -102,8 +102,14 @@ struct Target
   std::string text; // as given, for messages
 };
 
+// The bounds a target accepts: a wait from a microsecond to an hour, a share from one in a
+// million to 1 (a smaller one is below what the model's doubles and the output resolve).
+inline constexpr double k_min_target_wait_ms = 0.001;
+inline constexpr double k_max_target_wait_ms = 3'600'000.0;
+inline constexpr double k_min_target_share = 0.000001;
+
 // Parses "p99_wait<50ms", "mean_wait<10ms", "p95_wait<0.2s", "p_wait<0.05" (or "p_wait<5%"),
-// "timeout_rate<0.001". Returns an error string naming the accepted forms.
+// "timeout_rate<0.001". Returns an error string naming the accepted forms or range.
 std::expected<Target, std::string> parse_target(std::string_view text);
 
 // The target's metric of `m` (ms for waits, a ratio otherwise); infinity for an unstable queue.

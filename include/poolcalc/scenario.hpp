@@ -22,6 +22,10 @@ namespace poolcalc {
 // bounded by k_max_total_connections, checked before any arithmetic, so no count in the
 // sizing can overflow a 64-bit integer or lose precision in a double (< 2^53).
 inline constexpr std::int64_t k_max_vus = 1'000'000'000;
+// The smallest rate, share or count per request poolcalc takes, and the shortest request timeout
+// in seconds: it prints 3 decimals, so anything smaller would show as 0 (and a subnormal double
+// would pass a "> 0" check while meaning nothing).
+inline constexpr double k_min_fraction = 0.001;
 inline constexpr double k_min_ms = 0.001;             // one microsecond: shorter is a unit mistake
 inline constexpr double k_max_query_ms = 3'600'000.0; // one hour
 inline constexpr std::int64_t k_max_instances = 10'000;

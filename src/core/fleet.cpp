@@ -184,7 +184,7 @@ FleetDeploy read_deploy(TableReader& reader, const Rules& rules)
       deploy.max_surge_instances = count->get();
     } else if (const auto* text = node.as_string()) {
       const std::string& value = text->get();
-      auto percent = value.ends_with('%') ? parse_number(std::string_view(value).substr(0, value.size() - 1), 0.0, 100.0, false)
+      auto percent = value.ends_with('%') ? parse_number(std::string_view(value).substr(0, value.size() - 1), 0.0, 100.0)
                                           : std::expected<double, std::string>(std::unexpected(std::string()));
       if (!percent) {
         reader.fail(node, "max_surge", fmt::format("{}, got '{}'", accepted, user_text(value)));

@@ -41,11 +41,10 @@ std::expected<std::int64_t, std::string> parse_count(std::string_view text, std:
   return value;
 }
 
-std::expected<double, std::string> parse_number(std::string_view text, double min, double max, bool min_open)
+std::expected<double, std::string> parse_number(std::string_view text, double min, double max)
 {
   const auto range_error = [&] {
-    return std::unexpected(
-      fmt::format("expected a number {} {} and <= {}", min_open ? ">" : ">=", format_number(min, 9), format_number(max, 9)));
+    return std::unexpected(fmt::format("expected a number from {} to {}", format_number(min, 9), format_number(max, 9)));
   };
   if (!text.empty() && text.front() == '+') {
     text.remove_prefix(1);
@@ -55,7 +54,7 @@ std::expected<double, std::string> parse_number(std::string_view text, double mi
   if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value)) {
     return range_error();
   }
-  if (value < min || (min_open && value == min) || value > max) {
+  if (value < min || value > max) {
     return range_error();
   }
   return value;

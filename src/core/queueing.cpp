@@ -488,14 +488,17 @@ std::expected<Target, std::string> parse_target(std::string_view text)
   } else if (is_time) {
     return error();
   }
-  auto number = parse_number(value, 0.0, 1e12, true);
+  auto number = parse_number(value, 0.0, 1e12);
   if (!number) {
     return error();
   }
   target.bound = *number * factor;
-  // Waits up to an hour (in ms); shares up to 1.
-  if ((is_time && target.bound > 3.6e6) || (!is_time && target.bound > 1.0)) {
-    return error();
+  // Waits from a microsecond to an hour (in ms); shares from one in a million to 1.
+  if (is_time && (target.bound < k_min_target_wait_ms || target.bound > k_max_target_wait_ms)) {
+    return std::unexpected(fmt::format("expected a wait from 0.001 ms to 3600 s, got '{}'", user_text(text)));
+  }
+  if (!is_time && (target.bound < k_min_target_share || target.bound > 1.0)) {
+    return std::unexpected(fmt::format("expected a share from 0.000001 to 1 (0.0001% to 100%), got '{}'", user_text(text)));
   }
   return target;
 }

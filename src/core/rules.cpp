@@ -1,5 +1,9 @@
 #include "poolcalc/rules.hpp"
 
+#include "poolcalc/numbers.hpp"
+#include "poolcalc/queueing.hpp"
+#include "poolcalc/scenario.hpp"
+
 #include "toml_reader.hpp"
 
 #include <fmt/format.h>
@@ -22,8 +26,8 @@ constexpr std::int64_t k_big = 1'000'000'000;
 SizingRules read_sizing(TableReader& reader)
 {
   SizingRules sizing;
-  sizing.activity = reader.number("activity", 0.0, 1.0, true);
-  sizing.vu_rate_per_s = reader.number("vu_rate_per_s", 0.0, 1000.0, true);
+  sizing.activity = reader.number("activity", k_min_fraction, 1.0);
+  sizing.vu_rate_per_s = reader.number("vu_rate_per_s", k_min_fraction, k_max_vu_rate);
   sizing.burst = reader.number("burst", 1.0, 100.0);
   sizing.overhead = reader.integer("overhead", 0, 100'000);
   sizing.round_to = reader.integer("round_to", 1, 1000);
@@ -35,8 +39,8 @@ DatabaseRules read_database(TableReader& reader)
 {
   DatabaseRules database;
   database.max_connections = reader.integer("max_connections", 1, k_max_connections_limit);
-  database.safe_utilization_min = reader.number("safe_utilization_min", 0.0, 1.0, true);
-  database.safe_utilization_max = reader.number("safe_utilization_max", 0.0, 1.0, true);
+  database.safe_utilization_min = reader.number("safe_utilization_min", k_min_fraction, 1.0);
+  database.safe_utilization_max = reader.number("safe_utilization_max", k_min_fraction, 1.0);
   if (database.safe_utilization_max < database.safe_utilization_min) {
     reader.fail(reader.node("safe_utilization_max"), "safe_utilization_max", "must not be below safe_utilization_min");
   }
@@ -66,7 +70,7 @@ TimeoutRules read_timeouts(TableReader& reader)
   // Whole seconds, as Prisma takes them.
   timeouts.pool_timeout_s = static_cast<double>(reader.integer("pool_timeout_s", 0, 3600));
   timeouts.connect_timeout_s = static_cast<double>(reader.integer("connect_timeout_s", 0, 3600));
-  timeouts.client_request_timeout_s = reader.number("client_request_timeout_s", 0.0, 86'400.0, true);
+  timeouts.client_request_timeout_s = reader.number("client_request_timeout_s", k_min_fraction, k_max_request_timeout_s);
   reader.finish();
   return timeouts;
 }
@@ -175,7 +179,7 @@ PgBouncerSettingsRules read_pgbouncer_settings(TableReader& reader)
 MonitoringRules read_monitoring(TableReader& reader)
 {
   MonitoringRules monitoring;
-  monitoring.active_warn_ratio = reader.number("active_warn_ratio", 0.0, 1.0, true);
+  monitoring.active_warn_ratio = reader.number("active_warn_ratio", k_min_fraction, 1.0);
   monitoring.active_critical_ratio = reader.number("active_critical_ratio", monitoring.active_warn_ratio, 1.0);
   monitoring.idle_warn_below = reader.integer("idle_warn_below", 0, k_big);
   monitoring.idle_critical_below = reader.integer("idle_critical_below", 0, monitoring.idle_warn_below);
@@ -226,7 +230,11 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
     TableReader phase(*row, prefix, source_name);
     LoadTestPhase step;
     step.name = phase.string("name");
-    step.share = phase.number("share", previous_share, 1.0, true);
+    // Each phase carries more of the target load than the one before.
+    step.share = phase.number("share", std::max(previous_share, k_min_fraction), 1.0);
+    if (step.share == previous_share) {
+      phase.fail(phase.node("share"), "share", fmt::format("expected more than the phase before ({})", format_number(previous_share, 9)));
+    }
     step.duration = phase.string("duration");
     const bool duration_ok = !step.duration.empty() && std::all_of(step.duration.begin(), step.duration.end(), [](char c) {
       return (c >= '0' && c <= '9') || c == 's' || c == 'm' || c == 'h';
@@ -242,17 +250,17 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   rules.report.consider_pgbouncer_above_pool = report.integer("consider_pgbouncer_above_pool", 1, k_max_connections_limit);
   report.finish();
   TableReader queueing(reader.table("queueing"), "queueing", source_name);
-  rules.queueing.rule_of_thumb_far_ratio = queueing.number("rule_of_thumb_far_ratio", 1.0, 1000.0, true);
-  rules.queueing.knee_p_wait = queueing.number("knee_p_wait", 0.0, 1.0, true);
+  rules.queueing.rule_of_thumb_far_ratio = queueing.number("rule_of_thumb_far_ratio", 1.0 + k_min_fraction, 1000.0);
+  rules.queueing.knee_p_wait = queueing.number("knee_p_wait", k_min_target_share, 1.0);
   queueing.finish();
   TableReader monitoring(reader.table("monitoring"), "monitoring", source_name);
   rules.monitoring = read_monitoring(monitoring);
   TableReader inspect(reader.table("inspect"), "inspect", source_name);
   rules.inspect.connect_timeout_s = inspect.number("connect_timeout_s", 1.0, 3600.0);
   rules.inspect.statement_timeout_ms = inspect.integer("statement_timeout_ms", 100, 3'600'000);
-  rules.inspect.idle_in_transaction_warn_s = inspect.number("idle_in_transaction_warn_s", 0.0, 31'536'000.0, true);
-  rules.inspect.active_query_warn_s = inspect.number("active_query_warn_s", 0.0, 31'536'000.0, true);
-  rules.inspect.connection_age_info_s = inspect.number("connection_age_info_s", 0.0, 31'536'000.0, true);
+  rules.inspect.idle_in_transaction_warn_s = inspect.number("idle_in_transaction_warn_s", k_min_fraction, 31'536'000.0);
+  rules.inspect.active_query_warn_s = inspect.number("active_query_warn_s", k_min_fraction, 31'536'000.0);
+  rules.inspect.connection_age_info_s = inspect.number("connection_age_info_s", k_min_fraction, 31'536'000.0);
   rules.inspect.free_slots_warn_ratio = inspect.number("free_slots_warn_ratio", 0.0, 1.0);
   rules.inspect.list_limit = inspect.integer("list_limit", 1, 1000);
   rules.inspect.top_statements = inspect.integer("top_statements", 1, 1000);

@@ -49,14 +49,14 @@ std::int64_t count_or(const RawInputs& inputs, std::string_view key, std::int64_
   return *parsed;
 }
 
-double number_or(const RawInputs& inputs, std::string_view key, double fallback, double min, double max, bool min_open)
+double number_or(const RawInputs& inputs, std::string_view key, double fallback, double min, double max)
 {
   const RawValue* value = find(inputs, key);
   if (value == nullptr) {
     return fallback;
   }
   const std::string& text = single(*value);
-  auto parsed = parse_number(text, min, max, min_open);
+  auto parsed = parse_number(text, min, max);
   if (!parsed) {
     fail(*value, fmt::format("{}, got '{}'", parsed.error(), user_text(text)));
   }
@@ -105,7 +105,7 @@ std::vector<double> read_query_ms(const RawValue& value)
       if (part == "auto") {
         fail(value, "'auto' takes the time a live server measured: use it with `poolcalc inspect`");
       }
-      auto parsed = parse_number(part, k_min_ms, k_max_query_ms, false);
+      auto parsed = parse_number(part, k_min_ms, k_max_query_ms);
       if (!parsed) {
         fail(value, fmt::format("{} (milliseconds a query holds a connection), got '{}'", parsed.error(), user_text(part)));
       }
@@ -169,12 +169,12 @@ std::vector<Operation> read_operations(const RawValue& value)
     if (std::any_of(result.begin(), result.end(), [&](const Operation& other) { return other.name == op.name; })) {
       fail(value, fmt::format("{} is given twice", op.name));
     }
-    auto share = parse_number(item.substr(first + 1, second - first - 1), 0.0, 1.0, true);
+    auto share = parse_number(item.substr(first + 1, second - first - 1), k_min_fraction, 1.0);
     if (!share) {
       fail(value,
            fmt::format("{}: the share: {}, got '{}'", op.name, share.error(), user_text(item.substr(first + 1, second - first - 1))));
     }
-    auto hold = parse_number(item.substr(second + 1), k_min_ms, k_max_query_ms, false);
+    auto hold = parse_number(item.substr(second + 1), k_min_ms, k_max_query_ms);
     if (!hold) {
       fail(value, fmt::format("{}: the hold time in ms: {}, got '{}'", op.name, hold.error(), user_text(item.substr(second + 1))));
     }
@@ -246,7 +246,7 @@ void read_variability(const RawInputs& inputs, Scenario& scenario)
     fail(first, "the --op mix sets the variability; drop it");
   }
   if (cv != nullptr) {
-    const double value = number_or(inputs, "query_cv", 1.0, 0.0, k_max_query_cv, false);
+    const double value = number_or(inputs, "query_cv", 1.0, 0.0, k_max_query_cv);
     scenario.hold_cv2 = value * value;
     scenario.hold_cv_source = fmt::format("--query-cv {}", format_number(value));
     return;
@@ -257,7 +257,7 @@ void read_variability(const RawInputs& inputs, Scenario& scenario)
   const bool is_p95 = p95 != nullptr;
   const double z = is_p95 ? 1.6448536269514722 : 2.3263478740408408; // standard normal quantiles
   const double mean = scenario.query_ms.front();
-  const double percentile = number_or(inputs, is_p95 ? "query_p95_ms" : "query_p99_ms", 0, k_min_ms, k_max_query_ms, false);
+  const double percentile = number_or(inputs, is_p95 ? "query_p95_ms" : "query_p99_ms", 0, k_min_ms, k_max_query_ms);
   // Lognormal: mean = exp(mu + s^2 / 2), percentile = exp(mu + z s), so
   // s^2 / 2 - z s + ln(percentile / mean) = 0; the smaller root keeps the percentile above the mean.
   const double log_ratio = std::log(percentile / mean);
@@ -304,7 +304,7 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
   if (vus != nullptr) {
     scenario.vus = count_or(inputs, "vus", 0, 1, k_max_vus);
   } else {
-    scenario.rps = number_or(inputs, "rps", 0, 0.0, k_max_rps, true);
+    scenario.rps = number_or(inputs, "rps", 0, k_min_fraction, k_max_rps);
   }
 
   const RawValue* query_ms = find(inputs, "query_ms");
@@ -336,7 +336,7 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
   }
   scenario.design_index = scenario.query_ms.size() / 2; // the middle one (the seed's "realistic")
   if (const RawValue* design = find(inputs, "design_ms")) {
-    const double wanted = number_or(inputs, "design_ms", 0, k_min_ms, k_max_query_ms, false);
+    const double wanted = number_or(inputs, "design_ms", 0, k_min_ms, k_max_query_ms);
     const auto it = std::find(scenario.query_ms.begin(), scenario.query_ms.end(), wanted);
     if (it == scenario.query_ms.end()) {
       std::vector<std::string> listed;
@@ -350,13 +350,13 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
   }
   read_variability(inputs, scenario);
 
-  scenario.queries_per_request = number_or(inputs, "queries_per_request", 1.0, 0.0, k_max_queries_per_request, true);
-  scenario.vu_rate_per_s = number_or(inputs, "vu_rate", rules.sizing.vu_rate_per_s, 0.0, k_max_vu_rate, true);
+  scenario.queries_per_request = number_or(inputs, "queries_per_request", 1.0, k_min_fraction, k_max_queries_per_request);
+  scenario.vu_rate_per_s = number_or(inputs, "vu_rate", rules.sizing.vu_rate_per_s, k_min_fraction, k_max_vu_rate);
   if (find(inputs, "think_ms") != nullptr) {
     if (const RawValue* rate = find(inputs, "vu_rate")) {
       fail(*rate, "--think-ms sets each VU's pace; drop --vu-rate");
     }
-    scenario.think_ms = number_or(inputs, "think_ms", 0, k_min_ms, k_max_query_ms, false);
+    scenario.think_ms = number_or(inputs, "think_ms", 0, k_min_ms, k_max_query_ms);
   }
   if (scenario.rps) {
     for (const char* closed_only : { "vu_rate", "think_ms", "activity" }) {
@@ -399,8 +399,8 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
     scenario.target = *parsed;
   }
 
-  scenario.activity = scenario.operations.empty() ? number_or(inputs, "activity", rules.sizing.activity, 0.0, 1.0, true) : 1.0;
-  scenario.burst = number_or(inputs, "burst", rules.sizing.burst, 1.0, k_max_burst, false);
+  scenario.activity = scenario.operations.empty() ? number_or(inputs, "activity", rules.sizing.activity, k_min_fraction, 1.0) : 1.0;
+  scenario.burst = number_or(inputs, "burst", rules.sizing.burst, 1.0, k_max_burst);
   scenario.overhead = count_or(inputs, "overhead", rules.sizing.overhead, 0, k_max_overhead);
   scenario.round_to = rules.sizing.round_to;
   scenario.max_connections = count_or(inputs, "max_connections", rules.database.max_connections, 1, k_max_connections_limit);
@@ -417,7 +417,7 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
     fail(*find(inputs, "target"), "a timeout_rate target needs a pool timeout, and --pool-timeout is 0 (never time out)");
   }
   scenario.request_timeout_s =
-    number_or(inputs, "request_timeout", rules.timeouts.client_request_timeout_s, 0.0, k_max_request_timeout_s, true);
+    number_or(inputs, "request_timeout", rules.timeouts.client_request_timeout_s, k_min_fraction, k_max_request_timeout_s);
 
   if (const RawValue* reserve = find(inputs, "reserve")) {
     scenario.reserved = read_reserve(*reserve);

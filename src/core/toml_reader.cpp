@@ -46,7 +46,7 @@ const toml::node& TableReader::node(std::string_view key)
   return *found;
 }
 
-double TableReader::number(std::string_view key, double min, double max, bool min_open)
+double TableReader::number(std::string_view key, double min, double max)
 {
   const toml::node& found = node(key);
   double value = 0;
@@ -57,14 +57,10 @@ double TableReader::number(std::string_view key, double min, double max, bool mi
   } else {
     fail(found, key, "expected a number");
   }
-  if (!std::isfinite(value) || value < min || (min_open && value == min) || value > max) {
+  if (!std::isfinite(value) || value < min || value > max) {
     fail(found,
          key,
-         fmt::format("expected a number {} {} and <= {}, got {}",
-                     min_open ? ">" : ">=",
-                     format_number(min, 9),
-                     format_number(max, 9),
-                     std::isfinite(value) ? format_number(value, 9) : fmt::format("{}", value)));
+         fmt::format("expected a number from {} to {}, got {}", format_number(min, 9), format_number(max, 9), fmt::format("{}", value)));
   }
   return value;
 }

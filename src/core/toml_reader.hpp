@@ -27,8 +27,8 @@ public:
   TableReader(const toml::table& table, std::string prefix, std::string_view source_name);
 
   bool has(std::string_view key) const;
-  const toml::node& node(std::string_view key); // required
-  double number(std::string_view key, double min, double max, bool min_open = false);
+  const toml::node& node(std::string_view key);                // required
+  double number(std::string_view key, double min, double max); // in [min, max]
   std::int64_t integer(std::string_view key, std::int64_t min, std::int64_t max);
   bool boolean(std::string_view key);
   std::string string(std::string_view key);

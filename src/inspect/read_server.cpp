@@ -112,7 +112,7 @@ std::optional<double> to_double(const std::optional<std::string>& text)
   if (!text) {
     return std::nullopt;
   }
-  auto parsed = parse_number(*text, -1e300, 1e300, false);
+  auto parsed = parse_number(*text, -1e300, 1e300);
   if (!parsed || !std::isfinite(*parsed)) {
     return std::nullopt;
   }

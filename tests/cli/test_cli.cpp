@@ -122,7 +122,7 @@ TEST_CASE("bad input: one line on stderr, exit 2, nothing on stdout")
   }
   SUBCASE("--query-ms")
   {
-    const std::string accepted = "--query-ms: expected a number >= 0.001 and <= 3600000 (milliseconds a query holds a connection), got ";
+    const std::string accepted = "--query-ms: expected a number from 0.001 to 3600000 (milliseconds a query holds a connection), got ";
     check_usage_error({ "--vus", "120", "--query-ms", "0" }, accepted + "'0'");
     check_usage_error({ "--vus", "120", "--query-ms", "-1" }, accepted + "'-1'");
     check_usage_error({ "--vus", "120", "--query-ms", "nan" }, accepted + "'nan'");
@@ -133,10 +133,10 @@ TEST_CASE("bad input: one line on stderr, exit 2, nothing on stdout")
   }
   SUBCASE("the other numbers")
   {
-    check_usage_error({ "--vus", "120", "--query-ms", "150", "--activity", "0" }, "--activity: expected a number > 0 and <= 1, got '0'");
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--activity", "0" }, "--activity: expected a number from 0.001 to 1, got '0'");
     check_usage_error({ "--vus", "120", "--query-ms", "150", "--activity", "1.01" },
-                      "--activity: expected a number > 0 and <= 1, got '1.01'");
-    check_usage_error({ "--vus", "120", "--query-ms", "150", "--burst", "0.9" }, "--burst: expected a number >= 1 and <= 100, got '0.9'");
+                      "--activity: expected a number from 0.001 to 1, got '1.01'");
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--burst", "0.9" }, "--burst: expected a number from 1 to 100, got '0.9'");
     check_usage_error({ "--vus", "120", "--query-ms", "150", "--max-connections", "0" },
                       "--max-connections: expected a whole number from 1 to 262143, got '0'");
     check_usage_error({ "--vus", "120", "--query-ms", "150", "--pool-timeout", "2.5" },
@@ -176,6 +176,32 @@ TEST_CASE("bad input: one line on stderr, exit 2, nothing on stdout")
                       "--config: cannot read '/nonexistent/scenario.toml': no such file");
     check_usage_error({ "--vus", "120", "--query-ms", "150", "--rules", "/" }, "--rules: cannot read '/': it is a directory");
   }
+}
+
+TEST_CASE("subnormal numbers are refused, each input with its meaningful range")
+{
+  // 1e-320 and 4.9e-324 are subnormal doubles: above 0, so a "> 0" check let them through
+  // ("0 requests/s", exit 0). The smallest rate, share or timeout taken is 0.001: poolcalc shows 3
+  // decimals.
+  check_usage_error({ "--rps", "1e-320", "--query-ms", "150" }, "--rps: expected a number from 0.001 to 1000000000, got '1e-320'");
+  check_usage_error({ "--vus", "120", "--query-ms", "150", "--activity", "4.9e-324" },
+                    "--activity: expected a number from 0.001 to 1, got '4.9e-324'");
+  check_usage_error({ "--vus", "120", "--query-ms", "150", "--request-timeout", "1e-320" },
+                    "--request-timeout: expected a number from 0.001 to 86400, got '1e-320'");
+  check_usage_error({ "--vus", "120", "--query-ms", "150", "--vu-rate", "1e-320" },
+                    "--vu-rate: expected a number from 0.001 to 1000, got '1e-320'");
+  check_usage_error({ "--vus", "120", "--query-ms", "150", "--queries-per-request", "2.2e-308" },
+                    "--queries-per-request: expected a number from 0.001 to 1000, got '2.2e-308'");
+  check_usage_error({ "--vus", "120", "--op", "send:1e-320:150", "--op", "history:1:60" },
+                    "--op: send: the share: expected a number from 0.001 to 1, got '1e-320'");
+  check_usage_error({ "--rps", "60", "--query-ms", "150", "--target", "p99_wait<1e-320ms" },
+                    "--target: expected a wait from 0.001 ms to 3600 s, got 'p99_wait<1e-320ms'");
+  check_usage_error({ "--rps", "60", "--query-ms", "150", "--target", "p_wait<1e-320" },
+                    "--target: expected a share from 0.000001 to 1 (0.0001% to 100%), got 'p_wait<1e-320'");
+  // The smallest values are taken.
+  const Result smallest = run_poolcalc({ "--rps", "0.001", "--query-ms", "0.001", "--format", "json" });
+  CHECK(smallest.exit_code == 0);
+  CHECK(contains(smallest.out, "\"rps\": 0.001"));
 }
 
 TEST_CASE("huge but valid inputs give an answer, not an overflow")

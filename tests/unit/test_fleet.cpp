@@ -99,7 +99,7 @@ TEST_CASE("parse_fleet_toml")
     // The workload keys go through the scenario file's reader and build_scenario.
     CHECK(parse_error(k_database + k_service + "instances = 2.5\n") == "fleet.toml:10:13: service[0].instances: expected a whole number");
     CHECK(parse_error(k_database + k_service + "activity = 2\n") ==
-          "fleet.toml:10:12: service[0].activity: expected a number > 0 and <= 1, got '2'");
+          "fleet.toml:10:12: service[0].activity: expected a number from 0.001 to 1, got '2'");
     CHECK(parse_error(k_database + "[deploy]\nstrategy = \"canary\"\n" + k_service) ==
           "fleet.toml:5:12: deploy.strategy: expected rolling, blue-green or recreate, got 'canary'");
     CHECK(parse_error(k_database + "[deploy]\nstrategy = \"blue-green\"\nmax_surge = 1\n" + k_service) ==

@@ -27,20 +27,29 @@ TEST_CASE("parse_number")
 {
   SUBCASE("decimals and exponents")
   {
-    CHECK(parse_number("0.7", 0, 1, true).value() == doctest::Approx(0.7));
-    CHECK(parse_number("1.5e2", 0, 1000, true).value() == doctest::Approx(150));
-    CHECK(parse_number("1", 0, 1, true).value() == 1);
+    CHECK(parse_number("0.7", 0.001, 1).value() == doctest::Approx(0.7));
+    CHECK(parse_number("1.5e2", 0.001, 1000).value() == doctest::Approx(150));
+    CHECK(parse_number("1", 0.001, 1).value() == 1);
   }
-  SUBCASE("an open lower bound excludes it")
+  SUBCASE("both bounds are included, and nothing below the lower one passes")
   {
-    CHECK(parse_number("0", 0, 1, true).error() == "expected a number > 0 and <= 1");
-    CHECK(parse_number("0", 0, 1, false).value() == 0);
+    CHECK(parse_number("0.001", 0.001, 1).value() == 0.001);
+    CHECK(parse_number("0", 0.001, 1).error() == "expected a number from 0.001 to 1");
+    CHECK(parse_number("0", 0, 1).value() == 0);
+  }
+  SUBCASE("subnormal numbers are below any meaningful lower bound")
+  {
+    // 1e-320 and 4.9e-324 are subnormal doubles: greater than 0, so a "> 0" check lets them in.
+    for (const char* text : { "1e-320", "4.9e-324", "2.2e-308" }) {
+      INFO(text);
+      CHECK(parse_number(text, 0.001, 1).error() == "expected a number from 0.001 to 1");
+    }
   }
   SUBCASE("no NaN, infinity or overflow")
   {
     for (const char* text : { "nan", "NaN", "inf", "-inf", "infinity", "1e400", "-1e400", "", "0x10", "1,5", "1.5.2" }) {
       INFO(text);
-      CHECK_FALSE(parse_number(text, 0, 1e9, false).has_value());
+      CHECK_FALSE(parse_number(text, 0, 1e9).has_value());
     }
   }
 }

@@ -107,7 +107,7 @@ TEST_CASE("parse_rules errors name file:line:column")
     const auto r = parse_rules(text, "my.toml");
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error() ==
-          "my.toml:" + std::to_string(line_of(text, "burst = 0.5")) + ":9: sizing.burst: expected a number >= 1 and <= 100, got 0.5");
+          "my.toml:" + std::to_string(line_of(text, "burst = 0.5")) + ":9: sizing.burst: expected a number from 1 to 100, got 0.5");
   }
   SUBCASE("a fleet surge above 100 %")
   {
@@ -115,7 +115,7 @@ TEST_CASE("parse_rules errors name file:line:column")
     const auto r = parse_rules(text, "my.toml");
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error() == "my.toml:" + std::to_string(line_of(text, "rolling_max_surge_percent = 101")) +
-                         ":29: fleet.rolling_max_surge_percent: expected a number >= 0 and <= 100, got 101");
+                         ":29: fleet.rolling_max_surge_percent: expected a number from 0 to 100, got 101");
   }
   SUBCASE("wrong type")
   {
@@ -127,7 +127,7 @@ TEST_CASE("parse_rules errors name file:line:column")
   {
     const std::string text = rules_with("activity = 0.70", "activity = nan");
     CHECK(parse_rules(text, "r.toml").error() ==
-          "r.toml:" + std::to_string(line_of(text, "activity = nan")) + ":12: sizing.activity: expected a number > 0 and <= 1, got nan");
+          "r.toml:" + std::to_string(line_of(text, "activity = nan")) + ":12: sizing.activity: expected a number from 0.001 to 1, got nan");
   }
   SUBCASE("unknown key")
   {
@@ -191,7 +191,10 @@ TEST_CASE("parse_rules errors name file:line:column")
   {
     const std::string text = rules_with("share = 0.208333333", "share = 0.05");
     CHECK(parse_rules(text, "r.toml").error() == "r.toml:" + std::to_string(line_of(text, "share = 0.05")) +
-                                                   ":9: load_test_phases[2].share: expected a number > 0.083333333 and <= 1, got 0.05");
+                                                   ":9: load_test_phases[2].share: expected a number from 0.083333333 to 1, got 0.05");
+    const std::string same = rules_with("share = 0.208333333", "share = 0.083333333");
+    CHECK(parse_rules(same, "r.toml").error() == "r.toml:" + std::to_string(line_of(same, "share = 0.083333333   # 25")) +
+                                                   ":9: load_test_phases[2].share: expected more than the phase before (0.083333333)");
   }
   SUBCASE("not TOML")
   {

@@ -182,7 +182,7 @@ TEST_CASE("build_scenario: the queueing inputs")
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "pool", "0" } })) ==
           "--pool: expected pool sizes N or ranges A-B (A <= B), each from 1 to 262143, got '0'");
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "" } })) ==
-          "--query_ms: expected a number >= 0.001 and <= 3600000 (milliseconds a query holds a connection), got ''");
+          "--query_ms: expected a number from 0.001 to 3600000 (milliseconds a query holds a connection), got ''");
     RawInputs empty_ops = inputs({ { "vus", "120" } });
     empty_ops["op"] = RawValue{ {}, "--op" };
     CHECK(error_of(empty_ops) == "--op: expected at least one operation NAME:SHARE:MS");
@@ -206,8 +206,7 @@ TEST_CASE("build_scenario: the queueing inputs")
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "pool", "5-3" } })) ==
           "--pool: expected pool sizes N or ranges A-B (A <= B), each from 1 to 262143, got '5-3'");
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "target", "p99_wait<3600001s" } })) ==
-          "--target: expected METRIC<VALUE: p99_wait<50ms, p95_wait<0.2s, mean_wait<10ms, p_wait<0.05 (or <5%), timeout_rate<0.001; "
-          "got 'p99_wait<3600001s'");
+          "--target: expected a wait from 0.001 ms to 3600 s, got 'p99_wait<3600001s'");
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "pool", "1-2000" } })) ==
           "--pool: expected at most 1000 pool sizes, got 2000 in '1-2000'");
   }

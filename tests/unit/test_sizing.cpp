@@ -206,9 +206,9 @@ TEST_CASE("size: through PgBouncer a plan fits only when the peak fits its serve
 
 TEST_CASE("size_one: a vanishing load still needs one connection")
 {
-  // 1 VU x 0.001 x 1e-6 s = 1e-9 concurrent queries, and 1e-10 at a tenth of the activity:
+  // 1 VU x 0.001 x 1e-6 s = 1e-9 concurrent queries, and 1e-10 at a tenth of the request rate:
   // rounding to 9 decimals makes the latter 0, but it is not 0.
-  const Scenario s = test::scenario({ { "vus", "1" }, { "query_ms", "0.001" }, { "activity", "0.0001" } });
+  const Scenario s = test::scenario({ { "vus", "1" }, { "query_ms", "0.001" }, { "activity", "0.001" }, { "vu_rate", "0.1" } });
   const ScenarioResult r = size_one(s, 0.001, 50);
   CHECK(r.peak_concurrent == 0);
   CHECK(r.peak_ceil == 1);
