@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 namespace poolcalc::detail {
 
@@ -142,10 +144,39 @@ std::vector<std::pair<std::string, const toml::node*>> keys_in_file_order(const 
   return keys;
 }
 
+TomlGuard& toml_guard()
+{
+  thread_local TomlGuard guard;
+  return guard;
+}
+
+void toml_invariant_broken(const char* what) noexcept
+{
+  TomlGuard& guard = toml_guard();
+  if (guard.what == nullptr) {
+    guard.what = what;
+  }
+}
+
+void toml_unreachable_stop(const char* where) noexcept
+{
+  std::fputs("poolcalc: internal error: toml++ reached a state it marks unreachable at ", stderr);
+  std::fputs(where, stderr);
+  std::fputs("\n", stderr);
+  std::abort();
+}
+
 toml::table parse_toml(std::string_view text, std::string_view source_name)
 {
+  toml_guard() = {};
   try {
-    return toml::parse(text, source_name);
+    toml::table table = toml::parse(text, source_name);
+    if (toml_guard().what != nullptr) {
+      // The parser went on past a broken invariant of its own (toml.hpp): its result is not
+      // trusted, whatever it is.
+      throw InputError{ fmt::format("{}: invalid TOML: a construct the TOML parser does not handle ({})", source_name, toml_guard().what) };
+    }
+    return table;
   } catch (const toml::parse_error& error) {
     throw InputError{ fmt::format("{}: invalid TOML: {}", location(source_name, error.source()), error.description()) };
   }

@@ -3,7 +3,7 @@
 // error names file:line:column and the dotted key; keys never read are reported as unknown.
 // Errors are thrown as InputError inside a parse and turned into values at the API boundary.
 
-#include <toml++/toml.h>
+#include "toml.hpp"
 
 #include <cstdint>
 #include <set>

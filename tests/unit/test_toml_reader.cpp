@@ -1,0 +1,64 @@
+// The TOML files poolcalc reads (scenario, rules, fleet) go through toml++ 3.3.0 (Debian 12's),
+// whose parser breaks its own invariants on two kinds of input (src/core/toml.hpp). These cases
+// are undefined behaviour in the library as shipped: UndefinedBehaviorSanitizer stops on the
+// second, and a build without NDEBUG aborts on the first (the sanitizer build runs them both).
+
+#include <doctest/doctest.h>
+
+#include "poolcalc/fleet.hpp"
+#include "poolcalc/rules.hpp"
+#include "poolcalc/scenario.hpp"
+
+#include <string>
+
+using poolcalc::parse_scenario_toml;
+
+namespace {
+
+std::string error_of(const std::string& text)
+{
+  const auto parsed = parse_scenario_toml(text, "s.toml");
+  REQUIRE_FALSE(parsed.has_value());
+  return parsed.error();
+}
+
+} // namespace
+
+TEST_CASE("parse_toml: inputs that break toml++ 3.3.0's invariants are refused with its message")
+{
+  SUBCASE("a table header whose key starts with a character no key starts with")
+  {
+    CHECK(error_of("[+a]\n") == "s.toml:1:2: invalid TOML: Error while parsing key: expected bare key starting character or string "
+                                "delimiter, saw '+'");
+    CHECK(error_of("vus = 1\n[[ =b]]\n").starts_with("s.toml:2:4: invalid TOML: Error while parsing key:"));
+  }
+  SUBCASE("a non-ASCII character outside a string")
+  {
+    // U+01A4 (bytes c6 a4) and U+00E9 fall where the library's whitespace table has no entry.
+    CHECK(error_of("\xc6\xa4") == "s.toml:1:1: invalid TOML: Error while parsing root table: expected keys, tables, whitespace or "
+                                  "comments, saw '\xc6\xa4'");
+    CHECK(error_of("vus = 1\n\xc3\xa9\n") == "s.toml:2:1: invalid TOML: Error while parsing root table: expected keys, tables, "
+                                             "whitespace or comments, saw '\xc3\xa9'");
+    CHECK(error_of("vus = 1\xe2\xb4\x80\n").starts_with("s.toml:1:8: invalid TOML:")); // U+2D00, the second range
+  }
+  SUBCASE("valid TOML on the same paths still reads")
+  {
+    // After a line-ending backslash the parser asks whether 'é' is whitespace: it is not.
+    const auto scenario =
+      parse_scenario_toml("vus = 120\nquery_ms = [150]\ndatabase_url = \"\"\"postgresql://h/\\\n   caf\xc3\xa9\"\"\"\n", "s.toml");
+    REQUIRE(scenario.has_value());
+    CHECK(scenario->at("database_url").items.front() == "postgresql://h/caf\xc3\xa9");
+    // U+3000 and U+00A0 are whitespace to the library (between key and '=' it still wants a
+    // space or a tab, as TOML does).
+    CHECK(error_of("vus\xc2\xa0= 1\n").starts_with("s.toml:1:4: invalid TOML:"));
+  }
+  SUBCASE("the same through the rules and fleet readers")
+  {
+    const auto rules = poolcalc::parse_rules("[+a]\n", "r.toml");
+    REQUIRE_FALSE(rules.has_value());
+    CHECK(rules.error().starts_with("r.toml:1:2: invalid TOML:"));
+    const auto fleet = poolcalc::parse_fleet_toml("\xc6\xa4", "f.toml", poolcalc::builtin_rules());
+    REQUIRE_FALSE(fleet.has_value());
+    CHECK(fleet.error().starts_with("f.toml:1:1: invalid TOML:"));
+  }
+}
