@@ -7,13 +7,13 @@
 // (a single plan, or one service of a fleet) can feed them.
 
 #include "poolcalc/database_url.hpp"
+#include "poolcalc/expected.hpp"
 #include "poolcalc/fleet.hpp"
 #include "poolcalc/pgbouncer_config.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/sizing.hpp"
 
 #include <cstdint>
-#include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,12 +42,12 @@ inline constexpr int k_max_server_version = 99;
 
 // Parses "X.Y.Z" or "X.Y" (each part 0-9999, digits only). Returns an error string naming what
 // is accepted otherwise.
-std::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::string_view text);
+poolcalc::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::string_view text);
 std::string to_string(const PgBouncerVersion& version);
 
 // Parses a PostgreSQL major version, k_min_server_version-k_max_server_version ("15"). Returns an
 // error string naming what is accepted otherwise.
-std::expected<int, std::string> parse_server_version(std::string_view text);
+poolcalc::expected<int, std::string> parse_server_version(std::string_view text);
 
 // Where the application connects when it goes through PgBouncer.
 struct PoolerEndpoint

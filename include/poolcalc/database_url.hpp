@@ -5,7 +5,8 @@
 // percent-encoding and every query parameter survive a round trip byte for byte. Only the
 // parameters poolcalc sets are touched.
 
-#include <expected>
+#include "poolcalc/expected.hpp"
+
 #include <functional>
 #include <optional>
 #include <string>
@@ -21,7 +22,7 @@ public:
   // (case-insensitive), an optional userinfo, a host (name, IPv4, bracketed IPv6, or empty for
   // a Unix socket), an optional port (1-65535), an optional database path, an optional query.
   // Returns an error string if it is not one; the error never contains the password.
-  static std::expected<DatabaseUrl, std::string> parse(std::string_view text);
+  static poolcalc::expected<DatabaseUrl, std::string> parse(std::string_view text);
 
   // The URL exactly as it would be written, password included. Only for the snippet the user
   // asked for (the .env output).

@@ -15,8 +15,9 @@
 // because a file that is not what its author thinks it is must not be rewritten.
 // Nothing here does I/O.
 
+#include "poolcalc/expected.hpp"
+
 #include <cstddef>
-#include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,7 +67,7 @@ struct DotenvFile
 };
 
 // Parses `text`. Errors read "SOURCE:LINE: what is wrong" (SOURCE is `source`, usually the path).
-std::expected<DotenvFile, std::string> parse_dotenv(std::string_view text, std::string_view source);
+poolcalc::expected<DotenvFile, std::string> parse_dotenv(std::string_view text, std::string_view source);
 
 struct DotenvChange
 {
@@ -100,7 +101,7 @@ struct DotenvUpdate
 //   the end with the file's line ending, after a line ending if the file had no final one.
 // Every other byte of the file is kept. A value that no quoting can carry for dotenv (a
 // newline, `"`, `\`, `$` or a back quote) is an error, as is a key that is not a valid key.
-std::expected<DotenvUpdate, std::string> update_dotenv(const DotenvFile& file,
-                                                       const std::vector<std::pair<std::string, std::string>>& values);
+poolcalc::expected<DotenvUpdate, std::string> update_dotenv(const DotenvFile& file,
+                                                            const std::vector<std::pair<std::string, std::string>>& values);
 
 } // namespace poolcalc

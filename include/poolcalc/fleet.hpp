@@ -6,6 +6,7 @@
 // cannot run more queries at once than it has server connections. Pure: no I/O, no printing.
 
 #include "poolcalc/database_url.hpp"
+#include "poolcalc/expected.hpp"
 #include "poolcalc/findings.hpp"
 #include "poolcalc/queueing.hpp"
 #include "poolcalc/rules.hpp"
@@ -13,7 +14,6 @@
 #include "poolcalc/sizing.hpp"
 
 #include <cstdint>
-#include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -101,7 +101,7 @@ struct FleetFile
 // with build_scenario. Returns an error string "FILE:LINE:COLUMN: KEY: what is wrong; what is
 // accepted" for a syntax error, an unknown key, a wrong type, a value out of range or a missing
 // key.
-std::expected<FleetFile, std::string> parse_fleet_toml(std::string_view toml_text, std::string_view source_name, const Rules& rules);
+poolcalc::expected<FleetFile, std::string> parse_fleet_toml(std::string_view toml_text, std::string_view source_name, const Rules& rules);
 
 // One service of the fleet, sized.
 struct FleetService

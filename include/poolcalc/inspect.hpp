@@ -4,12 +4,12 @@
 // version, who holds them now, the sessions that look wrong, the query times pg_stat_statements
 // measured, and the inputs the sizing takes from the server. Pure: no I/O.
 
+#include "poolcalc/expected.hpp"
 #include "poolcalc/findings.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/scenario.hpp"
 
 #include <cstdint>
-#include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -129,7 +129,7 @@ std::vector<ReserveEntry> live_reserve(const Inspection& inspection, const Rules
 // Puts the live server's max_connections and reserve into `inputs` (origin "server") where the
 // user did not give them, and replaces `--query-ms auto` with the measured mean. Returns an
 // error string when `auto` was asked for and pg_stat_statements gave no time.
-std::expected<void, std::string> apply_server(RawInputs& inputs, const Inspection& inspection, const Rules& rules);
+poolcalc::expected<void, std::string> apply_server(RawInputs& inputs, const Inspection& inspection, const Rules& rules);
 
 // p95 of a mixture of normals (weights = calls), each cut to [0, max]: the estimate above.
 std::optional<double> mixture_p95(const std::vector<StatementStat>& statements);

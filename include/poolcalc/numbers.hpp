@@ -2,8 +2,9 @@
 // Strict parsing of numbers typed by a user: the whole text must be the number, no NaN, no
 // infinity, no silent truncation. Errors are values.
 
+#include "poolcalc/expected.hpp"
+
 #include <cstdint>
-#include <expected>
 #include <string>
 #include <string_view>
 
@@ -11,12 +12,12 @@ namespace poolcalc {
 
 // Parses a whole number in [min, max]. Returns an error string ("expected a whole number from
 // MIN to MAX") if `text` is not one.
-std::expected<std::int64_t, std::string> parse_count(std::string_view text, std::int64_t min, std::int64_t max);
+poolcalc::expected<std::int64_t, std::string> parse_count(std::string_view text, std::int64_t min, std::int64_t max);
 
 // Parses a finite decimal number (plain or with an exponent) in [min, max]. Returns an error
 // string naming the accepted range ("expected a number from MIN to MAX") otherwise. Every range
 // is closed: a meaningful smallest value rather than "> 0", which a subnormal number passes.
-std::expected<double, std::string> parse_number(std::string_view text, double min, double max);
+poolcalc::expected<double, std::string> parse_number(std::string_view text, double min, double max);
 
 // Formats a number for people: at most `decimals` decimals, trailing zeros dropped
 // (12.6, 50, 0.15), thousands not grouped.

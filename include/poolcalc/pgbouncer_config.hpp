@@ -6,11 +6,11 @@
 //
 // PgBouncer's settings and defaults: https://www.pgbouncer.org/config.html (docs/pgbouncer.md).
 
+#include "poolcalc/expected.hpp"
 #include "poolcalc/fleet.hpp"
 #include "poolcalc/sizing.hpp"
 
 #include <cstdint>
-#include <expected>
 #include <optional>
 #include <string>
 #include <vector>
@@ -93,7 +93,7 @@ struct PgBouncerConfig
 // Returns an error string when the plan has no PgBouncer (no trigger applies), or when the
 // URL's database name, host or port cannot be written into pgbouncer.ini as it stands (characters
 // PgBouncer would misread). The rules' PgBouncer settings were checked when they were read.
-std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Plan& plan);
+poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Plan& plan);
 
 // The fleet case: fleet.pgbouncer as a file. One [databases] entry per FleetPgBouncerDatabase
 // (host and port from [database] url as libpq would use them, else localhost:5432; dbname the
@@ -107,6 +107,6 @@ std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Pla
 // every pool's user.
 // Returns an error string when the fleet has no PgBouncer, or when the URL's host or port
 // cannot be written into pgbouncer.ini.
-std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(const Fleet& fleet);
+poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(const Fleet& fleet);
 
 } // namespace poolcalc

@@ -14,8 +14,9 @@
 // square root of N), not to N; the open model uses the Erlang B recursion, stable for any c. No
 // factorials, no power series; an overloaded open queue is reported unstable, not as a number.
 
+#include "poolcalc/expected.hpp"
+
 #include <cstdint>
-#include <expected>
 #include <functional>
 #include <optional>
 #include <string>
@@ -110,7 +111,7 @@ inline constexpr double k_min_target_share = 0.000001;
 
 // Parses "p99_wait<50ms", "mean_wait<10ms", "p95_wait<0.2s", "p_wait<0.05" (or "p_wait<5%"),
 // "timeout_rate<0.001". Returns an error string naming the accepted forms or range.
-std::expected<Target, std::string> parse_target(std::string_view text);
+poolcalc::expected<Target, std::string> parse_target(std::string_view text);
 
 // The target's metric of `m` (ms for waits, a ratio otherwise); infinity for an unstable queue.
 double target_value(const QueueMetrics& m, Target::Metric metric);

@@ -2,8 +2,9 @@
 // The rules: every default and threshold poolcalc uses (data/rules.toml, documented key by key
 // in docs/rules.md). Parsed and validated here; nothing else reads TOML for the rules.
 
+#include "poolcalc/expected.hpp"
+
 #include <cstdint>
-#include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -169,7 +170,7 @@ std::string_view embedded_rules_toml();
 // ("rules.toml", a file path). Every key is required; unknown keys, wrong types and values
 // out of range are errors. Returns an error string "NAME:LINE:COLUMN: KEY: what is wrong;
 // what is accepted" if the rules are not valid.
-std::expected<Rules, std::string> parse_rules(std::string_view toml_text, std::string_view source_name);
+poolcalc::expected<Rules, std::string> parse_rules(std::string_view toml_text, std::string_view source_name);
 
 // The rules embedded in the binary (always valid: a unit test parses them).
 const Rules& builtin_rules();

@@ -5,11 +5,11 @@
 // arithmetic runs.
 
 #include "poolcalc/database_url.hpp"
+#include "poolcalc/expected.hpp"
 #include "poolcalc/queueing.hpp"
 #include "poolcalc/rules.hpp"
 
 #include <cstdint>
-#include <expected>
 #include <map>
 #include <optional>
 #include <string>
@@ -108,12 +108,12 @@ double offered_concurrency(const Scenario& scenario, double hold_ms);
 
 // Validates the inputs, taking defaults from `rules`. Returns an error string "ORIGIN: what is
 // wrong; what is accepted" for the first bad input (`--vus` missing included).
-std::expected<Scenario, std::string> build_scenario(const RawInputs& inputs, const Rules& rules);
+poolcalc::expected<Scenario, std::string> build_scenario(const RawInputs& inputs, const Rules& rules);
 
 // Reads a `--config` scenario file: a TOML table whose keys are input_keys() (except
 // `config`). Values keep their origin (file:line:column) for later errors. Returns an error
 // string naming file:line:column for a syntax error, an unknown key or a value of the wrong type.
-std::expected<RawInputs, std::string> parse_scenario_toml(std::string_view toml_text, std::string_view source_name);
+poolcalc::expected<RawInputs, std::string> parse_scenario_toml(std::string_view toml_text, std::string_view source_name);
 
 // The labels of the query-time scenarios: the seed's conservative / realistic / pessimistic
 // when there are exactly three, otherwise "scenario N".

@@ -77,64 +77,65 @@ ConfigArgs ConfigCommand::args() const
   return args;
 }
 
-std::expected<ConfigRequest, std::string> validate_config_args(const ConfigArgs& args)
+poolcalc::expected<ConfigRequest, std::string> validate_config_args(const ConfigArgs& args)
 {
   ConfigRequest request;
   if (!args.target) {
-    return std::unexpected(fmt::format("--for: `poolcalc config` needs a target: {}", config_target_names()));
+    return poolcalc::unexpected(fmt::format("--for: `poolcalc config` needs a target: {}", config_target_names()));
   }
   request.target = find_config_target(*args.target);
   if (request.target == nullptr) {
-    return std::unexpected(fmt::format("--for: unknown target '{}'; expected one of {}", user_text(*args.target), config_target_names()));
+    return poolcalc::unexpected(
+      fmt::format("--for: unknown target '{}'; expected one of {}", user_text(*args.target), config_target_names()));
   }
   if (args.pgbouncer_version) {
     auto version = parse_pgbouncer_version(*args.pgbouncer_version);
     if (!version) {
-      return std::unexpected("--pgbouncer-version: " + version.error());
+      return poolcalc::unexpected("--pgbouncer-version: " + version.error());
     }
     request.options.pgbouncer_version = *version;
   }
   if (args.server_version) {
     auto version = parse_server_version(*args.server_version);
     if (!version) {
-      return std::unexpected("--server-version: " + version.error());
+      return poolcalc::unexpected("--server-version: " + version.error());
     }
     request.options.server_version = *version;
     request.server_version_given = true;
   }
   if (args.service && !args.fleet) {
-    return std::unexpected(fmt::format("--service: only with --fleet FILE (the service of a fleet file to configure)"));
+    return poolcalc::unexpected(fmt::format("--service: only with --fleet FILE (the service of a fleet file to configure)"));
   }
   request.fleet = args.fleet;
   request.service = args.service;
   return request;
 }
 
-std::expected<std::string, std::string> render_config(const ConfigRequest& request,
-                                                      const Plan& plan,
-                                                      const Rules& rules,
-                                                      const std::string& format,
-                                                      std::string_view url_origin)
+poolcalc::expected<std::string, std::string> render_config(const ConfigRequest& request,
+                                                           const Plan& plan,
+                                                           const Rules& rules,
+                                                           const std::string& format,
+                                                           std::string_view url_origin)
 {
   if (request.target->name == "pgbouncer") {
     // The same checks as `poolcalc pgbouncer`: a plan without PgBouncer, a URL PgBouncer cannot take.
     if (auto checked = pgbouncer_command(plan, false, url_origin); !checked) {
-      return std::unexpected(checked.error());
+      return poolcalc::unexpected(checked.error());
     }
   }
   const std::vector<ConfigFile> files = request.target->render(config_input(plan, rules), request.options);
   return format == "json" ? render_config_json(request.target->name, files) : render_config_text(files);
 }
 
-std::expected<Fleet, std::string> load_fleet(const std::string& path, const Rules& rules)
+poolcalc::expected<Fleet, std::string> load_fleet(const std::string& path, const Rules& rules)
 {
   auto text = read_file(path);
   if (!text) {
-    return std::unexpected(fmt::format("--fleet: {}", text.error()));
+    return poolcalc::unexpected(fmt::format("--fleet: {}", text.error()));
   }
   auto file = parse_fleet_toml(*text, path, rules);
   if (!file) {
-    return std::unexpected(file.error());
+    return poolcalc::unexpected(file.error());
   }
   return size_fleet(*file, rules);
 }

@@ -4,6 +4,7 @@
 // other subcommands; its own flags are --for, --pgbouncer-version and --server-version.
 
 #include "poolcalc/client_config.hpp"
+#include "poolcalc/expected.hpp"
 #include "poolcalc/findings.hpp"
 #include "poolcalc/fleet.hpp"
 #include "poolcalc/rules.hpp"
@@ -11,7 +12,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <expected>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -62,21 +62,21 @@ private:
 
 // Validates the flags before any sizing. Returns the one-line error (without "poolcalc: error: ")
 // naming the flag and what it accepts.
-std::expected<ConfigRequest, std::string> validate_config_args(const ConfigArgs& args);
+poolcalc::expected<ConfigRequest, std::string> validate_config_args(const ConfigArgs& args);
 
 // The snippet for the plan: `format` "text" (the files one after the other) or "json".
 // Returns an error string for a `pgbouncer` snippet of a plan without PgBouncer (or whose URL
 // PgBouncer cannot take); `url_origin` names where the URL came from.
-std::expected<std::string, std::string> render_config(const ConfigRequest& request,
-                                                      const Plan& plan,
-                                                      const Rules& rules,
-                                                      const std::string& format,
-                                                      std::string_view url_origin);
+poolcalc::expected<std::string, std::string> render_config(const ConfigRequest& request,
+                                                           const Plan& plan,
+                                                           const Rules& rules,
+                                                           const std::string& format,
+                                                           std::string_view url_origin);
 
 // Reads, checks and sizes the fleet file `path` with `rules`. Returns the one-line error (without
 // "poolcalc: error: ") for a file that cannot be read ("--fleet: cannot read ...") or is not a
 // valid fleet file ("FILE:LINE:COLUMN: KEY: ...").
-std::expected<Fleet, std::string> load_fleet(const std::string& path, const Rules& rules);
+poolcalc::expected<Fleet, std::string> load_fleet(const std::string& path, const Rules& rules);
 
 // `poolcalc config --for TARGET --fleet FILE [--service NAME]`: reads and sizes the fleet file
 // with `rules`, prints the snippet in `format` (text or json) on `out`. `sizing_flag` names a

@@ -24,9 +24,9 @@ namespace {
 constexpr std::size_t k_max_env_size = 1 << 20;
 constexpr int k_max_backups = 1000;
 
-std::unexpected<EnvWriteError> io_error(std::string message)
+poolcalc::unexpected<EnvWriteError> io_error(std::string message)
 {
-  return std::unexpected(EnvWriteError{ k_exit_runtime, std::move(message) });
+  return poolcalc::unexpected(EnvWriteError{ k_exit_runtime, std::move(message) });
 }
 
 std::string errno_text(int error)
@@ -112,7 +112,7 @@ std::string table(const std::vector<DotenvChange>& changes, bool done)
   return out;
 }
 
-std::expected<std::string, EnvWriteError> read_all(const std::filesystem::path& file, const std::string& path)
+poolcalc::expected<std::string, EnvWriteError> read_all(const std::filesystem::path& file, const std::string& path)
 {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -136,7 +136,7 @@ std::expected<std::string, EnvWriteError> read_all(const std::filesystem::path& 
     text.append(buffer, static_cast<std::size_t>(got));
     if (text.size() > k_max_env_size) {
       ::close(fd);
-      return std::unexpected(EnvWriteError{ k_exit_usage, fmt::format("--write: '{}' is larger than 1 MiB: not a .env file", path) });
+      return poolcalc::unexpected(EnvWriteError{ k_exit_usage, fmt::format("--write: '{}' is larger than 1 MiB: not a .env file", path) });
     }
   }
   ::close(fd);
@@ -161,7 +161,7 @@ bool write_all(int fd, std::string_view text)
 // A copy of the original next to it, never over an existing file: FILE.bak, FILE.bak.1, ...
 // A hard link when the file system allows one (the old bytes, owner, mode and time, at no
 // cost: the rename gives FILE a new inode), else a copy of the bytes read.
-std::expected<std::filesystem::path, std::string> make_backup(const EnvTarget& target)
+poolcalc::expected<std::filesystem::path, std::string> make_backup(const EnvTarget& target)
 {
   for (int n = 0; n < k_max_backups; ++n) {
     std::filesystem::path candidate = target.file;
@@ -177,18 +177,18 @@ std::expected<std::filesystem::path, std::string> make_backup(const EnvTarget& t
       continue;
     }
     if (fd < 0) {
-      return std::unexpected(fmt::format("cannot create the backup '{}': {}", candidate.string(), errno_text(errno)));
+      return poolcalc::unexpected(fmt::format("cannot create the backup '{}': {}", candidate.string(), errno_text(errno)));
     }
     const bool ok = write_all(fd, target.original) && ::fsync(fd) == 0;
     const int error = errno;
     ::close(fd);
     if (!ok) {
       ::unlink(candidate.c_str());
-      return std::unexpected(fmt::format("cannot write the backup '{}': {}", candidate.string(), errno_text(error)));
+      return poolcalc::unexpected(fmt::format("cannot write the backup '{}': {}", candidate.string(), errno_text(error)));
     }
     return candidate;
   }
-  return std::unexpected(fmt::format("cannot create a backup: {}.bak to .bak.{} all exist", target.file.string(), k_max_backups - 1));
+  return poolcalc::unexpected(fmt::format("cannot create a backup: {}.bak to .bak.{} all exist", target.file.string(), k_max_backups - 1));
 }
 
 // The file is still the one read (another program may have saved it meanwhile).
@@ -202,13 +202,13 @@ bool unchanged_since_read(const EnvTarget& target)
 
 // Writes `text` to a temporary file beside the target, keeps a backup of an existing target,
 // and renames the temporary file over the target. Returns the backup's path (none for a new file).
-std::expected<std::optional<std::filesystem::path>, std::string> replace(const EnvTarget& target, const std::string& text)
+poolcalc::expected<std::optional<std::filesystem::path>, std::string> replace(const EnvTarget& target, const std::string& text)
 {
   const std::filesystem::path directory = directory_of(target.file);
   std::string temp = (directory / ("." + target.file.filename().string() + ".poolcalc-XXXXXX")).string();
   const int fd = ::mkstemp(temp.data());
   if (fd < 0) {
-    return std::unexpected(fmt::format("cannot create a temporary file in '{}': {}", directory.string(), errno_text(errno)));
+    return poolcalc::unexpected(fmt::format("cannot create a temporary file in '{}': {}", directory.string(), errno_text(errno)));
   }
   mode_t mode = target.mode & 07777;
   if (!target.exists) {
@@ -223,18 +223,18 @@ std::expected<std::optional<std::filesystem::path>, std::string> replace(const E
   ok = ::close(fd) == 0 && ok;
   if (!ok) {
     ::unlink(temp.c_str());
-    return std::unexpected(fmt::format("cannot write a temporary file in '{}': {}", directory.string(), errno_text(error)));
+    return poolcalc::unexpected(fmt::format("cannot write a temporary file in '{}': {}", directory.string(), errno_text(error)));
   }
   std::optional<std::filesystem::path> backup;
   if (target.exists && !unchanged_since_read(target)) {
     ::unlink(temp.c_str());
-    return std::unexpected(fmt::format("'{}' changed while poolcalc was updating it: not written, run poolcalc again", target.path));
+    return poolcalc::unexpected(fmt::format("'{}' changed while poolcalc was updating it: not written, run poolcalc again", target.path));
   }
   if (target.exists) {
     auto made = make_backup(target);
     if (!made) {
       ::unlink(temp.c_str());
-      return std::unexpected(made.error());
+      return poolcalc::unexpected(made.error());
     }
     backup = *made;
   }
@@ -247,7 +247,7 @@ std::expected<std::optional<std::filesystem::path>, std::string> replace(const E
     if (backup) {
       ::unlink(backup->c_str());
     }
-    return std::unexpected(fmt::format("cannot replace '{}': {}", target.file.string(), errno_text(rename_error)));
+    return poolcalc::unexpected(fmt::format("cannot replace '{}': {}", target.file.string(), errno_text(rename_error)));
   }
   if (const int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
     ::fsync(dir); // the rename itself made durable; a failure here cannot be undone
@@ -268,10 +268,10 @@ CLI::Option* add_env_write_options(CLI::App& app, EnvWriteOptions& options)
   return write;
 }
 
-std::expected<EnvTarget, EnvWriteError> read_env_target(const std::string& path)
+poolcalc::expected<EnvTarget, EnvWriteError> read_env_target(const std::string& path)
 {
   if (path.empty()) {
-    return std::unexpected(EnvWriteError{ k_exit_usage, "--write: expected the path of a .env file, got ''" });
+    return poolcalc::unexpected(EnvWriteError{ k_exit_usage, "--write: expected the path of a .env file, got ''" });
   }
   EnvTarget target;
   target.path = path;
@@ -311,7 +311,7 @@ std::expected<EnvTarget, EnvWriteError> read_env_target(const std::string& path)
     return io_error(fmt::format("--write: '{}' is not a regular file", path));
   }
   if (static_cast<std::uintmax_t>(status.st_size) > k_max_env_size) {
-    return std::unexpected(EnvWriteError{ k_exit_usage, fmt::format("--write: '{}' is larger than 1 MiB: not a .env file", path) });
+    return poolcalc::unexpected(EnvWriteError{ k_exit_usage, fmt::format("--write: '{}' is larger than 1 MiB: not a .env file", path) });
   }
   target.exists = true;
   target.mode = status.st_mode;
@@ -323,12 +323,12 @@ std::expected<EnvTarget, EnvWriteError> read_env_target(const std::string& path)
   target.modified = status.st_mtim;
   auto text = read_all(target.file, path);
   if (!text) {
-    return std::unexpected(text.error());
+    return poolcalc::unexpected(text.error());
   }
   target.original = std::move(*text);
   auto parsed = parse_dotenv(target.original, path);
   if (!parsed) {
-    return std::unexpected(EnvWriteError{ k_exit_usage, parsed.error() });
+    return poolcalc::unexpected(EnvWriteError{ k_exit_usage, parsed.error() });
   }
   target.dotenv = std::move(*parsed);
   return target;

@@ -7,6 +7,7 @@
 // left byte for byte and no temporary file remains.
 
 #include "poolcalc/dotenv.hpp"
+#include "poolcalc/expected.hpp"
 #include "poolcalc/scenario.hpp"
 #include "poolcalc/sizing.hpp"
 
@@ -14,7 +15,6 @@
 
 #include <ctime>
 
-#include <expected>
 #include <filesystem>
 #include <optional>
 #include <ostream>
@@ -62,7 +62,7 @@ struct EnvTarget
 
 // Reads and parses PATH. Errors: a missing directory, a directory, not a regular file, unreadable
 // (exit 1); larger than 1 MiB, a NUL byte, not .env syntax (exit 2).
-std::expected<EnvTarget, EnvWriteError> read_env_target(const std::string& path);
+poolcalc::expected<EnvTarget, EnvWriteError> read_env_target(const std::string& path);
 
 // The database URL the file gives, as a scenario input named "PATH:LINE: KEY": its DIRECT_URL
 // when set and not empty (the direct connection to PostgreSQL: Prisma's directUrl, and what

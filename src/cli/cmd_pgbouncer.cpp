@@ -16,15 +16,15 @@
 
 namespace poolcalc::cli {
 
-std::expected<std::string, std::string> pgbouncer_command(const Plan& plan, bool userlist, std::string_view url_origin)
+poolcalc::expected<std::string, std::string> pgbouncer_command(const Plan& plan, bool userlist, std::string_view url_origin)
 {
   if (!plan.pgbouncer) {
-    return std::unexpected(
+    return poolcalc::unexpected(
       fmt::format("pgbouncer: the plan does not need PgBouncer ({}); --transaction-pooling asks for it", plan.recommendation_reason));
   }
   auto config = pgbouncer_config_from_plan(plan);
   if (!config) {
-    return std::unexpected(fmt::format("{}: {}", url_origin, config.error()));
+    return poolcalc::unexpected(fmt::format("{}: {}", url_origin, config.error()));
   }
   return userlist ? render_userlist_note(*config) : render_pgbouncer_ini(*config);
 }

@@ -2,10 +2,10 @@
 // `poolcalc pgbouncer`: the plan's PgBouncer configuration as a pgbouncer.ini to paste, or with
 // --userlist the note on writing its auth_file. Takes every sizing flag and --config.
 
+#include "poolcalc/expected.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/sizing.hpp"
 
-#include <expected>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -16,7 +16,7 @@ namespace poolcalc::cli {
 // `userlist` is set. Returns an error string (exit 2) when the plan does not use PgBouncer (with
 // how to ask for it), or when the database URL (given by `url_origin`: --database-url,
 // DATABASE_URL or a file position) holds a name PgBouncer's file cannot take.
-std::expected<std::string, std::string> pgbouncer_command(const Plan& plan, bool userlist, std::string_view url_origin);
+poolcalc::expected<std::string, std::string> pgbouncer_command(const Plan& plan, bool userlist, std::string_view url_origin);
 
 // `poolcalc pgbouncer --fleet FILE [--userlist]`: the fleet's pgbouncer.ini (or its userlist
 // note) on `out`. Usage errors as `poolcalc config --for pgbouncer --fleet FILE` (a sizing flag

@@ -2,13 +2,14 @@
 // Reading the files a command names (a scenario, rules or fleet file): at most 1 MiB, with an
 // error a person can act on.
 
-#include <expected>
+#include "poolcalc/expected.hpp"
+
 #include <string>
 
 namespace poolcalc::cli {
 
 // The whole file. Returns an error string "cannot read 'PATH': why" for a missing file, a
 // directory, an unreadable file or one larger than 1 MiB.
-std::expected<std::string, std::string> read_file(const std::string& path);
+poolcalc::expected<std::string, std::string> read_file(const std::string& path);
 
 } // namespace poolcalc::cli

@@ -229,7 +229,7 @@ private:
   FleetCommand m_fleet;
 };
 
-std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env)
+poolcalc::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env)
 {
   Loaded loaded;
   RawInputs config;
@@ -237,11 +237,11 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   if (parsed.config_path) {
     auto text = read_file(*parsed.config_path);
     if (!text) {
-      return std::unexpected(Failure{ k_exit_usage, fmt::format("--config: {}", text.error()) });
+      return poolcalc::unexpected(Failure{ k_exit_usage, fmt::format("--config: {}", text.error()) });
     }
     auto inputs = parse_scenario_toml(*text, *parsed.config_path);
     if (!inputs) {
-      return std::unexpected(Failure{ k_exit_usage, inputs.error() });
+      return poolcalc::unexpected(Failure{ k_exit_usage, inputs.error() });
     }
     config = std::move(*inputs);
     config_dir = std::filesystem::path(*parsed.config_path).parent_path();
@@ -258,11 +258,11 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   if (rules_path) {
     auto text = read_file(*rules_path);
     if (!text) {
-      return std::unexpected(Failure{ k_exit_usage, fmt::format("{}: {}", rules_origin, text.error()) });
+      return poolcalc::unexpected(Failure{ k_exit_usage, fmt::format("{}: {}", rules_origin, text.error()) });
     }
     auto rules = parse_rules(*text, *rules_path);
     if (!rules) {
-      return std::unexpected(Failure{ k_exit_usage, rules.error() });
+      return poolcalc::unexpected(Failure{ k_exit_usage, rules.error() });
     }
     loaded.rules = std::move(*rules);
     loaded.rules_text = std::move(*text);
@@ -299,7 +299,7 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   }
   loaded.explain = loaded.explain || parsed.explain;
   if (parsed.command == "pgbouncer" && (parsed.format || parsed.explain)) {
-    return std::unexpected(
+    return poolcalc::unexpected(
       Failure{ k_exit_usage,
                fmt::format("{}: `poolcalc pgbouncer` always prints pgbouncer.ini (or with --userlist its note); drop {}",
                            parsed.format ? "--format" : "--explain",
@@ -311,7 +311,7 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   }
   if (parsed.command == "curve") {
     if (loaded.format != "text" && loaded.format != "csv" && loaded.format != "json" && loaded.format != "svg") {
-      return std::unexpected(
+      return poolcalc::unexpected(
         Failure{ k_exit_usage,
                  fmt::format("{}: `poolcalc curve` prints text, csv, json or svg, got '{}'", format_origin, user_text(loaded.format)) });
     }
@@ -319,38 +319,38 @@ std::expected<Loaded, Failure> load(const Parsed& parsed, const Environment& env
   }
   if (parsed.command == "config") {
     if (loaded.format != "text" && loaded.format != "json") {
-      return std::unexpected(Failure{
+      return poolcalc::unexpected(Failure{
         k_exit_usage, fmt::format("{}: `poolcalc config` prints text or json, got '{}'", format_origin, user_text(loaded.format)) });
     }
     if (parsed.explain) {
-      return std::unexpected(Failure{ k_exit_usage, "--explain: `poolcalc config` prints the snippet; drop --explain" });
+      return poolcalc::unexpected(Failure{ k_exit_usage, "--explain: `poolcalc config` prints the snippet; drop --explain" });
     }
     return loaded;
   }
   if (loaded.format != "text" && loaded.format != "json" && loaded.format != "markdown" && loaded.format != "env") {
-    return std::unexpected(
+    return poolcalc::unexpected(
       Failure{ k_exit_usage, fmt::format("{}: expected text, json, markdown or env, got '{}'", format_origin, user_text(loaded.format)) });
   }
   if (parsed.command == "rules" && !parsed.flags.empty()) {
-    return std::unexpected(
+    return poolcalc::unexpected(
       Failure{ k_exit_usage, fmt::format("{}: `poolcalc rules` takes only --rules and --config", parsed.flags.begin()->second.origin) });
   }
   if (parsed.command == "rules" && parsed.explain) {
-    return std::unexpected(Failure{ k_exit_usage, "--explain: `poolcalc rules` prints the rules; drop --explain" });
+    return poolcalc::unexpected(Failure{ k_exit_usage, "--explain: `poolcalc rules` prints the rules; drop --explain" });
   }
   if (parsed.command == "rules" && parsed.format) {
-    return std::unexpected(Failure{ k_exit_usage, "--format: `poolcalc rules` always prints TOML; drop --format" });
+    return poolcalc::unexpected(Failure{ k_exit_usage, "--format: `poolcalc rules` always prints TOML; drop --format" });
   }
   if (parsed.write_path && parsed.command != "env") {
-    return std::unexpected(Failure{ k_exit_usage, "--write: only `poolcalc env` writes a file (poolcalc env --write PATH ...)" });
+    return poolcalc::unexpected(Failure{ k_exit_usage, "--write: only `poolcalc env` writes a file (poolcalc env --write PATH ...)" });
   }
   if (parsed.dry_run && !parsed.write_path) {
-    return std::unexpected(Failure{ k_exit_usage, "--dry-run: only with --write PATH (poolcalc env --write PATH --dry-run ...)" });
+    return poolcalc::unexpected(Failure{ k_exit_usage, "--dry-run: only with --write PATH (poolcalc env --write PATH --dry-run ...)" });
   }
   if (parsed.command == "env" || parsed.command == "report") {
     const std::string wanted = parsed.command == "env" ? "env" : "markdown";
     if (parsed.format && *parsed.format != wanted) {
-      return std::unexpected(
+      return poolcalc::unexpected(
         Failure{ k_exit_usage, fmt::format("--format: `poolcalc {}` always prints {}; drop --format", parsed.command, wanted) });
     }
     loaded.format = wanted;

@@ -344,24 +344,24 @@ bool is_local_host(std::string_view host)
 
 } // namespace
 
-std::expected<DatabaseUrl, std::string> DatabaseUrl::parse(std::string_view text)
+poolcalc::expected<DatabaseUrl, std::string> DatabaseUrl::parse(std::string_view text)
 {
   if (text.empty()) {
-    return std::unexpected(std::string{ "empty URL" });
+    return poolcalc::unexpected(std::string{ "empty URL" });
   }
   const ParsedUri parsed{ text };
   if (!parsed.ok()) {
-    return std::unexpected(diagnose_unparsable(text));
+    return poolcalc::unexpected(diagnose_unparsable(text));
   }
   const UriUriA& uri = parsed.uri();
 
   // Only scheme "://" authority forms: "postgresql:/db" or "localhost:5432" are not URLs we take.
   const std::string scheme = range_text(uri.scheme);
   if (scheme.empty() || !text.substr(scheme.size()).starts_with("://") || uri.hostText.first == nullptr) {
-    return std::unexpected(invalid_url_error());
+    return poolcalc::unexpected(invalid_url_error());
   }
   if (!is_postgres_scheme(scheme)) {
-    return std::unexpected(unsupported_scheme_error(scheme));
+    return poolcalc::unexpected(unsupported_scheme_error(scheme));
   }
 
   DatabaseUrl url;
@@ -379,13 +379,13 @@ std::expected<DatabaseUrl, std::string> DatabaseUrl::parse(std::string_view text
   url.m_host = range_text(uri.hostText);
   // "host1,host2" is a valid RFC 3986 name but a libpq multi-host list: not supported.
   if (url.m_host.find(',') != std::string::npos) {
-    return std::unexpected(invalid_url_error());
+    return poolcalc::unexpected(invalid_url_error());
   }
   url.m_ipv6 = uri.hostData.ip6 != nullptr || uri.hostData.ipFuture.first != nullptr;
   if (uri.portText.first != nullptr) {
     url.m_port = range_text(uri.portText);
     if (!is_valid_port(url.m_port)) {
-      return std::unexpected(invalid_port_error(url.m_port, url.m_password.value_or("")));
+      return poolcalc::unexpected(invalid_port_error(url.m_port, url.m_password.value_or("")));
     }
   }
 
@@ -409,7 +409,7 @@ std::expected<DatabaseUrl, std::string> DatabaseUrl::parse(std::string_view text
   // Invariant: the pieces rebuild the input exactly. Should uriparser ever report ranges this
   // code does not expect, refuse the URL rather than rewrite it.
   if (url.to_string() != text) {
-    return std::unexpected(invalid_url_error());
+    return poolcalc::unexpected(invalid_url_error());
   }
   return url;
 }

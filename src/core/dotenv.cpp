@@ -132,7 +132,7 @@ public:
   {
   }
 
-  std::expected<DotenvFile, std::string> parse()
+  poolcalc::expected<DotenvFile, std::string> parse()
   {
     DotenvFile file;
     if (m_text.starts_with(k_bom)) {
@@ -151,7 +151,7 @@ public:
     while (m_pos < m_text.size()) {
       auto entry = next();
       if (!entry) {
-        return std::unexpected(entry.error());
+        return poolcalc::unexpected(entry.error());
       }
       file.entries.push_back(std::move(*entry));
     }
@@ -164,9 +164,9 @@ private:
   std::size_t m_pos = 0;
   std::size_t m_line = 1;
 
-  std::unexpected<std::string> fail(std::size_t line, std::string_view what) const
+  poolcalc::unexpected<std::string> fail(std::size_t line, std::string_view what) const
   {
-    return std::unexpected(fmt::format("{}:{}: {}", m_source, line, what));
+    return poolcalc::unexpected(fmt::format("{}:{}: {}", m_source, line, what));
   }
 
   std::size_t line_of(std::size_t offset) const
@@ -210,7 +210,7 @@ private:
     return std::string(m_text.substr(start, m_pos - start));
   }
 
-  std::expected<DotenvEntry, std::string> next()
+  poolcalc::expected<DotenvEntry, std::string> next()
   {
     DotenvEntry entry;
     entry.line = m_line;
@@ -266,7 +266,7 @@ private:
   // dotenv's rule for the closing quote (its `LINE` expression, backtracking): among the quote
   // characters up to the first one without a backslash before it, the last that only blanks or
   // a comment follow on its line.
-  std::expected<DotenvEntry, std::string> quoted(DotenvEntry entry, std::size_t start, std::size_t open)
+  poolcalc::expected<DotenvEntry, std::string> quoted(DotenvEntry entry, std::size_t start, std::size_t open)
   {
     const char quote = m_text[open];
     std::size_t close = std::string_view::npos;
@@ -337,25 +337,25 @@ std::size_t DotenvFile::count(std::string_view key) const
     entries.begin(), entries.end(), [&](const DotenvEntry& e) { return e.kind == DotenvEntry::Kind::assignment && e.key == key; }));
 }
 
-std::expected<DotenvFile, std::string> parse_dotenv(std::string_view text, std::string_view source)
+poolcalc::expected<DotenvFile, std::string> parse_dotenv(std::string_view text, std::string_view source)
 {
   return Parser(text, source).parse();
 }
 
-std::expected<DotenvUpdate, std::string> update_dotenv(const DotenvFile& file,
-                                                       const std::vector<std::pair<std::string, std::string>>& values)
+poolcalc::expected<DotenvUpdate, std::string> update_dotenv(const DotenvFile& file,
+                                                            const std::vector<std::pair<std::string, std::string>>& values)
 {
   for (std::size_t i = 0; i < values.size(); ++i) {
     const auto& [key, value] = values[i];
     if (!is_valid_key(key)) {
-      return std::unexpected(fmt::format("'{}' is not a .env key (letters, digits, _ . -)", user_text(key)));
+      return poolcalc::unexpected(fmt::format("'{}' is not a .env key (letters, digits, _ . -)", user_text(key)));
     }
     if (value.find_first_of(std::string_view("\n\r\"\\$`\0", 7)) != std::string::npos) {
-      return std::unexpected(fmt::format("{}: the value holds a character no .env quoting carries safely", key));
+      return poolcalc::unexpected(fmt::format("{}: the value holds a character no .env quoting carries safely", key));
     }
     for (std::size_t j = 0; j < i; ++j) {
       if (values[j].first == key) {
-        return std::unexpected(fmt::format("{}: given twice", key));
+        return poolcalc::unexpected(fmt::format("{}: given twice", key));
       }
     }
   }

@@ -185,7 +185,7 @@ FleetDeploy read_deploy(TableReader& reader, const Rules& rules)
     } else if (const auto* text = node.as_string()) {
       const std::string& value = text->get();
       auto percent = value.ends_with('%') ? parse_number(std::string_view(value).substr(0, value.size() - 1), 0.0, 100.0)
-                                          : std::expected<double, std::string>(std::unexpected(std::string()));
+                                          : poolcalc::expected<double, std::string>(poolcalc::unexpected(std::string()));
       if (!percent) {
         reader.fail(node, "max_surge", fmt::format("{}, got '{}'", accepted, user_text(value)));
       }
@@ -600,12 +600,12 @@ std::string_view to_string(DeployStrategy strategy)
   return "rolling";
 }
 
-std::expected<FleetFile, std::string> parse_fleet_toml(std::string_view toml_text, std::string_view source_name, const Rules& rules)
+poolcalc::expected<FleetFile, std::string> parse_fleet_toml(std::string_view toml_text, std::string_view source_name, const Rules& rules)
 {
   try {
     return read_fleet(toml_text, source_name, rules);
   } catch (const InputError& error) {
-    return std::unexpected(error.message);
+    return poolcalc::unexpected(error.message);
   }
 }
 

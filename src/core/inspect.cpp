@@ -362,7 +362,7 @@ std::vector<ReserveEntry> live_reserve(const Inspection& inspection, const Rules
   return live;
 }
 
-std::expected<void, std::string> apply_server(RawInputs& inputs, const Inspection& inspection, const Rules& rules)
+poolcalc::expected<void, std::string> apply_server(RawInputs& inputs, const Inspection& inspection, const Rules& rules)
 {
   const auto from_flag = [&](std::string_view key) {
     const auto it = inputs.find(key);
@@ -389,12 +389,12 @@ std::expected<void, std::string> apply_server(RawInputs& inputs, const Inspectio
         continue;
       }
       if (!inspection.mean_query_ms) {
-        return std::unexpected(fmt::format("{}: 'auto' needs pg_stat_statements, and database '{}' gave no time: {}",
-                                           it->second.origin,
-                                           inspection.snapshot.current_database,
-                                           inspection.snapshot.statements_status == StatementsStatus::available
-                                             ? std::string("no calls recorded yet")
-                                             : std::string(to_string(inspection.snapshot.statements_status))));
+        return poolcalc::unexpected(fmt::format("{}: 'auto' needs pg_stat_statements, and database '{}' gave no time: {}",
+                                                it->second.origin,
+                                                inspection.snapshot.current_database,
+                                                inspection.snapshot.statements_status == StatementsStatus::available
+                                                  ? std::string("no calls recorded yet")
+                                                  : std::string(to_string(inspection.snapshot.statements_status))));
       }
       item = format_number(std::max(*inspection.mean_query_ms, k_min_ms), 3);
     }

@@ -27,9 +27,9 @@ std::string trim_zeros(std::string text)
 
 } // namespace
 
-std::expected<std::int64_t, std::string> parse_count(std::string_view text, std::int64_t min, std::int64_t max)
+poolcalc::expected<std::int64_t, std::string> parse_count(std::string_view text, std::int64_t min, std::int64_t max)
 {
-  const auto range_error = [&] { return std::unexpected(fmt::format("expected a whole number from {} to {}", min, max)); };
+  const auto range_error = [&] { return poolcalc::unexpected(fmt::format("expected a whole number from {} to {}", min, max)); };
   if (!text.empty() && text.front() == '+') {
     text.remove_prefix(1);
   }
@@ -41,10 +41,10 @@ std::expected<std::int64_t, std::string> parse_count(std::string_view text, std:
   return value;
 }
 
-std::expected<double, std::string> parse_number(std::string_view text, double min, double max)
+poolcalc::expected<double, std::string> parse_number(std::string_view text, double min, double max)
 {
   const auto range_error = [&] {
-    return std::unexpected(fmt::format("expected a number from {} to {}", format_number(min, 9), format_number(max, 9)));
+    return poolcalc::unexpected(fmt::format("expected a number from {} to {}", format_number(min, 9), format_number(max, 9)));
   };
   if (!text.empty() && text.front() == '+') {
     text.remove_prefix(1);

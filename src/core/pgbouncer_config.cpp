@@ -56,18 +56,18 @@ constexpr const char* k_socket_note = "; no host in the URL: PgBouncer connects 
                                       "/tmp; Debian's PostgreSQL listens in /var/run/postgresql)";
 
 // The host and port libpq would use for `url`, checked so pgbouncer.ini can hold them, into `db`.
-std::expected<void, std::string> set_server(const DatabaseUrl& url, PgBouncerDatabase& db)
+poolcalc::expected<void, std::string> set_server(const DatabaseUrl& url, PgBouncerDatabase& db)
 {
   const std::string host = url.effective_host();
   const std::string port = url.effective_port();
   if (!host.empty() && !plain(host, ":/")) {
-    return std::unexpected(fmt::format(
+    return poolcalc::unexpected(fmt::format(
       "the host '{}' cannot be written into pgbouncer.ini: expected one host name, IP address or socket directory", user_text(host)));
   }
   if (!port.empty()) {
     auto number = parse_count(port, 1, 65535);
     if (!number) {
-      return std::unexpected(fmt::format("the port '{}' cannot be written into pgbouncer.ini: {}", user_text(port), number.error()));
+      return poolcalc::unexpected(fmt::format("the port '{}' cannot be written into pgbouncer.ini: {}", user_text(port), number.error()));
     }
     db.port = *number;
   }
@@ -75,7 +75,7 @@ std::expected<void, std::string> set_server(const DatabaseUrl& url, PgBouncerDat
   return {};
 }
 
-std::expected<PgBouncerDatabase, std::string> database_entry(const Plan& plan)
+poolcalc::expected<PgBouncerDatabase, std::string> database_entry(const Plan& plan)
 {
   PgBouncerDatabase db;
   const std::optional<DatabaseUrl>& url = plan.scenario.database_url;
@@ -91,11 +91,11 @@ std::expected<PgBouncerDatabase, std::string> database_entry(const Plan& plan)
   }
   const std::string name = url->database();
   if (!name.empty() && !plain(name, "")) {
-    return std::unexpected(fmt::format(
+    return poolcalc::unexpected(fmt::format(
       "the database name '{}' cannot be written into pgbouncer.ini: expected letters, digits, '_', '.' or '-'", user_text(name)));
   }
   if (auto set = set_server(*url, db); !set) {
-    return std::unexpected(set.error());
+    return poolcalc::unexpected(set.error());
   }
   if (name.empty()) {
     // libpq would use the user's name as the database: PgBouncer does the same with "*".
@@ -115,10 +115,10 @@ std::expected<PgBouncerDatabase, std::string> database_entry(const Plan& plan)
 
 } // namespace
 
-std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Plan& plan)
+poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Plan& plan)
 {
   if (!plan.pgbouncer) {
-    return std::unexpected(fmt::format("the plan does not use PgBouncer: {}", plan.recommendation_reason));
+    return poolcalc::unexpected(fmt::format("the plan does not use PgBouncer: {}", plan.recommendation_reason));
   }
   const PgBouncerPlan& b = *plan.pgbouncer;
   const Scenario& s = plan.scenario;
@@ -140,7 +140,7 @@ std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Pla
 
   auto db = database_entry(plan);
   if (!db) {
-    return std::unexpected(db.error());
+    return poolcalc::unexpected(db.error());
   }
   config.databases.push_back(std::move(*db));
   if (s.database_url) {
@@ -233,7 +233,7 @@ std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Pla
 namespace {
 
 // Host and port of [database] url as libpq would use them (the single plan's checks).
-std::expected<PgBouncerDatabase, std::string> fleet_server(const Fleet& fleet)
+poolcalc::expected<PgBouncerDatabase, std::string> fleet_server(const Fleet& fleet)
 {
   PgBouncerDatabase server;
   if (!fleet.database.url) {
@@ -244,7 +244,7 @@ std::expected<PgBouncerDatabase, std::string> fleet_server(const Fleet& fleet)
     return server;
   }
   if (auto set = set_server(*fleet.database.url, server); !set) {
-    return std::unexpected(set.error());
+    return poolcalc::unexpected(set.error());
   }
   server.why = "host and port from [database] url as libpq would use them";
   if (server.host.empty()) {
@@ -265,18 +265,18 @@ std::string service_list(const FleetPool& pool)
 
 } // namespace
 
-std::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(const Fleet& fleet)
+poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(const Fleet& fleet)
 {
   if (!fleet.pgbouncer) {
-    return std::unexpected(fmt::format("the fleet does not use PgBouncer: its {} connections fit the {} available and no PgBouncer "
-                                       "trigger applies",
-                                       fleet.total_connections,
-                                       fleet.database.available));
+    return poolcalc::unexpected(fmt::format("the fleet does not use PgBouncer: its {} connections fit the {} available and no PgBouncer "
+                                            "trigger applies",
+                                            fleet.total_connections,
+                                            fleet.database.available));
   }
   const FleetPgBouncerPlan& b = *fleet.pgbouncer;
   auto server = fleet_server(fleet);
   if (!server) {
-    return std::unexpected(server.error());
+    return poolcalc::unexpected(server.error());
   }
   std::vector<std::string> reasons;
   for (const Trigger& trigger : fleet.triggers) {

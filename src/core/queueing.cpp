@@ -445,12 +445,12 @@ std::optional<std::int64_t> open_smallest_pool(const OpenLoad& load, const Targe
   return std::nullopt;
 }
 
-std::expected<Target, std::string> parse_target(std::string_view text)
+poolcalc::expected<Target, std::string> parse_target(std::string_view text)
 {
   const auto error = [&] {
-    return std::unexpected(fmt::format("expected METRIC<VALUE: p99_wait<50ms, p95_wait<0.2s, mean_wait<10ms, p_wait<0.05 "
-                                       "(or <5%), timeout_rate<0.001; got '{}'",
-                                       user_text(text)));
+    return poolcalc::unexpected(fmt::format("expected METRIC<VALUE: p99_wait<50ms, p95_wait<0.2s, mean_wait<10ms, p_wait<0.05 "
+                                            "(or <5%), timeout_rate<0.001; got '{}'",
+                                            user_text(text)));
   };
   const std::size_t less = text.find('<');
   if (less == std::string_view::npos) {
@@ -495,10 +495,10 @@ std::expected<Target, std::string> parse_target(std::string_view text)
   target.bound = *number * factor;
   // Waits from a microsecond to an hour (in ms); shares from one in a million to 1.
   if (is_time && (target.bound < k_min_target_wait_ms || target.bound > k_max_target_wait_ms)) {
-    return std::unexpected(fmt::format("expected a wait from 0.001 ms to 3600 s, got '{}'", user_text(text)));
+    return poolcalc::unexpected(fmt::format("expected a wait from 0.001 ms to 3600 s, got '{}'", user_text(text)));
   }
   if (!is_time && (target.bound < k_min_target_share || target.bound > 1.0)) {
-    return std::unexpected(fmt::format("expected a share from 0.000001 to 1 (0.0001% to 100%), got '{}'", user_text(text)));
+    return poolcalc::unexpected(fmt::format("expected a share from 0.000001 to 1 (0.0001% to 100%), got '{}'", user_text(text)));
   }
   return target;
 }

@@ -281,12 +281,12 @@ bool is_plain_name(std::string_view name)
   });
 }
 
-std::expected<Rules, std::string> parse_rules(std::string_view toml_text, std::string_view source_name)
+poolcalc::expected<Rules, std::string> parse_rules(std::string_view toml_text, std::string_view source_name)
 {
   try {
     return read_rules(detail::parse_toml(toml_text, source_name), source_name);
   } catch (const InputError& error) {
-    return std::unexpected(error.message);
+    return poolcalc::unexpected(error.message);
   }
 }
 

@@ -625,16 +625,16 @@ const std::vector<std::string_view>& input_keys()
   return keys;
 }
 
-std::expected<Scenario, std::string> build_scenario(const RawInputs& inputs, const Rules& rules)
+poolcalc::expected<Scenario, std::string> build_scenario(const RawInputs& inputs, const Rules& rules)
 {
   try {
     return read_scenario(inputs, rules);
   } catch (const InputError& error) {
-    return std::unexpected(error.message);
+    return poolcalc::unexpected(error.message);
   }
 }
 
-std::expected<RawInputs, std::string> parse_scenario_toml(std::string_view toml_text, std::string_view source_name)
+poolcalc::expected<RawInputs, std::string> parse_scenario_toml(std::string_view toml_text, std::string_view source_name)
 {
   try {
     const toml::table root = detail::parse_toml(toml_text, source_name);
@@ -654,7 +654,7 @@ std::expected<RawInputs, std::string> parse_scenario_toml(std::string_view toml_
     }
     return inputs;
   } catch (const InputError& error) {
-    return std::unexpected(error.message);
+    return poolcalc::unexpected(error.message);
   }
 }
 

@@ -31,10 +31,10 @@ std::optional<int> version_part(std::string_view text)
 
 } // namespace
 
-std::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::string_view text)
+poolcalc::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::string_view text)
 {
   const auto bad = [&] {
-    return std::unexpected(fmt::format("expected a PgBouncer version such as 1.18.0 or 1.21, got '{}'", user_text(text)));
+    return poolcalc::unexpected(fmt::format("expected a PgBouncer version such as 1.18.0 or 1.21, got '{}'", user_text(text)));
   };
   std::vector<std::string_view> parts;
   std::size_t start = 0;
@@ -66,11 +66,11 @@ std::string to_string(const PgBouncerVersion& version)
   return fmt::format("{}.{}.{}", version.major, version.minor, version.patch);
 }
 
-std::expected<int, std::string> parse_server_version(std::string_view text)
+poolcalc::expected<int, std::string> parse_server_version(std::string_view text)
 {
   const auto value = version_part(text);
   if (!value || *value < k_min_server_version || *value > k_max_server_version) {
-    return std::unexpected(fmt::format(
+    return poolcalc::unexpected(fmt::format(
       "expected a PostgreSQL major version, {}-{} (such as 15), got '{}'", k_min_server_version, k_max_server_version, user_text(text)));
   }
   return *value;

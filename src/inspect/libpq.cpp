@@ -21,15 +21,15 @@ bool bind(void* handle, const char* name, Function& slot, std::string& missing)
   return true;
 }
 
-std::expected<Libpq, std::string> open()
+poolcalc::expected<Libpq, std::string> open()
 {
   const char* configured = std::getenv("POOLCALC_LIBPQ");
   const std::string path = configured != nullptr && *configured != '\0' ? configured : "libpq.so.5";
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
-    return std::unexpected("cannot load the PostgreSQL client library " + path + " (install libpq5: apt-get install libpq5)" +
-                           (why != nullptr ? std::string(": ") + why : std::string()));
+    return poolcalc::unexpected("cannot load the PostgreSQL client library " + path + " (install libpq5: apt-get install libpq5)" +
+                                (why != nullptr ? std::string(": ") + why : std::string()));
   }
   Libpq lib;
   std::string missing;
@@ -44,18 +44,18 @@ std::expected<Libpq, std::string> open()
                   bind(handle, "PQconndefaults", lib.conndefaults, missing) && bind(handle, "PQconninfoFree", lib.conninfo_free, missing);
   if (!ok) {
     dlclose(handle);
-    return std::unexpected("the PostgreSQL client library " + path + " lacks " + missing + " (libpq 10 or later is needed)");
+    return poolcalc::unexpected("the PostgreSQL client library " + path + " lacks " + missing + " (libpq 10 or later is needed)");
   }
   return lib; // the handle stays open for the process's life
 }
 
 } // namespace
 
-std::expected<const Libpq*, std::string> load_libpq()
+poolcalc::expected<const Libpq*, std::string> load_libpq()
 {
-  static const std::expected<Libpq, std::string> loaded = open();
+  static const poolcalc::expected<Libpq, std::string> loaded = open();
   if (!loaded) {
-    return std::unexpected(loaded.error());
+    return poolcalc::unexpected(loaded.error());
   }
   return &*loaded;
 }

@@ -5,7 +5,8 @@
 
 #include <libpq-fe.h>
 
-#include <expected>
+#include "poolcalc/expected.hpp"
+
 #include <string>
 
 namespace poolcalc::inspect {
@@ -32,6 +33,6 @@ struct Libpq
 
 // Loads libpq once per process ($POOLCALC_LIBPQ, else libpq.so.5). Returns an error string
 // naming the library and the package to install when it cannot be loaded.
-std::expected<const Libpq*, std::string> load_libpq();
+poolcalc::expected<const Libpq*, std::string> load_libpq();
 
 } // namespace poolcalc::inspect

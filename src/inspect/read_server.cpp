@@ -58,7 +58,7 @@ public:
   };
 
   // Runs one statement. An error is returned as (SQLSTATE, message).
-  std::expected<Rows, std::pair<std::string, std::string>> exec(const std::string& sql)
+  poolcalc::expected<Rows, std::pair<std::string, std::string>> exec(const std::string& sql)
   {
     const std::string tagged = k_tag + sql;
     PGresult* result = m_lib.exec(m_conn, tagged.c_str());
@@ -71,7 +71,7 @@ public:
       if (result != nullptr) {
         m_lib.clear(result);
       }
-      return std::unexpected(error);
+      return poolcalc::unexpected(error);
     }
     Rows rows;
     const int n = m_lib.ntuples(result);
@@ -163,11 +163,11 @@ int extension_version(const std::string& text)
 
 } // namespace
 
-std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, const ReadOptions& options)
+poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, const ReadOptions& options)
 {
   auto loaded = load_libpq();
   if (!loaded) {
-    return std::unexpected(loaded.error());
+    return poolcalc::unexpected(loaded.error());
   }
   const Libpq& lib = **loaded;
   const std::set<std::string, std::less<>> keywords = libpq_keywords(lib);
@@ -191,14 +191,14 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
   }
   PGconn* raw = lib.connectdb_params(keys, values, 1);
   if (raw == nullptr) {
-    return std::unexpected(fmt::format("cannot connect to {}: out of memory", server));
+    return poolcalc::unexpected(fmt::format("cannot connect to {}: out of memory", server));
   }
   Connection conn(lib, raw);
   if (lib.status(raw) != CONNECTION_OK) {
-    return std::unexpected(scrub(url, fmt::format("cannot connect to {}: {}", server, one_line(lib.error_message(raw)))));
+    return poolcalc::unexpected(scrub(url, fmt::format("cannot connect to {}: {}", server, one_line(lib.error_message(raw)))));
   }
   const auto lost = [&](const std::pair<std::string, std::string>& error) {
-    return std::unexpected(scrub(url, fmt::format("inspecting {}: {}", server, error.second)));
+    return poolcalc::unexpected(scrub(url, fmt::format("inspecting {}: {}", server, error.second)));
   };
 
   ServerSnapshot s;
@@ -221,7 +221,7 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
     return lost(version.error());
   }
   if (to_int(version->rows.at(0)[0]) < 100000) {
-    return std::unexpected(
+    return poolcalc::unexpected(
       fmt::format("{}: PostgreSQL {} is too old for poolcalc inspect (10 or later)", server, text_of(version->rows.at(0)[1])));
   }
   auto settings = conn.exec("SELECT current_setting('server_version_num'), current_setting('server_version'), "

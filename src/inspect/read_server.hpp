@@ -4,9 +4,9 @@
 // talks to a server.
 
 #include "poolcalc/database_url.hpp"
+#include "poolcalc/expected.hpp"
 #include "poolcalc/inspect.hpp"
 
-#include <expected>
 #include <functional>
 #include <string>
 
@@ -23,6 +23,6 @@ struct ReadOptions
 // Returns an error string (password masked) when libpq cannot be loaded, the connection fails
 // or the server goes away mid-way; a missing or unreadable pg_stat_statements is not an error
 // (it is part of the snapshot).
-std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, const ReadOptions& options);
+poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, const ReadOptions& options);
 
 } // namespace poolcalc::inspect
