@@ -139,47 +139,41 @@ std::string decode_key(std::string_view key)
 using Range = std::pair<std::size_t, std::size_t>; // [begin, end) of the text to mask
 
 // URIs: "scheme://user:password@host..." and "?...&password=...". Within one whole value the
-// userinfo's password may hold any byte ('/', '?', '#', quotes, spaces): it runs from the first
-// ':' after "://" to the last '@' before the next "://" (libpq would read such a URI otherwise,
-// but what the user typed as a password is masked whole).
+// userinfo's password may hold any byte ('/', '?', '#', quotes, spaces, even "://"): it runs from
+// the first ':' after "://" to the value's last '@' (libpq would read such a URI otherwise, but
+// what the user typed as a password is masked whole; a second URI in the same value is masked
+// with the first's password, which masks more than needed, never less).
 void uri_ranges(std::string_view text, std::vector<Range>& ranges)
 {
   std::vector<std::size_t> starts;
   for (std::size_t at = text.find("://"); at != std::string_view::npos; at = text.find("://", at + 3)) {
     starts.push_back(at + 3);
   }
-  for (std::size_t i = 0; i < starts.size(); ++i) {
-    const std::size_t begin = starts[i];
-    const std::size_t end = i + 1 < starts.size() ? starts[i + 1] - 3 : text.size();
-    const std::string_view uri = text.substr(begin, end - begin);
-    std::size_t rest = 0; // where the host starts
+  for (const std::size_t begin : starts) {
+    const std::string_view uri = text.substr(begin);
     const std::size_t at = uri.rfind('@');
     if (at != std::string_view::npos && !uri.starts_with('[')) {
       const std::size_t colon = uri.find(':');
       if (colon != std::string_view::npos && colon < at && colon + 1 < at) {
         ranges.emplace_back(begin + colon + 1, begin + at);
       }
-      rest = at + 1;
     }
-    const std::size_t query = uri.find('?', rest);
-    if (query == std::string_view::npos) {
+  }
+  if (starts.empty()) {
+    return;
+  }
+  // Parameters: after any '?' or '&' of the URIs (one may stand inside a password: masking more
+  // is safe), to the next '&' (libpq splits the query on '&' alone: a '#' is part of the value).
+  for (std::size_t p = starts.front(); p < text.size(); ++p) {
+    if (text[p] != '?' && text[p] != '&') {
       continue;
     }
-    std::size_t piece = query + 1;
-    while (piece <= uri.size()) {
-      std::size_t piece_end = uri.find_first_of("&#", piece);
-      if (piece_end == std::string_view::npos) {
-        piece_end = uri.size();
-      }
-      const std::string_view param = uri.substr(piece, piece_end - piece);
-      const std::size_t equals = param.find('=');
-      if (equals != std::string_view::npos && equals + 1 < param.size() && ends_with_password(decode_key(param.substr(0, equals)))) {
-        ranges.emplace_back(begin + piece + equals + 1, begin + piece_end);
-      }
-      if (piece_end >= uri.size() || uri[piece_end] == '#') {
-        break;
-      }
-      piece = piece_end + 1;
+    const std::size_t piece = p + 1;
+    const std::size_t piece_end = std::min(text.find('&', piece), text.size());
+    const std::string_view param = text.substr(piece, piece_end - piece);
+    const std::size_t equals = param.find('=');
+    if (equals != std::string_view::npos && equals + 1 < param.size() && ends_with_password(decode_key(param.substr(0, equals)))) {
+      ranges.emplace_back(piece + equals + 1, piece_end);
     }
   }
 }

@@ -74,7 +74,8 @@ TEST_CASE("mask_credentials")
   {
     CHECK(mask_credentials("postgresql://u@h/db?sslmode=require&password=S3 'x&a=1") ==
           "postgresql://u@h/db?sslmode=require&password=****&a=1");
-    CHECK(mask_credentials("postgresql://u@h/db?sslpassword=k3y#f") == "postgresql://u@h/db?sslpassword=****#f");
+    // libpq splits the query on '&' alone: a '#' belongs to the value.
+    CHECK(mask_credentials("postgresql://u@h/db?sslpassword=k3y#f") == "postgresql://u@h/db?sslpassword=****");
     CHECK(mask_credentials("postgresql://u@h/db?PassWord=x1") == "postgresql://u@h/db?PassWord=****");
     CHECK(mask_credentials("postgresql://u@h/db?pass%77ord=x1&b=2") == "postgresql://u@h/db?pass%77ord=****&b=2");
   }

@@ -1,0 +1,242 @@
+// The secret matrix: every subcommand x every format x every way a user passes a database URL x
+// passwords holding each URL-special character, quotes and a space, raw and percent-encoded. The
+// password may appear only on stdout of the outputs that exist to carry it (`env`, `config`, and
+// `--format env`), and never on stderr, whatever the command did.
+
+#include "checks.hpp"
+#include "process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+using poolcalc::test::contains;
+using poolcalc::test::Result;
+using poolcalc::test::run_poolcalc;
+
+namespace {
+
+// Each password carries a marker found nowhere else; between them they hold every character of
+// RFC 3986's gen-delims and sub-delims, '%', both quotes, a backslash and a space.
+const std::vector<std::string> k_passwords = {
+  "Zq9'x y\"zMARK1", "Zq9/x?y#zMARK2", "Zq9@x:y[z]MARK3", "Zq9%x&y=z+MARK4", "Zq9!$(),;*\\MARK5",
+};
+
+std::string percent_encoded(const std::string& text)
+{
+  std::string out;
+  for (const unsigned char c : text) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      static const char* hex = "0123456789ABCDEF";
+      out += '%';
+      out += hex[c >> 4U];
+      out += hex[c & 0x0fU];
+    }
+  }
+  return out;
+}
+
+std::string marker_of(const std::string& password)
+{
+  return password.substr(password.size() - 5);
+}
+
+std::string toml_string(const std::string& text)
+{
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+// One way of passing the URL: the arguments to add, the environment, and whether poolcalc can
+// take the URL at all (a stray argument or a mistyped flag is a usage error).
+struct Way
+{
+  std::string name;
+  std::vector<std::string> args;
+  std::map<std::string, std::string> env;
+};
+
+struct Command
+{
+  std::vector<std::string> args;
+  bool carries_password; // env and config snippets exist to carry it
+};
+
+// A port nothing listens on: `inspect` is refused at once, on loopback only.
+constexpr const char* k_server = "127.0.0.1:1";
+
+std::vector<Way> ways(const std::string& password, const std::string& dir)
+{
+  const std::string url = std::string("postgresql://app:") + password + "@" + k_server + "/chat";
+  std::string escaped; // libpq's key/value quoting
+  for (const char c : password) {
+    if (c == '\'' || c == '\\') {
+      escaped += '\\';
+    }
+    escaped += c;
+  }
+  const std::string key_value = "host=127.0.0.1 port=1 dbname=chat user=app password='" + escaped + "'";
+  const std::string config = dir + "/scenario.toml";
+  std::ofstream(config, std::ios::trunc) << "database_url = " << toml_string(url) << "\n";
+  return {
+    { "--database-url", { "--database-url", url }, {} },
+    { "$DATABASE_URL", {}, { { "DATABASE_URL", url } } },
+    { "--config", { "--config", config }, {} },
+    { "a stray argument", { url }, {} },
+    { "a mistyped flag", { "--databse-url=" + url }, {} },
+    { "a key/value string", { "--database-url", key_value }, {} },
+    { "a stray key/value string", { key_value }, {} },
+  };
+}
+
+std::vector<Command> commands()
+{
+  const std::vector<std::string> load = { "--vus", "120", "--query-ms", "150" };
+  const auto with = [&](std::vector<std::string> head, std::vector<std::string> tail = {}) {
+    head.insert(head.end(), load.begin(), load.end());
+    head.insert(head.end(), tail.begin(), tail.end());
+    return head;
+  };
+  std::vector<Command> list = {
+    { with({}), false },
+    { with({}, { "--format", "json" }), false },
+    { with({}, { "--format", "markdown" }), false },
+    { with({}, { "--format", "env" }), true },
+    { with({}, { "--explain" }), false },
+    { with({ "env" }), true },
+    { with({ "report" }), false },
+    { with({ "pgbouncer" }), false },
+    { with({ "pgbouncer", "--userlist" }), false },
+    { with({ "inspect" }), false },
+    { with({ "inspect" }, { "--format", "json" }), false },
+    { with({ "inspect" }, { "--format", "markdown" }), false },
+    { with({ "inspect" }, { "--format", "env" }), true },
+    { { "rules" }, false },
+  };
+  for (const char* format : { "text", "csv", "json", "svg" }) {
+    list.push_back({ with({ "curve" }, { "--format", format }), false });
+  }
+  for (const char* target :
+       { "prisma", "node-postgres", "hikaricp", "sqlalchemy", "go-database-sql", "pgx", "postgresql-conf", "pgbouncer" }) {
+    for (const char* format : { "text", "json" }) {
+      list.push_back({ with({ "config", "--for", target }, { "--format", format }), true });
+    }
+  }
+  return list;
+}
+
+} // namespace
+
+TEST_CASE("secret matrix: the password only where the user asked for it")
+{
+  const std::string dir = "/tmp/poolcalc-secrets-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  int runs = 0;
+  for (const std::string& raw : k_passwords) {
+    for (const std::string& password : { raw, percent_encoded(raw) }) {
+      const std::string marker = marker_of(raw);
+      for (const Way& way : ways(password, dir)) {
+        for (const Command& command : commands()) {
+          std::vector<std::string> args = command.args;
+          args.insert(args.end(), way.args.begin(), way.args.end());
+          const Result r = run_poolcalc(args, way.env);
+          ++runs;
+          INFO("password: " << password << "; way: " << way.name << "; args: " << [&] {
+            std::string joined;
+            for (const std::string& a : command.args) {
+              joined += a + " ";
+            }
+            return joined;
+          }());
+          INFO("exit " << r.exit_code << "; stderr: " << r.err);
+          CHECK(r.exit_code >= 0);
+          CHECK(r.exit_code <= 3);
+          CHECK_FALSE(contains(r.err, marker));
+          const bool snippet = command.carries_password && (r.exit_code == 0 || r.exit_code == 3);
+          if (!snippet) {
+            CHECK_FALSE(contains(r.out, marker));
+          }
+        }
+      }
+    }
+  }
+  MESSAGE(runs << " runs");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("secret matrix: a fleet file's URL")
+{
+  const std::string dir = "/tmp/poolcalc-secrets-fleet-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  std::string example;
+  {
+    std::ifstream in(std::string(POOLCALC_SOURCE_DIR) + "/data/examples/chat-fleet.toml");
+    example.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::string url_line = "url = \"postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db\"";
+  REQUIRE(contains(example, url_line));
+  for (const std::string& raw : k_passwords) {
+    for (const std::string& password : { raw, percent_encoded(raw) }) {
+      const std::string marker = marker_of(raw);
+      std::string text = example;
+      text.replace(text.find(url_line),
+                   url_line.size(),
+                   "url = " + toml_string("postgresql://postgres:" + password + "@localhost:5432/chat_backend_db"));
+      const std::string fleet = dir + "/fleet.toml";
+      std::ofstream(fleet, std::ios::trunc) << text;
+      const std::vector<Command> fleet_commands = {
+        { { "fleet", fleet }, false },
+        { { "fleet", fleet, "--format", "json" }, false },
+        { { "fleet", fleet, "--format", "markdown" }, false },
+        { { "pgbouncer", "--fleet", fleet }, false },
+        { { "pgbouncer", "--fleet", fleet, "--userlist" }, false },
+        { { "config", "--fleet", fleet, "--for", "pgbouncer" }, true },
+        { { "config", "--fleet", fleet, "--for", "prisma", "--service", "chat-api" }, true },
+        { { "config", "--fleet", fleet, "--for", "postgresql-conf" }, true },
+      };
+      for (const Command& command : fleet_commands) {
+        const Result r = run_poolcalc(command.args);
+        INFO("password: " << password << "; " << command.args[0] << " " << command.args.back() << "; exit " << r.exit_code
+                          << "; stderr: " << r.err);
+        CHECK(r.exit_code >= 0);
+        CHECK(r.exit_code <= 3);
+        CHECK_FALSE(contains(r.err, marker));
+        if (!command.carries_password || (r.exit_code != 0 && r.exit_code != 3)) {
+          CHECK_FALSE(contains(r.out, marker));
+        }
+      }
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("secret matrix: the snippets carry the password the user gave")
+{
+  // The outputs that exist to carry the password do carry it, percent-encoded as in the URL.
+  for (const std::string& raw : k_passwords) {
+    const std::string password = percent_encoded(raw);
+    const std::string url = std::string("postgresql://app:") + password + "@db.internal:5432/chat";
+    const Result env = run_poolcalc({ "env", "--vus", "120", "--query-ms", "150", "--database-url", url });
+    INFO("stderr: " << env.err);
+    CHECK(env.exit_code == 0);
+    CHECK(contains(env.out, "postgresql://app:" + password + "@"));
+    const Result prisma = run_poolcalc({ "config", "--for", "prisma", "--vus", "120", "--query-ms", "150" }, { { "DATABASE_URL", url } });
+    CHECK(prisma.exit_code == 0);
+    CHECK(contains(prisma.out, "postgresql://app:" + password + "@"));
+  }
+}
