@@ -3,8 +3,10 @@
 // to print: credentials masked and terminal control sequences escaped. Every message that quotes
 // such text goes through here (docs/architecture.md, "Quoting user text").
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace poolcalc {
@@ -23,8 +25,8 @@ std::string printable(std::string_view text);
 // or bare. Errs on the side of masking more. Everything else is kept.
 std::string mask_credentials(std::string_view text);
 
-// The credentials mask_credentials(text) replaces, as they stand in `text`, in order.
-std::vector<std::string> credentials_in(std::string_view text);
+// Where mask_credentials(text) masks: sorted, disjoint [begin, end) byte ranges of `text`.
+std::vector<std::pair<std::size_t, std::size_t>> credential_ranges(std::string_view text);
 
 // How a message quotes user text: mask_credentials, then printable. (Not `quoted`: std::quoted
 // would win overload resolution by argument-dependent lookup for a std::string.)

@@ -8,8 +8,6 @@ namespace poolcalc::cli {
 
 namespace {
 
-constexpr std::size_t k_min_credential_alone = 4;
-
 // The stream's slot for its Redactions (std::ios_base::pword), set by SafeStderr.
 int redactions_slot()
 {
@@ -70,22 +68,28 @@ void Redactions::add(std::string_view value)
 
 void Redactions::add_value(std::string_view value)
 {
-  const std::vector<std::string> credentials = credentials_in(value);
-  if (credentials.empty()) {
+  const auto ranges = credential_ranges(value);
+  if (ranges.empty()) {
     return;
   }
   m_values.emplace_back(std::string{ value }, mask_credentials(value));
-  for (const std::string& credential : credentials) {
+  // Each credential with the characters around it in the value (':' and '@' in a URI's userinfo,
+  // '=' and '&' in a query, the quotes of a key/value setting): a message quoting part of the value
+  // quotes them too, and ordinary words never match, however short the password.
+  for (const auto& [begin, end] : ranges) {
+    const std::string before{ value.substr(begin > 0 ? begin - 1 : begin, begin > 0 ? 1 : 0) };
+    const std::string after{ value.substr(end, end < value.size() ? 1 : 0) };
+    const std::string credential{ value.substr(begin, end - begin) };
     for (const std::string& form : { credential, percent_decoded(credential) }) {
-      if (form.size() >= k_min_credential_alone && std::find(m_credentials.begin(), m_credentials.end(), form) == m_credentials.end()) {
-        m_credentials.push_back(form);
+      std::pair<std::string, std::string> pattern{ before + form + after, before + "****" + after };
+      if (std::find(m_credentials.begin(), m_credentials.end(), pattern) == m_credentials.end()) {
+        m_credentials.push_back(std::move(pattern));
       }
     }
   }
   const auto longest_first = [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); };
   std::stable_sort(m_values.begin(), m_values.end(), longest_first);
-  std::stable_sort(
-    m_credentials.begin(), m_credentials.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  std::stable_sort(m_credentials.begin(), m_credentials.end(), longest_first);
 }
 
 std::string Redactions::apply(std::string_view line) const
@@ -94,8 +98,8 @@ std::string Redactions::apply(std::string_view line) const
   for (const auto& [value, masked] : m_values) {
     replace_all(out, value, masked);
   }
-  for (const std::string& credential : m_credentials) {
-    replace_all(out, credential, "****");
+  for (const auto& [credential, masked] : m_credentials) {
+    replace_all(out, credential, masked);
   }
   return out;
 }

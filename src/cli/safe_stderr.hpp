@@ -19,8 +19,8 @@ class Redactions
 public:
   // Registers one whole value as the user gave it (an argument, an environment variable). When
   // it holds credentials (mask_credentials), the value is replaced by its masked form wherever a
-  // message quotes it, and so is each credential on its own, as typed and percent-decoded (those
-  // of fewer than 4 bytes only inside the value: on their own they would blank out ordinary words).
+  // message quotes it, and so is each credential with the character before and after it in the
+  // value, as typed and percent-decoded (":pw@", "='pw'": a message quoting part of the value).
   // An argument "--flag=VALUE" registers VALUE too.
   void add(std::string_view value);
 
@@ -30,8 +30,8 @@ public:
 private:
   void add_value(std::string_view value);
 
-  std::vector<std::pair<std::string, std::string>> m_values; // as given, masked; longest first
-  std::vector<std::string> m_credentials;                    // longest first
+  std::vector<std::pair<std::string, std::string>> m_values;      // as given, masked; longest first
+  std::vector<std::pair<std::string, std::string>> m_credentials; // in context, masked; longest first
 };
 
 // A stream over `target` whose every line goes through `redactions` and printable() before it is

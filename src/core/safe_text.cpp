@@ -244,7 +244,7 @@ void keyword_ranges(std::string_view text, std::vector<Range>& ranges)
 }
 
 // Every credential of `text`, sorted, overlapping or touching ranges merged into one.
-std::vector<Range> credential_ranges(std::string_view text)
+std::vector<Range> merged_ranges(std::string_view text)
 {
   std::vector<Range> ranges;
   uri_ranges(text, ranges);
@@ -290,7 +290,7 @@ std::string mask_credentials(std::string_view text)
 {
   std::string out;
   std::size_t written = 0;
-  for (const auto& [begin, end] : credential_ranges(text)) {
+  for (const auto& [begin, end] : merged_ranges(text)) {
     out.append(text.substr(written, begin - written));
     out += "****";
     written = end;
@@ -299,13 +299,9 @@ std::string mask_credentials(std::string_view text)
   return out;
 }
 
-std::vector<std::string> credentials_in(std::string_view text)
+std::vector<std::pair<std::size_t, std::size_t>> credential_ranges(std::string_view text)
 {
-  std::vector<std::string> found;
-  for (const auto& [begin, end] : credential_ranges(text)) {
-    found.emplace_back(text.substr(begin, end - begin));
-  }
-  return found;
+  return merged_ranges(text);
 }
 
 std::string user_text(std::string_view text)

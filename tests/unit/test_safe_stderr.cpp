@@ -19,10 +19,18 @@ TEST_CASE("Redactions::apply")
   {
     CHECK(redactions.apply("got 'postgresql://app:Zq9%27x%20y@db/chat'") == "got 'postgresql://app:****@db/chat'");
   }
-  SUBCASE("the credential alone, as typed or percent-decoded")
+  SUBCASE("part of a value: the credential in its context, as typed or percent-decoded")
   {
-    CHECK(redactions.apply("cannot decode Zq9%27x%20y") == "cannot decode ****");
-    CHECK(redactions.apply("password \"Zq9'x y\" rejected") == "password \"****\" rejected");
+    CHECK(redactions.apply("cannot decode app:Zq9%27x%20y@db") == "cannot decode app:****@db");
+    CHECK(redactions.apply("not expected: app:Zq9'x y@db/chat") == "not expected: app:****@db/chat");
+    CHECK(redactions.apply("password='k v 1' is not a URL") == "password='****' is not a URL");
+  }
+  SUBCASE("a short or common password does not blank out ordinary words")
+  {
+    Redactions common;
+    common.add("postgresql://postgres:postgres@localhost/db");
+    CHECK(common.apply("expected postgresql:// or postgres://, got 'postgres:postgres@localhost'") ==
+          "expected postgresql:// or postgres://, got 'postgres:****@localhost'");
   }
   SUBCASE("the value of --flag=VALUE")
   {
@@ -63,11 +71,11 @@ TEST_CASE("SafeStderr")
   }
   SUBCASE("a partial line is written at the end, redacted")
   {
-    CHECK(through_filter([](std::ostream& err) { err << "left S3cret!" << std::flush; }) == "left ****");
+    CHECK(through_filter([](std::ostream& err) { err << "left :S3cret!@" << std::flush; }) == "left :****@");
   }
   SUBCASE("print_error keeps a message on one line")
   {
-    CHECK(through_filter([](std::ostream& err) { print_error(err, "got 'a\nb' and S3cret!"); }) ==
-          "poolcalc: error: got 'a\\nb' and ****\n");
+    CHECK(through_filter([](std::ostream& err) { print_error(err, "got 'a\nb' and app:S3cret!@db"); }) ==
+          "poolcalc: error: got 'a\\nb' and app:****@db\n");
   }
 }

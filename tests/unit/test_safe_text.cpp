@@ -102,10 +102,12 @@ TEST_CASE("user_text")
   CHECK(user_text("name\x1b]0;title\x07") == "name\\e]0;title\\x07");
 }
 
-TEST_CASE("credentials_in")
+TEST_CASE("credential_ranges")
 {
-  CHECK(poolcalc::credentials_in("postgresql://app:Zq9'x@db/chat?password=p2&sslpassword=p3") ==
-        std::vector<std::string>{ "Zq9'x", "p2", "p3" });
-  CHECK(poolcalc::credentials_in("host=h password='a b' sslpassword=c") == std::vector<std::string>{ "a b", "c" });
-  CHECK(poolcalc::credentials_in("no credentials here").empty());
+  using Ranges = std::vector<std::pair<std::size_t, std::size_t>>;
+  // "postgresql://app:" is 17 bytes: the password runs to the '@' at 22.
+  CHECK(poolcalc::credential_ranges("postgresql://app:Zq9'x@db/chat?password=p2&sslpassword=p3") ==
+        Ranges{ { 17, 22 }, { 40, 42 }, { 55, 57 } });
+  CHECK(poolcalc::credential_ranges("host=h password='a b' sslpassword=c") == Ranges{ { 17, 20 }, { 34, 35 } });
+  CHECK(poolcalc::credential_ranges("no credentials here").empty());
 }
