@@ -4,6 +4,7 @@
 
 #include "poolcalc/database_url.hpp"
 #include "poolcalc/emit.hpp"
+#include "poolcalc/safe_text.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -295,8 +296,14 @@ std::expected<EnvTarget, EnvWriteError> read_env_target(const std::string& path)
   if (S_ISLNK(link_status.st_mode)) {
     std::error_code ec;
     target.file = std::filesystem::canonical(path, ec);
-    if (ec) {
+    if (ec == std::errc::too_many_symbolic_link_levels) {
+      return io_error(fmt::format("--write: '{}': a loop of symbolic links ({})", printable(path), ec.message()));
+    }
+    if (ec == std::errc::no_such_file_or_directory) {
       return io_error(fmt::format("--write: '{}' is a symbolic link to a missing file", path));
+    }
+    if (ec) {
+      return io_error(fmt::format("--write: cannot follow the symbolic link '{}': {}", printable(path), ec.message()));
     }
   }
   struct stat status

@@ -328,6 +328,16 @@ TEST_CASE("env --write: a symbolic link: the file it points to is updated, the l
                   1,
                   "--write: '" + (dir / "dangling.env") + "' is a symbolic link to a missing file");
   }
+  SUBCASE("a loop of links is named as one, not as a missing file")
+  {
+    // a.env -> b.env -> a.env: following it fails with ELOOP, never with ENOENT.
+    fs::create_symlink("b.env", dir.path() / "a.env");
+    fs::create_symlink("a.env", dir.path() / "b.env");
+    check_refused(dir,
+                  args({ "env", "--write", dir / "a.env" }),
+                  1,
+                  "--write: '" + (dir / "a.env") + "': a loop of symbolic links (Too many levels of symbolic links)");
+  }
 }
 
 TEST_CASE("env --write: refusals leave the file byte for byte and nothing behind")
