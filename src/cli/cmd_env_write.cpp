@@ -352,6 +352,29 @@ std::optional<RawValue> file_database_url(const EnvTarget& target)
   return std::nullopt;
 }
 
+std::optional<DatabaseUrl> file_pgbouncer_url(const EnvTarget& target, std::int64_t listen_port)
+{
+  const DotenvEntry* direct = target.dotenv.find("DIRECT_URL");
+  const DotenvEntry* application = target.dotenv.find("DATABASE_URL");
+  if (direct == nullptr || direct->value.empty() || application == nullptr) {
+    return std::nullopt;
+  }
+  auto url = DatabaseUrl::parse(application->value);
+  if (!url || !is_pgbouncer_url(*url, listen_port)) {
+    return std::nullopt;
+  }
+  return *url;
+}
+
+void report_url_notes(std::ostream& err, const Plan& plan)
+{
+  for (const std::string& note : { pgbouncer_address_note(plan), direct_url_note(plan) }) {
+    if (!note.empty()) {
+      err << "poolcalc: note: " << note << '\n';
+    }
+  }
+}
+
 int write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan_fails, std::ostream& out, std::ostream& err)
 {
   std::vector<std::pair<std::string, std::string>> values;
@@ -363,6 +386,7 @@ int write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan
     err << "poolcalc: error: --write: " << mask_passwords(update.error()) << '\n';
     return k_exit_usage;
   }
+  report_url_notes(err, plan);
   std::string output = fmt::format("poolcalc: {}\n", env_summary(plan));
   if (dry_run || plan_fails) {
     if (!dry_run) {

@@ -71,6 +71,15 @@ std::expected<EnvTarget, EnvWriteError> read_env_target(const std::string& path)
 // the pool parameters to, ahead of $DATABASE_URL and --config.
 std::optional<RawValue> file_database_url(const EnvTarget& target);
 
+// The file's DATABASE_URL when it points at PgBouncer (is_pgbouncer_url with `listen_port`) and
+// the file's DIRECT_URL, set and not empty, is the base: PgBouncer's address as the user gave it,
+// which DATABASE_URL keeps (Scenario::pgbouncer_url). None otherwise.
+std::optional<DatabaseUrl> file_pgbouncer_url(const EnvTarget& target, std::int64_t listen_port);
+
+// What the user has to do about the URLs themselves (sizing.hpp: pgbouncer_address_note,
+// direct_url_note), one "poolcalc: note: ..." line on `err` each.
+void report_url_notes(std::ostream& err, const Plan& plan);
+
 // Prints Current vs Recommended for each managed key (dry run, or a plan that breaks a hard
 // limit: nothing is written then), or writes the file and prints what changed. Passwords are
 // masked in everything printed. Returns the exit code.

@@ -478,3 +478,57 @@ TEST_CASE("env --write: flags it does not go with")
   check_refused(dir, args({ "env", "--write", env, "--format", "json" }), 2, "--format: `poolcalc env` always prints env; drop --format");
   check_refused(dir, args({ "env", "--write", "" }), 2, "--write: expected the path of a .env file, got ''");
 }
+
+TEST_CASE("env --write: the file's host and port stay; through PgBouncer the notes say what is left to do")
+{
+  // The seed's load, 120 VUs at 150 ms: a pool of 50. A host that is not loopback counts as a remote
+  // database, one of the PgBouncer triggers (rules pgbouncer.triggers.remote_database).
+  TempDir dir;
+  const std::string env = dir / ".env";
+  const std::string params = "connection_limit=50&pool_timeout=30&connect_timeout=10";
+  const std::string server_note =
+    "poolcalc: note: DATABASE_URL still points at the database server (db.internal:5432), as given: once PgBouncer runs (poolcalc "
+    "pgbouncer writes its pgbouncer.ini), point DATABASE_URL at PgBouncer's host and port (listen_port 6432 in that file) and, for "
+    "Prisma with PgBouncer older than 1.21.0, add pgbouncer=true\n";
+
+  SUBCASE("the server's URL: its address kept, no pgbouncer=true, DIRECT_URL the server, a note")
+  {
+    write_file(env, "DATABASE_URL=\"postgresql://app:pw@db.internal:5432/chat\"\n");
+    const Result r = run_poolcalc(args({ "env", "--write", env }));
+    CHECK(r.exit_code == 0);
+    CHECK(r.err == server_note);
+    CHECK(contains(r.out, "(through PgBouncer)\n"));
+    CHECK(read_file(env) == "DATABASE_URL=\"postgresql://app:pw@db.internal:5432/chat?" + params +
+                              "\"\n"
+                              "DIRECT_URL=postgresql://app:pw@db.internal:5432/chat\n"
+                              "DATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
+    // A second run starts from DIRECT_URL and finds nothing to change.
+    const Result again = run_poolcalc(args({ "env", "--write", env }));
+    CHECK(contains(again.out, env + " already has the recommended values: not rewritten\n"));
+    CHECK(again.err == server_note);
+  }
+  SUBCASE("PgBouncer's URL (port 6432): its address kept, pgbouncer=true, no DIRECT_URL invented")
+  {
+    write_file(env, "DATABASE_URL=\"postgresql://app:pw@pgbouncer.internal:6432/chat\"\n");
+    const Result r = run_poolcalc(args({ "env", "--write", env }));
+    CHECK(r.exit_code == 0);
+    CHECK(r.err == "poolcalc: note: DATABASE_URL points at PgBouncer (pgbouncer.internal:6432), as given: DIRECT_URL, Prisma's direct "
+                   "connection for migrations, must be the database server's own address, which poolcalc does not know and does not "
+                   "write\n");
+    CHECK(read_file(env) == "DATABASE_URL=\"postgresql://app:pw@pgbouncer.internal:6432/chat?pgbouncer=true&" + params +
+                              "\"\nDATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
+  }
+  SUBCASE("PgBouncer's URL beside the server's DIRECT_URL: each keeps its address")
+  {
+    const std::string text = "DIRECT_URL=postgresql://app:pw@db.internal:5432/chat\n"
+                             "DATABASE_URL=\"postgresql://app:pw@pgbouncer.internal:6432/chat?pgbouncer=true&connection_limit=5\"\n";
+    write_file(env, text);
+    const Result r = run_poolcalc(args({ "env", "--write", env }));
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.empty());
+    CHECK(read_file(env) == "DIRECT_URL=postgresql://app:pw@db.internal:5432/chat\n"
+                            "DATABASE_URL=\"postgresql://app:pw@pgbouncer.internal:6432/chat?pgbouncer=true&" +
+                              params + "\"\nDATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
+    CHECK(read_file(env + ".bak") == text);
+  }
+}
