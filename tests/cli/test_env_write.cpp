@@ -4,6 +4,7 @@
 
 #include "checks.hpp"
 #include "process.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -22,8 +23,11 @@
 
 using poolcalc::test::check_usage_error;
 using poolcalc::test::contains;
+using poolcalc::test::read_file;
 using poolcalc::test::Result;
 using poolcalc::test::run_poolcalc;
+using poolcalc::test::TempDir;
+using poolcalc::test::write_file;
 
 namespace fs = std::filesystem;
 
@@ -57,56 +61,6 @@ const std::string k_messy_written =
   "DATABASE_POOL_SIZE=50\r\n"
   "TLS=\"multi\r\nline\"\r\n"
   "DATABASE_CONNECTION_TIMEOUT=10\r\n";
-
-class TempDir
-{
-public:
-  TempDir()
-  {
-    std::string pattern = (fs::temp_directory_path() / "poolcalc-env-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    m_path = pattern;
-  }
-  ~TempDir()
-  {
-    std::error_code ec;
-    fs::permissions(m_path, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(m_path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return m_path; }
-  std::string operator/(const std::string& name) const { return (m_path / name).string(); }
-
-  // The names in the directory, to show nothing was left behind.
-  std::set<std::string> names() const
-  {
-    std::set<std::string> out;
-    for (const auto& entry : fs::directory_iterator(m_path)) {
-      out.insert(entry.path().filename().string());
-    }
-    return out;
-  }
-
-private:
-  fs::path m_path;
-};
-
-void write_file(const std::string& path, const std::string& text)
-{
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  REQUIRE(out.good());
-}
-
-std::string read_file(const std::string& path)
-{
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 struct Stamp
 {
