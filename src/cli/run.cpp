@@ -385,7 +385,7 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
   // env --write: the file is read first; its URL is the base unless --database-url is given.
   std::optional<EnvTarget> target;
   if (parsed.write_path) {
-    auto read = read_env_target(*parsed.write_path);
+    auto read = read_env_target(*parsed.write_path, !parsed.dry_run);
     if (!read) {
       return fail({ read.error().code, read.error().message });
     }
