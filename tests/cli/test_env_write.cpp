@@ -433,7 +433,7 @@ TEST_CASE("env --write: flags it does not go with")
   check_refused(dir, args({ "env", "--write", "" }), 2, "--write: expected the path of a .env file, got ''");
 }
 
-TEST_CASE("env --write: the file's host and port stay; through PgBouncer the notes say what is left to do")
+TEST_CASE("env --write: the file's host and port stay, and through PgBouncer the notes say what is left to do")
 {
   // The seed's load, 120 VUs at 150 ms: a pool of 50. A host that is not loopback counts as a remote
   // database, one of the PgBouncer triggers (rules pgbouncer.triggers.remote_database).
