@@ -60,15 +60,18 @@ struct PoolerEndpoint
 // What the snippets need: one instance's pool, its timeouts, the URLs and the server's budget.
 struct ConfigInput
 {
-  std::string headline;                            // "120 VUs, 150 ms per query -> pool of 50 per instance"
-  std::int64_t pool_size = 0;                      // per application instance
-  std::int64_t instances = 1;                      // application instances, each with such a pool
-  double pool_timeout_s = 0;                       // wait for a free connection; 0 = wait forever
-  double connect_timeout_s = 0;                    // wait for a new connection; 0 = wait forever
-  std::optional<DatabaseUrl> server_url;           // the database itself (DIRECT_URL); none when not given
-  std::optional<PoolerEndpoint> pgbouncer;         // set when the application goes through PgBouncer
-  std::optional<PgBouncerConfig> pgbouncer_config; // PgBouncer's own file, when it is in the plan
-  bool fleet_role = false;                         // a fleet service's own role in server_url: its password was not given
+  std::string headline;                                     // "120 VUs, 150 ms per query -> pool of 50 per instance"
+  std::int64_t pool_size = 0;                               // per application instance
+  std::int64_t instances = 1;                               // application instances, each with such a pool
+  double pool_timeout_s = 0;                                // wait for a free connection; 0 = wait forever
+  double connect_timeout_s = 0;                             // wait for a new connection; 0 = wait forever
+  std::optional<DatabaseUrl> server_url;                    // the URL as given: the database itself (DIRECT_URL), or PgBouncer's
+                                                            // (url_reaches_pgbouncer); none when not given
+  std::optional<PoolerEndpoint> pgbouncer;                  // set when the application goes through PgBouncer (where it listens
+                                                            // in the pgbouncer.ini poolcalc writes, not an address poolcalc uses)
+  std::string pgbouncer_ini_command = "poolcalc pgbouncer"; // what writes that pgbouncer.ini
+  std::optional<PgBouncerConfig> pgbouncer_config;          // PgBouncer's own file, when it is in the plan
+  bool fleet_role = false;                                  // a fleet service's own role in server_url: its password was not given
 
   // Prisma's own defaults (rules: [prisma_defaults]), shown beside the chosen values.
   std::string prisma_default_connection_limit; // "physical CPUs x 2 + 1"
@@ -139,12 +142,18 @@ std::vector<ConfigFile> render_config_go_database_sql(const ConfigInput& input, 
 std::vector<ConfigFile> render_config_pgx(const ConfigInput& input, const ConfigOptions& options);
 std::vector<ConfigFile> render_config_postgresql_conf(const ConfigInput& input, const ConfigOptions& options);
 
-// The URL an application connects to: the server, or PgBouncer's listen address and port in
-// its place. None without a URL.
+// Through PgBouncer, whether the URL given is PgBouncer's own address (is_pgbouncer_url with
+// its listen_port): then the application reaches PgBouncer with it; otherwise it still points at
+// the server.
+bool url_reaches_pgbouncer(const ConfigInput& input);
+
+// The URL an application connects to: the URL as given, whose host and port poolcalc never
+// changes. When it reaches PgBouncer, it names the service's [databases] entry (a fleet's
+// PoolerEndpoint::database). None without a URL.
 std::optional<DatabaseUrl> connect_url(const ConfigInput& input);
 
 // Prisma's DATABASE_URL: connect_url with connection_limit, pool_timeout and connect_timeout,
-// and pgbouncer=true through PgBouncer older than 1.21.0 (removed otherwise).
+// and pgbouncer=true when it reaches PgBouncer older than 1.21.0 (removed otherwise).
 std::optional<DatabaseUrl> prisma_url(const ConfigInput& input, const PgBouncerVersion& pgbouncer_version);
 
 // What postgresql.conf needs for the plan (docs/clients.md, "postgresql-conf").

@@ -95,6 +95,10 @@ struct Scenario
   double connect_timeout_s = 0;
   double request_timeout_s = 0;
   std::optional<DatabaseUrl> database_url;
+  // PgBouncer's address as the user gave it, beside database_url (then the server's): not an
+  // input of its own, `env --write` sets it from a file whose DIRECT_URL is the base and whose
+  // DATABASE_URL points at PgBouncer (is_pgbouncer_url), so DATABASE_URL keeps its host and port.
+  std::optional<DatabaseUrl> pgbouncer_url;
 };
 
 // Queries per second that one active VU sends when a query holds a connection `hold_s`

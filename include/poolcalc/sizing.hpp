@@ -161,6 +161,7 @@ struct Plan
   std::int64_t rule_of_thumb_pool = 0; // the seed's formula, before a --target replaces it
   bool remote_database = false;        // from the flag, else from the URL's host
   bool remote_database_known = false;
+  std::int64_t pgbouncer_listen_port = 0; // rules pgbouncer.settings.listen_port: a URL with this port is PgBouncer's
 };
 
 // Works the seed's arithmetic for every scenario and builds the plan for the design one.
@@ -179,10 +180,37 @@ struct LoadPhase
 };
 std::vector<LoadPhase> progressive_phases(const Plan& plan);
 
+// PgBouncer's own default listen_port (https://www.pgbouncer.org/config.html#listen_port).
+inline constexpr std::int64_t k_pgbouncer_default_port = 6432;
+
+// True when `url` is PgBouncer's address as the user gave it: the port libpq would use (a `port`
+// parameter, else the authority's) is `listen_port` (rules pgbouncer.settings.listen_port) or
+// PgBouncer's default 6432, or the URL carries Prisma's pgbouncer=true.
+bool is_pgbouncer_url(const DatabaseUrl& url, std::int64_t listen_port);
+
+// "db.internal:5432": where a URL connects (libpq's host and port, as is_pgbouncer_url reads
+// them; "[::1]:5432" for IPv6, "the local socket" without a host), through printable().
+std::string url_address(const DatabaseUrl& url);
+
 // The URL the application should use: the user's URL with connection_limit, pool_timeout and
-// connect_timeout set, and pointing at PgBouncer (listen_addr:listen_port, pgbouncer=true) when
-// it is recommended. None when no URL was given.
+// connect_timeout set. poolcalc never changes its host or port: through PgBouncer, a URL that is
+// PgBouncer's (Scenario::pgbouncer_url, or a database_url that is_pgbouncer_url) gets
+// pgbouncer=true as well; the server's URL stays the server's (pgbouncer_address_note says what
+// to do). None when no URL was given.
 std::optional<DatabaseUrl> application_url(const Plan& plan);
+
+// DIRECT_URL, the server's own URL for Prisma's migrations, when the application goes through
+// PgBouncer (the plan's, or the PgBouncer URL the user kept) and the server's address is known:
+// database_url without pgbouncer=true. None otherwise.
+std::optional<DatabaseUrl> direct_url(const Plan& plan);
+
+// Through PgBouncer with a URL that still points at the database server: what to do once
+// PgBouncer runs, one sentence. Empty otherwise.
+std::string pgbouncer_address_note(const Plan& plan);
+
+// Through PgBouncer with PgBouncer's URL and no server URL: DIRECT_URL has to be set by hand, one
+// sentence. Empty otherwise.
+std::string direct_url_note(const Plan& plan);
 
 // `poolcalc curve`: the queueing metrics for each pool size, and the knee.
 struct Curve

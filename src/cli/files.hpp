@@ -8,8 +8,9 @@
 
 namespace poolcalc::cli {
 
-// The whole file. Returns an error string "cannot read 'PATH': why" for a missing file, a
-// directory, an unreadable file or one larger than 1 MiB.
+// The whole file. Returns an error string "cannot read 'PATH': why" (PATH through printable())
+// for a missing file, a loop of symbolic links, a directory, an unreadable file or one larger
+// than 1 MiB.
 poolcalc::expected<std::string, std::string> read_file(const std::string& path);
 
 } // namespace poolcalc::cli

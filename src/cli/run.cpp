@@ -388,7 +388,7 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
   // env --write: the file is read first; its URL is the base unless --database-url is given.
   std::optional<EnvTarget> target;
   if (parsed.write_path) {
-    auto read = read_env_target(*parsed.write_path);
+    auto read = read_env_target(*parsed.write_path, !parsed.dry_run);
     if (!read) {
       return fail({ read.error().code, read.error().message });
     }
@@ -405,6 +405,10 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
     auto scenario = build_scenario(loaded->inputs, loaded->rules);
     if (!scenario) {
       return fail({ k_exit_usage, scenario.error() });
+    }
+    if (target && !parsed.flags.contains("database_url")) {
+      // The file's DATABASE_URL keeps PgBouncer's address when it has one beside a DIRECT_URL.
+      scenario->pgbouncer_url = file_pgbouncer_url(*target, loaded->rules.pgbouncer_settings.listen_port);
     }
     const Plan plan = size(*scenario, loaded->rules);
     if (const std::string unmet = unmet_target(plan); !unmet.empty()) {
@@ -439,6 +443,7 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
       output = render_markdown(plan, findings);
     } else if (loaded->format == "env" && !target) {
       output = render_env(plan);
+      report_url_notes(err, plan);
     } else {
       const auto no_color = env.getenv("NO_COLOR");
       output = render_text(plan, findings, { env.stdout_is_terminal && !set_in(no_color), loaded->explain });

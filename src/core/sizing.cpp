@@ -1,12 +1,15 @@
 #include "poolcalc/sizing.hpp"
 
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
+#include <system_error>
 
 namespace poolcalc {
 
@@ -258,21 +261,87 @@ std::vector<LoadPhase> progressive_phases(const Plan& plan)
   return phases;
 }
 
+bool is_pgbouncer_url(const DatabaseUrl& url, std::int64_t listen_port)
+{
+  if (url.param("pgbouncer") == "true") {
+    return true;
+  }
+  const std::string port = url.effective_port();
+  std::int64_t number = 0;
+  const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), number);
+  return !port.empty() && error == std::errc{} && end == port.data() + port.size() &&
+         (number == listen_port || number == k_pgbouncer_default_port);
+}
+
+std::string url_address(const DatabaseUrl& url)
+{
+  const std::string host = url.effective_host();
+  const std::string port = url.effective_port();
+  if (host.empty() || host.starts_with('/')) {
+    return printable(host.empty() ? std::string("the local socket") : "the socket in " + host) +
+           (port.empty() ? "" : ", port " + printable(port));
+  }
+  const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return printable(port.empty() ? shown : shown + ":" + port);
+}
+
+namespace {
+
+// The URL the application is given, before poolcalc's parameters.
+const std::optional<DatabaseUrl>& given_application_url(const Plan& plan)
+{
+  return plan.scenario.database_url && plan.scenario.pgbouncer_url ? plan.scenario.pgbouncer_url : plan.scenario.database_url;
+}
+
+} // namespace
+
 std::optional<DatabaseUrl> application_url(const Plan& plan)
 {
-  if (!plan.scenario.database_url) {
+  const std::optional<DatabaseUrl>& given = given_application_url(plan);
+  if (!given) {
     return std::nullopt;
   }
-  DatabaseUrl url = *plan.scenario.database_url;
-  if (plan.pgbouncer) {
-    // The application talks to PgBouncer where it listens; PgBouncer talks to the database.
-    url = url.with_host(plan.pgbouncer->listen_addr)
-            .with_port(static_cast<unsigned>(plan.pgbouncer->listen_port))
-            .with_param("pgbouncer", "true");
+  DatabaseUrl url = *given;
+  // Host and port stay the user's: PgBouncer's parameter only on a URL that already reaches it.
+  if (plan.pgbouncer && is_pgbouncer_url(url, plan.pgbouncer_listen_port)) {
+    url = url.with_param("pgbouncer", "true");
   }
   return url.with_param("connection_limit", fmt::format("{}", plan.settings.connection_limit))
     .with_param("pool_timeout", format_number(plan.settings.pool_timeout_s))
     .with_param("connect_timeout", format_number(plan.settings.connect_timeout_s));
+}
+
+std::optional<DatabaseUrl> direct_url(const Plan& plan)
+{
+  const std::optional<DatabaseUrl>& server = plan.scenario.database_url;
+  if (!server || (!plan.pgbouncer && !plan.scenario.pgbouncer_url) || is_pgbouncer_url(*server, plan.pgbouncer_listen_port)) {
+    return std::nullopt;
+  }
+  return server->without_param("pgbouncer");
+}
+
+std::string pgbouncer_address_note(const Plan& plan)
+{
+  const std::optional<DatabaseUrl>& given = given_application_url(plan);
+  if (!plan.pgbouncer || !given || is_pgbouncer_url(*given, plan.pgbouncer_listen_port)) {
+    return "";
+  }
+  return fmt::format("DATABASE_URL still points at the database server ({}), as given: once PgBouncer runs (poolcalc pgbouncer "
+                     "writes its pgbouncer.ini), point DATABASE_URL at PgBouncer's host and port (listen_port {} in that file) and, "
+                     "for Prisma with PgBouncer older than 1.21.0, add pgbouncer=true",
+                     url_address(*given),
+                     plan.pgbouncer->listen_port);
+}
+
+std::string direct_url_note(const Plan& plan)
+{
+  const std::optional<DatabaseUrl>& given = given_application_url(plan);
+  if (!plan.pgbouncer || !given || !is_pgbouncer_url(*given, plan.pgbouncer_listen_port) || direct_url(plan)) {
+    return "";
+  }
+  return fmt::format("DATABASE_URL points at PgBouncer ({}), as given: DIRECT_URL, Prisma's direct connection for migrations, must be "
+                     "the database server's own address, which poolcalc does not know and does not write",
+                     url_address(*given));
 }
 
 std::string unmet_target(const Plan& plan)
@@ -352,6 +421,7 @@ Plan size(const Scenario& scenario, const Rules& rules)
   plan.remote_database_known = scenario.remote_database.has_value() || scenario.database_url.has_value();
   plan.remote_database = scenario.remote_database.value_or(scenario.database_url && !scenario.database_url->is_local());
 
+  plan.pgbouncer_listen_port = rules.pgbouncer_settings.listen_port;
   plan.scaling_row = scaling_row_for(rules.scaling, scenario.vus);
   plan.triggers = find_triggers(plan, rules);
   if (plan.triggers.empty()) {

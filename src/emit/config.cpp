@@ -162,6 +162,7 @@ ConfigInput config_input(const Fleet& fleet, const FleetService& service, const 
   }
   if (fleet.pgbouncer) {
     input.pgbouncer = PoolerEndpoint{ fleet.pgbouncer->listen_addr, fleet.pgbouncer->listen_port, service.pgbouncer_database };
+    input.pgbouncer_ini_command = fmt::format("poolcalc pgbouncer --fleet {}", printable(fleet.source));
   }
   return input;
 }
@@ -186,16 +187,17 @@ ConfigInput config_input(const Fleet& fleet, const Rules& rules)
   return input;
 }
 
+bool url_reaches_pgbouncer(const ConfigInput& input)
+{
+  return input.pgbouncer && input.server_url && is_pgbouncer_url(*input.server_url, input.pgbouncer->port);
+}
+
 std::optional<DatabaseUrl> connect_url(const ConfigInput& input)
 {
-  if (!input.server_url) {
-    return std::nullopt;
+  if (!input.server_url || !url_reaches_pgbouncer(input)) {
+    return input.server_url; // the server's own address: PgBouncer's is not known
   }
-  if (!input.pgbouncer) {
-    return input.server_url;
-  }
-  // The application talks to PgBouncer where it listens; PgBouncer talks to the database.
-  DatabaseUrl url = input.server_url->with_host(input.pgbouncer->host).with_port(static_cast<unsigned>(input.pgbouncer->port));
+  DatabaseUrl url = *input.server_url;
   if (!input.pgbouncer->database.empty() && input.pgbouncer->database != url.database()) {
     url = url.with_database(input.pgbouncer->database);
   }
@@ -209,8 +211,9 @@ std::optional<DatabaseUrl> prisma_url(const ConfigInput& input, const PgBouncerV
     return std::nullopt;
   }
   // Prisma's docs: pgbouncer=true only for PgBouncer below 1.21.0; from 1.21 on (with
-  // max_prepared_statements > 0) Prisma's prepared statements work through it.
-  if (input.pgbouncer && pgbouncer_version < k_pgbouncer_prepared_statements) {
+  // max_prepared_statements > 0) Prisma's prepared statements work through it. Never on a URL
+  // that still points at the server.
+  if (url_reaches_pgbouncer(input) && pgbouncer_version < k_pgbouncer_prepared_statements) {
     url = url->with_param("pgbouncer", "true");
   } else {
     url = url->without_param("pgbouncer");

@@ -4,6 +4,7 @@
 
 #include "poolcalc/client_config.hpp"
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
 
 #include "common.hpp"
 
@@ -21,7 +22,38 @@ namespace {
 
 std::string where(const ConfigInput& input)
 {
-  return input.pgbouncer ? fmt::format("through PgBouncer at {}:{}", input.pgbouncer->host, input.pgbouncer->port) : "direct to PostgreSQL";
+  if (!input.pgbouncer) {
+    return "direct to PostgreSQL";
+  }
+  return url_reaches_pgbouncer(input) ? fmt::format("through PgBouncer at {}", url_address(*input.server_url)) : "through PgBouncer";
+}
+
+// Through PgBouncer with a URL that still points at the server: what to change once PgBouncer
+// runs, as comment lines. `variable` is what holds the URL, `add` what else to add there (", and
+// add pgbouncer=true").
+std::vector<std::string> pending_pgbouncer(const ConfigInput& input, std::string_view variable, std::string_view add)
+{
+  if (!input.pgbouncer || !input.server_url || url_reaches_pgbouncer(input)) {
+    return {};
+  }
+  std::string at = fmt::format("its host and port (listen_port {} there)", input.pgbouncer->port);
+  if (!input.pgbouncer->database.empty() && input.pgbouncer->database != input.server_url->database()) {
+    at += fmt::format(", database {}", printable(input.pgbouncer->database));
+  }
+  return {
+    fmt::format("{} still points at the database server ({}), as given: poolcalc does not know", variable, url_address(*input.server_url)),
+    fmt::format("PgBouncer's address. Once PgBouncer runs ({} writes its pgbouncer.ini),", input.pgbouncer_ini_command),
+    fmt::format("point {} at {}{}.", variable, at, add),
+  };
+}
+
+// Without a URL, through PgBouncer: where the user's own URL has to point.
+std::string no_url_pgbouncer(const ConfigInput& input, std::string_view comment)
+{
+  return fmt::format("{} and, once PgBouncer runs ({} writes its pgbouncer.ini), point it at PgBouncer (listen_port {} there).\n",
+                     comment,
+                     input.pgbouncer_ini_command,
+                     input.pgbouncer->port);
 }
 
 // "# poolcalc: 120 VUs, 150 ms per query -> pool of 50 per instance (direct to PostgreSQL)"
@@ -115,6 +147,9 @@ ConfigFile env_file(const ConfigInput& input,
     out += "# " + line + "\n";
   }
   if (url) {
+    for (const std::string& line : pending_pgbouncer(input, "DATABASE_URL", "")) {
+      out += "# " + line + "\n";
+    }
     out += fmt::format("DATABASE_URL={}\n", detail::dotenv_quoted(url->to_string()));
   } else {
     std::vector<std::string> pieces;
@@ -123,6 +158,9 @@ ConfigFile env_file(const ConfigInput& input,
     }
     out += pieces.empty() ? "# No --database-url given: DATABASE_URL is yours as it is.\n"
                           : fmt::format("# No --database-url given: add to your DATABASE_URL: ?{}\n", fmt::join(pieces, "&"));
+    if (input.pgbouncer) {
+      out += no_url_pgbouncer(input, "#");
+    }
   }
   return { ".env", out };
 }
@@ -154,9 +192,24 @@ std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const Con
                      whole(input.connect_timeout_s),
                      format_number(input.prisma_default_connect_timeout_s),
                      input.connect_timeout_s == 0 ? "; 0 waits forever" : "");
+  const bool reaches = url_reaches_pgbouncer(input);
   if (input.pgbouncer) {
-    env += "# DATABASE_URL points at PgBouncer; DIRECT_URL at the server, for `prisma migrate` and the other\n"
-           "# CLI commands, which need a session of their own.\n";
+    if (url && reaches) {
+      env += fmt::format("# DATABASE_URL points at PgBouncer ({}), as given. DIRECT_URL must point at the database\n"
+                         "# server, for `prisma migrate` and the other CLI commands, which need a session of their own:\n"
+                         "# poolcalc does not know the server's address, so add DIRECT_URL=\"...\" yourself.\n",
+                         url_address(*input.server_url));
+    } else if (url) {
+      for (const std::string& line :
+           pending_pgbouncer(input, "DATABASE_URL", old_pgbouncer(input, options) ? ", and add pgbouncer=true" : "")) {
+        env += "# " + line + "\n";
+      }
+      env += "# DIRECT_URL is the server's, for `prisma migrate` and the other CLI commands, which need a\n"
+             "# session of their own.\n";
+    } else {
+      env += "# DATABASE_URL goes to PgBouncer; DIRECT_URL to the server, for `prisma migrate` and the other\n"
+             "# CLI commands, which need a session of their own.\n";
+    }
     if (old_pgbouncer(input, options)) {
       env += fmt::format("# pgbouncer=true: PgBouncer {} is older than 1.21.0, which added prepared statements\n"
                          "# (Prisma's docs); with --pgbouncer-version 1.21.0 or later poolcalc leaves it out.\n",
@@ -169,19 +222,21 @@ std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const Con
   }
   if (url) {
     env += fmt::format("DATABASE_URL={}\n", detail::dotenv_quoted(url->to_string()));
-    if (input.pgbouncer) {
-      // The server itself: a pgbouncer=true carried over from the user's URL does not belong here.
+    if (input.pgbouncer && !reaches) {
+      // The server itself, as given.
       env += fmt::format("DIRECT_URL={}\n", detail::dotenv_quoted(input.server_url->without_param("pgbouncer").to_string()));
     }
   } else {
-    env += fmt::format("# No --database-url given: add to your DATABASE_URL: ?{}connection_limit={}&pool_timeout={}&connect_timeout={}\n",
-                       old_pgbouncer(input, options) ? "pgbouncer=true&" : "",
+    env += fmt::format("# No --database-url given: add to your DATABASE_URL: ?connection_limit={}&pool_timeout={}&connect_timeout={}\n",
                        input.pool_size,
                        whole(input.pool_timeout_s),
                        whole(input.connect_timeout_s));
     if (input.pgbouncer) {
-      env += fmt::format(
-        "# and point it at PgBouncer ({}:{}); DIRECT_URL is the server's URL as it is.\n", input.pgbouncer->host, input.pgbouncer->port);
+      env += fmt::format("# and, once PgBouncer runs ({} writes its pgbouncer.ini), point it at PgBouncer (listen_port {} there){};\n"
+                         "# DIRECT_URL is the server's URL as it is.\n",
+                         input.pgbouncer_ini_command,
+                         input.pgbouncer->port,
+                         old_pgbouncer(input, options) ? " with pgbouncer=true" : "");
     }
   }
   files.push_back({ ".env", env });
@@ -239,6 +294,9 @@ std::vector<ConfigFile> render_config_hikaricp(const ConfigInput& input, const C
   out += "# HikariCP with pgJDBC: times in milliseconds (pgJDBC's connectTimeout in seconds).\n";
   out += "# Load it with new HikariDataSource(new HikariConfig(\"hikari.properties\")).\n";
   if (const auto url = connect_url(input)) {
+    for (const std::string& line : pending_pgbouncer(input, "jdbcUrl", "")) {
+      out += "# " + line + "\n";
+    }
     std::string host = url->effective_host();
     if (host.empty() || host.starts_with('/')) {
       out += "# The URL names a Unix socket; pgJDBC connects over TCP, so localhost is written: adjust it.\n";
@@ -271,7 +329,8 @@ std::vector<ConfigFile> render_config_hikaricp(const ConfigInput& input, const C
       out += fmt::format("password={}\n", properties_value(url->password()));
     }
   } else {
-    out += "# No --database-url given: set jdbcUrl, username and password.\n";
+    out += "# No --database-url given: set jdbcUrl, username and password";
+    out += input.pgbouncer ? no_url_pgbouncer(input, "") : ".\n";
   }
   out += "# default: 10\n";
   out += fmt::format("maximumPoolSize={}\n", input.pool_size);

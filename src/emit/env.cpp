@@ -14,9 +14,8 @@ std::vector<EnvVariable> env_variables(const Plan& plan)
   std::vector<EnvVariable> variables;
   if (const auto url = application_url(plan)) {
     variables.push_back({ "DATABASE_URL", detail::dotenv_url(url->to_string()), true });
-    if (plan.pgbouncer) {
-      // The server itself: a pgbouncer=true carried over from the user's URL does not belong here.
-      variables.push_back({ "DIRECT_URL", detail::dotenv_url(plan.scenario.database_url->without_param("pgbouncer").to_string()), true });
+    if (const auto direct = direct_url(plan)) {
+      variables.push_back({ "DIRECT_URL", detail::dotenv_url(direct->to_string()), true });
     }
   }
   variables.push_back({ "DATABASE_POOL_SIZE", fmt::format("{}", plan.settings.connection_limit), false });
@@ -38,10 +37,22 @@ std::string render_env(const Plan& plan)
 {
   std::string out = fmt::format("# poolcalc: {}\n", env_summary(plan));
   if (const auto url = application_url(plan)) {
-    if (plan.pgbouncer) {
-      out += fmt::format("# Through PgBouncer on port {}. pgbouncer=true is needed with PgBouncer < 1.21 (Prisma docs);\n"
-                         "# on 1.21+ with max_prepared_statements > 0 it can be dropped.\n",
+    if (const std::string note = pgbouncer_address_note(plan); !note.empty()) {
+      // The server's address, as given: PgBouncer's is not known yet.
+      out += fmt::format("# Through PgBouncer, but DATABASE_URL still points at the database server ({}), as given:\n"
+                         "# once PgBouncer runs (poolcalc pgbouncer writes its pgbouncer.ini), point DATABASE_URL at its\n"
+                         "# host and port (listen_port {} there); pgbouncer=true is then needed with PgBouncer < 1.21\n"
+                         "# (Prisma docs). DIRECT_URL stays the server's.\n",
+                         url_address(*url),
                          plan.pgbouncer->listen_port);
+    } else if (plan.pgbouncer) {
+      out += fmt::format("# Through PgBouncer at {}, as given. pgbouncer=true is needed with PgBouncer < 1.21 (Prisma docs);\n"
+                         "# on 1.21+ with max_prepared_statements > 0 it can be dropped.\n",
+                         url_address(*url));
+      if (!direct_url(plan)) {
+        out += "# DIRECT_URL (migrations) must be the database server's own address, which poolcalc does not know:\n"
+               "# add DIRECT_URL=\"...\" yourself.\n";
+      }
     }
     if (plan.pgbouncer && url->param("sslmode") && *url->param("sslmode") != "disable" && *url->param("sslmode") != "prefer" &&
         *url->param("sslmode") != "allow") {

@@ -108,7 +108,10 @@ std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& fi
       fmt::format("\nrecommendation: each service's pool as above, directly to PostgreSQL ({} connections)\n", fleet.total_connections);
   } else {
     const FleetPgBouncerPlan& p = *fleet.pgbouncer;
-    out += fmt::format("\nrecommendation: PgBouncer at {}:{}, one pool per (database, user)\n", p.listen_addr, p.listen_port);
+    // Where PgBouncer listens on its own machine (its pgbouncer.ini), not an address the services know.
+    out += fmt::format("\nrecommendation: PgBouncer (its pgbouncer.ini: listen_addr {}, listen_port {}), one pool per (database, user)\n",
+                       p.listen_addr,
+                       p.listen_port);
     columns(
       out,
       { { "server budget",

@@ -105,6 +105,8 @@ Json settings(const Plan& plan)
   j["connect_timeout_s"] = number(plan.settings.connect_timeout_s);
   const auto url = application_url(plan);
   j["database_url"] = url ? Json(url->masked()) : Json(nullptr);
+  const std::string note = pgbouncer_address_note(plan);
+  j["database_url_note"] = note.empty() ? Json(nullptr) : Json(note);
   Json prisma;
   prisma["connection_limit"] = detail::prisma_default_limit(plan);
   prisma["pool_timeout_s"] = number(plan.prisma_default_pool_timeout_s);

@@ -150,6 +150,9 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
   table(out, settings);
   if (const auto url = application_url(plan)) {
     out += fmt::format("  DATABASE_URL  {}\n", url->masked());
+    if (const std::string note = pgbouncer_address_note(plan); !note.empty()) {
+      out += fmt::format("  note: {}\n", note);
+    }
   }
 
   if (!findings.empty()) {

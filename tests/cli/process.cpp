@@ -45,7 +45,7 @@ void drain(int out_fd, int err_fd, std::string& out, std::string& err)
 
 } // namespace
 
-Result run_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env)
+Child start_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env)
 {
   int out_pipe[2];
   int err_pipe[2];
@@ -88,13 +88,32 @@ Result run_process(const std::vector<std::string>& args, const std::map<std::str
     close(err_pipe[0]);
     throw std::runtime_error("cannot start " + args.front());
   }
+  return { pid, out_pipe[0], err_pipe[0] };
+}
+
+Result finish(Child& child)
+{
   Result result;
-  drain(out_pipe[0], err_pipe[0], result.out, result.err);
+  drain(child.out_fd, child.err_fd, result.out, result.err);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
   }
+  child = Child{};
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+Result run_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env)
+{
+  Child child = start_process(args, env);
+  return finish(child);
+}
+
+Child start_poolcalc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env)
+{
+  std::vector<std::string> full = { POOLCALC_BINARY };
+  full.insert(full.end(), args.begin(), args.end());
+  return start_process(full, env);
 }
 
 Result run_poolcalc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env)

@@ -18,6 +18,23 @@ struct Result
 // `stdin_text` on standard input. Aborts the test on a failure to start the process.
 Result run_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
 
+// A process started by start_process and not waited for yet.
+struct Child
+{
+  int pid = -1;
+  int out_fd = -1;
+  int err_fd = -1;
+};
+
+// Starts `args` as run_process does, without waiting for it.
+Child start_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+
+// Starts POOLCALC_BINARY with `args`, without waiting for it.
+Child start_poolcalc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+
+// Reads what `child` prints until it exits, and its exit code (128 + the signal that ended it).
+Result finish(Child& child);
+
 // Runs POOLCALC_BINARY with `args`.
 Result run_poolcalc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
 

@@ -176,6 +176,19 @@ TEST_CASE("bad input: one line on stderr, exit 2, nothing on stdout")
                       "--config: cannot read '/nonexistent/scenario.toml': no such file");
     check_usage_error({ "--vus", "120", "--query-ms", "150", "--rules", "/" }, "--rules: cannot read '/': it is a directory");
   }
+  SUBCASE("a loop of symbolic links is named as one, not as a missing file")
+  {
+    const std::string dir = "/tmp/poolcalc-cli-loop-" + std::to_string(getpid());
+    std::filesystem::create_directories(dir);
+    // a.toml -> b.toml -> a.toml: opening it fails with ELOOP.
+    std::filesystem::create_symlink("b.toml", dir + "/a.toml");
+    std::filesystem::create_symlink("a.toml", dir + "/b.toml");
+    const std::string loop = "cannot read '" + dir + "/a.toml': a loop of symbolic links (Too many levels of symbolic links)";
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--config", dir + "/a.toml" }, "--config: " + loop);
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--rules", dir + "/a.toml" }, "--rules: " + loop);
+    check_usage_error({ "fleet", dir + "/a.toml" }, loop);
+    std::filesystem::remove_all(dir);
+  }
 }
 
 TEST_CASE("subnormal numbers are refused, each input with its meaningful range")

@@ -69,7 +69,8 @@ TEST_CASE("config: every target for the seed's case")
 TEST_CASE("config: prisma through PgBouncer")
 {
   // Six instances trigger PgBouncer (seed: instances > 5): 400 x 0.70 x 0.080 = 22.4 / 6 -> 4 x 3 + 10
-  // = 22 -> 30 per instance; the application goes to 127.0.0.1:6432, migrations to the server.
+  // = 22 -> 30 per instance. The URL given is the server's: DATABASE_URL keeps its address (no
+  // pgbouncer=true) and says what to change once PgBouncer runs; DIRECT_URL is the server.
   const std::vector<std::string> args = { "config",
                                           "--for",
                                           "prisma",
@@ -84,17 +85,31 @@ TEST_CASE("config: prisma through PgBouncer")
   const Result r = run_poolcalc(args);
   CHECK(r.exit_code == 0);
   CHECK(contains(r.out,
-                 "DATABASE_URL=\"postgresql://app:s3cret@127.0.0.1:6432/chat?pgbouncer=true&connection_limit=30&pool_timeout=30"
+                 "\nDATABASE_URL=\"postgresql://app:s3cret@db.internal:5432/chat?connection_limit=30&pool_timeout=30"
                  "&connect_timeout=10\"\n"));
+  CHECK(contains(r.out, "\n# point DATABASE_URL at its host and port (listen_port 6432 there), and add pgbouncer=true.\n"));
   CHECK(contains(r.out, "DIRECT_URL=\"postgresql://app:s3cret@db.internal:5432/chat\"\n"));
   CHECK(contains(r.out, "  directUrl = env(\"DIRECT_URL\")\n"));
+  CHECK_FALSE(contains(r.out, "127.0.0.1"));
 
   std::vector<std::string> newer = args;
   newer.insert(newer.end(), { "--pgbouncer-version", "1.21.0" });
   const Result r121 = run_poolcalc(newer);
   CHECK(r121.exit_code == 0);
-  CHECK(contains(r121.out,
-                 "DATABASE_URL=\"postgresql://app:s3cret@127.0.0.1:6432/chat?connection_limit=30&pool_timeout=30&connect_timeout=10\"\n"));
+  CHECK(contains(
+    r121.out, "DATABASE_URL=\"postgresql://app:s3cret@db.internal:5432/chat?connection_limit=30&pool_timeout=30&connect_timeout=10\"\n"));
+  CHECK(contains(r121.out, "\n# point DATABASE_URL at its host and port (listen_port 6432 there).\n"));
+
+  // PgBouncer's own address given (its port 6432): kept, with pgbouncer=true; no DIRECT_URL invented.
+  std::vector<std::string> pooler = args;
+  pooler.back() = "postgresql://app:s3cret@pgbouncer.internal:6432/chat";
+  const Result p = run_poolcalc(pooler);
+  CHECK(p.exit_code == 0);
+  CHECK(contains(p.out,
+                 "\nDATABASE_URL=\"postgresql://app:s3cret@pgbouncer.internal:6432/chat?pgbouncer=true&connection_limit=30&pool_timeout=30"
+                 "&connect_timeout=10\"\n"));
+  CHECK(contains(p.out, "so add DIRECT_URL=\"...\" yourself.\n"));
+  CHECK_FALSE(contains(p.out, "\nDIRECT_URL="));
 }
 
 TEST_CASE("config: postgresql-conf on PostgreSQL 16")
@@ -155,10 +170,11 @@ TEST_CASE("config: generated code that compiles as written")
   CHECK(alchemy.out.find("\nDATABASE_URL=\"postgres://") == std::string::npos);
 }
 
-TEST_CASE("config and env: DIRECT_URL is the server's URL without pgbouncer=true")
+TEST_CASE("config and env: a URL with pgbouncer=true is PgBouncer's address as given")
 {
-  // Six instances go through PgBouncer (seed trigger: more than 5); the user's URL already had
-  // pgbouncer=true. DATABASE_URL keeps it (PgBouncer 1.18 < 1.21.0); DIRECT_URL, the server, drops it.
+  // Six instances go through PgBouncer (seed trigger: more than 5); the user's URL already has
+  // pgbouncer=true, so it reaches PgBouncer: its host and port stay, pgbouncer=true stays (PgBouncer
+  // 1.18 < 1.21.0), and no DIRECT_URL is invented from it.
   const std::string url = "postgresql://app:pw@db.internal:5432/chat?pgbouncer=true";
   for (const std::vector<std::string>& command :
        { std::vector<std::string>{ "config", "--for", "prisma" }, std::vector<std::string>{ "env" } }) {
@@ -170,9 +186,36 @@ TEST_CASE("config and env: DIRECT_URL is the server's URL without pgbouncer=true
     const Result r = run_poolcalc(args);
     INFO(r.out);
     CHECK(r.exit_code == 0);
-    CHECK(r.out.find("\nDIRECT_URL=\"postgresql://app:pw@db.internal:5432/chat\"\n") != std::string::npos);
-    CHECK(r.out.find("\nDATABASE_URL=\"postgresql://app:pw@127.0.0.1:6432/chat?pgbouncer=true&") != std::string::npos);
+    CHECK(contains(r.out, "\nDATABASE_URL=\"postgresql://app:pw@db.internal:5432/chat?pgbouncer=true&connection_limit=30&"));
+    CHECK_FALSE(contains(r.out, "\nDIRECT_URL="));
   }
+}
+
+TEST_CASE("env: the notes on stderr say what poolcalc left to the user")
+{
+  // Six instances: PgBouncer (seed trigger: more than 5), 30 per instance.
+  const std::vector<std::string> load = { "env", "--vus", "400", "--query-ms", "80", "--instances", "6", "--database-url" };
+  std::vector<std::string> server = load;
+  server.push_back("postgresql://app:pw@db.internal:5432/chat");
+  const Result r = run_poolcalc(server);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err == "poolcalc: note: DATABASE_URL still points at the database server (db.internal:5432), as given: once PgBouncer runs "
+                 "(poolcalc pgbouncer writes its pgbouncer.ini), point DATABASE_URL at PgBouncer's host and port (listen_port 6432 in "
+                 "that file) and, for Prisma with PgBouncer older than 1.21.0, add pgbouncer=true\n");
+  CHECK(contains(r.out,
+                 "\nDATABASE_URL=\"postgresql://app:pw@db.internal:5432/chat?connection_limit=30&pool_timeout=30&connect_timeout=10\"\n"));
+  CHECK(contains(r.out, "\nDIRECT_URL=\"postgresql://app:pw@db.internal:5432/chat\"\n"));
+
+  std::vector<std::string> pooler = load;
+  pooler.push_back("postgresql://app:pw@pgbouncer.internal:6432/chat");
+  const Result p = run_poolcalc(pooler);
+  CHECK(p.exit_code == 0);
+  CHECK(p.err == "poolcalc: note: DATABASE_URL points at PgBouncer (pgbouncer.internal:6432), as given: DIRECT_URL, Prisma's direct "
+                 "connection for migrations, must be the database server's own address, which poolcalc does not know and does not "
+                 "write\n");
+  CHECK(contains(p.out,
+                 "\nDATABASE_URL=\"postgresql://app:pw@pgbouncer.internal:6432/chat?pgbouncer=true&connection_limit=30&pool_timeout=30"
+                 "&connect_timeout=10\"\n"));
 }
 
 TEST_CASE("config: bad input")

@@ -68,18 +68,27 @@ TEST_CASE("pgbouncer --fleet: the same file and note, each on its own")
 
 TEST_CASE("config --fleet --service: a service's snippet through its PgBouncer entry")
 {
-  // chat-api: 30 per instance (docs/fleet.md), as the role chat, through PgBouncer 1.18 (pgbouncer=true).
+  // chat-api: 30 per instance (docs/fleet.md), as the role chat, through PgBouncer 1.18. [database]
+  // url is the server's (localhost:5432): the URL keeps that address, without pgbouncer=true, and
+  // the snippet says what to change once PgBouncer runs.
   const Result prisma = run_poolcalc({ "config", "--for", "prisma", "--fleet", k_example, "--service", "chat-api" });
   CHECK(prisma.exit_code == 0);
   // The fleet names the role, not its password: the snippet says so.
   CHECK(contains(prisma.out, "\n# The role 'chat' has no password here: add it (or use PGPASSWORD / ~/.pgpass).\n"));
   CHECK(contains(prisma.out,
-                 "\nDATABASE_URL=\"postgresql://chat@127.0.0.1:6432/chat_backend_db?pgbouncer=true&connection_limit=30&pool_timeout=30&"
+                 "\n# PgBouncer's address. Once PgBouncer runs (poolcalc pgbouncer --fleet " + std::string(k_example) +
+                   " writes its pgbouncer.ini),\n# point DATABASE_URL at its host and port (listen_port 6432 there), and add "
+                   "pgbouncer=true.\n"));
+  CHECK(contains(prisma.out,
+                 "\nDATABASE_URL=\"postgresql://chat@localhost:5432/chat_backend_db?connection_limit=30&pool_timeout=30&"
                  "connect_timeout=10\"\nDIRECT_URL=\"postgresql://chat@localhost:5432/chat_backend_db\"\n"));
-  // notifier: pool 10, as worker, to its session-mode entry.
+  // notifier: pool 10, as worker; the server database until PgBouncer runs, then its session-mode entry.
   const Result node = run_poolcalc({ "config", "--for", "node-postgres", "--fleet", k_example, "--service", "notifier" });
   CHECK(node.exit_code == 0);
-  CHECK(contains(node.out, "\nDATABASE_URL=\"postgresql://worker@127.0.0.1:6432/chat_backend_db_session\"\n"));
+  CHECK(contains(node.out,
+                 "\n# point DATABASE_URL at its host and port (listen_port 6432 there), database chat_backend_db_session.\n"
+                 "DATABASE_URL=\"postgresql://worker@localhost:5432/chat_backend_db\"\n"));
+  CHECK_FALSE(contains(prisma.out + node.out, "127.0.0.1"));
   CHECK(contains(node.out, "  max: 10, // default: 10\n"));
 
   const Result json = run_poolcalc({ "config", "--for", "pgx", "--fleet", k_example, "--service", "chat-api", "--format", "json" });

@@ -4,6 +4,7 @@
 
 #include "checks.hpp"
 #include "process.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -22,8 +23,11 @@
 
 using poolcalc::test::check_usage_error;
 using poolcalc::test::contains;
+using poolcalc::test::read_file;
 using poolcalc::test::Result;
 using poolcalc::test::run_poolcalc;
+using poolcalc::test::TempDir;
+using poolcalc::test::write_file;
 
 namespace fs = std::filesystem;
 
@@ -57,56 +61,6 @@ const std::string k_messy_written =
   "DATABASE_POOL_SIZE=50\r\n"
   "TLS=\"multi\r\nline\"\r\n"
   "DATABASE_CONNECTION_TIMEOUT=10\r\n";
-
-class TempDir
-{
-public:
-  TempDir()
-  {
-    std::string pattern = (fs::temp_directory_path() / "poolcalc-env-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    m_path = pattern;
-  }
-  ~TempDir()
-  {
-    std::error_code ec;
-    fs::permissions(m_path, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(m_path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return m_path; }
-  std::string operator/(const std::string& name) const { return (m_path / name).string(); }
-
-  // The names in the directory, to show nothing was left behind.
-  std::set<std::string> names() const
-  {
-    std::set<std::string> out;
-    for (const auto& entry : fs::directory_iterator(m_path)) {
-      out.insert(entry.path().filename().string());
-    }
-    return out;
-  }
-
-private:
-  fs::path m_path;
-};
-
-void write_file(const std::string& path, const std::string& text)
-{
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  REQUIRE(out.good());
-}
-
-std::string read_file(const std::string& path)
-{
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 struct Stamp
 {
@@ -328,6 +282,16 @@ TEST_CASE("env --write: a symbolic link: the file it points to is updated, the l
                   1,
                   "--write: '" + (dir / "dangling.env") + "' is a symbolic link to a missing file");
   }
+  SUBCASE("a loop of links is named as one, not as a missing file")
+  {
+    // a.env -> b.env -> a.env: following it fails with ELOOP, never with ENOENT.
+    fs::create_symlink("b.env", dir.path() / "a.env");
+    fs::create_symlink("a.env", dir.path() / "b.env");
+    check_refused(dir,
+                  args({ "env", "--write", dir / "a.env" }),
+                  1,
+                  "--write: '" + (dir / "a.env") + "': a loop of symbolic links (Too many levels of symbolic links)");
+  }
 }
 
 TEST_CASE("env --write: refusals leave the file byte for byte and nothing behind")
@@ -467,4 +431,58 @@ TEST_CASE("env --write: flags it does not go with")
   check_refused(dir, args({ "report", "--write", env }), 2, "--write: only `poolcalc env` writes a file (poolcalc env --write PATH ...)");
   check_refused(dir, args({ "env", "--write", env, "--format", "json" }), 2, "--format: `poolcalc env` always prints env; drop --format");
   check_refused(dir, args({ "env", "--write", "" }), 2, "--write: expected the path of a .env file, got ''");
+}
+
+TEST_CASE("env --write: the file's host and port stay, and through PgBouncer the notes say what is left to do")
+{
+  // The seed's load, 120 VUs at 150 ms: a pool of 50. A host that is not loopback counts as a remote
+  // database, one of the PgBouncer triggers (rules pgbouncer.triggers.remote_database).
+  TempDir dir;
+  const std::string env = dir / ".env";
+  const std::string params = "connection_limit=50&pool_timeout=30&connect_timeout=10";
+  const std::string server_note =
+    "poolcalc: note: DATABASE_URL still points at the database server (db.internal:5432), as given: once PgBouncer runs (poolcalc "
+    "pgbouncer writes its pgbouncer.ini), point DATABASE_URL at PgBouncer's host and port (listen_port 6432 in that file) and, for "
+    "Prisma with PgBouncer older than 1.21.0, add pgbouncer=true\n";
+
+  SUBCASE("the server's URL: its address kept, no pgbouncer=true, DIRECT_URL the server, a note")
+  {
+    write_file(env, "DATABASE_URL=\"postgresql://app:pw@db.internal:5432/chat\"\n");
+    const Result r = run_poolcalc(args({ "env", "--write", env }));
+    CHECK(r.exit_code == 0);
+    CHECK(r.err == server_note);
+    CHECK(contains(r.out, "(through PgBouncer)\n"));
+    CHECK(read_file(env) == "DATABASE_URL=\"postgresql://app:pw@db.internal:5432/chat?" + params +
+                              "\"\n"
+                              "DIRECT_URL=postgresql://app:pw@db.internal:5432/chat\n"
+                              "DATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
+    // A second run starts from DIRECT_URL and finds nothing to change.
+    const Result again = run_poolcalc(args({ "env", "--write", env }));
+    CHECK(contains(again.out, env + " already has the recommended values: not rewritten\n"));
+    CHECK(again.err == server_note);
+  }
+  SUBCASE("PgBouncer's URL (port 6432): its address kept, pgbouncer=true, no DIRECT_URL invented")
+  {
+    write_file(env, "DATABASE_URL=\"postgresql://app:pw@pgbouncer.internal:6432/chat\"\n");
+    const Result r = run_poolcalc(args({ "env", "--write", env }));
+    CHECK(r.exit_code == 0);
+    CHECK(r.err == "poolcalc: note: DATABASE_URL points at PgBouncer (pgbouncer.internal:6432), as given: DIRECT_URL, Prisma's direct "
+                   "connection for migrations, must be the database server's own address, which poolcalc does not know and does not "
+                   "write\n");
+    CHECK(read_file(env) == "DATABASE_URL=\"postgresql://app:pw@pgbouncer.internal:6432/chat?pgbouncer=true&" + params +
+                              "\"\nDATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
+  }
+  SUBCASE("PgBouncer's URL beside the server's DIRECT_URL: each keeps its address")
+  {
+    const std::string text = "DIRECT_URL=postgresql://app:pw@db.internal:5432/chat\n"
+                             "DATABASE_URL=\"postgresql://app:pw@pgbouncer.internal:6432/chat?pgbouncer=true&connection_limit=5\"\n";
+    write_file(env, text);
+    const Result r = run_poolcalc(args({ "env", "--write", env }));
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.empty());
+    CHECK(read_file(env) == "DIRECT_URL=postgresql://app:pw@db.internal:5432/chat\n"
+                            "DATABASE_URL=\"postgresql://app:pw@pgbouncer.internal:6432/chat?pgbouncer=true&" +
+                              params + "\"\nDATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
+    CHECK(read_file(env + ".bak") == text);
+  }
 }

@@ -53,8 +53,8 @@ ConfigInput seed_input()
   return input;
 }
 
-// The same application behind PgBouncer on the seed's listen address (127.0.0.1:6432), a remote
-// server, PgBouncer holding 50 + 10 server connections.
+// The same application behind PgBouncer (the seed's pgbouncer.ini listens on 127.0.0.1:6432), a
+// remote server, PgBouncer holding 50 + 10 server connections. The URL given is the server's.
 ConfigInput pooled_input()
 {
   ConfigInput input = seed_input();
@@ -64,6 +64,19 @@ ConfigInput pooled_input()
   input.server_connections_source = "PgBouncer's default_pool_size 50 + reserve_pool_size 10";
   return input;
 }
+
+// The same, with PgBouncer's own address given instead (its listen_port 6432).
+ConfigInput pooler_url_input()
+{
+  ConfigInput input = pooled_input();
+  input.server_url = *DatabaseUrl::parse("postgresql://app:s3cret@pgbouncer.internal:6432/chat?sslmode=require");
+  return input;
+}
+
+// What every snippet says when the URL given is still the server's.
+const std::string k_pending = "# DATABASE_URL still points at the database server (db.internal:5432), as given: poolcalc does not know\n"
+                              "# PgBouncer's address. Once PgBouncer runs (poolcalc pgbouncer writes its pgbouncer.ini),\n"
+                              "# point DATABASE_URL at its host and port (listen_port 6432 there)";
 
 } // namespace
 
@@ -133,8 +146,20 @@ TEST_CASE("config_input")
     CHECK(input.pgbouncer->port == 6432);        // rules: listen_port
     // PostgreSQL sees PgBouncer's pool, not 30 x 6.
     CHECK(input.server_connections == p.pgbouncer->server_connections);
-    // Below 1.21.0 the URL is application_url's, pgbouncer=true included.
+    // The server's URL stays the server's, as application_url keeps it: no pgbouncer=true.
     CHECK(prisma_url(input, PgBouncerVersion{ 1, 18, 0 })->to_string() == application_url(p)->to_string());
+    CHECK(contains(application_url(p)->to_string(), "@localhost:5432/"));
+  }
+  SUBCASE("PgBouncer's URL given: the same as application_url, pgbouncer=true below 1.21.0")
+  {
+    const Plan p = test::plan({ { "vus", "400" },
+                                { "query_ms", "80" },
+                                { "instances", "6" },
+                                { "database_url", "postgresql://postgres:postgrespassword@localhost:6432/chat_backend_db" } });
+    const ConfigInput input = config_input(p, builtin_rules());
+    CHECK(url_reaches_pgbouncer(input));
+    CHECK(prisma_url(input, PgBouncerVersion{ 1, 18, 0 })->to_string() == application_url(p)->to_string());
+    CHECK(contains(application_url(p)->to_string(), "@localhost:6432/chat_backend_db?pgbouncer=true&"));
   }
 }
 
@@ -158,12 +183,17 @@ TEST_CASE("render_config_prisma")
     // The whole datasource block: no directUrl line.
     CHECK(contains(schema, "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n"));
   }
-  SUBCASE("through PgBouncer 1.18 (the default): pgbouncer=true, DIRECT_URL to the server")
+  SUBCASE("through PgBouncer 1.18 (the default), the server's URL: its address kept, no pgbouncer=true, what to do")
   {
     const auto files = render_config_prisma(pooled_input(), {});
     const std::string& env = file(files, ".env").content;
+    CHECK(contains(env, "# poolcalc: 120 VUs, 150 ms per query -> pool of 50 per instance (through PgBouncer)\n"));
     CHECK(contains(env,
-                   "DATABASE_URL=\"postgresql://app:s3cret@127.0.0.1:6432/chat?sslmode=require&pgbouncer=true"
+                   k_pending + ", and add pgbouncer=true.\n"
+                               "# DIRECT_URL is the server's, for `prisma migrate` and the other CLI commands, which need a\n"
+                               "# session of their own.\n"));
+    CHECK(contains(env,
+                   "DATABASE_URL=\"postgresql://app:s3cret@db.internal:5432/chat?sslmode=require"
                    "&connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
     CHECK(contains(env, "DIRECT_URL=\"postgresql://app:s3cret@db.internal:5432/chat?sslmode=require\"\n"));
     CHECK(contains(env, "# pgbouncer=true: PgBouncer 1.18.0 is older than 1.21.0"));
@@ -172,14 +202,28 @@ TEST_CASE("render_config_prisma")
     CHECK(contains(schema, "  directUrl = env(\"DIRECT_URL\")\n"));
     CHECK(contains(schema, "prisma.config.ts"));
   }
+  SUBCASE("through PgBouncer 1.18, PgBouncer's URL: its address kept, pgbouncer=true, DIRECT_URL left to the user")
+  {
+    const std::string& env = file(render_config_prisma(pooler_url_input(), {}), ".env").content;
+    CHECK(contains(env, "(through PgBouncer at pgbouncer.internal:6432)\n"));
+    CHECK(contains(env,
+                   "DATABASE_URL=\"postgresql://app:s3cret@pgbouncer.internal:6432/chat?sslmode=require&pgbouncer=true"
+                   "&connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+    CHECK(contains(env,
+                   "# DATABASE_URL points at PgBouncer (pgbouncer.internal:6432), as given. DIRECT_URL must point at the database\n"
+                   "# server, for `prisma migrate` and the other CLI commands, which need a session of their own:\n"
+                   "# poolcalc does not know the server's address, so add DIRECT_URL=\"...\" yourself.\n"));
+    CHECK_FALSE(contains(env, "\nDIRECT_URL="));
+  }
   SUBCASE("through PgBouncer 1.21.0: no pgbouncer=true, even when the user's URL had it")
   {
     ConfigInput input = pooled_input();
     input.server_url = *DatabaseUrl::parse("postgresql://app:s3cret@db.internal/chat?pgbouncer=true");
     const auto files = render_config_prisma(input, { PgBouncerVersion{ 1, 21, 0 }, 15 });
     const std::string& env = file(files, ".env").content;
-    CHECK(contains(
-      env, "DATABASE_URL=\"postgresql://app:s3cret@127.0.0.1:6432/chat?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+    // pgbouncer=true marks the URL as PgBouncer's: its address is kept.
+    CHECK(
+      contains(env, "DATABASE_URL=\"postgresql://app:s3cret@db.internal/chat?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
     CHECK(contains(env, "# No pgbouncer=true: PgBouncer 1.21.0"));
   }
   SUBCASE("no URL: the parameters to add")
@@ -228,10 +272,17 @@ TEST_CASE("render_config_hikaricp")
     CHECK(contains(out, "\nusername=\\ me\n"));
     CHECK(contains(out, "\npassword=\\\\p\\u00E4\\n\\uD83D\\uDE00\n"));
   }
-  SUBCASE("through PgBouncer 1.18: prepareThreshold=0, sslmode kept")
+  SUBCASE("through PgBouncer 1.18: prepareThreshold=0, sslmode kept, the address given kept")
   {
     const std::string out = file(render_config_hikaricp(pooled_input(), {}), "hikari.properties").content;
-    CHECK(contains(out, "jdbcUrl=jdbc:postgresql://127.0.0.1:6432/chat?sslmode=require&prepareThreshold=0\n"));
+    CHECK(contains(out,
+                   "# jdbcUrl still points at the database server (db.internal:5432), as given: poolcalc does not know\n"
+                   "# PgBouncer's address. Once PgBouncer runs (poolcalc pgbouncer writes its pgbouncer.ini),\n"
+                   "# point jdbcUrl at its host and port (listen_port 6432 there).\n"));
+    CHECK(contains(out, "jdbcUrl=jdbc:postgresql://db.internal:5432/chat?sslmode=require&prepareThreshold=0\n"));
+    const std::string pooler = file(render_config_hikaricp(pooler_url_input(), {}), "hikari.properties").content;
+    CHECK(contains(pooler, "jdbcUrl=jdbc:postgresql://pgbouncer.internal:6432/chat?sslmode=require&prepareThreshold=0\n"));
+    CHECK_FALSE(contains(pooler, "still points"));
   }
 }
 
@@ -281,8 +332,12 @@ TEST_CASE("render_config_pgx")
   {
     const std::string& env = file(render_config_pgx(pooled_input(), {}), ".env").content;
     CHECK(contains(env,
-                   "DATABASE_URL=\"postgresql://app:s3cret@127.0.0.1:6432/chat?sslmode=require&pool_max_conns=50&connect_timeout=10"
-                   "&default_query_exec_mode=exec\"\n"));
+                   k_pending +
+                     ".\n"
+                     "DATABASE_URL=\"postgresql://app:s3cret@db.internal:5432/chat?sslmode=require&pool_max_conns=50&connect_timeout=10"
+                     "&default_query_exec_mode=exec\"\n"));
+    const std::string& pooler = file(render_config_pgx(pooler_url_input(), {}), ".env").content;
+    CHECK(contains(pooler, "DATABASE_URL=\"postgresql://app:s3cret@pgbouncer.internal:6432/chat?sslmode=require&pool_max_conns=50"));
   }
   SUBCASE("--pool-timeout 0: no deadline")
   {

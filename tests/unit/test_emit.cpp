@@ -82,16 +82,32 @@ TEST_CASE("render_env")
     CHECK(contains(render_env(p),
                    "DATABASE_URL=\"postgresql://u:pa%24%27s@localhost/db?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
   }
-  SUBCASE("through PgBouncer: where it listens, pgbouncer=true and a direct URL for migrations")
+  SUBCASE("through PgBouncer: the server's address stays, what to do once PgBouncer runs, a direct URL for migrations")
   {
     const Plan p =
       test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", k_seed_url }, { "transaction_pooling", "true" } });
     const std::string env = render_env(p);
-    // seed, "PgBouncer Configuration Example": listen_addr 127.0.0.1, listen_port 6432.
+    // poolcalc does not know where PgBouncer will run: the seed's localhost:5432 stays, and no
+    // pgbouncer=true on a URL that reaches the server.
     CHECK(contains(env,
-                   "DATABASE_URL=\"postgresql://postgres:postgrespassword@127.0.0.1:6432/chat_backend_db"
-                   "?pgbouncer=true&connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+                   "# Through PgBouncer, but DATABASE_URL still points at the database server (localhost:5432), as given:\n"
+                   "# once PgBouncer runs (poolcalc pgbouncer writes its pgbouncer.ini), point DATABASE_URL at its\n"
+                   "# host and port (listen_port 6432 there); pgbouncer=true is then needed with PgBouncer < 1.21\n"
+                   "# (Prisma docs). DIRECT_URL stays the server's.\n"));
+    CHECK(contains(env, "DATABASE_URL=\"" + k_seed_url + "?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
     CHECK(contains(env, "DIRECT_URL=\"" + k_seed_url + "\"\n"));
+  }
+  SUBCASE("through PgBouncer at the address given: pgbouncer=true, no DIRECT_URL invented")
+  {
+    const std::string pooler = "postgresql://postgres:postgrespassword@localhost:6432/chat_backend_db";
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", pooler }, { "transaction_pooling", "true" } });
+    const std::string env = render_env(p);
+    CHECK(contains(env, "# Through PgBouncer at localhost:6432, as given."));
+    CHECK(contains(env, "DATABASE_URL=\"" + pooler + "?pgbouncer=true&connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+    CHECK(contains(env,
+                   "# DIRECT_URL (migrations) must be the database server's own address, which poolcalc does not know:\n"
+                   "# add DIRECT_URL=\"...\" yourself.\n"));
+    CHECK_FALSE(contains(env, "\nDIRECT_URL="));
   }
 }
 
@@ -136,6 +152,21 @@ TEST_CASE("render_text")
   CHECK(contains(coloured, "\x1b[36minfo\x1b[0m"));
   const std::string explained = render_text(p, f, { false, true });
   CHECK(contains(explained, "Validation against the database\n  max_connections = 100\n"));
+
+  SUBCASE("through PgBouncer with the server's URL: a line says what to do once PgBouncer runs")
+  {
+    const Plan pooled =
+      test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", k_seed_url }, { "transaction_pooling", "true" } });
+    const std::string text = render_text(pooled, evaluate(pooled, builtin_rules()), { false, false });
+    CHECK(contains(text,
+                   "  DATABASE_URL  postgresql://postgres:****@localhost:5432/chat_backend_db?connection_limit=50&pool_timeout=30"
+                   "&connect_timeout=10\n  note: " +
+                     pgbouncer_address_note(pooled) + "\n"));
+    CHECK_FALSE(pgbouncer_address_note(pooled).empty());
+    const auto j = nlohmann::json::parse(render_json(pooled, evaluate(pooled, builtin_rules())));
+    CHECK(j["settings"]["database_url_note"] == pgbouncer_address_note(pooled));
+    CHECK(nlohmann::json::parse(render_json(p, f))["settings"]["database_url_note"].is_null());
+  }
 }
 
 TEST_CASE("render_markdown: values from the URL are quoted or left out")

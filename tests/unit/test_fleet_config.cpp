@@ -186,16 +186,31 @@ TEST_CASE("config_input for a fleet service: its role, its PgBouncer entry")
   CHECK(notifier.server_url->to_string() == "postgresql://worker@localhost:5432/chat_backend_db");
   REQUIRE(notifier.pgbouncer.has_value());
   CHECK(notifier.pgbouncer->database == "chat_backend_db_session");
+  // [database] url is the server's: its address and the server database stay (the session entry
+  // exists only in PgBouncer, whose address poolcalc does not know).
   const auto url = connect_url(notifier);
   REQUIRE(url.has_value());
-  CHECK(url->to_string() == "postgresql://worker@127.0.0.1:6432/chat_backend_db_session");
+  CHECK(url->to_string() == "postgresql://worker@localhost:5432/chat_backend_db");
+  CHECK_FALSE(url_reaches_pgbouncer(notifier));
   // What PostgreSQL sees is the fleet's: PgBouncer's 40 + 20.
   CHECK(notifier.server_connections == 60);
 
   const ConfigInput api = config_input(f, service(f, "chat-api"), builtin_rules());
   CHECK(api.pool_size == 30); // 12.6 / 3 = 4.2 -> 5 x 3 + 10 = 25 -> 30
   CHECK(api.instances == 3);
-  CHECK(connect_url(api)->to_string() == "postgresql://chat@127.0.0.1:6432/chat_backend_db");
+  CHECK(connect_url(api)->to_string() == "postgresql://chat@localhost:5432/chat_backend_db");
+
+  SUBCASE("a [database] url that is PgBouncer's keeps its address and names the service's entry")
+  {
+    std::string text = example_fleet_text();
+    const std::string server = "localhost:5432";
+    REQUIRE(text.find(server) != std::string::npos);
+    text.replace(text.find(server), server.size(), "pgbouncer.internal:6432");
+    const Fleet pooled = fleet(text);
+    const ConfigInput worker = config_input(pooled, service(pooled, "notifier"), builtin_rules());
+    CHECK(url_reaches_pgbouncer(worker));
+    CHECK(connect_url(worker)->to_string() == "postgresql://worker@pgbouncer.internal:6432/chat_backend_db_session");
+  }
 
   SUBCASE("the URL's own role keeps its password; no PgBouncer: the server directly")
   {

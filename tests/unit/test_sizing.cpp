@@ -214,3 +214,71 @@ TEST_CASE("size_one: a vanishing load still needs one connection")
   CHECK(r.peak_ceil == 1);
   CHECK(r.pool_size_unrounded == 13); // 1 x 3 + 10
 }
+
+TEST_CASE("application_url: poolcalc never changes the URL's host or port")
+{
+  // 120 VUs at 150 ms: a pool of 50 (the seed's). A host that is not loopback counts as a remote
+  // database, which is one of the PgBouncer triggers (rules pgbouncer.triggers.remote_database).
+  const auto through_pgbouncer = [](const std::string& url) {
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", url } });
+    REQUIRE(p.pgbouncer.has_value());
+    return p;
+  };
+  const std::string params = "connection_limit=50&pool_timeout=30&connect_timeout=10";
+
+  SUBCASE("the server's URL keeps the server's address, without pgbouncer=true; DIRECT_URL is the server")
+  {
+    const Plan p = through_pgbouncer("postgresql://app:pw@db.internal:5432/chat");
+    CHECK(application_url(p)->to_string() == "postgresql://app:pw@db.internal:5432/chat?" + params);
+    CHECK(direct_url(p)->to_string() == "postgresql://app:pw@db.internal:5432/chat");
+    CHECK(pgbouncer_address_note(p) ==
+          "DATABASE_URL still points at the database server (db.internal:5432), as given: once PgBouncer runs (poolcalc pgbouncer "
+          "writes its pgbouncer.ini), point DATABASE_URL at PgBouncer's host and port (listen_port 6432 in that file) and, for "
+          "Prisma with PgBouncer older than 1.21.0, add pgbouncer=true");
+    CHECK(direct_url_note(p).empty());
+  }
+  SUBCASE("PgBouncer's URL as given (port 6432) keeps its address and gets pgbouncer=true; no DIRECT_URL is invented")
+  {
+    const Plan p = through_pgbouncer("postgresql://app:pw@pgbouncer.internal:6432/chat");
+    CHECK(application_url(p)->to_string() == "postgresql://app:pw@pgbouncer.internal:6432/chat?pgbouncer=true&" + params);
+    CHECK_FALSE(direct_url(p).has_value());
+    CHECK(pgbouncer_address_note(p).empty());
+    CHECK(direct_url_note(p) ==
+          "DATABASE_URL points at PgBouncer (pgbouncer.internal:6432), as given: DIRECT_URL, Prisma's direct connection for "
+          "migrations, must be the database server's own address, which poolcalc does not know and does not write");
+  }
+  SUBCASE("pgbouncer=true on another port, or libpq's port parameter, also mark PgBouncer's URL")
+  {
+    CHECK(application_url(through_pgbouncer("postgresql://app@pool.internal:7000/chat?pgbouncer=true"))->to_string() ==
+          "postgresql://app@pool.internal:7000/chat?pgbouncer=true&" + params);
+    CHECK(application_url(through_pgbouncer("postgresql://app@pool.internal/chat?port=6432"))->to_string() ==
+          "postgresql://app@pool.internal/chat?port=6432&pgbouncer=true&" + params);
+  }
+  SUBCASE("is_pgbouncer_url: the rules' listen_port or PgBouncer's default 6432")
+  {
+    const auto url = [](const std::string& text) { return *DatabaseUrl::parse(text); };
+    CHECK(is_pgbouncer_url(url("postgresql://h:7432/db"), 7432));
+    CHECK(is_pgbouncer_url(url("postgresql://h:6432/db"), 7432));
+    CHECK_FALSE(is_pgbouncer_url(url("postgresql://h:5432/db"), 7432));
+    CHECK_FALSE(is_pgbouncer_url(url("postgresql://h/db"), 6432)); // libpq's default 5432
+    CHECK_FALSE(is_pgbouncer_url(url("postgresql://h/db?pgbouncer=false"), 6432));
+  }
+  SUBCASE("a PgBouncer URL kept beside the server's (env --write: DATABASE_URL beside DIRECT_URL)")
+  {
+    Scenario s =
+      test::scenario({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", "postgresql://app:pw@db.internal:5432/chat" } });
+    s.pgbouncer_url = *DatabaseUrl::parse("postgresql://app:pw@pgbouncer.internal:6432/chat?pgbouncer=true&connection_limit=5");
+    const Plan p = size(s, builtin_rules());
+    CHECK(application_url(p)->to_string() == "postgresql://app:pw@pgbouncer.internal:6432/chat?pgbouncer=true&" + params);
+    CHECK(direct_url(p)->to_string() == "postgresql://app:pw@db.internal:5432/chat");
+    CHECK(pgbouncer_address_note(p).empty());
+    CHECK(direct_url_note(p).empty());
+  }
+  SUBCASE("without PgBouncer in the plan nothing is added")
+  {
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", "postgresql://app@localhost:6432/chat" } });
+    REQUIRE_FALSE(p.pgbouncer.has_value());
+    CHECK(application_url(p)->to_string() == "postgresql://app@localhost:6432/chat?" + params);
+    CHECK_FALSE(direct_url(p).has_value());
+  }
+}
