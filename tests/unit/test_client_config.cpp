@@ -20,6 +20,9 @@ bool contains(const std::string& text, const std::string& part)
   return text.find(part) != std::string::npos;
 }
 
+// A file of a rendered config, by name. Not on a temporary vector: the reference would outlive it
+// (an AddressSanitizer stack-use-after-scope); keep the files in a variable first.
+const ConfigFile& file(std::vector<ConfigFile>&& files, std::string_view name) = delete;
 const ConfigFile& file(const std::vector<ConfigFile>& files, std::string_view name)
 {
   for (const ConfigFile& f : files) {
@@ -29,6 +32,12 @@ const ConfigFile& file(const std::vector<ConfigFile>& files, std::string_view na
   }
   FAIL("no file " << name);
   return files.front();
+}
+
+// A copy of the text of a rendered config's file: safe on a temporary vector.
+std::string content_of(const std::vector<ConfigFile>& files, std::string_view name)
+{
+  return file(files, name).content;
 }
 
 // The seed's plan, written out by hand: 120 VUs x 0.70 x 0.150 s = 12.6 -> 13 x 3 + 10 = 49 -> a
@@ -204,7 +213,8 @@ TEST_CASE("render_config_prisma")
   }
   SUBCASE("through PgBouncer 1.18, PgBouncer's URL: its address kept, pgbouncer=true, DIRECT_URL left to the user")
   {
-    const std::string& env = file(render_config_prisma(pooler_url_input(), {}), ".env").content;
+    const auto env_files = render_config_prisma(pooler_url_input(), {});
+    const std::string& env = file(env_files, ".env").content;
     CHECK(contains(env, "(through PgBouncer at pgbouncer.internal:6432)\n"));
     CHECK(contains(env,
                    "DATABASE_URL=\"postgresql://app:s3cret@pgbouncer.internal:6432/chat?sslmode=require&pgbouncer=true"
@@ -230,7 +240,8 @@ TEST_CASE("render_config_prisma")
   {
     ConfigInput input = seed_input();
     input.server_url.reset();
-    const std::string& env = file(render_config_prisma(input, {}), ".env").content;
+    const auto env_files = render_config_prisma(input, {});
+    const std::string& env = file(env_files, ".env").content;
     CHECK(contains(env, "# No --database-url given: add to your DATABASE_URL: ?connection_limit=50&pool_timeout=30&connect_timeout=10\n"));
     CHECK_FALSE(contains(env, "DATABASE_URL=\""));
   }
@@ -253,7 +264,7 @@ TEST_CASE("render_config_hikaricp")
 {
   SUBCASE("direct")
   {
-    const std::string out = file(render_config_hikaricp(seed_input(), {}), "hikari.properties").content;
+    const std::string out = content_of(render_config_hikaricp(seed_input(), {}), "hikari.properties");
     CHECK(contains(out, "jdbcUrl=jdbc:postgresql://localhost:5432/chat_backend_db\n"));
     CHECK(contains(out, "username=postgres\npassword=postgrespassword\n"));
     // HikariCP: milliseconds. pool 50, pool_timeout 30 s = 30000 ms; pgJDBC's connectTimeout in s.
@@ -268,19 +279,19 @@ TEST_CASE("render_config_hikaricp")
     ConfigInput input = seed_input();
     // password: backslash, p, U+00E4, newline, U+1F600 (UTF-16 D83D DE00); user with a leading space.
     input.server_url = *DatabaseUrl::parse("postgresql://%20me:%5Cp%C3%A4%0A%F0%9F%98%80@localhost/db");
-    const std::string out = file(render_config_hikaricp(input, {}), "hikari.properties").content;
+    const std::string out = content_of(render_config_hikaricp(input, {}), "hikari.properties");
     CHECK(contains(out, "\nusername=\\ me\n"));
     CHECK(contains(out, "\npassword=\\\\p\\u00E4\\n\\uD83D\\uDE00\n"));
   }
   SUBCASE("through PgBouncer 1.18: prepareThreshold=0, sslmode kept, the address given kept")
   {
-    const std::string out = file(render_config_hikaricp(pooled_input(), {}), "hikari.properties").content;
+    const std::string out = content_of(render_config_hikaricp(pooled_input(), {}), "hikari.properties");
     CHECK(contains(out,
                    "# jdbcUrl still points at the database server (db.internal:5432), as given: poolcalc does not know\n"
                    "# PgBouncer's address. Once PgBouncer runs (poolcalc pgbouncer writes its pgbouncer.ini),\n"
                    "# point jdbcUrl at its host and port (listen_port 6432 there).\n"));
     CHECK(contains(out, "jdbcUrl=jdbc:postgresql://db.internal:5432/chat?sslmode=require&prepareThreshold=0\n"));
-    const std::string pooler = file(render_config_hikaricp(pooler_url_input(), {}), "hikari.properties").content;
+    const std::string pooler = content_of(render_config_hikaricp(pooler_url_input(), {}), "hikari.properties");
     CHECK(contains(pooler, "jdbcUrl=jdbc:postgresql://pgbouncer.internal:6432/chat?sslmode=require&prepareThreshold=0\n"));
     CHECK_FALSE(contains(pooler, "still points"));
   }
@@ -288,7 +299,7 @@ TEST_CASE("render_config_hikaricp")
 
 TEST_CASE("render_config_sqlalchemy")
 {
-  const std::string py = file(render_config_sqlalchemy(seed_input(), {}), "engine.py").content;
+  const std::string py = content_of(render_config_sqlalchemy(seed_input(), {}), "engine.py");
   // The plan's 50 is the whole pool: pool_size 50, no overflow. Seconds: pool_timeout 30.
   CHECK(contains(py, "    pool_size=50,  # default: 5\n"));
   CHECK(contains(py, "    max_overflow=0,  # default: 10\n"));
@@ -299,7 +310,7 @@ TEST_CASE("render_config_sqlalchemy")
   {
     ConfigInput input = seed_input();
     input.pool_timeout_s = 0;
-    const std::string out = file(render_config_sqlalchemy(input, {}), "engine.py").content;
+    const std::string out = content_of(render_config_sqlalchemy(input, {}), "engine.py");
     CHECK(contains(out, "no QueuePool equivalent"));
     CHECK(contains(out, "    pool_timeout=30,  # default: 30\n"));
   }
@@ -330,20 +341,23 @@ TEST_CASE("render_config_pgx")
   }
   SUBCASE("through PgBouncer 1.18: exec mode, no named prepared statements")
   {
-    const std::string& env = file(render_config_pgx(pooled_input(), {}), ".env").content;
+    const auto env_files = render_config_pgx(pooled_input(), {});
+    const std::string& env = file(env_files, ".env").content;
     CHECK(contains(env,
                    k_pending +
                      ".\n"
                      "DATABASE_URL=\"postgresql://app:s3cret@db.internal:5432/chat?sslmode=require&pool_max_conns=50&connect_timeout=10"
                      "&default_query_exec_mode=exec\"\n"));
-    const std::string& pooler = file(render_config_pgx(pooler_url_input(), {}), ".env").content;
+    const auto pooler_files = render_config_pgx(pooler_url_input(), {});
+    const std::string& pooler = file(pooler_files, ".env").content;
     CHECK(contains(pooler, "DATABASE_URL=\"postgresql://app:s3cret@pgbouncer.internal:6432/chat?sslmode=require&pool_max_conns=50"));
   }
   SUBCASE("--pool-timeout 0: no deadline")
   {
     ConfigInput input = seed_input();
     input.pool_timeout_s = 0;
-    const std::string& go = file(render_config_pgx(input, {}), "db.go").content;
+    const auto go_files = render_config_pgx(input, {});
+    const std::string& go = file(go_files, "db.go").content;
     CHECK_FALSE(contains(go, "WithTimeout"));
     CHECK(contains(go, "--pool-timeout 0: no deadline"));
   }
@@ -389,7 +403,7 @@ TEST_CASE("render_config_postgresql_conf")
 {
   SUBCASE("the seed on PostgreSQL 15")
   {
-    const std::string out = file(render_config_postgresql_conf(seed_input(), {}), "postgresql.conf").content;
+    const std::string out = content_of(render_config_postgresql_conf(seed_input(), {}), "postgresql.conf");
     CHECK(contains(out, "max_connections = 100  # default: 100; your 100: exactly what the plan needs\n"));
     CHECK(contains(out, "superuser_reserved_connections = 10  # default: 3; poolcalc's `superuser` reserve\n"));
     CHECK(contains(out, "# 50 + 50 = 100 needed.\n"));
@@ -398,7 +412,7 @@ TEST_CASE("render_config_postgresql_conf")
   SUBCASE("PostgreSQL 16, through PgBouncer")
   {
     const std::string out =
-      file(render_config_postgresql_conf(pooled_input(), { k_default_pgbouncer_version, 16 }), "postgresql.conf").content;
+      content_of(render_config_postgresql_conf(pooled_input(), { k_default_pgbouncer_version, 16 }), "postgresql.conf");
     // PgBouncer's 60 server connections + the 50 reserved = 110.
     CHECK(contains(out, "# The plan opens 60 connections (PgBouncer's default_pool_size 50 + reserve_pool_size 10);\n"));
     CHECK(contains(out, "max_connections = 110  # default: 100; raised from your 100: the plan needs 110\n"));
@@ -408,7 +422,7 @@ TEST_CASE("render_config_postgresql_conf")
   {
     ConfigInput input = seed_input();
     input.max_connections = 200;
-    const std::string out = file(render_config_postgresql_conf(input, {}), "postgresql.conf").content;
+    const std::string out = content_of(render_config_postgresql_conf(input, {}), "postgresql.conf");
     CHECK(contains(out, "max_connections = 200  # default: 100; your 200 kept: the plan needs 100, so 100 are spare"));
   }
 }
