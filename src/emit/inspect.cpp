@@ -215,7 +215,7 @@ std::string render_inspect_text(const Inspection& in, const Rules& rules, const 
                         format_number(st.stddev_ms, 2),
                         format_number(st.max_ms, 2),
                         format_number(st.total_ms, 1),
-                        st.query.size() > 60 ? st.query.substr(0, 57) + "..." : st.query });
+                        shorten(st.query, 60) });
     }
     out += aligned(table, { true, true, true, true, true, false });
   }
@@ -290,6 +290,7 @@ std::string render_inspect_json(const Inspection& in, const Rules& rules, const 
   statements["status"] = std::string(to_string(s.statements_status));
   statements["calls"] = s.statements_calls;
   statements["hidden_statements"] = in.hidden_statements;
+  statements["withheld_statements"] = s.withheld_statements;
   statements["mean_ms"] = in.mean_query_ms ? Json(*in.mean_query_ms) : Json(nullptr);
   statements["p95_ms"] = in.p95_query_ms ? Json(round_decimal(*in.p95_query_ms)) : Json(nullptr);
   Json top = Json::array();

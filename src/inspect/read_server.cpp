@@ -20,6 +20,11 @@ namespace {
 // pg_stat_statements figures it reads.
 constexpr const char* k_tag = "/* poolcalc inspect */ ";
 
+// How much of each statement's text is read (characters): its literals are masked on this
+// prefix, before the 120 characters shown are cut from it, so no cut shows half a literal; a
+// literal the prefix cuts is masked to its end.
+constexpr int k_statement_prefix_chars = 1024;
+
 // libpq's messages span lines ("...failed: Connection refused\n\tIs the server running...");
 // poolcalc prints one line.
 std::string one_line(std::string_view text)
@@ -303,21 +308,33 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
     }
     // The sums over every statement come from window functions, before the LIMIT (5000:
     // pg_stat_statements.max's default, the most rows the view holds unless raised).
-    auto rows = conn.exec(
-      fmt::format("SELECT calls, mean{0}, stddev{0}, max{0}, total{0}, left(regexp_replace(query, '\\s+', ' ', 'g'), 120), "
-                  "sum(calls) OVER (), sum(total{0}) OVER () "
-                  "FROM {3} "
-                  "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) {1}"
-                  "AND calls > 0 AND query NOT LIKE '{2}%' "
-                  "AND query !~* '^\\s*(begin|commit|rollback|end|abort|start\\s+transaction|savepoint|release|set|reset|show|discard|"
-                  "deallocate|listen|unlisten|prepare\\s+transaction)\\M' "
-                  "ORDER BY total{0} DESC LIMIT 5000",
-                  suffix,
-                  toplevel,
-                  "/* poolcalc inspect */",
-                  view));
+    // Statements that can carry a credential (CREATE ROLE ... PASSWORD and the like, kept as
+    // typed) are withheld here already: their text never leaves the server, and they are left out
+    // of the sums like transaction control. add_statement() checks every text again, with
+    // PostgreSQL's lexing (nested comments, several statements), and masks the literals of the
+    // rest before cutting them to 120 characters: hence a longer prefix here.
+    auto rows = conn.exec(fmt::format(
+      R"sql(WITH s AS (SELECT calls, mean{0} AS mean_ms, stddev{0} AS stddev_ms, max{0} AS max_ms, total{0} AS total_ms, query, )sql"
+      R"sql(coalesce(query ~* E'^\\s*(/\\*([^*]|\\*+[^*/])*\\*+/\\s*|--[^\\n]*\\n\\s*)*(create|alter)\\s+)sql"
+      R"sql((role|user|group|server|subscription|foreign\\s+data\\s+wrapper)\\M', false) AS withheld )sql"
+      R"sql(FROM {3} WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) {1})sql"
+      R"sql(AND calls > 0 AND query NOT LIKE '{2}%' )sql"
+      R"sql(AND query !~* E'^\\s*(begin|commit|rollback|end|abort|start\\s+transaction|savepoint|release|set|reset|show|)sql"
+      R"sql(discard|deallocate|listen|unlisten|prepare\\s+transaction)\\M') )sql"
+      R"sql(SELECT calls, mean_ms, stddev_ms, max_ms, total_ms, CASE WHEN NOT withheld THEN coalesce(left(query, {4}), '') END, )sql"
+      R"sql(sum(calls) FILTER (WHERE NOT withheld) OVER (), sum(total_ms) FILTER (WHERE NOT withheld) OVER () )sql"
+      R"sql(FROM s ORDER BY total_ms DESC LIMIT 5000)sql",
+      suffix,
+      toplevel,
+      "/* poolcalc inspect */",
+      view,
+      k_statement_prefix_chars));
     if (rows) {
       s.statements_status = StatementsStatus::available;
+      if (!rows->rows.empty()) { // the sums, the same on every row
+        s.statements_calls = to_int(rows->rows.front()[6]);
+        s.statements_total_ms = to_double(rows->rows.front()[7]).value_or(0);
+      }
       for (const auto& r : rows->rows) {
         StatementStat stat;
         stat.calls = to_int(r[0]);
@@ -325,10 +342,7 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
         stat.stddev_ms = to_double(r[2]).value_or(0);
         stat.max_ms = to_double(r[3]).value_or(0);
         stat.total_ms = to_double(r[4]).value_or(0);
-        stat.query = text_of(r[5]);
-        s.statements_calls = to_int(r[6]);
-        s.statements_total_ms = to_double(r[7]).value_or(0);
-        s.statements.push_back(std::move(stat));
+        add_statement(s, std::move(stat), r[5]);
       }
     } else if (rows.error().first == "55000") { // object_not_in_prerequisite_state: not in shared_preload_libraries
       s.statements_status = StatementsStatus::not_loaded;

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -421,6 +422,89 @@ TEST_CASE("inspect: the plan sized against the live server, with the query time 
     CHECK(env.out.find(std::string("postgresql://app:") + k_app_password + "@127.0.0.1:") != std::string::npos);
     CHECK(env.err.find(k_app_password) == std::string::npos);
   }
+}
+
+TEST_CASE("inspect: statements that can carry a credential are withheld, and literals are masked, in every format")
+{
+  ChatServer chat;
+  chat.server.sql("CREATE EXTENSION postgres_fdw", "chat"); // Debian's postgresql-15 ships it
+  chat.server.sql("SELECT pg_stat_statements_reset()");     // in database postgres: chat keeps only what follows
+  // Each secret is unique, so an assertion names the one that leaked. PostgreSQL 15 keeps
+  // utility statements in pg_stat_statements as typed, literals included.
+  const std::vector<std::string> secrets = { "Zq9rolesecret",   "Zq9altersecret",   "Zq9commentedsecret",
+                                             "Zq9serversecret", "Zq9mappingsecret", "Zq9mapping2secret",
+                                             "Zq9shownsecret",  "Zq9escapedsecret", "Zq9dollarsecret" };
+  {
+    PgSession admin(chat.server.conninfo(PgServer::k_superuser, PgServer::k_superuser_password, "chat"));
+    // Withheld: 6 statements.
+    admin.exec("CREATE ROLE reporter LOGIN PASSWORD 'Zq9rolesecret'");
+    admin.exec("ALTER ROLE reporter PASSWORD 'Zq9altersecret'");
+    admin.exec("/* rotate */ alter USER reporter with password 'Zq9commentedsecret'"); // a comment first, any case
+    admin.exec("CREATE SERVER remote FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '127.0.0.1', dbname 'Zq9serversecret')");
+    admin.exec("CREATE USER MAPPING FOR reporter SERVER remote OPTIONS (user 'reporter', password 'Zq9mappingsecret')");
+    admin.exec("ALTER USER MAPPING FOR reporter SERVER remote OPTIONS (SET password 'Zq9mapping2secret')");
+    // Shown, with their literals masked.
+    admin.exec("COMMENT ON ROLE reporter IS 'Zq9shownsecret'");
+    admin.exec("COMMENT ON DATABASE chat IS E'it''s \\' Zq9escapedsecret'");
+    admin.exec("DO $body$ BEGIN PERFORM 'Zq9dollarsecret'; END $body$");
+  }
+  const std::string rules = chat.server.directory() + "/rules.toml";
+  {
+    // top_statements = 1000 so every statement recorded is listed: none may hide a secret.
+    const Result built_in = run_poolcalc({ "rules" });
+    REQUIRE(built_in.exit_code == 0);
+    std::string text = built_in.out;
+    const std::string key = "top_statements = 10 ";
+    REQUIRE(text.find(key) != std::string::npos);
+    text.replace(text.find(key), key.size(), "top_statements = 1000 ");
+    std::ofstream(rules) << text;
+  }
+  const std::string url = chat.url("monitor", k_monitor_password);
+  const Result text = run_poolcalc({ "inspect", "--rules", rules, "--database-url", url });
+  const Result json = run_poolcalc({ "inspect", "--rules", rules, "--format", "json", "--database-url", url });
+  const Result markdown = run_poolcalc({ "inspect", "--rules", rules, "--format", "markdown", "--database-url", url });
+  for (const Result* result : { &text, &json, &markdown }) {
+    INFO(result->out);
+    INFO(result->err);
+    CHECK(result->exit_code == 0);
+    for (const std::string& secret : secrets) {
+      CHECK_MESSAGE(result->out.find(secret) == std::string::npos, secret);
+      CHECK_MESSAGE(result->err.find(secret) == std::string::npos, secret);
+    }
+    CHECK(result->out.find("Zq9") == std::string::npos);
+  }
+
+  const Json j = json_of(json);
+  CHECK(j["statements"]["withheld_statements"] == 6); // the six CREATE/ALTER above
+  std::vector<std::string> queries;
+  std::int64_t calls = 0;
+  for (const Json& row : j["statements"]["top"]) {
+    queries.push_back(row["query"]);
+    calls += row["calls"].get<std::int64_t>();
+  }
+  INFO(json.out);
+  // The three shown, masked; CREATE EXTENSION ran before the reset. Nothing else ran in chat.
+  CHECK(std::count(queries.begin(), queries.end(), "COMMENT ON ROLE reporter IS '...'") == 1);
+  CHECK(std::count(queries.begin(), queries.end(), "COMMENT ON DATABASE chat IS E'...'") == 1);
+  CHECK(std::count(queries.begin(), queries.end(), "DO $body$...$body$") == 1);
+  CHECK(queries.size() == 3);
+  // The times count what is shown: the withheld statements are left out, like BEGIN and SET.
+  CHECK(j["statements"]["calls"] == calls);
+  CHECK(calls == 3);
+  bool said = false;
+  for (const Json& f : j["findings"]) {
+    if (f["id"] == "server.statements_withheld") {
+      said = true;
+      CHECK(f["level"] == "info");
+      CHECK(f["message"] ==
+            "6 statements (6 calls) are not shown: they create or alter a role, user, group, user mapping, server, subscription or "
+            "foreign-data wrapper, whose text can carry a password; they are left out of the times, like BEGIN and SET");
+    }
+  }
+  CHECK(said);
+  CHECK(text.out.find("COMMENT ON ROLE reporter IS '...'") != std::string::npos);
+  CHECK(text.out.find("info  server.statements_withheld") != std::string::npos);
+  CHECK(markdown.out.find("`server.statements_withheld`: 6 statements (6 calls) are not shown") != std::string::npos);
 }
 
 TEST_CASE("inspect: a role without pg_read_all_stats sees other roles' sessions only in part")
