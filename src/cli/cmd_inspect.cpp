@@ -6,6 +6,7 @@
 #include "poolcalc/emit.hpp"
 #include "poolcalc/findings.hpp"
 #include "poolcalc/inspect.hpp"
+#include "poolcalc/safe_text.hpp"
 #include "poolcalc/sizing.hpp"
 
 #include <CLI/CLI.hpp>
@@ -65,7 +66,8 @@ void add_inspect_options(CLI::App& inspect, InspectOptions& options)
 int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostream& out, std::ostream& err, const Environment& env)
 {
   const auto fail = [&](int code, const std::string& message) {
-    err << "poolcalc: error: " << mask_passwords(message) << '\n';
+    // The message may quote the server (its error texts quote names, which may hold any character).
+    err << "poolcalc: error: " << printable(mask_passwords(message)) << '\n';
     return code;
   };
   const auto url_input = loaded.inputs.find("database_url");
@@ -95,7 +97,7 @@ int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostrea
   read.connect_timeout_s = loaded.rules.inspect.connect_timeout_s;
   read.statement_timeout_ms = loaded.rules.inspect.statement_timeout_ms;
   if (env.stderr_is_terminal) {
-    read.progress = [&err](const std::string& step) { err << "poolcalc: " << mask_passwords(step) << "...\n" << std::flush; };
+    read.progress = [&err](const std::string& step) { err << "poolcalc: " << printable(mask_passwords(step)) << "...\n" << std::flush; };
   }
   auto snapshot = inspect::read_server(*url, read);
   if (!snapshot) {

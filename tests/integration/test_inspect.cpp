@@ -507,6 +507,66 @@ TEST_CASE("inspect: statements that can carry a credential are withheld, and lit
   CHECK(markdown.out.find("`server.statements_withheld`: 6 statements (6 calls) are not shown") != std::string::npos);
 }
 
+TEST_CASE("inspect: terminal controls in what the server returns are escaped in text and markdown")
+{
+  ChatServer chat;
+  const std::string rules = quick_rules(chat.server.directory());
+  // A role name may hold any character but NUL; PostgreSQL itself turns non-printable ASCII in
+  // application_name into '?', so the role name and a statement's comment carry the sequences:
+  // ESC [2J clears the screen, OSC 0 sets the window title (ended by BEL), U+202E reverses text.
+  const std::string role = "esc\x1b[2Jrole\xe2\x80\xae";
+  chat.server.sql("CREATE ROLE \"" + role + "\" LOGIN PASSWORD 'esc-Secret-45'");
+  chat.server.sql("GRANT CONNECT ON DATABASE chat TO \"" + role + "\"");
+  chat.server.sql("SELECT pg_stat_statements_reset()");
+  PgSession session(chat.server.conninfo(role, "esc-Secret-45", "chat", "application_name='app\x1b[31m'"));
+  session.exec("SELECT 1 /* \x1b]0;pwned\x07 */");
+  session.exec("BEGIN");
+  session.exec("SELECT 2");                                    // left idle in transaction: the finding names the role
+  chat.sessions.back()->exec("COMMIT");                        // the leaky job's transaction: this one is now the longest
+  std::this_thread::sleep_for(std::chrono::milliseconds(700)); // past the 0.5 s threshold of quick_rules
+  const std::string url = chat.url("monitor", k_monitor_password);
+  const std::string escaped_role = "esc\\e[2Jrole\\u{202e}";
+
+  const Result text = run_poolcalc({ "inspect", "--rules", rules, "--database-url", url });
+  const Result markdown = run_poolcalc({ "inspect", "--rules", rules, "--format", "markdown", "--database-url", url });
+  const Result json = run_poolcalc({ "inspect", "--rules", rules, "--format", "json", "--database-url", url });
+  for (const Result* result : { &text, &markdown, &json }) {
+    INFO(result->out);
+    CHECK(result->exit_code == 0);
+    for (const char* active : { "\x1b", "\x07", "\xe2\x80\xae" }) {
+      CHECK(result->out.find(active) == std::string::npos);
+      CHECK(result->err.find(active) == std::string::npos);
+    }
+  }
+  INFO(text.out);
+  // PostgreSQL replaced the ESC of application_name itself.
+  CHECK(text.out.find("app?[31m") != std::string::npos);
+  CHECK(text.out.find(" " + escaped_role + " ") != std::string::npos);                       // the groups table
+  CHECK(text.out.find("user '" + escaped_role + "', database 'chat'") != std::string::npos); // the finding
+  CHECK(text.out.find("SELECT $1 /* \\e]0;pwned\\x07 */") != std::string::npos);             // the statement
+  CHECK(markdown.out.find("| 1 | app?[31m | " + escaped_role + " | chat | idle in transaction |\n") != std::string::npos);
+  CHECK(markdown.out.find("user '" + escaped_role + "', database 'chat'") != std::string::npos);
+  // JSON keeps the exact text, escaped the JSON way (\u001b).
+  const Json j = json_of(json);
+  bool found = false;
+  for (const Json& g : j["connections"]["groups"]) {
+    found = found || g["user"] == role;
+  }
+  CHECK(found);
+
+  // A server's error message quotes what it was given: a database name that does not exist.
+  const Result missing = run_poolcalc({ "inspect",
+                                        "--database-url",
+                                        "postgresql://monitor:" + std::string(k_monitor_password) +
+                                          "@127.0.0.1:" + std::to_string(chat.server.port()) + "/no%1B%5D0%3Bpwned%07db" });
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err.find('\x1b') == std::string::npos);
+  CHECK(missing.err.find('\x07') == std::string::npos);
+  CHECK(missing.err.find("database \"no\\e]0;pwned\\x07db\" does not exist") != std::string::npos);
+  CHECK(count_lines(missing.err) == 1);
+  no_password_in(missing, k_monitor_password);
+}
+
 TEST_CASE("inspect: a role without pg_read_all_stats sees other roles' sessions only in part")
 {
   ChatServer chat;

@@ -3,9 +3,12 @@
 
 #include "poolcalc/inspect.hpp"
 
+#include "poolcalc/emit.hpp"
+
 #include "helpers.hpp"
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 namespace poolcalc {
 
@@ -463,6 +466,62 @@ TEST_CASE("add_statement: what may carry a credential is withheld, and the sums 
         "1 statement (1 call) is not shown: it creates or alters a role, user, group, user mapping, server, subscription or "
         "foreign-data wrapper, whose text can carry a password; it is left out of the times, like BEGIN and SET");
   CHECK(find(analyze(chat_snapshot(), builtin_rules(), ""), "server.statements_withheld") == nullptr);
+}
+
+TEST_CASE("render_inspect_*: what the server returned cannot drive the terminal")
+{
+  // A role or database name may hold any character but NUL; a statement's comment too.
+  ServerSnapshot s = chat_snapshot();
+  s.current_user = "me\x1b[2J";
+  Backend& b = s.backends[1];            // pid 10
+  b.application = "api\x1b]0;title\x07"; // ESC ] ... BEL sets a window title
+  b.user = "u\xc2\x9b"
+           "31m";                // U+009B, the one-byte CSI
+  b.database = "db\xe2\x80\xae"; // U+202E reverses what follows
+  b.state = "idle in transaction";
+  b.state_age_s = 600; // the longest: the finding names this session
+  s.backends[2].application = "del\x7f";
+  s.statements_status = StatementsStatus::available;
+  s.statements = { { "SELECT $1 /* \x1b[8m */", 1, 1, 0, 1, 1 } };
+  s.statements_calls = 1;
+  s.statements_total_ms = 1;
+  const Inspection in = analyze(s, builtin_rules(), "");
+  const std::string text = render_inspect_text(in, builtin_rules(), TextOptions{});
+  const std::string markdown = render_inspect_markdown(in, builtin_rules());
+  const std::string json = render_inspect_json(in, builtin_rules(), nullptr);
+  for (const std::string* out : { &text, &markdown, &json }) {
+    for (const char* active : { "\x1b", "\x07", "\x7f", "\xc2\x9b", "\xe2\x80\xae" }) {
+      CHECK(out->find(active) == std::string::npos);
+    }
+  }
+  CHECK(text.find("connected as 'me\\e[2J'") != std::string::npos);
+  CHECK(text.find(" api\\e]0;title\\x07 ") != std::string::npos);
+  CHECK(text.find(" u\\u{009b}31m ") != std::string::npos);
+  CHECK(text.find(" db\\u{202e} ") != std::string::npos);
+  CHECK(text.find(" del\\x7f ") != std::string::npos);
+  CHECK(text.find("SELECT $1 /* \\e[8m */") != std::string::npos);
+  CHECK(text.find("pid 10, application 'api\\e]0;title\\x07', user 'u\\u{009b}31m', database 'db\\u{202e}'") != std::string::npos);
+  CHECK(markdown.find("as `me\\e[2J`") != std::string::npos);
+  CHECK(markdown.find("| 1 | api\\e]0;title\\x07 | u\\u{009b}31m | db\\u{202e} | idle in transaction |\n") != std::string::npos);
+  CHECK(markdown.find("pid 10, application 'api\\e]0;title\\x07', user 'u\\u{009b}31m', database 'db\\u{202e}'") != std::string::npos);
+  // JSON: the same text, in JSON's escapes.
+  CHECK(json.find("\"me\\u001b[2J\"") != std::string::npos);
+  CHECK(json.find("\"u\\u009b31m\"") != std::string::npos);
+  CHECK(json.find("\"db\\u202e\"") != std::string::npos);
+  CHECK(json.find("\"del\\u007f\"") != std::string::npos);
+  const auto parsed = nlohmann::json::parse(json);
+  CHECK(parsed["server"]["user"] == "me\x1b[2J");
+  bool found = false;
+  for (const auto& session : parsed["connections"]["idle_in_transaction"]) {
+    if (session["pid"] == 10) {
+      found = true;
+      CHECK(session["application"] == "api\x1b]0;title\x07");
+      CHECK(session["user"] == "u\xc2\x9b"
+                               "31m");
+      CHECK(session["database"] == "db\xe2\x80\xae");
+    }
+  }
+  CHECK(found);
 }
 
 TEST_CASE("duration_text")
