@@ -314,16 +314,16 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
     // PostgreSQL's lexing (nested comments, several statements), and masks the literals of the
     // rest before cutting them to 120 characters: hence a longer prefix here.
     auto rows = conn.exec(fmt::format(
-      R"sql(WITH s AS (SELECT calls, mean{0} AS mean_ms, stddev{0} AS stddev_ms, max{0} AS max_ms, total{0} AS total_ms, query, )sql"
+      R"sql(SELECT calls, mean_ms, stddev_ms, max_ms, total_ms, CASE WHEN NOT withheld THEN coalesce(left(query, {4}), '') END, )sql"
+      R"sql(sum(calls) FILTER (WHERE NOT withheld) OVER (), sum(total_ms) FILTER (WHERE NOT withheld) OVER () )sql"
+      R"sql(FROM (SELECT calls, mean{0} AS mean_ms, stddev{0} AS stddev_ms, max{0} AS max_ms, total{0} AS total_ms, query, )sql"
       R"sql(coalesce(query ~* E'^\\s*(/\\*([^*]|\\*+[^*/])*\\*+/\\s*|--[^\\n]*\\n\\s*)*(create|alter)\\s+)sql"
       R"sql((role|user|group|server|subscription|foreign\\s+data\\s+wrapper)\\M', false) AS withheld )sql"
       R"sql(FROM {3} WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) {1})sql"
       R"sql(AND calls > 0 AND query NOT LIKE '{2}%' )sql"
       R"sql(AND query !~* E'^\\s*(begin|commit|rollback|end|abort|start\\s+transaction|savepoint|release|set|reset|show|)sql"
-      R"sql(discard|deallocate|listen|unlisten|prepare\\s+transaction)\\M') )sql"
-      R"sql(SELECT calls, mean_ms, stddev_ms, max_ms, total_ms, CASE WHEN NOT withheld THEN coalesce(left(query, {4}), '') END, )sql"
-      R"sql(sum(calls) FILTER (WHERE NOT withheld) OVER (), sum(total_ms) FILTER (WHERE NOT withheld) OVER () )sql"
-      R"sql(FROM s ORDER BY total_ms DESC LIMIT 5000)sql",
+      R"sql(discard|deallocate|listen|unlisten|prepare\\s+transaction)\\M') AS s )sql"
+      R"sql(ORDER BY total_ms DESC LIMIT 5000)sql",
       suffix,
       toplevel,
       "/* poolcalc inspect */",
