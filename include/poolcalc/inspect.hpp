@@ -4,6 +4,7 @@
 // version, who holds them now, the sessions that look wrong, the query times pg_stat_statements
 // measured, and the inputs the sizing takes from the server. Pure: no I/O.
 
+#include "poolcalc/database_url.hpp"
 #include "poolcalc/findings.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/scenario.hpp"
@@ -171,6 +172,21 @@ std::string shorten(std::string_view text, std::size_t max_chars);
 // figures always cover exactly the statements counted. Any other row is stored with
 // statement_excerpt() of its text.
 void add_statement(ServerSnapshot& snapshot, StatementStat row, const std::optional<std::string>& text);
+
+// How long `poolcalc inspect` gives the connection, and where that came from (named when it runs
+// out): connect_timeout in the inputs (--connect-timeout, or a --config file; whole seconds from
+// 1: the inspection never waits forever), else the URL's connect_timeout (whole seconds; 0, which
+// is libpq's "wait forever", counts as none), else the rules' inspect.connect_timeout_s.
+// `url_origin` names the URL for an error ("--database-url", "DATABASE_URL", ...).
+struct ConnectTimeout
+{
+  double seconds = 0;
+  std::string source; // "--connect-timeout", "FILE:LINE:COLUMN: connect_timeout", "connect_timeout in the URL", ...
+};
+std::expected<ConnectTimeout, std::string> inspect_connect_timeout(const RawInputs& inputs,
+                                                                   const DatabaseUrl& url,
+                                                                   std::string_view url_origin,
+                                                                   const Rules& rules);
 
 // p95 of a mixture of normals (weights = calls), each cut to [0, max]: the estimate above.
 std::optional<double> mixture_p95(const std::vector<StatementStat>& statements);

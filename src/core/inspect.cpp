@@ -756,6 +756,31 @@ std::expected<void, std::string> apply_server(RawInputs& inputs, const Inspectio
   return {};
 }
 
+std::expected<ConnectTimeout, std::string> inspect_connect_timeout(const RawInputs& inputs,
+                                                                   const DatabaseUrl& url,
+                                                                   std::string_view url_origin,
+                                                                   const Rules& rules)
+{
+  if (const auto it = inputs.find("connect_timeout"); it != inputs.end() && !it->second.items.empty()) {
+    const std::string& text = it->second.items.front();
+    auto seconds = parse_count(text, 1, k_max_timeout_s);
+    if (!seconds) {
+      return std::unexpected(fmt::format("{}: {}, got '{}'", it->second.origin, seconds.error(), text));
+    }
+    return ConnectTimeout{ static_cast<double>(*seconds), it->second.origin };
+  }
+  if (const auto param = url.param("connect_timeout")) {
+    auto seconds = parse_count(*param, 0, k_max_timeout_s);
+    if (!seconds) {
+      return std::unexpected(fmt::format("{}: connect_timeout: {}, got '{}'", url_origin, seconds.error(), *param));
+    }
+    if (*seconds > 0) {
+      return ConnectTimeout{ static_cast<double>(*seconds), "connect_timeout in the URL" };
+    }
+  }
+  return ConnectTimeout{ rules.inspect.connect_timeout_s, "inspect.connect_timeout_s" };
+}
+
 std::string duration_text(double seconds)
 {
   if (!std::isfinite(seconds) || seconds < 0) {

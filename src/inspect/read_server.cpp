@@ -6,8 +6,14 @@
 
 #include <fmt/format.h>
 
+#include <poll.h>
+
+#include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <memory>
 #include <set>
 #include <vector>
@@ -45,6 +51,49 @@ std::string one_line(std::string_view text)
   return result;
 }
 
+using Clock = std::chrono::steady_clock;
+
+Clock::time_point deadline_after(double seconds)
+{
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+enum class Wait
+{
+  ready,
+  timed_out,
+  failed,
+};
+
+// Waits until `fd` is ready for `events` (or in error: libpq then reads the error) or `deadline`
+// passes. The only place the inspection waits for the server.
+Wait wait_for(int fd, short events, Clock::time_point deadline)
+{
+  while (true) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      return Wait::timed_out;
+    }
+    pollfd p{ fd, events, 0 };
+    const int n = poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left, std::numeric_limits<int>::max())));
+    if (n > 0) {
+      return Wait::ready;
+    }
+    if (n < 0 && errno != EINTR) {
+      return Wait::failed;
+    }
+  }
+}
+
+// Why a query got no rows: the server's error (its SQLSTATE and message), the connection's, or
+// no answer before the deadline.
+struct QueryError
+{
+  std::string state;
+  std::string message;
+  bool timed_out = false;
+};
+
 class Connection
 {
 public:
@@ -53,6 +102,7 @@ public:
     , m_conn(conn)
   {
   }
+  // PQfinish sends Terminate without waiting: the connection is non-blocking by then.
   ~Connection() { m_lib.finish(m_conn); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -62,22 +112,109 @@ public:
     std::vector<std::vector<std::optional<std::string>>> rows;
   };
 
-  // Runs one statement. An error is returned as (SQLSTATE, message).
-  std::expected<Rows, std::pair<std::string, std::string>> exec(const std::string& sql)
+  // Completes the connection PQconnectStartParams began, by `deadline`; else an error that is
+  // `timed_out` or carries libpq's message.
+  std::expected<void, QueryError> complete(Clock::time_point deadline)
+  {
+    PostgresPollingStatusType state = PGRES_POLLING_WRITING; // libpq's docs: as if it had returned WRITING
+    while (state != PGRES_POLLING_OK) {
+      if (state == PGRES_POLLING_FAILED) {
+        return std::unexpected(connection_error());
+      }
+      // libpq may open a new socket (the next host, a retry without TLS): asked each time.
+      const int fd = m_lib.socket(m_conn);
+      if (fd < 0) {
+        return std::unexpected(connection_error());
+      }
+      const Wait wait = wait_for(fd, state == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+      if (wait != Wait::ready) {
+        return std::unexpected(wait_error(wait));
+      }
+      state = m_lib.connect_poll(m_conn);
+    }
+    if (m_lib.set_nonblocking(m_conn, 1) != 0) {
+      return std::unexpected(connection_error());
+    }
+    return {};
+  }
+
+  // Every statement from now on must be answered by `deadline`.
+  void answer_by(Clock::time_point deadline) { m_deadline = deadline; }
+
+  // Runs one statement.
+  std::expected<Rows, QueryError> exec(const std::string& sql)
   {
     const std::string tagged = k_tag + sql;
-    PGresult* result = m_lib.exec(m_conn, tagged.c_str());
-    const ExecStatusType status = result != nullptr ? m_lib.result_status(result) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      const char* state = result != nullptr ? m_lib.result_error_field(result, PG_DIAG_SQLSTATE) : nullptr;
-      const char* primary = result != nullptr ? m_lib.result_error_field(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-      std::string message = primary != nullptr ? primary : one_line(m_lib.error_message(m_conn));
-      std::pair<std::string, std::string> error{ state != nullptr ? state : "", one_line(message) };
-      if (result != nullptr) {
-        m_lib.clear(result);
-      }
-      return std::unexpected(error);
+    if (m_lib.send_query(m_conn, tagged.c_str()) == 0) {
+      return std::unexpected(connection_error());
     }
+    // Non-blocking: libpq sends what the socket takes; the rest when it is writable again,
+    // reading meanwhile so the server is never stuck writing to us (libpq's docs, PQflush).
+    while (true) {
+      const int flushed = m_lib.flush(m_conn);
+      if (flushed == 0) {
+        break;
+      }
+      if (flushed < 0) {
+        return std::unexpected(connection_error());
+      }
+      const Wait wait = wait_for(m_lib.socket(m_conn), POLLIN | POLLOUT, m_deadline);
+      if (wait != Wait::ready) {
+        return std::unexpected(wait_error(wait));
+      }
+      if (m_lib.consume_input(m_conn) == 0) {
+        return std::unexpected(connection_error());
+      }
+    }
+    std::optional<Rows> rows;
+    std::optional<QueryError> error;
+    while (true) {
+      while (m_lib.is_busy(m_conn) != 0) {
+        const Wait wait = wait_for(m_lib.socket(m_conn), POLLIN, m_deadline);
+        if (wait != Wait::ready) {
+          return std::unexpected(wait_error(wait));
+        }
+        if (m_lib.consume_input(m_conn) == 0) {
+          return std::unexpected(connection_error());
+        }
+      }
+      PGresult* result = m_lib.get_result(m_conn);
+      if (result == nullptr) {
+        break; // the statement is done
+      }
+      const ExecStatusType status = m_lib.result_status(result);
+      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        if (!rows) {
+          rows = read_rows(result);
+        }
+      } else if (!error) {
+        const char* state = m_lib.result_error_field(result, PG_DIAG_SQLSTATE);
+        const char* primary = m_lib.result_error_field(result, PG_DIAG_MESSAGE_PRIMARY);
+        error = QueryError{ state != nullptr ? state : "", one_line(primary != nullptr ? primary : m_lib.result_error_message(result)) };
+      }
+      m_lib.clear(result);
+    }
+    if (error) {
+      return std::unexpected(*error);
+    }
+    return rows.value_or(Rows{});
+  }
+
+  int backend_pid() const { return m_lib.backend_pid(m_conn); }
+
+private:
+  QueryError connection_error() const { return QueryError{ "", one_line(m_lib.error_message(m_conn)) }; }
+
+  static QueryError wait_error(Wait wait)
+  {
+    if (wait == Wait::timed_out) {
+      return QueryError{ "", "", true };
+    }
+    return QueryError{ "", fmt::format("waiting for the server failed: {}", std::strerror(errno)) };
+  }
+
+  Rows read_rows(const PGresult* result) const
+  {
     Rows rows;
     const int n = m_lib.ntuples(result);
     const int fields = m_lib.nfields(result);
@@ -91,15 +228,12 @@ public:
         }
       }
     }
-    m_lib.clear(result);
     return rows;
   }
 
-  int backend_pid() const { return m_lib.backend_pid(m_conn); }
-
-private:
   const Libpq& m_lib;
   PGconn* m_conn;
+  Clock::time_point m_deadline;
 };
 
 std::int64_t to_int(const std::optional<std::string>& text, std::int64_t fallback = 0)
@@ -180,30 +314,47 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
     url.keep_params([&](std::string_view key) { return keywords.contains(key) && key != "application_name" && key != "options"; });
   const std::string server = url.masked();
 
-  // The URL first (expanded by libpq), then poolcalc's own settings, which override it.
+  // The URL first (expanded by libpq), then poolcalc's own settings, which override it. libpq's
+  // connect_timeout is not passed: only its blocking calls read it; poolcalc's deadlines bound
+  // the asynchronous ones it uses.
   const std::string url_text = libpq_url.to_string();
-  const std::string timeout = url.param("connect_timeout").value_or(format_number(std::ceil(options.connect_timeout_s), 0));
-  // statement_timeout is the server's; a network that goes silent mid-query is the client's to
-  // notice: TCP_USER_TIMEOUT (libpq 12+, Linux) gives up on unacknowledged data after the
-  // statement timeout plus the connect timeout, unless the URL sets its own.
-  const std::string user_timeout =
-    format_number(static_cast<double>(options.statement_timeout_ms) + std::ceil(options.connect_timeout_s) * 1000.0, 0);
-  const bool set_user_timeout = keywords.contains("tcp_user_timeout") && !url.param("tcp_user_timeout");
-  const char* keys[] = { "dbname", "application_name", "connect_timeout", set_user_timeout ? "tcp_user_timeout" : nullptr, nullptr };
-  const char* values[] = { url_text.c_str(), "poolcalc", timeout.c_str(), set_user_timeout ? user_timeout.c_str() : nullptr, nullptr };
+  const char* keys[] = { "dbname", "application_name", nullptr };
+  const char* values[] = { url_text.c_str(), "poolcalc", nullptr };
+  const std::string connect_timeout = format_number(options.connect_timeout_s);
+  const std::string statement_timeout = format_number(static_cast<double>(options.statement_timeout_ms) / 1000.0);
   if (options.progress) {
-    options.progress(fmt::format("connecting to {} (connect_timeout {} s)", server, timeout));
+    options.progress(fmt::format("connecting to {} (connect timeout {} s, {})", server, connect_timeout, options.connect_timeout_source));
   }
-  PGconn* raw = lib.connectdb_params(keys, values, 1);
+  const Clock::time_point connect_deadline = deadline_after(options.connect_timeout_s);
+  PGconn* raw = lib.connect_start_params(keys, values, 1);
   if (raw == nullptr) {
     return std::unexpected(fmt::format("cannot connect to {}: out of memory", server));
   }
   Connection conn(lib, raw);
-  if (lib.status(raw) != CONNECTION_OK) {
+  if (lib.status(raw) == CONNECTION_BAD) { // a URL libpq cannot use
     return std::unexpected(scrub(url, fmt::format("cannot connect to {}: {}", server, one_line(lib.error_message(raw)))));
   }
-  const auto lost = [&](const std::pair<std::string, std::string>& error) {
-    return std::unexpected(scrub(url, fmt::format("inspecting {}: {}", server, error.second)));
+  if (auto connected = conn.complete(connect_deadline); !connected) {
+    if (connected.error().timed_out) {
+      return std::unexpected(fmt::format("cannot connect to {}: the server did not complete the connection within {} s ({}); the "
+                                         "connection was closed",
+                                         server,
+                                         connect_timeout,
+                                         options.connect_timeout_source));
+    }
+    return std::unexpected(scrub(url, fmt::format("cannot connect to {}: {}", server, connected.error().message)));
+  }
+  // Everything after the connection, BEGIN to COMMIT, within one statement timeout. The server's
+  // SET LOCAL statement_timeout below stops a query that outlives an inspection given up on.
+  conn.answer_by(deadline_after(static_cast<double>(options.statement_timeout_ms) / 1000.0));
+  const auto lost = [&](const QueryError& error) {
+    if (error.timed_out) {
+      return std::unexpected(fmt::format("inspecting {}: the server did not answer within {} s (inspect.statement_timeout_ms); the "
+                                         "connection was closed",
+                                         server,
+                                         statement_timeout));
+    }
+    return std::unexpected(scrub(url, fmt::format("inspecting {}: {}", server, error.message)));
   };
 
   ServerSnapshot s;
@@ -344,13 +495,13 @@ std::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, c
         stat.total_ms = to_double(r[4]).value_or(0);
         add_statement(s, std::move(stat), r[5]);
       }
-    } else if (rows.error().first == "55000") { // object_not_in_prerequisite_state: not in shared_preload_libraries
+    } else if (rows.error().state == "55000") { // object_not_in_prerequisite_state: not in shared_preload_libraries
       s.statements_status = StatementsStatus::not_loaded;
-    } else if (rows.error().first == "57P01" || rows.error().first.empty()) {
+    } else if (rows.error().timed_out || rows.error().state == "57P01" || rows.error().state.empty()) {
       return lost(rows.error()); // the server went away
     } else {
       s.statements_status = StatementsStatus::not_readable;
-      s.statements_error = rows.error().second;
+      s.statements_error = rows.error().message;
     }
     if (!rows) {
       if (auto r = conn.exec("ROLLBACK TO SAVEPOINT statements"); !r) {

@@ -12,6 +12,8 @@ struct Result
   int exit_code = -1;
   std::string out;
   std::string err;
+  bool killed = false; // run_poolcalc_killed_after: the process outlived its limit and was killed
+  double seconds = 0;  // wall time from start to exit
 };
 
 // Runs `args` (args[0] is the program path) with the environment `env` only (plus PATH), and
@@ -20,6 +22,10 @@ Result run_process(const std::vector<std::string>& args, const std::map<std::str
 
 // Runs POOLCALC_BINARY with `args`.
 Result run_poolcalc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+
+// Runs POOLCALC_BINARY with `args`, killing it (SIGKILL) if it has not exited after `limit_s`
+// seconds: a test of a hang fails instead of hanging too.
+Result run_poolcalc_killed_after(double limit_s, const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
 
 // Runs a shell command line with /bin/sh -c, `poolcalc` on PATH resolving to the built binary.
 Result shell(const std::string& command_line, const std::map<std::string, std::string>& env = {});

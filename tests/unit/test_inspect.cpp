@@ -524,6 +524,39 @@ TEST_CASE("render_inspect_*: what the server returned cannot drive the terminal"
   CHECK(found);
 }
 
+TEST_CASE("inspect_connect_timeout: --connect-timeout or --config, then the URL, then the rules")
+{
+  const Rules rules = builtin_rules(); // inspect.connect_timeout_s = 10
+  const DatabaseUrl plain = *DatabaseUrl::parse("postgresql://app@db/chat");
+  const DatabaseUrl with_param = *DatabaseUrl::parse("postgresql://app@db/chat?connect_timeout=7");
+  const DatabaseUrl with_zero = *DatabaseUrl::parse("postgresql://app@db/chat?connect_timeout=0");
+  RawInputs none;
+  RawInputs flag = test::inputs({ { "connect_timeout", "3" } });
+  flag.at("connect_timeout").origin = "--connect-timeout";
+  RawInputs file = test::inputs({ { "connect_timeout", "4" } });
+  file.at("connect_timeout").origin = "inspect.toml:2:19: connect_timeout";
+
+  const auto check = [](const std::expected<ConnectTimeout, std::string>& got, double seconds, const std::string& source) {
+    REQUIRE(got.has_value());
+    CHECK(got->seconds == seconds);
+    CHECK(got->source == source);
+  };
+  check(inspect_connect_timeout(none, plain, "--database-url", rules), 10, "inspect.connect_timeout_s");
+  check(inspect_connect_timeout(none, with_param, "--database-url", rules), 7, "connect_timeout in the URL");
+  check(inspect_connect_timeout(none, with_zero, "--database-url", rules), 10, "inspect.connect_timeout_s"); // 0: libpq's "forever"
+  check(inspect_connect_timeout(flag, with_param, "--database-url", rules), 3, "--connect-timeout");
+  check(inspect_connect_timeout(file, with_param, "--database-url", rules), 4, "inspect.toml:2:19: connect_timeout");
+
+  // The inspection never waits forever: 0 is refused where it was given.
+  RawInputs zero = test::inputs({ { "connect_timeout", "0" } });
+  zero.at("connect_timeout").origin = "--connect-timeout";
+  CHECK(inspect_connect_timeout(zero, plain, "--database-url", rules).error() ==
+        "--connect-timeout: expected a whole number from 1 to 3600, got '0'");
+  const DatabaseUrl bad = *DatabaseUrl::parse("postgresql://app@db/chat?connect_timeout=5s");
+  CHECK(inspect_connect_timeout(none, bad, "DATABASE_URL", rules).error() ==
+        "DATABASE_URL: connect_timeout: expected a whole number from 0 to 3600, got '5s'");
+}
+
 TEST_CASE("duration_text")
 {
   CHECK(duration_text(4.26) == "4.3 s");
