@@ -690,6 +690,23 @@ TEST_CASE("inspect: statements that can carry a credential are withheld, and lit
   CHECK(said);
   CHECK(text.out.find("COMMENT ON ROLE reporter IS '...'") != std::string::npos);
   CHECK(text.out.find("info  server.statements_withheld") != std::string::npos);
+
+  // The server leaves the withheld texts out of its answer already: they never reach poolcalc.
+  // The shown statements' texts do, and poolcalc masks their literals.
+  SilentProxy recorder(chat.server.port(), SilentProxy::k_all, SilentProxy::k_all);
+  const Result through = run_poolcalc({ "inspect",
+                                        "--rules",
+                                        rules,
+                                        "--database-url",
+                                        "postgresql://monitor:" + std::string(k_monitor_password) +
+                                          "@127.0.0.1:" + std::to_string(recorder.port()) + "/chat?sslmode=disable&gssencmode=disable" });
+  CHECK(through.exit_code == 0);
+  const std::string answers = recorder.down();
+  for (const char* withheld :
+       { "Zq9rolesecret", "Zq9altersecret", "Zq9commentedsecret", "Zq9serversecret", "Zq9mappingsecret", "Zq9mapping2secret" }) {
+    CHECK_MESSAGE(answers.find(withheld) == std::string::npos, withheld);
+  }
+  CHECK(answers.find("Zq9shownsecret") != std::string::npos);
   CHECK(markdown.out.find("`server.statements_withheld`: 6 statements (6 calls) are not shown") != std::string::npos);
 }
 
