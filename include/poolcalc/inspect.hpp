@@ -4,11 +4,13 @@
 // version, who holds them now, the sessions that look wrong, the query times pg_stat_statements
 // measured, and the inputs the sizing takes from the server. Pure: no I/O.
 
+#include "poolcalc/database_url.hpp"
 #include "poolcalc/expected.hpp"
 #include "poolcalc/findings.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/scenario.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,7 +39,7 @@ struct Backend
 // One row of pg_stat_statements (times in ms, as PostgreSQL 13+ reports them).
 struct StatementStat
 {
-  std::string query; // shortened; "<insufficient privilege>" for another role's statement
+  std::string query; // statement_excerpt() of the text; "<insufficient privilege>" for another role's statement
   std::int64_t calls = 0;
   double mean_ms = 0;
   double stddev_ms = 0;
@@ -70,9 +72,11 @@ struct ServerSnapshot
   std::vector<Backend> backends;   // every client backend, the inspection's own included
   StatementsStatus statements_status = StatementsStatus::not_installed;
   std::string statements_error;          // for not_readable
-  std::vector<StatementStat> statements; // heaviest total time first (top_statements rows)
+  std::vector<StatementStat> statements; // heaviest total time first (top_statements rows), none withheld
   std::int64_t statements_calls = 0;     // over every statement of this database counted, not only the rows read
   double statements_total_ms = 0;
+  std::int64_t withheld_statements = 0; // statements that may carry a credential: neither shown nor counted
+  std::int64_t withheld_calls = 0;      // their calls
 };
 
 // Connections now, grouped as the seed's first query groups them.
@@ -130,6 +134,59 @@ std::vector<ReserveEntry> live_reserve(const Inspection& inspection, const Rules
 // user did not give them, and replaces `--query-ms auto` with the measured mean. Returns an
 // error string when `auto` was asked for and pg_stat_statements gave no time.
 poolcalc::expected<void, std::string> apply_server(RawInputs& inputs, const Inspection& inspection, const Rules& rules);
+
+// Statement texts. pg_stat_statements replaces the constants of a query with $1, $2, ..., but
+// keeps a utility statement as it was typed (before PostgreSQL 16, every one of them): `CREATE
+// ROLE app PASSWORD 'secret'` is stored with the password. poolcalc never shows a statement that
+// can carry a credential, and masks every string literal of those it shows.
+
+// True when `sql` holds a statement that can carry a credential: CREATE or ALTER of a ROLE,
+// USER (USER MAPPING included), GROUP, SERVER, SUBSCRIPTION or FOREIGN DATA WRAPPER (their
+// PASSWORD, OPTIONS and CONNECTION clauses), in any letter case, after any whitespace and
+// comments (nested /* */ and --), as the text's first statement or after any `;`.
+bool may_carry_credentials(std::string_view sql);
+
+// `sql` with the content of every string literal replaced by "...": '...' (with '' doubling),
+// E'...' (backslash escapes), U&'...', N'...', B'...', X'...' and $tag$...$tag$ keep their
+// prefix, quotes and tags ('...', E'...', $tag$...$tag$). A literal that does not end in the text
+// (cut by a truncation) is masked to the end of the text ('...), and so is a '...' literal whose
+// end depends on standard_conforming_strings (a backslash before a quote: `'a\' , 'b'` is one
+// literal when the setting is off, two when it is on). Comments, quoted identifiers and
+// everything else are kept as they are.
+std::string mask_literals(std::string_view sql);
+
+// What poolcalc shows of a statement: mask_literals(), then each run of whitespace as one space,
+// trimmed, then at most `max_chars` characters (code points: a UTF-8 sequence is never split).
+inline constexpr std::size_t k_statement_excerpt_chars = 120;
+std::string statement_excerpt(std::string_view sql, std::size_t max_chars = k_statement_excerpt_chars);
+
+// `text` if it has at most `max_chars` characters (code points), else its first `max_chars` - 3
+// characters and "..." (never half of a UTF-8 sequence).
+std::string shorten(std::string_view text, std::size_t max_chars);
+
+// Adds one pg_stat_statements row, read with the sums (statements_calls, statements_total_ms) the
+// server computed over the statements it did not withhold itself. `text` is the statement's text
+// (a prefix of it is enough), or none when the server's own filter withheld it. A statement that
+// may carry a credential is counted in withheld_statements and withheld_calls, never stored;
+// when only poolcalc's check caught it, its calls and time are taken out of the sums, so the
+// figures always cover exactly the statements counted. Any other row is stored with
+// statement_excerpt() of its text.
+void add_statement(ServerSnapshot& snapshot, StatementStat row, const std::optional<std::string>& text);
+
+// How long `poolcalc inspect` gives the connection, and where that came from (named when it runs
+// out): connect_timeout in the inputs (--connect-timeout, or a --config file; whole seconds from
+// 1: the inspection never waits forever), else the URL's connect_timeout (whole seconds; 0, which
+// is libpq's "wait forever", counts as none), else the rules' inspect.connect_timeout_s.
+// `url_origin` names the URL for an error ("--database-url", "DATABASE_URL", ...).
+struct ConnectTimeout
+{
+  double seconds = 0;
+  std::string source; // "--connect-timeout", "FILE:LINE:COLUMN: connect_timeout", "connect_timeout in the URL", ...
+};
+poolcalc::expected<ConnectTimeout, std::string> inspect_connect_timeout(const RawInputs& inputs,
+                                                                        const DatabaseUrl& url,
+                                                                        std::string_view url_origin,
+                                                                        const Rules& rules);
 
 // p95 of a mixture of normals (weights = calls), each cut to [0, max]: the estimate above.
 std::optional<double> mixture_p95(const std::vector<StatementStat>& statements);

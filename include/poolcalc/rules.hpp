@@ -128,8 +128,8 @@ struct QueueingRules
 // `poolcalc inspect`: how it talks to a live server and what it flags there.
 struct InspectRules
 {
-  double connect_timeout_s = 10;            // when the URL sets no connect_timeout
-  std::int64_t statement_timeout_ms = 5000; // every query of the inspection
+  double connect_timeout_s = 10;            // unless --connect-timeout or the URL's connect_timeout sets it
+  std::int64_t statement_timeout_ms = 5000; // everything after the connection; each query's statement_timeout
   double idle_in_transaction_warn_s = 60;   // the seed's leak check, as a threshold
   double active_query_warn_s = 60;          // a query holding its connection this long
   double connection_age_info_s = 86400;     // old connections: normal for a pool, said once

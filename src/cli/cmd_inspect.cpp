@@ -1,11 +1,14 @@
 #include "cmd_inspect.hpp"
 
 #include "read_server.hpp"
+#include "safe_stderr.hpp"
 
 #include "poolcalc/database_url.hpp"
 #include "poolcalc/emit.hpp"
 #include "poolcalc/findings.hpp"
 #include "poolcalc/inspect.hpp"
+#include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
 #include "poolcalc/sizing.hpp"
 
 #include <CLI/CLI.hpp>
@@ -48,12 +51,18 @@ RawInputs with_placeholders(RawInputs inputs)
 
 } // namespace
 
-void add_inspect_options(CLI::App& inspect, InspectOptions& options)
+void add_inspect_options(CLI::App& inspect, InspectOptions& options, const Rules& rules)
 {
   inspect.description("read a live PostgreSQL server (read-only): its slots, who holds them, sessions idle in transaction, "
                       "pg_stat_statements times; with --vus/--rps, the plan against what is really there");
-  inspect.footer("Takes every option of `poolcalc --help`; --query-ms auto uses the mean time pg_stat_statements measured.\n"
-                 "The server: --database-url URL or $DATABASE_URL (connect_timeout in the URL is honoured).");
+  inspect.footer(fmt::format("Takes every option of `poolcalc --help`; --query-ms auto uses the mean time pg_stat_statements measured.\n"
+                             "The server: --database-url URL or $DATABASE_URL.\n"
+                             "It never waits longer than the connect timeout plus the statement timeout, whatever the server does:\n"
+                             "the connection within --connect-timeout S (else the URL's connect_timeout, else the rules'\n"
+                             "inspect.connect_timeout_s, {}), everything after it within inspect.statement_timeout_ms ({});\n"
+                             "then it closes the connection and exits 1.",
+                             format_number(rules.inspect.connect_timeout_s),
+                             rules.inspect.statement_timeout_ms));
   inspect
     .add_option("--app",
                 options.app,
@@ -65,7 +74,8 @@ void add_inspect_options(CLI::App& inspect, InspectOptions& options)
 int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostream& out, std::ostream& err, const Environment& env)
 {
   const auto fail = [&](int code, const std::string& message) {
-    err << "poolcalc: error: " << mask_passwords(message) << '\n';
+    // The message may quote the server (its error texts quote names, which may hold any character).
+    print_error(err, message);
     return code;
   };
   const auto url_input = loaded.inputs.find("database_url");
@@ -75,6 +85,10 @@ int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostrea
   auto url = DatabaseUrl::parse(url_input->second.items.front());
   if (!url) {
     return fail(k_exit_usage, fmt::format("{}: {}", url_input->second.origin, url.error()));
+  }
+  const auto connect_timeout = inspect_connect_timeout(loaded.inputs, *url, url_input->second.origin, loaded.rules);
+  if (!connect_timeout) {
+    return fail(k_exit_usage, connect_timeout.error());
   }
   const bool workload = has_workload(loaded.inputs);
   if (!workload) {
@@ -92,10 +106,11 @@ int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostrea
   }
 
   inspect::ReadOptions read;
-  read.connect_timeout_s = loaded.rules.inspect.connect_timeout_s;
+  read.connect_timeout_s = connect_timeout->seconds;
+  read.connect_timeout_source = connect_timeout->source;
   read.statement_timeout_ms = loaded.rules.inspect.statement_timeout_ms;
   if (env.stderr_is_terminal) {
-    read.progress = [&err](const std::string& step) { err << "poolcalc: " << mask_passwords(step) << "...\n" << std::flush; };
+    read.progress = [&err](const std::string& step) { err << "poolcalc: " << printable(mask_passwords(step)) << "...\n" << std::flush; };
   }
   auto snapshot = inspect::read_server(*url, read);
   if (!snapshot) {

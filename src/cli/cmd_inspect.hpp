@@ -19,8 +19,9 @@ struct InspectOptions
   std::string app; // --app: the application being sized (its connections are not "other applications")
 };
 
-// Adds inspect's own options to its subcommand.
-void add_inspect_options(CLI::App& inspect, InspectOptions& options);
+// Adds inspect's own options to its subcommand; `rules` (the built-in ones) give the defaults the
+// help names.
+void add_inspect_options(CLI::App& inspect, InspectOptions& options, const Rules& rules);
 
 int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostream& out, std::ostream& err, const Environment& env);
 

@@ -138,7 +138,7 @@ public:
     m_subcommands[2]->description("a design-review document in Markdown");
     m_subcommands[3]->description("print the rules in force (built in, or --rules FILE) as TOML");
     m_subcommands[4]->description("pool size against each queueing metric: --format text, csv, json or svg; --pool A-B sets the range");
-    add_inspect_options(*m_subcommands[5], m_inspect);
+    add_inspect_options(*m_subcommands[5], m_inspect, builtin);
     m_subcommands[6]->description("pgbouncer.ini for the plan, each value with PgBouncer's default and why");
     m_subcommands[6]->add_flag("--userlist", m_userlist, "print how to write PgBouncer's auth_file (userlist.txt) instead");
     m_pgbouncer_fleet_option = m_subcommands[6]

@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <tuple>
+#include <vector>
 
 namespace poolcalc {
 
@@ -56,7 +59,341 @@ Finding finding(std::string id, Level level, std::string message, std::string so
   return Finding{ std::move(id), level, std::move(message), std::move(source) };
 }
 
+// --- SQL text, as PostgreSQL's lexer splits it (src/backend/parser/scan.l) ---
+
+bool is_space(char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// Letters, digits, '_', '$' and every byte of a non-ASCII character continue an identifier.
+bool is_word_char(char c)
+{
+  const auto u = static_cast<unsigned char>(c);
+  return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_' || u == '$' || u >= 0x80;
+}
+
+bool is_word_start(char c)
+{
+  const auto u = static_cast<unsigned char>(c);
+  return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u == '_' || u >= 0x80;
+}
+
+char lower(char c)
+{
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+enum class TokenKind
+{
+  space,
+  comment,
+  word,       // a keyword or an unquoted identifier
+  identifier, // "quoted"
+  literal,
+  semicolon,
+  other,
+};
+
+struct Token
+{
+  TokenKind kind = TokenKind::other;
+  std::size_t begin = 0;
+  std::size_t end = 0;      // one past the token
+  std::size_t body = 0;     // literal: where its content starts (after E', $tag$)
+  std::string_view closing; // literal: its closing quote or tag; empty when it does not end in the text
+};
+
+class SqlLexer
+{
+public:
+  explicit SqlLexer(std::string_view sql)
+    : m_sql(sql)
+  {
+  }
+
+  bool done() const { return m_at >= m_sql.size(); }
+
+  Token next()
+  {
+    const std::size_t n = m_sql.size();
+    const std::size_t i = m_at;
+    Token t;
+    t.begin = i;
+    const char c = m_sql[i];
+    if (is_space(c)) {
+      t.kind = TokenKind::space;
+      t.end = i + 1;
+      while (t.end < n && is_space(m_sql[t.end])) {
+        ++t.end;
+      }
+    } else if (c == '-' && at(i + 1) == '-') {
+      t.kind = TokenKind::comment;
+      const std::size_t newline = m_sql.find('\n', i);
+      t.end = newline == std::string_view::npos ? n : newline;
+    } else if (c == '/' && at(i + 1) == '*') {
+      t.kind = TokenKind::comment;
+      t.end = block_comment_end(i);
+    } else if (c == '"') {
+      t.kind = TokenKind::identifier;
+      t.end = quoted_end(i, '"', false).value_or(n);
+    } else if (c == ';') {
+      t.kind = TokenKind::semicolon;
+      t.end = i + 1;
+    } else if (c == '\'') {
+      standard_literal(t, i);
+    } else if ((c == 'e' || c == 'E') && at(i + 1) == '\'') {
+      quoted_literal(t, i + 1, true);
+    } else if ((c == 'u' || c == 'U') && at(i + 1) == '&' && at(i + 2) == '\'') {
+      quoted_literal(t, i + 2, false); // U&'...' needs standard_conforming_strings on
+    } else if ((c == 'b' || c == 'B' || c == 'x' || c == 'X') && at(i + 1) == '\'') {
+      quoted_literal(t, i + 1, false);
+    } else if ((c == 'n' || c == 'N') && at(i + 1) == '\'') {
+      standard_literal(t, i + 1);
+    } else if (c == '$' && dollar_tag(i) > 0) {
+      const std::size_t tag_length = dollar_tag(i);
+      t.kind = TokenKind::literal;
+      t.body = i + tag_length;
+      const std::string_view tag = m_sql.substr(i, tag_length);
+      const std::size_t close = m_sql.find(tag, t.body);
+      if (close == std::string_view::npos) {
+        t.end = n;
+      } else {
+        t.end = close + tag_length;
+        t.closing = m_sql.substr(close, tag_length);
+      }
+    } else if (is_word_char(c)) {
+      // A word, a number or a $1 parameter: word characters never start a literal inside one.
+      t.kind = TokenKind::word;
+      t.end = i + 1;
+      while (t.end < n && is_word_char(m_sql[t.end])) {
+        ++t.end;
+      }
+    } else {
+      t.kind = TokenKind::other;
+      t.end = i + 1;
+    }
+    m_at = t.end;
+    return t;
+  }
+
+private:
+  char at(std::size_t i) const { return i < m_sql.size() ? m_sql[i] : '\0'; }
+
+  // Block comments nest in SQL: /* a /* b */ still a comment */.
+  std::size_t block_comment_end(std::size_t i) const
+  {
+    int depth = 0;
+    while (i < m_sql.size()) {
+      if (m_sql[i] == '/' && at(i + 1) == '*') {
+        ++depth;
+        i += 2;
+      } else if (m_sql[i] == '*' && at(i + 1) == '/') {
+        i += 2;
+        if (--depth == 0) {
+          return i;
+        }
+      } else {
+        ++i;
+      }
+    }
+    return m_sql.size();
+  }
+
+  // One past the closing quote of the quoted text opening at `open` (a doubled quote is part of
+  // it; with `backslash`, a backslash escapes the next byte); none when it does not close.
+  std::optional<std::size_t> quoted_end(std::size_t open, char quote, bool backslash) const
+  {
+    for (std::size_t i = open + 1; i < m_sql.size(); ++i) {
+      if (backslash && m_sql[i] == '\\') {
+        ++i;
+      } else if (m_sql[i] == quote) {
+        if (at(i + 1) != quote) {
+          return i + 1;
+        }
+        ++i;
+      }
+    }
+    return std::nullopt;
+  }
+
+  void quoted_literal(Token& t, std::size_t open, bool backslash) const
+  {
+    t.kind = TokenKind::literal;
+    t.body = open + 1;
+    const auto end = quoted_end(open, '\'', backslash);
+    t.end = end.value_or(m_sql.size());
+    if (end) {
+      t.closing = m_sql.substr(*end - 1, 1);
+    }
+  }
+
+  // '...' ends at the first lone quote when standard_conforming_strings is on (PostgreSQL's
+  // default since 9.1), but a backslash escapes a quote when it is off; the session that ran the
+  // statement is not known, so where the two readings differ, the rest of the text is masked.
+  void standard_literal(Token& t, std::size_t open) const
+  {
+    quoted_literal(t, open, false);
+    if (quoted_end(open, '\'', true) != quoted_end(open, '\'', false)) {
+      t.end = m_sql.size();
+      t.closing = {};
+    }
+  }
+
+  // The length of the $tag$ opening at `i` ($$ or $name$, the name not starting with a digit),
+  // 0 when there is none ($1 is a parameter). A `$` inside a word never gets here.
+  std::size_t dollar_tag(std::size_t i) const
+  {
+    std::size_t j = i + 1;
+    if (j < m_sql.size() && is_word_start(m_sql[j])) {
+      while (j < m_sql.size() && is_word_char(m_sql[j]) && m_sql[j] != '$') {
+        ++j;
+      }
+    }
+    return at(j) == '$' ? j - i + 1 : 0;
+  }
+
+  std::string_view m_sql;
+  std::size_t m_at = 0;
+};
+
+bool keyword_is(std::string_view word, std::string_view keyword)
+{
+  return word.size() == keyword.size() &&
+         std::equal(word.begin(), word.end(), keyword.begin(), [](char a, char b) { return lower(a) == b; });
+}
+
+// The first words of one statement name a command that can carry a credential.
+bool credential_command(const std::vector<std::string_view>& words)
+{
+  const auto word = [&](std::size_t i) { return i < words.size() ? words[i] : std::string_view(); };
+  if (!keyword_is(word(0), "create") && !keyword_is(word(0), "alter")) {
+    return false;
+  }
+  for (const char* object : { "role", "user", "group", "server", "subscription" }) {
+    if (keyword_is(word(1), object)) {
+      return true; // USER covers USER MAPPING
+    }
+  }
+  return keyword_is(word(1), "foreign") && keyword_is(word(2), "data") && keyword_is(word(3), "wrapper");
+}
+
+// The start of the UTF-8 character at byte `i`: any byte but a continuation byte (10xxxxxx).
+bool starts_character(char c)
+{
+  return (static_cast<unsigned char>(c) & 0xc0U) != 0x80U;
+}
+
+// The byte length of the first `max_chars` characters of `text`.
+std::size_t prefix_bytes(std::string_view text, std::size_t max_chars)
+{
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (starts_character(text[i]) && chars++ == max_chars) {
+      return i;
+    }
+  }
+  return text.size();
+}
+
 } // namespace
+
+bool may_carry_credentials(std::string_view sql)
+{
+  SqlLexer lexer(sql);
+  std::vector<std::string_view> words; // the current statement's first tokens, "" for a non-word
+  bool judged = false;                 // the current statement's first four tokens were judged
+  while (!lexer.done()) {
+    const Token t = lexer.next();
+    if (t.kind == TokenKind::space || t.kind == TokenKind::comment) {
+      continue;
+    }
+    if (t.kind == TokenKind::semicolon) {
+      if (!judged && credential_command(words)) {
+        return true;
+      }
+      words.clear();
+      judged = false;
+      continue;
+    }
+    if (judged) {
+      continue;
+    }
+    words.push_back(t.kind == TokenKind::word ? sql.substr(t.begin, t.end - t.begin) : std::string_view());
+    if (words.size() == 4) {
+      if (credential_command(words)) {
+        return true;
+      }
+      judged = true;
+    }
+  }
+  return !judged && credential_command(words);
+}
+
+std::string mask_literals(std::string_view sql)
+{
+  std::string out;
+  out.reserve(sql.size());
+  SqlLexer lexer(sql);
+  while (!lexer.done()) {
+    const Token t = lexer.next();
+    if (t.kind != TokenKind::literal) {
+      out += sql.substr(t.begin, t.end - t.begin);
+      continue;
+    }
+    out += sql.substr(t.begin, t.body - t.begin); // E', U&', $tag$
+    out += "...";
+    out += t.closing;
+  }
+  return out;
+}
+
+std::string statement_excerpt(std::string_view sql, std::size_t max_chars)
+{
+  const std::string masked = mask_literals(sql);
+  std::string compact;
+  bool space = false;
+  for (const char c : masked) {
+    if (is_space(c)) {
+      space = !compact.empty();
+      continue;
+    }
+    if (space) {
+      compact += ' ';
+      space = false;
+    }
+    compact += c;
+  }
+  compact.resize(prefix_bytes(compact, max_chars));
+  while (!compact.empty() && compact.back() == ' ') {
+    compact.pop_back(); // the cut fell after a space
+  }
+  return compact;
+}
+
+std::string shorten(std::string_view text, std::size_t max_chars)
+{
+  if (prefix_bytes(text, max_chars) == text.size()) {
+    return std::string(text);
+  }
+  const std::size_t keep = max_chars > 3 ? max_chars - 3 : 0;
+  return std::string(text.substr(0, prefix_bytes(text, keep))) + "...";
+}
+
+void add_statement(ServerSnapshot& snapshot, StatementStat row, const std::optional<std::string>& text)
+{
+  if (!text || may_carry_credentials(*text)) {
+    ++snapshot.withheld_statements;
+    snapshot.withheld_calls += row.calls;
+    if (text) { // counted in the server's sums, which must cover only what is counted
+      snapshot.statements_calls -= row.calls;
+      snapshot.statements_total_ms -= row.total_ms;
+    }
+    return;
+  }
+  row.query = statement_excerpt(*text);
+  snapshot.statements.push_back(std::move(row));
+}
 
 std::string ms_text(double ms)
 {
@@ -322,6 +659,23 @@ Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::stri
                         "pg_stat_statements"));
     break;
   }
+  if (snapshot.withheld_statements > 0) {
+    const bool one = snapshot.withheld_statements == 1;
+    f.push_back(finding("server.statements_withheld",
+                        Level::info,
+                        fmt::format("{} statement{} ({} call{}) {} not shown: {} or alter{} a role, user, group, user mapping, server, "
+                                    "subscription or foreign-data wrapper, whose text can carry a password; {} left out of the "
+                                    "times, like BEGIN and SET",
+                                    snapshot.withheld_statements,
+                                    one ? "" : "s",
+                                    snapshot.withheld_calls,
+                                    snapshot.withheld_calls == 1 ? "" : "s",
+                                    one ? "is" : "are",
+                                    one ? "it creates" : "they create",
+                                    one ? "s" : "",
+                                    one ? "it is" : "they are"),
+                        "pg_stat_statements"));
+  }
   std::stable_sort(f.begin(), f.end(), [](const Finding& a, const Finding& b) { return a.level > b.level; });
   return r;
 }
@@ -400,6 +754,31 @@ poolcalc::expected<void, std::string> apply_server(RawInputs& inputs, const Insp
     }
   }
   return {};
+}
+
+poolcalc::expected<ConnectTimeout, std::string> inspect_connect_timeout(const RawInputs& inputs,
+                                                                        const DatabaseUrl& url,
+                                                                        std::string_view url_origin,
+                                                                        const Rules& rules)
+{
+  if (const auto it = inputs.find("connect_timeout"); it != inputs.end() && !it->second.items.empty()) {
+    const std::string& text = it->second.items.front();
+    auto seconds = parse_count(text, 1, k_max_timeout_s);
+    if (!seconds) {
+      return poolcalc::unexpected(fmt::format("{}: {}, got '{}'", it->second.origin, seconds.error(), text));
+    }
+    return ConnectTimeout{ static_cast<double>(*seconds), it->second.origin };
+  }
+  if (const auto param = url.param("connect_timeout")) {
+    auto seconds = parse_count(*param, 0, k_max_timeout_s);
+    if (!seconds) {
+      return poolcalc::unexpected(fmt::format("{}: connect_timeout: {}, got '{}'", url_origin, seconds.error(), *param));
+    }
+    if (*seconds > 0) {
+      return ConnectTimeout{ static_cast<double>(*seconds), "connect_timeout in the URL" };
+    }
+  }
+  return ConnectTimeout{ rules.inspect.connect_timeout_s, "inspect.connect_timeout_s" };
 }
 
 std::string duration_text(double seconds)

@@ -2,6 +2,7 @@
 
 #include "poolcalc/emit.hpp"
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
 
 #include "json_common.hpp"
 
@@ -16,9 +17,12 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+// Text and Markdown print what the server returned (names, addresses, statement texts, error
+// messages) through printable(): a role or database name may hold any character but NUL, terminal
+// escapes included. JSON escapes them its own way (terminal_safe_json).
 std::string or_dash(const std::string& text)
 {
-  return text.empty() ? "-" : text;
+  return text.empty() ? "-" : printable(text);
 }
 
 std::string age(const std::optional<double>& seconds)
@@ -77,11 +81,11 @@ std::string statements_summary(const Inspection& in)
     }
     return "no calls recorded yet";
   case StatementsStatus::not_installed:
-    return fmt::format("not installed in database '{}'", s.current_database);
+    return fmt::format("not installed in database '{}'", printable(s.current_database));
   case StatementsStatus::not_loaded:
     return "installed but not in shared_preload_libraries";
   case StatementsStatus::not_readable:
-    return fmt::format("not readable: {}", s.statements_error);
+    return fmt::format("not readable: {}", printable(s.statements_error));
   }
   return "";
 }
@@ -109,11 +113,11 @@ std::string render_inspect_text(const Inspection& in, const Rules& rules, const 
 {
   (void)options;
   const ServerSnapshot& s = in.snapshot;
-  std::string out = fmt::format("poolcalc inspect: {}\n", s.server);
+  std::string out = fmt::format("poolcalc inspect: {}\n", printable(s.server));
   out += fmt::format("  PostgreSQL {}, connected as '{}' to database '{}'{}\n\n",
-                     s.version,
-                     s.current_user,
-                     s.current_database,
+                     printable(s.version),
+                     printable(s.current_user),
+                     printable(s.current_database),
                      s.can_read_all_stats ? "" : " (without pg_read_all_stats: other roles' sessions are partly hidden)");
 
   std::vector<std::vector<std::string>> rows;
@@ -129,13 +133,13 @@ std::string render_inspect_text(const Inspection& in, const Rules& rules, const 
                    in.wal_senders_count ? "counted against max_connections (before PostgreSQL 12)"
                                         : "slots of their own since PostgreSQL 12: not taken from max_connections" });
   rows.push_back({ "ordinary slots", fmt::format("{}", in.ordinary_slots), slots_formula(in) });
-  rows.push_back(
-    { "client connections now",
-      fmt::format("{}", in.client_connections),
-      in.app.empty()
-        ? "the inspection's own excluded"
-        : fmt::format(
-            "'{}' {}, other applications {} (the inspection's own excluded)", in.app, in.app_connections, in.other_connections) });
+  rows.push_back({ "client connections now",
+                   fmt::format("{}", in.client_connections),
+                   in.app.empty() ? "the inspection's own excluded"
+                                  : fmt::format("'{}' {}, other applications {} (the inspection's own excluded)",
+                                                printable(in.app),
+                                                in.app_connections,
+                                                in.other_connections) });
   rows.push_back({ "free slots", fmt::format("{}", in.free_slots), fmt::format("{} - {}", in.ordinary_slots, in.client_connections) });
   out += "server:\n";
   std::size_t w0 = 0;
@@ -162,7 +166,7 @@ std::string render_inspect_text(const Inspection& in, const Rules& rules, const 
                         or_dash(g.application),
                         or_dash(g.user),
                         or_dash(g.database),
-                        g.state.empty() ? "(hidden)" : g.state,
+                        g.state.empty() ? "(hidden)" : printable(g.state),
                         age(g.longest_state_age_s) });
     }
     out += aligned(table, { true, false, false, false, false, true });
@@ -204,7 +208,7 @@ std::string render_inspect_text(const Inspection& in, const Rules& rules, const 
     out += aligned(table, { true, false, false, false, true, true });
   }
 
-  out += fmt::format("\npg_stat_statements (database '{}'): {}\n", s.current_database, statements_summary(in));
+  out += fmt::format("\npg_stat_statements (database '{}'): {}\n", printable(s.current_database), statements_summary(in));
   if (s.statements_status == StatementsStatus::available && !s.statements.empty()) {
     std::vector<std::vector<std::string>> table = { { "calls", "mean ms", "stddev ms", "max ms", "total ms", "query" } };
     const std::size_t shown = std::min<std::size_t>(s.statements.size(), static_cast<std::size_t>(rules.inspect.top_statements));
@@ -215,7 +219,7 @@ std::string render_inspect_text(const Inspection& in, const Rules& rules, const 
                         format_number(st.stddev_ms, 2),
                         format_number(st.max_ms, 2),
                         format_number(st.total_ms, 1),
-                        st.query.size() > 60 ? st.query.substr(0, 57) + "..." : st.query });
+                        printable(shorten(st.query, 60)) });
     }
     out += aligned(table, { true, true, true, true, true, false });
   }
@@ -226,7 +230,7 @@ std::string render_inspect_text(const Inspection& in, const Rules& rules, const 
     id_width = std::max(id_width, f.id.size());
   }
   for (const Finding& f : in.findings) {
-    out += fmt::format("  {:<4}  {:<{}}  {}\n", to_string(f.level), f.id, id_width, f.message);
+    out += fmt::format("  {:<4}  {:<{}}  {}\n", to_string(f.level), f.id, id_width, printable(f.message));
   }
   return out;
 }
@@ -290,6 +294,7 @@ std::string render_inspect_json(const Inspection& in, const Rules& rules, const 
   statements["status"] = std::string(to_string(s.statements_status));
   statements["calls"] = s.statements_calls;
   statements["hidden_statements"] = in.hidden_statements;
+  statements["withheld_statements"] = s.withheld_statements;
   statements["mean_ms"] = in.mean_query_ms ? Json(*in.mean_query_ms) : Json(nullptr);
   statements["p95_ms"] = in.p95_query_ms ? Json(round_decimal(*in.p95_query_ms)) : Json(nullptr);
   Json top = Json::array();
@@ -307,14 +312,18 @@ std::string render_inspect_json(const Inspection& in, const Rules& rules, const 
   j["statements"] = statements;
   j["findings"] = detail::findings_json(in.findings);
   j["plan"] = plan_json != nullptr ? Json::parse(*plan_json) : Json(nullptr);
-  return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  return detail::terminal_safe_json(j.dump(2, ' ', false, Json::error_handler_t::replace)) + "\n";
 }
 
 std::string render_inspect_markdown(const Inspection& in, const Rules& rules)
 {
   const ServerSnapshot& s = in.snapshot;
   std::string out = "## Live server\n\n";
-  out += fmt::format("Inspected `{}`: PostgreSQL {}, as `{}` in `{}`.\n\n", s.server, s.version, s.current_user, s.current_database);
+  out += fmt::format("Inspected `{}`: PostgreSQL {}, as `{}` in `{}`.\n\n",
+                     printable(s.server),
+                     printable(s.version),
+                     printable(s.current_user),
+                     printable(s.current_database));
   out += "| Setting | Value | Note |\n|---|---:|---|\n";
   out += fmt::format("| max_connections | {} | |\n", s.max_connections);
   out += fmt::format("| superuser_reserved_connections | {} | taken from max_connections |\n", s.superuser_reserved_connections);
@@ -335,14 +344,14 @@ std::string render_inspect_markdown(const Inspection& in, const Rules& rules)
                          or_dash(g.application),
                          or_dash(g.user),
                          or_dash(g.database),
-                         g.state.empty() ? "(hidden)" : g.state);
+                         g.state.empty() ? "(hidden)" : printable(g.state));
     }
     out += "\n";
   }
   out += fmt::format("pg_stat_statements: {}.\n\n", statements_summary(in));
   (void)rules;
   for (const Finding& f : in.findings) {
-    out += fmt::format("- **{}** `{}`: {}\n", to_string(f.level), f.id, f.message);
+    out += fmt::format("- **{}** `{}`: {}\n", to_string(f.level), f.id, printable(f.message));
   }
   return out + "\n";
 }

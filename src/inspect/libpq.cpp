@@ -33,9 +33,13 @@ poolcalc::expected<Libpq, std::string> open()
   }
   Libpq lib;
   std::string missing;
-  const bool ok = bind(handle, "PQconnectdbParams", lib.connectdb_params, missing) && bind(handle, "PQstatus", lib.status, missing) &&
-                  bind(handle, "PQerrorMessage", lib.error_message, missing) && bind(handle, "PQfinish", lib.finish, missing) &&
-                  bind(handle, "PQexec", lib.exec, missing) && bind(handle, "PQresultStatus", lib.result_status, missing) &&
+  const bool ok = bind(handle, "PQconnectStartParams", lib.connect_start_params, missing) &&
+                  bind(handle, "PQconnectPoll", lib.connect_poll, missing) && bind(handle, "PQsocket", lib.socket, missing) &&
+                  bind(handle, "PQsetnonblocking", lib.set_nonblocking, missing) && bind(handle, "PQsendQuery", lib.send_query, missing) &&
+                  bind(handle, "PQflush", lib.flush, missing) && bind(handle, "PQconsumeInput", lib.consume_input, missing) &&
+                  bind(handle, "PQisBusy", lib.is_busy, missing) && bind(handle, "PQgetResult", lib.get_result, missing) &&
+                  bind(handle, "PQstatus", lib.status, missing) && bind(handle, "PQerrorMessage", lib.error_message, missing) &&
+                  bind(handle, "PQfinish", lib.finish, missing) && bind(handle, "PQresultStatus", lib.result_status, missing) &&
                   bind(handle, "PQresultErrorField", lib.result_error_field, missing) &&
                   bind(handle, "PQresultErrorMessage", lib.result_error_message, missing) &&
                   bind(handle, "PQntuples", lib.ntuples, missing) && bind(handle, "PQnfields", lib.nfields, missing) &&

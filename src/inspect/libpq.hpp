@@ -11,13 +11,22 @@
 
 namespace poolcalc::inspect {
 
+// Only libpq's asynchronous calls talk to the server, so poolcalc waits on the socket itself
+// (poll) and gives up at its own deadline, whatever the server does (read_server.cpp).
 struct Libpq
 {
-  decltype(&PQconnectdbParams) connectdb_params = nullptr;
+  decltype(&PQconnectStartParams) connect_start_params = nullptr;
+  decltype(&PQconnectPoll) connect_poll = nullptr;
+  decltype(&PQsocket) socket = nullptr;
+  decltype(&PQsetnonblocking) set_nonblocking = nullptr;
+  decltype(&PQsendQuery) send_query = nullptr;
+  decltype(&PQflush) flush = nullptr;
+  decltype(&PQconsumeInput) consume_input = nullptr;
+  decltype(&PQisBusy) is_busy = nullptr;
+  decltype(&PQgetResult) get_result = nullptr;
   decltype(&PQstatus) status = nullptr;
   decltype(&PQerrorMessage) error_message = nullptr;
   decltype(&PQfinish) finish = nullptr;
-  decltype(&PQexec) exec = nullptr;
   decltype(&PQresultStatus) result_status = nullptr;
   decltype(&PQresultErrorField) result_error_field = nullptr;
   decltype(&PQresultErrorMessage) result_error_message = nullptr;

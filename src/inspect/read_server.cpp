@@ -6,8 +6,14 @@
 
 #include <fmt/format.h>
 
+#include <poll.h>
+
+#include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <memory>
 #include <set>
 #include <vector>
@@ -19,6 +25,11 @@ namespace {
 // Every query carries this tag, so the inspection's own statements are left out of the
 // pg_stat_statements figures it reads.
 constexpr const char* k_tag = "/* poolcalc inspect */ ";
+
+// How much of each statement's text is read (characters): its literals are masked on this
+// prefix, before the 120 characters shown are cut from it, so no cut shows half a literal; a
+// literal the prefix cuts is masked to its end.
+constexpr int k_statement_prefix_chars = 1024;
 
 // libpq's messages span lines ("...failed: Connection refused\n\tIs the server running...");
 // poolcalc prints one line.
@@ -40,6 +51,49 @@ std::string one_line(std::string_view text)
   return result;
 }
 
+using Clock = std::chrono::steady_clock;
+
+Clock::time_point deadline_after(double seconds)
+{
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+enum class Wait
+{
+  ready,
+  timed_out,
+  failed,
+};
+
+// Waits until `fd` is ready for `events` (or in error: libpq then reads the error) or `deadline`
+// passes. The only place the inspection waits for the server.
+Wait wait_for(int fd, short events, Clock::time_point deadline)
+{
+  while (true) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      return Wait::timed_out;
+    }
+    pollfd p{ fd, events, 0 };
+    const int n = poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left, std::numeric_limits<int>::max())));
+    if (n > 0) {
+      return Wait::ready;
+    }
+    if (n < 0 && errno != EINTR) {
+      return Wait::failed;
+    }
+  }
+}
+
+// Why a query got no rows: the server's error (its SQLSTATE and message), the connection's, or
+// no answer before the deadline.
+struct QueryError
+{
+  std::string state;
+  std::string message;
+  bool timed_out = false;
+};
+
 class Connection
 {
 public:
@@ -48,6 +102,7 @@ public:
     , m_conn(conn)
   {
   }
+  // PQfinish sends Terminate without waiting: the connection is non-blocking by then.
   ~Connection() { m_lib.finish(m_conn); }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -57,22 +112,109 @@ public:
     std::vector<std::vector<std::optional<std::string>>> rows;
   };
 
-  // Runs one statement. An error is returned as (SQLSTATE, message).
-  poolcalc::expected<Rows, std::pair<std::string, std::string>> exec(const std::string& sql)
+  // Completes the connection PQconnectStartParams began, by `deadline`; else an error that is
+  // `timed_out` or carries libpq's message.
+  poolcalc::expected<void, QueryError> complete(Clock::time_point deadline)
+  {
+    PostgresPollingStatusType state = PGRES_POLLING_WRITING; // libpq's docs: as if it had returned WRITING
+    while (state != PGRES_POLLING_OK) {
+      if (state == PGRES_POLLING_FAILED) {
+        return poolcalc::unexpected(connection_error());
+      }
+      // libpq may open a new socket (the next host, a retry without TLS): asked each time.
+      const int fd = m_lib.socket(m_conn);
+      if (fd < 0) {
+        return poolcalc::unexpected(connection_error());
+      }
+      const Wait wait = wait_for(fd, state == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+      if (wait != Wait::ready) {
+        return poolcalc::unexpected(wait_error(wait));
+      }
+      state = m_lib.connect_poll(m_conn);
+    }
+    if (m_lib.set_nonblocking(m_conn, 1) != 0) {
+      return poolcalc::unexpected(connection_error());
+    }
+    return {};
+  }
+
+  // Every statement from now on must be answered by `deadline`.
+  void answer_by(Clock::time_point deadline) { m_deadline = deadline; }
+
+  // Runs one statement.
+  poolcalc::expected<Rows, QueryError> exec(const std::string& sql)
   {
     const std::string tagged = k_tag + sql;
-    PGresult* result = m_lib.exec(m_conn, tagged.c_str());
-    const ExecStatusType status = result != nullptr ? m_lib.result_status(result) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      const char* state = result != nullptr ? m_lib.result_error_field(result, PG_DIAG_SQLSTATE) : nullptr;
-      const char* primary = result != nullptr ? m_lib.result_error_field(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-      std::string message = primary != nullptr ? primary : one_line(m_lib.error_message(m_conn));
-      std::pair<std::string, std::string> error{ state != nullptr ? state : "", one_line(message) };
-      if (result != nullptr) {
-        m_lib.clear(result);
-      }
-      return poolcalc::unexpected(error);
+    if (m_lib.send_query(m_conn, tagged.c_str()) == 0) {
+      return poolcalc::unexpected(connection_error());
     }
+    // Non-blocking: libpq sends what the socket takes; the rest when it is writable again,
+    // reading meanwhile so the server is never stuck writing to us (libpq's docs, PQflush).
+    while (true) {
+      const int flushed = m_lib.flush(m_conn);
+      if (flushed == 0) {
+        break;
+      }
+      if (flushed < 0) {
+        return poolcalc::unexpected(connection_error());
+      }
+      const Wait wait = wait_for(m_lib.socket(m_conn), POLLIN | POLLOUT, m_deadline);
+      if (wait != Wait::ready) {
+        return poolcalc::unexpected(wait_error(wait));
+      }
+      if (m_lib.consume_input(m_conn) == 0) {
+        return poolcalc::unexpected(connection_error());
+      }
+    }
+    std::optional<Rows> rows;
+    std::optional<QueryError> error;
+    while (true) {
+      while (m_lib.is_busy(m_conn) != 0) {
+        const Wait wait = wait_for(m_lib.socket(m_conn), POLLIN, m_deadline);
+        if (wait != Wait::ready) {
+          return poolcalc::unexpected(wait_error(wait));
+        }
+        if (m_lib.consume_input(m_conn) == 0) {
+          return poolcalc::unexpected(connection_error());
+        }
+      }
+      PGresult* result = m_lib.get_result(m_conn);
+      if (result == nullptr) {
+        break; // the statement is done
+      }
+      const ExecStatusType status = m_lib.result_status(result);
+      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        if (!rows) {
+          rows = read_rows(result);
+        }
+      } else if (!error) {
+        const char* state = m_lib.result_error_field(result, PG_DIAG_SQLSTATE);
+        const char* primary = m_lib.result_error_field(result, PG_DIAG_MESSAGE_PRIMARY);
+        error = QueryError{ state != nullptr ? state : "", one_line(primary != nullptr ? primary : m_lib.result_error_message(result)) };
+      }
+      m_lib.clear(result);
+    }
+    if (error) {
+      return poolcalc::unexpected(*error);
+    }
+    return rows.value_or(Rows{});
+  }
+
+  int backend_pid() const { return m_lib.backend_pid(m_conn); }
+
+private:
+  QueryError connection_error() const { return QueryError{ "", one_line(m_lib.error_message(m_conn)) }; }
+
+  static QueryError wait_error(Wait wait)
+  {
+    if (wait == Wait::timed_out) {
+      return QueryError{ "", "", true };
+    }
+    return QueryError{ "", fmt::format("waiting for the server failed: {}", std::strerror(errno)) };
+  }
+
+  Rows read_rows(const PGresult* result) const
+  {
     Rows rows;
     const int n = m_lib.ntuples(result);
     const int fields = m_lib.nfields(result);
@@ -86,15 +228,12 @@ public:
         }
       }
     }
-    m_lib.clear(result);
     return rows;
   }
 
-  int backend_pid() const { return m_lib.backend_pid(m_conn); }
-
-private:
   const Libpq& m_lib;
   PGconn* m_conn;
+  Clock::time_point m_deadline;
 };
 
 std::int64_t to_int(const std::optional<std::string>& text, std::int64_t fallback = 0)
@@ -175,30 +314,47 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
     url.keep_params([&](std::string_view key) { return keywords.contains(key) && key != "application_name" && key != "options"; });
   const std::string server = url.masked();
 
-  // The URL first (expanded by libpq), then poolcalc's own settings, which override it.
+  // The URL first (expanded by libpq), then poolcalc's own settings, which override it. libpq's
+  // connect_timeout is not passed: only its blocking calls read it; poolcalc's deadlines bound
+  // the asynchronous ones it uses.
   const std::string url_text = libpq_url.to_string();
-  const std::string timeout = url.param("connect_timeout").value_or(format_number(std::ceil(options.connect_timeout_s), 0));
-  // statement_timeout is the server's; a network that goes silent mid-query is the client's to
-  // notice: TCP_USER_TIMEOUT (libpq 12+, Linux) gives up on unacknowledged data after the
-  // statement timeout plus the connect timeout, unless the URL sets its own.
-  const std::string user_timeout =
-    format_number(static_cast<double>(options.statement_timeout_ms) + std::ceil(options.connect_timeout_s) * 1000.0, 0);
-  const bool set_user_timeout = keywords.contains("tcp_user_timeout") && !url.param("tcp_user_timeout");
-  const char* keys[] = { "dbname", "application_name", "connect_timeout", set_user_timeout ? "tcp_user_timeout" : nullptr, nullptr };
-  const char* values[] = { url_text.c_str(), "poolcalc", timeout.c_str(), set_user_timeout ? user_timeout.c_str() : nullptr, nullptr };
+  const char* keys[] = { "dbname", "application_name", nullptr };
+  const char* values[] = { url_text.c_str(), "poolcalc", nullptr };
+  const std::string connect_timeout = format_number(options.connect_timeout_s);
+  const std::string statement_timeout = format_number(static_cast<double>(options.statement_timeout_ms) / 1000.0);
   if (options.progress) {
-    options.progress(fmt::format("connecting to {} (connect_timeout {} s)", server, timeout));
+    options.progress(fmt::format("connecting to {} (connect timeout {} s, {})", server, connect_timeout, options.connect_timeout_source));
   }
-  PGconn* raw = lib.connectdb_params(keys, values, 1);
+  const Clock::time_point connect_deadline = deadline_after(options.connect_timeout_s);
+  PGconn* raw = lib.connect_start_params(keys, values, 1);
   if (raw == nullptr) {
     return poolcalc::unexpected(fmt::format("cannot connect to {}: out of memory", server));
   }
   Connection conn(lib, raw);
-  if (lib.status(raw) != CONNECTION_OK) {
+  if (lib.status(raw) == CONNECTION_BAD) { // a URL libpq cannot use
     return poolcalc::unexpected(scrub(url, fmt::format("cannot connect to {}: {}", server, one_line(lib.error_message(raw)))));
   }
-  const auto lost = [&](const std::pair<std::string, std::string>& error) {
-    return poolcalc::unexpected(scrub(url, fmt::format("inspecting {}: {}", server, error.second)));
+  if (auto connected = conn.complete(connect_deadline); !connected) {
+    if (connected.error().timed_out) {
+      return poolcalc::unexpected(fmt::format("cannot connect to {}: the server did not complete the connection within {} s ({}); the "
+                                              "connection was closed",
+                                              server,
+                                              connect_timeout,
+                                              options.connect_timeout_source));
+    }
+    return poolcalc::unexpected(scrub(url, fmt::format("cannot connect to {}: {}", server, connected.error().message)));
+  }
+  // Everything after the connection, BEGIN to COMMIT, within one statement timeout. The server's
+  // SET LOCAL statement_timeout below stops a query that outlives an inspection given up on.
+  conn.answer_by(deadline_after(static_cast<double>(options.statement_timeout_ms) / 1000.0));
+  const auto lost = [&](const QueryError& error) {
+    if (error.timed_out) {
+      return poolcalc::unexpected(fmt::format("inspecting {}: the server did not answer within {} s (inspect.statement_timeout_ms); the "
+                                              "connection was closed",
+                                              server,
+                                              statement_timeout));
+    }
+    return poolcalc::unexpected(scrub(url, fmt::format("inspecting {}: {}", server, error.message)));
   };
 
   ServerSnapshot s;
@@ -303,21 +459,33 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
     }
     // The sums over every statement come from window functions, before the LIMIT (5000:
     // pg_stat_statements.max's default, the most rows the view holds unless raised).
-    auto rows = conn.exec(
-      fmt::format("SELECT calls, mean{0}, stddev{0}, max{0}, total{0}, left(regexp_replace(query, '\\s+', ' ', 'g'), 120), "
-                  "sum(calls) OVER (), sum(total{0}) OVER () "
-                  "FROM {3} "
-                  "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) {1}"
-                  "AND calls > 0 AND query NOT LIKE '{2}%' "
-                  "AND query !~* '^\\s*(begin|commit|rollback|end|abort|start\\s+transaction|savepoint|release|set|reset|show|discard|"
-                  "deallocate|listen|unlisten|prepare\\s+transaction)\\M' "
-                  "ORDER BY total{0} DESC LIMIT 5000",
-                  suffix,
-                  toplevel,
-                  "/* poolcalc inspect */",
-                  view));
+    // Statements that can carry a credential (CREATE ROLE ... PASSWORD and the like, kept as
+    // typed) are withheld here already: their text never leaves the server, and they are left out
+    // of the sums like transaction control. add_statement() checks every text again, with
+    // PostgreSQL's lexing (nested comments, several statements), and masks the literals of the
+    // rest before cutting them to 120 characters: hence a longer prefix here.
+    auto rows = conn.exec(fmt::format(
+      R"sql(SELECT calls, mean_ms, stddev_ms, max_ms, total_ms, CASE WHEN NOT withheld THEN coalesce(left(query, {4}), '') END, )sql"
+      R"sql(sum(calls) FILTER (WHERE NOT withheld) OVER (), sum(total_ms) FILTER (WHERE NOT withheld) OVER () )sql"
+      R"sql(FROM (SELECT calls, mean{0} AS mean_ms, stddev{0} AS stddev_ms, max{0} AS max_ms, total{0} AS total_ms, query, )sql"
+      R"sql(coalesce(query ~* E'^\\s*(/\\*([^*]|\\*+[^*/])*\\*+/\\s*|--[^\\n]*\\n\\s*)*(create|alter)\\s+)sql"
+      R"sql((role|user|group|server|subscription|foreign\\s+data\\s+wrapper)\\M', false) AS withheld )sql"
+      R"sql(FROM {3} WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) {1})sql"
+      R"sql(AND calls > 0 AND query NOT LIKE '{2}%' )sql"
+      R"sql(AND query !~* E'^\\s*(begin|commit|rollback|end|abort|start\\s+transaction|savepoint|release|set|reset|show|)sql"
+      R"sql(discard|deallocate|listen|unlisten|prepare\\s+transaction)\\M') AS s )sql"
+      R"sql(ORDER BY total_ms DESC LIMIT 5000)sql",
+      suffix,
+      toplevel,
+      "/* poolcalc inspect */",
+      view,
+      k_statement_prefix_chars));
     if (rows) {
       s.statements_status = StatementsStatus::available;
+      if (!rows->rows.empty()) { // the sums, the same on every row
+        s.statements_calls = to_int(rows->rows.front()[6]);
+        s.statements_total_ms = to_double(rows->rows.front()[7]).value_or(0);
+      }
       for (const auto& r : rows->rows) {
         StatementStat stat;
         stat.calls = to_int(r[0]);
@@ -325,18 +493,15 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
         stat.stddev_ms = to_double(r[2]).value_or(0);
         stat.max_ms = to_double(r[3]).value_or(0);
         stat.total_ms = to_double(r[4]).value_or(0);
-        stat.query = text_of(r[5]);
-        s.statements_calls = to_int(r[6]);
-        s.statements_total_ms = to_double(r[7]).value_or(0);
-        s.statements.push_back(std::move(stat));
+        add_statement(s, std::move(stat), r[5]);
       }
-    } else if (rows.error().first == "55000") { // object_not_in_prerequisite_state: not in shared_preload_libraries
+    } else if (rows.error().state == "55000") { // object_not_in_prerequisite_state: not in shared_preload_libraries
       s.statements_status = StatementsStatus::not_loaded;
-    } else if (rows.error().first == "57P01" || rows.error().first.empty()) {
+    } else if (rows.error().timed_out || rows.error().state == "57P01" || rows.error().state.empty()) {
       return lost(rows.error()); // the server went away
     } else {
       s.statements_status = StatementsStatus::not_readable;
-      s.statements_error = rows.error().second;
+      s.statements_error = rows.error().message;
     }
     if (!rows) {
       if (auto r = conn.exec("ROLLBACK TO SAVEPOINT statements"); !r) {

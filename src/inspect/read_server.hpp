@@ -12,16 +12,22 @@
 
 namespace poolcalc::inspect {
 
+// The inspection ends within connect_timeout_s + statement_timeout_ms, whatever the server does
+// (docs/usage.md): the connection (every host of the URL, TLS, authentication) must be complete
+// within connect_timeout_s, and everything after it, BEGIN to COMMIT, answered within
+// statement_timeout_ms, which is also each query's server-side statement_timeout. Only the host
+// name lookup, which libpq makes with the system's blocking resolver, is not bounded by them.
 struct ReadOptions
 {
-  double connect_timeout_s = 10; // unless the URL sets connect_timeout
+  double connect_timeout_s = 10;
+  std::string connect_timeout_source = "inspect.connect_timeout_s"; // named when it runs out
   std::int64_t statement_timeout_ms = 5000;
   std::function<void(const std::string&)> progress; // told before each slow step (may be empty)
 };
 
 // Connects, reads the settings, pg_stat_activity and pg_stat_statements, and disconnects.
-// Returns an error string (password masked) when libpq cannot be loaded, the connection fails
-// or the server goes away mid-way; a missing or unreadable pg_stat_statements is not an error
+// Returns an error string (password masked) when libpq cannot be loaded, the connection fails,
+// the server goes away mid-way or a deadline above passes; a missing or unreadable pg_stat_statements is not an error
 // (it is part of the snapshot).
 poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, const ReadOptions& options);
 

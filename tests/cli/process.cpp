@@ -7,25 +7,52 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <stdexcept>
 
 namespace poolcalc::test {
 
 namespace {
 
-void drain(int out_fd, int err_fd, std::string& out, std::string& err)
+using Clock = std::chrono::steady_clock;
+
+// Reads both pipes to their end. With a deadline, `on_deadline` runs once when it passes (it
+// kills the process, which closes the pipes).
+void drain(int out_fd,
+           int err_fd,
+           std::string& out,
+           std::string& err,
+           std::optional<Clock::time_point> deadline = {},
+           const std::function<void()>& on_deadline = {})
 {
   pollfd fds[2] = { { out_fd, POLLIN, 0 }, { err_fd, POLLIN, 0 } };
   int open_count = 2;
   char buffer[65536];
   while (open_count > 0) {
-    if (poll(fds, 2, -1) < 0) {
+    int timeout_ms = -1;
+    if (deadline) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
+      if (left <= 0) {
+        on_deadline();
+        deadline.reset();
+      } else {
+        timeout_ms = static_cast<int>(left);
+      }
+    }
+    const int ready = poll(fds, 2, timeout_ms);
+    if (ready < 0) {
       if (errno == EINTR) {
         continue;
       }
       throw std::runtime_error("poll failed");
+    }
+    if (ready == 0) {
+      continue; // the deadline, handled above
     }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
@@ -47,6 +74,7 @@ void drain(int out_fd, int err_fd, std::string& out, std::string& err)
 
 Child start_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env)
 {
+  const auto start = Clock::now();
   int out_pipe[2];
   int err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -88,16 +116,26 @@ Child start_process(const std::vector<std::string>& args, const std::map<std::st
     close(err_pipe[0]);
     throw std::runtime_error("cannot start " + args.front());
   }
-  return { pid, out_pipe[0], err_pipe[0] };
+  return { pid, out_pipe[0], err_pipe[0], std::chrono::duration<double>(start.time_since_epoch()).count() };
 }
 
-Result finish(Child& child)
+Result finish(Child& child, std::optional<double> limit_s)
 {
+  const Clock::time_point start{ std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(child.started)) };
   Result result;
-  drain(child.out_fd, child.err_fd, result.out, result.err);
+  std::optional<Clock::time_point> deadline;
+  if (limit_s) {
+    deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*limit_s));
+  }
+  const int pid = child.pid;
+  drain(child.out_fd, child.err_fd, result.out, result.err, deadline, [&] {
+    result.killed = true;
+    kill(pid, SIGKILL);
+  });
   int status = 0;
   while (waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
   }
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   child = Child{};
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
@@ -114,6 +152,12 @@ Child start_poolcalc(const std::vector<std::string>& args, const std::map<std::s
   std::vector<std::string> full = { POOLCALC_BINARY };
   full.insert(full.end(), args.begin(), args.end());
   return start_process(full, env);
+}
+
+Result run_poolcalc_killed_after(double limit_s, const std::vector<std::string>& args, const std::map<std::string, std::string>& env)
+{
+  Child child = start_poolcalc(args, env);
+  return finish(child, limit_s);
 }
 
 Result run_poolcalc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env)

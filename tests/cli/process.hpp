@@ -2,6 +2,7 @@
 // Runs the real poolcalc binary as a child process and captures what it prints.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@ struct Result
   int exit_code = -1;
   std::string out;
   std::string err;
+  bool killed = false; // finish with a limit (run_poolcalc_killed_after): the process outlived it and was killed
+  double seconds = 0;  // wall time from start to exit
 };
 
 // Runs `args` (args[0] is the program path) with the environment `env` only (plus PATH), and
@@ -24,6 +27,7 @@ struct Child
   int pid = -1;
   int out_fd = -1;
   int err_fd = -1;
+  double started = 0; // steady-clock seconds at its start
 };
 
 // Starts `args` as run_process does, without waiting for it.
@@ -33,12 +37,17 @@ Child start_process(const std::vector<std::string>& args, const std::map<std::st
 Child start_poolcalc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
 
 // Reads what `child` prints until it exits, and its exit code (128 + the signal that ended it).
-Result finish(Child& child);
+// With `limit_s`, kills it (SIGKILL) if it has not exited that many seconds after its start.
+Result finish(Child& child, std::optional<double> limit_s = std::nullopt);
 
 // Runs POOLCALC_BINARY with `args`.
 Result run_poolcalc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
 
 // Runs a shell command line with /bin/sh -c, `poolcalc` on PATH resolving to the built binary.
 Result shell(const std::string& command_line, const std::map<std::string, std::string>& env = {});
+
+// Runs POOLCALC_BINARY with `args`, killing it (SIGKILL) if it has not exited after `limit_s`
+// seconds: a test of a hang fails instead of hanging too.
+Result run_poolcalc_killed_after(double limit_s, const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
 
 } // namespace poolcalc::test

@@ -43,6 +43,13 @@ TEST_CASE("inspect: bad input is refused before any connection")
               2,
               "--vus: expected a whole number from 1 to 1000000000, got '0'");
   check_error({ "inspect", "--app" }, 2, "--app: 1 required NAME missing (see poolcalc --help)");
+  // The inspection's connect timeout: never "wait forever" (0), and the URL's must be a number.
+  check_error({ "inspect", "--connect-timeout", "0", "--database-url", k_url },
+              2,
+              "--connect-timeout: expected a whole number from 1 to 3600, got '0'");
+  check_error({ "inspect", "--database-url", k_url + "?connect_timeout=5s" },
+              2,
+              "--database-url: connect_timeout: expected a whole number from 0 to 3600, got '5s'");
 }
 
 TEST_CASE("inspect: a low --max-connections is checked against the server's reserve, not the rules'")
@@ -66,6 +73,17 @@ TEST_CASE("inspect: a password libpq quotes back is masked")
     CHECK(r.out.empty());
     CHECK(r.err.find("Leak") == std::string::npos);
   }
+}
+
+TEST_CASE("inspect --help states its time bound and where the connect timeout comes from")
+{
+  const Result r = run_poolcalc({ "inspect", "--help" });
+  CHECK(r.exit_code == 0);
+  // The built-in rules: inspect.connect_timeout_s = 10, inspect.statement_timeout_ms = 5000.
+  CHECK(r.out.find("It never waits longer than the connect timeout plus the statement timeout, whatever the server does:\n"
+                   "the connection within --connect-timeout S (else the URL's connect_timeout, else the rules'\n"
+                   "inspect.connect_timeout_s, 10), everything after it within inspect.statement_timeout_ms (5000);\n"
+                   "then it closes the connection and exits 1.\n") != std::string::npos);
 }
 
 TEST_CASE("--query-ms auto belongs to inspect")

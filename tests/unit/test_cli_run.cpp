@@ -116,9 +116,10 @@ TEST_CASE("run: inspect tells a terminal what it is waiting for")
   std::ostringstream err;
   CHECK(run(static_cast<int>(argv.size()), argv.data(), out, err, env) == k_exit_runtime);
   CHECK(out.str().empty());
-  CHECK(err.str().rfind("poolcalc: connecting to postgresql://app:****@127.0.0.1:1/chat (connect_timeout 10 s)...\n"
-                        "poolcalc: error: cannot connect to postgresql://app:****@127.0.0.1:1/chat: ",
-                        0) == 0);
+  CHECK(
+    err.str().rfind("poolcalc: connecting to postgresql://app:****@127.0.0.1:1/chat (connect timeout 10 s, inspect.connect_timeout_s)...\n"
+                    "poolcalc: error: cannot connect to postgresql://app:****@127.0.0.1:1/chat: ",
+                    0) == 0);
   CHECK(err.str().find("Pw-Hidden") == std::string::npos);
 
   const Outcome quiet = call(args);

@@ -3,9 +3,12 @@
 
 #include "poolcalc/inspect.hpp"
 
+#include "poolcalc/emit.hpp"
+
 #include "helpers.hpp"
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 namespace poolcalc {
 
@@ -286,6 +289,272 @@ TEST_CASE("apply_server")
     REQUIRE(apply_server(inputs, analyze(s, builtin_rules(), ""), builtin_rules()).has_value());
     CHECK(inputs.at("query_ms").items == std::vector<std::string>{ "52.25" }); // 156.75 / 3
   }
+}
+
+TEST_CASE("may_carry_credentials")
+{
+  SUBCASE("the commands whose text can hold a password, however they are written")
+  {
+    for (const char* sql : {
+           "CREATE ROLE app LOGIN PASSWORD 'x'",
+           "create role app password 'x'",
+           "CrEaTe UsEr app WITH PASSWORD 'x'",
+           "ALTER ROLE app PASSWORD 'x'",
+           "ALTER USER app ENCRYPTED PASSWORD 'x'",
+           "ALTER GROUP admins ADD USER app",
+           "CREATE USER MAPPING FOR app SERVER remote OPTIONS (user 'app', password 'x')",
+           "ALTER USER MAPPING FOR app SERVER remote OPTIONS (SET password 'x')",
+           "CREATE SERVER remote FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db', dbname 'x')",
+           "ALTER SERVER remote OPTIONS (SET dbname 'x')",
+           "CREATE SUBSCRIPTION s CONNECTION 'host=db password=x' PUBLICATION p",
+           "ALTER SUBSCRIPTION s CONNECTION 'host=db password=x'",
+           "CREATE FOREIGN DATA WRAPPER w OPTIONS (secret 'x')",
+           "alter foreign\n data\twrapper w options (add secret 'x')",
+           "  \n\t ALTER ROLE app PASSWORD 'x'",                      // leading whitespace
+           "/* rotate */ ALTER ROLE app PASSWORD 'x'",                // a comment first
+           "/* a /* nested */ comment */ALTER ROLE app PASSWORD 'x'", // comments nest in SQL
+           "-- rotate\nALTER ROLE app PASSWORD 'x'",                  // a line comment
+           "ALTER/**/ROLE app PASSWORD 'x'",                          // a comment between the keywords
+           "SELECT 1; CREATE ROLE app PASSWORD 'x'",                  // a later statement
+           "SELECT ';'; ALTER ROLE app PASSWORD 'x'",                 // ';' in a literal is not the end
+           "ALTER ROLE app PASSWORD 'cut by a trunc",                 // a prefix
+           "ALTER ROLE",
+         }) {
+      INFO(sql);
+      CHECK(may_carry_credentials(sql));
+    }
+  }
+  SUBCASE("other statements, and the words in comments, literals and identifiers")
+  {
+    for (const char* sql : {
+           "",
+           "SELECT $1",
+           "SELECT 'CREATE ROLE app PASSWORD x'",
+           "SELECT $$; CREATE ROLE app PASSWORD 'x'$$",
+           "/* CREATE ROLE app PASSWORD 'x' */ SELECT 1",
+           "-- ALTER ROLE app PASSWORD 'x'\nSELECT 1",
+           "SELECT \"alter\" FROM role",
+           "COMMENT ON ROLE app IS 'x'",
+           "DROP ROLE app",
+           "DROP USER MAPPING FOR app SERVER remote",
+           "CREATE TABLE users (password text)",
+           "CREATE FOREIGN TABLE t (a int) SERVER remote",
+           "CREATE ROLES",
+           "CREATE",
+         }) {
+      INFO(sql);
+      CHECK_FALSE(may_carry_credentials(sql));
+    }
+  }
+}
+
+TEST_CASE("mask_literals")
+{
+  SUBCASE("every kind of string literal")
+  {
+    CHECK(mask_literals("COMMENT ON ROLE app IS 'it''s x'") == "COMMENT ON ROLE app IS '...'");
+    CHECK(mask_literals("SELECT '', 'a'") == "SELECT '...', '...'");
+    CHECK(mask_literals("SELECT E'a\\'b', e'\\\\', 'c'") == "SELECT E'...', e'...', '...'"); // E'a\'b', e'\\'
+    CHECK(mask_literals("SELECT E'it''s'") == "SELECT E'...'");
+    CHECK(mask_literals("SELECT U&'d\\0061t' UESCAPE '!'") == "SELECT U&'...' UESCAPE '...'");
+    CHECK(mask_literals("SELECT B'1010', x'1F', N'x'") == "SELECT B'...', x'...', N'...'");
+    CHECK(mask_literals("SELECT interval '1 day', type'x'") == "SELECT interval '...', type'...'");
+    CHECK(mask_literals("DO $$ BEGIN PERFORM 'x'; END $$") == "DO $$...$$");
+    CHECK(mask_literals("CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1 $body$ LANGUAGE sql") ==
+          "CREATE FUNCTION f() RETURNS int AS $body$...$body$ LANGUAGE sql");
+    CHECK(mask_literals("SELECT $a$ $b$ x $b$ $A$ $a$, 1") == "SELECT $a$...$a$, 1"); // tags are case-sensitive
+    CHECK(mask_literals("SELECT 'héllo', 'ü'") == "SELECT '...', '...'");
+  }
+  SUBCASE("what is not a literal is kept")
+  {
+    for (const char* sql : {
+           "SELECT $1, $2 FROM t WHERE a = $3",
+           "SELECT a$b$c, x$$ FROM t", // '$' inside a word
+           "SELECT \"it's\", \"a\"\"'b\" FROM t",
+           "SELECT 1 -- it's\n",
+           "SELECT /* it's /* nested ' */ still */ 1",
+           "SELECT ünïcode FROM t",
+         }) {
+      CHECK(mask_literals(sql) == sql);
+    }
+    CHECK(mask_literals("SELECT \"it's\" FROM t WHERE x = 'y'") == "SELECT \"it's\" FROM t WHERE x = '...'");
+    CHECK(mask_literals("SELECT 1 -- it's\n, 'x'") == "SELECT 1 -- it's\n, '...'");
+    CHECK(mask_literals("/* it's */ 'x'") == "/* it's */ '...'");
+  }
+  SUBCASE("a literal that does not end is masked to the end of the text")
+  {
+    CHECK(mask_literals("ALTER SYSTEM SET primary_conninfo = 'host=db password=x") == "ALTER SYSTEM SET primary_conninfo = '...");
+    CHECK(mask_literals("SELECT 'a''") == "SELECT '...");    // the cut fell inside a doubled quote
+    CHECK(mask_literals("SELECT E'a\\'") == "SELECT E'..."); // E'a\' is open
+    CHECK(mask_literals("DO $f$ BEGIN PERFORM 1; $f") == "DO $f$...");
+    CHECK(mask_literals("SELECT U&'x") == "SELECT U&'...");
+  }
+  SUBCASE("a '...' literal whose end depends on standard_conforming_strings: masked to the end")
+  {
+    // 'a\' , 'x': two literals with standard_conforming_strings on, one (a' , ) then x with it off.
+    CHECK(mask_literals("SELECT 'a\\' , 'x', 1") == "SELECT '...");
+    CHECK(mask_literals("SELECT N'a\\' , 'x'") == "SELECT N'...");
+    // The same end either way: only the literal is masked.
+    CHECK(mask_literals("SELECT '\\d+', 'a\\\\', 1") == "SELECT '...', '...', 1"); // '\d+', 'a\\'
+  }
+}
+
+TEST_CASE("statement_excerpt")
+{
+  CHECK(statement_excerpt("  SELECT\n\t a,\r\n  b  FROM t \n") == "SELECT a, b FROM t");
+  // Masked before it is cut: the text after a long literal is shown, and the literal never is.
+  const std::string long_literal = "SELECT '" + std::string(300, 's') + "', 42 AS answer";
+  CHECK(statement_excerpt(long_literal) == "SELECT '...', 42 AS answer");
+  // Whitespace inside a literal does not count either.
+  CHECK(statement_excerpt("COMMENT ON ROLE app IS 'a\n\n  b'") == "COMMENT ON ROLE app IS '...'");
+  // 120 characters, not bytes: "SELECT " and 113 two-byte characters (233 bytes).
+  std::string accents = "SELECT ";
+  for (int i = 0; i < 200; ++i) {
+    accents += "é";
+  }
+  const std::string excerpt = statement_excerpt(accents);
+  CHECK(excerpt.size() == 7 + 2 * 113);
+  CHECK(excerpt == accents.substr(0, 233));
+  CHECK(statement_excerpt("SELECT a, b", 9) == "SELECT a,");
+  CHECK(statement_excerpt("SELECT a   b", 7) == "SELECT"); // no trailing space
+}
+
+TEST_CASE("shorten")
+{
+  CHECK(shorten("SELECT 1", 60) == "SELECT 1");
+  std::string sixty;
+  for (int i = 0; i < 60; ++i) {
+    sixty += "é";
+  }
+  CHECK(shorten(sixty, 60) == sixty);                              // 60 characters (120 bytes) fit
+  CHECK(shorten(sixty + "x", 60) == sixty.substr(0, 114) + "..."); // 57 characters and "..."
+}
+
+TEST_CASE("add_statement: what may carry a credential is withheld, and the sums cover what is counted")
+{
+  ServerSnapshot s = chat_snapshot();
+  s.statements_status = StatementsStatus::available;
+  // The server's sums, over the rows it did not withhold: 7 + 3 calls, 70 + 30 ms.
+  s.statements_calls = 10;
+  s.statements_total_ms = 100;
+  add_statement(s, { "", 2, 5, 0, 5, 10 }, std::nullopt); // withheld by the server: not in its sums
+  CHECK(s.withheld_statements == 1);
+  CHECK(s.withheld_calls == 2);
+  CHECK(s.statements_calls == 10);
+  // A nested comment, which the server's pattern does not follow: withheld here, taken out of the sums.
+  add_statement(s, { "", 3, 10, 0, 10, 30 }, std::string("/* a /* b */ */ CREATE ROLE x PASSWORD 'Zq9'"));
+  CHECK(s.withheld_statements == 2);
+  CHECK(s.withheld_calls == 5);
+  CHECK(s.statements_calls == 7);
+  CHECK(s.statements_total_ms == 70);
+  add_statement(s, { "", 7, 10, 0, 10, 70 }, std::string("SELECT  $1,\n 'Zq9'"));
+  REQUIRE(s.statements.size() == 1);
+  CHECK(s.statements[0].query == "SELECT $1, '...'");
+  CHECK(s.statements[0].calls == 7);
+
+  const Inspection in = analyze(s, builtin_rules(), "");
+  CHECK(*in.mean_query_ms == doctest::Approx(10.0)); // 70 ms / 7 calls: the withheld 5 calls are not in it
+  REQUIRE(find(in, "server.statements_withheld") != nullptr);
+  CHECK(find(in, "server.statements_withheld")->level == Level::info);
+  CHECK(find(in, "server.statements_withheld")->message ==
+        "2 statements (5 calls) are not shown: they create or alter a role, user, group, user mapping, server, subscription or "
+        "foreign-data wrapper, whose text can carry a password; they are left out of the times, like BEGIN and SET");
+
+  ServerSnapshot one = chat_snapshot();
+  add_statement(one, { "", 1, 5, 0, 5, 5 }, std::nullopt);
+  CHECK(find(analyze(one, builtin_rules(), ""), "server.statements_withheld")->message ==
+        "1 statement (1 call) is not shown: it creates or alters a role, user, group, user mapping, server, subscription or "
+        "foreign-data wrapper, whose text can carry a password; it is left out of the times, like BEGIN and SET");
+  CHECK(find(analyze(chat_snapshot(), builtin_rules(), ""), "server.statements_withheld") == nullptr);
+}
+
+TEST_CASE("render_inspect_*: what the server returned cannot drive the terminal")
+{
+  // A role or database name may hold any character but NUL; a statement's comment too.
+  ServerSnapshot s = chat_snapshot();
+  s.current_user = "me\x1b[2J";
+  Backend& b = s.backends[1];            // pid 10
+  b.application = "api\x1b]0;title\x07"; // ESC ] ... BEL sets a window title
+  b.user = "u\xc2\x9b"
+           "31m";                // U+009B, the one-byte CSI
+  b.database = "db\xe2\x80\xae"; // U+202E reverses what follows
+  b.state = "idle in transaction";
+  b.state_age_s = 600; // the longest: the finding names this session
+  s.backends[2].application = "del\x7f";
+  s.statements_status = StatementsStatus::available;
+  s.statements = { { "SELECT $1 /* \x1b[8m */", 1, 1, 0, 1, 1 } };
+  s.statements_calls = 1;
+  s.statements_total_ms = 1;
+  const Inspection in = analyze(s, builtin_rules(), "");
+  const std::string text = render_inspect_text(in, builtin_rules(), TextOptions{});
+  const std::string markdown = render_inspect_markdown(in, builtin_rules());
+  const std::string json = render_inspect_json(in, builtin_rules(), nullptr);
+  for (const std::string* out : { &text, &markdown, &json }) {
+    for (const char* active : { "\x1b", "\x07", "\x7f", "\xc2\x9b", "\xe2\x80\xae" }) {
+      CHECK(out->find(active) == std::string::npos);
+    }
+  }
+  CHECK(text.find("connected as 'me\\e[2J'") != std::string::npos);
+  CHECK(text.find(" api\\e]0;title\\x07 ") != std::string::npos);
+  CHECK(text.find(" u\\u{009b}31m ") != std::string::npos);
+  CHECK(text.find(" db\\u{202e} ") != std::string::npos);
+  CHECK(text.find(" del\\x7f ") != std::string::npos);
+  CHECK(text.find("SELECT $1 /* \\e[8m */") != std::string::npos);
+  CHECK(text.find("pid 10, application 'api\\e]0;title\\x07', user 'u\\u{009b}31m', database 'db\\u{202e}'") != std::string::npos);
+  CHECK(markdown.find("as `me\\e[2J`") != std::string::npos);
+  CHECK(markdown.find("| 1 | api\\e]0;title\\x07 | u\\u{009b}31m | db\\u{202e} | idle in transaction |\n") != std::string::npos);
+  CHECK(markdown.find("pid 10, application 'api\\e]0;title\\x07', user 'u\\u{009b}31m', database 'db\\u{202e}'") != std::string::npos);
+  // JSON: the same text, in JSON's escapes.
+  CHECK(json.find("\"me\\u001b[2J\"") != std::string::npos);
+  CHECK(json.find("\"u\\u009b31m\"") != std::string::npos);
+  CHECK(json.find("\"db\\u202e\"") != std::string::npos);
+  CHECK(json.find("\"del\\u007f\"") != std::string::npos);
+  const auto parsed = nlohmann::json::parse(json);
+  CHECK(parsed["server"]["user"] == "me\x1b[2J");
+  bool found = false;
+  for (const auto& session : parsed["connections"]["idle_in_transaction"]) {
+    if (session["pid"] == 10) {
+      found = true;
+      CHECK(session["application"] == "api\x1b]0;title\x07");
+      CHECK(session["user"] == "u\xc2\x9b"
+                               "31m");
+      CHECK(session["database"] == "db\xe2\x80\xae");
+    }
+  }
+  CHECK(found);
+}
+
+TEST_CASE("inspect_connect_timeout: --connect-timeout or --config, then the URL, then the rules")
+{
+  const Rules rules = builtin_rules(); // inspect.connect_timeout_s = 10
+  const DatabaseUrl plain = *DatabaseUrl::parse("postgresql://app@db/chat");
+  const DatabaseUrl with_param = *DatabaseUrl::parse("postgresql://app@db/chat?connect_timeout=7");
+  const DatabaseUrl with_zero = *DatabaseUrl::parse("postgresql://app@db/chat?connect_timeout=0");
+  RawInputs none;
+  RawInputs flag = test::inputs({ { "connect_timeout", "3" } });
+  flag.at("connect_timeout").origin = "--connect-timeout";
+  RawInputs file = test::inputs({ { "connect_timeout", "4" } });
+  file.at("connect_timeout").origin = "inspect.toml:2:19: connect_timeout";
+
+  const auto check = [](const poolcalc::expected<ConnectTimeout, std::string>& got, double seconds, const std::string& source) {
+    REQUIRE(got.has_value());
+    CHECK(got->seconds == seconds);
+    CHECK(got->source == source);
+  };
+  check(inspect_connect_timeout(none, plain, "--database-url", rules), 10, "inspect.connect_timeout_s");
+  check(inspect_connect_timeout(none, with_param, "--database-url", rules), 7, "connect_timeout in the URL");
+  check(inspect_connect_timeout(none, with_zero, "--database-url", rules), 10, "inspect.connect_timeout_s"); // 0: libpq's "forever"
+  check(inspect_connect_timeout(flag, with_param, "--database-url", rules), 3, "--connect-timeout");
+  check(inspect_connect_timeout(file, with_param, "--database-url", rules), 4, "inspect.toml:2:19: connect_timeout");
+
+  // The inspection never waits forever: 0 is refused where it was given.
+  RawInputs zero = test::inputs({ { "connect_timeout", "0" } });
+  zero.at("connect_timeout").origin = "--connect-timeout";
+  CHECK(inspect_connect_timeout(zero, plain, "--database-url", rules).error() ==
+        "--connect-timeout: expected a whole number from 1 to 3600, got '0'");
+  const DatabaseUrl bad = *DatabaseUrl::parse("postgresql://app@db/chat?connect_timeout=5s");
+  CHECK(inspect_connect_timeout(none, bad, "DATABASE_URL", rules).error() ==
+        "DATABASE_URL: connect_timeout: expected a whole number from 0 to 3600, got '5s'");
 }
 
 TEST_CASE("duration_text")
