@@ -19,8 +19,8 @@ std::string available_phrase(const Plan& plan)
   return fmt::format("{} available (max_connections {} - reserved {})", plan.available, plan.scenario.max_connections, plan.reserved_total);
 }
 
-// pool.exceeds_available: the application's connections do not fit the server (seed:
-// "Validation Against Database Limits").
+// pool.exceeds_available: the application's connections do not fit the server
+// (docs/model.md, section 3).
 void pool_exceeds_available(const Plan& plan, const Rules&, Findings& out)
 {
   if (plan.recommendation != Recommendation::pool || plan.total_connections <= plan.available) {
@@ -61,7 +61,7 @@ void capacity_exceeds_server(const Plan& plan, const Rules&, Findings& out)
                   "database.max_connections, database.reserved, database.safe_utilization_max" });
 }
 
-// pgbouncer.pool_reduced: the seed's sizing of default_pool_size + reserve_pool_size did not fit.
+// pgbouncer.pool_reduced: the sizing of default_pool_size + reserve_pool_size did not fit.
 void pgbouncer_pool_reduced(const Plan& plan, const Rules& rules, Findings& out)
 {
   if (!plan.pgbouncer || plan.pgbouncer->default_pool_size == plan.pgbouncer->default_pool_size_wanted) {
@@ -88,7 +88,7 @@ void pgbouncer_pool_reduced(const Plan& plan, const Rules& rules, Findings& out)
                   "pgbouncer.settings.reserve_pool_ratio, database.safe_utilization_max" });
 }
 
-// pgbouncer.recommended: one of the seed's "When to Use PgBouncer" triggers, or its scaling table.
+// pgbouncer.recommended: one of the PgBouncer triggers (rules pgbouncer.triggers), or the scaling table.
 void pgbouncer_recommended(const Plan& plan, const Rules&, Findings& out)
 {
   if (plan.triggers.empty()) {
@@ -104,7 +104,7 @@ void pgbouncer_recommended(const Plan& plan, const Rules&, Findings& out)
                   fmt::format("{}", fmt::join(keys, ", ")) });
 }
 
-// utilization.*: the seed's "Safe Usage Threshold: 50-70% of max_connections".
+// utilization.*: the safe band, 50-70 % of max_connections by default.
 void utilization_band(const Plan& plan, const Rules& rules, Findings& out)
 {
   const DatabaseRules& db = rules.database;
@@ -126,7 +126,7 @@ void utilization_band(const Plan& plan, const Rules& rules, Findings& out)
   }
 }
 
-// scenario.does_not_fit: another scenario of the list would not fit (the seed's own 200 ms case).
+// scenario.does_not_fit: another scenario of the list would not fit (the worked example's own 200 ms case).
 void scenario_does_not_fit(const Plan& plan, const Rules&, Findings& out)
 {
   for (std::size_t i = 0; i < plan.scenarios.size(); ++i) {
@@ -157,7 +157,7 @@ void scenario_does_not_fit(const Plan& plan, const Rules&, Findings& out)
   }
 }
 
-// scaling.band_disagrees: the seed's scaling table and its formula give different pools.
+// scaling.band_disagrees: the scaling table and the rule of thumb give different pools.
 void scaling_band_disagrees(const Plan& plan, const Rules&, Findings& out)
 {
   const ScalingRow* row = plan.scaling_row;

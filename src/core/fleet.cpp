@@ -489,7 +489,7 @@ FleetPgBouncerPlan plan_pgbouncer(Fleet& fleet, const Rules& rules)
 
   // Session pools hold a server connection per client connection: sized to every client
   // connection, surge included (a new instance's sessions would otherwise wait for the old
-  // ones to close). Transaction pools: the seed's formula over the pair's whole load.
+  // ones to close). Transaction pools: the rule of thumb over the pair's whole load.
   std::int64_t wanted_total = 0;
   for (std::size_t i = 0; i < p.pools.size(); ++i) {
     FleetPool& pool = p.pools[i];
@@ -803,7 +803,7 @@ void capacity_exceeds_server(const Fleet& fleet, Findings& out)
   }
 }
 
-// The seed's burst buffer (2-3x the peak) is what a pool keeps for spikes: when the buffered
+// The rule of thumb's burst buffer (2-3x the peak) is what a pool keeps for spikes: when the buffered
 // peak exceeds the server connections, a spike waits (inside PgBouncer, or for a pool slot).
 void burst_exceeds_server(const Fleet& fleet, Findings& out)
 {

@@ -563,7 +563,7 @@ Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::stri
     f.push_back(finding("server.idle_in_transaction",
                         Level::warn,
                         fmt::format("{} session{} idle in transaction for more than {}; the longest, {}, for {}: each holds a "
-                                    "connection (and its locks) while doing nothing, the leak the seed's connection-age query hunts",
+                                    "connection (and its locks) while doing nothing, the usual sign of a connection leak",
                                     r.idle_in_transaction.size(),
                                     r.idle_in_transaction.size() == 1 ? "" : "s",
                                     duration_text(limits.idle_in_transaction_warn_s),
@@ -595,7 +595,7 @@ Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::stri
     f.push_back(finding("server.wal_senders_not_counted",
                         Level::info,
                         fmt::format("WAL senders (max_wal_senders = {}) have slots of their own since PostgreSQL 12, so on this "
-                                    "server ({}) the seed's 'Replication: 10' reserve takes nothing from max_connections and is "
+                                    "server ({}) the reserved budget's 'replication' entry takes nothing from max_connections and is "
                                     "dropped from the live plan",
                                     snapshot.max_wal_senders,
                                     snapshot.version),
@@ -696,7 +696,7 @@ std::vector<ReserveEntry> live_reserve(const Inspection& inspection, const Rules
   const std::size_t server_entries = live.size();
   for (const ReserveEntry& entry : rules.database.reserved) {
     if (entry.name != "superuser" && entry.name != "other_apps" && entry.name != "replication" && entry.name != "reserved_connections") {
-      live.push_back(entry); // policy, such as the seed's admin headroom
+      live.push_back(entry); // policy, such as the default budget's admin headroom
     }
   }
   // Never more than max_connections: policy gives way first, then other applications' count

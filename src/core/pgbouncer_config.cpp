@@ -34,19 +34,20 @@ bool plain(std::string_view value, std::string_view extra)
   });
 }
 
-// Where PgBouncer listens and how it authenticates: the rules' values (the seed's example), for a
+// Where PgBouncer listens and how it authenticates: the rules' values (the example in docs/pgbouncer.md), for a
 // plan's or a fleet's PgBouncer plan alike.
 template<typename AnyPgBouncerPlan>
 void listen_and_auth(PgBouncerSettings& p, const AnyPgBouncerPlan& b, std::string_view who_connects, std::string_view userlist_hint)
 {
   p.listen_addr =
-    Chosen<std::string>{ b.listen_addr, fmt::format("rules pgbouncer.settings.listen_addr (the seed's example): {}", who_connects) };
-  p.listen_port = Chosen<std::int64_t>{ b.listen_port, "rules pgbouncer.settings.listen_port (the seed's example)" };
-  p.auth_type =
-    Chosen<std::string>{ b.auth_type,
-                         b.auth_type == "md5" ? "rules pgbouncer.settings.auth_type (the seed's example); md5 also accepts SCRAM "
-                                                "secrets in the auth_file and then uses SCRAM"
-                                              : "rules pgbouncer.settings.auth_type" };
+    Chosen<std::string>{ b.listen_addr,
+                         fmt::format("rules pgbouncer.settings.listen_addr (the example in docs/pgbouncer.md): {}", who_connects) };
+  p.listen_port = Chosen<std::int64_t>{ b.listen_port, "rules pgbouncer.settings.listen_port (the example in docs/pgbouncer.md)" };
+  p.auth_type = Chosen<std::string>{ b.auth_type,
+                                     b.auth_type == "md5"
+                                       ? "rules pgbouncer.settings.auth_type (the example in docs/pgbouncer.md); md5 also accepts SCRAM "
+                                         "secrets in the auth_file and then uses SCRAM"
+                                       : "rules pgbouncer.settings.auth_type" };
   p.auth_file =
     Chosen<std::string>{ b.auth_file, fmt::format("rules pgbouncer.settings.auth_file: one line per login role{}", userlist_hint) };
 }
@@ -81,12 +82,12 @@ poolcalc::expected<PgBouncerDatabase, std::string> database_entry(const Plan& pl
   const std::optional<DatabaseUrl>& url = plan.scenario.database_url;
   if (!url) {
     // Without a URL there is nothing to name: PgBouncer's fallback entry sends every database
-    // name a client asks for to the same name on the seed's server (localhost:5432).
+    // name a client asks for to the same name on localhost:5432 (PostgreSQL's default port).
     db.name = "*";
     db.host = "localhost";
     db.port = 5432;
-    db.why = "no database URL given: the fallback entry \"*\" sends every database name to the same name on localhost:5432 (the seed's "
-             "server); replace it with the database's host, port and name";
+    db.why = "no database URL given: the fallback entry \"*\" sends every database name to the same name on localhost:5432 "
+             "(PostgreSQL's default port); replace it with the database's host, port and name";
     return db;
   }
   const std::string name = url->database();
@@ -164,9 +165,10 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
     b.max_client_conn > b.max_client_conn_minimum
       ? fmt::format(
           "the application fleet opens {} client connections (instances x pool), more than the rules' {}", fleet, b.max_client_conn_minimum)
-      : fmt::format("rules pgbouncer.settings.max_client_conn (the seed's example), room for the fleet's {} client connections "
-                    "(instances x pool)",
-                    fleet)
+      : fmt::format(
+          "rules pgbouncer.settings.max_client_conn (the example in docs/pgbouncer.md), room for the fleet's {} client connections "
+          "(instances x pool)",
+          fleet)
   };
 
   const ScenarioResult& design = plan.scenarios[plan.design_index];
@@ -193,20 +195,23 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
     pool_why += fmt::format("; reduced to {} so it and its reserve fit {}", b.default_pool_size, budget);
   }
   p.default_pool_size = Chosen<std::int64_t>{ b.default_pool_size, pool_why };
-  p.min_pool_size =
-    Chosen<std::int64_t>{ b.min_pool_size,
-                          fmt::format("rules pgbouncer.settings.min_pool_ratio of default_pool_size {} (the seed: 10 for 50): "
-                                      "connections kept open for load that comes back after a quiet spell",
-                                      b.default_pool_size) };
+  p.min_pool_size = Chosen<std::int64_t>{
+    b.min_pool_size,
+    fmt::format("rules pgbouncer.settings.min_pool_ratio of default_pool_size {} (the example in docs/pgbouncer.md: 10 for 50): "
+                "connections kept open for load that comes back after a quiet spell",
+                b.default_pool_size)
+  };
   p.reserve_pool_size = Chosen<std::int64_t>{
     b.reserve_pool_size,
-    reduced ? fmt::format("what is left of {}: {} - {}", budget, b.server_budget, b.default_pool_size)
-            : fmt::format("rules pgbouncer.settings.reserve_pool_ratio of default_pool_size {} (the seed: 10 for 50): extra server "
-                          "connections for clients that waited reserve_pool_timeout",
-                          b.default_pool_size)
+    reduced
+      ? fmt::format("what is left of {}: {} - {}", budget, b.server_budget, b.default_pool_size)
+      : fmt::format(
+          "rules pgbouncer.settings.reserve_pool_ratio of default_pool_size {} (the example in docs/pgbouncer.md: 10 for 50): extra server "
+          "connections for clients that waited reserve_pool_timeout",
+          b.default_pool_size)
   };
   p.reserve_pool_timeout_s =
-    Chosen<double>{ b.reserve_pool_timeout_s, "rules pgbouncer.settings.reserve_pool_timeout_s (the seed's example)" };
+    Chosen<double>{ b.reserve_pool_timeout_s, "rules pgbouncer.settings.reserve_pool_timeout_s (the example in docs/pgbouncer.md)" };
   p.max_db_connections = Chosen<std::int64_t>{
     b.server_connections,
     fmt::format("default_pool_size {} + reserve_pool_size {}: PgBouncer keeps one pool per database and user, this caps the database at "
@@ -239,8 +244,9 @@ poolcalc::expected<PgBouncerDatabase, std::string> fleet_server(const Fleet& fle
   if (!fleet.database.url) {
     server.host = "localhost";
     server.port = 5432;
-    server.why = "no [database] url in the fleet file: localhost:5432 (the seed's server) assumed; replace it with the database's host "
-                 "and port";
+    server.why =
+      "no [database] url in the fleet file: localhost:5432 (PostgreSQL's default port) assumed; replace it with the database's host "
+      "and port";
     return server;
   }
   if (auto set = set_server(*fleet.database.url, server); !set) {
@@ -340,8 +346,8 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(con
     } else {
       const std::string sized =
         top.default_pool_size == top.default_pool_size_wanted
-          ? fmt::format("the seed's formula over its whole load (peak {}, burst, overhead)", format_number(top.peak))
-          : fmt::format("the seed's formula wants pool_size {} for its whole load (peak {}); cut to {} + {} so every pool fits the "
+          ? fmt::format("the rule of thumb over its whole load (peak {}, burst, overhead)", format_number(top.peak))
+          : fmt::format("the rule of thumb wants pool_size {} for its whole load (peak {}); cut to {} + {} so every pool fits the "
                         "server budget of {} (min(available {}, {} of max_connections {})), {} taken by session pools",
                         top.default_pool_size_wanted,
                         format_number(top.peak),
@@ -420,13 +426,14 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(con
                     fleet.surge_connections,
                     steady,
                     b.max_client_conn_minimum)
-      : fmt::format("rules pgbouncer.settings.max_client_conn (the seed's example), room for every instance's pool during the deploy: "
-                    "{} client connections ({} steady + the surge)",
-                    fleet.surge_connections,
-                    steady)
+      : fmt::format(
+          "rules pgbouncer.settings.max_client_conn (the example in docs/pgbouncer.md), room for every instance's pool during the deploy: "
+          "{} client connections ({} steady + the surge)",
+          fleet.surge_connections,
+          steady)
   };
   p.reserve_pool_timeout_s =
-    Chosen<double>{ b.reserve_pool_timeout_s, "rules pgbouncer.settings.reserve_pool_timeout_s (the seed's example)" };
+    Chosen<double>{ b.reserve_pool_timeout_s, "rules pgbouncer.settings.reserve_pool_timeout_s (the example in docs/pgbouncer.md)" };
 
   // query_wait_timeout is global: the longest wait any service accepts (0 = for ever).
   double wait = 0;

@@ -334,7 +334,7 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
     scenario.query_ms = read_query_ms(*query_ms);
     scenario.hold_cv_source = "exponential (the default)";
   }
-  scenario.design_index = scenario.query_ms.size() / 2; // the middle one (the seed's "realistic")
+  scenario.design_index = scenario.query_ms.size() / 2; // the middle one ("realistic" of three)
   if (const RawValue* design = find(inputs, "design_ms")) {
     const double wanted = number_or(inputs, "design_ms", 0, k_min_ms, k_max_query_ms);
     const auto it = std::find(scenario.query_ms.begin(), scenario.query_ms.end(), wanted);

@@ -74,7 +74,7 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
   p.reserve_pool_timeout_s = r.reserve_pool_timeout_s;
 
   // The server pool serves the whole fleet's concurrency, buffered like one pool: for one
-  // instance this is the pool itself (the seed's default_pool_size = 50).
+  // instance this is the pool itself (the worked example's default_pool_size = 50).
   const ScenarioResult& design = plan.scenarios[plan.design_index];
   const std::int64_t fleet_peak = design.peak_total_ceil;
   p.default_pool_size_wanted = plan.queueing.fleet_target_pool
@@ -374,7 +374,7 @@ ScenarioResult size_one(const Scenario& scenario, double query_ms, std::int64_t 
   ScenarioResult r;
   r.query_ms = query_ms;
   // Little's law: concurrency = arrival rate x time in system, with the arrival rate the
-  // seed assumes (one query per active VU per second).
+  // rule of thumb assumes (one query per active VU per second).
   const double peak = offered_concurrency(scenario, query_ms);
   r.peak_concurrent = round_decimal(peak);
   // The load spreads over the instances; each instance's pool carries its share.

@@ -244,7 +244,7 @@ std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const Con
   std::string schema = "// file: schema.prisma\n";
   if (input.pgbouncer) {
     schema += "// url goes through PgBouncer; directUrl gives migrations a direct connection. It must be a\n"
-              "// different variable: the seed's directUrl = env(\"DATABASE_URL\") sends them through the pooler too.\n"
+              "// different variable: directUrl = env(\"DATABASE_URL\") would send them through the pooler too.\n"
               "// (Prisma 7 moves the direct URL to prisma.config.ts.)\n";
     schema += "datasource db {\n"
               "  provider  = \"postgresql\"\n"
@@ -252,8 +252,8 @@ std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const Con
               "  directUrl = env(\"DIRECT_URL\")\n"
               "}\n";
   } else {
-    schema += "// Direct to PostgreSQL: no directUrl. It is only needed when url points at a pooler, and the\n"
-              "// seed's directUrl = env(\"DATABASE_URL\") repeats url, which gains nothing.\n";
+    schema += "// Direct to PostgreSQL: no directUrl. It is only needed when url points at a pooler, and\n"
+              "// directUrl = env(\"DATABASE_URL\") would repeat url, which gains nothing.\n";
     schema += "datasource db {\n"
               "  provider = \"postgresql\"\n"
               "  url      = env(\"DATABASE_URL\")\n"

@@ -59,7 +59,7 @@ std::string render_env(const Plan& plan)
       out += fmt::format("# sslmode={} needs TLS in PgBouncer too (client_tls_sslmode, off by default).\n", *url->param("sslmode"));
     }
   }
-  // The comment above each variable of the seed's block.
+  // The comment above each variable of the worked example's .env block (docs/model.md).
   const std::map<std::string, std::string> comments = {
     { "DIRECT_URL", "Direct connection for migrations (schema.prisma: directUrl = env(\"DIRECT_URL\"))" },
     { "DATABASE_POOL_SIZE", "Maximum connections in pool" },

@@ -75,7 +75,7 @@ std::string render_fleet_markdown(const Fleet& fleet, const std::vector<Finding>
 
   out += "## PgBouncer triggers\n\n";
   if (fleet.triggers.empty()) {
-    out += "None of the seed's triggers applies.\n\n";
+    out += "None of the PgBouncer triggers applies.\n\n";
   }
   for (const Trigger& t : fleet.triggers) {
     out += fmt::format("- {} (`{}`)\n", t.reason, t.rule);

@@ -62,7 +62,7 @@ std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& fi
     database_rows.push_back({ "url", "", db.url->masked() });
   }
   columns(out, database_rows, { false, true, false });
-  out += "\nservices (each sized by the seed's formula: pool per instance = ceil(peak / instances) x burst + overhead, rounded)\n";
+  out += "\nservices (each sized by the rule of thumb: pool per instance = ceil(peak / instances) x burst + overhead, rounded)\n";
   std::vector<std::vector<std::string>> rows = {
     { "service", "client", "load", "query", "instances", "peak", "pool", "connections", "setting" },
   };
@@ -95,7 +95,7 @@ std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& fi
                      fleet.fits_direct ? "fits" : "does not fit");
   out += fmt::format("deploy: {}\n", fleet_surge_text(fleet));
 
-  out += "\nPgBouncer triggers (seed, \"When to Use PgBouncer\")\n";
+  out += "\nPgBouncer triggers (rules pgbouncer.triggers, docs/model.md section 5)\n";
   if (fleet.triggers.empty()) {
     out += "  none applies\n";
   }

@@ -156,7 +156,7 @@ std::string render_inspect_text(const Inspection& in, const Rules& rules, const 
     out += line + "\n";
   }
 
-  out += "\nconnections by application, user, database and state (the seed's first query):\n";
+  out += "\nconnections by application, user, database and state (pg_stat_activity):\n";
   if (in.groups.empty()) {
     out += "  none besides the inspection's own\n";
   } else {
@@ -172,7 +172,7 @@ std::string render_inspect_text(const Inspection& in, const Rules& rules, const 
     out += aligned(table, { true, false, false, false, false, true });
   }
 
-  out += fmt::format("\noldest connections (the seed's leak query, at most {}):\n", rules.inspect.list_limit);
+  out += fmt::format("\noldest connections (by connection age, at most {}):\n", rules.inspect.list_limit);
   if (in.oldest.empty()) {
     out += "  none visible\n";
   } else {

@@ -59,7 +59,7 @@ TEST_CASE("pgbouncer_config_from_fleet: the example fleet")
   CHECK(api.min_pool_size == 7);
   CHECK(api.max_db_connections == 40);    // 33 + 7
   CHECK_FALSE(api.pool_mode.has_value()); // the global transaction mode
-  CHECK(contains(api.why, "the seed's formula wants pool_size 50 for its whole load (peak 12.6); cut to 33 + 7"));
+  CHECK(contains(api.why, "the rule of thumb wants pool_size 50 for its whole load (peak 12.6); cut to 33 + 7"));
 
   // notifier: session features -> its own session-mode entry for the same database, a server
   // connection per client connection: 1 instance x pool 10 (5/s x 0.4 s = 2 -> 2 x 3 + its
@@ -145,7 +145,7 @@ TEST_CASE("pgbouncer_config_from_fleet: without a URL, without PgBouncer, query_
     REQUIRE(config.has_value());
     CHECK(config->databases[0].host == "localhost");
     CHECK(config->databases[0].port == 5432);
-    CHECK(contains(config->databases[0].why, "no [database] url in the fleet file: localhost:5432 (the seed's server) assumed"));
+    CHECK(contains(config->databases[0].why, "no [database] url in the fleet file: localhost:5432 (PostgreSQL's default port) assumed"));
   }
   SUBCASE("a fleet that needs no PgBouncer")
   {

@@ -116,8 +116,8 @@ TEST_CASE("analyze")
     REQUIRE(find(in, "server.idle_in_transaction") != nullptr);
     CHECK(find(in, "server.idle_in_transaction")->message ==
           "1 session idle in transaction for more than 60 s; the longest, pid 30, application 'leaky-job', user 'app', database "
-          "'chat', for 2 min: each holds a connection (and its locks) while doing nothing, the leak the seed's connection-age "
-          "query hunts");
+          "'chat', for 2 min: each holds a connection (and its locks) while doing nothing, the usual sign of a "
+          "connection leak");
     REQUIRE(find(in, "server.long_active") != nullptr);
     CHECK(find(in, "server.long_active")->message ==
           "1 query running for more than 60 s; the longest, pid 31, application 'report', user 'app', database 'chat', for 90 s");

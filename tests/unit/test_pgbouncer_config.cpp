@@ -105,9 +105,10 @@ TEST_CASE("pgbouncer_config_from_plan")
     CHECK(db.dbname.empty());
     CHECK(config->login_roles.empty());
     // 6 instances x a pool of 20 (13 / 6 -> 3 x 3 + 10 = 19 -> 20) = 120 clients, under the rules' 1000.
-    CHECK(config->settings.max_client_conn->why ==
-          "rules pgbouncer.settings.max_client_conn (the seed's example), room for the fleet's 6 x 20 = 120 client connections "
-          "(instances x pool)");
+    CHECK(
+      config->settings.max_client_conn->why ==
+      "rules pgbouncer.settings.max_client_conn (the example in docs/pgbouncer.md), room for the fleet's 6 x 20 = 120 client connections "
+      "(instances x pool)");
   }
   SUBCASE("a socket directory and no port, a URL without a database")
   {
