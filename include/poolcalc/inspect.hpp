@@ -151,8 +151,9 @@ bool may_carry_credentials(std::string_view sql);
 // prefix, quotes and tags ('...', E'...', $tag$...$tag$). A literal that does not end in the text
 // (cut by a truncation) is masked to the end of the text ('...), and so is a '...' literal whose
 // end depends on standard_conforming_strings (a backslash before a quote: `'a\' , 'b'` is one
-// literal when the setting is off, two when it is on). Comments, quoted identifiers and
-// everything else are kept as they are.
+// literal when the setting is off, two when it is on). Comments become /*...*/ or --... and
+// numeric constants ... (either may hold a secret: "/* password=x */", "DEFAULT 12345678").
+// Quoted identifiers, $N parameters and everything else are kept as they are.
 std::string mask_literals(std::string_view sql);
 
 // What poolcalc shows of a statement: mask_literals(), then each run of whitespace as one space,

@@ -91,6 +91,7 @@ enum class TokenKind
   word,       // a keyword or an unquoted identifier
   identifier, // "quoted"
   literal,
+  number, // a numeric constant: 42, 1.5e-3, .5, 0x1F
   semicolon,
   other,
 };
@@ -162,8 +163,21 @@ public:
         t.end = close + tag_length;
         t.closing = m_sql.substr(close, tag_length);
       }
+    } else if ((c >= '0' && c <= '9') || (c == '.' && at(i + 1) >= '0' && at(i + 1) <= '9')) {
+      // A numeric constant: digits, '_', one '.', an exponent with its sign, or 0x/0o/0b digits.
+      t.kind = TokenKind::number;
+      t.end = i + 1;
+      while (t.end < n) {
+        const char d = m_sql[t.end];
+        const char before = m_sql[t.end - 1];
+        const bool sign = (d == '+' || d == '-') && (before == 'e' || before == 'E') && at(t.end + 1) >= '0' && at(t.end + 1) <= '9';
+        if (!is_word_char(d) && d != '.' && !sign) {
+          break;
+        }
+        ++t.end;
+      }
     } else if (is_word_char(c)) {
-      // A word, a number or a $1 parameter: word characters never start a literal inside one.
+      // A word or a $1 parameter: word characters never start a literal inside one.
       t.kind = TokenKind::word;
       t.end = i + 1;
       while (t.end < n && is_word_char(m_sql[t.end])) {
@@ -337,8 +351,18 @@ std::string mask_literals(std::string_view sql)
   SqlLexer lexer(sql);
   while (!lexer.done()) {
     const Token t = lexer.next();
+    const std::string_view text = sql.substr(t.begin, t.end - t.begin);
+    if (t.kind == TokenKind::comment) {
+      // A comment can hold anything ("/* password=... */"): its form is kept, its text is not.
+      out += text.starts_with("--") ? "--..." : "/*...*/";
+      continue;
+    }
+    if (t.kind == TokenKind::number) {
+      out += "..."; // pg_stat_statements keeps a utility statement's constants as typed
+      continue;
+    }
     if (t.kind != TokenKind::literal) {
-      out += sql.substr(t.begin, t.end - t.begin);
+      out += text;
       continue;
     }
     out += sql.substr(t.begin, t.body - t.begin); // E', U&', $tag$

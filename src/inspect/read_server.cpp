@@ -460,10 +460,12 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
     // The sums over every statement come from window functions, before the LIMIT (5000:
     // pg_stat_statements.max's default, the most rows the view holds unless raised).
     // Statements that can carry a credential (CREATE ROLE ... PASSWORD and the like, kept as
-    // typed) are withheld here already: their text never leaves the server, and they are left out
-    // of the sums like transaction control. add_statement() checks every text again, with
-    // PostgreSQL's lexing (nested comments, several statements), and masks the literals of the
-    // rest before cutting them to 120 characters: hence a longer prefix here.
+    // typed) that begin so, behind plain comments, are withheld here already: their text does not
+    // leave the server, and they are left out of the sums like transaction control. The regular
+    // expression cannot follow nested comments or a second statement in the same text: those
+    // come across and add_statement() withholds them, with PostgreSQL's lexing, before anything
+    // is shown; it masks the literals, comments and numbers of the rest before cutting them to
+    // 120 characters: hence a longer prefix here.
     auto rows = conn.exec(fmt::format(
       R"sql(SELECT calls, mean_ms, stddev_ms, max_ms, total_ms, CASE WHEN NOT withheld THEN coalesce(left(query, {4}), '') END, )sql"
       R"sql(sum(calls) FILTER (WHERE NOT withheld) OVER (), sum(total_ms) FILTER (WHERE NOT withheld) OVER () )sql"

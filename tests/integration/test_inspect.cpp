@@ -746,7 +746,9 @@ TEST_CASE("inspect: terminal controls in what the server returns are escaped in 
   CHECK(text.out.find("app?[31m") != std::string::npos);
   CHECK(text.out.find(" " + escaped_role + " ") != std::string::npos);                       // the groups table
   CHECK(text.out.find("user '" + escaped_role + "', database 'chat'") != std::string::npos); // the finding
-  CHECK(text.out.find("SELECT $1 /* \\e]0;pwned\\x07 */") != std::string::npos);             // the statement
+  // The statement: its comment is masked whole (a comment may hold anything, a password too).
+  CHECK(text.out.find("SELECT $1 /*...*/") != std::string::npos);
+  CHECK(text.out.find("pwned") == std::string::npos);
   CHECK(markdown.out.find("| 1 | app?[31m | " + escaped_role + " | chat | idle in transaction |\n") != std::string::npos);
   CHECK(markdown.out.find("user '" + escaped_role + "', database 'chat'") != std::string::npos);
   // JSON keeps the exact text, escaped the JSON way (\u001b).
