@@ -43,6 +43,9 @@ struct PgBouncerDatabase
   std::optional<std::int64_t> max_db_connections; // overrides max_db_connections
   std::optional<std::string> pool_mode;           // overrides pool_mode
   std::string why;                                // a comment above the line
+  // No address was given (no database URL): the line is written commented out, its host as
+  // HOST, for the user to fill in; poolcalc never writes a server address nobody gave it.
+  bool address_unknown = false;
 };
 
 // One line of [users]: NAME = pool_mode=... max_user_connections=...

@@ -81,13 +81,14 @@ poolcalc::expected<PgBouncerDatabase, std::string> database_entry(const Plan& pl
   PgBouncerDatabase db;
   const std::optional<DatabaseUrl>& url = plan.scenario.database_url;
   if (!url) {
-    // Without a URL there is nothing to name: PgBouncer's fallback entry sends every database
-    // name a client asks for to the same name on localhost:5432 (PostgreSQL's default port).
+    // Without a URL there is no server to name: PgBouncer's fallback entry, commented out, for
+    // the user to complete (poolcalc does not guess an address).
     db.name = "*";
-    db.host = "localhost";
+    db.host = "HOST";
     db.port = 5432;
-    db.why = "no database URL given: the fallback entry \"*\" sends every database name to the same name on localhost:5432 "
-             "(PostgreSQL's default port); replace it with the database's host, port and name";
+    db.address_unknown = true;
+    db.why = "no database URL given: write the server's host for HOST (and its port, if not PostgreSQL's default 5432) and remove "
+             "the ';'; the fallback entry \"*\" sends every database name a client asks for to the same name there";
     return db;
   }
   const std::string name = url->database();
@@ -242,11 +243,11 @@ poolcalc::expected<PgBouncerDatabase, std::string> fleet_server(const Fleet& fle
 {
   PgBouncerDatabase server;
   if (!fleet.database.url) {
-    server.host = "localhost";
+    server.host = "HOST";
     server.port = 5432;
-    server.why =
-      "no [database] url in the fleet file: localhost:5432 (PostgreSQL's default port) assumed; replace it with the database's host "
-      "and port";
+    server.address_unknown = true;
+    server.why = "no [database] url in the fleet file: write the server's host for HOST (and its port, if not PostgreSQL's default "
+                 "5432) and remove the ';'";
     return server;
   }
   if (auto set = set_server(*fleet.database.url, server); !set) {
@@ -321,6 +322,7 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(con
     db.name = d.name;
     db.host = server->host;
     db.port = server->port;
+    db.address_unknown = server->address_unknown;
     db.dbname = d.dbname;
     db.pool_size = top.default_pool_size;
     db.reserve_pool = top.reserve_pool_size;

@@ -113,6 +113,7 @@ std::string render_pgbouncer_ini(const PgBouncerConfig& config)
     if (db.pool_mode) {
       fields.push_back(fmt::format("pool_mode={}", *db.pool_mode));
     }
+    out += db.address_unknown ? "; " : "";
     out += fields.empty() ? fmt::format("{} =\n", db.name) : fmt::format("{} = {}\n", db.name, fmt::join(fields, " "));
   }
 

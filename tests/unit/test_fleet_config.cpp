@@ -143,9 +143,11 @@ TEST_CASE("pgbouncer_config_from_fleet: without a URL, without PgBouncer, query_
                           "[[service]]\nname = \"b\"\ndatabase = \"chat\"\nuser = \"y\"\nvus = 10\nquery_ms = 10\n");
     const auto config = pgbouncer_config_from_fleet(f);
     REQUIRE(config.has_value());
-    CHECK(config->databases[0].host == "localhost");
+    CHECK(config->databases[0].address_unknown);
+    CHECK(config->databases[0].host == "HOST");
     CHECK(config->databases[0].port == 5432);
-    CHECK(contains(config->databases[0].why, "no [database] url in the fleet file: localhost:5432 (PostgreSQL's default port) assumed"));
+    CHECK(contains(config->databases[0].why, "no [database] url in the fleet file: write the server's host for HOST"));
+    CHECK(contains(render_pgbouncer_ini(*config), "\n; chat = host=HOST port=5432 dbname=chat "));
   }
   SUBCASE("a fleet that needs no PgBouncer")
   {

@@ -100,8 +100,11 @@ TEST_CASE("pgbouncer_config_from_plan")
     REQUIRE(config.has_value());
     const PgBouncerDatabase& db = config->databases[0];
     CHECK(db.name == "*");
-    CHECK(db.host == "localhost");
-    CHECK(db.port == 5432); // the seed's server
+    // No address is invented: the entry is written commented out, HOST for the user to fill in.
+    CHECK(db.address_unknown);
+    CHECK(db.host == "HOST");
+    CHECK(db.port == 5432); // PostgreSQL's default port
+    CHECK(contains(render_pgbouncer_ini(*config), "\n; * = host=HOST port=5432\n"));
     CHECK(db.dbname.empty());
     CHECK(config->login_roles.empty());
     // 6 instances x a pool of 20 (13 / 6 -> 3 x 3 + 10 = 19 -> 20) = 120 clients, under the rules' 1000.
