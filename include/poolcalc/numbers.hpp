@@ -14,9 +14,15 @@ namespace poolcalc {
 // MIN to MAX") if `text` is not one.
 poolcalc::expected<std::int64_t, std::string> parse_count(std::string_view text, std::int64_t min, std::int64_t max);
 
+// The smallest nonzero magnitude any input takes: poolcalc resolves shares to one in a million,
+// and a smaller value (a subnormal double among them) would be printed, written to a
+// configuration file or compared as 0 while not being 0.
+inline constexpr double k_min_nonzero = 0.000001;
+
 // Parses a finite decimal number (plain or with an exponent) in [min, max]. Returns an error
 // string naming the accepted range ("expected a number from MIN to MAX") otherwise. Every range
-// is closed: a meaningful smallest value rather than "> 0", which a subnormal number passes.
+// is closed: a meaningful smallest value rather than "> 0", which a subnormal number passes. In a
+// range from 0 (min >= 0), a value above 0 but below k_min_nonzero is refused too.
 poolcalc::expected<double, std::string> parse_number(std::string_view text, double min, double max);
 
 // Formats a number for people: at most `decimals` decimals, trailing zeros dropped

@@ -34,15 +34,18 @@ CLI::App* ConfigCommand::add_to(CLI::App& app)
     sub
       ->add_option("--pgbouncer-version",
                    m_pgbouncer_version,
-                   fmt::format("the PgBouncer in front of the server (default {}, Debian 12's): below 1.21.0 Prisma needs pgbouncer=true",
+                   fmt::format("the PgBouncer in front of the server, X.Y or X.Y.Z, each part 0-9999 (default {}, Debian 12's): below "
+                               "1.21.0 Prisma needs pgbouncer=true",
                                to_string(k_default_pgbouncer_version)))
       ->type_name("X.Y.Z");
-  m_server_version_option =
-    sub
-      ->add_option("--server-version",
-                   m_server_version,
-                   fmt::format("the PostgreSQL major version (default {}): 16+ has reserved_connections", k_default_server_version))
-      ->type_name("N");
+  m_server_version_option = sub
+                              ->add_option("--server-version",
+                                           m_server_version,
+                                           fmt::format("the PostgreSQL major version, {}-{} (default {}): 16+ has reserved_connections",
+                                                       k_min_server_version,
+                                                       k_max_server_version,
+                                                       k_default_server_version))
+                              ->type_name("N");
   m_fleet_option = sub->add_option("--fleet", m_fleet, "take the workloads from a fleet file (docs/fleet.md) instead of the sizing flags")
                      ->type_name("FILE");
   m_service_option = sub

@@ -57,6 +57,12 @@ poolcalc::expected<double, std::string> parse_number(std::string_view text, doub
   if (value < min || value > max) {
     return range_error();
   }
+  if (min >= 0 && value != 0 && value < k_min_nonzero) {
+    return poolcalc::unexpected(fmt::format("expected a number from {} to {}, and 0 or at least {} (a smaller one reads as 0)",
+                                            format_number(min, 9),
+                                            format_number(max, 9),
+                                            format_number(k_min_nonzero, 9)));
+  }
   return value;
 }
 

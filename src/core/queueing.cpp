@@ -488,7 +488,7 @@ poolcalc::expected<Target, std::string> parse_target(std::string_view text)
   } else if (is_time) {
     return error();
   }
-  auto number = parse_number(value, 0.0, 1e12);
+  auto number = parse_number(value, -1e12, 1e12); // the range is checked below, with its own message
   if (!number) {
     return error();
   }

@@ -64,6 +64,15 @@ double TableReader::number(std::string_view key, double min, double max)
          key,
          fmt::format("expected a number from {} to {}, got {}", format_number(min, 9), format_number(max, 9), fmt::format("{}", value)));
   }
+  if (min >= 0 && value != 0 && value < k_min_nonzero) {
+    fail(found,
+         key,
+         fmt::format("expected a number from {} to {}, and 0 or at least {} (a smaller one reads as 0), got {}",
+                     format_number(min, 9),
+                     format_number(max, 9),
+                     format_number(k_min_nonzero, 9),
+                     fmt::format("{}", value)));
+  }
   return value;
 }
 

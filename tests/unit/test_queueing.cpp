@@ -148,7 +148,7 @@ TEST_CASE("parse_target")
   CHECK(parse_target("p95_wait<0.2s")->bound == 200);
   CHECK(parse_target("p_wait<5%")->bound == doctest::Approx(0.05));
   CHECK(parse_target("timeout_rate<0.001")->metric == Target::Metric::timeout_rate);
-  for (const char* bad : { "p99_wait<50", "p99<50ms", "p_wait>0.1", "mean_wait<-1ms", "", "p_wait<nan" }) {
+  for (const char* bad : { "p99_wait<50", "p99<50ms", "p_wait>0.1", "", "p_wait<nan", "p_wait<1e400" }) {
     INFO(bad);
     const auto t = parse_target(bad);
     REQUIRE_FALSE(t.has_value());
@@ -162,6 +162,7 @@ TEST_CASE("parse_target")
   CHECK(parse_target("timeout_rate<4.9e-324").error() ==
         "expected a share from 0.000001 to 1 (0.0001% to 100%), got 'timeout_rate<4.9e-324'");
   CHECK(parse_target("p99_wait<0ms").error() == "expected a wait from 0.001 ms to 3600 s, got 'p99_wait<0ms'");
+  CHECK(parse_target("mean_wait<-1ms").error() == "expected a wait from 0.001 ms to 3600 s, got 'mean_wait<-1ms'");
   CHECK(parse_target("mean_wait<3601s").error() == "expected a wait from 0.001 ms to 3600 s, got 'mean_wait<3601s'");
   CHECK(parse_target("p99_wait<0.001ms")->bound == 0.001);
   CHECK(parse_target("p_wait<0.000001")->bound == 0.000001);
