@@ -28,6 +28,12 @@ std::string mask_credentials(std::string_view text);
 // Where mask_credentials(text) masks: sorted, disjoint [begin, end) byte ranges of `text`.
 std::vector<std::pair<std::size_t, std::size_t>> credential_ranges(std::string_view text);
 
+// How a message quotes `part`, a piece of the value `whole` (one item of a comma list, a field
+// of NAME:SHARE:MS): user_text(part), unless `whole` holds a credential, since a piece may hold
+// part of a password that no parse of the piece alone finds ("postgresql://app:pa" of
+// "postgresql://app:pa,ss@h/db"); then user_text(whole).
+std::string user_text_part(std::string_view part, std::string_view whole);
+
 // How a message quotes user text: mask_credentials, then printable. (Not `quoted`: std::quoted
 // would win overload resolution by argument-dependent lookup for a std::string.)
 std::string user_text(std::string_view text);

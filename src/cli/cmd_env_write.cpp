@@ -165,7 +165,7 @@ std::filesystem::path backup_name(const EnvTarget& target, int n)
 
 std::string no_backup_name(const EnvTarget& target)
 {
-  return fmt::format("cannot create a backup: {}.bak to .bak.{} all exist", printable(target.file.string()), k_max_backups - 1);
+  return fmt::format("cannot create a backup: {}.bak to .bak.{} all exist", user_text(target.file.string()), k_max_backups - 1);
 }
 
 // A copy of the original next to it, never over an existing file: FILE.bak, FILE.bak.1, ...
@@ -187,12 +187,12 @@ poolcalc::expected<std::filesystem::path, std::string> make_backup(const EnvTarg
       continue;
     }
     if (!fd.valid()) {
-      return poolcalc::unexpected(fmt::format("cannot create the backup '{}': {}", printable(candidate.string()), errno_text(errno)));
+      return poolcalc::unexpected(fmt::format("cannot create the backup '{}': {}", user_text(candidate.string()), errno_text(errno)));
     }
     if (!write_all(fd.get(), target.original) || ::fsync(fd.get()) != 0) {
       const int error = errno;
       ::unlink(candidate.c_str());
-      return poolcalc::unexpected(fmt::format("cannot write the backup '{}': {}", printable(candidate.string()), errno_text(error)));
+      return poolcalc::unexpected(fmt::format("cannot write the backup '{}': {}", user_text(candidate.string()), errno_text(error)));
     }
     return candidate;
   }
@@ -218,7 +218,7 @@ poolcalc::expected<std::filesystem::path, std::string> keep_as_backup(const EnvT
     if (errno == EEXIST) {
       continue;
     }
-    return poolcalc::unexpected(fmt::format("cannot keep '{}' as a backup: {}", printable(from.string()), errno_text(errno)));
+    return poolcalc::unexpected(fmt::format("cannot keep '{}' as a backup: {}", user_text(from.string()), errno_text(errno)));
   }
   return poolcalc::unexpected(no_backup_name(target));
 }
@@ -242,7 +242,7 @@ poolcalc::expected<DirectoryLock, EnvWriteError> lock_directory(const std::files
     lock.fd = UniqueFd();
     lock.why = fmt::format("the directory '{}' cannot be locked ({}): writers there are not serialized, a file changed meanwhile is "
                            "still refused",
-                           printable(directory.string()),
+                           user_text(directory.string()),
                            errno_text(error));
     return std::move(lock);
   };
@@ -263,9 +263,9 @@ poolcalc::expected<DirectoryLock, EnvWriteError> lock_directory(const std::files
     if (now >= deadline) {
       return io_error(fmt::format("--write: another program has held the lock on the directory '{}' for {} s (another "
                                   "`poolcalc env --write` there?): '{}' not written, run poolcalc again",
-                                  printable(directory.string()),
+                                  user_text(directory.string()),
                                   k_lock_wait_s,
-                                  printable(path)));
+                                  user_text(path)));
     }
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, std::chrono::milliseconds(50));
@@ -325,7 +325,7 @@ poolcalc::expected<std::string, std::string> settle_leftovers(const EnvTarget& t
   std::string report;
   for (const std::string& name : found.leftovers) {
     const std::filesystem::path path = beside(target, name);
-    const std::string shown = printable(path.string());
+    const std::string shown = user_text(path.string());
     const auto bytes = read_path(path);
     if (!bytes) {
       return poolcalc::unexpected(
@@ -333,13 +333,13 @@ poolcalc::expected<std::string, std::string> settle_leftovers(const EnvTarget& t
     }
     std::string same;
     if (target.exists && *bytes == target.original) {
-      same = printable(target.path);
+      same = user_text(target.path);
     } else if (*bytes == text) {
       same = "the text written now";
     } else {
       for (const std::string& backup : found.backups) {
         if (read_path(beside(target, backup)) == *bytes) {
-          same = printable(beside(target, backup).string());
+          same = user_text(beside(target, backup).string());
           break;
         }
       }
@@ -356,7 +356,7 @@ poolcalc::expected<std::string, std::string> settle_leftovers(const EnvTarget& t
       return poolcalc::unexpected(kept.error());
     }
     report += fmt::format(
-      "kept {}, left by an interrupted poolcalc run, as {} (its bytes are in no other file)\n", shown, printable(kept->string()));
+      "kept {}, left by an interrupted poolcalc run, as {} (its bytes are in no other file)\n", shown, user_text(kept->string()));
   }
   return report;
 }
@@ -368,7 +368,7 @@ std::string leftover_notes(const EnvTarget& target, std::string_view prefix)
   for (const std::string& name : neighbours(target).leftovers) {
     notes += fmt::format("{}{} was left by an interrupted poolcalc run: the next env --write removes it, or keeps it as a backup\n",
                          prefix,
-                         printable(beside(target, name).string()));
+                         user_text(beside(target, name).string()));
   }
   return notes;
 }
@@ -393,7 +393,7 @@ poolcalc::expected<TempFile, std::string> write_temp(const EnvTarget& target, co
     temp.fd = UniqueFd(::mkostemp(name.data(), O_CLOEXEC));
     if (!temp.fd.valid()) {
       return poolcalc::unexpected(
-        fmt::format("cannot create a temporary file in '{}': {}", printable(target.directory.string()), errno_text(errno)));
+        fmt::format("cannot create a temporary file in '{}': {}", user_text(target.directory.string()), errno_text(errno)));
     }
     temp.path = name;
   }
@@ -406,7 +406,7 @@ poolcalc::expected<TempFile, std::string> write_temp(const EnvTarget& target, co
       ::unlink(temp.path.c_str());
     }
     return poolcalc::unexpected(
-      fmt::format("cannot write a temporary file in '{}': {}", printable(target.directory.string()), errno_text(error)));
+      fmt::format("cannot write a temporary file in '{}': {}", user_text(target.directory.string()), errno_text(error)));
   }
   return temp;
 }
@@ -466,7 +466,7 @@ bool unchanged_since_read(const EnvTarget& target)
 
 std::string changed_message(const EnvTarget& target)
 {
-  return fmt::format("'{}' changed while poolcalc was updating it: not written, run poolcalc again", printable(target.path));
+  return fmt::format("'{}' changed while poolcalc was updating it: not written, run poolcalc again", user_text(target.path));
 }
 
 // Puts the new text in place of the file, keeping a backup of an existing one. Returns the
@@ -504,7 +504,7 @@ poolcalc::expected<std::optional<std::filesystem::path>, std::string> replace(co
   // Readable by the owner only until now, then the original's permission bits.
   if (target.exists && ::fchmod(temp->fd.get(), target.mode & 07777) != 0) {
     return undo(
-      fmt::format("cannot set the mode of a temporary file in '{}': {}", printable(target.directory.string()), errno_text(errno)));
+      fmt::format("cannot set the mode of a temporary file in '{}': {}", user_text(target.directory.string()), errno_text(errno)));
   }
   if (!name_temp(target, *temp)) {
     auto named = write_temp(target, text, true); // no /proc to name it from: a named one
@@ -514,10 +514,10 @@ poolcalc::expected<std::optional<std::filesystem::path>, std::string> replace(co
     *temp = std::move(*named);
     if (target.exists && ::fchmod(temp->fd.get(), target.mode & 07777) != 0) {
       return undo(
-        fmt::format("cannot set the mode of a temporary file in '{}': {}", printable(target.directory.string()), errno_text(errno)));
+        fmt::format("cannot set the mode of a temporary file in '{}': {}", user_text(target.directory.string()), errno_text(errno)));
     }
   }
-  const std::string file_shown = printable(target.file.string());
+  const std::string file_shown = user_text(target.file.string());
   if (!target.exists) {
     if (::renameat2(AT_FDCWD, temp->path.c_str(), AT_FDCWD, target.file.c_str(), RENAME_NOREPLACE) != 0) {
       return undo(fmt::format("cannot replace '{}': {}", file_shown, errno_text(errno)));
@@ -565,8 +565,8 @@ poolcalc::expected<std::optional<std::filesystem::path>, std::string> replace(co
   sync_directory(target);
   return poolcalc::unexpected(fmt::format("'{}' changed while poolcalc was updating it, and again after: the other program's version it "
                                           "displaced could not be put back and is {}; check the file",
-                                          printable(target.path),
-                                          kept ? "kept as " + printable(kept->string()) : "at " + printable(temp->path.string())));
+                                          user_text(target.path),
+                                          kept ? "kept as " + user_text(kept->string()) : "at " + user_text(temp->path.string())));
 }
 
 } // namespace
@@ -611,19 +611,19 @@ poolcalc::expected<EnvTarget, EnvWriteError> read_env_target(const std::string& 
   {};
   const bool found = ::lstat(path.c_str(), &link_status) == 0;
   if (!found && errno != ENOENT) {
-    return io_error(fmt::format("--write: cannot read '{}': {}", printable(path), errno_text(errno)));
+    return io_error(fmt::format("--write: cannot read '{}': {}", user_text(path), errno_text(errno)));
   }
   if (found && S_ISLNK(link_status.st_mode)) {
     std::error_code ec;
     target.file = std::filesystem::canonical(path, ec);
     if (ec == std::errc::too_many_symbolic_link_levels) {
-      return io_error(fmt::format("--write: '{}': a loop of symbolic links ({})", printable(path), ec.message()));
+      return io_error(fmt::format("--write: '{}': a loop of symbolic links ({})", user_text(path), ec.message()));
     }
     if (ec == std::errc::no_such_file_or_directory) {
-      return io_error(fmt::format("--write: '{}' is a symbolic link to a missing file", printable(path)));
+      return io_error(fmt::format("--write: '{}' is a symbolic link to a missing file", user_text(path)));
     }
     if (ec) {
-      return io_error(fmt::format("--write: cannot follow the symbolic link '{}': {}", printable(path), ec.message()));
+      return io_error(fmt::format("--write: cannot follow the symbolic link '{}': {}", user_text(path), ec.message()));
     }
   }
   target.directory = directory_of(target.file);
@@ -631,7 +631,7 @@ poolcalc::expected<EnvTarget, EnvWriteError> read_env_target(const std::string& 
   {};
   if (!found && (::stat(target.directory.c_str(), &dir_status) != 0 || !S_ISDIR(dir_status.st_mode))) {
     return io_error(
-      fmt::format("--write: cannot write '{}': the directory '{}' does not exist", printable(path), printable(target.directory.string())));
+      fmt::format("--write: cannot write '{}': the directory '{}' does not exist", user_text(path), user_text(target.directory.string())));
   }
   // Every writer reads under the lock, so no two of them start from the same text.
   if (lock) {
@@ -651,21 +651,21 @@ poolcalc::expected<EnvTarget, EnvWriteError> read_env_target(const std::string& 
   struct stat status
   {};
   if (!fd.valid() || ::fstat(fd.get(), &status) != 0) {
-    return io_error(fmt::format("--write: cannot read '{}': {}", printable(path), errno_text(errno)));
+    return io_error(fmt::format("--write: cannot read '{}': {}", user_text(path), errno_text(errno)));
   }
   if (S_ISDIR(status.st_mode)) {
-    return io_error(fmt::format("--write: '{}' is a directory, not a .env file", printable(path)));
+    return io_error(fmt::format("--write: '{}' is a directory, not a .env file", user_text(path)));
   }
   if (!S_ISREG(status.st_mode)) {
-    return io_error(fmt::format("--write: '{}' is not a regular file", printable(path)));
+    return io_error(fmt::format("--write: '{}' is not a regular file", user_text(path)));
   }
   const auto text = read_fd(fd.get());
   if (!text) {
-    return io_error(fmt::format("--write: cannot read '{}': {}", printable(path), errno_text(text.error())));
+    return io_error(fmt::format("--write: cannot read '{}': {}", user_text(path), errno_text(text.error())));
   }
   if (status.st_size > static_cast<off_t>(k_max_env_size) || text->size() > k_max_env_size) {
     return poolcalc::unexpected(
-      EnvWriteError{ k_exit_usage, fmt::format("--write: '{}' is larger than 1 MiB: not a .env file", printable(path)) });
+      EnvWriteError{ k_exit_usage, fmt::format("--write: '{}' is larger than 1 MiB: not a .env file", user_text(path)) });
   }
   target.exists = true;
   target.mode = status.st_mode;
@@ -689,7 +689,7 @@ std::optional<RawValue> file_database_url(const EnvTarget& target)
   for (const char* key : { "DIRECT_URL", "DATABASE_URL" }) {
     const DotenvEntry* entry = target.dotenv.find(key);
     if (entry != nullptr && !entry->value.empty()) {
-      return RawValue{ { entry->value }, fmt::format("{}:{}: {}", target.path, entry->line, key) };
+      return RawValue{ { entry->value }, fmt::format("{}:{}: {}", user_text(target.path), entry->line, key) };
     }
   }
   return std::nullopt;
@@ -737,11 +737,11 @@ int write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan
   if (dry_run || plan_fails) {
     if (!dry_run) {
       err << leftover_notes(target, "poolcalc: note: ");
-      err << "poolcalc: " << target.path << " not written: the plan breaks a hard limit\n";
+      err << "poolcalc: " << user_text(target.path) << " not written: the plan breaks a hard limit\n";
       return k_exit_plan_fails;
     }
     output += leftover_notes(target, "note: ");
-    output += fmt::format("dry run: {} is not changed\n\n{}", target.path, table(update->changes, false));
+    output += fmt::format("dry run: {} is not changed\n\n{}", user_text(target.path), table(update->changes, false));
     out << output;
     out.flush();
     return !out ? k_exit_runtime : plan_fails ? k_exit_plan_fails : k_exit_ok;
@@ -759,20 +759,23 @@ int write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan
     if (!settle()) {
       return k_exit_runtime;
     }
-    output += fmt::format("{} already has the recommended values: not rewritten\n\n{}", target.path, table(update->changes, true));
+    output +=
+      fmt::format("{} already has the recommended values: not rewritten\n\n{}", user_text(target.path), table(update->changes, true));
     out << output;
     out.flush();
     return out ? k_exit_ok : k_exit_runtime;
   }
   if (target.exists && (target.mode & 0222) == 0) {
-    print_error(
-      err,
-      fmt::format("--write: '{}' is read-only (mode {:04o}): poolcalc does not change a read-only file", target.path, target.mode & 07777));
+    print_error(err,
+                fmt::format("--write: '{}' is read-only (mode {:04o}): poolcalc does not change a read-only file",
+                            user_text(target.path),
+                            target.mode & 07777));
     return k_exit_runtime;
   }
   // The rename would replace a file this user may not write (the directory allows it): refuse.
   if (target.exists && ::faccessat(AT_FDCWD, target.file.c_str(), W_OK, AT_EACCESS) != 0) {
-    print_error(err, fmt::format("--write: '{}': {}: poolcalc does not replace a file it may not write", target.path, errno_text(errno)));
+    print_error(
+      err, fmt::format("--write: '{}': {}: poolcalc does not replace a file it may not write", user_text(target.path), errno_text(errno)));
     return k_exit_runtime;
   }
   if (!settle()) {
@@ -784,9 +787,9 @@ int write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan
     return k_exit_runtime;
   }
   if (*replaced) {
-    output += fmt::format("updated {} (backup: {})\n\n", target.path, (*replaced)->string());
+    output += fmt::format("updated {} (backup: {})\n\n", user_text(target.path), user_text((*replaced)->string()));
   } else {
-    output += fmt::format("created {} (it did not exist)\n\n", target.path);
+    output += fmt::format("created {} (it did not exist)\n\n", user_text(target.path));
   }
   output += table(update->changes, true);
   out << output;

@@ -19,7 +19,7 @@ constexpr std::uintmax_t k_max_file_size = 1 << 20;
 
 poolcalc::expected<std::string, std::string> read_file(const std::string& path)
 {
-  const std::string shown = printable(path);
+  const std::string shown = user_text(path);
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   if (ec == std::errc::too_many_symbolic_link_levels) {

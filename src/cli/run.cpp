@@ -400,7 +400,7 @@ int execute(const Parsed& parsed, std::ostream& out, std::ostream& err, const En
   std::string output;
   int code = k_exit_ok;
   if (parsed.command == "rules") {
-    output = fmt::format("# poolcalc rules in force: {}\n{}", loaded->rules_source, loaded->rules_text);
+    output = fmt::format("# poolcalc rules in force: {}\n{}", user_text(loaded->rules_source), loaded->rules_text);
   } else {
     auto scenario = build_scenario(loaded->inputs, loaded->rules);
     if (!scenario) {

@@ -286,7 +286,7 @@ FleetFile read_fleet(std::string_view text, std::string_view source_name, const 
   const toml::table root = detail::parse_toml(text, source_name);
   TableReader reader(root, "", source_name);
   FleetFile file;
-  file.source = std::string(source_name);
+  file.source = user_text(source_name); // a path as the user gave it, shown in every output
   const toml::table& database_table = reader.table("database");
   TableReader database(database_table, "database", source_name);
   file.database = read_database(database, rules);

@@ -151,8 +151,10 @@ void uri_ranges(std::string_view text, std::vector<Range>& ranges)
   }
   for (const std::size_t begin : starts) {
     const std::string_view uri = text.substr(begin);
+    // An '@' makes what comes before it userinfo, however it starts: libpq takes
+    // "postgresql://[app]:pw@host" as user "[app]". Without one, a bracket is an IPv6 host.
     const std::size_t at = uri.rfind('@');
-    if (at != std::string_view::npos && !uri.starts_with('[')) {
+    if (at != std::string_view::npos) {
       const std::size_t colon = uri.find(':');
       if (colon != std::string_view::npos && colon < at && colon + 1 < at) {
         ranges.emplace_back(begin + colon + 1, begin + at);
@@ -307,6 +309,11 @@ std::vector<std::pair<std::size_t, std::size_t>> credential_ranges(std::string_v
 std::string user_text(std::string_view text)
 {
   return printable(mask_credentials(text));
+}
+
+std::string user_text_part(std::string_view part, std::string_view whole)
+{
+  return merged_ranges(whole).empty() ? user_text(part) : user_text(whole);
 }
 
 } // namespace poolcalc

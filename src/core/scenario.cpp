@@ -107,7 +107,7 @@ std::vector<double> read_query_ms(const RawValue& value)
       }
       auto parsed = parse_number(part, k_min_ms, k_max_query_ms);
       if (!parsed) {
-        fail(value, fmt::format("{} (milliseconds a query holds a connection), got '{}'", parsed.error(), user_text(part)));
+        fail(value, fmt::format("{} (milliseconds a query holds a connection), got '{}'", parsed.error(), user_text_part(part, item)));
       }
       result.push_back(*parsed);
     }
@@ -125,21 +125,22 @@ std::vector<double> read_query_ms(const RawValue& value)
 std::vector<ReserveEntry> read_reserve(const RawValue& value)
 {
   std::vector<ReserveEntry> result;
-  std::vector<std::string> entries;
+  std::vector<std::pair<std::string, std::string>> entries; // each entry, and the item it came from
   for (const std::string& item : value.items) {
-    const auto parts = split_list(item); // --reserve a=3,b=4 as well as repeated flags
-    entries.insert(entries.end(), parts.begin(), parts.end());
+    for (std::string& part : split_list(item)) { // --reserve a=3,b=4 as well as repeated flags
+      entries.emplace_back(std::move(part), item);
+    }
   }
-  for (const std::string& item : entries) {
+  for (const auto& [item, whole] : entries) {
     const std::size_t equals = item.find('=');
     const std::string name = item.substr(0, equals);
     if (equals == std::string::npos || !is_plain_name(name)) {
-      fail(value, fmt::format("expected NAME=N (NAME of letters, digits, '_' or '-'), got '{}'", user_text(item)));
+      fail(value, fmt::format("expected NAME=N (NAME of letters, digits, '_' or '-'), got '{}'", user_text_part(item, whole)));
     }
     const std::string number = item.substr(equals + 1);
     auto parsed = parse_count(number, 0, k_max_connections_limit);
     if (!parsed) {
-      fail(value, fmt::format("{}: {}, got '{}'", name, parsed.error(), user_text(number)));
+      fail(value, fmt::format("{}: {}, got '{}'", name, parsed.error(), user_text_part(number, whole)));
     }
     const auto same = std::find_if(result.begin(), result.end(), [&](const ReserveEntry& e) { return e.name == name; });
     if (same != result.end()) {
@@ -172,11 +173,13 @@ std::vector<Operation> read_operations(const RawValue& value)
     auto share = parse_number(item.substr(first + 1, second - first - 1), k_min_fraction, 1.0);
     if (!share) {
       fail(value,
-           fmt::format("{}: the share: {}, got '{}'", op.name, share.error(), user_text(item.substr(first + 1, second - first - 1))));
+           fmt::format(
+             "{}: the share: {}, got '{}'", op.name, share.error(), user_text_part(item.substr(first + 1, second - first - 1), item)));
     }
     auto hold = parse_number(item.substr(second + 1), k_min_ms, k_max_query_ms);
     if (!hold) {
-      fail(value, fmt::format("{}: the hold time in ms: {}, got '{}'", op.name, hold.error(), user_text(item.substr(second + 1))));
+      fail(value,
+           fmt::format("{}: the hold time in ms: {}, got '{}'", op.name, hold.error(), user_text_part(item.substr(second + 1), item)));
     }
     op.share = *share;
     op.hold_ms = *hold;
@@ -206,11 +209,13 @@ std::vector<std::int64_t> read_pools(const RawValue& value)
       auto last = dash == std::string::npos ? first : parse_count(part.substr(dash + 1), 1, k_max_connections_limit);
       if (!first || !last || *last < *first) {
         fail(value,
-             fmt::format(
-               "expected pool sizes N or ranges A-B (A <= B), each from 1 to {}, got '{}'", k_max_connections_limit, user_text(part)));
+             fmt::format("expected pool sizes N or ranges A-B (A <= B), each from 1 to {}, got '{}'",
+                         k_max_connections_limit,
+                         user_text_part(part, item)));
       }
       if (*last - *first >= static_cast<std::int64_t>(k_max_pools)) {
-        fail(value, fmt::format("expected at most {} pool sizes, got {} in '{}'", k_max_pools, *last - *first + 1, user_text(part)));
+        fail(value,
+             fmt::format("expected at most {} pool sizes, got {} in '{}'", k_max_pools, *last - *first + 1, user_text_part(part, item)));
       }
       for (std::int64_t pool = *first; pool <= *last; ++pool) {
         result.push_back(pool);

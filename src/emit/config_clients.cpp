@@ -317,9 +317,9 @@ std::vector<ConfigFile> render_config_hikaricp(const ConfigInput& input, const C
       params.push_back("prepareThreshold=0");
     }
     out += fmt::format("jdbcUrl=jdbc:postgresql://{}:{}/{}{}{}\n",
-                       host,
-                       port,
-                       url->database(),
+                       printable(host),
+                       printable(port),
+                       printable(url->database()),
                        params.empty() ? "" : "?",
                        fmt::format("{}", fmt::join(params, "&")));
     if (!url->user().empty()) {

@@ -1,5 +1,6 @@
 #include "poolcalc/emit.hpp"
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
 
 #include "common.hpp"
 
@@ -230,7 +231,7 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
     out += fmt::format("| {} | {} | {} | {} |\n", t.metric, t.warning, t.critical, t.action);
   }
   // An SQL string literal: quotes doubled.
-  std::string datname = s.database_url && !s.database_url->database().empty() ? s.database_url->database() : "your_db";
+  std::string datname = s.database_url && !s.database_url->database().empty() ? printable(s.database_url->database()) : "your_db";
   for (std::size_t at = datname.find('\''); at != std::string::npos; at = datname.find('\'', at + 2)) {
     datname.insert(at, 1, '\'');
   }

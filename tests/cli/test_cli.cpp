@@ -217,6 +217,29 @@ TEST_CASE("subnormal numbers are refused, each input with its meaningful range")
   CHECK(contains(smallest.out, "\"rps\": 0.001"));
 }
 
+TEST_CASE("where 0 is accepted, a number that would read as 0 without being 0 is refused")
+{
+  check_usage_error({ "--rps", "60", "--query-ms", "150", "--query-cv", "1e-320" },
+                    "--query-cv: expected a number from 0 to 10, and 0 or at least 0.000001 (a smaller one reads as 0), got '1e-320'");
+  CHECK(run_poolcalc({ "--rps", "60", "--query-ms", "150", "--query-cv", "0" }).exit_code == 0);
+  // A rules file: a reserve_pool_timeout of 5e-324 s would be written into pgbouncer.ini as 0,
+  // which PgBouncer reads as "disabled".
+  const Result rules = run_poolcalc({ "rules" });
+  std::string text = rules.out;
+  const auto at = text.find("reserve_pool_timeout_s = ");
+  REQUIRE(at != std::string::npos);
+  const auto end = text.find('\n', at);
+  text.replace(at, end - at, "reserve_pool_timeout_s = 5e-324");
+  const std::string path = "/tmp/poolcalc-cli-tiny-rules-" + std::to_string(getpid()) + ".toml";
+  std::ofstream(path) << text;
+  const Result r = run_poolcalc({ "--vus", "120", "--query-ms", "150", "--rules", path });
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err,
+                 "pgbouncer.settings.reserve_pool_timeout_s: expected a number from 0 to 3600, and 0 or at least 0.000001 (a "
+                 "smaller one reads as 0), got 5e-324"));
+  std::filesystem::remove(path);
+}
+
 TEST_CASE("huge but valid inputs give an answer, not an overflow")
 {
   const Result r = run_poolcalc({ "--vus", "1000000000", "--query-ms", "150", "--format", "json" });
@@ -421,6 +444,30 @@ TEST_CASE("passwords holding quotes, slashes and spaces never reach an error mes
   check_usage_error({ "--vus", "1", "--query-ms", "1", "--format", "postgresql://app:Zq9 'x@db/chat?sslmode=require" },
                     "--format: expected text, json, markdown or env, got 'postgresql://app:****@db/chat?sslmode=require'",
                     { { "DATABASE_URL", "postgresql://app:Zq9 'x@db/chat" } });
+}
+
+TEST_CASE("a password split by a list flag's commas, or in a bracketed user name, stays masked")
+{
+  // The comma list's piece "postgresql://app:Zq9" shows no credential on its own: the whole value
+  // is quoted, masked.
+  check_usage_error({ "--vus", "1", "--query-ms", "postgresql://app:Zq9,x@h/db" },
+                    "--query-ms: expected a number from 0.001 to 3600000 (milliseconds a query holds a connection), got "
+                    "'postgresql://app:****@h/db'");
+  check_usage_error({ "--vus", "1", "--query-ms", "1", "--pool", "postgresql://app:Zq9,x@h/db" },
+                    "--pool: expected pool sizes N or ranges A-B (A <= B), each from 1 to 262143, got 'postgresql://app:****@h/db'");
+  // libpq reads "[app]" as the user name: what follows the ':' is a password.
+  check_usage_error({ "--vus", "1", "--query-ms", "1", "postgresql://[app]:Zq9x@h/db" },
+                    "The following argument was not expected: postgresql://[app]:****@h/db (see poolcalc --help)");
+}
+
+TEST_CASE("a path quoted in a message is masked and escaped too")
+{
+  const std::string config = "/tmp/poolcalc-cli-rules-path-" + std::to_string(getpid()) + ".toml";
+  std::ofstream(config) << "vus = 1\nquery_ms = [1]\nrules = \"postgresql://app:Zq9x@h/db\"\n";
+  const Result r = run_poolcalc({ "--config", config });
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "poolcalc: error: " + config + ":3:9: rules: cannot read '/tmp/postgresql://app:****@h/db': no such file\n");
+  std::filesystem::remove(config);
 }
 
 TEST_CASE("the URL error shows its own example unmasked")

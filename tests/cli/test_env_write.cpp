@@ -244,6 +244,16 @@ TEST_CASE("env --write: a missing file in an existing directory is created")
   CHECK((fs::status(env).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
 }
 
+TEST_CASE("env --write: a path with terminal controls is shown escaped")
+{
+  TempDir dir;
+  const std::string env = dir / "w\x1b[31mred.env";
+  const Result r = run_poolcalc(args({ "env", "--write", env }));
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "created " + (dir / "w\\e[31mred.env") + " (it did not exist)\n"));
+  CHECK_FALSE(contains(r.out, "\x1b"));
+}
+
 TEST_CASE("env --write --dry-run: a quote inside a password does not unmask it")
 {
   TempDir dir;

@@ -1,7 +1,7 @@
 // Fuzz target: the whole command line, in-process (poolcalc::cli::run), with a database URL
-// whose password carries a marker, passed in one of the ways users pass one: --database-url, a
-// stray argument, a mistyped flag, $DATABASE_URL, a libpq key/value string, the value of another
-// flag, a --config file.
+// whose password carries markers at its start, middle and end, passed in one of the ways users
+// pass one: --database-url, a stray argument, a mistyped flag, $DATABASE_URL, a libpq key/value
+// string, the value of another flag (--format, a list flag, a --reserve entry), a --config file.
 // Properties: the exit code is 0, 1, 2 or 3; a usage error (2) prints exactly one line on stderr
 // and nothing on stdout; stderr holds no control character but its line ends; the password
 // appears on stdout only in the snippets that exist to carry it (`env`, `config`, `--format env`)
@@ -29,12 +29,22 @@ using poolcalc::fuzz::check;
 
 namespace {
 
-constexpr std::string_view k_marker = "Zq9SECRET";
+constexpr std::string_view k_markers[] = { "MKa", "MKb", "MKc" };
 constexpr std::size_t k_max_args = 24;
 
 bool has(std::string_view text, std::string_view part)
 {
   return text.find(part) != std::string_view::npos;
+}
+
+bool has_marker(std::string_view text)
+{
+  for (const std::string_view marker : k_markers) {
+    if (has(text, marker)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 } // namespace
@@ -56,9 +66,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // Byte 0: how the URL is passed; byte 1: how many of the password's bytes come first; then the
   // password's first bytes, and the arguments separated by NUL bytes.
-  const unsigned how = data[0] % 8;
+  const unsigned how = data[0] % 11;
   const std::size_t password_bytes = std::min<std::size_t>(data[1] % 9, size - 2);
-  const std::string password = std::string(reinterpret_cast<const char*>(data + 2), password_bytes) + std::string(k_marker);
+  const std::string bytes(reinterpret_cast<const char*>(data + 2), password_bytes);
+  const std::string password = "MKa" + bytes + "MKb" + bytes + "MKc";
   std::string_view rest(reinterpret_cast<const char*>(data + 2 + password_bytes), size - 2 - password_bytes);
   if (has(password, std::string_view("\0", 1))) {
     return 0; // no argument can hold a NUL byte
@@ -71,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
   }
   for (const std::string& arg : args) {
-    if (has(arg, "/") || arg == "inspect" || arg.starts_with("--write") || has(arg, k_marker)) {
+    if (has(arg, "/") || arg == "inspect" || arg.starts_with("--write") || has_marker(arg)) {
       return 0;
     }
   }
@@ -117,6 +128,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     args.insert(args.end(), { "--config", "scenario.toml" });
     break;
   }
+  case 8:
+    args.insert(args.end(), { "--query-ms", url });
+    break;
+  case 9:
+    args.insert(args.end(), { "--pool", "10," + url });
+    break;
+  case 10:
+    args.insert(args.end(), { "--reserve", "other=" + url });
+    break;
   default:
     break;
   }
@@ -143,14 +163,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto byte = static_cast<unsigned char>(c);
     check(byte == '\n' || (byte >= 0x20 && byte != 0x7f), "a control character on stderr");
   }
-  check(!has(stderr_text, k_marker), "the password on stderr");
+  check(!has_marker(stderr_text), "the password on stderr");
   bool snippet = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     snippet = snippet || args[i] == "env" || args[i] == "config" || args[i] == "--format=env" ||
               (args[i] == "--format" && i + 1 < args.size() && args[i + 1] == "env");
   }
   if (!snippet || (code != 0 && code != 3)) {
-    check(!has(stdout_text, k_marker), "the password on stdout outside a snippet");
+    check(!has_marker(stdout_text), "the password on stdout outside a snippet");
   }
   return 0;
 }

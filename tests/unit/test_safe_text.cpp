@@ -68,6 +68,9 @@ TEST_CASE("mask_credentials")
     CHECK(mask_credentials("postgresql://app@db/chat") == "postgresql://app@db/chat");
     CHECK(mask_credentials("postgresql://app:@db/chat") == "postgresql://app:@db/chat");
     CHECK(mask_credentials("postgresql://[::1]:5432/chat") == "postgresql://[::1]:5432/chat");
+    // An '@' makes what stands before it userinfo, even in brackets (libpq reads user "[app]").
+    CHECK(mask_credentials("postgresql://[app]:Zq9x@h/db") == "postgresql://[app]:****@h/db");
+    CHECK(mask_credentials("postgresql://[::1]:Zq9x@h/db") == "postgresql://[:****@h/db");
     CHECK(mask_credentials("postgresql://db:5432/chat?sslmode=require") == "postgresql://db:5432/chat?sslmode=require");
   }
   SUBCASE("password and sslpassword query parameters, the key in any case or percent-encoded")
@@ -94,6 +97,13 @@ TEST_CASE("mask_credentials")
     CHECK(mask_credentials("a:b@c without a scheme") == "a:b@c without a scheme");
     CHECK(mask_credentials("the password is required") == "the password is required");
   }
+}
+
+TEST_CASE("user_text_part")
+{
+  // A comma list splits a password: the piece alone shows no credential, the whole value does.
+  CHECK(poolcalc::user_text_part("postgresql://app:Zq9", "postgresql://app:Zq9,x@h/db") == "postgresql://app:****@h/db");
+  CHECK(poolcalc::user_text_part("20x", "100,20x") == "20x");
 }
 
 TEST_CASE("user_text")
