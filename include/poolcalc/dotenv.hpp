@@ -100,7 +100,9 @@ struct DotenvUpdate
 // - a key not set: `KEY=VALUE` (double quotes unless the value can go unquoted) is appended at
 //   the end with the file's line ending, after a line ending if the file had no final one.
 // Every other byte of the file is kept. A value that no quoting can carry for dotenv (a
-// newline, `"`, `\`, `$` or a back quote) is an error, as is a key that is not a valid key.
+// newline, `"`, `\`, `$` or a back quote) is an error, as is a key that is not a valid key, and
+// so is an update after which the file would read differently elsewhere (a value that loses a
+// quote can move where an earlier double-quoted value ends).
 poolcalc::expected<DotenvUpdate, std::string> update_dotenv(const DotenvFile& file,
                                                             const std::vector<std::pair<std::string, std::string>>& values);
 

@@ -405,10 +405,31 @@ poolcalc::expected<DotenvUpdate, std::string> update_dotenv(const DotenvFile& fi
   if (!added.empty()) {
     if (!next.entries.empty() && !result.text.ends_with('\n')) {
       result.text += file.eol;
+      next.entries.back().text += file.eol;
     }
     for (const auto& [key, token] : added) {
       result.text += fmt::format("{}={}{}", key, token, file.eol);
     }
+  }
+  // The new text must read as the old one, line for line, but for the values set. A value that
+  // loses a quote can move where an earlier quoted value ends: dotenv reads a double-quoted
+  // value up to the last quote it can end at, which may lie lines further on (`A="\"` then, later,
+  // `B=x  # "`). Such a file is refused rather than rewritten into something read otherwise.
+  const auto reread = parse_dotenv(result.text, "");
+  std::size_t first_moved = 0; // the first entry read otherwise
+  while (reread && first_moved < next.entries.size() && first_moved < reread->entries.size() &&
+         reread->entries[first_moved].text == next.entries[first_moved].text) {
+    ++first_moved;
+  }
+  if (!reread || first_moved < next.entries.size() || reread->entries.size() != next.entries.size() + added.size()) {
+    std::string where = "the file";
+    if (first_moved < next.entries.size()) {
+      const DotenvEntry& at = next.entries[first_moved];
+      where = fmt::format("line {}{}", at.line, at.key.empty() ? std::string() : " (" + at.key + ")");
+    }
+    return poolcalc::unexpected(fmt::format("{}: with the new values, a quoted value would end elsewhere and the file would read "
+                                            "differently; not written (check the quotes around it)",
+                                            where));
   }
   return result;
 }

@@ -207,6 +207,21 @@ TEST_CASE("dotenv: update refuses values and keys it cannot write safely")
   CHECK(update_dotenv(file, { { "A", "1" }, { "A", "2" } }).error() == "A: given twice");
 }
 
+TEST_CASE("dotenv: update refuses a new value that would change where another value ends")
+{
+  // A's double-quoted value ends at the last quote it can end at before an unescaped one: here the
+  // '"' after the backslash on its own line, because B's value holds a quote. Without that quote
+  // (B set to 50), the '"' closing line 2's comment would end A instead: dotenv would read A as two
+  // lines and never see B. Found by fuzz_dotenv.
+  const DotenvFile file = parsed("A=\"\\\"\nB=x\"y  # seconds\"\n");
+  REQUIRE(file.entries.size() == 2);
+  CHECK(file.entries[0].text == "A=\"\\\"\n");
+  CHECK(update_dotenv(file, { { "B", "50" } }).error() ==
+        "line 1 (A): with the new values, a quoted value would end elsewhere and the file would read differently; not written (check "
+        "the quotes around it)");
+  CHECK(update_dotenv(file, { { "C", "50" } }).has_value()); // appending a line moves nothing
+}
+
 namespace {
 
 // A generated file: its entries as written, each with what the test knows about it.
