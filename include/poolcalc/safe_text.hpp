@@ -28,6 +28,14 @@ std::string mask_credentials(std::string_view text);
 // Where mask_credentials(text) masks: sorted, disjoint [begin, end) byte ranges of `text`.
 std::vector<std::pair<std::size_t, std::size_t>> credential_ranges(std::string_view text);
 
+// `text` with each run of blanks (space, tab, CR, LF, FF, VT) as one space, none at either end:
+// a server's message or statement on one line.
+std::string compact_whitespace(std::string_view text);
+
+// `text` percent-decoded as libpq decodes a URI's parts ('+' stays '+'; a '%' without two hex
+// digits stays as it is): "pass%77ord" is "password", and a message may quote a credential so.
+std::string percent_decoded(std::string_view text);
+
 // How a message quotes `part`, a piece of the value `whole` (one item of a comma list, a field
 // of NAME:SHARE:MS): user_text(part), unless `whole` holds a credential, since a piece may hold
 // part of a password that no parse of the piece alone finds ("postgresql://app:pa" of

@@ -1,6 +1,7 @@
 #include "poolcalc/inspect.hpp"
 
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
 
 #include <fmt/format.h>
 
@@ -374,20 +375,7 @@ std::string mask_literals(std::string_view sql)
 
 std::string statement_excerpt(std::string_view sql, std::size_t max_chars)
 {
-  const std::string masked = mask_literals(sql);
-  std::string compact;
-  bool space = false;
-  for (const char c : masked) {
-    if (is_space(c)) {
-      space = !compact.empty();
-      continue;
-    }
-    if (space) {
-      compact += ' ';
-      space = false;
-    }
-    compact += c;
-  }
+  std::string compact = compact_whitespace(mask_literals(sql));
   compact.resize(prefix_bytes(compact, max_chars));
   while (!compact.empty() && compact.back() == ' ') {
     compact.pop_back(); // the cut fell after a space

@@ -121,21 +121,6 @@ int hex_value(char c)
   return -1;
 }
 
-// A query key percent-decoded (libpq decodes keys too: "pass%77ord" is "password").
-std::string decode_key(std::string_view key)
-{
-  std::string out;
-  for (std::size_t i = 0; i < key.size(); ++i) {
-    if (key[i] == '%' && i + 2 < key.size() && hex_value(key[i + 1]) >= 0 && hex_value(key[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(key[i + 1]) * 16 + hex_value(key[i + 2]));
-      i += 2;
-    } else {
-      out += key[i];
-    }
-  }
-  return out;
-}
-
 using Range = std::pair<std::size_t, std::size_t>; // [begin, end) of the text to mask
 
 // URIs: "scheme://user:password@host..." and "?...&password=...". Within one whole value the
@@ -174,7 +159,7 @@ void uri_ranges(std::string_view text, std::vector<Range>& ranges)
     const std::size_t piece_end = std::min(text.find('&', piece), text.size());
     const std::string_view param = text.substr(piece, piece_end - piece);
     const std::size_t equals = param.find('=');
-    if (equals != std::string_view::npos && equals + 1 < param.size() && ends_with_password(decode_key(param.substr(0, equals)))) {
+    if (equals != std::string_view::npos && equals + 1 < param.size() && ends_with_password(percent_decoded(param.substr(0, equals)))) {
       ranges.emplace_back(piece + equals + 1, piece_end);
     }
   }
@@ -314,6 +299,38 @@ std::string user_text(std::string_view text)
 std::string user_text_part(std::string_view part, std::string_view whole)
 {
   return merged_ranges(whole).empty() ? user_text(part) : user_text(whole);
+}
+
+std::string percent_decoded(std::string_view text)
+{
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::string compact_whitespace(std::string_view text)
+{
+  std::string out;
+  bool blank = false;
+  for (const char c : text) {
+    if (is_blank(c)) {
+      blank = !out.empty();
+      continue;
+    }
+    if (blank) {
+      out += ' ';
+      blank = false;
+    }
+    out += c;
+  }
+  return out;
 }
 
 } // namespace poolcalc

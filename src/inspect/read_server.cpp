@@ -3,6 +3,7 @@
 #include "libpq.hpp"
 
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
 
 #include <fmt/format.h>
 
@@ -35,20 +36,7 @@ constexpr int k_statement_prefix_chars = 1024;
 // poolcalc prints one line.
 std::string one_line(std::string_view text)
 {
-  std::string result;
-  bool space = false;
-  for (char c : text) {
-    if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
-      space = !result.empty();
-      continue;
-    }
-    if (space) {
-      result += ' ';
-      space = false;
-    }
-    result += c;
-  }
-  return result;
+  return compact_whitespace(text);
 }
 
 using Clock = std::chrono::steady_clock;

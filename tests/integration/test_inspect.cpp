@@ -114,6 +114,21 @@ int count_lines(const std::string& text)
 
 // A loopback TCP proxy in front of the server that closes both sides when the client sends its
 // `close_at`-th simple query ('Q' message): a server that goes away mid-inspection.
+// A listening socket on a free loopback port; `port` receives its number.
+int listen_on_loopback(int& port)
+{
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  REQUIRE(listen(listener, 4) == 0);
+  port = ntohs(address.sin_port);
+  return listener;
+}
+
 class ClosingProxy
 {
 public:
@@ -121,15 +136,7 @@ public:
     : m_server_port(server_port)
     , m_close_at(close_at)
   {
-    m_listener = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    REQUIRE(bind(m_listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(getsockname(m_listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    REQUIRE(listen(m_listener, 4) == 0);
-    m_port = ntohs(address.sin_port);
+    m_listener = listen_on_loopback(m_port);
     m_thread = std::thread([this] { serve(); });
   }
   ~ClosingProxy()
@@ -239,15 +246,7 @@ public:
     : m_server_port(server_port)
     , m_limits{ up_limit, down_limit }
   {
-    m_listener = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    REQUIRE(bind(m_listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(getsockname(m_listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    REQUIRE(listen(m_listener, 4) == 0);
-    m_port = ntohs(address.sin_port);
+    m_listener = listen_on_loopback(m_port);
     m_thread = std::thread([this] { serve(); });
   }
   ~SilentProxy()
