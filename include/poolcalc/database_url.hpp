@@ -103,6 +103,10 @@ public:
   std::optional<std::string> param(std::string_view key) const;
 
 private:
+  // Drops every query parameter whose decoded key `drop` accepts; a query left empty loses its
+  // '?' (no bare '?' is ever written).
+  void erase_params(const std::function<bool(std::string_view)>& drop);
+
   std::string m_scheme;                  // as written
   std::optional<std::string> m_user;     // raw (percent-encoded as written)
   std::optional<std::string> m_password; // raw

@@ -557,13 +557,18 @@ DatabaseUrl DatabaseUrl::with_param(std::string_view key, std::string_view value
   return result;
 }
 
+void DatabaseUrl::erase_params(const std::function<bool(std::string_view)>& drop)
+{
+  std::erase_if(m_params, [&drop](const std::string& piece) { return drop(percent_decode(raw_key(piece))); });
+  if (m_params.empty()) {
+    m_has_query = false;
+  }
+}
+
 DatabaseUrl DatabaseUrl::without_param(std::string_view key) const
 {
   DatabaseUrl result = *this;
-  const auto removed = std::erase_if(result.m_params, [key](const std::string& piece) { return percent_decode(raw_key(piece)) == key; });
-  if (removed > 0 && result.m_params.empty()) {
-    result.m_has_query = false; // no bare '?' left behind
-  }
+  result.erase_params([key](std::string_view name) { return name == key; });
   return result;
 }
 
@@ -573,10 +578,7 @@ DatabaseUrl DatabaseUrl::with_host(std::string_view host) const
   result.m_ipv6 = host.find(':') != std::string_view::npos;
   result.m_host = std::string{ host };
   // A `host` parameter would override the authority: drop it, the new host is the one meant.
-  std::erase_if(result.m_params, [](const std::string& piece) {
-    const std::string key = percent_decode(raw_key(piece));
-    return key == "host" || key == "hostaddr";
-  });
+  result.erase_params([](std::string_view key) { return key == "host" || key == "hostaddr"; });
   return result;
 }
 
@@ -588,13 +590,7 @@ DatabaseUrl DatabaseUrl::with_user(std::string_view user) const
     result.m_password.reset();
   }
   result.m_user = percent_encode(user);
-  std::erase_if(result.m_params, [&](const std::string& piece) {
-    const std::string key = percent_decode(raw_key(piece));
-    return key == "user" || (other_role && key == "password");
-  });
-  if (result.m_params.empty()) {
-    result.m_has_query = false;
-  }
+  result.erase_params([other_role](std::string_view key) { return key == "user" || (other_role && key == "password"); });
   return result;
 }
 
@@ -606,20 +602,14 @@ DatabaseUrl DatabaseUrl::with_database(std::string_view name) const
   std::string path = percent_encode(name);
   path.insert(path.begin(), '/');
   result.m_path = std::move(path);
-  std::erase_if(result.m_params, [](const std::string& piece) { return percent_decode(raw_key(piece)) == "dbname"; });
-  if (result.m_params.empty()) {
-    result.m_has_query = false;
-  }
+  result.erase_params([](std::string_view key) { return key == "dbname"; });
   return result;
 }
 
 DatabaseUrl DatabaseUrl::keep_params(const std::function<bool(std::string_view)>& keep) const
 {
   DatabaseUrl result = *this;
-  std::erase_if(result.m_params, [&](const std::string& piece) { return !keep(percent_decode(raw_key(piece))); });
-  if (result.m_params.empty()) {
-    result.m_has_query = false;
-  }
+  result.erase_params([&keep](std::string_view key) { return !keep(key); });
   return result;
 }
 
@@ -636,7 +626,7 @@ DatabaseUrl DatabaseUrl::with_port(unsigned port) const
 {
   DatabaseUrl result = *this;
   result.m_port = std::to_string(port);
-  std::erase_if(result.m_params, [](const std::string& piece) { return percent_decode(raw_key(piece)) == "port"; });
+  result.erase_params([](std::string_view key) { return key == "port"; });
   return result;
 }
 

@@ -612,6 +612,12 @@ TEST_CASE("DatabaseUrl::with_host")
   REQUIRE(url.has_value());
   CHECK(url->with_host("127.0.0.1").with_port(6432).to_string() == "postgresql://u:p@127.0.0.1:6432/chat?sslmode=require");
   CHECK(url->with_host("::1").to_string() == "postgresql://u:p@[::1]:5432/chat?sslmode=require");
+  // The only parameter gone, the '?' goes too (with_host and with_port once left "chat?").
+  CHECK(parse_ok("postgresql://u@db/chat?host=other").with_host("h").to_string() == "postgresql://u@h/chat");
+  CHECK(parse_ok("postgresql://u@db/chat?hostaddr=10.0.0.1").with_host("h").to_string() == "postgresql://u@h/chat");
+  CHECK(parse_ok("postgresql://u@db/chat?port=6432").with_port(5432).to_string() == "postgresql://u@db:5432/chat");
+  CHECK(parse_ok("postgresql://u@db/chat?a=1").without_param("a").to_string() == "postgresql://u@db/chat");
+  CHECK(parse_ok("postgresql://u@db/chat?a=1").keep_params([](std::string_view) { return false; }).to_string() == "postgresql://u@db/chat");
 }
 
 TEST_CASE("DatabaseUrl::with_user and with_database")
