@@ -34,7 +34,7 @@ namespace poolcalc::cli {
 
 namespace {
 
-constexpr std::string_view k_version = "poolcalc 0.1.0";
+constexpr std::string_view k_version = "poolcalc " POOLCALC_VERSION; // CMakeLists.txt: project(VERSION)
 
 const char* const k_footer = R"(Examples:
   poolcalc --vus 120 --query-ms 150

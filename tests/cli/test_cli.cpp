@@ -279,7 +279,7 @@ TEST_CASE("--help, --version and rules")
   CHECK(contains(help.out, "Examples:"));
   CHECK(contains(help.out, "Exit codes: 0 ok"));
   const Result version = run_poolcalc({ "--version" });
-  CHECK(version.out == "poolcalc 0.1.0\n");
+  CHECK(version.out == "poolcalc " POOLCALC_VERSION "\n"); // CMakeLists.txt: project(VERSION)
   const Result rules = run_poolcalc({ "rules" });
   CHECK(rules.exit_code == 0);
   CHECK(rules.out.rfind("# poolcalc rules in force: built in (data/rules.toml)\n", 0) == 0);
