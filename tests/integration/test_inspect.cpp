@@ -367,18 +367,7 @@ std::vector<Message> messages_of(const std::string& stream, bool startup)
 class SilentListener
 {
 public:
-  SilentListener()
-  {
-    m_socket = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    REQUIRE(bind(m_socket, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(getsockname(m_socket, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    REQUIRE(listen(m_socket, 4) == 0);
-    m_port = ntohs(address.sin_port);
-  }
+  SilentListener() { m_socket = listen_on_loopback(m_port); }
   ~SilentListener() { close(m_socket); }
   SilentListener(const SilentListener&) = delete;
   SilentListener& operator=(const SilentListener&) = delete;
