@@ -116,7 +116,6 @@ private:
   std::string m_path;                    // raw, including the leading '/', or empty
   std::vector<std::string> m_params;     // raw "key=value" (or "key") pieces of the query
   bool m_has_query = false;              // a '?' was present (possibly with an empty query)
-  std::optional<std::string> m_fragment; // raw
 };
 
 // Masks every password that looks like one in free text, such as an error message quoting

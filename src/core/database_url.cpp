@@ -402,8 +402,12 @@ poolcalc::expected<DatabaseUrl, std::string> DatabaseUrl::parse(std::string_view
     url.m_has_query = true;
     url.m_params = split_query(range_text(uri.query));
   }
+  // A '#' after the authority: libpq has no fragments and reads it as part of the database name
+  // or of a parameter's value (a password's, say), while Prisma's and node-postgres's URL parsers
+  // end the URL there. The same text would mean two things; %23 means one.
   if (uri.fragment.first != nullptr) {
-    url.m_fragment = range_text(uri.fragment);
+    return poolcalc::unexpected(std::string{ "a '#' after the host: libpq reads it as part of the database name or of a "
+                                             "parameter's value, other clients as the end of the URL; write it as %23" });
   }
 
   // Invariant: the pieces rebuild the input exactly. Should uriparser ever report ranges this
@@ -445,10 +449,6 @@ std::string DatabaseUrl::to_string() const
       }
       out += m_params[i];
     }
-  }
-  if (m_fragment.has_value()) {
-    out += '#';
-    out += *m_fragment;
   }
   return out;
 }
