@@ -649,8 +649,10 @@ poolcalc::expected<RawInputs, std::string> parse_scenario_toml(std::string_view 
       const toml::node& node = *node_ptr;
       const std::string_view name = key;
       if (std::find(input_keys().begin(), input_keys().end(), name) == input_keys().end()) {
-        throw InputError{ fmt::format(
-          "{}: {}: unknown key (accepted: {})", detail::location(source_name, node.source()), name, fmt::join(input_keys(), ", ")) };
+        throw InputError{ fmt::format("{}: {}: unknown key (accepted: {})",
+                                      detail::location(source_name, node.source()),
+                                      user_text(name),
+                                      fmt::join(input_keys(), ", ")) };
       }
       RawValue value;
       value.items = items_of(node, name, reader);

@@ -1,6 +1,7 @@
 #include "toml_reader.hpp"
 
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
 
 #include <fmt/format.h>
 
@@ -25,7 +26,9 @@ TableReader::TableReader(const toml::table& table, std::string prefix, std::stri
 
 std::string TableReader::dotted(std::string_view key) const
 {
-  return m_prefix.empty() ? std::string(key) : fmt::format("{}.{}", m_prefix, key);
+  // A key is the file's text, quoted in messages: masked and escaped like any user text (a
+  // quoted key may hold anything, a database URL with its password included).
+  return user_text(m_prefix.empty() ? std::string(key) : fmt::format("{}.{}", m_prefix, key));
 }
 
 void TableReader::fail(const toml::node& at, std::string_view key, std::string_view what) const
@@ -175,8 +178,97 @@ void toml_unreachable_stop(const char* where) noexcept
   std::abort();
 }
 
+namespace {
+
+// toml++ limits nesting (arrays and inline tables, TOML_MAX_NESTED_VALUES = 256) but not the
+// parts of a dotted key or table name, and recurses once per part: a key of some hundred
+// thousand parts overflows the stack. poolcalc refuses one of more than k_max_key_parts parts
+// before the parser sees it. The scan reads segments (bare runs of letters, digits, '_' and '-',
+// or quoted strings, multi-line ones included) joined by dots, and skips comments; a float such
+// as 1.5 counts as two parts, far below the limit.
+constexpr std::size_t k_max_key_parts = 256;
+
+bool bare_key_char(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+// The end of the string starting at `at` (a quote), past its closing quote(s); text.size() when
+// unterminated.
+std::size_t string_end(std::string_view text, std::size_t at)
+{
+  const char quote = text[at];
+  const bool multi_line = text.substr(at, 3) == std::string(3, quote);
+  std::size_t i = at + (multi_line ? 3 : 1);
+  while (i < text.size()) {
+    if (quote == '"' && text[i] == '\\') {
+      i += 2;
+    } else if (multi_line ? text.substr(i, 3) == std::string(3, quote) : text[i] == quote) {
+      return i + (multi_line ? 3 : 1);
+    } else if (!multi_line && text[i] == '\n') {
+      return i;
+    } else {
+      ++i;
+    }
+  }
+  return text.size();
+}
+
+// The line (1-based) of the first chain of more than k_max_key_parts dotted parts, or 0.
+std::size_t overlong_key_line(std::string_view text)
+{
+  std::size_t line = 1;
+  std::size_t parts = 0;  // of the chain being read
+  bool after_dot = false; // the chain ends in a dot: a segment may follow
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == ' ' || c == '\t') {
+      ++i;
+    } else if (c == '.' && parts > 0 && !after_dot) {
+      after_dot = true;
+      ++i;
+    } else if (c == '"' || c == '\'' || bare_key_char(c)) {
+      std::size_t end = i;
+      if (bare_key_char(c)) {
+        while (end < text.size() && bare_key_char(text[end])) {
+          ++end;
+        }
+      } else {
+        end = string_end(text, i);
+      }
+      parts = after_dot ? parts + 1 : 1;
+      after_dot = false;
+      if (parts > k_max_key_parts) {
+        return line;
+      }
+      line += static_cast<std::size_t>(
+        std::count(text.begin() + static_cast<std::ptrdiff_t>(i), text.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
+      i = end;
+    } else if (c == '#') {
+      while (i < text.size() && text[i] != '\n') {
+        ++i;
+      }
+    } else {
+      if (c == '\n') {
+        ++line;
+      }
+      parts = 0;
+      after_dot = false;
+      ++i;
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
 toml::table parse_toml(std::string_view text, std::string_view source_name)
 {
+  if (const std::size_t line = overlong_key_line(text); line != 0) {
+    throw InputError{ fmt::format(
+      "{}:{}: a key or table name of more than {} dotted parts (poolcalc's limit, as for nesting)", source_name, line, k_max_key_parts) };
+  }
   toml_guard() = {};
   try {
     toml::table table = toml::parse(text, source_name);
@@ -187,7 +279,8 @@ toml::table parse_toml(std::string_view text, std::string_view source_name)
     }
     return table;
   } catch (const toml::parse_error& error) {
-    throw InputError{ fmt::format("{}: invalid TOML: {}", location(source_name, error.source()), error.description()) };
+    // toml++'s description quotes the text it stopped at, which may be a key holding a password.
+    throw InputError{ fmt::format("{}: invalid TOML: {}", location(source_name, error.source()), user_text(error.description())) };
   }
 }
 

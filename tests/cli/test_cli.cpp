@@ -470,6 +470,31 @@ TEST_CASE("a path quoted in a message is masked and escaped too")
   std::filesystem::remove(config);
 }
 
+TEST_CASE("a key quoted from a TOML file is masked and escaped")
+{
+  // A quoted TOML key may hold anything; the messages quoting it (unknown key, toml++'s own
+  // "cannot redefine") showed the password.
+  const std::string file = "/tmp/poolcalc-cli-key-" + std::to_string(getpid()) + ".toml";
+  std::ofstream(file) << "\"postgresql://app:QQaSECRET@h/db\" = 1\n";
+  const Result unknown = run_poolcalc({ "--vus", "1", "--query-ms", "1", "--config", file });
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.starts_with("poolcalc: error: " + file + ":1:37: postgresql://app:****@h/db: unknown key (accepted: "));
+  std::ofstream(file, std::ios::trunc) << "\"postgresql://app:QQaSECRET@h/db\" = 1\n\"postgresql://app:QQaSECRET@h/db\" = 2\n";
+  const Result twice = run_poolcalc({ "--vus", "1", "--query-ms", "1", "--config", file });
+  CHECK(twice.exit_code == 2);
+  CHECK(contains(twice.err, "invalid TOML: "));
+  CHECK(contains(twice.err, "postgresql://app:****@h/db"));
+  std::ofstream(file, std::ios::trunc) << "\"host=h password='QQa x'\\u001b]0;pwned\\u0007\" = 1\n";
+  const Result keyvalue = run_poolcalc({ "--vus", "1", "--query-ms", "1", "--config", file });
+  CHECK(keyvalue.exit_code == 2);
+  CHECK(keyvalue.err.starts_with("poolcalc: error: " + file + ":1:49: host=h password='****'\\e]0;pwned\\x07: unknown key"));
+  for (const Result* r : { &unknown, &twice, &keyvalue }) {
+    CHECK_FALSE(contains(r->err, "QQa"));
+    CHECK_FALSE(contains(r->err, "\x1b"));
+  }
+  std::filesystem::remove(file);
+}
+
 TEST_CASE("the URL error shows its own example unmasked")
 {
   check_usage_error({ "--vus", "1", "--query-ms", "1", "--database-url", "bogus" },

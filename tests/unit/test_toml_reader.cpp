@@ -62,3 +62,29 @@ TEST_CASE("parse_toml: inputs that break toml++ 3.3.0's invariants are refused w
     CHECK(fleet.error().starts_with("f.toml:1:1: invalid TOML:"));
   }
 }
+
+TEST_CASE("parse_toml: a dotted key or table name of more than 256 parts is refused before toml++ recurses on it")
+{
+  // toml++ recurses once per part and limits only nesting (256): a key of 175,000 parts (350 KB,
+  // under the 1 MiB file limit) overflowed the stack (SIGSEGV) in --config, --rules and fleet files.
+  const auto chain = [](std::size_t parts, const std::string& part) {
+    std::string text = part;
+    for (std::size_t i = 1; i < parts; ++i) {
+      text += "." + part;
+    }
+    return text;
+  };
+  const std::string message = "a key or table name of more than 256 dotted parts (poolcalc's limit, as for nesting)";
+  CHECK(error_of(chain(175'000, "a") + " = 1\n") == "s.toml:1: " + message);
+  CHECK(error_of("vus = 1\n[" + chain(257, "a") + "]\n") == "s.toml:2: " + message);
+  // Quoted parts, spaces around the dots, and a multi-line string before it (its lines counted).
+  CHECK(error_of("x = \"\"\"\n\n\"\"\"\n" + chain(300, "\"q\" ") + " = 1\n") == "s.toml:4: " + message);
+  // 256 parts reach toml++, which reads them (as an unknown key here), and so does a long array of
+  // floats: their dots join two parts each.
+  CHECK(error_of(chain(256, "a") + " = 1\n").find("unknown key") != std::string::npos);
+  std::string floats = "x = [";
+  for (int i = 0; i < 1000; ++i) {
+    floats += "1.5, ";
+  }
+  CHECK(error_of(floats + "]\n").find("unknown key") != std::string::npos);
+}
