@@ -112,6 +112,8 @@ int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostrea
   if (env.stderr_is_terminal) {
     read.progress = [&err](const std::string& step) { err << "poolcalc: " << printable(mask_passwords(step)) << "...\n" << std::flush; };
   }
+  // print_line escapes what the server wrote (terminal controls included) and keeps it one line.
+  read.notice = [&err](const std::string& notice) { print_line(err, "server notice", notice); };
   auto snapshot = inspect::read_server(*url, read);
   if (!snapshot) {
     return fail(k_exit_runtime, snapshot.error());

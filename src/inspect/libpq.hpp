@@ -38,6 +38,7 @@ struct Libpq
   decltype(&PQbackendPID) backend_pid = nullptr;
   decltype(&PQconndefaults) conndefaults = nullptr;
   decltype(&PQconninfoFree) conninfo_free = nullptr;
+  decltype(&PQsetNoticeProcessor) set_notice_processor = nullptr;
 };
 
 // Loads libpq once per process ($POOLCALC_LIBPQ, else libpq.so.5). Returns an error string

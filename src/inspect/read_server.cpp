@@ -279,6 +279,21 @@ std::string scrub(const DatabaseUrl& url, std::string text)
   return text;
 }
 
+// Where the notice processor sends a server's notices.
+struct NoticeSink
+{
+  const DatabaseUrl* url = nullptr;
+  const std::function<void(const std::string&)>& to;
+};
+
+void pass_notice(void* arg, const char* message)
+{
+  const NoticeSink& sink = *static_cast<const NoticeSink*>(arg);
+  if (sink.to && message != nullptr) {
+    sink.to(scrub(*sink.url, one_line(message)));
+  }
+}
+
 // "1.10" -> 110, "1.8" -> 108: pg_stat_statements' extension version, for its column names.
 int extension_version(const std::string& text)
 {
@@ -318,9 +333,14 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
   if (raw == nullptr) {
     return poolcalc::unexpected(fmt::format("cannot connect to {}: out of memory", server));
   }
+  // A server's notices (a WARNING, say) are text from the network: libpq's default processor
+  // prints them raw, terminal controls included. poolcalc passes them on as one masked line, or
+  // drops them. The sink outlives the connection.
+  const NoticeSink sink{ &url, options.notice };
   Connection conn(lib, raw);
+  lib.set_notice_processor(raw, &pass_notice, const_cast<NoticeSink*>(&sink));
   if (lib.status(raw) == CONNECTION_BAD) { // a URL libpq cannot use
-    return poolcalc::unexpected(scrub(url, fmt::format("cannot connect to {}: {}", server, one_line(lib.error_message(raw)))));
+    return poolcalc::unexpected(fmt::format("cannot connect to {}: {}", server, scrub(url, one_line(lib.error_message(raw)))));
   }
   if (auto connected = conn.complete(connect_deadline); !connected) {
     if (connected.error().timed_out) {
@@ -330,7 +350,7 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
                                               connect_timeout,
                                               options.connect_timeout_source));
     }
-    return poolcalc::unexpected(scrub(url, fmt::format("cannot connect to {}: {}", server, connected.error().message)));
+    return poolcalc::unexpected(fmt::format("cannot connect to {}: {}", server, scrub(url, connected.error().message)));
   }
   // Everything after the connection, BEGIN to COMMIT, within one statement timeout. The server's
   // SET LOCAL statement_timeout below stops a query that outlives an inspection given up on.
@@ -342,7 +362,7 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
                                               server,
                                               statement_timeout));
     }
-    return poolcalc::unexpected(scrub(url, fmt::format("inspecting {}: {}", server, error.message)));
+    return poolcalc::unexpected(fmt::format("inspecting {}: {}", server, scrub(url, error.message)));
   };
 
   ServerSnapshot s;

@@ -23,6 +23,10 @@ struct ReadOptions
   std::string connect_timeout_source = "inspect.connect_timeout_s"; // named when it runs out
   std::int64_t statement_timeout_ms = 5000;
   std::function<void(const std::string&)> progress; // told before each slow step (may be empty)
+  // Told each notice or warning the server sends (one line, as libpq formats it, with the URL's
+  // secrets masked); libpq's own processor, which writes them raw to stderr, is never used.
+  // Empty: notices are dropped.
+  std::function<void(const std::string&)> notice;
 };
 
 // Connects, reads the settings, pg_stat_activity and pg_stat_statements, and disconnects.

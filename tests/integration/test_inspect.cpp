@@ -698,6 +698,24 @@ TEST_CASE("inspect: statements that can carry a credential are withheld, and lit
   CHECK(markdown.out.find("`server.statements_withheld`: 6 statements (6 calls) are not shown") != std::string::npos);
 }
 
+TEST_CASE("inspect: a server's notice is passed on as one escaped line, never raw")
+{
+  ChatServer chat;
+  const std::string rules = quick_rules(chat.server.directory());
+  // ALTER ROLE accepts a text search configuration that does not exist (with a NOTICE); each login
+  // of the role then draws a WARNING that quotes the value: here ESC ]0;...BEL (set the window
+  // title) and ESC [2J (clear the screen). libpq's own notice processor wrote it raw to stderr.
+  chat.server.sql("ALTER ROLE monitor SET default_text_search_config = E'nope\\x1b]0;pwned\\x07\\x1b[2J'");
+  const Result r = run_poolcalc({ "inspect", "--rules", rules, "--database-url", chat.url("monitor", k_monitor_password) });
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find('\x1b') == std::string::npos);
+  CHECK(r.err.find('\x07') == std::string::npos);
+  CHECK(r.err.find("poolcalc: server notice: WARNING: invalid value for parameter \"default_text_search_config\": "
+                   "\"nope\\e]0;pwned\\x07\\e[2J\"\n") != std::string::npos);
+  CHECK(r.err.find(k_monitor_password) == std::string::npos);
+}
+
 TEST_CASE("inspect: terminal controls in what the server returns are escaped in text and markdown")
 {
   ChatServer chat;
