@@ -1,5 +1,7 @@
 #include "poolcalc/database_url.hpp"
 
+#include "poolcalc/safe_text.hpp"
+
 #include <algorithm>
 
 #include <uriparser/Uri.h>
@@ -221,15 +223,6 @@ std::string diagnose_unparsable(std::string_view text)
     return invalid_url_error();
   }
   return invalid_port_error(port, password);
-}
-
-// Percent-decodes `text` ('+' stays '+', as libpq does).
-std::string percent_decode(std::string_view text)
-{
-  std::string buffer{ text };
-  const char* end = uriUnescapeInPlaceExA(buffer.data(), URI_FALSE, URI_BR_DONT_TOUCH);
-  buffer.resize(static_cast<std::size_t>(end - buffer.data()));
-  return buffer;
 }
 
 // Percent-encodes everything except the RFC 3986 unreserved characters.
@@ -463,7 +456,7 @@ std::string DatabaseUrl::masked() const
   // passphrase as ?sslpassword=...
   for (std::string& piece : copy.m_params) {
     const std::string_view key = raw_key(piece);
-    const std::string name = percent_decode(key);
+    const std::string name = percent_decoded(key);
     if ((name == "password" || name == "sslpassword") && key.size() < piece.size()) {
       piece = std::string{ key } + "=****";
     }
@@ -481,15 +474,15 @@ std::vector<std::string> DatabaseUrl::secrets() const
   };
   if (m_password) {
     add(*m_password);
-    add(percent_decode(*m_password));
+    add(percent_decoded(*m_password));
   }
   for (const std::string& piece : m_params) {
     const std::string_view key = raw_key(piece);
-    const std::string name = percent_decode(key);
+    const std::string name = percent_decoded(key);
     if ((name == "password" || name == "sslpassword") && key.size() < piece.size()) {
       const std::string raw = piece.substr(key.size() + 1);
       add(raw);
-      add(percent_decode(raw));
+      add(percent_decoded(raw));
     }
   }
   // Longest first, so a secret that contains another is replaced whole.
@@ -499,12 +492,12 @@ std::vector<std::string> DatabaseUrl::secrets() const
 
 std::string DatabaseUrl::user() const
 {
-  return m_user ? percent_decode(*m_user) : std::string();
+  return m_user ? percent_decoded(*m_user) : std::string();
 }
 
 std::string DatabaseUrl::password() const
 {
-  return m_password ? percent_decode(*m_password) : std::string();
+  return m_password ? percent_decoded(*m_password) : std::string();
 }
 
 std::string DatabaseUrl::database() const
@@ -513,7 +506,7 @@ std::string DatabaseUrl::database() const
   if (path.starts_with('/')) {
     path.remove_prefix(1);
   }
-  return percent_decode(path);
+  return percent_decoded(path);
 }
 
 bool DatabaseUrl::is_local() const
@@ -526,7 +519,7 @@ bool DatabaseUrl::is_local() const
   if (const std::optional<std::string> host_param = param("host")) {
     return is_local_host(*host_param);
   }
-  return is_local_host(percent_decode(m_host));
+  return is_local_host(percent_decoded(m_host));
 }
 
 DatabaseUrl DatabaseUrl::with_param(std::string_view key, std::string_view value) const
@@ -537,7 +530,7 @@ DatabaseUrl DatabaseUrl::with_param(std::string_view key, std::string_view value
   bool found = false;
   for (const std::string& piece : m_params) {
     const std::string_view piece_key = raw_key(piece);
-    if (percent_decode(piece_key) != key) {
+    if (percent_decoded(piece_key) != key) {
       params.push_back(piece);
       continue;
     }
@@ -559,7 +552,7 @@ DatabaseUrl DatabaseUrl::with_param(std::string_view key, std::string_view value
 
 void DatabaseUrl::erase_params(const std::function<bool(std::string_view)>& drop)
 {
-  std::erase_if(m_params, [&drop](const std::string& piece) { return drop(percent_decode(raw_key(piece))); });
+  std::erase_if(m_params, [&drop](const std::string& piece) { return drop(percent_decoded(raw_key(piece))); });
   if (m_params.empty()) {
     m_has_query = false;
   }
@@ -617,7 +610,7 @@ std::vector<std::string> DatabaseUrl::param_keys() const
 {
   std::vector<std::string> keys;
   for (const std::string& piece : m_params) {
-    keys.push_back(percent_decode(raw_key(piece)));
+    keys.push_back(percent_decoded(raw_key(piece)));
   }
   return keys;
 }
@@ -635,7 +628,7 @@ std::string DatabaseUrl::effective_host() const
   if (const std::optional<std::string> host = param("host")) {
     return *host;
   }
-  return percent_decode(m_host);
+  return percent_decoded(m_host);
 }
 
 std::string DatabaseUrl::effective_port() const
@@ -651,13 +644,13 @@ std::optional<std::string> DatabaseUrl::param(std::string_view key) const
   for (const std::string& piece : m_params) {
     const std::string_view piece_view = piece;
     const std::string_view piece_key = raw_key(piece_view);
-    if (percent_decode(piece_key) != key) {
+    if (percent_decoded(piece_key) != key) {
       continue;
     }
     if (piece_key.size() == piece_view.size()) {
       return std::string{}; // "key" without '='
     }
-    return percent_decode(piece_view.substr(piece_key.size() + 1));
+    return percent_decoded(piece_view.substr(piece_key.size() + 1));
   }
   return std::nullopt;
 }

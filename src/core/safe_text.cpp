@@ -1,6 +1,7 @@
 #include "poolcalc/safe_text.hpp"
 
 #include <fmt/format.h>
+#include <uriparser/Uri.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -105,20 +106,6 @@ bool ends_with_password(std::string_view key)
   }
   const std::string_view tail = key.substr(key.size() - word.size());
   return std::equal(tail.begin(), tail.end(), word.begin(), [](char a, char b) { return lower(a) == b; });
-}
-
-int hex_value(char c)
-{
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 using Range = std::pair<std::size_t, std::size_t>; // [begin, end) of the text to mask
@@ -303,16 +290,12 @@ std::string user_text_part(std::string_view part, std::string_view whole)
 
 std::string percent_decoded(std::string_view text)
 {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
+  // uriparser's decoder, as DatabaseUrl reads a URL: '+' stays '+', a '%' without two hex
+  // digits stays as written.
+  std::string buffer{ text };
+  const char* end = uriUnescapeInPlaceExA(buffer.data(), URI_FALSE, URI_BR_DONT_TOUCH);
+  buffer.resize(static_cast<std::size_t>(end - buffer.data()));
+  return buffer;
 }
 
 std::string compact_whitespace(std::string_view text)
