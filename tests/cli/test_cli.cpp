@@ -495,6 +495,27 @@ TEST_CASE("a key quoted from a TOML file is masked and escaped")
   std::filesystem::remove(file);
 }
 
+TEST_CASE("a '#' after the host and an overlong dotted key: one line, exit 2")
+{
+  check_usage_error({ "--vus", "1", "--query-ms", "1", "--database-url", "postgresql://u@h/chat?password=QQa#QQbQQc" },
+                    "--database-url: a '#' after the host: libpq reads it as part of the database name or of a parameter's value, "
+                    "other clients as the end of the URL; write it as %23");
+  const std::string file = "/tmp/poolcalc-cli-deep-" + std::to_string(getpid()) + ".toml";
+  {
+    std::ofstream out(file);
+    for (int i = 0; i < 175'000; ++i) {
+      out << (i > 0 ? ".a" : "a");
+    }
+    out << " = 1\n";
+  }
+  const Result deep = run_poolcalc({ "--vus", "1", "--query-ms", "1", "--config", file });
+  CHECK(deep.exit_code == 2);
+  CHECK(deep.out.empty());
+  CHECK(deep.err ==
+        "poolcalc: error: " + file + ":1: a key or table name of more than 256 dotted parts (poolcalc's limit, as for nesting)\n");
+  std::filesystem::remove(file);
+}
+
 TEST_CASE("the URL error shows its own example unmasked")
 {
   check_usage_error({ "--vus", "1", "--query-ms", "1", "--database-url", "bogus" },
