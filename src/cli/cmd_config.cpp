@@ -1,6 +1,7 @@
 #include "cmd_config.hpp"
 
 #include "cmd_pgbouncer.hpp"
+#include "cmd_plan.hpp"
 #include "context.hpp"
 #include "files.hpp"
 #include "run.hpp"
@@ -16,68 +17,72 @@
 
 namespace poolcalc::cli {
 
-CLI::App* ConfigCommand::add_to(CLI::App& app)
+std::vector<OptionDecl> config_options()
 {
-  CLI::App* sub =
-    app.add_subcommand("config",
-                       "the snippet for one library, pooler or server: --for pgbouncer, prisma, node-postgres, hikaricp, sqlalchemy, "
-                       "go-database-sql, pgx or postgresql-conf");
-  sub->fallthrough();
+  std::vector<std::string> targets;
+  for (const ConfigTarget& target : config_targets()) {
+    targets.emplace_back(target.name);
+  }
+  const auto option = [](std::string flag, std::string type_name, std::string help) {
+    return OptionDecl{ std::move(flag), std::move(type_name), std::move(help), OptionKind::value, "", {}, {}, false, false, {} };
+  };
+  std::vector<OptionDecl> options = {
+    option("--for", "TARGET", "the target (required): " + config_target_names()),
+    option("--pgbouncer-version",
+           "X.Y.Z",
+           fmt::format("the PgBouncer in front of the server, X.Y or X.Y.Z, each part 0-9999 (default {}, Debian 12's): below "
+                       "1.21.0 Prisma needs pgbouncer=true",
+                       to_string(k_default_pgbouncer_version))),
+    option("--server-version",
+           "N",
+           fmt::format("the PostgreSQL major version, {}-{} (default {}): 16+ has reserved_connections",
+                       k_min_server_version,
+                       k_max_server_version,
+                       k_default_server_version)),
+    option("--fleet", "FILE", "take the workloads from a fleet file (docs/fleet.md) instead of the sizing flags"),
+    option("--service", "NAME", "with --fleet: the service a client target configures (pgbouncer and postgresql-conf: the fleet)"),
+  };
+  options.front().choices = std::move(targets);
+  return options;
+}
+
+std::string config_notes()
+{
   std::string targets;
   for (const ConfigTarget& target : config_targets()) {
     targets += fmt::format("\n  {:<16} {}", target.name, target.summary);
   }
-  sub->footer("Takes every option of `poolcalc --help`; --format text (the snippet, default) or json.\nTargets:" + targets +
-              "\nDefaults and their sources: docs/clients.md.");
-  m_target_option = sub->add_option("--for", m_target, "the target (required): " + config_target_names())->type_name("TARGET");
-  m_pgbouncer_version_option =
-    sub
-      ->add_option("--pgbouncer-version",
-                   m_pgbouncer_version,
-                   fmt::format("the PgBouncer in front of the server, X.Y or X.Y.Z, each part 0-9999 (default {}, Debian 12's): below "
-                               "1.21.0 Prisma needs pgbouncer=true",
-                               to_string(k_default_pgbouncer_version)))
-      ->type_name("X.Y.Z");
-  m_server_version_option = sub
-                              ->add_option("--server-version",
-                                           m_server_version,
-                                           fmt::format("the PostgreSQL major version, {}-{} (default {}): 16+ has reserved_connections",
-                                                       k_min_server_version,
-                                                       k_max_server_version,
-                                                       k_default_server_version))
-                              ->type_name("N");
-  m_fleet_option = sub->add_option("--fleet", m_fleet, "take the workloads from a fleet file (docs/fleet.md) instead of the sizing flags")
-                     ->type_name("FILE");
-  m_service_option = sub
-                       ->add_option("--service",
-                                    m_service,
-                                    "with --fleet: the service a client target configures (pgbouncer and postgresql-conf: the fleet)")
-                       ->type_name("NAME");
-  for (CLI::Option* option : { m_target_option, m_pgbouncer_version_option, m_server_version_option, m_fleet_option, m_service_option }) {
-    option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  }
-  return sub;
+  return "Targets:" + targets + "\nDefaults and their sources: docs/clients.md.";
 }
 
-ConfigArgs ConfigCommand::args() const
+ConfigArgs config_args(const Given& given)
 {
-  ConfigArgs args;
-  if (m_target_option->count() > 0) {
-    args.target = m_target;
+  return { given.value("--for"),
+           given.value("--pgbouncer-version"),
+           given.value("--server-version"),
+           given.value("--fleet"),
+           given.value("--service") };
+}
+
+Outcome run_config(Invocation& invocation)
+{
+  auto request = validate_config_args(config_args(invocation.given));
+  if (!request) {
+    return poolcalc::unexpected(Failure{ k_exit_usage, request.error() });
   }
-  if (m_pgbouncer_version_option->count() > 0) {
-    args.pgbouncer_version = m_pgbouncer_version;
+  const Loaded& loaded = invocation.loaded;
+  if (request->fleet) {
+    return run_config_fleet(*request, first_sizing_flag(invocation.given), loaded.rules, loaded.format, invocation.err);
   }
-  if (m_server_version_option->count() > 0) {
-    args.server_version = m_server_version;
+  auto planned = make_plan(loaded);
+  if (!planned) {
+    return poolcalc::unexpected(planned.error());
   }
-  if (m_fleet_option->count() > 0) {
-    args.fleet = m_fleet;
+  auto text = render_config(*request, planned->plan, loaded.rules, loaded.format, url_origin(loaded));
+  if (!text) {
+    return poolcalc::unexpected(Failure{ k_exit_usage, text.error() });
   }
-  if (m_service_option->count() > 0) {
-    args.service = m_service;
-  }
-  return args;
+  return Output{ std::move(*text), plan_code(*planned, invocation.err, true) };
 }
 
 poolcalc::expected<ConfigRequest, std::string> validate_config_args(const ConfigArgs& args)
@@ -117,7 +122,7 @@ poolcalc::expected<ConfigRequest, std::string> validate_config_args(const Config
 poolcalc::expected<std::string, std::string> render_config(const ConfigRequest& request,
                                                            const Plan& plan,
                                                            const Rules& rules,
-                                                           const std::string& format,
+                                                           Format format,
                                                            std::string_view url_origin)
 {
   if (request.target->name == "pgbouncer") {
@@ -127,7 +132,7 @@ poolcalc::expected<std::string, std::string> render_config(const ConfigRequest& 
     }
   }
   const std::vector<ConfigFile> files = request.target->render(config_input(plan, rules), request.options);
-  return format == "json" ? render_config_json(request.target->name, files) : render_config_text(files);
+  return format == Format::json ? render_config_json(request.target->name, files) : render_config_text(files);
 }
 
 poolcalc::expected<Fleet, std::string> load_fleet(const std::string& path, const Rules& rules)
@@ -143,17 +148,9 @@ poolcalc::expected<Fleet, std::string> load_fleet(const std::string& path, const
   return size_fleet(*file, rules);
 }
 
-int run_config_fleet(const ConfigRequest& request,
-                     const std::string& sizing_flag,
-                     const Rules& rules,
-                     const std::string& format,
-                     std::ostream& out,
-                     std::ostream& err)
+Outcome run_config_fleet(const ConfigRequest& request, const std::string& sizing_flag, const Rules& rules, Format format, std::ostream& err)
 {
-  const auto fail = [&](const std::string& message) {
-    print_error(err, message);
-    return k_exit_usage;
-  };
+  const auto fail = [](std::string message) { return poolcalc::unexpected(Failure{ k_exit_usage, std::move(message) }); };
   const std::string_view target = request.target->name;
   if (!sizing_flag.empty()) {
     return fail(
@@ -200,10 +197,10 @@ int run_config_fleet(const ConfigRequest& request,
     input = config_input(fleet, *found, rules);
   }
   const std::vector<ConfigFile> files = request.target->render(input, options);
-  const std::string output = format == "json" ? render_config_json(target, files) : render_config_text(files);
+  std::string output = format == Format::json ? render_config_json(target, files) : render_config_text(files);
   const std::vector<Finding> findings = evaluate_fleet(fleet, rules);
   report_failures(err, findings);
-  return write_output(out, err, output, has_failure(findings) ? k_exit_plan_fails : k_exit_ok);
+  return Output{ std::move(output), has_failure(findings) ? k_exit_plan_fails : k_exit_ok };
 }
 
 } // namespace poolcalc::cli

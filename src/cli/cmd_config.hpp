@@ -1,7 +1,9 @@
 #pragma once
 // `poolcalc config --for TARGET`: the snippet of one client library, pooler or server, sized by
-// the plan (include/poolcalc/client_config.hpp). Takes every sizing flag and --config like the
-// other subcommands; its own flags are --for, --pgbouncer-version and --server-version.
+// the plan (include/poolcalc/client_config.hpp). Takes every sizing flag and --config; its own
+// flags are --for, --pgbouncer-version, --server-version, --fleet and --service.
+
+#include "commands.hpp"
 
 #include "poolcalc/client_config.hpp"
 #include "poolcalc/expected.hpp"
@@ -9,8 +11,6 @@
 #include "poolcalc/fleet.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/sizing.hpp"
-
-#include <CLI/CLI.hpp>
 
 #include <optional>
 #include <ostream>
@@ -38,39 +38,29 @@ struct ConfigRequest
   std::optional<std::string> service; // --service NAME
 };
 
-class ConfigCommand
-{
-public:
-  // Adds the `config` subcommand and its flags to `app`; returns it.
-  CLI::App* add_to(CLI::App& app);
+// config's own options: --for (its values: config_targets()), the versions, --fleet, --service.
+std::vector<OptionDecl> config_options();
 
-  // The flags as given (after parsing).
-  ConfigArgs args() const;
+// The text of `poolcalc config --help` after the options: the targets, one line each.
+std::string config_notes();
 
-private:
-  std::string m_target;
-  std::string m_pgbouncer_version;
-  std::string m_server_version;
-  std::string m_fleet;
-  std::string m_service;
-  CLI::Option* m_fleet_option = nullptr;
-  CLI::Option* m_service_option = nullptr;
-  CLI::Option* m_target_option = nullptr;
-  CLI::Option* m_pgbouncer_version_option = nullptr;
-  CLI::Option* m_server_version_option = nullptr;
-};
+// The flags as given.
+ConfigArgs config_args(const Given& given);
+
+// `poolcalc config`: validates the flags, then prints the snippet for the plan or the fleet file.
+Outcome run_config(Invocation& invocation);
 
 // Validates the flags before any sizing. Returns the one-line error (without "poolcalc: error: ")
 // naming the flag and what it accepts.
 poolcalc::expected<ConfigRequest, std::string> validate_config_args(const ConfigArgs& args);
 
-// The snippet for the plan: `format` "text" (the files one after the other) or "json".
+// The snippet for the plan: `format` text (the files one after the other) or json.
 // Returns an error string for a `pgbouncer` snippet of a plan without PgBouncer (or whose URL
 // PgBouncer cannot take); `url_origin` names where the URL came from.
 poolcalc::expected<std::string, std::string> render_config(const ConfigRequest& request,
                                                            const Plan& plan,
                                                            const Rules& rules,
-                                                           const std::string& format,
+                                                           Format format,
                                                            std::string_view url_origin);
 
 // Reads, checks and sizes the fleet file `path` with `rules`. Returns the one-line error (without
@@ -79,16 +69,15 @@ poolcalc::expected<std::string, std::string> render_config(const ConfigRequest& 
 poolcalc::expected<Fleet, std::string> load_fleet(const std::string& path, const Rules& rules);
 
 // `poolcalc config --for TARGET --fleet FILE [--service NAME]`: reads and sizes the fleet file
-// with `rules`, prints the snippet in `format` (text or json) on `out`. `sizing_flag` names a
+// with `rules`, the snippet in `format` (text or json). `sizing_flag` names a
 // sizing flag or --config given beside --fleet (empty when none): a usage error, as are a
 // missing or unknown --service for a client target and --service for pgbouncer or
 // postgresql-conf. Fail findings go to `err` as "poolcalc: fail: ID: MESSAGE" lines and the
-// exit is 3, the snippet printed all the same. Returns the exit code.
-int run_config_fleet(const ConfigRequest& request,
-                     const std::string& sizing_flag,
-                     const Rules& rules,
-                     const std::string& format,
-                     std::ostream& out,
-                     std::ostream& err);
+// exit is 3, the snippet printed all the same.
+Outcome run_config_fleet(const ConfigRequest& request,
+                         const std::string& sizing_flag,
+                         const Rules& rules,
+                         Format format,
+                         std::ostream& err);
 
 } // namespace poolcalc::cli

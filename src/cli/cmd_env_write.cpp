@@ -7,7 +7,6 @@
 #include "poolcalc/emit.hpp"
 #include "poolcalc/safe_text.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <dirent.h>
@@ -422,7 +421,10 @@ bool name_temp(const EnvTarget& target, TempFile& temp)
   std::mt19937 random(device());
   const std::string proc = fmt::format("/proc/self/fd/{}", temp.fd.get());
   for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string name = "." + target.file.filename().string() + ".poolcalc-";
+    // Appended piece by piece: g++ 12's -Wrestrict misreads `"." + name + "..."` here once inlined.
+    std::string name = ".";
+    name += target.file.filename().string();
+    name += ".poolcalc-";
     for (int i = 0; i < 6; ++i) {
       name += letters[random() % letters.size()];
     }
@@ -589,16 +591,6 @@ UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept
   return *this;
 }
 
-CLI::Option* add_env_write_options(CLI::App& app, EnvWriteOptions& options)
-{
-  CLI::Option* write = app.add_option("--write", options.path, "`poolcalc env`: update the keys it sets in this .env file, nothing else")
-                         ->type_name("PATH")
-                         ->group("Output")
-                         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.add_flag("--dry-run", options.dry_run, "with --write: show current and recommended values, write nothing")->group("Output");
-  return write;
-}
-
 poolcalc::expected<EnvTarget, EnvWriteError> read_env_target(const std::string& path, bool lock)
 {
   if (path.empty()) {
@@ -718,7 +710,7 @@ void report_url_notes(std::ostream& err, const Plan& plan)
   }
 }
 
-int write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan_fails, std::ostream& out, std::ostream& err)
+Outcome write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan_fails, std::ostream& err)
 {
   std::vector<std::pair<std::string, std::string>> values;
   for (const EnvVariable& variable : env_variables(plan)) {
@@ -726,8 +718,7 @@ int write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan
   }
   const auto update = update_dotenv(target.dotenv, values);
   if (!update) {
-    print_error(err, "--write: " + update.error());
-    return k_exit_usage;
+    return poolcalc::unexpected(Failure{ k_exit_usage, "--write: " + update.error() });
   }
   report_url_notes(err, plan);
   if (!target.unlocked.empty()) {
@@ -738,53 +729,46 @@ int write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan
     if (!dry_run) {
       err << leftover_notes(target, "poolcalc: note: ");
       err << "poolcalc: " << user_text(target.path) << " not written: the plan breaks a hard limit\n";
-      return k_exit_plan_fails;
+      return Output{ "", k_exit_plan_fails };
     }
     output += leftover_notes(target, "note: ");
     output += fmt::format("dry run: {} is not changed\n\n{}", user_text(target.path), table(update->changes, false));
-    out << output;
-    out.flush();
-    return !out ? k_exit_runtime : plan_fails ? k_exit_plan_fails : k_exit_ok;
+    return Output{ output, plan_fails ? k_exit_plan_fails : k_exit_ok };
   }
-  const auto settle = [&]() {
+  const auto settle = [&]() -> poolcalc::expected<void, Failure> {
     auto settled = settle_leftovers(target, update->text);
     if (!settled) {
-      print_error(err, "--write: " + settled.error());
-      return false;
+      return poolcalc::unexpected(Failure{ k_exit_runtime, "--write: " + settled.error() });
     }
     output += *settled;
-    return true;
+    return {};
   };
   if (target.exists && update->text == target.original) {
-    if (!settle()) {
-      return k_exit_runtime;
+    if (auto settled = settle(); !settled) {
+      return poolcalc::unexpected(settled.error());
     }
     output +=
       fmt::format("{} already has the recommended values: not rewritten\n\n{}", user_text(target.path), table(update->changes, true));
-    out << output;
-    out.flush();
-    return out ? k_exit_ok : k_exit_runtime;
+    return Output{ output, k_exit_ok };
   }
   if (target.exists && (target.mode & 0222) == 0) {
-    print_error(err,
-                fmt::format("--write: '{}' is read-only (mode {:04o}): poolcalc does not change a read-only file",
-                            user_text(target.path),
-                            target.mode & 07777));
-    return k_exit_runtime;
+    return poolcalc::unexpected(Failure{ k_exit_runtime,
+                                         fmt::format("--write: '{}' is read-only (mode {:04o}): poolcalc does not change a read-only file",
+                                                     user_text(target.path),
+                                                     target.mode & 07777) });
   }
   // The rename would replace a file this user may not write (the directory allows it): refuse.
   if (target.exists && ::faccessat(AT_FDCWD, target.file.c_str(), W_OK, AT_EACCESS) != 0) {
-    print_error(
-      err, fmt::format("--write: '{}': {}: poolcalc does not replace a file it may not write", user_text(target.path), errno_text(errno)));
-    return k_exit_runtime;
+    return poolcalc::unexpected(Failure{
+      k_exit_runtime,
+      fmt::format("--write: '{}': {}: poolcalc does not replace a file it may not write", user_text(target.path), errno_text(errno)) });
   }
-  if (!settle()) {
-    return k_exit_runtime;
+  if (auto settled = settle(); !settled) {
+    return poolcalc::unexpected(settled.error());
   }
   const auto replaced = replace(target, update->text);
   if (!replaced) {
-    print_error(err, "--write: " + replaced.error());
-    return k_exit_runtime;
+    return poolcalc::unexpected(Failure{ k_exit_runtime, "--write: " + replaced.error() });
   }
   if (*replaced) {
     output += fmt::format("updated {} (backup: {})\n\n", user_text(target.path), user_text((*replaced)->string()));
@@ -792,9 +776,7 @@ int write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan
     output += fmt::format("created {} (it did not exist)\n\n", user_text(target.path));
   }
   output += table(update->changes, true);
-  out << output;
-  out.flush();
-  return out ? k_exit_ok : k_exit_runtime;
+  return Output{ output, k_exit_ok };
 }
 
 } // namespace poolcalc::cli

@@ -15,6 +15,8 @@
 // the original is left byte for byte and no temporary file remains. docs/usage.md ("Updating a
 // .env file") and docs/architecture.md give the details and the remaining windows.
 
+#include "commands.hpp"
+
 #include "poolcalc/dotenv.hpp"
 #include "poolcalc/expected.hpp"
 #include "poolcalc/scenario.hpp"
@@ -30,21 +32,7 @@
 #include <string>
 #include <utility>
 
-namespace CLI {
-class App;
-class Option;
-} // namespace CLI
-
 namespace poolcalc::cli {
-
-struct EnvWriteOptions
-{
-  std::string path;
-  bool dry_run = false;
-};
-
-// Adds --write PATH and --dry-run to `app` (group "Output"); returns the --write option.
-CLI::Option* add_env_write_options(CLI::App& app, EnvWriteOptions& options);
 
 // A file descriptor, closed with its owner.
 class UniqueFd
@@ -127,7 +115,8 @@ void report_url_notes(std::ostream& err, const Plan& plan);
 // limit: nothing is written then), or writes the file and prints what changed. Before writing
 // (the lock held) it settles the temporary files an interrupted run left: one whose bytes are
 // also in the file, a backup or the new text is removed, any other is kept as the next backup;
-// each is reported. Passwords are masked in everything printed. Returns the exit code.
-int write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan_fails, std::ostream& out, std::ostream& err);
+// each is reported. Passwords are masked in everything printed. Returns stdout's text and the
+// exit code, or the failure; notes go to `err`.
+Outcome write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan_fails, std::ostream& err);
 
 } // namespace poolcalc::cli

@@ -11,7 +11,6 @@
 #include "poolcalc/safe_text.hpp"
 #include "poolcalc/sizing.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 namespace poolcalc::cli {
@@ -51,33 +50,40 @@ RawInputs with_placeholders(RawInputs inputs)
 
 } // namespace
 
-void add_inspect_options(CLI::App& inspect, InspectOptions& options, const Rules& rules)
+OptionDecl inspect_app_option()
 {
-  inspect.description("read a live PostgreSQL server (read-only): its slots, who holds them, sessions idle in transaction, "
-                      "pg_stat_statements times; with --vus/--rps, the plan against what is really there");
-  inspect.footer(fmt::format("Takes every option of `poolcalc --help`; --query-ms auto uses the mean time pg_stat_statements measured.\n"
-                             "The server: --database-url URL or $DATABASE_URL.\n"
-                             "It never waits longer than the connect timeout plus the statement timeout, whatever the server does:\n"
-                             "the connection within --connect-timeout S (else the URL's connect_timeout, else the rules'\n"
-                             "inspect.connect_timeout_s, {}), everything after it within inspect.statement_timeout_ms ({});\n"
-                             "then it closes the connection and exits 1.",
-                             format_number(rules.inspect.connect_timeout_s),
-                             rules.inspect.statement_timeout_ms));
-  inspect
-    .add_option("--app",
-                options.app,
-                "the application_name of the application being sized: its connections now are not "
-                "counted as other applications' (default: application_name in the URL)")
-    ->type_name("NAME");
+  return { "--app",
+           "NAME",
+           "the application_name of the application being sized: its connections now are not "
+           "counted as other applications' (default: application_name in the URL)",
+           OptionKind::value,
+           "",
+           {},
+           {},
+           false,
+           false,
+           {} };
 }
 
-int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostream& out, std::ostream& err, const Environment& env)
+std::string inspect_notes(const Rules& rules)
 {
-  const auto fail = [&](int code, const std::string& message) {
-    // The message may quote the server (its error texts quote names, which may hold any character).
-    print_error(err, message);
-    return code;
-  };
+  return fmt::format("--query-ms auto uses the mean time pg_stat_statements measured.\n"
+                     "The server: --database-url URL or $DATABASE_URL.\n"
+                     "It never waits longer than the connect timeout plus the statement timeout, whatever the server does:\n"
+                     "the connection within --connect-timeout S (else the URL's connect_timeout, else the rules'\n"
+                     "inspect.connect_timeout_s, {}), everything after it within inspect.statement_timeout_ms ({});\n"
+                     "then it closes the connection and exits 1.",
+                     format_number(rules.inspect.connect_timeout_s),
+                     rules.inspect.statement_timeout_ms);
+}
+
+Outcome run_inspect(Invocation& invocation)
+{
+  const Loaded& loaded = invocation.loaded;
+  const Environment& env = invocation.env;
+  std::ostream& err = invocation.err;
+  // The message may quote the server (its error texts quote names): the one printer escapes it.
+  const auto fail = [](int code, std::string message) { return poolcalc::unexpected(Failure{ code, std::move(message) }); };
   const auto url_input = loaded.inputs.find("database_url");
   if (url_input == loaded.inputs.end()) {
     return fail(k_exit_usage, "inspect needs a server: --database-url URL, $DATABASE_URL or database_url in --config");
@@ -98,7 +104,7 @@ int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostrea
                     fmt::format("{}: give the workload too (--vus N or --rps R) to size a pool against the server", it->second.origin));
       }
     }
-    if (loaded.format == "env") {
+    if (loaded.format == Format::env) {
       return fail(k_exit_usage, "--format env: the .env snippet needs a workload (--vus N or --rps R)");
     }
   } else if (auto checked = build_scenario(with_placeholders(loaded.inputs), loaded.rules); !checked) {
@@ -118,7 +124,8 @@ int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostrea
   if (!snapshot) {
     return fail(k_exit_runtime, snapshot.error());
   }
-  const std::string app = !options.app.empty() ? options.app : url->param("application_name").value_or("");
+  const std::string given_app = invocation.given.value("--app").value_or("");
+  const std::string app = !given_app.empty() ? given_app : url->param("application_name").value_or("");
   const Inspection inspection = analyze(*snapshot, loaded.rules, app);
 
   std::optional<Plan> plan;
@@ -140,14 +147,14 @@ int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostrea
   }
 
   std::string output;
-  if (loaded.format == "json") {
+  if (loaded.format == Format::json) {
     const std::string plan_json = plan ? render_json(*plan, findings) : std::string();
     output = render_inspect_json(inspection, loaded.rules, plan ? &plan_json : nullptr);
-  } else if (loaded.format == "markdown") {
+  } else if (loaded.format == Format::markdown) {
     // The review document first (its title is the document's), the live server as a section of it.
     output = plan ? render_markdown(*plan, findings) + "\n" : std::string("# Live server review\n\n");
     output += render_inspect_markdown(inspection, loaded.rules);
-  } else if (loaded.format == "env") {
+  } else if (loaded.format == Format::env) {
     output = render_env(*plan);
   } else {
     const auto no_color = env.getenv("NO_COLOR");
@@ -159,10 +166,10 @@ int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostrea
     }
   }
   const int code = has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
-  if (loaded.format == "env") {
+  if (loaded.format == Format::env) {
     report_failures(err, findings);
   }
-  return write_output(out, err, output, code);
+  return Output{ std::move(output), code };
 }
 
 } // namespace poolcalc::cli

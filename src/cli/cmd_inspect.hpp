@@ -2,27 +2,20 @@
 // `poolcalc inspect`: read a live server (libpq, loaded at run time), show its truth, and with a
 // workload size the pool against it.
 
-#include "context.hpp"
-#include "run.hpp"
+#include "commands.hpp"
 
-#include <ostream>
 #include <string>
-
-namespace CLI {
-class App;
-}
 
 namespace poolcalc::cli {
 
-struct InspectOptions
-{
-  std::string app; // --app: the application being sized (its connections are not "other applications")
-};
+// --app NAME: the application being sized (its connections are not "other applications").
+OptionDecl inspect_app_option();
 
-// Adds inspect's own options to its subcommand; `rules` (the built-in ones) give the defaults the
-// help names.
-void add_inspect_options(CLI::App& inspect, InspectOptions& options, const Rules& rules);
+// The text of `poolcalc inspect --help` after the options: the time bound, with the defaults of
+// `rules` (the built-in ones).
+std::string inspect_notes(const Rules& rules);
 
-int run_inspect(const Loaded& loaded, const InspectOptions& options, std::ostream& out, std::ostream& err, const Environment& env);
+// Reads the server in the database URL input, with a workload sizes the plan against it.
+Outcome run_inspect(Invocation& invocation);
 
 } // namespace poolcalc::cli

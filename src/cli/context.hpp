@@ -6,12 +6,28 @@
 #include "poolcalc/rules.hpp"
 #include "poolcalc/scenario.hpp"
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace poolcalc::cli {
+
+// What a command prints; which ones a command accepts is in its entry of the command table.
+enum class Format
+{
+  text,
+  json,
+  markdown,
+  env,
+  csv,
+  svg,
+};
+
+// "text", "json", ...: the --format value.
+std::string_view format_name(Format format);
+std::optional<Format> parse_format(std::string_view name);
 
 // A failure on its way to the one top-level handler: exit code and message (masked there).
 struct Failure
@@ -26,13 +42,17 @@ struct Loaded
   std::string rules_text;
   std::string rules_source;
   RawInputs inputs;
-  std::string format = "text";
+  Format format = Format::text;
   bool explain = false;
 };
 
 // Names each `fail` finding on stderr ("poolcalc: fail: ID: MESSAGE", masked), for the outputs
 // that print no findings (the .env snippet, the curve, config snippets, pgbouncer.ini).
 void report_failures(std::ostream& err, const std::vector<Finding>& findings);
+
+// Prints the failure as one "poolcalc: error: MESSAGE" line (masked, escaped) and returns its
+// exit code: the one place an error is printed.
+int report_failure(std::ostream& err, const Failure& failure);
 
 // Writes `output` to stdout and returns `code`, or k_exit_runtime (with one line on stderr) when
 // stdout cannot be written.

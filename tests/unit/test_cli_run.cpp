@@ -6,6 +6,8 @@
 
 #include <map>
 #include <sstream>
+#include <stdexcept>
+#include <streambuf>
 #include <string>
 #include <vector>
 
@@ -125,4 +127,40 @@ TEST_CASE("run: inspect tells a terminal what it is waiting for")
   const Outcome quiet = call(args);
   CHECK(quiet.code == k_exit_runtime);
   CHECK(quiet.err.rfind("poolcalc: error: cannot connect to", 0) == 0);
+}
+
+namespace {
+
+// A stream buffer that throws on the first write: what escapes a command reaches run()'s last
+// resort.
+class ThrowingBuffer : public std::streambuf
+{
+protected:
+  int overflow(int) override { throw std::runtime_error("the disk caught fire"); }
+  std::streamsize xsputn(const char*, std::streamsize) override { throw std::runtime_error("the disk caught fire"); }
+};
+
+} // namespace
+
+TEST_CASE("run: an exception that escapes a command is one error line and exit 1")
+{
+  ThrowingBuffer buffer;
+  std::ostream out(&buffer);
+  out.exceptions(std::ios::badbit); // the stream passes the buffer's exception on
+  std::ostringstream err;
+  const std::vector<const char*> argv = {
+    "poolcalc", "--vus", "120", "--query-ms", "150", "--database-url", "postgresql://app:Pw-S3cret@h/db"
+  };
+  Environment env;
+  env.getenv = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
+  CHECK(run(static_cast<int>(argv.size()), argv.data(), out, err, env) == k_exit_runtime);
+  CHECK(err.str() == "poolcalc: error: internal error: the disk caught fire; please report it\n");
+
+  // Thrown while the environment is read, before the stderr filter exists.
+  env.getenv = [](std::string_view) -> std::optional<std::string> { throw std::runtime_error("no environment"); };
+  std::ostringstream quiet;
+  std::ostringstream err2;
+  CHECK(run(static_cast<int>(argv.size()), argv.data(), quiet, err2, env) == k_exit_runtime);
+  CHECK(quiet.str().empty());
+  CHECK(err2.str() == "poolcalc: error: internal error: no environment; please report it\n");
 }

@@ -1,0 +1,238 @@
+// The command table seen from outside: each subcommand's --help lists the options it takes and
+// examples that run, options are refused by the commands that do not take them, and
+// `poolcalc completion bash|zsh` completes what the table declares, in a real bash and zsh.
+
+#include "checks.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using poolcalc::test::check_usage_error;
+using poolcalc::test::contains;
+using poolcalc::test::Result;
+using poolcalc::test::run_poolcalc;
+using poolcalc::test::run_process;
+
+namespace {
+
+const std::vector<std::string> k_commands = { "size",    "env",       "report", "rules", "curve",
+                                              "inspect", "pgbouncer", "config", "fleet", "completion" };
+
+// config_targets() (src/emit/config.cpp; docs/clients.md lists the same eight).
+const std::vector<std::string> k_targets = { "pgbouncer",  "prisma",          "node-postgres", "hikaricp",
+                                             "sqlalchemy", "go-database-sql", "pgx",           "postgresql-conf" };
+
+std::vector<std::string> lines_of(const std::string& text)
+{
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string quoted(const std::string& word)
+{
+  return "'" + word + "'";
+}
+
+// The candidates bash's completion function offers for `words`, the last one being completed,
+// in `dir`.
+std::vector<std::string> bash_complete(const std::vector<std::string>& words, const std::string& dir = "/")
+{
+  std::string array;
+  for (const std::string& word : words) {
+    array += quoted(word) + " ";
+  }
+  const std::string script = "cd " + quoted(dir) + " && source <(" POOLCALC_BINARY " completion bash) && COMP_WORDS=(" + array +
+                             ") && COMP_CWORD=" + std::to_string(words.size() - 1) + " && _poolcalc && printf '%s\\n' \"${COMPREPLY[@]}\"";
+  const Result r = run_process({ "/bin/bash", "--norc", "-c", script });
+  INFO("bash: " << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  std::vector<std::string> lines = lines_of(r.out);
+  if (lines.size() == 1 && lines.front().empty()) {
+    lines.clear();
+  }
+  return lines;
+}
+
+// The same in zsh: the script's function with compadd and _files (zsh's own, which exist only
+// inside its line editor) replaced by functions that print what they were given.
+std::vector<std::string> zsh_complete(const std::vector<std::string>& words)
+{
+  std::string array;
+  for (const std::string& word : words) {
+    array += quoted(word) + " ";
+  }
+  const std::string script = "source <(" POOLCALC_BINARY " completion zsh)\n"
+                             "compadd() { [[ $1 == -- ]] && shift; print -rl -- \"$@\" }\n"
+                             "_files() { print -r -- '(files)' }\n"
+                             "words=(" +
+                             array + ")\nCURRENT=" + std::to_string(words.size()) + "\n_poolcalc\n";
+  const Result r = run_process({ "/usr/bin/zsh", "-f", "-c", script });
+  INFO("zsh: " << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  return lines_of(r.out);
+}
+
+std::vector<std::string> sorted(std::vector<std::string> words)
+{
+  std::sort(words.begin(), words.end());
+  return words;
+}
+
+} // namespace
+
+TEST_CASE("completion bash: subcommands, flags, formats, targets and files from the table")
+{
+  CHECK(bash_complete({ "poolcalc", "" }) == k_commands);
+  CHECK(bash_complete({ "poolcalc", "co" }) == std::vector<std::string>{ "config", "completion" });
+  CHECK(bash_complete({ "poolcalc", "config", "--for", "" }) == k_targets);
+  CHECK(bash_complete({ "poolcalc", "config", "--for", "p" }) ==
+        std::vector<std::string>{ "pgbouncer", "prisma", "pgx", "postgresql-conf" });
+  CHECK(bash_complete({ "poolcalc", "--format", "" }) == std::vector<std::string>{ "text", "json", "markdown", "env" });
+  CHECK(bash_complete({ "poolcalc", "curve", "--format", "" }) == std::vector<std::string>{ "text", "csv", "json", "svg" });
+  CHECK(bash_complete({ "poolcalc", "fleet", "--format", "" }) == std::vector<std::string>{ "text", "json", "markdown" });
+  CHECK(bash_complete({ "poolcalc", "config", "--format", "=", "" }) == std::vector<std::string>{ "text", "json" });
+  CHECK(bash_complete({ "poolcalc", "rules", "--" }) == std::vector<std::string>{ "--rules", "--config", "--help" });
+  CHECK(bash_complete({ "poolcalc", "--vus", "120", "env", "--wr" }) == std::vector<std::string>{ "--write" });
+  CHECK(bash_complete({ "poolcalc", "--format", "json", "--ve" }) == std::vector<std::string>{ "--version" });
+  CHECK(bash_complete({ "poolcalc", "pgbouncer", "--u" }) == std::vector<std::string>{ "--userlist" });
+  CHECK(bash_complete({ "poolcalc", "completion", "" }) == std::vector<std::string>{ "bash", "zsh" });
+  CHECK(bash_complete({ "poolcalc", "--vus", "" }).empty()); // a number to type
+  // --explain has no effect on env: accepted, not offered.
+  CHECK(bash_complete({ "poolcalc", "env", "--ex" }).empty());
+
+  const poolcalc::test::TempDir dir;
+  std::ofstream(dir.path() / "chat-fleet.toml") << "";
+  std::ofstream(dir.path() / "notes.md") << "";
+  const std::string cwd = dir.path().string();
+  CHECK(sorted(bash_complete({ "poolcalc", "fleet", "" }, cwd)) == std::vector<std::string>{ "chat-fleet.toml", "notes.md" });
+  CHECK(bash_complete({ "poolcalc", "--config", "ch" }, cwd) == std::vector<std::string>{ "chat-fleet.toml" });
+  CHECK(bash_complete({ "poolcalc", "env", "--write", "n" }, cwd) == std::vector<std::string>{ "notes.md" });
+  CHECK(bash_complete({ "poolcalc", "config", "--fleet", "c" }, cwd) == std::vector<std::string>{ "chat-fleet.toml" });
+}
+
+TEST_CASE("completion zsh: the same candidates")
+{
+  CHECK(zsh_complete({ "poolcalc", "" }) == k_commands);
+  CHECK(zsh_complete({ "poolcalc", "config", "--for", "" }) == k_targets);
+  CHECK(zsh_complete({ "poolcalc", "curve", "--format", "" }) == std::vector<std::string>{ "text", "csv", "json", "svg" });
+  CHECK(zsh_complete({ "poolcalc", "rules", "--" }) == std::vector<std::string>{ "--rules", "--config", "--help" });
+  CHECK(zsh_complete({ "poolcalc", "completion", "" }) == std::vector<std::string>{ "bash", "zsh" });
+  CHECK(zsh_complete({ "poolcalc", "fleet", "" }) == std::vector<std::string>{ "(files)" });
+  CHECK(zsh_complete({ "poolcalc", "--format", "json", "--rules", "" }) == std::vector<std::string>{ "(files)" });
+  CHECK(zsh_complete({ "poolcalc", "--vus", "120", "pgbouncer", "--fleet", "" }) == std::vector<std::string>{ "(files)" });
+  CHECK(zsh_complete({ "poolcalc", "--vus", "" }).empty());
+  const std::vector<std::string> front = zsh_complete({ "poolcalc", "--" });
+  CHECK(std::find(front.begin(), front.end(), "--version") != front.end());
+  CHECK(std::find(front.begin(), front.end(), "--query-ms") != front.end());
+  CHECK(std::find(front.begin(), front.end(), "--write") == front.end()); // env's
+}
+
+TEST_CASE("completion: the scripts load in their shells as installed, and a bad shell is refused")
+{
+  // bash: `complete -p` shows the function registered; zsh: autoloaded from $fpath by compinit.
+  const Result bash = run_process({ "/bin/bash", "--norc", "-c", "source <(" POOLCALC_BINARY " completion bash) && complete -p poolcalc" });
+  CHECK(bash.exit_code == 0);
+  CHECK(bash.out == "complete -F _poolcalc poolcalc\n");
+  const poolcalc::test::TempDir dir;
+  const Result zsh =
+    run_process({ "/usr/bin/zsh",
+                  "-f",
+                  "-c",
+                  POOLCALC_BINARY " completion zsh > " + dir.path().string() + "/_poolcalc && fpath=(" + dir.path().string() +
+                    " $fpath) && autoload -U compinit && compinit -u -D && print -r -- $_comps[poolcalc]" });
+  CHECK(zsh.exit_code == 0);
+  CHECK(zsh.out == "_poolcalc\n");
+  check_usage_error({ "completion", "fish" }, "SHELL: `poolcalc completion` writes for bash or zsh, got 'fish'");
+  check_usage_error({ "completion", "bash", "--vus", "3" }, "`poolcalc completion` takes only the shell: bash or zsh");
+}
+
+TEST_CASE("each subcommand's --help lists the options it takes, and only those")
+{
+  for (const std::string& command : k_commands) {
+    INFO("poolcalc " << command << " --help");
+    const Result r = run_poolcalc({ command, "--help" });
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.empty());
+    CHECK(contains(r.out, "Examples:\n  "));
+    CHECK_FALSE(contains(r.out, "Takes every option"));
+  }
+  const Result rules = run_poolcalc({ "rules", "--help" });
+  CHECK(contains(rules.out, "--rules FILE"));
+  CHECK(contains(rules.out, "--config FILE"));
+  CHECK_FALSE(contains(rules.out, "--vus"));
+  CHECK_FALSE(contains(rules.out, "--format"));
+  const Result fleet = run_poolcalc({ "fleet", "--help" });
+  CHECK_FALSE(contains(fleet.out, "FILE FILE"));
+  CHECK(contains(fleet.out, "FILE REQUIRED"));
+  CHECK_FALSE(contains(fleet.out, "--vus"));
+  CHECK_FALSE(contains(fleet.out, "--config"));
+  const Result env = run_poolcalc({ "env", "--help" });
+  CHECK(contains(env.out, "--write PATH"));
+  CHECK(contains(env.out, "--vus N"));
+  CHECK_FALSE(contains(env.out, "--explain"));
+  CHECK_FALSE(contains(env.out, "--userlist"));
+  const Result top = run_poolcalc({ "--help" });
+  CHECK_FALSE(contains(top.out, "--write")); // only `poolcalc env` writes a file
+  CHECK(contains(top.out, "  completion "));
+}
+
+TEST_CASE("each subcommand's --help examples run")
+{
+  // In a scratch directory holding the examples' data files, in the order the help gives them
+  // (`rules > my-rules.toml` comes before `rules --rules my-rules.toml`). inspect's need a server.
+  const poolcalc::test::TempDir dir;
+  std::filesystem::create_directory_symlink(std::filesystem::path(POOLCALC_SOURCE_DIR) / "data", dir.path() / "data");
+  const std::string path = std::filesystem::path(POOLCALC_BINARY).parent_path().string() + ":/usr/bin:/bin";
+  int examples = 0;
+  for (const std::string& command : k_commands) {
+    if (command == "inspect") {
+      continue;
+    }
+    const std::string help = run_poolcalc({ command, "--help" }).out;
+    const std::vector<std::string> lines = lines_of(help.substr(help.find("Examples:\n")));
+    for (const std::string& line : lines) {
+      if (!line.starts_with("  ") || line.starts_with("    ")) {
+        continue;
+      }
+      INFO(line);
+      ++examples;
+      const Result r =
+        run_process({ "/bin/bash", "--norc", "-c", "cd " + quoted(dir.path().string()) + " && " + line.substr(2) }, { { "PATH", path } });
+      CHECK((r.exit_code == 0 || r.exit_code == 3));
+      CHECK_FALSE(contains(r.err, "error"));
+    }
+  }
+  CHECK(examples >= 2 * 9);
+}
+
+TEST_CASE("an option a command does not take is refused, wherever it is given")
+{
+  check_usage_error({ "rules", "--vus", "3" }, "--vus: `poolcalc rules` takes only --rules and --config");
+  check_usage_error({ "--vus", "3", "rules" }, "--vus: `poolcalc rules` takes only --rules and --config");
+  check_usage_error({ "rules", "--format", "json" }, "--format: `poolcalc rules` always prints TOML; drop --format");
+  check_usage_error({ "fleet", "data/examples/chat-fleet.toml", "--vus", "5" },
+                    "`poolcalc fleet` takes FILE, --format and --rules after `fleet`; the workload comes from the file");
+  check_usage_error({ "curve", "--vus", "120", "--query-ms", "150", "--userlist" },
+                    "The following argument was not expected: --userlist (see poolcalc --help)");
+  // Flags before the subcommand's name, as before.
+  const Result before = run_poolcalc({ "--vus", "120", "--query-ms", "150", "env" });
+  const Result after = run_poolcalc({ "env", "--vus", "120", "--query-ms", "150" });
+  CHECK(before.exit_code == 0);
+  CHECK(before.out == after.out);
+  const Result split = run_poolcalc({ "--query-ms", "100", "report", "--vus", "120", "--query-ms", "150,200" });
+  CHECK(split.out == run_poolcalc({ "report", "--vus", "120", "--query-ms", "100,150,200" }).out);
+}
