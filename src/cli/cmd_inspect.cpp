@@ -48,6 +48,54 @@ RawInputs with_placeholders(RawInputs inputs)
   return inputs;
 }
 
+// Every input checked before the server is contacted: bad input never costs a connection.
+poolcalc::expected<void, Failure> check_workload(const Loaded& loaded, bool workload)
+{
+  const auto fail = [](std::string message) { return poolcalc::unexpected(Failure{ k_exit_usage, std::move(message) }); };
+  if (!workload) {
+    for (const char* key : { "query_ms", "op", "pool", "target" }) {
+      if (const auto it = loaded.inputs.find(key); it != loaded.inputs.end()) {
+        return fail(fmt::format("{}: give the workload too (--vus N or --rps R) to size a pool against the server", it->second.origin));
+      }
+    }
+    if (loaded.format == Format::env) {
+      return fail("--format env: the .env snippet needs a workload (--vus N or --rps R)");
+    }
+  } else if (auto checked = build_scenario(with_placeholders(loaded.inputs), loaded.rules); !checked) {
+    return fail(checked.error());
+  }
+  return {};
+}
+
+// The inspection, and the plan against it when there is one, in the format asked for.
+std::string render(const Loaded& loaded,
+                   const Environment& env,
+                   const Inspection& inspection,
+                   const Plan* plan,
+                   const std::vector<Finding>& findings)
+{
+  std::string output;
+  if (loaded.format == Format::json) {
+    const std::string plan_json = plan ? render_json(*plan, findings) : std::string();
+    output = render_inspect_json(inspection, loaded.rules, plan ? &plan_json : nullptr);
+  } else if (loaded.format == Format::markdown) {
+    // The review document first (its title is the document's), the live server as a section of it.
+    output = plan ? render_markdown(*plan, findings) + "\n" : std::string("# Live server review\n\n");
+    output += render_inspect_markdown(inspection, loaded.rules);
+  } else if (loaded.format == Format::env) {
+    output = render_env(*plan);
+  } else {
+    const auto no_color = env.getenv("NO_COLOR");
+    const TextOptions text{ env.stdout_is_terminal && !(no_color && !no_color->empty()), loaded.explain };
+    output = render_inspect_text(inspection, loaded.rules, text);
+    if (plan) {
+      output += "\nplan against this server (max_connections and the reserved budget read above):\n\n";
+      output += render_text(*plan, findings, text);
+    }
+  }
+  return output;
+}
+
 } // namespace
 
 OptionDecl inspect_app_option()
@@ -97,18 +145,8 @@ Outcome run_inspect(Invocation& invocation)
     return fail(k_exit_usage, connect_timeout.error());
   }
   const bool workload = has_workload(loaded.inputs);
-  if (!workload) {
-    for (const char* key : { "query_ms", "op", "pool", "target" }) {
-      if (const auto it = loaded.inputs.find(key); it != loaded.inputs.end()) {
-        return fail(k_exit_usage,
-                    fmt::format("{}: give the workload too (--vus N or --rps R) to size a pool against the server", it->second.origin));
-      }
-    }
-    if (loaded.format == Format::env) {
-      return fail(k_exit_usage, "--format env: the .env snippet needs a workload (--vus N or --rps R)");
-    }
-  } else if (auto checked = build_scenario(with_placeholders(loaded.inputs), loaded.rules); !checked) {
-    return fail(k_exit_usage, checked.error());
+  if (auto checked = check_workload(loaded, workload); !checked) {
+    return poolcalc::unexpected(checked.error());
   }
 
   inspect::ReadOptions read;
@@ -146,25 +184,7 @@ Outcome run_inspect(Invocation& invocation)
     findings = evaluate(*plan, loaded.rules);
   }
 
-  std::string output;
-  if (loaded.format == Format::json) {
-    const std::string plan_json = plan ? render_json(*plan, findings) : std::string();
-    output = render_inspect_json(inspection, loaded.rules, plan ? &plan_json : nullptr);
-  } else if (loaded.format == Format::markdown) {
-    // The review document first (its title is the document's), the live server as a section of it.
-    output = plan ? render_markdown(*plan, findings) + "\n" : std::string("# Live server review\n\n");
-    output += render_inspect_markdown(inspection, loaded.rules);
-  } else if (loaded.format == Format::env) {
-    output = render_env(*plan);
-  } else {
-    const auto no_color = env.getenv("NO_COLOR");
-    const TextOptions text{ env.stdout_is_terminal && !(no_color && !no_color->empty()), loaded.explain };
-    output = render_inspect_text(inspection, loaded.rules, text);
-    if (plan) {
-      output += "\nplan against this server (max_connections and the reserved budget read above):\n\n";
-      output += render_text(*plan, findings, text);
-    }
-  }
+  std::string output = render(loaded, env, inspection, plan ? &*plan : nullptr, findings);
   const int code = has_failure(findings) ? k_exit_plan_fails : k_exit_ok;
   if (loaded.format == Format::env) {
     report_failures(err, findings);
