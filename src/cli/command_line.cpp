@@ -41,19 +41,25 @@ Docs: docs/usage.md (examples), docs/model.md (the math), docs/rules.md, docs/js
 Each subcommand's own options and examples: poolcalc SUBCOMMAND --help.)";
 
 // The front's options: the default command's, and (hidden) every option another command refuses
-// with a reason of its own (--write, --dry-run), so that reason is what the user reads.
+// with a reason of its own (--write, --dry-run), so that reason is what the user reads. The hidden
+// ones go before the last group (CLI11 ends every group but the last with a blank line).
 std::vector<OptionDecl> front_options(const std::vector<CommandSpec>& table)
 {
   std::vector<OptionDecl> options = table.front().options;
+  std::vector<OptionDecl> hidden;
   for (const CommandSpec& command : table) {
     for (const OptionDecl& option : command.options) {
-      const bool known = std::any_of(options.begin(), options.end(), [&](const OptionDecl& o) { return o.flag == option.flag; });
-      if (!known && !option.elsewhere.empty()) {
-        options.push_back(option);
-        options.back().hidden = true;
+      const auto same = [&](const OptionDecl& o) { return o.flag == option.flag; };
+      if (!option.elsewhere.empty() && std::none_of(options.begin(), options.end(), same) &&
+          std::none_of(hidden.begin(), hidden.end(), same)) {
+        hidden.push_back(option);
+        hidden.back().hidden = true;
       }
     }
   }
+  const auto last_group =
+    std::find_if(options.begin(), options.end(), [&](const OptionDecl& o) { return o.group == options.back().group; });
+  options.insert(last_group, hidden.begin(), hidden.end());
   return options;
 }
 
