@@ -168,7 +168,6 @@ for sub in "${subcommands[@]}"; do
   done
 done
 bash --norc --noprofile -c '
-  set -u
   source "$1" || { echo "bash-completion did not load"; exit 1; }
   source "$2" || { echo "the completion script failed"; exit 1; }
   spec=$(complete -p poolcalc 2>/dev/null) || { echo "no completion registered for poolcalc"; exit 1; }
