@@ -154,16 +154,19 @@ done
 # --- bash completion ----------------------------------------------------------------------
 # The completion function is called as bash calls it (COMP_WORDS, COMP_CWORD, COMP_LINE,
 # COMP_POINT; arguments command, word, previous word) with bash-completion's helpers loaded.
-# Each query completes the last word; the word itself must be among the answers.
+# Each query completes the last word; the word itself must be among the answers. Completion
+# offers the long form of each option (--help, not its alias -h), as git's and systemctl's do.
 queries="$work/bash-queries"
 : >"$queries"
 echo "poolcalc|" >>"$queries" # an empty word after poolcalc: every subcommand
 for flag in "${top_flags[@]}"; do
+  [[ $flag == --* ]] || continue
   echo "poolcalc|$flag" >>"$queries"
 done
 for sub in "${subcommands[@]}"; do
   echo "poolcalc|${sub:0:2}" >>"$queries"
   for flag in ${sub_flags[$sub]}; do
+    [[ $flag == --* ]] || continue
     echo "poolcalc|$sub|$flag" >>"$queries"
   done
 done
@@ -193,10 +196,12 @@ for sub in "${subcommands[@]}"; do
   bash_offers "poolcalc " "$sub" || fail "bash completion of 'poolcalc ' does not offer $sub"
   bash_offers "poolcalc ${sub:0:2}" "$sub" || fail "bash completion of 'poolcalc ${sub:0:2}' does not offer $sub"
   for flag in ${sub_flags[$sub]}; do
+    [[ $flag == --* ]] || continue
     bash_offers "poolcalc $sub $flag" "$flag" || fail "bash completion of 'poolcalc $sub $flag' does not offer $flag"
   done
 done
 for flag in "${top_flags[@]}"; do
+  [[ $flag == --* ]] || continue
   bash_offers "poolcalc $flag" "$flag" || fail "bash completion of 'poolcalc $flag' does not offer $flag"
 done
 
