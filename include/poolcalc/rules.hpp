@@ -24,7 +24,7 @@ struct ReserveEntry
   std::int64_t connections = 0;
 };
 
-// One row of the seed's "Scaling Guidelines" table.
+// One row of the scaling table (docs/rules.md, "[[scaling]]").
 struct ScalingRow
 {
   std::int64_t users_min = 0;
@@ -130,11 +130,11 @@ struct InspectRules
 {
   double connect_timeout_s = 10;            // unless --connect-timeout or the URL's connect_timeout sets it
   std::int64_t statement_timeout_ms = 5000; // everything after the connection; each query's statement_timeout
-  double idle_in_transaction_warn_s = 60;   // the seed's leak check, as a threshold
+  double idle_in_transaction_warn_s = 60;   // a session idle in transaction this long: a leak
   double active_query_warn_s = 60;          // a query holding its connection this long
   double connection_age_info_s = 86400;     // old connections: normal for a pool, said once
   double free_slots_warn_ratio = 0.10;      // free slots below this share of the ordinary slots
-  std::int64_t list_limit = 20;             // the seed's LIMIT 20
+  std::int64_t list_limit = 20;             // the oldest connections listed
   std::int64_t top_statements = 10;         // pg_stat_statements rows shown
 };
 
