@@ -75,16 +75,16 @@ struct ConfigInput
 
   // Prisma's own defaults (rules: [prisma_defaults]), shown beside the chosen values.
   std::string prisma_default_connection_limit; // "physical CPUs x 2 + 1"
-  double prisma_default_pool_timeout_s = 10;
-  double prisma_default_connect_timeout_s = 5;
+  double prisma_default_pool_timeout_s{};
+  double prisma_default_connect_timeout_s{};
 
   // The server: what the user gave and what the plan opens.
-  std::int64_t max_connections = 0;            // as given (--max-connections or the rules)
-  std::vector<ReserveEntry> reserved;          // poolcalc's reserved budget, by name
-  std::int64_t server_connections = 0;         // what PostgreSQL sees: pool x instances, or PgBouncer's pool
-  std::string server_connections_source;       // how: "50 per instance x 1 instance"
-  std::int64_t superuser_reserved_default = 3; // PostgreSQL's default (rules: [postgres])
-  int wal_senders_separate_since = 12;         // PostgreSQL's release (rules: [postgres])
+  std::int64_t max_connections = 0;          // as given (--max-connections or the rules)
+  std::vector<ReserveEntry> reserved;        // poolcalc's reserved budget, by name
+  std::int64_t server_connections = 0;       // what PostgreSQL sees: pool x instances, or PgBouncer's pool
+  std::string server_connections_source;     // how: "50 per instance x 1 instance"
+  std::int64_t superuser_reserved_default{}; // PostgreSQL's default (rules: [postgres])
+  int wal_senders_separate_since{};          // PostgreSQL's release (rules: [postgres])
 };
 
 // The plan's figures for one instance (Plan::pool_size, Plan::settings, application_url's
