@@ -6,6 +6,7 @@
 // then checked against max_connections less the reserved budget, and the scaling table
 // and PgBouncer triggers. Pure: no I/O, no printing.
 
+#include "poolcalc/pgbouncer_version.hpp"
 #include "poolcalc/queueing.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/scenario.hpp"

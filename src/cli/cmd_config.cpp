@@ -35,8 +35,9 @@ CLI::App* ConfigCommand::add_to(CLI::App& app)
       ->add_option("--pgbouncer-version",
                    m_pgbouncer_version,
                    fmt::format("the PgBouncer in front of the server, X.Y or X.Y.Z, each part 0-9999 (default {}, Debian 12's): below "
-                               "1.21.0 Prisma needs pgbouncer=true",
-                               to_string(k_default_pgbouncer_version)))
+                               "{} Prisma needs pgbouncer=true",
+                               to_string(k_default_pgbouncer_version),
+                               to_string(k_pgbouncer_prepared_statements)))
       ->type_name("X.Y.Z");
   m_server_version_option = sub
                               ->add_option("--server-version",
