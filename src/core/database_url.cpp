@@ -179,12 +179,15 @@ std::string diagnose_unparsable(std::string_view text, std::size_t error_pos)
   if (!parsed.ok() || parsed.uri().portText.first != before_port.data() + before_port.size()) {
     return invalid_url_error();
   }
+  const std::size_t authority_start = separator + 3;
   const std::size_t authority_end = std::min(text.find_first_of("/?#", colon + 1), text.size());
+  const std::string_view authority = text.substr(authority_start, authority_end - authority_start);
   const std::string_view port = text.substr(colon + 1, authority_end - colon - 1);
   // An '@' further on means the userinfo itself holds a raw '/', '?' or '#' (a password that was
   // not percent-encoded), so what looks like the port is part of it; a ',' is a libpq multi-host
   // list (host1:5432,host2:5433), not supported; an empty or all-digit port is not the problem.
-  if (text.find('@', colon) != std::string_view::npos || port.find(',') != std::string_view::npos || port.empty() || all_digits(port)) {
+  if (text.find('@', colon) != std::string_view::npos || authority.find(',') != std::string_view::npos || port.empty() ||
+      all_digits(port)) {
     return invalid_url_error();
   }
   std::string password;

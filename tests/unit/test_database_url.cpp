@@ -142,6 +142,7 @@ TEST_CASE("DatabaseUrl::parse errors")
   SUBCASE("multi-host URI")
   {
     CHECK(parse_error("postgresql://host1:5432,host2:5433/db") == k_invalid_url);
+    CHECK(parse_error("postgresql://u@h1,h2:54x2/db") == k_invalid_url); // not "invalid port '54x2'"
     CHECK(parse_error("postgresql://u:p@host1,host2/db") == k_invalid_url);
   }
 
