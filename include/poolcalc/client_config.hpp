@@ -10,6 +10,7 @@
 #include "poolcalc/expected.hpp"
 #include "poolcalc/fleet.hpp"
 #include "poolcalc/pgbouncer_config.hpp"
+#include "poolcalc/pgbouncer_version.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/sizing.hpp"
 
@@ -21,20 +22,6 @@
 
 namespace poolcalc {
 
-// A PgBouncer release, "1.18.0".
-struct PgBouncerVersion
-{
-  int major = 1;
-  int minor = 18;
-  int patch = 0;
-  auto operator<=>(const PgBouncerVersion&) const = default;
-};
-
-// Debian 12's PgBouncer (facts: `apt-get install pgbouncer` gives 1.18), the default.
-inline constexpr PgBouncerVersion k_default_pgbouncer_version{ 1, 18, 0 };
-// PgBouncer 1.21.0 tracks protocol-level prepared statements (max_prepared_statements); Prisma's
-// docs ask for `pgbouncer=true` only below it.
-inline constexpr PgBouncerVersion k_pgbouncer_prepared_statements{ 1, 21, 0 };
 // PostgreSQL 15, the default server version; 16 added reserved_connections.
 inline constexpr int k_default_server_version = 15;
 inline constexpr int k_min_server_version = 10;
@@ -43,7 +30,6 @@ inline constexpr int k_max_server_version = 99;
 // Parses "X.Y.Z" or "X.Y" (each part 0-9999, digits only). Returns an error string naming what
 // is accepted otherwise.
 poolcalc::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::string_view text);
-std::string to_string(const PgBouncerVersion& version);
 
 // Parses a PostgreSQL major version, k_min_server_version-k_max_server_version ("15"). Returns an
 // error string naming what is accepted otherwise.
@@ -75,16 +61,16 @@ struct ConfigInput
 
   // Prisma's own defaults (rules: [prisma_defaults]), shown beside the chosen values.
   std::string prisma_default_connection_limit; // "physical CPUs x 2 + 1"
-  double prisma_default_pool_timeout_s = 10;
-  double prisma_default_connect_timeout_s = 5;
+  double prisma_default_pool_timeout_s{};
+  double prisma_default_connect_timeout_s{};
 
   // The server: what the user gave and what the plan opens.
-  std::int64_t max_connections = 0;            // as given (--max-connections or the rules)
-  std::vector<ReserveEntry> reserved;          // poolcalc's reserved budget, by name
-  std::int64_t server_connections = 0;         // what PostgreSQL sees: pool x instances, or PgBouncer's pool
-  std::string server_connections_source;       // how: "50 per instance x 1 instance"
-  std::int64_t superuser_reserved_default = 3; // PostgreSQL's default (rules: [postgres])
-  int wal_senders_separate_since = 12;         // PostgreSQL's release (rules: [postgres])
+  std::int64_t max_connections = 0;          // as given (--max-connections or the rules)
+  std::vector<ReserveEntry> reserved;        // poolcalc's reserved budget, by name
+  std::int64_t server_connections = 0;       // what PostgreSQL sees: pool x instances, or PgBouncer's pool
+  std::string server_connections_source;     // how: "50 per instance x 1 instance"
+  std::int64_t superuser_reserved_default{}; // PostgreSQL's default (rules: [postgres])
+  int wal_senders_separate_since{};          // PostgreSQL's release (rules: [postgres])
 };
 
 // The plan's figures for one instance (Plan::pool_size, Plan::settings, application_url's
@@ -153,7 +139,8 @@ bool url_reaches_pgbouncer(const ConfigInput& input);
 std::optional<DatabaseUrl> connect_url(const ConfigInput& input);
 
 // Prisma's DATABASE_URL: connect_url with connection_limit, pool_timeout and connect_timeout,
-// and pgbouncer=true when it reaches PgBouncer older than 1.21.0 (removed otherwise).
+// and pgbouncer=true when it reaches PgBouncer older than k_pgbouncer_prepared_statements (removed
+// otherwise).
 std::optional<DatabaseUrl> prisma_url(const ConfigInput& input, const PgBouncerVersion& pgbouncer_version);
 
 // What postgresql.conf needs for the plan (docs/clients.md, "postgresql-conf").

@@ -17,8 +17,8 @@ struct TextOptions
   bool explain = false; // append the whole arithmetic, step by step
 };
 
-// A block of the worked calculation: a heading and its lines (the seed's "Mathematical
-// Analysis"). Shared by --explain, the Markdown report and JSON "steps".
+// A block of the worked calculation: a heading and its lines (docs/model.md,
+// sections 1-3). Shared by --explain, the Markdown report and JSON "steps".
 struct ExplainBlock
 {
   std::string heading;
@@ -35,7 +35,7 @@ std::string render_json(const Plan& plan, const std::vector<Finding>& findings);
 // A design-review document in Markdown. The database URL is masked.
 std::string render_markdown(const Plan& plan, const std::vector<Finding>& findings);
 
-// The .env snippet (the seed's "Environment Variables"), with the full DATABASE_URL: the only
+// The .env snippet (docs/model.md, "The application's URLs"), with the full DATABASE_URL: the only
 // output that shows a password, because the user asked for the snippet.
 std::string render_env(const Plan& plan);
 

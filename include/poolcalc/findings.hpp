@@ -1,6 +1,6 @@
 #pragma once
 // The rules engine: each rule is one small function with a stable id that judges a Plan and
-// may add a Finding with its numbers and the rules.toml key (or seed section) it comes from.
+// may add a Finding with its numbers and the rules.toml key (or the input) it comes from.
 
 #include "poolcalc/rules.hpp"
 #include "poolcalc/sizing.hpp"
@@ -25,7 +25,7 @@ struct Finding
   std::string id; // stable: "pool.exceeds_available", "utilization.within_safe", ...
   Level level = Level::info;
   std::string message; // one sentence with the numbers in it
-  std::string source;  // the rules.toml key or seed section it rests on
+  std::string source;  // the rules.toml key or input it rests on
 };
 
 // Every rule poolcalc knows, in the order their findings are listed.

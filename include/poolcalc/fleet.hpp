@@ -1,7 +1,7 @@
 #pragma once
 // `poolcalc fleet FILE.toml`: several services sharing one PostgreSQL (docs/fleet.md). Each
 // service is a Scenario sized by the core's size(); the fleet adds the shared database, the sums,
-// the deploy surge, the seed's PgBouncer triggers for the whole fleet, a PgBouncer plan with one
+// the deploy surge, the PgBouncer triggers (docs/model.md, section 5) for the whole fleet, a PgBouncer plan with one
 // pool per (database, user) pair, and the capacity truth: PgBouncer multiplexes clients but
 // cannot run more queries at once than it has server connections. Pure: no I/O, no printing.
 
@@ -110,7 +110,7 @@ struct FleetService
   Plan plan;                          // the core's plan for the service alone
   double peak = 0;                    // the whole service's design peak concurrent queries
   std::int64_t peak_ceil = 0;         // rounded up
-  std::int64_t buffered = 0;          // ceil(peak_ceil x burst): the peak with the seed's burst buffer
+  std::int64_t buffered = 0;          // ceil(peak_ceil x burst): the peak with the rule of thumb's burst
   std::int64_t instances = 0;         //
   std::int64_t pool = 0;              // per instance (the core's pool)
   std::int64_t connections = 0;       // pool x instances

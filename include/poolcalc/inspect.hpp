@@ -79,7 +79,7 @@ struct ServerSnapshot
   std::int64_t withheld_calls = 0;      // their calls
 };
 
-// Connections now, grouped as the seed's first query groups them.
+// Connections now, grouped by application, user, database and state (pg_stat_activity).
 struct ConnectionGroup
 {
   std::string application;

@@ -57,7 +57,7 @@ struct PgBouncerUser
   std::string why;
 };
 
-// The [pgbouncer] section: only the settings poolcalc sizes or that the seed's example sets.
+// The [pgbouncer] section: only the settings poolcalc sizes or that docs/pgbouncer.md lists.
 struct PgBouncerSettings
 {
   std::optional<Chosen<std::string>> listen_addr;

@@ -1,6 +1,7 @@
 #pragma once
 // The rules: every default and threshold poolcalc uses (data/rules.toml, documented key by key
-// in docs/rules.md). Parsed and validated here; nothing else reads TOML for the rules.
+// in docs/rules.md). Parsed and validated here; nothing else reads TOML for the rules. Every key
+// is required, so the members below are only value-initialized: their values are rules.toml's.
 
 #include "poolcalc/expected.hpp"
 
@@ -24,7 +25,7 @@ struct ReserveEntry
   std::int64_t connections = 0;
 };
 
-// One row of the seed's "Scaling Guidelines" table.
+// One row of the scaling table (docs/rules.md, "[[scaling]]").
 struct ScalingRow
 {
   std::int64_t users_min = 0;
@@ -41,7 +42,7 @@ struct SizingRules
   double vu_rate_per_s = 0;
   double burst = 0;
   std::int64_t overhead = 0;
-  std::int64_t round_to = 1;
+  std::int64_t round_to{};
 };
 
 struct DatabaseRules
@@ -54,8 +55,8 @@ struct DatabaseRules
 
 struct PostgresFacts
 {
-  std::int64_t superuser_reserved_connections_default = 3;
-  std::int64_t wal_senders_separate_since = 12;
+  std::int64_t superuser_reserved_connections_default{};
+  std::int64_t wal_senders_separate_since{};
 };
 
 struct TimeoutRules
@@ -78,13 +79,13 @@ struct PgBouncerTriggers
   std::int64_t instances_above = 0;
   std::int64_t total_connections_above = 0;
   std::int64_t services_above = 0;
-  bool transaction_pooling = true;
-  bool remote_database = true;
+  bool transaction_pooling{};
+  bool remote_database{};
 };
 
 struct PgBouncerSettingsRules
 {
-  std::int64_t listen_port = 6432;
+  std::int64_t listen_port{};
   std::string listen_addr;
   std::string auth_type;
   std::string auth_file;
@@ -116,37 +117,37 @@ struct LoadTestPhase
 
 struct ReportRules
 {
-  std::int64_t consider_pgbouncer_above_pool = 100;
+  std::int64_t consider_pgbouncer_above_pool{};
 };
 
 struct QueueingRules
 {
-  double rule_of_thumb_far_ratio = 2.0;
-  double knee_p_wait = 0.05;
+  double rule_of_thumb_far_ratio{};
+  double knee_p_wait{};
 };
 
 // `poolcalc inspect`: how it talks to a live server and what it flags there.
 struct InspectRules
 {
-  double connect_timeout_s = 10;            // unless --connect-timeout or the URL's connect_timeout sets it
-  std::int64_t statement_timeout_ms = 5000; // everything after the connection; each query's statement_timeout
-  double idle_in_transaction_warn_s = 60;   // the seed's leak check, as a threshold
-  double active_query_warn_s = 60;          // a query holding its connection this long
-  double connection_age_info_s = 86400;     // old connections: normal for a pool, said once
-  double free_slots_warn_ratio = 0.10;      // free slots below this share of the ordinary slots
-  std::int64_t list_limit = 20;             // the seed's LIMIT 20
-  std::int64_t top_statements = 10;         // pg_stat_statements rows shown
+  double connect_timeout_s{};          // unless --connect-timeout or the URL's connect_timeout sets it
+  std::int64_t statement_timeout_ms{}; // everything after the connection; each query's statement_timeout
+  double idle_in_transaction_warn_s{}; // a session idle in transaction this long: a leak
+  double active_query_warn_s{};        // a query holding its connection this long
+  double connection_age_info_s{};      // old connections: normal for a pool, said once
+  double free_slots_warn_ratio{};      // free slots below this share of the ordinary slots
+  std::int64_t list_limit{};           // the oldest connections listed
+  std::int64_t top_statements{};       // pg_stat_statements rows shown
 };
 
 // `poolcalc fleet` (docs/fleet.md).
 struct FleetRules
 {
-  double rolling_max_surge_percent = 25; // a rolling deploy's max_surge when the fleet file gives none
+  double rolling_max_surge_percent{}; // a rolling deploy's max_surge when the fleet file gives none
 };
 
 struct Rules
 {
-  std::int64_t schema_version = 1;
+  std::int64_t schema_version{};
   SizingRules sizing;
   DatabaseRules database;
   PostgresFacts postgres;

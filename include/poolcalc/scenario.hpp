@@ -106,7 +106,7 @@ struct Scenario
 // request over one cycle of think plus holds.
 double vu_query_rate(const Scenario& scenario, double hold_s);
 
-// The seed's peak concurrent queries for a hold of `hold_ms`, by Little's law: arrival rate x
+// The rule of thumb's peak concurrent queries for a hold of `hold_ms`, by Little's law: arrival rate x
 // hold. Closed: active VUs x vu_query_rate x hold; open: rps x queries per request x hold.
 double offered_concurrency(const Scenario& scenario, double hold_ms);
 
@@ -119,7 +119,7 @@ poolcalc::expected<Scenario, std::string> build_scenario(const RawInputs& inputs
 // string naming file:line:column for a syntax error, an unknown key or a value of the wrong type.
 poolcalc::expected<RawInputs, std::string> parse_scenario_toml(std::string_view toml_text, std::string_view source_name);
 
-// The labels of the query-time scenarios: the seed's conservative / realistic / pessimistic
+// The labels of the query-time scenarios: conservative / realistic / pessimistic
 // when there are exactly three, otherwise "scenario N".
 std::vector<std::string> scenario_labels(std::size_t count);
 

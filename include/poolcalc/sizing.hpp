@@ -1,11 +1,12 @@
 #pragma once
-// The seed's sizing, step by step (docs/model.md):
+// The rule of thumb, step by step (docs/model.md, sections 1-4):
 //   peak concurrent = VUs x activity x (queries per VU per second) x query seconds  (Little's law)
 //   buffered        = ceil(peak / instances) x burst, rounded up to a whole connection
 //   pool            = buffered + overhead, rounded up to a multiple of round_to
-// then checked against max_connections less the reserved budget, and the seed's scaling table
+// then checked against max_connections less the reserved budget, and the scaling table
 // and PgBouncer triggers. Pure: no I/O, no printing.
 
+#include "poolcalc/pgbouncer_version.hpp"
 #include "poolcalc/queueing.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/scenario.hpp"
@@ -35,7 +36,7 @@ struct ScenarioResult
                                         // ceil(peak x instances) <= PgBouncer's server connections
 };
 
-// A PgBouncer trigger of the seed's "When to Use PgBouncer" list (or its scaling table).
+// A PgBouncer trigger (docs/model.md, "When poolcalc recommends it"), or the scaling table's.
 struct Trigger
 {
   std::string id;     // instances, total_connections, services, transaction_pooling, remote_database, scaling_table
@@ -43,7 +44,7 @@ struct Trigger
   std::string rule;   // rules.toml key
 };
 
-// What the seed's "When to Use PgBouncer" list (and its scaling table) looks at, for one
+// What the PgBouncer triggers (and the scaling table) look at, for one
 // application or a whole fleet.
 struct TriggerInputs
 {
@@ -57,10 +58,10 @@ struct TriggerInputs
   std::string_view in_all; // "" for one application, " in all" for a fleet's sums (in the reasons)
 };
 
-// The triggers that apply, each with its numbers and rules key, in the seed's order.
+// The triggers that apply, each with its numbers and rules key, in rules.toml's order.
 std::vector<Trigger> pgbouncer_triggers(const TriggerInputs& inputs, const PgBouncerTriggers& rules);
 
-// The seed's "PgBouncer Configuration Example", sized from the plan.
+// PgBouncer's configuration (docs/pgbouncer.md), sized from the plan.
 struct PgBouncerPlan
 {
   std::int64_t listen_port = 0;
@@ -87,7 +88,7 @@ struct Settings
   double connect_timeout_s = 0;
 };
 
-// One row of the seed's monitoring "Warning Thresholds", evaluated for this pool.
+// One row of the monitoring thresholds (docs/rules.md, "[monitoring]"), evaluated for this pool.
 struct Threshold
 {
   std::string metric;
@@ -158,17 +159,17 @@ struct Plan
   std::int64_t consider_pgbouncer_above_pool = 0; // the report's checklist (rules: report)
   std::vector<LoadTestPhase> load_test_phases;    // the report's phases (rules: load_test_phases)
   QueueingPlan queueing;
-  std::int64_t rule_of_thumb_pool = 0; // the seed's formula, before a --target replaces it
+  std::int64_t rule_of_thumb_pool = 0; // (ceil(peak) x 3 + 10), before a --target replaces it
   bool remote_database = false;        // from the flag, else from the URL's host
   bool remote_database_known = false;
   std::int64_t pgbouncer_listen_port = 0; // rules pgbouncer.settings.listen_port: a URL with this port is PgBouncer's
 };
 
-// Works the seed's arithmetic for every scenario and builds the plan for the design one.
+// Works the rule of thumb for every scenario and builds the plan for the design one.
 // `rules` must outlive the plan (scaling_row points into it).
 Plan size(const Scenario& scenario, const Rules& rules);
 
-// One step of the rules' load-test phases (the seed's 5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs with its
+// One step of the rules' load-test phases (the worked example's 5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs with its
 // durations), scaled to the plan's load: VUs for a closed load, requests per second for an open
 // one, with the concurrency the formula expects at that step.
 struct LoadPhase

@@ -31,8 +31,9 @@ std::vector<OptionDecl> config_options()
     option("--pgbouncer-version",
            "X.Y.Z",
            fmt::format("the PgBouncer in front of the server, X.Y or X.Y.Z, each part 0-9999 (default {}, Debian 12's): below "
-                       "1.21.0 Prisma needs pgbouncer=true",
-                       to_string(k_default_pgbouncer_version))),
+                       "{} Prisma needs pgbouncer=true",
+                       to_string(k_default_pgbouncer_version),
+                       to_string(k_pgbouncer_prepared_statements))),
     option("--server-version",
            "N",
            fmt::format("the PostgreSQL major version, {}-{} (default {}): 16+ has reserved_connections",

@@ -6,7 +6,6 @@
 
 #include <uriparser/Uri.h>
 
-#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -23,13 +22,19 @@ std::string invalid_url_error()
   return std::string{ k_invalid_url };
 }
 
-// Owns the result of one uriparser parse and frees it.
+// Owns the result of one uriparser parse and frees it. On failure, error_pos() is where
+// uriparser stopped reading (the first byte it could not take).
 class ParsedUri
 {
 public:
   explicit ParsedUri(std::string_view text)
-    : m_ok(!text.empty() && uriParseSingleUriExA(&m_uri, text.data(), text.data() + text.size(), nullptr) == URI_SUCCESS)
   {
+    if (text.empty()) {
+      return;
+    }
+    const char* error_pos = nullptr;
+    m_ok = uriParseSingleUriExA(&m_uri, text.data(), text.data() + text.size(), &error_pos) == URI_SUCCESS;
+    m_error_pos = error_pos == nullptr ? 0 : static_cast<std::size_t>(error_pos - text.data());
   }
 
   ~ParsedUri()
@@ -44,10 +49,12 @@ public:
 
   bool ok() const { return m_ok; }
   const UriUriA& uri() const { return m_uri; }
+  std::size_t error_pos() const { return m_error_pos; }
 
 private:
   UriUriA m_uri{};
   bool m_ok = false;
+  std::size_t m_error_pos = 0;
 };
 
 // The text of a uriparser range; empty for an absent component.
@@ -62,11 +69,6 @@ std::string range_text(const UriTextRangeA& range)
 bool is_digit(char c)
 {
   return c >= '0' && c <= '9';
-}
-
-bool is_alpha(char c)
-{
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 char to_lower_ascii(char c)
@@ -94,20 +96,6 @@ bool all_digits(std::string_view text)
 {
   for (const char c : text) {
     if (!is_digit(c)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// RFC 3986: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-bool is_scheme_syntax(std::string_view text)
-{
-  if (text.empty() || !is_alpha(text.front())) {
-    return false;
-  }
-  for (const char c : text) {
-    if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.') {
       return false;
     }
   }
@@ -163,85 +151,75 @@ bool is_valid_port(std::string_view port)
   return value >= 1U && value <= 65535U;
 }
 
-// uriparser rejected `text`. Finds the most useful message without ever quoting the userinfo:
-// a foreign scheme, a non-numeric port, or else the generic message.
-std::string diagnose_unparsable(std::string_view text)
+// uriparser rejected `text` at `error_pos`. Asks it about the pieces that give a better message
+// than the generic one, without ever quoting the userinfo: the scheme ("scheme://" alone), and
+// a port it could not take (the text up to the port's ':', which it then reads with an empty
+// port).
+std::string diagnose_unparsable(std::string_view text, std::size_t error_pos)
 {
   const std::size_t separator = text.find("://");
-  if (separator == std::string_view::npos || !is_scheme_syntax(text.substr(0, separator))) {
+  if (separator == std::string_view::npos) {
     return invalid_url_error();
   }
-  const std::string_view scheme = text.substr(0, separator);
+  const ParsedUri head{ text.substr(0, separator + 3) };
+  const std::string scheme = head.ok() ? range_text(head.uri().scheme) : std::string();
+  if (scheme.size() != separator) {
+    return invalid_url_error();
+  }
   if (!is_postgres_scheme(scheme)) {
     return unsupported_scheme_error(scheme);
   }
 
+  const std::size_t colon = error_pos == 0 ? std::string_view::npos : text.rfind(':', error_pos - 1);
+  if (colon == std::string_view::npos || colon < separator + 3) {
+    return invalid_url_error();
+  }
+  const std::string_view before_port = text.substr(0, colon + 1);
+  const ParsedUri parsed{ before_port };
+  if (!parsed.ok() || parsed.uri().portText.first != before_port.data() + before_port.size()) {
+    return invalid_url_error();
+  }
   const std::size_t authority_start = separator + 3;
-  std::size_t authority_end = text.find_first_of("/?#", authority_start);
-  if (authority_end == std::string_view::npos) {
-    authority_end = text.size();
-  }
-  // An '@' after the authority means the userinfo itself holds a raw '/', '?' or '#' (a
-  // password that was not percent-encoded): the split below would cut it, so say nothing.
-  if (text.find('@', authority_end) != std::string_view::npos) {
-    return invalid_url_error();
-  }
+  const std::size_t authority_end = std::min(text.find_first_of("/?#", colon + 1), text.size());
   const std::string_view authority = text.substr(authority_start, authority_end - authority_start);
-  // Multi-host URIs (host1:5432,host2:5433) are not supported.
-  if (authority.find(',') != std::string_view::npos) {
+  const std::string_view port = text.substr(colon + 1, authority_end - colon - 1);
+  // An '@' further on means the userinfo itself holds a raw '/', '?' or '#' (a password that was
+  // not percent-encoded), so what looks like the port is part of it; a ',' is a libpq multi-host
+  // list (host1:5432,host2:5433), not supported; an empty or all-digit port is not the problem.
+  if (text.find('@', colon) != std::string_view::npos || authority.find(',') != std::string_view::npos || port.empty() ||
+      all_digits(port)) {
     return invalid_url_error();
   }
-
-  std::string_view password;
-  std::string_view host_port = authority;
-  const std::size_t at = authority.rfind('@');
-  if (at != std::string_view::npos) {
-    const std::string_view userinfo = authority.substr(0, at);
-    const std::size_t colon = userinfo.find(':');
-    if (colon != std::string_view::npos) {
-      password = userinfo.substr(colon + 1);
+  std::string password;
+  if (parsed.uri().userInfo.first != nullptr) {
+    const std::string userinfo = range_text(parsed.uri().userInfo);
+    if (const std::size_t at = userinfo.find(':'); at != std::string::npos) {
+      password = userinfo.substr(at + 1);
     }
-    host_port = authority.substr(at + 1);
-  }
-
-  std::string_view port;
-  if (host_port.starts_with('[')) {
-    const std::size_t close = host_port.find(']');
-    if (close == std::string_view::npos || close + 1 >= host_port.size() || host_port[close + 1] != ':') {
-      return invalid_url_error();
-    }
-    port = host_port.substr(close + 2);
-  } else {
-    const std::size_t colon = host_port.find(':');
-    if (colon == std::string_view::npos) {
-      return invalid_url_error();
-    }
-    port = host_port.substr(colon + 1);
-  }
-  // uriparser accepts an empty or all-digit port: the problem is elsewhere.
-  if (port.empty() || all_digits(port)) {
-    return invalid_url_error();
   }
   return invalid_port_error(port, password);
 }
 
-// Percent-encodes everything except the RFC 3986 unreserved characters.
+// Percent-encodes everything except the RFC 3986 unreserved characters (uriparser's
+// uriEscapeExA, "%C3%A9"). uriEscapeExA ends at a NUL byte, so each one is written as %00 here.
 std::string percent_encode(std::string_view text)
 {
-  constexpr std::array<char, 16> hex = { '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F' };
   std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    if (is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-      continue;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t nul = text.find('\0', start);
+    const std::string_view piece = text.substr(start, nul == std::string_view::npos ? std::string_view::npos : nul - start);
+    if (!piece.empty()) {
+      std::string escaped(piece.size() * 3 + 1, '\0');
+      const char* end = uriEscapeExA(piece.data(), piece.data() + piece.size(), escaped.data(), URI_FALSE, URI_FALSE);
+      out.append(escaped.data(), static_cast<std::size_t>(end - escaped.data()));
     }
-    const auto byte = static_cast<unsigned char>(c);
-    out.push_back('%');
-    out.push_back(hex[byte >> 4U]);
-    out.push_back(hex[byte & 0x0fU]);
+    if (nul == std::string_view::npos) {
+      return out;
+    }
+    out += "%00";
+    start = nul + 1;
   }
-  return out;
 }
 
 // The raw query split on '&' (an empty query has no parameters).
@@ -270,50 +248,28 @@ std::string_view raw_key(std::string_view param)
   return param.substr(0, param.find('='));
 }
 
-// Strict dotted quad in 127.0.0.0/8.
-bool is_loopback_ipv4(std::string_view host)
+// A loopback address as uriparser reads it: 127.0.0.0/8 (a strict dotted quad), ::1 in any
+// spelling, or an IPv4-mapped loopback (::ffff:127.x.x.x). `host` is decoded and unbracketed.
+bool is_loopback_address(std::string_view host)
 {
-  std::array<unsigned, 4> octets{};
-  std::size_t index = 0;
-  std::size_t start = 0;
-  while (true) {
-    if (index == octets.size()) {
-      return false;
-    }
-    const std::size_t dot = host.find('.', start);
-    const std::string_view part = host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (part.empty() || part.size() > 3 || !all_digits(part)) {
-      return false;
-    }
-    unsigned value = 0;
-    for (const char c : part) {
-      value = value * 10U + static_cast<unsigned>(c - '0');
-    }
-    if (value > 255U) {
-      return false;
-    }
-    octets[index] = value;
-    ++index;
-    if (dot == std::string_view::npos) {
-      break;
-    }
-    start = dot + 1;
-  }
-  return index == octets.size() && octets[0] == 127U;
-}
-
-// ::1 in any spelling, or an IPv4-mapped loopback (::ffff:127.x.x.x).
-bool is_loopback_ipv6(std::string_view host)
-{
-  if (host.find_first_of("[]") != std::string_view::npos) {
+  // Nothing that would end the host in the probe (a port, a path, a userinfo).
+  if (host.empty() || host.find_first_of("[]/?#@") != std::string_view::npos) {
     return false;
   }
-  const std::string probe = "x://[" + std::string{ host } + "]";
+  const bool ipv6 = host.find(':') != std::string_view::npos;
+  const std::string probe = ipv6 ? "x://[" + std::string{ host } + "]" : "x://" + std::string{ host };
   const ParsedUri parsed{ probe };
-  if (!parsed.ok() || parsed.uri().hostData.ip6 == nullptr) {
+  if (!parsed.ok()) {
     return false;
   }
-  const auto& bytes = parsed.uri().hostData.ip6->data;
+  const UriHostDataA& data = parsed.uri().hostData;
+  if (data.ip4 != nullptr) {
+    return data.ip4->data[0] == 127;
+  }
+  if (data.ip6 == nullptr) {
+    return false;
+  }
+  const auto& bytes = data.ip6->data;
   bool zero_prefix = true;
   for (std::size_t i = 0; i < 10; ++i) {
     zero_prefix = zero_prefix && bytes[i] == 0;
@@ -332,7 +288,7 @@ bool is_local_host(std::string_view host)
   if (host.empty() || host.front() == '/') {
     return true;
   }
-  return iequals(host, "localhost") || is_loopback_ipv4(host) || is_loopback_ipv6(host);
+  return iequals(host, "localhost") || is_loopback_address(host);
 }
 
 } // namespace
@@ -344,7 +300,7 @@ poolcalc::expected<DatabaseUrl, std::string> DatabaseUrl::parse(std::string_view
   }
   const ParsedUri parsed{ text };
   if (!parsed.ok()) {
-    return poolcalc::unexpected(diagnose_unparsable(text));
+    return poolcalc::unexpected(diagnose_unparsable(text, parsed.error_pos()));
   }
   const UriUriA& uri = parsed.uri();
 

@@ -938,8 +938,10 @@ void prisma_behind_pgbouncer(const Fleet& fleet, Findings& out)
     out.push_back({ "fleet.prisma_pgbouncer",
                     Level::info,
                     fmt::format("{} uses Prisma through PgBouncer's transaction mode: add pgbouncer=true to its URL if PgBouncer is older "
-                                "than 1.21.0 (Debian 12 ships 1.18), and give migrations a direct URL (directUrl = env(\"DIRECT_URL\"))",
-                                s.input.name),
+                                "than {} (Debian 12 ships {}), and give migrations a direct URL (directUrl = env(\"DIRECT_URL\"))",
+                                s.input.name,
+                                to_string(k_pgbouncer_prepared_statements),
+                                major_minor(k_default_pgbouncer_version)),
                     "service.client" });
   }
 }

@@ -328,9 +328,10 @@ std::string pgbouncer_address_note(const Plan& plan)
   }
   return fmt::format("DATABASE_URL still points at the database server ({}), as given: once PgBouncer runs (poolcalc pgbouncer "
                      "writes its pgbouncer.ini), point DATABASE_URL at PgBouncer's host and port (listen_port {} in that file) and, "
-                     "for Prisma with PgBouncer older than 1.21.0, add pgbouncer=true",
+                     "for Prisma with PgBouncer older than {}, add pgbouncer=true",
                      url_address(*given),
-                     plan.pgbouncer->listen_port);
+                     plan.pgbouncer->listen_port,
+                     to_string(k_pgbouncer_prepared_statements));
 }
 
 std::string direct_url_note(const Plan& plan)

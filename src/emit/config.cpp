@@ -34,7 +34,10 @@ std::optional<int> version_part(std::string_view text)
 poolcalc::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::string_view text)
 {
   const auto bad = [&] {
-    return poolcalc::unexpected(fmt::format("expected a PgBouncer version such as 1.18.0 or 1.21, got '{}'", user_text(text)));
+    return poolcalc::unexpected(fmt::format("expected a PgBouncer version such as {} or {}, got '{}'",
+                                            to_string(k_default_pgbouncer_version),
+                                            major_minor(k_pgbouncer_prepared_statements),
+                                            user_text(text)));
   };
   std::vector<std::string_view> parts;
   std::size_t start = 0;
@@ -59,11 +62,6 @@ poolcalc::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::s
     *fields[i] = *part;
   }
   return version;
-}
-
-std::string to_string(const PgBouncerVersion& version)
-{
-  return fmt::format("{}.{}.{}", version.major, version.minor, version.patch);
 }
 
 poolcalc::expected<int, std::string> parse_server_version(std::string_view text)

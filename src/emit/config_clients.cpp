@@ -211,13 +211,15 @@ std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const Con
              "# CLI commands, which need a session of their own.\n";
     }
     if (old_pgbouncer(input, options)) {
-      env += fmt::format("# pgbouncer=true: PgBouncer {} is older than 1.21.0, which added prepared statements\n"
-                         "# (Prisma's docs); with --pgbouncer-version 1.21.0 or later poolcalc leaves it out.\n",
-                         to_string(options.pgbouncer_version));
+      env += fmt::format("# pgbouncer=true: PgBouncer {0} is older than {1}, which added prepared statements\n"
+                         "# (Prisma's docs); with --pgbouncer-version {1} or later poolcalc leaves it out.\n",
+                         to_string(options.pgbouncer_version),
+                         to_string(k_pgbouncer_prepared_statements));
     } else {
-      env += fmt::format("# No pgbouncer=true: PgBouncer {} handles prepared statements (from 1.21.0) when its\n"
+      env += fmt::format("# No pgbouncer=true: PgBouncer {} handles prepared statements (from {}) when its\n"
                          "# max_prepared_statements is above 0 (default 200 since 1.24.0; 0 before).\n",
-                         to_string(options.pgbouncer_version));
+                         to_string(options.pgbouncer_version),
+                         to_string(k_pgbouncer_prepared_statements));
     }
   }
   if (url) {
@@ -270,8 +272,9 @@ std::vector<ConfigFile> render_config_node_postgres(const ConfigInput& input, co
   std::string js = "// file: pool.js\n" + headline(input, "//");
   js += "// node-postgres (pg.Pool): times in milliseconds.\n";
   if (old_pgbouncer(input, options)) {
-    js += fmt::format("// PgBouncer {} (before 1.21.0) has no prepared statements: do not pass `name` to query().\n",
-                      to_string(options.pgbouncer_version));
+    js += fmt::format("// PgBouncer {} (before {}) has no prepared statements: do not pass `name` to query().\n",
+                      to_string(options.pgbouncer_version),
+                      to_string(k_pgbouncer_prepared_statements));
   }
   js += "import pg from \"pg\";\n\n";
   js += "export const pool = new pg.Pool({\n";
@@ -311,9 +314,10 @@ std::vector<ConfigFile> render_config_hikaricp(const ConfigInput& input, const C
       params.push_back("sslmode=" + *sslmode);
     }
     if (old_pgbouncer(input, options)) {
-      out += fmt::format("# prepareThreshold=0: PgBouncer {} (before 1.21.0) has no prepared statements\n"
+      out += fmt::format("# prepareThreshold=0: PgBouncer {} (before {}) has no prepared statements\n"
                          "# (pgJDBC's default: 5, a server-side prepared statement from the fifth use).\n",
-                         to_string(options.pgbouncer_version));
+                         to_string(options.pgbouncer_version),
+                         to_string(k_pgbouncer_prepared_statements));
       params.push_back("prepareThreshold=0");
     }
     out += fmt::format("jdbcUrl=jdbc:postgresql://{}:{}/{}{}{}\n",
@@ -410,8 +414,9 @@ std::vector<std::string> go_param_comments(const ConfigInput& input, const Confi
                                 connect_default));
   }
   if (old_pgbouncer(input, options)) {
-    lines.push_back(fmt::format("default_query_exec_mode=exec: PgBouncer {} (before 1.21.0) has no prepared statements;",
-                                to_string(options.pgbouncer_version)));
+    lines.push_back(fmt::format("default_query_exec_mode=exec: PgBouncer {} (before {}) has no prepared statements;",
+                                to_string(options.pgbouncer_version),
+                                to_string(k_pgbouncer_prepared_statements)));
     lines.push_back("  pgx's default, cache_statement, prepares named statements");
   }
   return lines;

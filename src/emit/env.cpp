@@ -41,14 +41,16 @@ std::string render_env(const Plan& plan)
       // The server's address, as given: PgBouncer's is not known yet.
       out += fmt::format("# Through PgBouncer, but DATABASE_URL still points at the database server ({}), as given:\n"
                          "# once PgBouncer runs (poolcalc pgbouncer writes its pgbouncer.ini), point DATABASE_URL at its\n"
-                         "# host and port (listen_port {} there); pgbouncer=true is then needed with PgBouncer < 1.21\n"
+                         "# host and port (listen_port {} there); pgbouncer=true is then needed with PgBouncer < {}\n"
                          "# (Prisma docs). DIRECT_URL stays the server's.\n",
                          url_address(*url),
-                         plan.pgbouncer->listen_port);
+                         plan.pgbouncer->listen_port,
+                         major_minor(k_pgbouncer_prepared_statements));
     } else if (plan.pgbouncer) {
-      out += fmt::format("# Through PgBouncer at {}, as given. pgbouncer=true is needed with PgBouncer < 1.21 (Prisma docs);\n"
-                         "# on 1.21+ with max_prepared_statements > 0 it can be dropped.\n",
-                         url_address(*url));
+      out += fmt::format("# Through PgBouncer at {0}, as given. pgbouncer=true is needed with PgBouncer < {1} (Prisma docs);\n"
+                         "# on {1}+ with max_prepared_statements > 0 it can be dropped.\n",
+                         url_address(*url),
+                         major_minor(k_pgbouncer_prepared_statements));
       if (!direct_url(plan)) {
         out += "# DIRECT_URL (migrations) must be the database server's own address, which poolcalc does not know:\n"
                "# add DIRECT_URL=\"...\" yourself.\n";

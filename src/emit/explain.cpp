@@ -289,11 +289,12 @@ std::string dotenv_quoted(const std::string& url)
 
 using namespace detail;
 
-std::vector<ExplainBlock> explain(const Plan& plan)
+namespace {
+
+// Peak concurrency by Little's law, for each scenario (docs/model.md, section 1).
+ExplainBlock peak_block(const Plan& plan)
 {
   const Scenario& s = plan.scenario;
-  std::vector<ExplainBlock> blocks;
-
   ExplainBlock peak{ "Peak concurrent queries = VUs x activity ratio x query duration (seconds)", {} };
   if (s.rps) {
     peak.heading = "Peak concurrent queries = requests per second x queries per request x query duration (seconds)";
@@ -332,8 +333,13 @@ std::vector<ExplainBlock> explain(const Plan& plan)
     }
     peak.lines.push_back(note);
   }
-  blocks.push_back(peak);
+  return peak;
+}
 
+// The rule of thumb (ceil(peak) x burst + overhead, rounded up), or the --target's pool.
+ExplainBlock pool_block(const Plan& plan)
+{
+  const Scenario& s = plan.scenario;
   const ScenarioResult& d = plan.scenarios[plan.design_index];
   ExplainBlock pool{ s.instances == 1
                        ? "Recommended pool size = (ceil(peak concurrent) x burst) + overhead, rounded up"
@@ -362,8 +368,13 @@ std::vector<ExplainBlock> explain(const Plan& plan)
                                      plan.pool_size_unrounded,
                                      plan.pool_size));
   }
-  blocks.push_back(pool);
+  return pool;
+}
 
+// The plan against max_connections less the reserved budget.
+ExplainBlock database_block(const Plan& plan)
+{
+  const Scenario& s = plan.scenario;
   ExplainBlock db{ "Validation against the database", {} };
   db.lines.push_back(fmt::format("max_connections = {}", s.max_connections));
   db.lines.push_back(fmt::format("reserved: {} = {}", reserved_list(plan), plan.reserved_total));
@@ -379,61 +390,69 @@ std::vector<ExplainBlock> explain(const Plan& plan)
   db.lines.push_back(fmt::format("{}: {}", fit_check(plan), plan.fits ? "fits" : "does not fit"));
   db.lines.push_back(
     fmt::format("utilization = {} / {} = {}", plan.server_connections, s.max_connections, format_percent(plan.utilization)));
-  blocks.push_back(db);
+  return db;
+}
 
-  if (plan.pgbouncer) {
-    const PgBouncerPlan& b = *plan.pgbouncer;
-    const ScenarioResult& design = plan.scenarios[plan.design_index];
-    ExplainBlock bouncer{ "PgBouncer's server pool (for the whole load)", {} };
-    if (plan.queueing.target && !plan.queueing.fleet_target_pool) {
-      bouncer.lines.push_back(
-        fmt::format("no pool meets {} for the whole load: PgBouncer's pool falls back to the rule of thumb", plan.queueing.target->text));
-    }
-    if (plan.queueing.fleet_target_pool) {
-      bouncer.lines.push_back(fmt::format("default_pool_size wanted = the smallest pool meeting {} for the whole load ({}) + {} overhead, "
-                                          "rounded up: {}",
-                                          plan.queueing.target->text,
-                                          *plan.queueing.fleet_target_pool,
-                                          s.overhead,
-                                          b.default_pool_size_wanted));
-    } else {
-      bouncer.lines.push_back(fmt::format("default_pool_size wanted = ceil({}) = {} x {} + {}, rounded up: {}",
-                                          format_number(design.peak_concurrent),
-                                          design.peak_total_ceil,
-                                          format_number(s.burst, 9),
-                                          s.overhead,
-                                          b.default_pool_size_wanted));
-    }
-    bouncer.lines.push_back(fmt::format("server budget = min(available {}, {} x max_connections {}) = {}",
-                                        plan.available,
-                                        format_percent(plan.safe_utilization_max),
-                                        s.max_connections,
-                                        b.server_budget));
-    if (b.default_pool_size != b.default_pool_size_wanted) {
-      bouncer.lines.push_back(fmt::format("{} + its reserve do not fit: default_pool_size = floor({} / (1 + reserve ratio)) = {}, "
-                                          "reserve_pool_size = {} - {} = {}",
-                                          b.default_pool_size_wanted,
-                                          b.server_budget,
-                                          b.default_pool_size,
-                                          b.server_budget,
-                                          b.default_pool_size,
-                                          b.reserve_pool_size));
-    } else {
-      bouncer.lines.push_back(fmt::format("reserve_pool_size = {}; {} + {} = {} <= {}",
-                                          b.reserve_pool_size,
-                                          b.default_pool_size,
-                                          b.reserve_pool_size,
-                                          b.server_connections,
-                                          b.server_budget));
-    }
-    bouncer.lines.push_back(fmt::format("min_pool_size = {}; max_client_conn = max({}, {} client connections) = {}",
-                                        b.min_pool_size,
-                                        b.max_client_conn_minimum,
-                                        plan.total_connections,
-                                        b.max_client_conn));
-    blocks.push_back(bouncer);
+// PgBouncer's server pool for the whole load, fitted into the server budget (the plan has PgBouncer).
+ExplainBlock pgbouncer_block(const Plan& plan)
+{
+  const Scenario& s = plan.scenario;
+  const PgBouncerPlan& b = *plan.pgbouncer;
+  const ScenarioResult& design = plan.scenarios[plan.design_index];
+  ExplainBlock bouncer{ "PgBouncer's server pool (for the whole load)", {} };
+  if (plan.queueing.target && !plan.queueing.fleet_target_pool) {
+    bouncer.lines.push_back(
+      fmt::format("no pool meets {} for the whole load: PgBouncer's pool falls back to the rule of thumb", plan.queueing.target->text));
   }
+  if (plan.queueing.fleet_target_pool) {
+    bouncer.lines.push_back(fmt::format("default_pool_size wanted = the smallest pool meeting {} for the whole load ({}) + {} overhead, "
+                                        "rounded up: {}",
+                                        plan.queueing.target->text,
+                                        *plan.queueing.fleet_target_pool,
+                                        s.overhead,
+                                        b.default_pool_size_wanted));
+  } else {
+    bouncer.lines.push_back(fmt::format("default_pool_size wanted = ceil({}) = {} x {} + {}, rounded up: {}",
+                                        format_number(design.peak_concurrent),
+                                        design.peak_total_ceil,
+                                        format_number(s.burst, 9),
+                                        s.overhead,
+                                        b.default_pool_size_wanted));
+  }
+  bouncer.lines.push_back(fmt::format("server budget = min(available {}, {} x max_connections {}) = {}",
+                                      plan.available,
+                                      format_percent(plan.safe_utilization_max),
+                                      s.max_connections,
+                                      b.server_budget));
+  if (b.default_pool_size != b.default_pool_size_wanted) {
+    bouncer.lines.push_back(fmt::format("{} + its reserve do not fit: default_pool_size = floor({} / (1 + reserve ratio)) = {}, "
+                                        "reserve_pool_size = {} - {} = {}",
+                                        b.default_pool_size_wanted,
+                                        b.server_budget,
+                                        b.default_pool_size,
+                                        b.server_budget,
+                                        b.default_pool_size,
+                                        b.reserve_pool_size));
+  } else {
+    bouncer.lines.push_back(fmt::format("reserve_pool_size = {}; {} + {} = {} <= {}",
+                                        b.reserve_pool_size,
+                                        b.default_pool_size,
+                                        b.reserve_pool_size,
+                                        b.server_connections,
+                                        b.server_budget));
+  }
+  bouncer.lines.push_back(fmt::format("min_pool_size = {}; max_client_conn = max({}, {} client connections) = {}",
+                                      b.min_pool_size,
+                                      b.max_client_conn_minimum,
+                                      plan.total_connections,
+                                      b.max_client_conn));
+  return bouncer;
+}
 
+// What the pool does under the load (the queueing model).
+ExplainBlock queueing_block(const Plan& plan)
+{
+  const Scenario& s = plan.scenario;
   const QueueingPlan& q = plan.queueing;
   ExplainBlock queue{ "What the pool does (queueing model)", {} };
   queue.lines.push_back(queueing_description(q));
@@ -464,14 +483,30 @@ std::vector<ExplainBlock> explain(const Plan& plan)
   if (const std::string target = target_summary(plan); !target.empty()) {
     queue.lines.push_back(target);
   }
-  blocks.push_back(queue);
+  return queue;
+}
 
+// The recommendation and its reason.
+ExplainBlock recommendation_block(const Plan& plan)
+{
   ExplainBlock rec{ "Recommendation", {} };
   rec.lines.push_back(plan.recommendation == Recommendation::pool
                         ? fmt::format("a pool of {} per instance", plan.pool_size)
                         : fmt::format("PgBouncer ({} pooling) in front of PostgreSQL", plan.pgbouncer->pool_mode));
   rec.lines.push_back(plan.recommendation_reason);
-  blocks.push_back(rec);
+  return rec;
+}
+
+} // namespace
+
+std::vector<ExplainBlock> explain(const Plan& plan)
+{
+  std::vector<ExplainBlock> blocks{ peak_block(plan), pool_block(plan), database_block(plan) };
+  if (plan.pgbouncer) {
+    blocks.push_back(pgbouncer_block(plan));
+  }
+  blocks.push_back(queueing_block(plan));
+  blocks.push_back(recommendation_block(plan));
   return blocks;
 }
 

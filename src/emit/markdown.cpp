@@ -59,14 +59,10 @@ void write_phases(std::string& out, const Plan& plan)
          "assumed): measure, then re-run poolcalc with the measured figures.\n\n";
 }
 
-} // namespace
-
-std::string render_markdown(const Plan& plan, const std::vector<Finding>& findings)
+// Title, the recommendation and whether it fits.
+void write_headline(std::string& out, const Plan& plan)
 {
-  const Scenario& s = plan.scenario;
   const ScenarioResult& d = plan.scenarios[plan.design_index];
-  std::string out;
-
   out += fmt::format("# Connection pool review: {}, {} ms per query\n\n", load_text(plan), format_number(d.query_ms));
   if (plan.recommendation == Recommendation::pool) {
     out += fmt::format("**Recommendation:** a pool of **{}** connections per instance (`connection_limit={}`), no PgBouncer needed. ",
@@ -79,7 +75,13 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
                        plan.pool_size);
   }
   out += fmt::format("{}: {}.\n\n", fit_check(plan), plan.fits ? "fits" : "**does not fit**");
+}
 
+// The workload and the server as given.
+void write_inputs(std::string& out, const Plan& plan)
+{
+  const Scenario& s = plan.scenario;
+  const ScenarioResult& d = plan.scenarios[plan.design_index];
   out += "## Inputs\n\n| Input | Value |\n|---|---|\n";
   if (s.rps) {
     out += fmt::format("| Requests per second (an open load) | {} |\n", format_number(*s.rps));
@@ -102,7 +104,11 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
   if (s.database_url) {
     out += fmt::format("| Database URL | `{}` |\n", escape_cell(s.database_url->masked()));
   }
+}
 
+// The arithmetic, as --explain prints it.
+void write_calculation(std::string& out, const Plan& plan)
+{
   out += "\n## Calculation\n\n```\n";
   for (const ExplainBlock& block : explain(plan)) {
     out += block.heading + "\n";
@@ -112,7 +118,11 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
     out += "\n";
   }
   out += "```\n\n";
+}
 
+// Each query-time scenario's pool and whether it fits.
+void write_scenarios(std::string& out, const Plan& plan)
+{
   out += "## Scenarios\n\n| Scenario | Query (ms) | Peak concurrent | Pool size | Connections | Fits |\n|---|---|---|---|---|---|\n";
   for (std::size_t i = 0; i < plan.scenarios.size(); ++i) {
     const ScenarioResult& r = plan.scenarios[i];
@@ -125,7 +135,12 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
                        r.total_connections,
                        r.fits ? std::string("yes") : scenario_fit(plan, r));
   }
+}
 
+// The plan against max_connections less the reserved budget.
+void write_validation(std::string& out, const Plan& plan)
+{
+  const Scenario& s = plan.scenario;
   out += "\n## Validation against the database\n\n| | Connections |\n|---|---|\n";
   out += fmt::format("| max_connections | {} |\n", s.max_connections);
   for (const ReserveEntry& entry : s.reserved) {
@@ -139,34 +154,43 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
   }
   out += fmt::format("| utilization of max_connections | {} |\n", format_percent(plan.utilization));
   out += fmt::format("| verdict | {}: {} |\n\n", fit_check(plan), plan.fits ? "fits" : "does not fit");
+}
 
+// What the pool does under the load: the queueing model's table, the target and the knee.
+void write_queueing(std::string& out, const Plan& plan)
+{
   out += "## What the pool does (queueing model)\n\n";
   out += queueing_description(plan.queueing) + ".\n\n";
-  {
-    const auto& header = queueing_header();
-    out += fmt::format("| {} |\n|", fmt::join(header, " | "));
-    for (std::size_t i = 0; i < header.size(); ++i) {
-      out += "---|";
-    }
-    out += "\n";
-    const auto rows = queueing_rows(plan, plan.queueing.pools);
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      const bool is_plan = plan.queueing.pools[i].pool == plan.pool_size;
-      out += fmt::format("| {}{} |\n", fmt::join(rows[i], " | "), is_plan ? " (the plan's pool)" : "");
-    }
-    out += "\n";
-    if (const std::string target = target_summary(plan); !target.empty()) {
-      out += target + ".\n\n";
-    }
-    if (plan.queueing.knee) {
-      out += fmt::format("The knee, the smallest pool where under {} of queries wait for a connection, is at {}. `poolcalc curve` "
-                         "with the same options tabulates every pool size, and `--format svg > curve.svg` charts it.\n\n",
-                         share_text(plan.queueing.knee_p_wait),
-                         *plan.queueing.knee);
-    }
-    out += "The rule of thumb above assumes one query per active VU per second and adds a buffer; the queueing model "
-           "predicts what the pool does under that load (docs/model.md).\n\n";
+  const auto& header = queueing_header();
+  out += fmt::format("| {} |\n|", fmt::join(header, " | "));
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    out += "---|";
   }
+  out += "\n";
+  const auto rows = queueing_rows(plan, plan.queueing.pools);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const bool is_plan = plan.queueing.pools[i].pool == plan.pool_size;
+    out += fmt::format("| {}{} |\n", fmt::join(rows[i], " | "), is_plan ? " (the plan's pool)" : "");
+  }
+  out += "\n";
+  if (const std::string target = target_summary(plan); !target.empty()) {
+    out += target + ".\n\n";
+  }
+  if (plan.queueing.knee) {
+    out += fmt::format("The knee, the smallest pool where under {} of queries wait for a connection, is at {}. `poolcalc curve` "
+                       "with the same options tabulates every pool size, and `--format svg > curve.svg` charts it.\n\n",
+                       share_text(plan.queueing.knee_p_wait),
+                       *plan.queueing.knee);
+  }
+  out += "The rule of thumb above assumes one query per active VU per second and adds a buffer; the queueing model "
+         "predicts what the pool does under that load (docs/model.md).\n\n";
+}
+
+// The client pool's settings beside Prisma's defaults, each with why.
+void write_pool_parameters(std::string& out, const Plan& plan)
+{
+  const Scenario& s = plan.scenario;
+  const ScenarioResult& d = plan.scenarios[plan.design_index];
   out += "## Connection pool parameters\n\n| Parameter | Prisma default | Chosen | Why |\n|---|---|---|---|\n";
   const std::string why =
     plan.queueing.target && plan.queueing.target_pool
@@ -187,7 +211,12 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
   out += fmt::format("| `connect_timeout` | {} | {} | room for network hiccups, still fails fast |\n\n",
                      seconds(plan.prisma_default_connect_timeout_s),
                      seconds(plan.settings.connect_timeout_s));
+}
 
+// PgBouncer's configuration, when the plan goes through it.
+void write_pgbouncer(std::string& out, const Plan& plan)
+{
+  const Scenario& s = plan.scenario;
   if (plan.pgbouncer) {
     const PgBouncerPlan& b = *plan.pgbouncer;
     // pgbouncer.ini takes these unquoted: anything but plain names and addresses is left for the
@@ -225,7 +254,12 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
       b.reserve_pool_size,
       format_number(b.reserve_pool_timeout_s));
   }
+}
 
+// The monitoring thresholds for this pool and the queries that watch it.
+void write_monitoring(std::string& out, const Plan& plan)
+{
+  const Scenario& s = plan.scenario;
   out += "## Monitoring thresholds for this pool\n\n| Metric | Warning | Critical | Action |\n|---|---|---|---|\n";
   for (const Threshold& t : plan.monitoring) {
     out += fmt::format("| {} | {} | {} | {} |\n", t.metric, t.warning, t.critical, t.action);
@@ -244,7 +278,11 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
                 "FROM pg_stat_activity\nWHERE datname = '{0}' AND backend_type = 'client backend'\n"
                 "ORDER BY connection_age DESC\nLIMIT 20;\n```\n\n",
                 datname);
+}
 
+// Every finding, or None.
+void write_findings(std::string& out, const std::vector<Finding>& findings)
+{
   out += "## Findings\n\n";
   if (findings.empty()) {
     out += "None.\n\n";
@@ -255,14 +293,20 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
     }
     out += "\n";
   }
+}
 
+// The recommendation and its reason.
+void write_recommendation(std::string& out, const Plan& plan)
+{
   out += "## Recommendation\n\n";
   out += plan.recommendation == Recommendation::pool ? fmt::format("A pool of {} per instance. ", plan.pool_size)
                                                      : std::string("PgBouncer in front of PostgreSQL. ");
   out += plan.recommendation_reason + ".\n\n";
+}
 
-  write_phases(out, plan);
-
+// The checklist.
+void write_next_steps(std::string& out, const Plan& plan)
+{
   out += "## Next steps\n\n";
   out += "1. [ ] Restart the backend with the new pool configuration\n";
   out += "2. [ ] Verify pool initialization in the startup logs\n";
@@ -271,6 +315,26 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
   out += "5. [ ] Tune the pool size from the measured concurrency and query times\n";
   out += "6. [ ] Document the breaking point if any phase fails\n";
   out += fmt::format("7. [ ] Consider PgBouncer if a pool above {} is needed\n", plan.consider_pgbouncer_above_pool);
+}
+
+} // namespace
+
+std::string render_markdown(const Plan& plan, const std::vector<Finding>& findings)
+{
+  std::string out;
+  write_headline(out, plan);
+  write_inputs(out, plan);
+  write_calculation(out, plan);
+  write_scenarios(out, plan);
+  write_validation(out, plan);
+  write_queueing(out, plan);
+  write_pool_parameters(out, plan);
+  write_pgbouncer(out, plan);
+  write_monitoring(out, plan);
+  write_findings(out, findings);
+  write_recommendation(out, plan);
+  write_phases(out, plan);
+  write_next_steps(out, plan);
   return out;
 }
 

@@ -19,10 +19,10 @@ namespace poolcalc::inspect {
 // name lookup, which libpq makes with the system's blocking resolver, is not bounded by them.
 struct ReadOptions
 {
-  double connect_timeout_s = 10;
+  double connect_timeout_s{}; // rules inspect.connect_timeout_s, or what --connect-timeout or the URL sets
   std::string connect_timeout_source = "inspect.connect_timeout_s"; // named when it runs out
-  std::int64_t statement_timeout_ms = 5000;
-  std::function<void(const std::string&)> progress; // told before each slow step (may be empty)
+  std::int64_t statement_timeout_ms{};                              // rules inspect.statement_timeout_ms
+  std::function<void(const std::string&)> progress;                 // told before each slow step (may be empty)
   // Told each notice or warning the server sends (one line, as libpq formats it, with the URL's
   // secrets masked); libpq's own processor, which writes them raw to stderr, is never used.
   // Empty: notices are dropped.

@@ -59,6 +59,8 @@ ConfigInput seed_input()
   input.reserved = { { "other_apps", 20 }, { "admin", 10 }, { "superuser", 10 }, { "replication", 10 } };
   input.server_connections = 50; // 50 per instance x 1 instance
   input.server_connections_source = "50 per instance x 1 instance";
+  input.superuser_reserved_default = 3;  // PostgreSQL docs, superuser_reserved_connections
+  input.wal_senders_separate_since = 12; // PostgreSQL 12 release notes: WAL senders no longer take max_connections slots
   return input;
 }
 

@@ -142,6 +142,7 @@ TEST_CASE("DatabaseUrl::parse errors")
   SUBCASE("multi-host URI")
   {
     CHECK(parse_error("postgresql://host1:5432,host2:5433/db") == k_invalid_url);
+    CHECK(parse_error("postgresql://u@h1,h2:54x2/db") == k_invalid_url); // not "invalid port '54x2'"
     CHECK(parse_error("postgresql://u:p@host1,host2/db") == k_invalid_url);
   }
 
@@ -160,6 +161,9 @@ TEST_CASE("DatabaseUrl::parse errors")
   SUBCASE("unsupported scheme in a URL uriparser rejects")
   {
     CHECK(parse_error("mysql://h1:1,h2:2/db") == "unsupported scheme 'mysql' (expected postgresql:// or postgres://)");
+    CHECK(parse_error("mysql://u:p@h:abc/db") == "unsupported scheme 'mysql' (expected postgresql:// or postgres://)");
+    CHECK(parse_error("mysql://[::1") == "unsupported scheme 'mysql' (expected postgresql:// or postgres://)");
+    CHECK(parse_error("my_sql://h:abc/db") == k_invalid_url);
   }
 
   SUBCASE("port out of range")
@@ -180,6 +184,8 @@ TEST_CASE("DatabaseUrl::parse errors")
   SUBCASE("non-numeric port")
   {
     CHECK(parse_error("postgresql://u:p@host:abc/db") == "invalid port 'abc' (expected 1-65535)");
+    CHECK(parse_error("postgresql://host:5x?sslmode=require") == "invalid port '5x' (expected 1-65535)");
+    CHECK(parse_error("postgresql://[::1") == k_invalid_url);
     CHECK(parse_error("postgresql://[::1]:54x2/db") == "invalid port '54x2' (expected 1-65535)");
     CHECK(parse_error("postgresql://host:-1") == "invalid port '-1' (expected 1-65535)");
   }
@@ -489,6 +495,15 @@ TEST_CASE("DatabaseUrl::with_param")
   {
     CHECK(parse_ok("postgresql://h/db").with_param("application_name", "caf\xc3\xa9").to_string() ==
           "postgresql://h/db?application_name=caf%C3%A9");
+  }
+
+  SUBCASE("percent-encodes control bytes, a NUL byte included")
+  {
+    // uriparser's uriEscapeExA stops at a NUL byte; the value goes on after it, as %00.
+    const DatabaseUrl url = parse_ok("postgresql://h/db").with_param("application_name", std::string("a\0b\n\x7f", 5));
+    CHECK(url.to_string() == "postgresql://h/db?application_name=a%00b%0A%7F");
+    CHECK(url.param("application_name") == std::string("a\0b\n\x7f", 5));
+    CHECK(parse_ok("postgresql://h/db").with_database(std::string("\0\0", 2)).to_string() == "postgresql://h/%00%00");
   }
 
   SUBCASE("sets an empty value")
