@@ -1,6 +1,7 @@
 #include "poolcalc/inputs.hpp"
 
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/queueing.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/scenario.hpp"
 
@@ -232,8 +233,12 @@ std::vector<InputSpec> make_inputs()
       .default_text = [](const Rules&) { return std::string("none (the rule of thumb)"); },
       .help =
         [](const InputSpec&, const Rules&) {
-          return std::string("size for a goal instead of the rule of thumb: p99_wait<50ms, p95_wait<, mean_wait< (0.001 ms-3600 s), "
-                             "p_wait<, timeout_rate< (0.000001-1)");
+          // The goals' own ranges (queueing.hpp), which parse_target checks.
+          return fmt::format("size for a goal instead of the rule of thumb: p99_wait<50ms, p95_wait<, mean_wait< ({} ms-{} s), "
+                             "p_wait<, timeout_rate< ({}-1)",
+                             format_number(k_min_target_wait_ms),
+                             format_number(k_max_target_wait_ms / 1000.0),
+                             format_number(k_min_target_share, 6));
         } },
     { .key = "max_connections",
       .flag = "--max-connections",
