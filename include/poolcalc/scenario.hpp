@@ -18,9 +18,10 @@
 
 namespace poolcalc {
 
-// Accepted ranges (docs/usage.md lists them). Each input alone is bounded; their product is
-// bounded by k_max_total_connections, checked before any arithmetic, so no count in the
-// sizing can overflow a 64-bit integer or lose precision in a double (< 2^53).
+// Accepted ranges: the input table (inputs.hpp) gives each input its range from these, and
+// docs/usage.md lists them. Each input alone is bounded; their product is bounded by
+// k_max_total_connections, checked before any arithmetic, so no count in the sizing can
+// overflow a 64-bit integer or lose precision in a double (< 2^53).
 inline constexpr std::int64_t k_max_vus = 1'000'000'000;
 // The smallest rate, share or count per request poolcalc takes, and the shortest request timeout
 // in seconds: it prints 3 decimals, so anything smaller would show as 0 (and a subnormal double
@@ -55,7 +56,7 @@ struct RawValue
 // Inputs by snake_case key. Later sources overwrite earlier ones (config < environment < flags).
 using RawInputs = std::map<std::string, RawValue, std::less<>>;
 
-// Every key a scenario file or the flags may set, in the order --help shows them.
+// Every key a scenario file may set: the input table's (inputs.hpp), in the order --help shows them.
 const std::vector<std::string_view>& input_keys();
 
 // One operation of a mix (--op NAME:SHARE:MS): the share of VUs (or requests) doing it and how

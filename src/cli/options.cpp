@@ -1,196 +1,48 @@
 #include "options.hpp"
 
-#include "poolcalc/numbers.hpp"
-#include "poolcalc/scenario.hpp"
+#include "poolcalc/inputs.hpp"
 
-#include <fmt/format.h>
+#include <string>
 
 namespace poolcalc::cli {
 
+namespace {
+
+OptionKind kind_of(InputType type)
+{
+  switch (type) {
+  case InputType::numbers:
+  case InputType::integers:
+  case InputType::operations:
+  case InputType::reserve:
+    return OptionKind::list;
+  case InputType::boolean:
+    return OptionKind::flag;
+  case InputType::integer:
+  case InputType::number:
+  case InputType::text:
+    break;
+  }
+  return OptionKind::value;
+}
+
+} // namespace
+
 std::vector<OptionSpec> sizing_options(const Rules& rules)
 {
-  std::vector<std::string> reserved;
-  for (const ReserveEntry& entry : rules.database.reserved) {
-    reserved.push_back(fmt::format("{}={}", entry.name, entry.connections));
+  std::vector<OptionSpec> options;
+  for (const InputSpec& input : inputs()) {
+    if (!is_sizing_input(input)) {
+      continue;
+    }
+    options.push_back({ std::string(input.flag),
+                        std::string(input.key),
+                        std::string(input.value_name),
+                        input.help(input, rules),
+                        kind_of(input.type),
+                        std::string(group_name(input.group)) });
   }
-  const std::string workload = "Workload";
-  const std::string sizing = "Sizing";
-  const std::string database = "Database";
-  const std::string timeouts = "Timeouts";
-  return {
-    { "--vus",
-      "vus",
-      "N",
-      fmt::format("concurrent virtual users: a closed load like k6 VUs (1-{})", k_max_vus),
-      OptionKind::value,
-      workload },
-    { "--rps",
-      "rps",
-      "R",
-      fmt::format("requests per second: an open load (instead of --vus), {}-{}", format_number(k_min_fraction), format_number(k_max_rps)),
-      OptionKind::value,
-      workload },
-    { "--query-ms",
-      "query_ms",
-      "MS[,MS...]",
-      fmt::format("ms a query holds a connection (required), {}-{}; 100,150,200 gives three scenarios",
-                  format_number(k_min_ms),
-                  format_number(k_max_query_ms)),
-      OptionKind::list,
-      workload },
-    { "--design-ms",
-      "design_ms",
-      "MS",
-      "which --query-ms value to size for, one of them (default: the middle one)",
-      OptionKind::value,
-      workload },
-    { "--activity",
-      "activity",
-      "RATIO",
-      fmt::format("share of VUs sending queries, {}-1 (default {:.2f})", format_number(k_min_fraction), rules.sizing.activity),
-      OptionKind::value,
-      workload },
-    { "--op",
-      "op",
-      "NAME:SHARE:MS",
-      fmt::format("an operation mix (repeat), SHARE {}-1, MS as --query-ms: replaces --activity and --query-ms",
-                  format_number(k_min_fraction)),
-      OptionKind::list,
-      workload },
-    { "--vu-rate",
-      "vu_rate",
-      "R",
-      fmt::format("requests per active VU per second, {}-{} (default {})",
-                  format_number(k_min_fraction),
-                  format_number(k_max_vu_rate),
-                  format_number(rules.sizing.vu_rate_per_s)),
-      OptionKind::value,
-      workload },
-    { "--think-ms",
-      "think_ms",
-      "MS",
-      fmt::format("a VU's pause between requests (instead of --vu-rate), {}-{}", format_number(k_min_ms), format_number(k_max_query_ms)),
-      OptionKind::value,
-      workload },
-    { "--queries-per-request",
-      "queries_per_request",
-      "Q",
-      fmt::format("queries per request, {}-{} (default 1)", format_number(k_min_fraction), format_number(k_max_queries_per_request)),
-      OptionKind::value,
-      workload },
-    { "--query-cv",
-      "query_cv",
-      "CV",
-      fmt::format("coefficient of variation of the hold time, 0-{} (default 1: exponential)", format_number(k_max_query_cv)),
-      OptionKind::value,
-      workload },
-    { "--query-p95-ms",
-      "query_p95_ms",
-      "MS",
-      "measured p95 hold, above --query-ms and below 3.868 x it: fits a lognormal with --query-ms as mean",
-      OptionKind::value,
-      workload },
-    { "--query-p99-ms",
-      "query_p99_ms",
-      "MS",
-      "measured p99 hold, above --query-ms and below 14.969 x it: fits a lognormal with --query-ms as mean",
-      OptionKind::value,
-      workload },
-    { "--burst",
-      "burst",
-      "X",
-      fmt::format("burst multiplier on the peak, 1-{} (default {})", format_number(k_max_burst), format_number(rules.sizing.burst)),
-      OptionKind::value,
-      sizing },
-    { "--overhead",
-      "overhead",
-      "N",
-      fmt::format("connections for health checks, migrations, monitoring, 0-{} (default {})", k_max_overhead, rules.sizing.overhead),
-      OptionKind::value,
-      sizing },
-    { "--pool",
-      "pool",
-      "N[,N...]",
-      fmt::format("pool sizes to evaluate with the queueing model, side by side, each 1-{}", k_max_connections_limit),
-      OptionKind::list,
-      sizing },
-    { "--target",
-      "target",
-      "GOAL",
-      "size for a goal instead of the rule of thumb: p99_wait<50ms, p95_wait<, mean_wait< (0.001 ms-3600 s), p_wait<, timeout_rate< "
-      "(0.000001-1)",
-      OptionKind::value,
-      sizing },
-    { "--max-connections",
-      "max_connections",
-      "N",
-      fmt::format("the server's max_connections, 1-{} (default {})", k_max_connections_limit, rules.database.max_connections),
-      OptionKind::value,
-      database },
-    { "--reserve",
-      "reserve",
-      "NAME=N",
-      fmt::format(
-        "connections kept from the application, N 0-{}; repeatable, replaces {}", k_max_connections_limit, fmt::join(reserved, ",")),
-      OptionKind::list,
-      database },
-    { "--instances",
-      "instances",
-      "N",
-      fmt::format("application instances sharing the load, each with its own pool, 1-{} (default 1)", k_max_instances),
-      OptionKind::value,
-      database },
-    { "--services",
-      "services",
-      "N",
-      fmt::format("services sharing the database, 1-{} (default 1)", k_max_services),
-      OptionKind::value,
-      database },
-    { "--transaction-pooling",
-      "transaction_pooling",
-      "",
-      "transaction-level pooling is wanted (a PgBouncer trigger)",
-      OptionKind::flag,
-      database },
-    { "--remote-database",
-      "remote_database",
-      "",
-      "the database is remote (default: judged from the URL's host)",
-      OptionKind::flag,
-      database },
-    { "--database-url",
-      "database_url",
-      "URL",
-      "postgresql://user:password@host:port/db (default $DATABASE_URL; password shown only by env and config)",
-      OptionKind::value,
-      database },
-    { "--pool-timeout",
-      "pool_timeout",
-      "S",
-      fmt::format("whole seconds to wait for a free connection, 0-{}, 0 forever (default {})",
-                  k_max_timeout_s,
-                  format_number(rules.timeouts.pool_timeout_s)),
-      OptionKind::value,
-      timeouts },
-    { "--connect-timeout",
-      "connect_timeout",
-      "S",
-      fmt::format("whole seconds to wait for a new connection, 0-{}; inspect 1-{} (default {})",
-                  k_max_timeout_s,
-                  k_max_timeout_s,
-                  format_number(rules.timeouts.connect_timeout_s)),
-      OptionKind::value,
-      timeouts },
-    { "--request-timeout",
-      "request_timeout",
-      "S",
-      fmt::format("the client's request timeout in seconds, {}-{} (default {}, k6's)",
-                  format_number(k_min_fraction),
-                  format_number(k_max_request_timeout_s),
-                  format_number(rules.timeouts.client_request_timeout_s)),
-      OptionKind::value,
-      timeouts },
-  };
+  return options;
 }
 
 } // namespace poolcalc::cli

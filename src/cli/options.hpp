@@ -1,6 +1,7 @@
 #pragma once
-// The flags of the sizing commands: one table that names each flag, its scenario-file key and
-// its help, so flags and `--config` files share one schema (bloaty's "options as data").
+// The flags of the sizing commands, as CLI11 registers them: the sizing rows (Workload to
+// Timeouts) of the input table (poolcalc/inputs.hpp), so flags and `--config` files share one
+// schema (bloaty's "options as data").
 
 #include "poolcalc/rules.hpp"
 

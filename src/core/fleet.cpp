@@ -1,5 +1,6 @@
 #include "poolcalc/fleet.hpp"
 
+#include "poolcalc/inputs.hpp"
 #include "poolcalc/numbers.hpp"
 #include "poolcalc/safe_text.hpp"
 #include "scenario_toml.hpp"
@@ -18,20 +19,15 @@ namespace {
 using detail::InputError;
 using detail::TableReader;
 
-// The scenario keys a [[service]] takes: every scenario key (input_keys()) except the fleet's
-// database and deploy ([database]), the command line's presentation, and --pool / --target
-// (no per-service queueing search).
+// The scenario keys a [[service]] takes: the inputs marked fleet_service (inputs.hpp); the
+// fleet's database and deploy are [database]'s, and there is no per-service queueing search.
 const std::vector<std::string_view>& workload_keys()
 {
   static const std::vector<std::string_view> keys = [] {
-    constexpr std::string_view not_per_service[] = {
-      "pool",         "target", "max_connections", "reserve", "services", "transaction_pooling", "remote_database",
-      "database_url", "rules",  "format",          "explain"
-    };
     std::vector<std::string_view> result;
-    for (std::string_view key : input_keys()) {
-      if (std::find(std::begin(not_per_service), std::end(not_per_service), key) == std::end(not_per_service)) {
-        result.push_back(key);
+    for (const InputSpec& spec : inputs()) {
+      if (spec.fleet_service) {
+        result.push_back(spec.key);
       }
     }
     return result;

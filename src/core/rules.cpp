@@ -1,5 +1,6 @@
 #include "poolcalc/rules.hpp"
 
+#include "poolcalc/inputs.hpp"
 #include "poolcalc/numbers.hpp"
 #include "poolcalc/queueing.hpp"
 #include "poolcalc/scenario.hpp"
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <stdexcept>
 
 namespace poolcalc {
 
@@ -19,17 +21,42 @@ namespace {
 using detail::InputError;
 using detail::TableReader;
 
-// Bounds shared with the scenario's flags (see scenario.hpp): the rules may not set a default
-// that a flag could not.
+// An upper bound for the scaling table's user counts and the PgBouncer triggers.
 constexpr std::int64_t k_big = 1'000'000'000;
+
+// The range of the input whose default the rules key `rules_key` holds (inputs.hpp): the rules
+// may not set a default that a flag could not.
+InputRange input_range(std::string_view rules_key)
+{
+  const auto& table = inputs();
+  const auto it = std::find_if(table.begin(), table.end(), [&](const InputSpec& spec) { return spec.rules_key == rules_key; });
+  if (it == table.end() || !it->range) {
+    throw std::logic_error(fmt::format("no input takes its default from {}", rules_key));
+  }
+  return *it->range;
+}
+
+// The default `name` of `reader`'s table, in its input's range.
+double input_default(TableReader& reader, std::string_view name)
+{
+  const InputRange range = input_range(reader.dotted(name));
+  return reader.number(name, range.min, range.max);
+}
+
+// The same for a whole number; `rules_key` when the input's is a table of them (database.reserved).
+std::int64_t whole_input_default(TableReader& reader, std::string_view name, std::string_view rules_key = {})
+{
+  const InputRange range = input_range(rules_key.empty() ? reader.dotted(name) : std::string(rules_key));
+  return reader.integer(name, static_cast<std::int64_t>(range.min), static_cast<std::int64_t>(range.max));
+}
 
 SizingRules read_sizing(TableReader& reader)
 {
   SizingRules sizing;
-  sizing.activity = reader.number("activity", k_min_fraction, 1.0);
-  sizing.vu_rate_per_s = reader.number("vu_rate_per_s", k_min_fraction, k_max_vu_rate);
-  sizing.burst = reader.number("burst", 1.0, 100.0);
-  sizing.overhead = reader.integer("overhead", 0, 100'000);
+  sizing.activity = input_default(reader, "activity");
+  sizing.vu_rate_per_s = input_default(reader, "vu_rate_per_s");
+  sizing.burst = input_default(reader, "burst");
+  sizing.overhead = whole_input_default(reader, "overhead");
   sizing.round_to = reader.integer("round_to", 1, 1000);
   reader.finish();
   return sizing;
@@ -38,7 +65,7 @@ SizingRules read_sizing(TableReader& reader)
 DatabaseRules read_database(TableReader& reader)
 {
   DatabaseRules database;
-  database.max_connections = reader.integer("max_connections", 1, k_max_connections_limit);
+  database.max_connections = whole_input_default(reader, "max_connections");
   database.safe_utilization_min = reader.number("safe_utilization_min", k_min_fraction, 1.0);
   database.safe_utilization_max = reader.number("safe_utilization_max", k_min_fraction, 1.0);
   if (database.safe_utilization_max < database.safe_utilization_min) {
@@ -51,7 +78,7 @@ DatabaseRules read_database(TableReader& reader)
     if (!is_plain_name(name)) {
       reserved_reader.fail(*value, name, "expected a name of letters, digits, '_' or '-'");
     }
-    const std::int64_t connections = reserved_reader.integer(name, 0, k_max_connections_limit);
+    const std::int64_t connections = whole_input_default(reserved_reader, name, reader.dotted("reserved"));
     total += connections;
     database.reserved.push_back({ name, connections });
   }
@@ -68,9 +95,9 @@ TimeoutRules read_timeouts(TableReader& reader)
 {
   TimeoutRules timeouts;
   // Whole seconds, as Prisma takes them.
-  timeouts.pool_timeout_s = static_cast<double>(reader.integer("pool_timeout_s", 0, 3600));
-  timeouts.connect_timeout_s = static_cast<double>(reader.integer("connect_timeout_s", 0, 3600));
-  timeouts.client_request_timeout_s = reader.number("client_request_timeout_s", k_min_fraction, k_max_request_timeout_s);
+  timeouts.pool_timeout_s = static_cast<double>(whole_input_default(reader, "pool_timeout_s"));
+  timeouts.connect_timeout_s = static_cast<double>(whole_input_default(reader, "connect_timeout_s"));
+  timeouts.client_request_timeout_s = input_default(reader, "client_request_timeout_s");
   reader.finish();
   return timeouts;
 }

@@ -1,5 +1,6 @@
 #include "poolcalc/scenario.hpp"
 
+#include "poolcalc/inputs.hpp"
 #include "poolcalc/numbers.hpp"
 #include "poolcalc/safe_text.hpp"
 #include "scenario_toml.hpp"
@@ -35,28 +36,42 @@ const std::string& single(const RawValue& value)
   return value.items.front();
 }
 
-std::int64_t count_or(const RawInputs& inputs, std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max)
+// The range of `key`'s values (each item's, for a list), from the input table.
+InputRange range_of(std::string_view key)
+{
+  return input(key).range.value();
+}
+
+poolcalc::expected<std::int64_t, std::string> count_in(std::string_view text, const InputRange& range)
+{
+  return parse_count(text, static_cast<std::int64_t>(range.min), static_cast<std::int64_t>(range.max));
+}
+
+// The whole number given for `key`, in the table's range, or `fallback` when none is.
+std::int64_t count_or(const RawInputs& inputs, std::string_view key, std::int64_t fallback)
 {
   const RawValue* value = find(inputs, key);
   if (value == nullptr) {
     return fallback;
   }
   const std::string& text = single(*value);
-  auto parsed = parse_count(text, min, max);
+  auto parsed = count_in(text, range_of(key));
   if (!parsed) {
     fail(*value, fmt::format("{}, got '{}'", parsed.error(), user_text(text)));
   }
   return *parsed;
 }
 
-double number_or(const RawInputs& inputs, std::string_view key, double fallback, double min, double max)
+// The number given for `key`, in the table's range, or `fallback` when none is.
+double number_or(const RawInputs& inputs, std::string_view key, double fallback)
 {
   const RawValue* value = find(inputs, key);
   if (value == nullptr) {
     return fallback;
   }
   const std::string& text = single(*value);
-  auto parsed = parse_number(text, min, max);
+  const InputRange range = range_of(key);
+  auto parsed = parse_number(text, range.min, range.max);
   if (!parsed) {
     fail(*value, fmt::format("{}, got '{}'", parsed.error(), user_text(text)));
   }
@@ -99,13 +114,14 @@ std::vector<std::string> split_list(const std::string& text)
 
 std::vector<double> read_query_ms(const RawValue& value)
 {
+  const InputRange range = range_of("query_ms");
   std::vector<double> result;
   for (const std::string& item : value.items) {
     for (const std::string& part : split_list(item)) {
       if (part == "auto") {
         fail(value, "'auto' takes the time a live server measured: use it with `poolcalc inspect`");
       }
-      auto parsed = parse_number(part, k_min_ms, k_max_query_ms);
+      auto parsed = parse_number(part, range.min, range.max);
       if (!parsed) {
         fail(value, fmt::format("{} (milliseconds a query holds a connection), got '{}'", parsed.error(), user_text_part(part, item)));
       }
@@ -124,6 +140,7 @@ std::vector<double> read_query_ms(const RawValue& value)
 
 std::vector<ReserveEntry> read_reserve(const RawValue& value)
 {
+  const InputRange range = range_of("reserve");
   std::vector<ReserveEntry> result;
   std::vector<std::pair<std::string, std::string>> entries; // each entry, and the item it came from
   for (const std::string& item : value.items) {
@@ -138,7 +155,7 @@ std::vector<ReserveEntry> read_reserve(const RawValue& value)
       fail(value, fmt::format("expected NAME=N (NAME of letters, digits, '_' or '-'), got '{}'", user_text_part(item, whole)));
     }
     const std::string number = item.substr(equals + 1);
-    auto parsed = parse_count(number, 0, k_max_connections_limit);
+    auto parsed = count_in(number, range);
     if (!parsed) {
       fail(value, fmt::format("{}: {}, got '{}'", name, parsed.error(), user_text_part(number, whole)));
     }
@@ -151,8 +168,11 @@ std::vector<ReserveEntry> read_reserve(const RawValue& value)
   return result;
 }
 
+// NAME:SHARE:MS items: a share as --activity's, a hold as --query-ms's.
 std::vector<Operation> read_operations(const RawValue& value)
 {
+  const InputRange share_range = range_of("activity");
+  const InputRange hold_range = range_of("query_ms");
   std::vector<Operation> result;
   double total = 0;
   for (const std::string& item : value.items) {
@@ -170,13 +190,13 @@ std::vector<Operation> read_operations(const RawValue& value)
     if (std::any_of(result.begin(), result.end(), [&](const Operation& other) { return other.name == op.name; })) {
       fail(value, fmt::format("{} is given twice", op.name));
     }
-    auto share = parse_number(item.substr(first + 1, second - first - 1), k_min_fraction, 1.0);
+    auto share = parse_number(item.substr(first + 1, second - first - 1), share_range.min, share_range.max);
     if (!share) {
       fail(value,
            fmt::format(
              "{}: the share: {}, got '{}'", op.name, share.error(), user_text_part(item.substr(first + 1, second - first - 1), item)));
     }
-    auto hold = parse_number(item.substr(second + 1), k_min_ms, k_max_query_ms);
+    auto hold = parse_number(item.substr(second + 1), hold_range.min, hold_range.max);
     if (!hold) {
       fail(value,
            fmt::format("{}: the hold time in ms: {}, got '{}'", op.name, hold.error(), user_text_part(item.substr(second + 1), item)));
@@ -200,17 +220,19 @@ std::vector<Operation> read_operations(const RawValue& value)
 
 std::vector<std::int64_t> read_pools(const RawValue& value)
 {
+  const InputRange range = range_of("pool");
   std::vector<std::int64_t> result;
   for (const std::string& item : value.items) {
     for (const std::string& part : split_list(item)) {
       // N, or a range A-B (for `poolcalc curve`).
       const std::size_t dash = part.find('-', 1);
-      auto first = parse_count(part.substr(0, dash), 1, k_max_connections_limit);
-      auto last = dash == std::string::npos ? first : parse_count(part.substr(dash + 1), 1, k_max_connections_limit);
+      auto first = count_in(part.substr(0, dash), range);
+      auto last = dash == std::string::npos ? first : count_in(part.substr(dash + 1), range);
       if (!first || !last || *last < *first) {
         fail(value,
-             fmt::format("expected pool sizes N or ranges A-B (A <= B), each from 1 to {}, got '{}'",
-                         k_max_connections_limit,
+             fmt::format("expected pool sizes N or ranges A-B (A <= B), each from {} to {}, got '{}'",
+                         static_cast<std::int64_t>(range.min),
+                         static_cast<std::int64_t>(range.max),
                          user_text_part(part, item)));
       }
       if (*last - *first >= static_cast<std::int64_t>(k_max_pools)) {
@@ -251,7 +273,7 @@ void read_variability(const RawInputs& inputs, Scenario& scenario)
     fail(first, "the --op mix sets the variability; drop it");
   }
   if (cv != nullptr) {
-    const double value = number_or(inputs, "query_cv", 1.0, 0.0, k_max_query_cv);
+    const double value = number_or(inputs, "query_cv", 1.0);
     scenario.hold_cv2 = value * value;
     scenario.hold_cv_source = fmt::format("--query-cv {}", format_number(value));
     return;
@@ -262,7 +284,7 @@ void read_variability(const RawInputs& inputs, Scenario& scenario)
   const bool is_p95 = p95 != nullptr;
   const double z = is_p95 ? 1.6448536269514722 : 2.3263478740408408; // standard normal quantiles
   const double mean = scenario.query_ms.front();
-  const double percentile = number_or(inputs, is_p95 ? "query_p95_ms" : "query_p99_ms", 0, k_min_ms, k_max_query_ms);
+  const double percentile = number_or(inputs, is_p95 ? "query_p95_ms" : "query_p99_ms", 0);
   // Lognormal: mean = exp(mu + s^2 / 2), percentile = exp(mu + z s), so
   // s^2 / 2 - z s + ln(percentile / mean) = 0; the smaller root keeps the percentile above the mean.
   const double log_ratio = std::log(percentile / mean);
@@ -294,9 +316,9 @@ double vu_query_rate(const Scenario& scenario, double hold_s)
 
 namespace {
 
-Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
+// The load: --vus (closed) or --rps (open), exactly one.
+void read_load(const RawInputs& inputs, Scenario& scenario)
 {
-  Scenario scenario;
   const RawValue* vus = find(inputs, "vus");
   const RawValue* rps = find(inputs, "rps");
   if (vus == nullptr && rps == nullptr) {
@@ -307,11 +329,16 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
     fail(*rps, "give --vus (a closed load: k6 VUs) or --rps (an open load: arrivals per second), not both");
   }
   if (vus != nullptr) {
-    scenario.vus = count_or(inputs, "vus", 0, 1, k_max_vus);
+    scenario.vus = count_or(inputs, "vus", 0);
   } else {
-    scenario.rps = number_or(inputs, "rps", 0, k_min_fraction, k_max_rps);
+    scenario.rps = number_or(inputs, "rps", 0);
   }
+}
 
+// How long a query holds a connection: --query-ms, or the --op mix's mean and spread; the one
+// to size for (--design-ms); the spread (--query-cv, --query-p95-ms, --query-p99-ms).
+void read_hold_times(const RawInputs& inputs, Scenario& scenario)
+{
   const RawValue* query_ms = find(inputs, "query_ms");
   const RawValue* ops = find(inputs, "op");
   if (ops != nullptr) {
@@ -341,7 +368,7 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
   }
   scenario.design_index = scenario.query_ms.size() / 2; // the middle one ("realistic" of three)
   if (const RawValue* design = find(inputs, "design_ms")) {
-    const double wanted = number_or(inputs, "design_ms", 0, k_min_ms, k_max_query_ms);
+    const double wanted = number_or(inputs, "design_ms", 0);
     const auto it = std::find(scenario.query_ms.begin(), scenario.query_ms.end(), wanted);
     if (it == scenario.query_ms.end()) {
       std::vector<std::string> listed;
@@ -354,14 +381,19 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
     scenario.design_index = static_cast<std::size_t>(it - scenario.query_ms.begin());
   }
   read_variability(inputs, scenario);
+}
 
-  scenario.queries_per_request = number_or(inputs, "queries_per_request", 1.0, k_min_fraction, k_max_queries_per_request);
-  scenario.vu_rate_per_s = number_or(inputs, "vu_rate", rules.sizing.vu_rate_per_s, k_min_fraction, k_max_vu_rate);
+// How often a VU (or an arrival) sends queries: --queries-per-request, and for VUs --vu-rate or
+// --think-ms. A VU must have time to think: its holds cannot fill (or exceed) its cycle.
+void read_pace(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
+{
+  scenario.queries_per_request = number_or(inputs, "queries_per_request", 1.0);
+  scenario.vu_rate_per_s = number_or(inputs, "vu_rate", rules.sizing.vu_rate_per_s);
   if (find(inputs, "think_ms") != nullptr) {
     if (const RawValue* rate = find(inputs, "vu_rate")) {
       fail(*rate, "--think-ms sets each VU's pace; drop --vu-rate");
     }
-    scenario.think_ms = number_or(inputs, "think_ms", 0, k_min_ms, k_max_query_ms);
+    scenario.think_ms = number_or(inputs, "think_ms", 0);
   }
   if (scenario.rps) {
     for (const char* closed_only : { "vu_rate", "think_ms", "activity" }) {
@@ -369,30 +401,33 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
         fail(*value, "applies to VUs (a closed load), not to --rps");
       }
     }
-  } else {
-    // Each VU must have time to think: its holds cannot fill (or exceed) its cycle.
-    const double longest_hold_s = scenario.query_ms.back() / 1000.0;
-    const double busy = vu_query_rate(scenario, longest_hold_s) * longest_hold_s;
-    if (!scenario.think_ms && !(busy < 1.0)) {
-      // Name the input that made it so: the rate, the queries per request, the mix or the hold.
-      std::string origin = "rules: sizing.vu_rate_per_s";
-      for (const char* key : { "vu_rate", "queries_per_request", "op", "query_ms" }) {
-        if (const RawValue* given = find(inputs, key)) {
-          origin = given->origin;
-          break;
-        }
-      }
-      throw InputError{ fmt::format("{}: at {}/s with {} quer{} of {} ms per request, each VU would hold a connection {} s of every "
-                                    "second; lower the rate or give --think-ms",
-                                    origin,
-                                    format_number(scenario.vu_rate_per_s),
-                                    format_number(scenario.queries_per_request),
-                                    scenario.queries_per_request == 1 ? "y" : "ies",
-                                    format_number(scenario.query_ms.back()),
-                                    format_number(busy)) };
-    }
+    return;
   }
+  const double longest_hold_s = scenario.query_ms.back() / 1000.0;
+  const double busy = vu_query_rate(scenario, longest_hold_s) * longest_hold_s;
+  if (!scenario.think_ms && !(busy < 1.0)) {
+    // Name the input that made it so: the rate, the queries per request, the mix or the hold.
+    std::string origin = "rules: sizing.vu_rate_per_s";
+    for (const char* key : { "vu_rate", "queries_per_request", "op", "query_ms" }) {
+      if (const RawValue* given = find(inputs, key)) {
+        origin = given->origin;
+        break;
+      }
+    }
+    throw InputError{ fmt::format("{}: at {}/s with {} quer{} of {} ms per request, each VU would hold a connection {} s of every "
+                                  "second; lower the rate or give --think-ms",
+                                  origin,
+                                  format_number(scenario.vu_rate_per_s),
+                                  format_number(scenario.queries_per_request),
+                                  scenario.queries_per_request == 1 ? "y" : "ies",
+                                  format_number(scenario.query_ms.back()),
+                                  format_number(busy)) };
+  }
+}
 
+// What the queueing model is asked: pools to compare (--pool), a goal to size for (--target).
+void read_queueing(const RawInputs& inputs, Scenario& scenario)
+{
   if (const RawValue* pools = find(inputs, "pool")) {
     scenario.pools = read_pools(*pools);
   }
@@ -403,38 +438,50 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
     }
     scenario.target = *parsed;
   }
+}
 
-  scenario.activity = scenario.operations.empty() ? number_or(inputs, "activity", rules.sizing.activity, k_min_fraction, 1.0) : 1.0;
-  scenario.burst = number_or(inputs, "burst", rules.sizing.burst, 1.0, k_max_burst);
-  scenario.overhead = count_or(inputs, "overhead", rules.sizing.overhead, 0, k_max_overhead);
+// The rule of thumb's factors: --activity (1 with an --op mix, whose shares replace it),
+// --burst, --overhead, and the rules' rounding.
+void read_rule_of_thumb(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
+{
+  scenario.activity = scenario.operations.empty() ? number_or(inputs, "activity", rules.sizing.activity) : 1.0;
+  scenario.burst = number_or(inputs, "burst", rules.sizing.burst);
+  scenario.overhead = count_or(inputs, "overhead", rules.sizing.overhead);
   scenario.round_to = rules.sizing.round_to;
-  scenario.max_connections = count_or(inputs, "max_connections", rules.database.max_connections, 1, k_max_connections_limit);
-  scenario.instances = count_or(inputs, "instances", 1, 1, k_max_instances);
-  scenario.services = count_or(inputs, "services", 1, 1, k_max_services);
+}
+
+// The deployment: the server's max_connections, instances, services, the PgBouncer switches.
+void read_deployment(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
+{
+  scenario.max_connections = count_or(inputs, "max_connections", rules.database.max_connections);
+  scenario.instances = count_or(inputs, "instances", 1);
+  scenario.services = count_or(inputs, "services", 1);
   scenario.transaction_pooling = switch_value(inputs, "transaction_pooling").value_or(false);
   scenario.remote_database = switch_value(inputs, "remote_database");
+}
+
+void read_timeouts(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
+{
   // Whole seconds: Prisma's pool_timeout and connect_timeout are integers.
-  scenario.pool_timeout_s =
-    static_cast<double>(count_or(inputs, "pool_timeout", static_cast<std::int64_t>(rules.timeouts.pool_timeout_s), 0, k_max_timeout_s));
-  scenario.connect_timeout_s = static_cast<double>(
-    count_or(inputs, "connect_timeout", static_cast<std::int64_t>(rules.timeouts.connect_timeout_s), 0, k_max_timeout_s));
+  scenario.pool_timeout_s = static_cast<double>(count_or(inputs, "pool_timeout", static_cast<std::int64_t>(rules.timeouts.pool_timeout_s)));
+  scenario.connect_timeout_s =
+    static_cast<double>(count_or(inputs, "connect_timeout", static_cast<std::int64_t>(rules.timeouts.connect_timeout_s)));
   if (scenario.target && scenario.target->metric == Target::Metric::timeout_rate && scenario.pool_timeout_s == 0) {
     fail(*find(inputs, "target"), "a timeout_rate target needs a pool timeout, and --pool-timeout is 0 (never time out)");
   }
-  scenario.request_timeout_s =
-    number_or(inputs, "request_timeout", rules.timeouts.client_request_timeout_s, k_min_fraction, k_max_request_timeout_s);
+  scenario.request_timeout_s = number_or(inputs, "request_timeout", rules.timeouts.client_request_timeout_s);
+}
 
-  if (const RawValue* reserve = find(inputs, "reserve")) {
-    scenario.reserved = read_reserve(*reserve);
-  } else {
-    scenario.reserved = rules.database.reserved;
-  }
+// The connections kept from the application (--reserve, else the rules'), within max_connections.
+void read_reserved(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
+{
+  const RawValue* reserve = find(inputs, "reserve");
+  scenario.reserved = reserve != nullptr ? read_reserve(*reserve) : rules.database.reserved;
   std::int64_t reserved_total = 0;
   for (const ReserveEntry& entry : scenario.reserved) {
     reserved_total += entry.connections;
   }
   if (reserved_total > scenario.max_connections) {
-    const RawValue* reserve = find(inputs, "reserve");
     const RawValue* max_connections = find(inputs, "max_connections");
     const std::string origin = reserve != nullptr           ? reserve->origin
                                : max_connections != nullptr ? fmt::format("{} (with the default reserved budget)", max_connections->origin)
@@ -445,7 +492,10 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
                                   scenario.max_connections,
                                   scenario.max_connections) };
   }
+}
 
+void read_database_url(const RawInputs& inputs, Scenario& scenario)
+{
   if (const RawValue* url = find(inputs, "database_url")) {
     auto parsed = DatabaseUrl::parse(single(*url));
     if (!parsed) {
@@ -453,94 +503,86 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
     }
     scenario.database_url = std::move(*parsed);
   }
+}
 
-  // The product of the inputs, before any integer arithmetic (see k_max_total_connections).
+// The product of the inputs, before any integer arithmetic (see k_max_total_connections).
+void check_total(const RawInputs& inputs, const Scenario& scenario)
+{
   const double largest_peak = offered_concurrency(scenario, scenario.query_ms.back());
   const auto instances = static_cast<double>(scenario.instances);
   const double largest_total =
     (std::ceil(largest_peak / instances) * scenario.burst + static_cast<double>(scenario.overhead + scenario.round_to)) * instances;
   if (!(largest_total <= k_max_total_connections)) {
+    const RawValue* load = find(inputs, scenario.rps ? "rps" : "vus");
     throw InputError{ fmt::format("{}: the workload needs about {} connections, more than the {} poolcalc computes with; "
                                   "check the units (--query-ms is milliseconds)",
-                                  vus != nullptr ? vus->origin : rps->origin,
+                                  load->origin,
                                   format_number(largest_total, 0),
                                   format_number(k_max_total_connections, 0)) };
   }
+}
+
+// Validates every input, in the order its errors are reported: the first bad one is named.
+Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
+{
+  Scenario scenario;
+  read_load(inputs, scenario);
+  read_hold_times(inputs, scenario);
+  read_pace(inputs, rules, scenario);
+  read_queueing(inputs, scenario);
+  read_rule_of_thumb(inputs, rules, scenario);
+  read_deployment(inputs, rules, scenario);
+  read_timeouts(inputs, rules, scenario);
+  read_reserved(inputs, rules, scenario);
+  read_database_url(inputs, scenario);
+  check_total(inputs, scenario);
   return scenario;
 }
 
-enum class KeyType
+// The row of a key a scenario file may set; nullptr for any other key.
+const InputSpec* file_input(std::string_view key)
 {
-  number,
-  numbers, // a number or an array of numbers
-  strings, // a string or an array of strings
-  table,   // NAME = N pairs
-  boolean,
-  string,
-};
-
-KeyType key_type(std::string_view key)
-{
-  if (key == "query_ms" || key == "pool") {
-    return KeyType::numbers;
-  }
-  if (key == "op") {
-    return KeyType::strings;
-  }
-  if (key == "reserve") {
-    return KeyType::table;
-  }
-  if (key == "transaction_pooling" || key == "remote_database" || key == "explain") {
-    return KeyType::boolean;
-  }
-  if (key == "database_url" || key == "rules" || key == "format" || key == "target") {
-    return KeyType::string;
-  }
-  return KeyType::number;
+  const auto& table = inputs();
+  const auto it = std::find_if(table.begin(), table.end(), [&](const InputSpec& spec) { return spec.in_file && spec.key == key; });
+  return it == table.end() ? nullptr : &*it;
 }
 
-// The text a flag would have for a TOML number.
-// Keys whose values are whole numbers: a TOML float there is an error, as in the rules files.
-bool is_whole_key(std::string_view key)
-{
-  for (std::string_view whole :
-       { "vus", "overhead", "max_connections", "instances", "services", "pool_timeout", "connect_timeout", "pool" }) {
-    if (key == whole) {
-      return true;
-    }
-  }
-  return key.starts_with("reserve.");
-}
-
-std::string number_text(const toml::node& node, std::string_view key, const detail::TableReader& reader)
+// The text a flag would have for a TOML number. Whole-number inputs refuse a TOML float, as the
+// rules files do.
+std::string number_text(const toml::node& node, std::string_view key, bool whole, const detail::TableReader& reader)
 {
   if (const auto* i = node.as_integer()) {
     return fmt::format("{}", i->get());
   }
-  if (const auto* f = node.as_floating_point(); f != nullptr && !is_whole_key(key)) {
+  if (const auto* f = node.as_floating_point(); f != nullptr && !whole) {
     return fmt::format("{}", f->get());
   }
-  reader.fail(node, key, is_whole_key(key) ? "expected a whole number" : "expected a number");
+  reader.fail(node, key, whole ? "expected a whole number" : "expected a number");
 }
 
 // Turns a TOML value into RawValue items, in the same text a flag would have, checking its type.
+// `key` is a file_input().
 std::vector<std::string> items_of(const toml::node& node, std::string_view key, const detail::TableReader& reader)
 {
-  switch (key_type(key)) {
-  case KeyType::number:
-    return { number_text(node, key, reader) };
-  case KeyType::numbers: {
+  const InputType type = file_input(key)->type;
+  switch (type) {
+  case InputType::integer:
+  case InputType::number:
+    return { number_text(node, key, type == InputType::integer, reader) };
+  case InputType::integers:
+  case InputType::numbers: {
+    const bool whole = type == InputType::integers;
     const auto* array = node.as_array();
     if (array == nullptr) {
-      return { number_text(node, key, reader) };
+      return { number_text(node, key, whole, reader) };
     }
     std::vector<std::string> items;
     for (const auto& element : *array) {
-      items.push_back(number_text(element, key, reader));
+      items.push_back(number_text(element, key, whole, reader));
     }
     return items;
   }
-  case KeyType::strings: {
+  case InputType::operations: {
     std::vector<std::string> items;
     const auto* array = node.as_array();
     if (array == nullptr) {
@@ -558,23 +600,23 @@ std::vector<std::string> items_of(const toml::node& node, std::string_view key, 
     }
     return items;
   }
-  case KeyType::table: {
+  case InputType::reserve: {
     const auto* table = node.as_table();
     if (table == nullptr) {
       reader.fail(node, key, "expected a table of NAME = N (e.g. reserve = { superuser = 3, admin = 5 })");
     }
     std::vector<std::string> items;
     for (const auto& [name, value] : detail::keys_in_file_order(*table)) {
-      items.push_back(fmt::format("{}={}", name, number_text(*value, fmt::format("reserve.{}", name), reader)));
+      items.push_back(fmt::format("{}={}", name, number_text(*value, fmt::format("reserve.{}", name), true, reader)));
     }
     return items;
   }
-  case KeyType::boolean:
+  case InputType::boolean:
     if (const auto* b = node.as_boolean()) {
       return { b->get() ? "true" : "false" };
     }
     reader.fail(node, key, "expected true or false");
-  case KeyType::string:
+  case InputType::text:
     if (const auto* text = node.as_string()) {
       return { text->get() };
     }
@@ -596,37 +638,15 @@ double offered_concurrency(const Scenario& scenario, double hold_ms)
 
 const std::vector<std::string_view>& input_keys()
 {
-  static const std::vector<std::string_view> keys = {
-    "vus",
-    "rps",
-    "query_ms",
-    "design_ms",
-    "activity",
-    "op",
-    "vu_rate",
-    "think_ms",
-    "queries_per_request",
-    "query_cv",
-    "query_p95_ms",
-    "query_p99_ms",
-    "pool",
-    "target",
-    "burst",
-    "overhead",
-    "max_connections",
-    "reserve",
-    "instances",
-    "services",
-    "transaction_pooling",
-    "remote_database",
-    "pool_timeout",
-    "connect_timeout",
-    "request_timeout",
-    "database_url",
-    "rules",
-    "format",
-    "explain",
-  };
+  static const std::vector<std::string_view> keys = [] {
+    std::vector<std::string_view> result;
+    for (const InputSpec& spec : inputs()) {
+      if (spec.in_file) {
+        result.push_back(spec.key);
+      }
+    }
+    return result;
+  }();
   return keys;
 }
 
@@ -648,7 +668,7 @@ poolcalc::expected<RawInputs, std::string> parse_scenario_toml(std::string_view 
     for (const auto& [key, node_ptr] : detail::keys_in_file_order(root)) {
       const toml::node& node = *node_ptr;
       const std::string_view name = key;
-      if (std::find(input_keys().begin(), input_keys().end(), name) == input_keys().end()) {
+      if (file_input(name) == nullptr) {
         throw InputError{ fmt::format("{}: {}: unknown key (accepted: {})",
                                       detail::location(source_name, node.source()),
                                       user_text(name),
