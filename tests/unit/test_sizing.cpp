@@ -106,12 +106,12 @@ TEST_CASE("size: the PgBouncer plan")
     const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "transaction_pooling", "true" }, { "max_connections", "200" } });
     REQUIRE(p.pgbouncer.has_value());
     CHECK(p.recommendation == Recommendation::pgbouncer);
-    CHECK(p.pgbouncer->default_pool_size == 50);
-    CHECK(p.pgbouncer->min_pool_size == 10);
-    CHECK(p.pgbouncer->reserve_pool_size == 10);
+    CHECK(p.pgbouncer->pools.front().default_pool_size == 50);
+    CHECK(p.pgbouncer->pools.front().min_pool_size == 10);
+    CHECK(p.pgbouncer->pools.front().reserve_pool_size == 10);
     CHECK(p.pgbouncer->max_client_conn == 1000);
     CHECK(p.pgbouncer->reserve_pool_timeout_s == 5);
-    CHECK(p.pgbouncer->pool_mode == "transaction");
+    CHECK(p.pgbouncer->pool_mode == PoolMode::transaction);
     CHECK(p.server_connections == 60);
   }
   SUBCASE("with the seed's own database, 50 + 10 do not fit the 50 available")
@@ -119,9 +119,9 @@ TEST_CASE("size: the PgBouncer plan")
     const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "transaction_pooling", "true" } });
     REQUIRE(p.pgbouncer.has_value());
     // floor(50 / 1.2) = 41, and the rest of the 50 is the reserve.
-    CHECK(p.pgbouncer->default_pool_size_wanted == 50);
-    CHECK(p.pgbouncer->default_pool_size == 41);
-    CHECK(p.pgbouncer->reserve_pool_size == 9);
+    CHECK(p.pgbouncer->pools.front().default_pool_size_wanted == 50);
+    CHECK(p.pgbouncer->pools.front().default_pool_size == 41);
+    CHECK(p.pgbouncer->pools.front().reserve_pool_size == 9);
     CHECK(p.server_connections == 50);
     CHECK(p.fits);
   }
@@ -133,8 +133,8 @@ TEST_CASE("size: the PgBouncer plan")
     REQUIRE(p.pgbouncer.has_value());
     CHECK(p.scenarios[0].per_instance_peak == 1.575);
     CHECK(p.pool_size == 20);
-    CHECK(p.pgbouncer->default_pool_size == 50);
-    CHECK(p.pgbouncer->reserve_pool_size == 10);
+    CHECK(p.pgbouncer->pools.front().default_pool_size == 50);
+    CHECK(p.pgbouncer->pools.front().reserve_pool_size == 10);
     CHECK(p.total_connections == 160);
     CHECK(p.pgbouncer->max_client_conn == 1000);
   }
