@@ -281,6 +281,95 @@ std::string pool_setting(Client client, std::int64_t pool)
   return fmt::format("pool size {}", pool);
 }
 
+namespace {
+
+// One service alone, sized by the core's size(), with its deploy surge.
+FleetService size_service(const FleetServiceInput& input, const FleetDeploy& deploy, const Rules& rules)
+{
+  FleetService s;
+  s.input = input;
+  s.plan = size(input.scenario, rules);
+  const ScenarioResult& design = s.plan.scenarios[s.plan.design_index];
+  s.peak = design.peak_concurrent;
+  s.peak_ceil = design.peak_total_ceil;
+  s.buffered = ceil_count(static_cast<double>(s.peak_ceil) * input.scenario.burst);
+  s.instances = input.scenario.instances;
+  s.pool = s.plan.pool_size;
+  s.connections = s.plan.total_connections;
+  s.surge_instances = surge_instances(deploy, s.instances);
+  s.surge_connections = s.surge_instances * s.pool;
+  s.pool_setting = pool_setting(input.client, s.pool);
+  return s;
+}
+
+// The sums over the services and the most connections at once while deploying.
+void add_up(Fleet& fleet)
+{
+  std::int64_t largest_surge = -1;
+  std::int64_t surge_sum = 0;
+  for (const FleetService& s : fleet.services) {
+    fleet.instances += s.instances;
+    fleet.total_connections += s.connections;
+    surge_sum += s.surge_connections;
+    if (s.surge_connections > largest_surge) {
+      largest_surge = s.surge_connections;
+      fleet.surge_service = s.input.name;
+    }
+    if (!s.input.scenario.rps) {
+      fleet.vus += s.input.scenario.vus;
+    }
+  }
+  // One service deploys at a time unless the file says they all do: the worst one counts.
+  fleet.surge_connections = fleet.total_connections + (fleet.deploy.simultaneous ? surge_sum : largest_surge);
+  if (fleet.deploy.simultaneous) {
+    fleet.surge_service.clear();
+  }
+  fleet.fits_direct = fleet.total_connections <= fleet.database.available;
+  fleet.surge_fits_direct = fleet.surge_connections <= fleet.database.available;
+}
+
+// Directly: every service's peak against the pools' connections that PostgreSQL can give.
+FleetCapacity capacity_direct(const Fleet& fleet)
+{
+  FleetCapacity c;
+  double peak = 0;
+  for (const FleetService& s : fleet.services) {
+    peak += s.peak;
+    c.buffered += s.buffered;
+  }
+  c.server_connections = std::min(fleet.total_connections, fleet.database.available);
+  c.peak = round_decimal(peak);
+  c.peak_ceil = ceil_count(peak);
+  c.fits = c.peak_ceil <= c.server_connections;
+  return c;
+}
+
+// Through PgBouncer: each transaction pool's peak against its server connections (a session
+// pool has one per client connection).
+FleetCapacity capacity_through_pgbouncer(const Fleet& fleet)
+{
+  FleetCapacity c;
+  double peak = 0;
+  for (const PgBouncerPool& pool : fleet.pgbouncer->pools) {
+    if (pool.pool_mode != PoolMode::transaction) {
+      continue;
+    }
+    peak += pool.peak;
+    c.server_connections += pool.server_connections;
+    c.fits = c.fits && pool.peak_ceil <= pool.server_connections;
+  }
+  for (const FleetService& s : fleet.services) {
+    if (!s.input.session_features) {
+      c.buffered += s.buffered;
+    }
+  }
+  c.peak = round_decimal(peak);
+  c.peak_ceil = peak > 0 ? ceil_count(peak) : 0;
+  return c;
+}
+
+} // namespace
+
 Fleet size_fleet(const FleetFile& file, const Rules& rules)
 {
   Fleet fleet;
@@ -288,76 +377,21 @@ Fleet size_fleet(const FleetFile& file, const Rules& rules)
   fleet.database = file.database;
   fleet.deploy = file.deploy;
   fleet.safe_utilization_max = rules.database.safe_utilization_max;
-  std::int64_t largest_surge = -1;
-  std::int64_t surge_sum = 0;
   for (const FleetServiceInput& input : file.services) {
-    FleetService s;
-    s.input = input;
-    s.plan = size(input.scenario, rules);
-    const ScenarioResult& design = s.plan.scenarios[s.plan.design_index];
-    s.peak = design.peak_concurrent;
-    s.peak_ceil = design.peak_total_ceil;
-    s.buffered = ceil_count(static_cast<double>(s.peak_ceil) * input.scenario.burst);
-    s.instances = input.scenario.instances;
-    s.pool = s.plan.pool_size;
-    s.connections = s.plan.total_connections;
-    s.surge_instances = surge_instances(file.deploy, s.instances);
-    s.surge_connections = s.surge_instances * s.pool;
-    s.pool_setting = pool_setting(input.client, s.pool);
-    fleet.instances += s.instances;
-    fleet.total_connections += s.connections;
-    surge_sum += s.surge_connections;
-    if (s.surge_connections > largest_surge) {
-      largest_surge = s.surge_connections;
-      fleet.surge_service = input.name;
-    }
-    if (!input.scenario.rps) {
-      fleet.vus += input.scenario.vus;
-    }
-    fleet.services.push_back(std::move(s));
+    fleet.services.push_back(size_service(input, file.deploy, rules));
   }
-  // One service deploys at a time unless the file says they all do: the worst one counts.
-  fleet.surge_connections = fleet.total_connections + (file.deploy.simultaneous ? surge_sum : largest_surge);
-  if (file.deploy.simultaneous) {
-    fleet.surge_service.clear();
-  }
-  fleet.fits_direct = fleet.total_connections <= fleet.database.available;
-  fleet.surge_fits_direct = fleet.surge_connections <= fleet.database.available;
+  add_up(fleet);
   fleet.scaling_row = fleet.vus > 0 ? scaling_row_for(rules.scaling, fleet.vus) : nullptr;
   fleet.triggers = fleet_triggers(fleet, rules);
-
-  FleetCapacity& c = fleet.capacity;
-  double peak = 0;
   if (fleet.triggers.empty()) {
     fleet.recommendation = Recommendation::pool;
     fleet.server_connections = fleet.total_connections;
-    for (const FleetService& s : fleet.services) {
-      peak += s.peak;
-      c.buffered += s.buffered;
-    }
-    c.server_connections = std::min(fleet.total_connections, fleet.database.available);
-    c.peak = round_decimal(peak);
-    c.peak_ceil = ceil_count(peak);
-    c.fits = c.peak_ceil <= c.server_connections;
+    fleet.capacity = capacity_direct(fleet);
   } else {
     fleet.recommendation = Recommendation::pgbouncer;
     fleet.pgbouncer = plan_pgbouncer(fleet, rules);
     fleet.server_connections = fleet.pgbouncer->server_connections;
-    for (const PgBouncerPool& pool : fleet.pgbouncer->pools) {
-      if (pool.pool_mode != PoolMode::transaction) {
-        continue;
-      }
-      peak += pool.peak;
-      c.server_connections += pool.server_connections;
-      c.fits = c.fits && pool.peak_ceil <= pool.server_connections;
-    }
-    for (const FleetService& s : fleet.services) {
-      if (!s.input.session_features) {
-        c.buffered += s.buffered;
-      }
-    }
-    c.peak = round_decimal(peak);
-    c.peak_ceil = peak > 0 ? ceil_count(peak) : 0;
+    fleet.capacity = capacity_through_pgbouncer(fleet);
   }
   fleet.utilization = static_cast<double>(fleet.server_connections) / static_cast<double>(fleet.database.max_connections);
   return fleet;
