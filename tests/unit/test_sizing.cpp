@@ -140,6 +140,28 @@ TEST_CASE("size: the PgBouncer plan")
   }
 }
 
+TEST_CASE("pgbouncer_server_budget: the available connections, at most the safe band's top")
+{
+  // data/rules.toml: safe_utilization_max 0.70. max_connections 200 less a reserve of 50: 150
+  // available, but 70 % of 200 is 140.
+  CHECK(pgbouncer_server_budget(150, 200, 0.70) == 140);
+  // max_connections 100 less 40 reserved (docs/fleet.md's example): 60 available, under 70.
+  CHECK(pgbouncer_server_budget(60, 100, 0.70) == 60);
+  // 0.57 x 100 is 56.99999999999999 in doubles: rounded to 9 decimals before the floor, 57.
+  CHECK(pgbouncer_server_budget(100, 100, 0.57) == 57);
+}
+
+TEST_CASE("PoolMode: PgBouncer's three words, and nothing else")
+{
+  for (PoolMode mode : { PoolMode::session, PoolMode::transaction, PoolMode::statement }) {
+    CHECK(parse_pool_mode(to_string(mode)) == mode);
+  }
+  CHECK(to_string(PoolMode::transaction) == "transaction");
+  CHECK_FALSE(parse_pool_mode("txn").has_value());
+  CHECK_FALSE(parse_pool_mode("Transaction").has_value()); // docs/rules.md: the three words as written
+  CHECK_FALSE(parse_pool_mode("").has_value());
+}
+
 TEST_CASE("size: monitoring thresholds")
 {
   const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" } });
