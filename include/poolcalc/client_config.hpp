@@ -11,6 +11,7 @@
 #include "poolcalc/fleet.hpp"
 #include "poolcalc/pgbouncer_config.hpp"
 #include "poolcalc/pgbouncer_version.hpp"
+#include "poolcalc/postgres_version.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/sizing.hpp"
 
@@ -22,18 +23,9 @@
 
 namespace poolcalc {
 
-// PostgreSQL 15, the default server version; 16 added reserved_connections.
-inline constexpr int k_default_server_version = 15;
-inline constexpr int k_min_server_version = 10;
-inline constexpr int k_max_server_version = 99;
-
 // Parses "X.Y.Z" or "X.Y" (each part 0-9999, digits only). Returns an error string naming what
 // is accepted otherwise.
 poolcalc::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::string_view text);
-
-// Parses a PostgreSQL major version, k_min_server_version-k_max_server_version ("15"). Returns an
-// error string naming what is accepted otherwise.
-poolcalc::expected<int, std::string> parse_server_version(std::string_view text);
 
 // Where the application connects when it goes through PgBouncer.
 struct PoolerEndpoint

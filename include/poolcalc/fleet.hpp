@@ -8,6 +8,7 @@
 #include "poolcalc/database_url.hpp"
 #include "poolcalc/expected.hpp"
 #include "poolcalc/findings.hpp"
+#include "poolcalc/pgbouncer_plan.hpp"
 #include "poolcalc/queueing.hpp"
 #include "poolcalc/rules.hpp"
 #include "poolcalc/scenario.hpp"
@@ -120,54 +121,6 @@ struct FleetService
   std::string pgbouncer_database;     // the PgBouncer database it connects to; empty without PgBouncer
 };
 
-// One PgBouncer pool: a (database, user) pair (PgBouncer's default_pool_size is per pair).
-struct FleetPool
-{
-  std::string database;  // the name clients connect to at PgBouncer ([databases] entry)
-  std::string dbname;    // the server's database
-  std::string user;      //
-  std::string pool_mode; // "transaction", or "session" for services that need session features
-  std::vector<std::string> services;
-  double peak = 0;                           // the services' design peaks summed
-  std::int64_t peak_ceil = 0;                //
-  std::int64_t default_pool_size_wanted = 0; // before fitting the server budget
-  std::int64_t default_pool_size = 0;        //
-  std::int64_t reserve_pool_size = 0;        //
-  std::int64_t min_pool_size = 0;            //
-  std::int64_t server_connections = 0;       // default + reserve
-  std::int64_t client_connections = 0;       // every instance's client pool on this pair
-  std::int64_t surge_client_connections = 0; // the same while the deploy surges
-  std::optional<QueueMetrics> wait;          // transaction pools: the queueing model on default_pool_size
-  std::string wait_model;                    // how the load was modelled, for the output
-};
-
-// One [databases] entry of PgBouncer.
-struct FleetPgBouncerDatabase
-{
-  std::string name;
-  std::string dbname;
-  std::string pool_mode;
-  std::int64_t max_db_connections = 0; // its pools' server connections summed
-};
-
-// PgBouncer for the fleet; a pgbouncer.ini renderer can write it as is.
-struct FleetPgBouncerPlan
-{
-  std::int64_t listen_port = 0;
-  std::string listen_addr;
-  std::string auth_type;
-  std::string auth_file;
-  std::string pool_mode; // the global default (the rules')
-  double reserve_pool_timeout_s = 0;
-  std::vector<FleetPgBouncerDatabase> databases;
-  std::vector<FleetPool> pools;
-  std::int64_t max_client_conn = 0;         // >= every instance's client pool during the surge
-  std::int64_t max_client_conn_minimum = 0; // the rules' value
-  std::int64_t server_connections = 0;      // sum of max_db_connections: what PostgreSQL sees
-  std::int64_t server_budget = 0;           // min(available, floor(safe_utilization_max x max_connections))
-  std::int64_t session_connections = 0;     // taken by session pools, sized to their clients
-};
-
 // The fleet's peak concurrent queries against the server connections that can run them.
 struct FleetCapacity
 {
@@ -196,7 +149,7 @@ struct Fleet
 
   std::vector<Trigger> triggers;
   Recommendation recommendation = Recommendation::pool;
-  std::optional<FleetPgBouncerPlan> pgbouncer;
+  std::optional<PgBouncerPlan> pgbouncer; // one pool per (database, user) pair
   FleetCapacity capacity;
 
   std::int64_t server_connections = 0; // what PostgreSQL sees: the fleet's pools, or PgBouncer's

@@ -123,6 +123,9 @@ struct Inspection
 // application being sized ("" for none).
 Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::string_view app);
 
+// The live server's findings (ids `server.*`, docs/rules.md): fail first, then warn, then info.
+std::vector<Finding> evaluate_server(const Inspection& inspection, const Rules& rules);
+
 // The reserve the live server implies: its superuser_reserved_connections and (16+)
 // reserved_connections, the connections other applications hold now, WAL senders before 12,
 // and the rules' other reserves (policy such as `admin`), cut so they never exceed

@@ -98,7 +98,7 @@ struct PgBouncerConfig
 // PgBouncer would misread). The rules' PgBouncer settings were checked when they were read.
 poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Plan& plan);
 
-// The fleet case: fleet.pgbouncer as a file. One [databases] entry per FleetPgBouncerDatabase
+// The fleet case: fleet.pgbouncer as a file. One [databases] entry per PgBouncerEntry
 // (host and port from [database] url as libpq would use them, else localhost:5432; dbname the
 // server's database), each with its own pool_size, min_pool_size, reserve_pool and
 // max_db_connections, and pool_mode where it differs from the global one (the session-mode

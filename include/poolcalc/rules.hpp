@@ -4,6 +4,7 @@
 // is required, so the members below are only value-initialized: their values are rules.toml's.
 
 #include "poolcalc/expected.hpp"
+#include "poolcalc/pool_mode.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -89,7 +90,7 @@ struct PgBouncerSettingsRules
   std::string listen_addr;
   std::string auth_type;
   std::string auth_file;
-  std::string pool_mode;
+  PoolMode pool_mode = PoolMode::transaction;
   std::int64_t max_client_conn = 0;
   double min_pool_ratio = 0;
   double reserve_pool_ratio = 0;

@@ -6,6 +6,7 @@
 // then checked against max_connections less the reserved budget, and the scaling table
 // and PgBouncer triggers. Pure: no I/O, no printing.
 
+#include "poolcalc/pgbouncer_plan.hpp"
 #include "poolcalc/pgbouncer_version.hpp"
 #include "poolcalc/queueing.hpp"
 #include "poolcalc/rules.hpp"
@@ -60,25 +61,6 @@ struct TriggerInputs
 
 // The triggers that apply, each with its numbers and rules key, in rules.toml's order.
 std::vector<Trigger> pgbouncer_triggers(const TriggerInputs& inputs, const PgBouncerTriggers& rules);
-
-// PgBouncer's configuration (docs/pgbouncer.md), sized from the plan.
-struct PgBouncerPlan
-{
-  std::int64_t listen_port = 0;
-  std::string listen_addr;
-  std::string auth_type;
-  std::string auth_file;
-  std::string pool_mode;
-  std::int64_t max_client_conn = 0;
-  std::int64_t max_client_conn_minimum = 0; // the rules' value, raised to the fleet's connections
-  std::int64_t default_pool_size = 0;
-  std::int64_t default_pool_size_wanted = 0; // before fitting it to the available connections
-  std::int64_t min_pool_size = 0;
-  std::int64_t reserve_pool_size = 0;
-  double reserve_pool_timeout_s = 0;
-  std::int64_t server_connections = 0; // default + reserve: what PostgreSQL sees
-  std::int64_t server_budget = 0;      // min(available, safe_utilization_max x max_connections)
-};
 
 // The settings to paste (per application instance).
 struct Settings

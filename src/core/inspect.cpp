@@ -24,11 +24,6 @@ bool is_idle_in_transaction(const Backend& b)
   return b.state == "idle in transaction" || b.state == "idle in transaction (aborted)";
 }
 
-std::string who(const Backend& b)
-{
-  return fmt::format("pid {}, application '{}', user '{}', database '{}'", b.pid, b.application, b.user, b.database);
-}
-
 double normal_cdf(double z)
 {
   return 0.5 * std::erfc(-z / std::sqrt(2.0));
@@ -53,11 +48,6 @@ double truncated_cdf(const StatementStat& s, double x)
     return x >= s.mean_ms ? 1.0 : 0.0;
   }
   return std::clamp((normal_cdf((x - s.mean_ms) / s.stddev_ms) - lo) / (hi - lo), 0.0, 1.0);
-}
-
-Finding finding(std::string id, Level level, std::string message, std::string source)
-{
-  return Finding{ std::move(id), level, std::move(message), std::move(source) };
 }
 
 // --- SQL text, as PostgreSQL's lexer splits it (src/backend/parser/scan.l) ---
@@ -458,19 +448,24 @@ std::optional<double> mixture_p95(const std::vector<StatementStat>& statements)
   return hi;
 }
 
-Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::string_view app)
-{
-  const InspectRules& limits = rules.inspect;
-  Inspection r;
-  r.snapshot = snapshot;
-  r.app = std::string(app);
-  r.wal_senders_count = snapshot.version_num < k_wal_senders_separate_since;
+namespace {
 
+// The slots ordinary roles can have on this version.
+void count_slots(Inspection& r)
+{
+  const ServerSnapshot& snapshot = r.snapshot;
+  r.wal_senders_count = snapshot.version_num < k_wal_senders_separate_since;
   const std::int64_t reserved = snapshot.reserved_connections.value_or(0);
   r.ordinary_slots =
     snapshot.max_connections - snapshot.superuser_reserved_connections - reserved - (r.wal_senders_count ? snapshot.max_wal_senders : 0);
   r.ordinary_slots = std::max<std::int64_t>(r.ordinary_slots, 0);
+}
 
+// Who holds the slots now, grouped by application, user, database and state (most
+// connections first); returns every client backend but the inspection's own.
+std::vector<Backend> count_connections(Inspection& r)
+{
+  const ServerSnapshot& snapshot = r.snapshot;
   std::map<std::tuple<std::string, std::string, std::string, std::string>, ConnectionGroup> groups;
   std::vector<Backend> others;
   for (const Backend& b : snapshot.backends) {
@@ -502,7 +497,12 @@ Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::stri
     r.groups.push_back(group);
   }
   std::stable_sort(r.groups.begin(), r.groups.end(), [](const ConnectionGroup& a, const ConnectionGroup& b) { return a.count > b.count; });
+  return others;
+}
 
+// The oldest connections, and the sessions past the rules' thresholds, longest first.
+void list_sessions(Inspection& r, const std::vector<Backend>& others, const InspectRules& limits)
+{
   const auto by = [](auto member) {
     return [member](const Backend& a, const Backend& b) { return (a.*member).value_or(-1.0) > (b.*member).value_or(-1.0); };
   };
@@ -525,7 +525,12 @@ Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::stri
       r.long_active.push_back(b);
     }
   }
+}
 
+// The query times pg_stat_statements measured.
+void measure_statements(Inspection& r)
+{
+  const ServerSnapshot& snapshot = r.snapshot;
   if (snapshot.statements_status == StatementsStatus::available && snapshot.statements_calls > 0 &&
       std::isfinite(snapshot.statements_total_ms) && snapshot.statements_total_ms >= 0) {
     r.mean_query_ms = round_decimal(snapshot.statements_total_ms / static_cast<double>(snapshot.statements_calls));
@@ -536,159 +541,19 @@ Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::stri
       ++r.hidden_statements;
     }
   }
+}
 
-  // Findings, most severe first.
-  std::vector<Finding>& f = r.findings;
-  if (r.free_slots == 0) {
-    f.push_back(finding("server.full",
-                        Level::warn,
-                        fmt::format("no slot is free for ordinary roles: {} client connections hold the {} slots left after the "
-                                    "reserved ones; a new connection now gets 'FATAL: sorry, too many clients already' or "
-                                    "'remaining connection slots are reserved'",
-                                    r.client_connections,
-                                    r.ordinary_slots),
-                        "PostgreSQL max_connections"));
-  } else if (static_cast<double>(r.free_slots) < limits.free_slots_warn_ratio * static_cast<double>(r.ordinary_slots)) {
-    f.push_back(finding("server.free_slots_low",
-                        Level::warn,
-                        fmt::format("only {} of {} ordinary slots are free (below {} of them)",
-                                    r.free_slots,
-                                    r.ordinary_slots,
-                                    format_percent(limits.free_slots_warn_ratio)),
-                        "inspect.free_slots_warn_ratio"));
-  }
-  if (r.hidden_sessions > 0) {
-    f.push_back(finding("server.insufficient_privilege",
-                        Level::warn,
-                        fmt::format("{} session{} of other roles show{} no state, times or client address to '{}': they count as "
-                                    "connections, but whether they are idle, active or idle in transaction is unknown, and a "
-                                    "background worker in a database would look the same (GRANT pg_read_all_stats TO {} to see them)",
-                                    r.hidden_sessions,
-                                    r.hidden_sessions == 1 ? "" : "s",
-                                    r.hidden_sessions == 1 ? "s" : "",
-                                    snapshot.current_user,
-                                    snapshot.current_user),
-                        "PostgreSQL pg_stat_activity privileges"));
-  }
-  if (!r.idle_in_transaction.empty()) {
-    const Backend& worst = r.idle_in_transaction.front();
-    f.push_back(finding("server.idle_in_transaction",
-                        Level::warn,
-                        fmt::format("{} session{} idle in transaction for more than {}; the longest, {}, for {}: each holds a "
-                                    "connection (and its locks) while doing nothing, the usual sign of a connection leak",
-                                    r.idle_in_transaction.size(),
-                                    r.idle_in_transaction.size() == 1 ? "" : "s",
-                                    duration_text(limits.idle_in_transaction_warn_s),
-                                    who(worst),
-                                    duration_text(worst.state_age_s.value_or(0))),
-                        "inspect.idle_in_transaction_warn_s"));
-  }
-  if (!r.long_active.empty()) {
-    const Backend& worst = r.long_active.front();
-    f.push_back(finding("server.long_active",
-                        Level::warn,
-                        fmt::format("{} quer{} running for more than {}; the longest, {}, for {}",
-                                    r.long_active.size(),
-                                    r.long_active.size() == 1 ? "y" : "ies",
-                                    duration_text(limits.active_query_warn_s),
-                                    who(worst),
-                                    duration_text(worst.state_age_s.value_or(0))),
-                        "inspect.active_query_warn_s"));
-  }
-  if (r.wal_senders_count) {
-    f.push_back(finding("server.wal_senders_counted",
-                        Level::info,
-                        fmt::format("PostgreSQL {} counts WAL senders against max_connections (before 12): max_wal_senders = {} "
-                                    "is reserved for replication",
-                                    snapshot.version,
-                                    snapshot.max_wal_senders),
-                        "postgres.wal_senders_separate_since"));
-  } else {
-    f.push_back(finding("server.wal_senders_not_counted",
-                        Level::info,
-                        fmt::format("WAL senders (max_wal_senders = {}) have slots of their own since PostgreSQL 12, so on this "
-                                    "server ({}) the reserved budget's 'replication' entry takes nothing from max_connections and is "
-                                    "dropped from the live plan",
-                                    snapshot.max_wal_senders,
-                                    snapshot.version),
-                        "postgres.wal_senders_separate_since"));
-  }
-  if (r.old_connections > 0) {
-    f.push_back(finding("server.old_connections",
-                        Level::info,
-                        fmt::format("{} connection{} older than {}: normal for a pool that keeps its connections; a leak shows as "
-                                    "sessions idle in transaction or a count that keeps growing, not as age",
-                                    r.old_connections,
-                                    r.old_connections == 1 ? " is" : "s are",
-                                    duration_text(limits.connection_age_info_s)),
-                        "inspect.connection_age_info_s"));
-  }
-  switch (snapshot.statements_status) {
-  case StatementsStatus::available:
-    if (r.mean_query_ms) {
-      f.push_back(finding("server.statements_measured",
-                          Level::info,
-                          fmt::format("pg_stat_statements measured a mean execution time of {} ms over {} calls (p95 about {} ms); "
-                                      "--query-ms auto uses the mean. A connection is held longer than the statement runs "
-                                      "(round trips, the application's work inside a transaction){}",
-                                      ms_text(*r.mean_query_ms),
-                                      snapshot.statements_calls,
-                                      ms_text(r.p95_query_ms.value_or(*r.mean_query_ms)),
-                                      r.hidden_statements == 0
-                                        ? std::string()
-                                        : fmt::format("; {} statement{} of other roles show{} no text, so transaction control "
-                                                      "(BEGIN, COMMIT) among them could not be left out (pg_read_all_stats shows them)",
-                                                      r.hidden_statements,
-                                                      r.hidden_statements == 1 ? "" : "s",
-                                                      r.hidden_statements == 1 ? "s" : "")),
-                          "pg_stat_statements"));
-    } else {
-      f.push_back(finding("server.statements_unavailable",
-                          Level::info,
-                          fmt::format("pg_stat_statements has no calls recorded in database '{}' yet", snapshot.current_database),
-                          "pg_stat_statements"));
-    }
-    break;
-  case StatementsStatus::not_installed:
-    f.push_back(finding("server.statements_unavailable",
-                        Level::info,
-                        fmt::format("pg_stat_statements is not installed in database '{}' (CREATE EXTENSION pg_stat_statements, "
-                                    "with pg_stat_statements in shared_preload_libraries): no measured query time",
-                                    snapshot.current_database),
-                        "pg_stat_statements"));
-    break;
-  case StatementsStatus::not_loaded:
-    f.push_back(finding("server.statements_unavailable",
-                        Level::info,
-                        "pg_stat_statements is installed but not loaded (add it to shared_preload_libraries and restart): no "
-                        "measured query time",
-                        "pg_stat_statements"));
-    break;
-  case StatementsStatus::not_readable:
-    f.push_back(finding("server.statements_unavailable",
-                        Level::info,
-                        fmt::format("pg_stat_statements could not be read: {}", snapshot.statements_error),
-                        "pg_stat_statements"));
-    break;
-  }
-  if (snapshot.withheld_statements > 0) {
-    const bool one = snapshot.withheld_statements == 1;
-    f.push_back(finding("server.statements_withheld",
-                        Level::info,
-                        fmt::format("{} statement{} ({} call{}) {} not shown: {} or alter{} a role, user, group, user mapping, server, "
-                                    "subscription or foreign-data wrapper, whose text can carry a password; {} left out of the "
-                                    "times, like BEGIN and SET",
-                                    snapshot.withheld_statements,
-                                    one ? "" : "s",
-                                    snapshot.withheld_calls,
-                                    snapshot.withheld_calls == 1 ? "" : "s",
-                                    one ? "is" : "are",
-                                    one ? "it creates" : "they create",
-                                    one ? "s" : "",
-                                    one ? "it is" : "they are"),
-                        "pg_stat_statements"));
-  }
-  std::stable_sort(f.begin(), f.end(), [](const Finding& a, const Finding& b) { return a.level > b.level; });
+} // namespace
+
+Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::string_view app)
+{
+  Inspection r;
+  r.snapshot = snapshot;
+  r.app = std::string(app);
+  count_slots(r);
+  list_sessions(r, count_connections(r), rules.inspect);
+  measure_statements(r);
+  r.findings = evaluate_server(r, rules);
   return r;
 }
 

@@ -36,8 +36,7 @@ bool plain(std::string_view value, std::string_view extra)
 
 // Where PgBouncer listens and how it authenticates: the rules' values (the example in docs/pgbouncer.md), for a
 // plan's or a fleet's PgBouncer plan alike.
-template<typename AnyPgBouncerPlan>
-void listen_and_auth(PgBouncerSettings& p, const AnyPgBouncerPlan& b, std::string_view who_connects, std::string_view userlist_hint)
+void listen_and_auth(PgBouncerSettings& p, const PgBouncerPlan& b, std::string_view who_connects, std::string_view userlist_hint)
 {
   p.listen_addr =
     Chosen<std::string>{ b.listen_addr,
@@ -123,10 +122,11 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
     return poolcalc::unexpected(fmt::format("the plan does not use PgBouncer: {}", plan.recommendation_reason));
   }
   const PgBouncerPlan& b = *plan.pgbouncer;
+  const PgBouncerPool& pool = b.pools.front();
   const Scenario& s = plan.scenario;
   PgBouncerConfig config;
   config.header = {
-    fmt::format("pgbouncer.ini from poolcalc: PgBouncer in {} mode in front of PostgreSQL", b.pool_mode),
+    fmt::format("pgbouncer.ini from poolcalc: PgBouncer in {} mode in front of PostgreSQL", to_string(b.pool_mode)),
     fmt::format("why PgBouncer: {}", plan.recommendation_reason),
     fmt::format("PostgreSQL sees at most {} connections from it ({} of max_connections {})",
                 b.server_connections,
@@ -155,8 +155,8 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
 
   PgBouncerSettings& p = config.settings;
   listen_and_auth(p, b, "the application connects here", " (poolcalc pgbouncer --userlist)");
-  p.pool_mode = Chosen<std::string>{ b.pool_mode,
-                                     b.pool_mode == "transaction"
+  p.pool_mode = Chosen<std::string>{ std::string(to_string(b.pool_mode)),
+                                     b.pool_mode == PoolMode::transaction
                                        ? "rules pgbouncer.settings.pool_mode: a server connection serves one transaction, then the next "
                                          "client's, so many clients share few server connections"
                                        : std::string("rules pgbouncer.settings.pool_mode") };
@@ -178,38 +178,38 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
                                          plan.queueing.target ? plan.queueing.target->text : std::string("the target"),
                                          *plan.queueing.fleet_target_pool,
                                          s.overhead,
-                                         b.default_pool_size_wanted)
+                                         pool.default_pool_size_wanted)
                            : fmt::format("the whole load's peak of {} concurrent queries x burst {} + overhead {}, rounded up to {}",
                                          static_cast<double>(design.peak_total_ceil) == design.peak_concurrent
                                            ? fmt::format("{}", design.peak_total_ceil)
                                            : fmt::format("{} -> {}", format_number(design.peak_concurrent), design.peak_total_ceil),
                                          format_number(s.burst, 9),
                                          s.overhead,
-                                         b.default_pool_size_wanted);
+                                         pool.default_pool_size_wanted);
   const std::string budget = fmt::format("the server budget of {} (min(available {}, {} of max_connections {}))",
                                          b.server_budget,
                                          plan.available,
                                          format_percent(plan.safe_utilization_max),
                                          s.max_connections);
-  const bool reduced = b.default_pool_size != b.default_pool_size_wanted;
+  const bool reduced = pool.default_pool_size != pool.default_pool_size_wanted;
   if (reduced) {
-    pool_why += fmt::format("; reduced to {} so it and its reserve fit {}", b.default_pool_size, budget);
+    pool_why += fmt::format("; reduced to {} so it and its reserve fit {}", pool.default_pool_size, budget);
   }
-  p.default_pool_size = Chosen<std::int64_t>{ b.default_pool_size, pool_why };
+  p.default_pool_size = Chosen<std::int64_t>{ pool.default_pool_size, pool_why };
   p.min_pool_size = Chosen<std::int64_t>{
-    b.min_pool_size,
+    pool.min_pool_size,
     fmt::format("rules pgbouncer.settings.min_pool_ratio of default_pool_size {} (the example in docs/pgbouncer.md: 10 for 50): "
                 "connections kept open for load that comes back after a quiet spell",
-                b.default_pool_size)
+                pool.default_pool_size)
   };
   p.reserve_pool_size = Chosen<std::int64_t>{
-    b.reserve_pool_size,
+    pool.reserve_pool_size,
     reduced
-      ? fmt::format("what is left of {}: {} - {}", budget, b.server_budget, b.default_pool_size)
+      ? fmt::format("what is left of {}: {} - {}", budget, b.server_budget, pool.default_pool_size)
       : fmt::format(
           "rules pgbouncer.settings.reserve_pool_ratio of default_pool_size {} (the example in docs/pgbouncer.md: 10 for 50): extra server "
           "connections for clients that waited reserve_pool_timeout",
-          b.default_pool_size)
+          pool.default_pool_size)
   };
   p.reserve_pool_timeout_s =
     Chosen<double>{ b.reserve_pool_timeout_s, "rules pgbouncer.settings.reserve_pool_timeout_s (the example in docs/pgbouncer.md)" };
@@ -217,8 +217,8 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
     b.server_connections,
     fmt::format("default_pool_size {} + reserve_pool_size {}: PgBouncer keeps one pool per database and user, this caps the database at "
                 "the planned server connections however many users log in",
-                b.default_pool_size,
-                b.reserve_pool_size)
+                pool.default_pool_size,
+                pool.reserve_pool_size)
   };
   std::string wait_why;
   if (s.pool_timeout_s == 0) {
@@ -260,36 +260,28 @@ poolcalc::expected<PgBouncerDatabase, std::string> fleet_server(const Fleet& fle
   return server;
 }
 
-std::string pool_name(const FleetPool& pool)
+std::string pool_name(const PgBouncerPool& pool)
 {
   return fmt::format("{}/{}", pool.database, pool.user);
 }
 
-std::string service_list(const FleetPool& pool)
+std::string service_list(const PgBouncerPool& pool)
 {
   return fmt::format("{}", fmt::join(pool.services, ", "));
 }
 
 } // namespace
 
-poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(const Fleet& fleet)
+namespace {
+
+// The file's first comment lines: what it is for, why PgBouncer, what PostgreSQL sees.
+void fleet_header(const Fleet& fleet, PgBouncerConfig& config)
 {
-  if (!fleet.pgbouncer) {
-    return poolcalc::unexpected(fmt::format("the fleet does not use PgBouncer: its {} connections fit the {} available and no PgBouncer "
-                                            "trigger applies",
-                                            fleet.total_connections,
-                                            fleet.database.available));
-  }
-  const FleetPgBouncerPlan& b = *fleet.pgbouncer;
-  auto server = fleet_server(fleet);
-  if (!server) {
-    return poolcalc::unexpected(server.error());
-  }
+  const PgBouncerPlan& b = *fleet.pgbouncer;
   std::vector<std::string> reasons;
   for (const Trigger& trigger : fleet.triggers) {
     reasons.push_back(trigger.reason);
   }
-  PgBouncerConfig config;
   config.header = {
     fmt::format("pgbouncer.ini from poolcalc for the fleet {}: {} service{}, one pool per (database, user)",
                 fleet.source,
@@ -307,17 +299,24 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(con
   if (fleet.database.url) {
     add_tls_note(*fleet.database.url, config);
   }
+}
 
-  for (const FleetPgBouncerDatabase& d : b.databases) {
-    std::vector<const FleetPool*> pools;
-    for (const FleetPool& pool : b.pools) {
+// One [databases] entry per PgBouncer database, at the server's address.
+void fleet_databases(const Fleet& fleet, const PgBouncerDatabase& server_entry, PgBouncerConfig& config)
+{
+  const PgBouncerPlan& b = *fleet.pgbouncer;
+  const PgBouncerDatabase* server = &server_entry;
+  for (const PgBouncerEntry& d : b.databases) {
+    std::vector<const PgBouncerPool*> pools;
+    for (const PgBouncerPool& pool : b.pools) {
       if (pool.database == d.name) {
         pools.push_back(&pool);
       }
     }
-    const auto largest = std::max_element(
-      pools.begin(), pools.end(), [](const FleetPool* x, const FleetPool* y) { return x->default_pool_size < y->default_pool_size; });
-    const FleetPool& top = **largest;
+    const auto largest = std::max_element(pools.begin(), pools.end(), [](const PgBouncerPool* x, const PgBouncerPool* y) {
+      return x->default_pool_size < y->default_pool_size;
+    });
+    const PgBouncerPool& top = **largest;
     PgBouncerDatabase db;
     db.name = d.name;
     db.host = server->host;
@@ -326,15 +325,15 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(con
     db.dbname = d.dbname;
     db.pool_size = top.default_pool_size;
     db.reserve_pool = top.reserve_pool_size;
-    if (top.pool_mode == "transaction") {
+    if (top.pool_mode == PoolMode::transaction) {
       db.min_pool_size = top.min_pool_size;
     }
     db.max_db_connections = d.max_db_connections;
     if (d.pool_mode != b.pool_mode) {
-      db.pool_mode = d.pool_mode;
+      db.pool_mode = std::string(to_string(d.pool_mode));
     }
     std::vector<std::string> why;
-    if (top.pool_mode == "session") {
+    if (top.pool_mode == PoolMode::session) {
       why.push_back(fmt::format("{} ({}) needs session features: session mode, a server connection per client connection, so pool_size "
                                 "{} is every client connection of {}, surge included; no reserve",
                                 pool_name(top),
@@ -369,7 +368,7 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(con
                                 sized,
                                 top.min_pool_size));
     }
-    for (const FleetPool* pool : pools) {
+    for (const PgBouncerPool* pool : pools) {
       if (pool != &top) {
         why.push_back(fmt::format("{} ({}) plans {} + {}, capped in [users]",
                                   pool_name(*pool),
@@ -383,12 +382,17 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(con
     db.why = fmt::format("{}", fmt::join(why, "; "));
     config.databases.push_back(std::move(db));
   }
+}
 
+// [users] for the users whose pool is smaller than its entry's pool_size, and the login roles.
+void fleet_users(const Fleet& fleet, PgBouncerConfig& config)
+{
+  const PgBouncerPlan& b = *fleet.pgbouncer;
   // Users whose pool is smaller than its entry's pool_size: PgBouncer 1.18 sets pool sizes per
   // database only, so the user's total is capped instead.
   std::map<std::string, std::int64_t> user_connections;
   std::vector<std::string> capped;
-  for (const FleetPool& pool : b.pools) {
+  for (const PgBouncerPool& pool : b.pools) {
     user_connections[pool.user] += pool.server_connections;
     if (std::find(config.login_roles.begin(), config.login_roles.end(), pool.user) == config.login_roles.end()) {
       config.login_roles.push_back(pool.user);
@@ -409,16 +413,23 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(con
                         user);
     config.users.push_back(std::move(u));
   }
+}
 
+// [pgbouncer]: the rules' settings, max_client_conn for the surge, query_wait_timeout the longest
+// wait any service accepts.
+void fleet_settings(const Fleet& fleet, PgBouncerConfig& config)
+{
+  const PgBouncerPlan& b = *fleet.pgbouncer;
   PgBouncerSettings& p = config.settings;
   listen_and_auth(p, b, "the services connect here", "");
-  p.pool_mode = Chosen<std::string>{ b.pool_mode,
-                                     fmt::format("rules pgbouncer.settings.pool_mode, for every entry that does not set its own{}",
-                                                 b.pool_mode == "transaction" ? ": a server connection serves one transaction, then the "
-                                                                                "next client's"
-                                                                              : "") };
+  p.pool_mode =
+    Chosen<std::string>{ std::string(to_string(b.pool_mode)),
+                         fmt::format("rules pgbouncer.settings.pool_mode, for every entry that does not set its own{}",
+                                     b.pool_mode == PoolMode::transaction ? ": a server connection serves one transaction, then the "
+                                                                            "next client's"
+                                                                          : "") };
   std::int64_t steady = 0;
-  for (const FleetPool& pool : b.pools) {
+  for (const PgBouncerPool& pool : b.pools) {
     steady += pool.client_connections;
   }
   p.max_client_conn = Chosen<std::int64_t>{
@@ -467,6 +478,27 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(con
     }
     p.query_wait_timeout_s = Chosen<double>{ wait, why };
   }
+}
+
+} // namespace
+
+poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(const Fleet& fleet)
+{
+  if (!fleet.pgbouncer) {
+    return poolcalc::unexpected(fmt::format("the fleet does not use PgBouncer: its {} connections fit the {} available and no PgBouncer "
+                                            "trigger applies",
+                                            fleet.total_connections,
+                                            fleet.database.available));
+  }
+  auto server = fleet_server(fleet);
+  if (!server) {
+    return poolcalc::unexpected(server.error());
+  }
+  PgBouncerConfig config;
+  fleet_header(fleet, config);
+  fleet_databases(fleet, *server, config);
+  fleet_users(fleet, config);
+  fleet_settings(fleet, config);
   return config;
 }
 

@@ -191,10 +191,11 @@ PgBouncerSettingsRules read_pgbouncer_settings(TableReader& reader)
       })) {
     reader.fail(reader.node("auth_file"), "auth_file", "expected a file path on one line");
   }
-  settings.pool_mode = reader.string("pool_mode");
-  if (settings.pool_mode != "session" && settings.pool_mode != "transaction" && settings.pool_mode != "statement") {
+  const auto pool_mode = parse_pool_mode(reader.string("pool_mode"));
+  if (!pool_mode) {
     reader.fail(reader.node("pool_mode"), "pool_mode", "expected \"session\", \"transaction\" or \"statement\"");
   }
+  settings.pool_mode = *pool_mode;
   settings.max_client_conn = reader.integer("max_client_conn", 1, k_big);
   settings.min_pool_ratio = reader.number("min_pool_ratio", 0.0, 1.0);
   settings.reserve_pool_ratio = reader.number("reserve_pool_ratio", 0.0, 1.0);

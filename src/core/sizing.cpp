@@ -2,6 +2,7 @@
 
 #include "poolcalc/numbers.hpp"
 #include "poolcalc/safe_text.hpp"
+#include "sizing_detail.hpp"
 
 #include <fmt/format.h>
 
@@ -15,24 +16,8 @@ namespace poolcalc {
 
 namespace {
 
-// ceil() of a product of decimal inputs, after removing floating-point noise (see
-// round_decimal). Inputs are bounded (scenario.hpp) so the result fits easily.
-std::int64_t ceil_count(double value)
-{
-  const auto count = static_cast<std::int64_t>(std::ceil(round_decimal(value)));
-  // Any load at all needs a connection, however small rounding made it.
-  return value > 0 && count == 0 ? 1 : count;
-}
-
-const ScalingRow* scaling_row_for(const std::vector<ScalingRow>& rows, std::int64_t users)
-{
-  for (const ScalingRow& row : rows) {
-    if (users >= row.users_min && (!row.users_max || users <= *row.users_max)) {
-      return &row;
-    }
-  }
-  return nullptr;
-}
+using detail::ceil_count;
+using detail::scaling_row_for;
 
 std::string plural(std::int64_t n, std::string_view one, std::string_view many)
 {
@@ -65,39 +50,30 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
 {
   const Scenario& s = plan.scenario;
   const PgBouncerSettingsRules& r = rules.pgbouncer_settings;
-  PgBouncerPlan p;
-  p.listen_port = r.listen_port;
-  p.listen_addr = r.listen_addr;
-  p.auth_type = r.auth_type;
-  p.auth_file = r.auth_file;
-  p.pool_mode = r.pool_mode;
-  p.reserve_pool_timeout_s = r.reserve_pool_timeout_s;
+  PgBouncerPlan p = detail::pgbouncer_plan_settings(rules, plan.total_connections, plan.available, s.max_connections);
 
   // The server pool serves the whole fleet's concurrency, buffered like one pool: for one
   // instance this is the pool itself (the worked example's default_pool_size = 50).
   const ScenarioResult& design = plan.scenarios[plan.design_index];
   const std::int64_t fleet_peak = design.peak_total_ceil;
-  p.default_pool_size_wanted = plan.queueing.fleet_target_pool
-                                 ? round_up(*plan.queueing.fleet_target_pool + s.overhead, s.round_to)
-                                 : round_up(ceil_count(static_cast<double>(fleet_peak) * s.burst) + s.overhead, s.round_to);
-  p.default_pool_size = p.default_pool_size_wanted;
-  p.reserve_pool_size = static_cast<std::int64_t>(std::llround(r.reserve_pool_ratio * static_cast<double>(p.default_pool_size)));
-  // PgBouncer's server connections are ours to choose: keep them inside the safe band as well
-  // as inside the connections available.
-  p.server_budget = std::min(
-    plan.available,
-    static_cast<std::int64_t>(std::floor(round_decimal(rules.database.safe_utilization_max * static_cast<double>(s.max_connections)))));
-  if (p.default_pool_size + p.reserve_pool_size > p.server_budget) {
+  PgBouncerPool pool;
+  pool.pool_mode = p.pool_mode;
+  pool.peak = design.peak_concurrent;
+  pool.peak_ceil = fleet_peak;
+  pool.client_connections = plan.total_connections;
+  detail::size_transaction_pool(pool,
+                                plan.queueing.fleet_target_pool
+                                  ? round_up(*plan.queueing.fleet_target_pool + s.overhead, s.round_to)
+                                  : round_up(ceil_count(static_cast<double>(fleet_peak) * s.burst) + s.overhead, s.round_to),
+                                r);
+  if (pool.server_connections > p.server_budget) {
     // Fit default + reserve into the budget, keeping their ratio, and at least one connection
     // in the pool itself while there is one to give.
-    p.default_pool_size = static_cast<std::int64_t>(std::floor(static_cast<double>(p.server_budget) / (1.0 + r.reserve_pool_ratio)));
-    p.default_pool_size = std::min(p.server_budget, std::max<std::int64_t>(1, p.default_pool_size));
-    p.reserve_pool_size = p.server_budget - p.default_pool_size;
+    detail::fit_pool(pool, p.server_budget, std::min<std::int64_t>(1, p.server_budget), r);
   }
-  p.min_pool_size = static_cast<std::int64_t>(std::llround(r.min_pool_ratio * static_cast<double>(p.default_pool_size)));
-  p.max_client_conn_minimum = r.max_client_conn;
-  p.max_client_conn = std::max(r.max_client_conn, plan.total_connections);
-  p.server_connections = p.default_pool_size + p.reserve_pool_size;
+  detail::set_min_pool_size(pool, r);
+  p.server_connections = pool.server_connections;
+  p.pools.push_back(std::move(pool));
   return p;
 }
 

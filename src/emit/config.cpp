@@ -64,16 +64,6 @@ poolcalc::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::s
   return version;
 }
 
-poolcalc::expected<int, std::string> parse_server_version(std::string_view text)
-{
-  const auto value = version_part(text);
-  if (!value || *value < k_min_server_version || *value > k_max_server_version) {
-    return poolcalc::unexpected(fmt::format(
-      "expected a PostgreSQL major version, {}-{} (such as 15), got '{}'", k_min_server_version, k_max_server_version, user_text(text)));
-  }
-  return *value;
-}
-
 ConfigInput config_input(const Plan& plan, const Rules& rules)
 {
   ConfigInput input;
@@ -91,8 +81,9 @@ ConfigInput config_input(const Plan& plan, const Rules& rules)
     if (auto ini = pgbouncer_config_from_plan(plan)) {
       input.pgbouncer_config = std::move(*ini);
     }
-    input.server_connections_source = fmt::format(
-      "PgBouncer's default_pool_size {} + reserve_pool_size {}", plan.pgbouncer->default_pool_size, plan.pgbouncer->reserve_pool_size);
+    input.server_connections_source = fmt::format("PgBouncer's default_pool_size {} + reserve_pool_size {}",
+                                                  plan.pgbouncer->pools.front().default_pool_size,
+                                                  plan.pgbouncer->pools.front().reserve_pool_size);
   } else {
     input.server_connections_source =
       fmt::format("{} per instance x {} instance{}", plan.pool_size, plan.scenario.instances, plan.scenario.instances == 1 ? "" : "s");

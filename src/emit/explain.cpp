@@ -383,8 +383,8 @@ ExplainBlock database_block(const Plan& plan)
     "application connections = {} instance{} x {} = {}", s.instances, s.instances == 1 ? "" : "s", plan.pool_size, plan.total_connections));
   if (plan.pgbouncer) {
     db.lines.push_back(fmt::format("through PgBouncer, the server sees default_pool_size {} + reserve_pool_size {} = {}",
-                                   plan.pgbouncer->default_pool_size,
-                                   plan.pgbouncer->reserve_pool_size,
+                                   plan.pgbouncer->pools.front().default_pool_size,
+                                   plan.pgbouncer->pools.front().reserve_pool_size,
                                    plan.server_connections));
   }
   db.lines.push_back(fmt::format("{}: {}", fit_check(plan), plan.fits ? "fits" : "does not fit"));
@@ -410,39 +410,39 @@ ExplainBlock pgbouncer_block(const Plan& plan)
                                         plan.queueing.target->text,
                                         *plan.queueing.fleet_target_pool,
                                         s.overhead,
-                                        b.default_pool_size_wanted));
+                                        b.pools.front().default_pool_size_wanted));
   } else {
     bouncer.lines.push_back(fmt::format("default_pool_size wanted = ceil({}) = {} x {} + {}, rounded up: {}",
                                         format_number(design.peak_concurrent),
                                         design.peak_total_ceil,
                                         format_number(s.burst, 9),
                                         s.overhead,
-                                        b.default_pool_size_wanted));
+                                        b.pools.front().default_pool_size_wanted));
   }
   bouncer.lines.push_back(fmt::format("server budget = min(available {}, {} x max_connections {}) = {}",
                                       plan.available,
                                       format_percent(plan.safe_utilization_max),
                                       s.max_connections,
                                       b.server_budget));
-  if (b.default_pool_size != b.default_pool_size_wanted) {
+  if (b.pools.front().default_pool_size != b.pools.front().default_pool_size_wanted) {
     bouncer.lines.push_back(fmt::format("{} + its reserve do not fit: default_pool_size = floor({} / (1 + reserve ratio)) = {}, "
                                         "reserve_pool_size = {} - {} = {}",
-                                        b.default_pool_size_wanted,
+                                        b.pools.front().default_pool_size_wanted,
                                         b.server_budget,
-                                        b.default_pool_size,
+                                        b.pools.front().default_pool_size,
                                         b.server_budget,
-                                        b.default_pool_size,
-                                        b.reserve_pool_size));
+                                        b.pools.front().default_pool_size,
+                                        b.pools.front().reserve_pool_size));
   } else {
     bouncer.lines.push_back(fmt::format("reserve_pool_size = {}; {} + {} = {} <= {}",
-                                        b.reserve_pool_size,
-                                        b.default_pool_size,
-                                        b.reserve_pool_size,
+                                        b.pools.front().reserve_pool_size,
+                                        b.pools.front().default_pool_size,
+                                        b.pools.front().reserve_pool_size,
                                         b.server_connections,
                                         b.server_budget));
   }
   bouncer.lines.push_back(fmt::format("min_pool_size = {}; max_client_conn = max({}, {} client connections) = {}",
-                                      b.min_pool_size,
+                                      b.pools.front().min_pool_size,
                                       b.max_client_conn_minimum,
                                       plan.total_connections,
                                       b.max_client_conn));
@@ -492,7 +492,7 @@ ExplainBlock recommendation_block(const Plan& plan)
   ExplainBlock rec{ "Recommendation", {} };
   rec.lines.push_back(plan.recommendation == Recommendation::pool
                         ? fmt::format("a pool of {} per instance", plan.pool_size)
-                        : fmt::format("PgBouncer ({} pooling) in front of PostgreSQL", plan.pgbouncer->pool_mode));
+                        : fmt::format("PgBouncer ({} pooling) in front of PostgreSQL", to_string(plan.pgbouncer->pool_mode)));
   rec.lines.push_back(plan.recommendation_reason);
   return rec;
 }

@@ -72,7 +72,7 @@ std::string fleet_surge_text(const Fleet& fleet)
                      fleet.surge_connections - fleet.total_connections);
 }
 
-std::string fleet_wait_text(const FleetPool& pool)
+std::string fleet_wait_text(const PgBouncerPool& pool)
 {
   if (!pool.wait) {
     return "none: a server connection per client";

@@ -22,7 +22,7 @@ std::string fleet_surge_text(const Fleet& fleet);
 
 // "4.2 ms / 12 ms / 30 ms", "unbounded" for an unstable queue, "session: one per client" for a
 // session pool.
-std::string fleet_wait_text(const FleetPool& pool);
+std::string fleet_wait_text(const PgBouncerPool& pool);
 
 // "peak 14.6 concurrent queries (15) on 40 server connections: fits"
 std::string fleet_capacity_text(const Fleet& fleet);

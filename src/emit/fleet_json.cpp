@@ -77,7 +77,7 @@ Json service(const FleetService& s)
   return j;
 }
 
-Json wait(const FleetPool& pool)
+Json wait(const PgBouncerPool& pool)
 {
   if (!pool.wait) {
     return nullptr;
@@ -101,13 +101,13 @@ Json pgbouncer(const Fleet& fleet)
   if (!fleet.pgbouncer) {
     return nullptr;
   }
-  const FleetPgBouncerPlan& p = *fleet.pgbouncer;
+  const PgBouncerPlan& p = *fleet.pgbouncer;
   Json j;
   j["listen_addr"] = p.listen_addr;
   j["listen_port"] = p.listen_port;
   j["auth_type"] = p.auth_type;
   j["auth_file"] = p.auth_file;
-  j["pool_mode"] = p.pool_mode;
+  j["pool_mode"] = to_string(p.pool_mode);
   j["reserve_pool_timeout_s"] = number(p.reserve_pool_timeout_s);
   j["max_client_conn"] = p.max_client_conn;
   j["max_client_conn_minimum"] = p.max_client_conn_minimum;
@@ -115,18 +115,20 @@ Json pgbouncer(const Fleet& fleet)
   j["server_connections"] = p.server_connections;
   j["session_connections"] = p.session_connections;
   Json databases = Json::array();
-  for (const FleetPgBouncerDatabase& d : p.databases) {
-    databases.push_back(
-      { { "name", d.name }, { "dbname", d.dbname }, { "pool_mode", d.pool_mode }, { "max_db_connections", d.max_db_connections } });
+  for (const PgBouncerEntry& d : p.databases) {
+    databases.push_back({ { "name", d.name },
+                          { "dbname", d.dbname },
+                          { "pool_mode", to_string(d.pool_mode) },
+                          { "max_db_connections", d.max_db_connections } });
   }
   j["databases"] = databases;
   Json pools = Json::array();
-  for (const FleetPool& pool : p.pools) {
+  for (const PgBouncerPool& pool : p.pools) {
     Json e;
     e["database"] = pool.database;
     e["dbname"] = pool.dbname;
     e["user"] = pool.user;
-    e["pool_mode"] = pool.pool_mode;
+    e["pool_mode"] = to_string(pool.pool_mode);
     e["services"] = pool.services;
     e["peak_concurrent"] = number(pool.peak);
     e["peak_ceil"] = pool.peak_ceil;

@@ -85,7 +85,7 @@ std::string render_fleet_markdown(const Fleet& fleet, const std::vector<Finding>
   }
 
   if (fleet.pgbouncer) {
-    const FleetPgBouncerPlan& p = *fleet.pgbouncer;
+    const PgBouncerPlan& p = *fleet.pgbouncer;
     out += "## PgBouncer plan\n\n";
     out += fmt::format("Listen on `{}:{}`; `max_client_conn = {}` (every instance's pool during the deploy: {}); server budget {} "
                        "= min(available {}, {} of max_connections {}).\n\n",
@@ -99,12 +99,12 @@ std::string render_fleet_markdown(const Fleet& fleet, const std::vector<Finding>
                        db.max_connections);
     out += "| Database | Server database | User | pool_mode | Services | Peak | default_pool_size | reserve_pool_size | Clients | Wait "
            "(mean / p95 / p99) |\n|---|---|---|---|---|---|---|---|---|---|\n";
-    for (const FleetPool& pool : p.pools) {
+    for (const PgBouncerPool& pool : p.pools) {
       out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                          pool.database,
                          pool.dbname,
                          pool.user,
-                         pool.pool_mode,
+                         to_string(pool.pool_mode),
                          fmt::join(pool.services, ", "),
                          format_number(pool.peak),
                          pool.default_pool_size,
@@ -113,7 +113,7 @@ std::string render_fleet_markdown(const Fleet& fleet, const std::vector<Finding>
                          cell(fleet_wait_text(pool)));
     }
     out += "\n| Database | max_db_connections |\n|---|---|\n";
-    for (const FleetPgBouncerDatabase& d : p.databases) {
+    for (const PgBouncerEntry& d : p.databases) {
       out += fmt::format("| {} | {} |\n", d.name, d.max_db_connections);
     }
     out += "\n";

@@ -107,7 +107,7 @@ std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& fi
     out +=
       fmt::format("\nrecommendation: each service's pool as above, directly to PostgreSQL ({} connections)\n", fleet.total_connections);
   } else {
-    const FleetPgBouncerPlan& p = *fleet.pgbouncer;
+    const PgBouncerPlan& p = *fleet.pgbouncer;
     // Where PgBouncer listens on its own machine (its pgbouncer.ini), not an address the services know.
     out += fmt::format("\nrecommendation: PgBouncer (its pgbouncer.ini: listen_addr {}, listen_port {}), one pool per (database, user)\n",
                        p.listen_addr,
@@ -134,16 +134,16 @@ std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& fi
         "clients",
         "wait mean / p95 / p99" },
     };
-    for (const FleetPool& pool : p.pools) {
+    for (const PgBouncerPool& pool : p.pools) {
       std::int64_t max_db = 0;
-      for (const FleetPgBouncerDatabase& d : p.databases) {
+      for (const PgBouncerEntry& d : p.databases) {
         if (d.name == pool.database) {
           max_db = d.max_db_connections;
         }
       }
       pools.push_back({ pool.database,
                         pool.user,
-                        pool.pool_mode,
+                        std::string(to_string(pool.pool_mode)),
                         format_number(pool.peak),
                         fmt::format("{}", pool.default_pool_size),
                         fmt::format("{}", pool.reserve_pool_size),
@@ -152,7 +152,7 @@ std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& fi
                         fleet_wait_text(pool) });
     }
     columns(out, pools, { false, false, false, true, true, true, true, true, false });
-    for (const FleetPool& pool : p.pools) {
+    for (const PgBouncerPool& pool : p.pools) {
       if (pool.wait) {
         out += fmt::format("  wait model for {}/{}: {}\n", pool.database, pool.user, pool.wait_model);
       }

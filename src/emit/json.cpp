@@ -119,11 +119,11 @@ Json settings(const Plan& plan)
     p["listen_port"] = b.listen_port;
     p["auth_type"] = b.auth_type;
     p["auth_file"] = b.auth_file;
-    p["pool_mode"] = b.pool_mode;
+    p["pool_mode"] = to_string(b.pool_mode);
     p["max_client_conn"] = b.max_client_conn;
-    p["default_pool_size"] = b.default_pool_size;
-    p["min_pool_size"] = b.min_pool_size;
-    p["reserve_pool_size"] = b.reserve_pool_size;
+    p["default_pool_size"] = b.pools.front().default_pool_size;
+    p["min_pool_size"] = b.pools.front().min_pool_size;
+    p["reserve_pool_size"] = b.pools.front().reserve_pool_size;
     p["reserve_pool_timeout_s"] = number(b.reserve_pool_timeout_s);
     j["pgbouncer"] = p;
   } else {

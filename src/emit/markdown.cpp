@@ -70,8 +70,8 @@ void write_headline(std::string& out, const Plan& plan)
                        plan.pool_size);
   } else {
     out += fmt::format("**Recommendation:** PgBouncer in {} mode (default_pool_size {}), application pools of {}. ",
-                       plan.pgbouncer->pool_mode,
-                       plan.pgbouncer->default_pool_size,
+                       to_string(plan.pgbouncer->pool_mode),
+                       plan.pgbouncer->pools.front().default_pool_size,
                        plan.pool_size);
   }
   out += fmt::format("{}: {}.\n\n", fit_check(plan), plan.fits ? "fits" : "**does not fit**");
@@ -245,13 +245,13 @@ void write_pgbouncer(std::string& out, const Plan& plan)
                        b.listen_addr,
                        b.auth_type,
                        b.auth_file,
-                       b.pool_mode);
+                       to_string(b.pool_mode));
     out += fmt::format(
       "max_client_conn = {}\ndefault_pool_size = {}\nmin_pool_size = {}\nreserve_pool_size = {}\nreserve_pool_timeout = {}\n```\n\n",
       b.max_client_conn,
-      b.default_pool_size,
-      b.min_pool_size,
-      b.reserve_pool_size,
+      b.pools.front().default_pool_size,
+      b.pools.front().min_pool_size,
+      b.pools.front().reserve_pool_size,
       format_number(b.reserve_pool_timeout_s));
   }
 }

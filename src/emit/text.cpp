@@ -75,8 +75,8 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
     rows.push_back({ "server connections",
                      fmt::format("{}", plan.server_connections),
                      fmt::format("PgBouncer default_pool_size {} + reserve_pool_size {}",
-                                 plan.pgbouncer->default_pool_size,
-                                 plan.pgbouncer->reserve_pool_size) });
+                                 plan.pgbouncer->pools.front().default_pool_size,
+                                 plan.pgbouncer->pools.front().reserve_pool_size) });
   }
   rows.push_back({ "available",
                    fmt::format("{}", plan.available),
@@ -122,7 +122,7 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
                        plan.pool_size,
                        plan.fits ? "" : p.verdict(false, " (but it does not fit)"));
   } else {
-    out += fmt::format("{} PgBouncer in {} mode in front of PostgreSQL\n", p.bold("recommendation:"), plan.pgbouncer->pool_mode);
+    out += fmt::format("{} PgBouncer in {} mode in front of PostgreSQL\n", p.bold("recommendation:"), to_string(plan.pgbouncer->pool_mode));
   }
   out += fmt::format("  {}\n", plan.recommendation_reason);
 
@@ -139,11 +139,11 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
                        fmt::format("Prisma default: {}", seconds(plan.prisma_default_connect_timeout_s)) });
   if (plan.pgbouncer) {
     const PgBouncerPlan& b = *plan.pgbouncer;
-    settings.push_back({ "pgbouncer pool_mode", b.pool_mode, "" });
-    settings.push_back({ "pgbouncer default_pool_size", fmt::format("{}", b.default_pool_size), "" });
-    settings.push_back({ "pgbouncer min_pool_size", fmt::format("{}", b.min_pool_size), "" });
+    settings.push_back({ "pgbouncer pool_mode", std::string(to_string(b.pool_mode)), "" });
+    settings.push_back({ "pgbouncer default_pool_size", fmt::format("{}", b.pools.front().default_pool_size), "" });
+    settings.push_back({ "pgbouncer min_pool_size", fmt::format("{}", b.pools.front().min_pool_size), "" });
     settings.push_back({ "pgbouncer reserve_pool_size",
-                         fmt::format("{}", b.reserve_pool_size),
+                         fmt::format("{}", b.pools.front().reserve_pool_size),
                          fmt::format("reserve_pool_timeout {}", seconds(b.reserve_pool_timeout_s)) });
     settings.push_back({ "pgbouncer max_client_conn", fmt::format("{}", b.max_client_conn), fmt::format("listen_port {}", b.listen_port) });
   }

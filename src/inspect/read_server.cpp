@@ -303,20 +303,36 @@ int extension_version(const std::string& text)
   return static_cast<int>(major * 100 + minor);
 }
 
-} // namespace
-
-poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, const ReadOptions& options)
+// What a failed step of the inspection says: the server did not answer in time, or its error
+// (scrubbed of the URL's secrets).
+struct Lost
 {
-  auto loaded = load_libpq();
-  if (!loaded) {
-    return poolcalc::unexpected(loaded.error());
+  const std::string& server;
+  const DatabaseUrl& url;
+  std::string statement_timeout;
+
+  poolcalc::unexpected<std::string> error(const QueryError& error) const
+  {
+    if (error.timed_out) {
+      return poolcalc::unexpected(fmt::format("inspecting {}: the server did not answer within {} s (inspect.statement_timeout_ms); the "
+                                              "connection was closed",
+                                              server,
+                                              statement_timeout));
+    }
+    return poolcalc::unexpected(fmt::format("inspecting {}: {}", server, scrub(url, error.message)));
   }
-  const Libpq& lib = **loaded;
+};
+
+// Opens the connection by the connect timeout, with the server's notices going to `sink`.
+poolcalc::expected<std::unique_ptr<Connection>, std::string> connect(const Libpq& lib,
+                                                                     const DatabaseUrl& url,
+                                                                     const std::string& server,
+                                                                     const ReadOptions& options,
+                                                                     const NoticeSink& sink)
+{
   const std::set<std::string, std::less<>> keywords = libpq_keywords(lib);
   const DatabaseUrl libpq_url =
     url.keep_params([&](std::string_view key) { return keywords.contains(key) && key != "application_name" && key != "options"; });
-  const std::string server = url.masked();
-
   // The URL first (expanded by libpq), then poolcalc's own settings, which override it. libpq's
   // connect_timeout is not passed: only its blocking calls read it; poolcalc's deadlines bound
   // the asynchronous ones it uses.
@@ -324,7 +340,6 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
   const char* keys[] = { "dbname", "application_name", nullptr };
   const char* values[] = { url_text.c_str(), "poolcalc", nullptr };
   const std::string connect_timeout = format_number(options.connect_timeout_s);
-  const std::string statement_timeout = format_number(static_cast<double>(options.statement_timeout_ms) / 1000.0);
   if (options.progress) {
     options.progress(fmt::format("connecting to {} (connect timeout {} s, {})", server, connect_timeout, options.connect_timeout_source));
   }
@@ -335,14 +350,13 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
   }
   // A server's notices (a WARNING, say) are text from the network: libpq's default processor
   // prints them raw, terminal controls included. poolcalc passes them on as one masked line, or
-  // drops them. The sink outlives the connection.
-  const NoticeSink sink{ &url, options.notice };
-  Connection conn(lib, raw);
+  // drops them. The sink outlives the connection (the caller's).
+  auto conn = std::make_unique<Connection>(lib, raw);
   lib.set_notice_processor(raw, &pass_notice, const_cast<NoticeSink*>(&sink));
   if (lib.status(raw) == CONNECTION_BAD) { // a URL libpq cannot use
     return poolcalc::unexpected(fmt::format("cannot connect to {}: {}", server, scrub(url, one_line(lib.error_message(raw)))));
   }
-  if (auto connected = conn.complete(connect_deadline); !connected) {
+  if (auto connected = conn->complete(connect_deadline); !connected) {
     if (connected.error().timed_out) {
       return poolcalc::unexpected(fmt::format("cannot connect to {}: the server did not complete the connection within {} s ({}); the "
                                               "connection was closed",
@@ -352,37 +366,17 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
     }
     return poolcalc::unexpected(fmt::format("cannot connect to {}: {}", server, scrub(url, connected.error().message)));
   }
-  // Everything after the connection, BEGIN to COMMIT, within one statement timeout. The server's
-  // SET LOCAL statement_timeout below stops a query that outlives an inspection given up on.
-  conn.answer_by(deadline_after(static_cast<double>(options.statement_timeout_ms) / 1000.0));
-  const auto lost = [&](const QueryError& error) {
-    if (error.timed_out) {
-      return poolcalc::unexpected(fmt::format("inspecting {}: the server did not answer within {} s (inspect.statement_timeout_ms); the "
-                                              "connection was closed",
-                                              server,
-                                              statement_timeout));
-    }
-    return poolcalc::unexpected(fmt::format("inspecting {}: {}", server, scrub(url, error.message)));
-  };
+  return conn;
+}
 
-  ServerSnapshot s;
-  s.server = server;
-  s.own_pid = conn.backend_pid();
-  // One read-only transaction: nothing the inspection runs can change the server.
-  if (auto r = conn.exec("BEGIN TRANSACTION READ ONLY"); !r) {
-    return lost(r.error());
-  }
-  if (auto r = conn.exec(fmt::format("SET LOCAL statement_timeout = {}", options.statement_timeout_ms)); !r) {
-    return lost(r.error());
-  }
-
-  if (options.progress) {
-    options.progress("reading settings and pg_stat_activity");
-  }
+// The version (10 or later) and the settings that decide the slots.
+poolcalc::expected<void, std::string> read_settings(Connection& conn, const Lost& lost, ServerSnapshot& s)
+{
+  const std::string& server = lost.server;
   // PostgreSQL 10 or later: pg_stat_activity.backend_type and pg_read_all_stats are 10's.
   auto version = conn.exec("SELECT current_setting('server_version_num'), current_setting('server_version')");
   if (!version) {
-    return lost(version.error());
+    return lost.error(version.error());
   }
   if (to_int(version->rows.at(0)[0]) < 100000) {
     return poolcalc::unexpected(
@@ -397,7 +391,7 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
                             "OR pg_has_role(current_user, 'pg_read_all_stats', "
                             "CASE WHEN current_setting('server_version_num')::int >= 140000 THEN 'USAGE' ELSE 'MEMBER' END)");
   if (!settings) {
-    return lost(settings.error());
+    return lost.error(settings.error());
   }
   const auto& row = settings->rows.at(0);
   s.version_num = to_int(row[0]);
@@ -414,6 +408,12 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
   s.current_database = text_of(row[7]);
   s.can_read_all_stats = text_of(row[8]) == "t";
 
+  return {};
+}
+
+// Client backends of pg_stat_activity.
+poolcalc::expected<void, std::string> read_activity(Connection& conn, const Lost& lost, ServerSnapshot& s)
+{
   // Client backends. Another role's session, without pg_read_all_stats, shows only its pid,
   // database, user and application_name: backend_type, state and times are NULL. Such a row
   // with a database is counted as a client connection whose state is unknown.
@@ -427,7 +427,7 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
                             "FROM pg_stat_activity "
                             "WHERE backend_type = 'client backend' OR (backend_type IS NULL AND datname IS NOT NULL)");
   if (!activity) {
-    return lost(activity.error());
+    return lost.error(activity.error());
   }
   for (const auto& r : activity->rows) {
     Backend b;
@@ -444,13 +444,16 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
     s.backends.push_back(std::move(b));
   }
 
-  if (options.progress) {
-    options.progress("reading pg_stat_statements");
-  }
+  return {};
+}
+
+// pg_stat_statements, when this database has it: its rows, or why not.
+poolcalc::expected<void, std::string> read_statements(Connection& conn, const Lost& lost, ServerSnapshot& s)
+{
   auto installed = conn.exec("SELECT e.extversion, quote_ident(n.nspname) FROM pg_extension e "
                              "JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'");
   if (!installed) {
-    return lost(installed.error());
+    return lost.error(installed.error());
   }
   if (installed->rows.empty()) {
     s.statements_status = StatementsStatus::not_installed;
@@ -463,7 +466,7 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
     const std::string suffix = ext >= 108 ? "_exec_time" : "_time";
     const std::string toplevel = ext >= 109 ? "AND toplevel " : "";
     if (auto r = conn.exec("SAVEPOINT statements"); !r) {
-      return lost(r.error());
+      return lost.error(r.error());
     }
     // The sums over every statement come from window functions, before the LIMIT (5000:
     // pg_stat_statements.max's default, the most rows the view holds unless raised).
@@ -508,19 +511,67 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
     } else if (rows.error().state == "55000") { // object_not_in_prerequisite_state: not in shared_preload_libraries
       s.statements_status = StatementsStatus::not_loaded;
     } else if (rows.error().timed_out || rows.error().state == "57P01" || rows.error().state.empty()) {
-      return lost(rows.error()); // the server went away
+      return lost.error(rows.error()); // the server went away
     } else {
       s.statements_status = StatementsStatus::not_readable;
       s.statements_error = rows.error().message;
     }
     if (!rows) {
       if (auto r = conn.exec("ROLLBACK TO SAVEPOINT statements"); !r) {
-        return lost(r.error());
+        return lost.error(r.error());
       }
     }
   }
+  return {};
+}
+
+} // namespace
+
+poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, const ReadOptions& options)
+{
+  auto loaded = load_libpq();
+  if (!loaded) {
+    return poolcalc::unexpected(loaded.error());
+  }
+  const std::string server = url.masked();
+  const NoticeSink sink{ &url, options.notice };
+  auto connected = connect(**loaded, url, server, options, sink);
+  if (!connected) {
+    return poolcalc::unexpected(connected.error());
+  }
+  Connection& conn = **connected;
+  // Everything after the connection, BEGIN to COMMIT, within one statement timeout. The server's
+  // SET LOCAL statement_timeout below stops a query that outlives an inspection given up on.
+  conn.answer_by(deadline_after(static_cast<double>(options.statement_timeout_ms) / 1000.0));
+  const Lost lost{ server, url, format_number(static_cast<double>(options.statement_timeout_ms) / 1000.0) };
+
+  ServerSnapshot s;
+  s.server = server;
+  s.own_pid = conn.backend_pid();
+  // One read-only transaction: nothing the inspection runs can change the server.
+  if (auto r = conn.exec("BEGIN TRANSACTION READ ONLY"); !r) {
+    return lost.error(r.error());
+  }
+  if (auto r = conn.exec(fmt::format("SET LOCAL statement_timeout = {}", options.statement_timeout_ms)); !r) {
+    return lost.error(r.error());
+  }
+  if (options.progress) {
+    options.progress("reading settings and pg_stat_activity");
+  }
+  if (auto r = read_settings(conn, lost, s); !r) {
+    return poolcalc::unexpected(r.error());
+  }
+  if (auto r = read_activity(conn, lost, s); !r) {
+    return poolcalc::unexpected(r.error());
+  }
+  if (options.progress) {
+    options.progress("reading pg_stat_statements");
+  }
+  if (auto r = read_statements(conn, lost, s); !r) {
+    return poolcalc::unexpected(r.error());
+  }
   if (auto r = conn.exec("COMMIT"); !r) {
-    return lost(r.error());
+    return lost.error(r.error());
   }
   return s;
 }

@@ -1,10 +1,15 @@
+#include "poolcalc/emit_findings.hpp"
 #include "poolcalc/findings.hpp"
 
 #include "helpers.hpp"
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <string>
+#include <string_view>
 
 using namespace poolcalc;
 using poolcalc::test::find;
@@ -124,12 +129,120 @@ TEST_CASE("evaluate: each rule")
   }
 }
 
-TEST_CASE("rule_catalogue")
+TEST_CASE("finding_catalogue: one entry per id, each with its subject, inputs, source and summary")
 {
-  std::vector<std::string> ids;
-  for (const RuleInfo& r : rule_catalogue()) {
-    ids.emplace_back(r.id);
+  std::vector<std::string_view> ids;
+  std::size_t plan = 0;
+  std::size_t fleet = 0;
+  std::size_t server = 0;
+  for (const FindingInfo& r : finding_catalogue()) {
+    CHECK_MESSAGE(std::find(ids.begin(), ids.end(), r.id) == ids.end(), r.id);
+    ids.push_back(r.id);
+    CHECK_MESSAGE(!r.inputs.empty(), r.id);
+    CHECK_MESSAGE(!r.source.empty(), r.id);
+    CHECK_MESSAGE(!r.summary.empty(), r.id);
+    plan += r.subject == FindingSubject::plan ? 1 : 0;
+    fleet += r.subject == FindingSubject::fleet ? 1 : 0;
+    server += r.subject == FindingSubject::server ? 1 : 0;
+    // The subject is the id's first part: plan ids have their own.
+    CHECK_MESSAGE(r.id.starts_with("fleet.") == (r.subject == FindingSubject::fleet), r.id);
+    CHECK_MESSAGE(r.id.starts_with("server.") == (r.subject == FindingSubject::server), r.id);
   }
-  CHECK(ids.size() == 16);
-  CHECK(std::find(ids.begin(), ids.end(), "utilization.within_safe") != ids.end());
+  // docs/rules.md, "Findings catalogue": 16 plan, 12 fleet and 11 server findings.
+  CHECK(plan == 16);
+  CHECK(fleet == 12);
+  CHECK(server == 11);
+}
+
+TEST_CASE("finding_catalogue: a finding's level and source are its catalogue entry's")
+{
+  // The worked example (docs/model.md) with a replication reserve and a superuser reserve of 5:
+  // findings of every level the plan's rules give without PgBouncer.
+  const auto f = findings_for({ { "vus", "120" }, { "query_ms", "100,150,200" }, { "reserve", "superuser=5,replication=2" } });
+  REQUIRE(f.size() >= 3);
+  for (const Finding& finding : f) {
+    const auto entry =
+      std::find_if(finding_catalogue().begin(), finding_catalogue().end(), [&](const FindingInfo& r) { return r.id == finding.id; });
+    REQUIRE_MESSAGE(entry != finding_catalogue().end(), finding.id);
+    CHECK(entry->level == finding.level);
+    CHECK(entry->source == finding.source);
+  }
+}
+
+namespace {
+
+std::vector<std::string> split_cells(const std::string& line)
+{
+  std::vector<std::string> cells;
+  std::size_t start = 1;
+  for (std::size_t bar = line.find(" | ", start); bar != std::string::npos; bar = line.find(" | ", start)) {
+    cells.push_back(line.substr(start, bar - start));
+    start = bar + 3;
+  }
+  cells.push_back(line.substr(start, line.size() - 1 - start));
+  for (std::string& cell : cells) {
+    while (!cell.empty() && cell.front() == ' ') {
+      cell.erase(0, 1);
+    }
+    while (!cell.empty() && cell.back() == ' ') {
+      cell.pop_back();
+    }
+  }
+  return cells;
+}
+
+std::string unquoted(const std::string& cell)
+{
+  return cell.size() >= 2 && cell.front() == '`' && cell.back() == '`' ? cell.substr(1, cell.size() - 2) : cell;
+}
+
+} // namespace
+
+TEST_CASE("docs/rules.md lists every finding of the catalogue: id, level, inputs and source")
+{
+  std::ifstream in(std::string(POOLCALC_SOURCE_DIR) + "/docs/rules.md");
+  REQUIRE(in);
+  std::vector<std::vector<std::string>> rows;
+  bool in_catalogue = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("## ")) {
+      in_catalogue = line == "## Findings catalogue";
+    }
+    if (in_catalogue && line.starts_with("| `")) {
+      rows.push_back(split_cells(line));
+    }
+  }
+  REQUIRE(rows.size() == finding_catalogue().size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const FindingInfo& r = finding_catalogue()[i];
+    const std::vector<std::string>& row = rows[i];
+    REQUIRE(row.size() == 5);
+    CHECK(unquoted(row[0]) == r.id);
+    CHECK(row[1] == to_string(r.level));
+    std::string inputs;
+    for (std::string_view input : r.inputs) {
+      inputs += (inputs.empty() ? "`" : ", `") + std::string(input) + "`";
+    }
+    CHECK_MESSAGE(row[2] == inputs, r.id);
+    CHECK_MESSAGE(unquoted(row[3]) == r.source, r.id);
+  }
+}
+
+TEST_CASE("render_finding_catalogue: text and JSON list the catalogue in its order")
+{
+  const auto j = nlohmann::json::parse(render_finding_catalogue("json"));
+  CHECK(j["schema_version"] == 1);
+  REQUIRE(j["findings"].size() == finding_catalogue().size());
+  const nlohmann::json& first = j["findings"][0];
+  CHECK(first["id"] == "pool.exceeds_available");
+  CHECK(first["level"] == "fail");
+  CHECK(first["subject"] == "plan");
+  CHECK(first["inputs"][0] == "instances");
+  CHECK(first["source"] == "database.max_connections, database.reserved");
+  CHECK(j["findings"][finding_catalogue().size() - 1]["id"] == "server.statements_withheld");
+  const std::string text = render_finding_catalogue("text");
+  CHECK(text.starts_with("pool.exceeds_available  fail  plan\n  the application's connections exceed max_connections less the "
+                         "reserved budget\n  inputs: instances, max_connections, reserve, database.max_connections, "
+                         "database.reserved\n  source: database.max_connections, database.reserved\n\n"));
+  CHECK(render_finding_catalogue("yaml").empty());
 }

@@ -77,7 +77,10 @@ TEST_CASE("parse_fleet_toml")
   {
     CHECK(parse_error(k_service) == "fleet.toml:1:1: database: missing key");
     CHECK(parse_error("[database]\nmax_connections = 100\nversion = 8\n" + k_service) ==
-          "fleet.toml:3:11: database.version: expected a whole number from 9 to 99, got 8");
+          "fleet.toml:3:11: database.version: expected a whole number from 10 to 99, got 8");
+    // 9.x majors had two parts (9.6): the fleet takes the one-number majors, as config --server-version does.
+    CHECK(parse_error("[database]\nmax_connections = 100\nversion = 9\n" + k_service) ==
+          "fleet.toml:3:11: database.version: expected a whole number from 10 to 99, got 9");
     CHECK(parse_error(k_database + "colour = 1\n" + k_service) == "fleet.toml:4:1: database.colour: unknown key");
     CHECK(parse_error(k_database + k_service + "pool = 5\n") ==
           "fleet.toml:10:8: service[0].pool: unknown key (accepted: name, client, session_features, database, user, vus, rps, "
@@ -230,22 +233,22 @@ TEST_CASE("size_fleet: the PgBouncer plan")
 {
   const Fleet f = fleet(example_fleet_text());
   REQUIRE(f.pgbouncer.has_value());
-  const FleetPgBouncerPlan& p = *f.pgbouncer;
+  const PgBouncerPlan& p = *f.pgbouncer;
   // Budget: min(available 60, floor(0.70 x 100) = 70) = 60.
   CHECK(p.server_budget == 60);
   REQUIRE(p.pools.size() == 2);
-  const FleetPool& api = p.pools[0];
+  const PgBouncerPool& api = p.pools[0];
   CHECK(api.database == "chat_backend_db");
   CHECK(api.user == "chat");
-  CHECK(api.pool_mode == "transaction");
+  CHECK(api.pool_mode == PoolMode::transaction);
   // The seed's formula over the whole load: 13 x 3 + 10 = 49 -> 50, reserve 0.2 x 50 = 10.
   CHECK(api.default_pool_size_wanted == 50);
   // The notifier needs session features: its own session-mode entry for the same database,
   // a server connection per client connection, surge included: (1 + 1) x 10 = 20.
-  const FleetPool& notifier = p.pools[1];
+  const PgBouncerPool& notifier = p.pools[1];
   CHECK(notifier.database == "chat_backend_db_session");
   CHECK(notifier.dbname == "chat_backend_db");
-  CHECK(notifier.pool_mode == "session");
+  CHECK(notifier.pool_mode == PoolMode::session);
   CHECK(notifier.default_pool_size == 20);
   CHECK(p.session_connections == 20);
   // 60 - 20 = 40 left for 50 + 10 wanted: default floor(40 / 1.2) = 33, reserve 40 - 33 = 7.
@@ -295,7 +298,7 @@ TEST_CASE("size_fleet: the capacity truth (the seed's scaling-table trap)")
                         "[[service]]\nname = \"chat-api\"\ndatabase = \"chat\"\nuser = \"app\"\nvus = 501\nquery_ms = 150\n");
   REQUIRE(f.pgbouncer.has_value());
   CHECK(f.triggers.front().id == "scaling_table");
-  const FleetPool& pool = f.pgbouncer->pools.front();
+  const PgBouncerPool& pool = f.pgbouncer->pools.front();
   CHECK(pool.peak == doctest::Approx(52.605));
   CHECK(pool.peak_ceil == 53);
   CHECK(pool.default_pool_size == 41); // floor(50 / 1.2)
@@ -334,7 +337,7 @@ TEST_CASE("size_fleet: the capacity truth (the seed's scaling-table trap)")
                              "[[service]]\nname = \"a\"\ndatabase = \"d\"\nuser = \"u\"\nrps = 400\nquery_ms = 100\n"
                              "[[service]]\nname = \"b\"\ndatabase = \"d\"\nuser = \"u\"\nrps = 100\nquery_ms = 100\n");
     REQUIRE(open.pgbouncer.has_value());
-    const FleetPool& shared = open.pgbouncer->pools.front();
+    const PgBouncerPool& shared = open.pgbouncer->pools.front();
     CHECK(shared.services == std::vector<std::string>{ "a", "b" });
     CHECK(shared.peak == doctest::Approx(50));
     REQUIRE(shared.wait.has_value());
@@ -442,7 +445,7 @@ TEST_CASE("size_fleet: session entries never share a name across databases")
   CHECK(e1 != "a_session");
   CHECK(e2 != e1);
   CHECK(e2 != "a_session");
-  for (const FleetPool& pool : f.pgbouncer->pools) {
+  for (const PgBouncerPool& pool : f.pgbouncer->pools) {
     if (pool.database == e1) {
       CHECK(pool.dbname == "a");
     }

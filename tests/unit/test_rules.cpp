@@ -78,7 +78,7 @@ TEST_CASE("builtin_rules")
   CHECK(r.pgbouncer_triggers.instances_above == 5);
   CHECK(r.pgbouncer_triggers.total_connections_above == 200);
   CHECK(r.pgbouncer_settings.listen_port == 6432);
-  CHECK(r.pgbouncer_settings.pool_mode == "transaction");
+  CHECK(r.pgbouncer_settings.pool_mode == PoolMode::transaction);
   CHECK(r.pgbouncer_settings.max_client_conn == 1000);
   CHECK(r.pgbouncer_settings.reserve_pool_timeout_s == 5);
   // seed, "Progressive Load Testing Strategy": 5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs.

@@ -106,12 +106,12 @@ TEST_CASE("size: the PgBouncer plan")
     const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "transaction_pooling", "true" }, { "max_connections", "200" } });
     REQUIRE(p.pgbouncer.has_value());
     CHECK(p.recommendation == Recommendation::pgbouncer);
-    CHECK(p.pgbouncer->default_pool_size == 50);
-    CHECK(p.pgbouncer->min_pool_size == 10);
-    CHECK(p.pgbouncer->reserve_pool_size == 10);
+    CHECK(p.pgbouncer->pools.front().default_pool_size == 50);
+    CHECK(p.pgbouncer->pools.front().min_pool_size == 10);
+    CHECK(p.pgbouncer->pools.front().reserve_pool_size == 10);
     CHECK(p.pgbouncer->max_client_conn == 1000);
     CHECK(p.pgbouncer->reserve_pool_timeout_s == 5);
-    CHECK(p.pgbouncer->pool_mode == "transaction");
+    CHECK(p.pgbouncer->pool_mode == PoolMode::transaction);
     CHECK(p.server_connections == 60);
   }
   SUBCASE("with the seed's own database, 50 + 10 do not fit the 50 available")
@@ -119,9 +119,9 @@ TEST_CASE("size: the PgBouncer plan")
     const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "transaction_pooling", "true" } });
     REQUIRE(p.pgbouncer.has_value());
     // floor(50 / 1.2) = 41, and the rest of the 50 is the reserve.
-    CHECK(p.pgbouncer->default_pool_size_wanted == 50);
-    CHECK(p.pgbouncer->default_pool_size == 41);
-    CHECK(p.pgbouncer->reserve_pool_size == 9);
+    CHECK(p.pgbouncer->pools.front().default_pool_size_wanted == 50);
+    CHECK(p.pgbouncer->pools.front().default_pool_size == 41);
+    CHECK(p.pgbouncer->pools.front().reserve_pool_size == 9);
     CHECK(p.server_connections == 50);
     CHECK(p.fits);
   }
@@ -133,11 +133,33 @@ TEST_CASE("size: the PgBouncer plan")
     REQUIRE(p.pgbouncer.has_value());
     CHECK(p.scenarios[0].per_instance_peak == 1.575);
     CHECK(p.pool_size == 20);
-    CHECK(p.pgbouncer->default_pool_size == 50);
-    CHECK(p.pgbouncer->reserve_pool_size == 10);
+    CHECK(p.pgbouncer->pools.front().default_pool_size == 50);
+    CHECK(p.pgbouncer->pools.front().reserve_pool_size == 10);
     CHECK(p.total_connections == 160);
     CHECK(p.pgbouncer->max_client_conn == 1000);
   }
+}
+
+TEST_CASE("pgbouncer_server_budget: the available connections, at most the safe band's top")
+{
+  // data/rules.toml: safe_utilization_max 0.70. max_connections 200 less a reserve of 50: 150
+  // available, but 70 % of 200 is 140.
+  CHECK(pgbouncer_server_budget(150, 200, 0.70) == 140);
+  // max_connections 100 less 40 reserved (docs/fleet.md's example): 60 available, under 70.
+  CHECK(pgbouncer_server_budget(60, 100, 0.70) == 60);
+  // 0.57 x 100 is 56.99999999999999 in doubles: rounded to 9 decimals before the floor, 57.
+  CHECK(pgbouncer_server_budget(100, 100, 0.57) == 57);
+}
+
+TEST_CASE("PoolMode: PgBouncer's three words, and nothing else")
+{
+  for (PoolMode mode : { PoolMode::session, PoolMode::transaction, PoolMode::statement }) {
+    CHECK(parse_pool_mode(to_string(mode)) == mode);
+  }
+  CHECK(to_string(PoolMode::transaction) == "transaction");
+  CHECK_FALSE(parse_pool_mode("txn").has_value());
+  CHECK_FALSE(parse_pool_mode("Transaction").has_value()); // docs/rules.md: the three words as written
+  CHECK_FALSE(parse_pool_mode("").has_value());
 }
 
 TEST_CASE("size: monitoring thresholds")

@@ -1,0 +1,411 @@
+// The plan's rules (subject: plan): each a check on the Plan, in the table at the end.
+
+#include "finding_engine.hpp"
+#include "poolcalc/numbers.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace poolcalc::detail {
+
+namespace {
+
+std::string available_phrase(const Plan& plan)
+{
+  return fmt::format("{} available (max_connections {} - reserved {})", plan.available, plan.scenario.max_connections, plan.reserved_total);
+}
+
+// pool.exceeds_available: the application's connections do not fit the server
+// (docs/model.md, section 3).
+void pool_exceeds_available(const Plan& plan, const Rules&, const Raise& raise)
+{
+  if (plan.recommendation != Recommendation::pool || plan.total_connections <= plan.available) {
+    return;
+  }
+  const std::string fleet =
+    plan.scenario.instances == 1
+      ? fmt::format("a pool of {}", plan.pool_size)
+      : fmt::format("{} instances x a pool of {} = {} connections", plan.scenario.instances, plan.pool_size, plan.total_connections);
+  raise(fmt::format("{} exceeds the {}", fleet, available_phrase(plan)));
+}
+
+// capacity.exceeds_server: PgBouncer multiplexes clients, but cannot run more queries at once
+// than it has server connections.
+void capacity_exceeds_server(const Plan& plan, const Rules&, const Raise& raise)
+{
+  if (!plan.pgbouncer) {
+    return;
+  }
+  const ScenarioResult& design = plan.scenarios[plan.design_index];
+  if (design.peak_total_ceil <= plan.pgbouncer->server_connections) {
+    return;
+  }
+  raise(fmt::format("the peak of {} concurrent queries needs {} server connections at once, more than PgBouncer's {} ({}): "
+                    "PgBouncer queues clients but cannot run more queries at once than it has server connections; raise "
+                    "max_connections, shorten queries or add capacity",
+                    format_number(design.peak_concurrent),
+                    design.peak_total_ceil,
+                    plan.pgbouncer->server_connections,
+                    plan.pgbouncer->server_connections < plan.available
+                      ? fmt::format("kept inside the safe band; {} are available", plan.available)
+                      : fmt::format("all of the {} available", plan.available)));
+}
+
+// pgbouncer.pool_reduced: the sizing of default_pool_size + reserve_pool_size did not fit.
+void pgbouncer_pool_reduced(const Plan& plan, const Rules& rules, const Raise& raise)
+{
+  if (!plan.pgbouncer || plan.pgbouncer->pools.front().default_pool_size == plan.pgbouncer->pools.front().default_pool_size_wanted) {
+    return;
+  }
+  const PgBouncerPool& p = plan.pgbouncer->pools.front();
+  const auto wanted_reserve =
+    static_cast<std::int64_t>(std::llround(rules.pgbouncer_settings.reserve_pool_ratio * static_cast<double>(p.default_pool_size_wanted)));
+  const std::int64_t server_budget = plan.pgbouncer->server_budget;
+  const std::string budget = server_budget < plan.available
+                               ? fmt::format("the {} server connections inside the safe band ({} of max_connections {}; {} are available)",
+                                             server_budget,
+                                             format_percent(rules.database.safe_utilization_max),
+                                             plan.scenario.max_connections,
+                                             plan.available)
+                               : fmt::format("the {}", available_phrase(plan));
+  raise(fmt::format("default_pool_size {} + reserve_pool_size {} would exceed {}; reduced to {} + {}",
+                    p.default_pool_size_wanted,
+                    wanted_reserve,
+                    budget,
+                    p.default_pool_size,
+                    p.reserve_pool_size));
+}
+
+// pgbouncer.recommended: one of the PgBouncer triggers (rules pgbouncer.triggers), or the scaling table.
+void pgbouncer_recommended(const Plan& plan, const Rules&, const Raise& raise)
+{
+  if (plan.triggers.empty()) {
+    return;
+  }
+  std::vector<std::string> keys;
+  for (const Trigger& trigger : plan.triggers) {
+    keys.push_back(trigger.rule);
+  }
+  raise(fmt::format("use PgBouncer: {}", plan.recommendation_reason), fmt::format("{}", fmt::join(keys, ", ")));
+}
+
+// utilization.*: the safe band, 50-70 % of max_connections by default; exactly one of the three
+// applies.
+struct Utilization
+{
+  std::string used;
+  std::string band;
+  double value = 0;
+};
+
+Utilization utilization(const Plan& plan, const Rules& rules)
+{
+  const DatabaseRules& db = rules.database;
+  return { fmt::format(
+             "{} of max_connections {} = {}", plan.server_connections, plan.scenario.max_connections, format_percent(plan.utilization)),
+           fmt::format("{}-{}", format_number(db.safe_utilization_min * 100.0, 1), format_percent(db.safe_utilization_max)),
+           round_decimal(plan.utilization) };
+}
+
+void utilization_above_safe(const Plan& plan, const Rules& rules, const Raise& raise)
+{
+  const auto [used, band, u] = utilization(plan, rules);
+  if (u > rules.database.safe_utilization_max) {
+    raise(fmt::format("{}, above the safe band of {}", used, band));
+  }
+}
+
+void utilization_within_safe(const Plan& plan, const Rules& rules, const Raise& raise)
+{
+  const auto [used, band, u] = utilization(plan, rules);
+  if (u <= rules.database.safe_utilization_max && u >= rules.database.safe_utilization_min) {
+    raise(fmt::format("{}, within the safe band of {}", used, band));
+  }
+}
+
+void utilization_below_safe(const Plan& plan, const Rules& rules, const Raise& raise)
+{
+  const auto [used, band, u] = utilization(plan, rules);
+  if (u < rules.database.safe_utilization_min && !(u > rules.database.safe_utilization_max)) {
+    raise(fmt::format("{}, below the safe band of {}{}", used, band, plan.server_connections < plan.available ? ": room to spare" : ""));
+  }
+}
+
+// scenario.does_not_fit: another scenario of the list would not fit (the worked example's own 200 ms case).
+void scenario_does_not_fit(const Plan& plan, const Rules&, const Raise& raise)
+{
+  for (std::size_t i = 0; i < plan.scenarios.size(); ++i) {
+    const ScenarioResult& r = plan.scenarios[i];
+    if (i == plan.design_index || r.fits) {
+      continue;
+    }
+    std::string message;
+    if (plan.pgbouncer) {
+      message = fmt::format("the {} scenario ({} ms) peaks at {} concurrent queries, more than PgBouncer's {} server connections",
+                            r.label,
+                            format_number(r.query_ms),
+                            format_number(r.peak_concurrent),
+                            plan.pgbouncer->server_connections);
+    } else {
+      const std::string needs =
+        plan.scenario.instances == 1
+          ? fmt::format("a pool of {}", r.pool_size)
+          : fmt::format("{} instances x {} = {} connections", plan.scenario.instances, r.pool_size, r.total_connections);
+      message = fmt::format("the {} scenario ({} ms, peak {}) needs {}, more than the {} available",
+                            r.label,
+                            format_number(r.query_ms),
+                            format_number(r.peak_concurrent),
+                            needs,
+                            plan.available);
+    }
+    raise(message);
+  }
+}
+
+// scaling.band_disagrees: the scaling table and the rule of thumb give different pools.
+void scaling_band_disagrees(const Plan& plan, const Rules&, const Raise& raise)
+{
+  const ScalingRow* row = plan.scaling_row;
+  if (row == nullptr || row->pgbouncer || (plan.rule_of_thumb_pool >= row->pool_min && plan.rule_of_thumb_pool <= row->pool_max)) {
+    return;
+  }
+  const std::string users = row->users_max ? fmt::format("{}-{}", row->users_min, *row->users_max) : fmt::format("{}+", row->users_min);
+  raise(fmt::format("the scaling table puts {} users ({}) at a pool of {}-{} with max_connections {}; the formula gives {}",
+                    plan.scenario.vus,
+                    users,
+                    row->pool_min,
+                    row->pool_max,
+                    row->max_connections,
+                    plan.rule_of_thumb_pool));
+}
+
+// timeout.pool_at_or_above_request: a pool wait that outlasts the client's own timeout is never
+// seen as a pool error (k6's default request timeout is 60 s).
+void timeout_pool_at_or_above_request(const Plan& plan, const Rules&, const Raise& raise)
+{
+  const Scenario& s = plan.scenario;
+  if (s.pool_timeout_s == 0 || s.pool_timeout_s < s.request_timeout_s) {
+    return;
+  }
+  raise(fmt::format("pool_timeout {} s is at or above the client's request timeout of {} s: requests time out first and "
+                    "pool exhaustion shows up as client timeouts; keep pool_timeout below it",
+                    format_number(s.pool_timeout_s),
+                    format_number(s.request_timeout_s)));
+}
+
+// timeout.pool_disabled: Prisma's pool_timeout=0 waits for a connection forever.
+void timeout_pool_disabled(const Plan& plan, const Rules&, const Raise& raise)
+{
+  if (plan.scenario.pool_timeout_s != 0) {
+    return;
+  }
+  raise("pool_timeout 0 disables the timeout: a request waits for a connection forever and an exhausted pool never "
+        "shows up as an error");
+}
+
+// reserve.replication_not_counted: since PostgreSQL 12 WAL senders have their own slots.
+void reserve_replication_not_counted(const Plan& plan, const Rules& rules, const Raise& raise)
+{
+  for (const ReserveEntry& entry : plan.scenario.reserved) {
+    if (entry.connections > 0 && entry.name.find("replication") != std::string::npos) {
+      raise(fmt::format("the reserve '{}' ({}) is only needed before PostgreSQL {}: since then WAL senders "
+                        "(max_wal_senders) have slots of their own outside max_connections",
+                        entry.name,
+                        entry.connections,
+                        rules.postgres.wal_senders_separate_since));
+    }
+  }
+}
+
+// reserve.superuser_not_default: the budget's superuser reserve differs from what PostgreSQL
+// itself reserves (superuser_reserved_connections, default 3).
+void reserve_superuser_not_default(const Plan& plan, const Rules& rules, const Raise& raise)
+{
+  const std::int64_t pg_default = rules.postgres.superuser_reserved_connections_default;
+  for (const ReserveEntry& entry : plan.scenario.reserved) {
+    if (entry.name == "superuser" && entry.connections != pg_default) {
+      raise(fmt::format("the reserve 'superuser' is {}, but PostgreSQL reserves superuser_reserved_connections = {} "
+                        "by default; check SHOW superuser_reserved_connections on the server",
+                        entry.connections,
+                        pg_default));
+    }
+  }
+}
+
+// queueing.unstable: an open load at or above what the pool can serve: the queue grows without bound.
+void queueing_unstable(const Plan& plan, const Rules&, const Raise& raise)
+{
+  const auto& m = plan.queueing.recommended;
+  if (!m || m->stable) {
+    return;
+  }
+  const OpenLoad& load = plan.queueing.open;
+  raise(fmt::format("{} queries/s x {} s = {} Erlangs per instance on a pool of {}: the queue grows without bound; the "
+                    "pool serves at most {} queries/s",
+                    format_number(load.arrival_rps, 3),
+                    format_number(load.hold_s, 3),
+                    format_number(round_decimal(load.arrival_rps * load.hold_s), 3),
+                    m->pool,
+                    format_number(m->throughput_rps, 1)));
+}
+
+// queueing.timeouts: the queueing model predicts pool timeouts above the monitoring warning rate.
+void queueing_timeouts(const Plan& plan, const Rules& rules, const Raise& raise)
+{
+  const auto& m = plan.queueing.recommended;
+  if (!m || !m->stable || m->timeout_rate <= rules.monitoring.timeout_error_warn_rate) {
+    return;
+  }
+  raise(fmt::format("the queueing model predicts {} % of queries waiting longer than pool_timeout {} s on the pool of {} "
+                    "(the warning level is {} %)",
+                    format_number(m->timeout_rate * 100.0, 2),
+                    format_number(plan.scenario.pool_timeout_s),
+                    m->pool,
+                    format_number(rules.monitoring.timeout_error_warn_rate * 100.0, 2)));
+}
+
+// target.far_from_rule_of_thumb: the rule of thumb and the --target's pool differ widely.
+void target_far_from_rule_of_thumb(const Plan& plan, const Rules& rules, const Raise& raise)
+{
+  const QueueingPlan& q = plan.queueing;
+  if (!q.target || !q.target_pool) {
+    return;
+  }
+  const double ratio = static_cast<double>(plan.rule_of_thumb_pool) / static_cast<double>(plan.pool_size);
+  const double far = rules.queueing.rule_of_thumb_far_ratio;
+  if (ratio < far && ratio > 1.0 / far) {
+    return;
+  }
+  raise(fmt::format("the rule of thumb gives a pool of {}, {} the {} that meets {} ({} + {} overhead, rounded)",
+                    plan.rule_of_thumb_pool,
+                    ratio >= far ? fmt::format("{}x", format_number(ratio, 1)) : fmt::format("1/{} of", format_number(1.0 / ratio, 1)),
+                    plan.pool_size,
+                    q.target->text,
+                    *q.target_pool,
+                    plan.scenario.overhead));
+}
+
+} // namespace
+
+const std::vector<Rule<Plan>>& plan_rules()
+{
+  constexpr FindingSubject plan = FindingSubject::plan;
+  static const std::vector<Rule<Plan>> table = {
+    { { "pool.exceeds_available",
+        Level::fail,
+        plan,
+        { "instances", "max_connections", "reserve", "database.max_connections", "database.reserved" },
+        "database.max_connections, database.reserved",
+        "the application's connections exceed max_connections less the reserved budget" },
+      pool_exceeds_available },
+    { { "capacity.exceeds_server",
+        Level::fail,
+        plan,
+        { "max_connections", "reserve", "database.safe_utilization_max", "pgbouncer.settings.reserve_pool_ratio" },
+        "database.max_connections, database.reserved, database.safe_utilization_max",
+        "with PgBouncer, the peak concurrency exceeds the server connections available" },
+      capacity_exceeds_server },
+    { { "pgbouncer.recommended",
+        Level::warn,
+        plan,
+        { "vus", "instances", "services", "transaction_pooling", "remote_database", "database_url", "scaling", "pgbouncer.triggers" },
+        "the keys of the triggers that fired: scaling, pgbouncer.triggers.*",
+        "a PgBouncer trigger or the scaling table's top row applies" },
+      pgbouncer_recommended },
+    { { "pgbouncer.pool_reduced",
+        Level::warn,
+        plan,
+        { "max_connections", "reserve", "pgbouncer.settings.reserve_pool_ratio", "database.safe_utilization_max" },
+        "pgbouncer.settings.reserve_pool_ratio, database.safe_utilization_max",
+        "PgBouncer's server pool was reduced to fit the connections available" },
+      pgbouncer_pool_reduced },
+    { { "utilization.above_safe",
+        Level::warn,
+        plan,
+        { "max_connections", "database.safe_utilization_min", "database.safe_utilization_max" },
+        "database.safe_utilization_min, database.safe_utilization_max",
+        "utilization of max_connections above the safe band" },
+      utilization_above_safe },
+    { { "utilization.within_safe",
+        Level::info,
+        plan,
+        { "max_connections", "database.safe_utilization_min", "database.safe_utilization_max" },
+        "database.safe_utilization_min, database.safe_utilization_max",
+        "utilization of max_connections inside the safe band" },
+      utilization_within_safe },
+    { { "utilization.below_safe",
+        Level::info,
+        plan,
+        { "max_connections", "database.safe_utilization_min", "database.safe_utilization_max" },
+        "database.safe_utilization_min, database.safe_utilization_max",
+        "utilization of max_connections below the safe band" },
+      utilization_below_safe },
+    { { "scenario.does_not_fit",
+        Level::warn,
+        plan,
+        { "query_ms", "instances", "max_connections", "reserve" },
+        "query_ms (the scenarios)",
+        "another query-time scenario would not fit" },
+      scenario_does_not_fit },
+    { { "queueing.unstable",
+        Level::fail,
+        plan,
+        { "rps", "query_ms", "instances" },
+        "queueing model (Erlang C)",
+        "an open load at or above the pool's capacity" },
+      queueing_unstable },
+    { { "queueing.timeouts",
+        Level::warn,
+        plan,
+        { "pool_timeout", "monitoring.timeout_error_warn_rate" },
+        "monitoring.timeout_error_warn_rate",
+        "predicted pool timeouts above the monitoring warning rate" },
+      queueing_timeouts },
+    { { "target.far_from_rule_of_thumb",
+        Level::info,
+        plan,
+        { "target", "queueing.rule_of_thumb_far_ratio" },
+        "queueing.rule_of_thumb_far_ratio",
+        "the rule of thumb's pool and the --target's differ by the far ratio or more" },
+      target_far_from_rule_of_thumb },
+    { { "timeout.pool_at_or_above_request",
+        Level::warn,
+        plan,
+        { "pool_timeout", "request_timeout", "timeouts.client_request_timeout_s" },
+        "timeouts.client_request_timeout_s",
+        "pool_timeout at or above the client's request timeout" },
+      timeout_pool_at_or_above_request },
+    { { "timeout.pool_disabled",
+        Level::warn,
+        plan,
+        { "pool_timeout", "timeouts.pool_timeout_s" },
+        "timeouts.pool_timeout_s",
+        "pool_timeout 0 waits forever" },
+      timeout_pool_disabled },
+    { { "scaling.band_disagrees",
+        Level::info,
+        plan,
+        { "vus", "scaling" },
+        "scaling",
+        "the scaling table's pool band and the formula disagree" },
+      scaling_band_disagrees },
+    { { "reserve.replication_not_counted",
+        Level::info,
+        plan,
+        { "reserve", "database.reserved", "postgres.wal_senders_separate_since" },
+        "postgres.wal_senders_separate_since",
+        "a replication reserve on PostgreSQL 12+, where WAL senders have their own slots" },
+      reserve_replication_not_counted },
+    { { "reserve.superuser_not_default",
+        Level::info,
+        plan,
+        { "reserve", "database.reserved", "postgres.superuser_reserved_connections_default" },
+        "postgres.superuser_reserved_connections_default",
+        "a superuser reserve other than PostgreSQL's default" },
+      reserve_superuser_not_default },
+  };
+  return table;
+}
+
+} // namespace poolcalc::detail

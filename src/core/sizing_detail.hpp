@@ -1,0 +1,40 @@
+#pragma once
+// The steps the single plan (sizing.cpp) and the fleet (fleet.cpp) share: one place for the
+// rounding, the scaling table's row and PgBouncer's pool arithmetic.
+
+#include "poolcalc/pgbouncer_plan.hpp"
+#include "poolcalc/rules.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace poolcalc::detail {
+
+// ceil() of a product of decimal inputs, after removing floating-point noise (see
+// round_decimal). Inputs are bounded (scenario.hpp) so the result fits easily. Any load at all
+// needs a connection, however small rounding made it.
+std::int64_t ceil_count(double value);
+
+// The scaling table's row for `users`, or none.
+const ScalingRow* scaling_row_for(const std::vector<ScalingRow>& rows, std::int64_t users);
+
+// PgBouncer's [pgbouncer] settings from the rules (listen, auth, pool_mode, reserve_pool_timeout),
+// max_client_conn at least `client_connections`, and the server budget; no pools yet.
+PgBouncerPlan pgbouncer_plan_settings(const Rules& rules,
+                                      std::int64_t client_connections,
+                                      std::int64_t available,
+                                      std::int64_t max_connections);
+
+// A transaction pool of `wanted` default connections and the rules' reserve ratio of them, before
+// any fitting to the budget.
+void size_transaction_pool(PgBouncerPool& pool, std::int64_t wanted, const PgBouncerSettingsRules& rules);
+
+// Fits a pool's default + reserve into `share` server connections, keeping the reserve's ratio:
+// default_pool_size = floor(share / (1 + reserve ratio)), at least `at_least`; the reserve takes
+// the rest of the share.
+void fit_pool(PgBouncerPool& pool, std::int64_t share, std::int64_t at_least, const PgBouncerSettingsRules& rules);
+
+// min_pool_size: the rules' min_pool_ratio of default_pool_size.
+void set_min_pool_size(PgBouncerPool& pool, const PgBouncerSettingsRules& rules);
+
+} // namespace poolcalc::detail
