@@ -3,6 +3,7 @@
 #include "cmd_env_write.hpp"
 
 #include "poolcalc/emit.hpp"
+#include "poolcalc/emit_findings.hpp"
 #include "poolcalc/safe_text.hpp"
 
 #include <fmt/format.h>
@@ -132,6 +133,13 @@ Outcome run_curve(Invocation& invocation)
 Outcome run_rules(Invocation& invocation)
 {
   const Loaded& loaded = invocation.loaded;
+  if (invocation.given.has("--findings")) {
+    return Output{ render_finding_catalogue(format_name(loaded.format)) };
+  }
+  if (invocation.given.has("--format")) {
+    return poolcalc::unexpected(
+      Failure{ k_exit_usage, "--format: `poolcalc rules` prints the rules as TOML; --format text or json goes with --findings" });
+  }
   return Output{ fmt::format("# poolcalc rules in force: {}\n{}", user_text(loaded.rules_source), loaded.rules_text) };
 }
 

@@ -175,23 +175,31 @@ CommandSpec report_command(const Rules& rules)
 
 CommandSpec rules_command()
 {
-  return {
+  CommandSpec command{
     Command::rules,
     "rules",
-    "print the rules in force (built in, or --rules FILE) as TOML",
-    { rules_option(),
+    "print the rules in force (built in, or --rules FILE) as TOML, or with --findings every finding poolcalc reports",
+    { own("--findings",
+          "",
+          "list every finding instead: its id, level, what it judges, the inputs it reads and its source; text or json by --format",
+          OptionKind::flag),
+      format_option({ Format::text, Format::json }, Format::text),
+      rules_option(),
       { "--config", "FILE", "a scenario file: the rules its `rules` key names", OptionKind::value, "Files", {}, {}, false, false, {} } },
-    {},
+    { Format::text, Format::json },
     Format::text,
     k_need_rules | k_need_config_file,
-    "The output is a valid --rules file; every key is required there (docs/rules.md).",
+    "The output is a valid --rules file; every key is required there (docs/rules.md). With --findings, the catalogue of findings\n"
+    "(docs/rules.md, \"Findings catalogue\") instead, as text or json by --format.",
     { { "poolcalc rules > my-rules.toml", "the built-in rules, a starting point for a rules file of your own" },
-      { "poolcalc rules --rules my-rules.toml", "checks a rules file and prints it as it is in force" } },
-    { { "--explain", "`poolcalc rules` prints the rules; drop --explain" },
-      { "--format", "`poolcalc rules` always prints TOML; drop --format" } },
+      { "poolcalc rules --rules my-rules.toml", "checks a rules file and prints it as it is in force" },
+      { "poolcalc rules --findings --format json", "every finding of the plan, the fleet and the live server, for a CI policy" } },
+    { { "--explain", "`poolcalc rules` prints the rules; drop --explain" } },
     {},
     &run_rules
   };
+  command.config_format = false; // a scenario file's `format` is its plan's, not the rules'
+  return command;
 }
 
 CommandSpec curve_command(const Rules& rules)

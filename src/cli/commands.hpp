@@ -126,6 +126,7 @@ struct CommandSpec
   std::vector<Refusal> refusals; // options it refuses with a reason of its own
   std::string refuse_all;        // one message for any option it does not take (fleet)
   RunFunction run = nullptr;
+  bool config_format = true; // a --config file's `format` applies (when it has a choice of formats)
 
   const OptionDecl* option(std::string_view flag) const;
   bool takes(std::string_view flag) const { return option(flag) != nullptr; }

@@ -80,7 +80,7 @@ poolcalc::expected<void, Failure> read_rules(const Given& given, const ConfigFil
 poolcalc::expected<Format, Failure> settle_format(const CommandSpec& command, const Given& given, const RawInputs& config)
 {
   std::optional<RawValue> chosen;
-  if (command.formats.size() > 1 && config.contains("format")) {
+  if (command.formats.size() > 1 && command.config_format && config.contains("format")) {
     chosen = config.at("format");
   }
   if (const auto flag = given.value("--format")) {

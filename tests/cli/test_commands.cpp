@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -105,7 +107,8 @@ TEST_CASE("completion bash: subcommands, flags, formats, targets and files from 
   CHECK(bash_complete({ "poolcalc", "curve", "--format", "" }) == std::vector<std::string>{ "text", "csv", "json", "svg" });
   CHECK(bash_complete({ "poolcalc", "fleet", "--format", "" }) == std::vector<std::string>{ "text", "json", "markdown" });
   CHECK(bash_complete({ "poolcalc", "config", "--format", "=", "" }) == std::vector<std::string>{ "text", "json" });
-  CHECK(bash_complete({ "poolcalc", "rules", "--" }) == std::vector<std::string>{ "--rules", "--config", "--help" });
+  CHECK(bash_complete({ "poolcalc", "rules", "--" }) ==
+        std::vector<std::string>{ "--findings", "--format", "--rules", "--config", "--help" });
   CHECK(bash_complete({ "poolcalc", "--vus", "120", "env", "--wr" }) == std::vector<std::string>{ "--write" });
   CHECK(bash_complete({ "poolcalc", "--format", "json", "--ve" }) == std::vector<std::string>{ "--version" });
   CHECK(bash_complete({ "poolcalc", "pgbouncer", "--u" }) == std::vector<std::string>{ "--userlist" });
@@ -129,7 +132,8 @@ TEST_CASE("completion zsh: the same candidates")
   CHECK(zsh_complete({ "poolcalc", "" }) == k_commands);
   CHECK(zsh_complete({ "poolcalc", "config", "--for", "" }) == k_targets);
   CHECK(zsh_complete({ "poolcalc", "curve", "--format", "" }) == std::vector<std::string>{ "text", "csv", "json", "svg" });
-  CHECK(zsh_complete({ "poolcalc", "rules", "--" }) == std::vector<std::string>{ "--rules", "--config", "--help" });
+  CHECK(zsh_complete({ "poolcalc", "rules", "--" }) ==
+        std::vector<std::string>{ "--findings", "--format", "--rules", "--config", "--help" });
   CHECK(zsh_complete({ "poolcalc", "completion", "" }) == std::vector<std::string>{ "bash", "zsh" });
   CHECK(zsh_complete({ "poolcalc", "fleet", "" }) == std::vector<std::string>{ "(files)" });
   CHECK(zsh_complete({ "poolcalc", "--format", "json", "--rules", "" }) == std::vector<std::string>{ "(files)" });
@@ -174,7 +178,8 @@ TEST_CASE("each subcommand's --help lists the options it takes, and only those")
   CHECK(contains(rules.out, "--rules FILE"));
   CHECK(contains(rules.out, "--config FILE"));
   CHECK_FALSE(contains(rules.out, "--vus"));
-  CHECK_FALSE(contains(rules.out, "--format"));
+  CHECK(contains(rules.out, "--findings"));
+  CHECK(contains(rules.out, "--format FORMAT             text (default) or json"));
   const Result fleet = run_poolcalc({ "fleet", "--help" });
   CHECK_FALSE(contains(fleet.out, "FILE FILE"));
   CHECK(contains(fleet.out, "FILE REQUIRED"));
@@ -221,9 +226,10 @@ TEST_CASE("each subcommand's --help examples run")
 
 TEST_CASE("an option a command does not take is refused, wherever it is given")
 {
-  check_usage_error({ "rules", "--vus", "3" }, "--vus: `poolcalc rules` takes only --rules and --config");
-  check_usage_error({ "--vus", "3", "rules" }, "--vus: `poolcalc rules` takes only --rules and --config");
-  check_usage_error({ "rules", "--format", "json" }, "--format: `poolcalc rules` always prints TOML; drop --format");
+  check_usage_error({ "rules", "--vus", "3" }, "--vus: `poolcalc rules` takes only --findings, --format, --rules and --config");
+  check_usage_error({ "--vus", "3", "rules" }, "--vus: `poolcalc rules` takes only --findings, --format, --rules and --config");
+  check_usage_error({ "rules", "--format", "json" },
+                    "--format: `poolcalc rules` prints the rules as TOML; --format text or json goes with --findings");
   check_usage_error({ "fleet", "data/examples/chat-fleet.toml", "--vus", "5" },
                     "`poolcalc fleet` takes FILE, --format and --rules after `fleet`; the workload comes from the file");
   check_usage_error({ "curve", "--vus", "120", "--query-ms", "150", "--userlist" },
@@ -235,4 +241,56 @@ TEST_CASE("an option a command does not take is refused, wherever it is given")
   CHECK(before.out == after.out);
   const Result split = run_poolcalc({ "--query-ms", "100", "report", "--vus", "120", "--query-ms", "150,200" });
   CHECK(split.out == run_poolcalc({ "report", "--vus", "120", "--query-ms", "100,150,200" }).out);
+}
+
+TEST_CASE("rules --findings: the catalogue as text and as JSON, the same rules in the same order, each in docs/rules.md")
+{
+  const Result json = run_poolcalc({ "rules", "--findings", "--format", "json" });
+  REQUIRE(json.exit_code == 0);
+  CHECK(json.err.empty());
+  const nlohmann::json parsed = nlohmann::json::parse(json.out);
+  CHECK(parsed.at("schema_version") == 1);
+  std::vector<std::string> ids;
+  std::set<std::string> subjects;
+  for (const nlohmann::json& finding : parsed.at("findings")) {
+    ids.push_back(finding.at("id").get<std::string>());
+    subjects.insert(finding.at("subject").get<std::string>());
+    const std::string level = finding.at("level").get<std::string>();
+    CHECK((level == "info" || level == "warn" || level == "fail"));
+    CHECK_FALSE(finding.at("source").get<std::string>().empty());
+    CHECK_FALSE(finding.at("summary").get<std::string>().empty());
+  }
+  // The plan's, the fleet's and the live server's rules, one catalogue (docs/rules.md).
+  CHECK(subjects == std::set<std::string>{ "plan", "fleet", "server" });
+  for (const char* id : { "pool.exceeds_available", "fleet.exceeds_available", "server.full" }) {
+    CHECK(std::find(ids.begin(), ids.end(), id) != ids.end());
+  }
+
+  // The text lists the same ids in the same order: one unindented line per rule.
+  const Result text = run_poolcalc({ "rules", "--findings" });
+  REQUIRE(text.exit_code == 0);
+  std::vector<std::string> text_ids;
+  std::istringstream lines(text.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line.front() != ' ') {
+      text_ids.push_back(line.substr(0, line.find(' ')));
+    }
+  }
+  CHECK(text_ids == ids);
+
+  std::ifstream docs(std::string(POOLCALC_SOURCE_DIR) + "/docs/rules.md");
+  const std::string rules_md((std::istreambuf_iterator<char>(docs)), std::istreambuf_iterator<char>());
+  for (const std::string& id : ids) {
+    INFO(id);
+    CHECK(contains(rules_md, "`" + id + "`"));
+  }
+}
+
+TEST_CASE("rules: a scenario file's format is its plan's; the rules still print as TOML")
+{
+  poolcalc::test::TempDir dir;
+  poolcalc::test::write_file(dir / "scenario.toml", "vus = 120\nquery_ms = 150\nformat = \"markdown\"\n");
+  const Result r = run_poolcalc({ "rules", "--config", dir / "scenario.toml" });
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.rfind("# poolcalc rules in force: built in", 0) == 0);
 }

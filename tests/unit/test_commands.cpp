@@ -70,7 +70,7 @@ TEST_CASE("command table: refusals")
   const CommandSpec& size = table.front();
   const CommandSpec& rules = *find_command(table, "rules");
   const CommandSpec& env = *find_command(table, "env");
-  CHECK(option_refusal(rules, *size.option("--vus")) == "--vus: `poolcalc rules` takes only --rules and --config");
+  CHECK(option_refusal(rules, *size.option("--vus")) == "--vus: `poolcalc rules` takes only --findings, --format, --rules and --config");
   CHECK(option_refusal(rules, *size.option("--explain")) == "--explain: `poolcalc rules` prints the rules; drop --explain");
   CHECK(option_refusal(size, *env.option("--write")) == "--write: only `poolcalc env` writes a file (poolcalc env --write PATH ...)");
   CHECK(format_refusal(size, "--format", "xml") == "--format: expected text, json, markdown or env, got 'xml'");
