@@ -111,12 +111,12 @@ CommandLine::CommandLine(const std::vector<CommandSpec>& table, int argc, const 
   for (const OptionDecl& option : m_front_options) {
     add(m_app, option, option.hidden, m_front);
   }
-  const CommandSpec* named = named_command(table, m_front_options, argc, argv);
+  m_named = named_command(table, m_front_options, argc, argv);
   for (const CommandSpec& command : table) {
     CLI::App* sub = m_app.add_subcommand(command.name, command.summary);
     sub->fallthrough();
     m_subcommands.emplace_back(&command, sub);
-    if (&command == named) {
+    if (&command == m_named) {
       sub->footer(help_footer(command));
       for (const OptionDecl& option : command.options) {
         add(*sub, option, option.hidden, m_sub);

@@ -24,6 +24,10 @@ public:
 
   CLI::App& app() { return m_app; }
 
+  // The subcommand argv names, before parse() (nullptr when none): its --help is the one a parse
+  // error points to.
+  const CommandSpec* named() const { return m_named; }
+
   // After parse(): the command chosen (the default without a subcommand) and the options given.
   const CommandSpec& command() const;
   Given given() const;
@@ -42,6 +46,7 @@ private:
   static void collect(const std::deque<Slot>& slots, Given& given);
 
   const std::vector<CommandSpec>& m_table;
+  const CommandSpec* m_named = nullptr;
   std::vector<OptionDecl> m_front_options;
   CLI::App m_app;
   std::deque<Slot> m_front; // stable addresses for CLI11's bound variables

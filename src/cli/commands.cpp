@@ -298,7 +298,7 @@ CommandSpec fleet_command()
            formats,
            Format::text,
            k_need_rules,
-           "Exit codes: 0 ok (warnings allowed), 2 bad input, 3 a `fail` finding.\n"
+           "Exit codes: 0 ok (warnings allowed), 1 runtime failure, 2 bad input, 3 a `fail` finding.\n"
            "Docs: docs/fleet.md (the file format, every key), docs/json.md (the JSON).",
            { { "poolcalc fleet data/examples/chat-fleet.toml", "each service's pool, the sums, the surge, PgBouncer or not" },
              { "poolcalc fleet data/examples/chat-fleet.toml --format json", "the same as JSON (docs/json.md)" } },

@@ -152,9 +152,10 @@ std::string body(const std::vector<CommandSpec>& table,
   return fmt::format(
     R"(  local cur="${{{words}[{index}]}}" prev="${{{words}[{index}-1]}}" command="" i
 {fixup}  # The subcommand: the first word that is no option or option's value; without one, {front}.
+  # bash also splits a value at ':' and '=' (postgresql://..., admin=5): its pieces are skipped.
   for ((i = {first}; i < {index}; i++)); do
     case "${{{words}[i]}}" in
-    ({value_flags}) [[ ${{{words}[i+1]}} == = ]] && ((i++)); ((i++)) ;;
+    ({value_flags}) [[ ${{{words}[i+1]}} == = ]] && ((i++)); ((i++)); while [[ ${{{words}[i+1]}} == [=:] ]]; do ((i += 2)); done ;;
     (-*) ;;
     ({names}) command="${{{words}[i]}}"; break ;;
     (*) break ;;

@@ -41,7 +41,9 @@ int run_command(int argc, const char* const* argv, std::ostream& out, std::ostre
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
       message.pop_back();
     }
-    return report_failure(err, { k_exit_usage, message + " (see poolcalc --help)" });
+    // The help that lists what was refused: the named subcommand's, else the front's.
+    const std::string help = line.named() != nullptr ? "poolcalc " + line.named()->name + " --help" : "poolcalc --help";
+    return report_failure(err, { k_exit_usage, message + " (see " + help + ")" });
   }
   const CommandSpec& command = line.command();
   const Given given = line.given();

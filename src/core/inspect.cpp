@@ -17,8 +17,6 @@ namespace poolcalc {
 
 namespace {
 
-constexpr std::int64_t k_wal_senders_separate_since = 120000; // server_version_num of PostgreSQL 12
-
 bool is_idle_in_transaction(const Backend& b)
 {
   return b.state == "idle in transaction" || b.state == "idle in transaction (aborted)";
@@ -450,11 +448,13 @@ std::optional<double> mixture_p95(const std::vector<StatementStat>& statements)
 
 namespace {
 
-// The slots ordinary roles can have on this version.
-void count_slots(Inspection& r)
+// The slots ordinary roles can have on this version: WAL senders have slots of their own from
+// the major version rules.toml's postgres.wal_senders_separate_since (server_version_num is
+// major x 10000).
+void count_slots(Inspection& r, const Rules& rules)
 {
   const ServerSnapshot& snapshot = r.snapshot;
-  r.wal_senders_count = snapshot.version_num < k_wal_senders_separate_since;
+  r.wal_senders_count = snapshot.version_num < rules.postgres.wal_senders_separate_since * 10000;
   const std::int64_t reserved = snapshot.reserved_connections.value_or(0);
   r.ordinary_slots =
     snapshot.max_connections - snapshot.superuser_reserved_connections - reserved - (r.wal_senders_count ? snapshot.max_wal_senders : 0);
@@ -550,7 +550,7 @@ Inspection analyze(const ServerSnapshot& snapshot, const Rules& rules, std::stri
   Inspection r;
   r.snapshot = snapshot;
   r.app = std::string(app);
-  count_slots(r);
+  count_slots(r, rules);
   list_sessions(r, count_connections(r), rules.inspect);
   measure_statements(r);
   r.findings = evaluate_server(r, rules);

@@ -130,8 +130,10 @@ std::string render_inspect_text(const Inspection& in, const Rules& rules, const 
                                           : "PostgreSQL 16+ only: nothing reserved this way" });
   rows.push_back({ "max_wal_senders",
                    fmt::format("{}", s.max_wal_senders),
-                   in.wal_senders_count ? "counted against max_connections (before PostgreSQL 12)"
-                                        : "slots of their own since PostgreSQL 12: not taken from max_connections" });
+                   in.wal_senders_count
+                     ? fmt::format("counted against max_connections (before PostgreSQL {})", rules.postgres.wal_senders_separate_since)
+                     : fmt::format("slots of their own since PostgreSQL {}: not taken from max_connections",
+                                   rules.postgres.wal_senders_separate_since) });
   rows.push_back({ "ordinary slots", fmt::format("{}", in.ordinary_slots), slots_formula(in) });
   rows.push_back({ "client connections now",
                    fmt::format("{}", in.client_connections),
@@ -330,9 +332,11 @@ std::string render_inspect_markdown(const Inspection& in, const Rules& rules)
   out += fmt::format("| reserved_connections | {} | {} |\n",
                      s.reserved_connections ? fmt::format("{}", *s.reserved_connections) : "-",
                      s.reserved_connections ? "taken from max_connections" : "PostgreSQL 16+ only");
-  out += fmt::format("| max_wal_senders | {} | {} |\n",
-                     s.max_wal_senders,
-                     in.wal_senders_count ? "counted against max_connections (before 12)" : "own slots since PostgreSQL 12");
+  out +=
+    fmt::format("| max_wal_senders | {} | {} |\n",
+                s.max_wal_senders,
+                in.wal_senders_count ? fmt::format("counted against max_connections (before {})", rules.postgres.wal_senders_separate_since)
+                                     : fmt::format("own slots since PostgreSQL {}", rules.postgres.wal_senders_separate_since));
   out += fmt::format("| ordinary slots | {} | {} |\n", in.ordinary_slots, slots_formula(in));
   out += fmt::format("| client connections now | {} | the inspection's own excluded |\n", in.client_connections);
   out += fmt::format("| free slots | {} | |\n\n", in.free_slots);

@@ -110,6 +110,12 @@ TEST_CASE("completion bash: subcommands, flags, formats, targets and files from 
   CHECK(bash_complete({ "poolcalc", "rules", "--" }) ==
         std::vector<std::string>{ "--findings", "--format", "--rules", "--config", "--help" });
   CHECK(bash_complete({ "poolcalc", "--vus", "120", "env", "--wr" }) == std::vector<std::string>{ "--write" });
+  // bash splits words at ':' and '=' (COMP_WORDBREAKS): a value's pieces are not the subcommand.
+  CHECK(bash_complete({ "poolcalc", "--database-url", "postgresql", ":", "//u@h/db?sslmode", "=", "require", "env", "--wr" }) ==
+        std::vector<std::string>{ "--write" });
+  CHECK(bash_complete({ "poolcalc", "--reserve", "admin", "=", "5", "env", "--wr" }) == std::vector<std::string>{ "--write" });
+  CHECK(bash_complete({ "poolcalc", "--op", "read", ":", "0.5", ":", "10", "pgbouncer", "--u" }) ==
+        std::vector<std::string>{ "--userlist" });
   CHECK(bash_complete({ "poolcalc", "--format", "json", "--ve" }) == std::vector<std::string>{ "--version" });
   CHECK(bash_complete({ "poolcalc", "pgbouncer", "--u" }) == std::vector<std::string>{ "--userlist" });
   CHECK(bash_complete({ "poolcalc", "completion", "" }) == std::vector<std::string>{ "bash", "zsh" });
@@ -138,6 +144,10 @@ TEST_CASE("completion zsh: the same candidates")
   CHECK(zsh_complete({ "poolcalc", "fleet", "" }) == std::vector<std::string>{ "(files)" });
   CHECK(zsh_complete({ "poolcalc", "--format", "json", "--rules", "" }) == std::vector<std::string>{ "(files)" });
   CHECK(zsh_complete({ "poolcalc", "--vus", "120", "pgbouncer", "--fleet", "" }) == std::vector<std::string>{ "(files)" });
+  // zsh keeps a URL one word: env is found after it, so env's flags are offered (--write is env's alone).
+  const std::vector<std::string> after_url =
+    zsh_complete({ "poolcalc", "--database-url", "postgresql://u@h/db?sslmode=require", "env", "--" });
+  CHECK(std::find(after_url.begin(), after_url.end(), "--write") != after_url.end());
   CHECK(zsh_complete({ "poolcalc", "--vus", "" }).empty());
   const std::vector<std::string> front = zsh_complete({ "poolcalc", "--" });
   CHECK(std::find(front.begin(), front.end(), "--version") != front.end());
@@ -233,7 +243,8 @@ TEST_CASE("an option a command does not take is refused, wherever it is given")
   check_usage_error({ "fleet", "data/examples/chat-fleet.toml", "--vus", "5" },
                     "`poolcalc fleet` takes FILE, --format and --rules after `fleet`; the workload comes from the file");
   check_usage_error({ "curve", "--vus", "120", "--query-ms", "150", "--userlist" },
-                    "The following argument was not expected: --userlist (see poolcalc --help)");
+                    "The following argument was not expected: --userlist (see poolcalc curve --help)");
+  check_usage_error({ "fleet" }, "FILE is required (see poolcalc fleet --help)");
   // Flags before the subcommand's name, as before.
   const Result before = run_poolcalc({ "--vus", "120", "--query-ms", "150", "env" });
   const Result after = run_poolcalc({ "env", "--vus", "120", "--query-ms", "150" });

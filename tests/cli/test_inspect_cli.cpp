@@ -42,7 +42,7 @@ TEST_CASE("inspect: bad input is refused before any connection")
   check_error({ "inspect", "--vus", "0", "--query-ms", "auto", "--database-url", k_url },
               2,
               "--vus: expected a whole number from 1 to 1000000000, got '0'");
-  check_error({ "inspect", "--app" }, 2, "--app: 1 required NAME missing (see poolcalc --help)");
+  check_error({ "inspect", "--app" }, 2, "--app: 1 required NAME missing (see poolcalc inspect --help)");
   // The inspection's connect timeout: never "wait forever" (0), and the URL's must be a number.
   check_error({ "inspect", "--connect-timeout", "0", "--database-url", k_url },
               2,

@@ -67,13 +67,16 @@ grep -qx "Sizes database connection pools and tells when a pooler is needed" <<<
 
 # Only the Debian paths, nothing else.
 dpkg-deb --contents "$deb" | awk '{ print $6 }' | grep -v '/$' | sed 's|^\./||' | sort >"$work/files"
+# zsh's completion: vendor-completions for the package (prefix /usr), site-functions elsewhere,
+# the directories Debian's zsh has in $fpath.
 expected_files() {
-  local prefix=$1
+  local prefix=$1 zsh_dir=site-functions
+  [ "$prefix" = usr ] && zsh_dir=vendor-completions
   {
     echo "$prefix/bin/poolcalc"
     echo "$prefix/share/man/man1/poolcalc.1.gz"
     echo "$prefix/share/bash-completion/completions/poolcalc"
-    echo "$prefix/share/zsh/vendor-completions/_poolcalc"
+    echo "$prefix/share/zsh/$zsh_dir/_poolcalc"
     echo "$prefix/share/poolcalc/rules.toml"
     echo "$prefix/share/doc/poolcalc/README.md"
     for doc in "$source"/docs/*.md; do
