@@ -87,26 +87,28 @@ void long_active(const Inspection& r, const Rules& rules, const Raise& raise)
 }
 
 // server.wal_senders_counted: before PostgreSQL 12, WAL senders take max_connections slots.
-void wal_senders_counted(const Inspection& r, const Rules&, const Raise& raise)
+void wal_senders_counted(const Inspection& r, const Rules& rules, const Raise& raise)
 {
   const ServerSnapshot& snapshot = r.snapshot;
   if (r.wal_senders_count) {
-    raise(fmt::format("PostgreSQL {} counts WAL senders against max_connections (before 12): max_wal_senders = {} "
+    raise(fmt::format("PostgreSQL {} counts WAL senders against max_connections (before {}): max_wal_senders = {} "
                       "is reserved for replication",
                       snapshot.version,
+                      rules.postgres.wal_senders_separate_since,
                       snapshot.max_wal_senders));
   }
 }
 
 // server.wal_senders_not_counted: since PostgreSQL 12 they have slots of their own.
-void wal_senders_not_counted(const Inspection& r, const Rules&, const Raise& raise)
+void wal_senders_not_counted(const Inspection& r, const Rules& rules, const Raise& raise)
 {
   const ServerSnapshot& snapshot = r.snapshot;
   if (!r.wal_senders_count) {
-    raise(fmt::format("WAL senders (max_wal_senders = {}) have slots of their own since PostgreSQL 12, so on this "
+    raise(fmt::format("WAL senders (max_wal_senders = {}) have slots of their own since PostgreSQL {}, so on this "
                       "server ({}) the reserved budget's 'replication' entry takes nothing from max_connections and is "
                       "dropped from the live plan",
                       snapshot.max_wal_senders,
+                      rules.postgres.wal_senders_separate_since,
                       snapshot.version));
   }
 }
