@@ -6,10 +6,22 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
 namespace poolcalc::test {
+
+// The lines of a command's output, without their '\n'.
+inline std::vector<std::string> lines_of(const std::string& text)
+{
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
 
 inline bool contains(const std::string& text, const std::string& part)
 {

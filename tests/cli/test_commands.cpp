@@ -19,6 +19,7 @@
 
 using poolcalc::test::check_usage_error;
 using poolcalc::test::contains;
+using poolcalc::test::lines_of;
 using poolcalc::test::Result;
 using poolcalc::test::run_poolcalc;
 using poolcalc::test::run_process;
@@ -31,16 +32,6 @@ const std::vector<std::string> k_commands = { "size",    "env",       "report", 
 // config_targets() (src/emit/config.cpp; docs/clients.md lists the same eight).
 const std::vector<std::string> k_targets = { "pgbouncer",  "prisma",          "node-postgres", "hikaricp",
                                              "sqlalchemy", "go-database-sql", "pgx",           "postgresql-conf" };
-
-std::vector<std::string> lines_of(const std::string& text)
-{
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
-  }
-  return lines;
-}
 
 std::string quoted(const std::string& word)
 {
@@ -289,8 +280,10 @@ TEST_CASE("rules --findings: the catalogue as text and as JSON, the same rules i
   }
   CHECK(text_ids == ids);
 
-  std::ifstream docs(std::string(POOLCALC_SOURCE_DIR) + "/docs/rules.md");
-  const std::string rules_md((std::istreambuf_iterator<char>(docs)), std::istreambuf_iterator<char>());
+  // The catalogue is text or JSON; nothing else.
+  check_usage_error({ "rules", "--findings", "--format", "markdown" }, "--format: `poolcalc rules` prints text or json, got 'markdown'");
+
+  const std::string rules_md = poolcalc::test::read_file(std::string(POOLCALC_SOURCE_DIR) + "/docs/rules.md");
   for (const std::string& id : ids) {
     INFO(id);
     CHECK(contains(rules_md, "`" + id + "`"));

@@ -9,6 +9,7 @@
 
 #include "checks.hpp"
 #include "process.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -23,6 +24,8 @@
 #include <vector>
 
 using poolcalc::test::contains;
+using poolcalc::test::lines_of;
+using poolcalc::test::read_file;
 using poolcalc::test::Result;
 using poolcalc::test::run_poolcalc;
 
@@ -32,16 +35,6 @@ std::string lower(std::string text)
 {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
-}
-
-std::vector<std::string> lines_of(const std::string& text)
-{
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line);
-  }
-  return lines;
 }
 
 std::string trim(std::string text)
@@ -174,8 +167,7 @@ TEST_CASE("no output says 'seed': every command, format, config target and plan"
       if (entry.path().extension() != ".toml") {
         continue;
       }
-      std::ifstream in(entry.path());
-      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::string text = read_file(entry.path().string());
       if (contains(text, "[[service]]")) {
         fleets.push_back(entry.path().string());
       }
