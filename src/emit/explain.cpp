@@ -398,6 +398,7 @@ ExplainBlock pgbouncer_block(const Plan& plan)
 {
   const Scenario& s = plan.scenario;
   const PgBouncerPlan& b = *plan.pgbouncer;
+  const PgBouncerPool& pool = b.pools.front(); // a plan's PgBouncer has one pool
   const ScenarioResult& design = plan.scenarios[plan.design_index];
   ExplainBlock bouncer{ "PgBouncer's server pool (for the whole load)", {} };
   if (plan.queueing.target && !plan.queueing.fleet_target_pool) {
@@ -410,39 +411,39 @@ ExplainBlock pgbouncer_block(const Plan& plan)
                                         plan.queueing.target->text,
                                         *plan.queueing.fleet_target_pool,
                                         s.overhead,
-                                        b.pools.front().default_pool_size_wanted));
+                                        pool.default_pool_size_wanted));
   } else {
     bouncer.lines.push_back(fmt::format("default_pool_size wanted = ceil({}) = {} x {} + {}, rounded up: {}",
                                         format_number(design.peak_concurrent),
                                         design.peak_total_ceil,
                                         format_number(s.burst, 9),
                                         s.overhead,
-                                        b.pools.front().default_pool_size_wanted));
+                                        pool.default_pool_size_wanted));
   }
   bouncer.lines.push_back(fmt::format("server budget = min(available {}, {} x max_connections {}) = {}",
                                       plan.available,
                                       format_percent(plan.safe_utilization_max),
                                       s.max_connections,
                                       b.server_budget));
-  if (b.pools.front().default_pool_size != b.pools.front().default_pool_size_wanted) {
+  if (pool.default_pool_size != pool.default_pool_size_wanted) {
     bouncer.lines.push_back(fmt::format("{} + its reserve do not fit: default_pool_size = floor({} / (1 + reserve ratio)) = {}, "
                                         "reserve_pool_size = {} - {} = {}",
-                                        b.pools.front().default_pool_size_wanted,
+                                        pool.default_pool_size_wanted,
                                         b.server_budget,
-                                        b.pools.front().default_pool_size,
+                                        pool.default_pool_size,
                                         b.server_budget,
-                                        b.pools.front().default_pool_size,
-                                        b.pools.front().reserve_pool_size));
+                                        pool.default_pool_size,
+                                        pool.reserve_pool_size));
   } else {
     bouncer.lines.push_back(fmt::format("reserve_pool_size = {}; {} + {} = {} <= {}",
-                                        b.pools.front().reserve_pool_size,
-                                        b.pools.front().default_pool_size,
-                                        b.pools.front().reserve_pool_size,
+                                        pool.reserve_pool_size,
+                                        pool.default_pool_size,
+                                        pool.reserve_pool_size,
                                         b.server_connections,
                                         b.server_budget));
   }
   bouncer.lines.push_back(fmt::format("min_pool_size = {}; max_client_conn = max({}, {} client connections) = {}",
-                                      b.pools.front().min_pool_size,
+                                      pool.min_pool_size,
                                       b.max_client_conn_minimum,
                                       plan.total_connections,
                                       b.max_client_conn));
