@@ -70,6 +70,8 @@ poolcalc::expected<Distribution, std::string> empirical_distribution(std::vector
 
 // Parses a sample file's text: numbers in milliseconds separated by whitespace, commas or
 // newlines; lines starting with '#' are comments. Errors name the line (1-based) and the text.
+// Returns the durations in seconds (ready for empirical_distribution); refuses a value that is not
+// a finite number, a negative one or one longer than a day, and a text without any value.
 poolcalc::expected<std::vector<double>, std::string> parse_sample_text(std::string_view text);
 
 // The same shape with another mean (every duration scaled by new_mean / mean).
