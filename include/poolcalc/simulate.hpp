@@ -109,8 +109,18 @@ struct SimResult
   std::int64_t events = 0; // over all replications
   double simulated_s = 0;  // measured (after warm-up) simulated seconds per replication
   bool converged = false;  // false: the budget ran out first; the intervals say how far
+  // Empty, or why the run stopped before every figure was within the precision: the event budget;
+  // an open load at or above its pool's capacity (arrivals x mean hold >= the pool, no timeout),
+  // or an open queue that grew past the simulation's memory bound (the waits are then those of
+  // the simulated time only, lower bounds of an unbounded wait); a model too large to simulate
+  // (over 20 million users or 10 million instances).
+  std::string stopped_early;
 };
 
+// Out-of-range inputs do not fail: negative counts, rates and times count as 0, a server_pool
+// that names no pool as -1, a closed group whose think and hold means are both 0 as no load, and a
+// reserve_pool_timeout_s of 0 turns the reserve off (as in PgBouncer). No load at all gives zero
+// figures, no replications and converged = true.
 SimResult simulate(const SimModel& model, const SimOptions& options);
 
 } // namespace poolcalc
