@@ -118,9 +118,9 @@ struct SimResult
 };
 
 // Out-of-range inputs do not fail: negative counts, rates and times count as 0, a server_pool
-// that names no pool as -1, a closed group whose think and hold means are both 0 as no load, and a
-// reserve_pool_timeout_s of 0 turns the reserve off (as in PgBouncer). No load at all gives zero
-// figures, no replications and converged = true.
+// that names no pool as -1, a group with both users and arrival_rps as closed, a closed group whose think and hold means are both 0 as no
+// load, and a reserve_pool_timeout_s of 0 turns the reserve off (as in PgBouncer). No load at all gives zero figures, no replications and
+// converged = true.
 SimResult simulate(const SimModel& model, const SimOptions& options);
 
 } // namespace poolcalc

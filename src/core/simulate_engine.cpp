@@ -394,7 +394,11 @@ ReplicationOutcome Engine::run()
     }
   }
   if (!measuring_) {
-    now_ = std::min(warm, now_);
+    // No event in the measured span: it starts at the warm-up's end all the same (or, for a
+    // replication stopped during its warm-up, now, with nothing measured but the waits so far).
+    if (!overflowed_) {
+      now_ = warm;
+    }
     start_measuring();
   }
   if (overflowed_) {
