@@ -147,17 +147,20 @@ TEST_CASE("simulate: the answer does not depend on the threads")
   bouncer.query_wait_timeout_s = 0.3;
   model.pgbouncer = bouncer;
   SimOptions one = small_run(80'000);
-  SimOptions three = one;
-  three.threads = 3;
   const SimResult a = simulate(model, one);
-  const SimResult b = simulate(model, three);
   REQUIRE(a.groups.size() == 2);
-  CHECK(a.replications == b.replications);
-  CHECK(a.events == b.events);
-  CHECK(a.converged == b.converged);
-  CHECK(same(a.total, b.total));
-  CHECK(same(a.groups[0], b.groups[0]));
-  CHECK(same(a.groups[1], b.groups[1]));
+  for (const unsigned threads : { 3u, 8u }) {
+    CAPTURE(threads);
+    SimOptions many = one;
+    many.threads = threads;
+    const SimResult b = simulate(model, many);
+    CHECK(a.replications == b.replications);
+    CHECK(a.events == b.events);
+    CHECK(a.converged == b.converged);
+    CHECK(same(a.total, b.total));
+    CHECK(same(a.groups[0], b.groups[0]));
+    CHECK(same(a.groups[1], b.groups[1]));
+  }
   CHECK(a.total.timeout_rate.value > 0); // the timeouts are exercised
   // The total's throughput is the groups' sum, replication by replication.
   CHECK(a.total.throughput_rps.value == doctest::Approx(a.groups[0].throughput_rps.value + a.groups[1].throughput_rps.value));
