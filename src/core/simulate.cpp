@@ -5,7 +5,9 @@
 // - Length: each replication measures `measure_s` simulated seconds, chosen so that it handles about
 //   k_events_per_replication events (from the load's expected event rate: two events per query),
 //   after a warm-up of max(a tenth of that, two of the longest cycles (think + hold, or hold for an
-//   open load), twice the time PgBouncer takes to open its largest pool one connection at a time).
+//   open load), twice the time PgBouncer takes to open its largest pool one connection at a time);
+//   a replication's events stay within a quarter of max_events over a batch, the warm-up
+//   shortened if need be (down to a tenth of the measured span).
 //   Every closed user starts thinking at a uniform random phase of one cycle; servers start unopened.
 // - Batches of k_batch replications. After each whole batch every figure's mean over the
 //   replications and its 95 % Student-t half-width are computed (in replication order, so the
@@ -17,8 +19,8 @@
 //   replication stops once more than Plan::max_open_live open queries are in the system (memory);
 //   the queries still waiting count with the wait they have had so far, the run stops after that
 //   batch, converged is false and stopped_early says why.
-// - The budget: at least one batch runs, whatever max_events (each replication's warm-up is at
-//   least two cycles); then a batch runs only if it would stay within max_events.
+// - The budget: at least one batch runs, whatever max_events; then a batch runs only if it would
+//   stay within max_events.
 
 #include "simulate_detail.hpp"
 
@@ -218,16 +220,20 @@ Load sanitise(Plan& plan)
 
 void set_lengths(Plan& plan, const Load& load, std::int64_t max_events)
 {
-  const double per_replication =
-    std::clamp(static_cast<double>(max_events) / (4.0 * static_cast<double>(k_batch)), 100.0, k_events_per_replication);
-  plan.measure_s = per_replication / load.events_per_s;
+  // Events one replication may use: a quarter of the budget over a batch (at least 100).
+  const double budget = std::max(static_cast<double>(max_events) / (4.0 * static_cast<double>(k_batch)), 100.0);
+  const double measured = std::min(budget, k_events_per_replication);
+  plan.measure_s = measured / load.events_per_s;
   double opening = 0;
   if (plan.model.pgbouncer) {
     for (const SimServerPool& p : plan.model.pgbouncer->pools) {
       opening = std::max(opening, static_cast<double>(p.pool_size + p.reserve_pool_size) * plan.model.pgbouncer->server_connect_s);
     }
   }
-  plan.warmup_s = std::max({ plan.measure_s / 10.0, 2.0 * load.longest_cycle_s, 2.0 * opening });
+  // The warm-up wanted, within what is left of the replication's events (a fast group beside a
+  // slow one would otherwise spend millions of events warming up the slow one).
+  const double wanted = std::max({ plan.measure_s / 10.0, 2.0 * load.longest_cycle_s, 2.0 * opening });
+  plan.warmup_s = std::min(wanted, std::max(plan.measure_s / 10.0, (budget - measured) / load.events_per_s));
   plan.max_open_live = static_cast<std::int64_t>(std::min(k_min_open_live + 100.0 * load.open_in_system, k_max_open_live));
 }
 
