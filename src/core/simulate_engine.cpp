@@ -1,5 +1,5 @@
 // One replication of the pool simulation (include/poolcalc/simulate.hpp): a discrete-event loop
-// over a binary heap of 16-byte events, with FIFO queues as ring buffers and no allocation per
+// over a 4-ary heap of 16-byte events, with FIFO queues as ring buffers and no allocation per
 // event once the buffers have grown to the run's largest queue.
 //
 // PgBouncer's part follows PgBouncer 1.18's source (github.com/pgbouncer/pgbouncer, tag
@@ -96,18 +96,18 @@ struct Event
   bool operator<(const Event& o) const { return t < o.t || (t == o.t && key < o.key); }
 };
 
+// A 4-ary min-heap: half the levels of a binary heap, and a node's children share a cache line.
 class EventHeap
 {
 public:
   bool empty() const { return v_.empty(); }
-  const Event& top() const { return v_.front(); }
   void push(double t, EventType type, std::uint32_t id)
   {
-    Event e{ t, (static_cast<std::uint64_t>(type) << 32) | id };
+    const Event e{ t, (static_cast<std::uint64_t>(type) << 32) | id };
     std::size_t i = v_.size();
     v_.push_back(e);
     while (i > 0) {
-      const std::size_t parent = (i - 1) / 2;
+      const std::size_t parent = (i - 1) / 4;
       if (!(e < v_[parent])) {
         break;
       }
@@ -122,24 +122,29 @@ public:
     const Event last = v_.back();
     v_.pop_back();
     const std::size_t n = v_.size();
-    if (n > 0) {
-      std::size_t i = 0;
-      for (;;) {
-        std::size_t child = 2 * i + 1;
-        if (child >= n) {
-          break;
-        }
-        if (child + 1 < n && v_[child + 1] < v_[child]) {
-          ++child;
-        }
-        if (!(v_[child] < last)) {
-          break;
-        }
-        v_[i] = v_[child];
-        i = child;
-      }
-      v_[i] = last;
+    if (n == 0) {
+      return out;
     }
+    std::size_t i = 0;
+    for (;;) {
+      const std::size_t first = 4 * i + 1;
+      if (first >= n) {
+        break;
+      }
+      std::size_t best = first;
+      const std::size_t end = std::min(first + 4, n);
+      for (std::size_t c = first + 1; c < end; ++c) {
+        if (v_[c] < v_[best]) {
+          best = c;
+        }
+      }
+      if (!(v_[best] < last)) {
+        break;
+      }
+      v_[i] = v_[best];
+      i = best;
+    }
+    v_[i] = last;
     return out;
   }
 
