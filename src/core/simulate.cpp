@@ -343,6 +343,50 @@ SimResult zero_result(std::size_t groups)
   return r;
 }
 
+// Batches until the figures are precise enough, the budget is spent or an open load overflows;
+// the estimates over every replication run, in replication order.
+std::vector<Estimate> run_batches(const Plan& plan, bool overloaded, const SimOptions& options, unsigned threads, SimResult& result)
+{
+  const std::size_t figures = (plan.model.groups.size() + 1) * k_figures;
+  std::vector<ReplicationOutcome> reps;
+  std::vector<Estimate> e;
+  for (;;) {
+    std::vector<ReplicationOutcome> batch = run_batch(plan, options.seed, static_cast<std::int64_t>(reps.size()), threads);
+    std::int64_t batch_events = 0;
+    bool overflowed = false;
+    for (ReplicationOutcome& r : batch) {
+      batch_events += r.events;
+      overflowed = overflowed || r.overflowed;
+      reps.push_back(std::move(r));
+    }
+    result.events += batch_events;
+    result.replications = static_cast<std::int64_t>(reps.size());
+    e = estimates(reps, figures);
+    if (options.progress) {
+      options.progress(
+        std::min(1.0, static_cast<double>(result.events) / static_cast<double>(std::max<std::int64_t>(options.max_events, 1))));
+    }
+    if (overloaded) {
+      result.stopped_early = "an open load is at or above its pool's capacity: its queue grows without bound, and the waits are "
+                             "those of the simulated time only";
+      return e;
+    }
+    if (overflowed) {
+      result.stopped_early =
+        fmt::format("an open load's queue passed {} waiting queries: the load is at or above the pools' capacity", plan.max_open_live);
+      return e;
+    }
+    if (precise_enough(e, options.precision)) {
+      result.converged = true;
+      return e;
+    }
+    if (result.events + batch_events > options.max_events || result.replications >= k_max_replications) {
+      result.stopped_early = "the event budget ran out";
+      return e;
+    }
+  }
+}
+
 } // namespace
 
 SimResult simulate(const SimModel& model, const SimOptions& options)
@@ -363,50 +407,12 @@ SimResult simulate(const SimModel& model, const SimOptions& options)
   set_lengths(plan, load, options.max_events);
   unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   threads = std::min<unsigned>(threads, static_cast<unsigned>(k_batch));
-
-  std::vector<ReplicationOutcome> reps;
-  std::vector<Estimate> e;
   SimResult result;
-  std::int64_t last_batch_events = 0;
-  for (;;) {
-    std::vector<ReplicationOutcome> batch = run_batch(plan, options.seed, static_cast<std::int64_t>(reps.size()), threads);
-    last_batch_events = 0;
-    bool overflowed = false;
-    for (ReplicationOutcome& r : batch) {
-      last_batch_events += r.events;
-      overflowed = overflowed || r.overflowed;
-      reps.push_back(std::move(r));
-    }
-    result.events += last_batch_events;
-    e = estimates(reps, (groups + 1) * k_figures);
-    if (options.progress) {
-      options.progress(
-        std::min(1.0, static_cast<double>(result.events) / static_cast<double>(std::max<std::int64_t>(options.max_events, 1))));
-    }
-    if (load.overloaded) {
-      result.stopped_early = "an open load is at or above its pool's capacity: its queue grows without bound, and the waits are "
-                             "those of the simulated time only";
-      break;
-    }
-    if (overflowed) {
-      result.stopped_early =
-        fmt::format("an open load's queue passed {} waiting queries: the load is at or above the pools' capacity", plan.max_open_live);
-      break;
-    }
-    if (precise_enough(e, options.precision)) {
-      result.converged = true;
-      break;
-    }
-    if (result.events + last_batch_events > options.max_events || static_cast<std::int64_t>(reps.size()) >= k_max_replications) {
-      result.stopped_early = "the event budget ran out";
-      break;
-    }
-  }
+  const std::vector<Estimate> e = run_batches(plan, load.overloaded, options, threads, result);
   for (std::size_t g = 0; g < groups; ++g) {
     result.groups.push_back(metrics_at(e, g));
   }
   result.total = metrics_at(e, groups);
-  result.replications = static_cast<std::int64_t>(reps.size());
   result.simulated_s = plan.measure_s;
   return result;
 }
