@@ -367,7 +367,7 @@ ScenarioResult size_one(const Scenario& scenario, double query_ms, std::int64_t 
   return r;
 }
 
-Plan size(const Scenario& scenario, const Rules& rules)
+Plan size_without_queueing_report(const Scenario& scenario, const Rules& rules)
 {
   Plan plan;
   plan.scenario = scenario;
@@ -443,6 +443,12 @@ Plan size(const Scenario& scenario, const Rules& rules)
   plan.monitoring = monitoring_for(plan.pool_size, rules.monitoring);
   plan.consider_pgbouncer_above_pool = rules.report.consider_pgbouncer_above_pool;
   plan.load_test_phases = rules.load_test_phases;
+  return plan;
+}
+
+Plan size(const Scenario& scenario, const Rules& rules)
+{
+  Plan plan = size_without_queueing_report(scenario, rules);
   for (std::int64_t pool : scenario.pools.empty() ? std::vector<std::int64_t>{ plan.pool_size } : scenario.pools) {
     plan.queueing.pools.push_back(evaluate_pool(plan.queueing, pool, scenario.pool_timeout_s));
   }
