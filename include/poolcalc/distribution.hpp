@@ -30,10 +30,10 @@ struct Distribution
     empirical,
   };
   Family family = Family::exponential;
-  double mean_s = 0;             // every family: the mean, in seconds
-  double mu = 0;                 // lognormal: mean of ln(seconds)
-  double sigma = 0;              // lognormal: standard deviation of ln(seconds)
-  std::vector<double> sample_s;  // empirical: the durations in seconds, ascending
+  double mean_s = 0;            // every family: the mean, in seconds
+  double mu = 0;                // lognormal: mean of ln(seconds)
+  double sigma = 0;             // lognormal: standard deviation of ln(seconds)
+  std::vector<double> sample_s; // empirical: the durations in seconds, ascending
 };
 
 std::string_view to_string(Distribution::Family family);
@@ -75,7 +75,7 @@ poolcalc::expected<std::vector<double>, std::string> parse_sample_text(std::stri
 // The same shape with another mean (every duration scaled by new_mean / mean).
 Distribution with_mean(const Distribution& d, double mean_s);
 
-double cv2(const Distribution& d);  // squared coefficient of variation
+double cv2(const Distribution& d);                // squared coefficient of variation
 double quantile(const Distribution& d, double p); // seconds, p in [0, 1]
 
 // One line for the output: "constant 850 ms", "exponential, mean 150 ms",

@@ -49,11 +49,11 @@ struct SimGroup
 {
   std::string name;
   std::int64_t instances = 1;
-  std::int64_t users = 0;   // closed load: looping users per instance (VUs), else 0
-  double arrival_rps = 0;   // open load: Poisson arrivals per second per instance, else 0
-  Distribution think;       // closed load: the pause between a user's queries
-  Distribution hold;        // how long a query holds its connection
-  std::int64_t pool = 0;    // each instance's client pool; 0 = none (straight to PgBouncer)
+  std::int64_t users = 0;    // closed load: looping users per instance (VUs), else 0
+  double arrival_rps = 0;    // open load: Poisson arrivals per second per instance, else 0
+  Distribution think;        // closed load: the pause between a user's queries
+  Distribution hold;         // how long a query holds its connection
+  std::int64_t pool = 0;     // each instance's client pool; 0 = none (straight to PgBouncer)
   double pool_timeout_s = 0; // 0 = wait forever
   int server_pool = -1;      // index into SimPgBouncer::pools; -1 = straight to PostgreSQL
 };
@@ -78,16 +78,16 @@ struct SimMetrics
   Estimate mean_wait_ms;
   Estimate p95_wait_ms;
   Estimate p99_wait_ms;
-  Estimate timeout_rate;   // share of queries abandoned
-  Estimate utilization;    // busy client connections / pool (server connections / pool_size without one)
+  Estimate timeout_rate; // share of queries abandoned
+  Estimate utilization;  // busy client connections / pool (server connections / pool_size without one)
 };
 
 // When to stop: every figure's interval within max(relative x value, absolute), or a budget.
 struct SimPrecision
 {
   double relative = 0.05;
-  double absolute_wait_ms = 0.1;  // mean, p95, p99 wait
-  double absolute_share = 0.002;  // p_wait, timeout_rate, utilization
+  double absolute_wait_ms = 0.1; // mean, p95, p99 wait
+  double absolute_share = 0.002; // p_wait, timeout_rate, utilization
   double relative_throughput = 0.01;
 };
 
@@ -106,9 +106,9 @@ struct SimResult
   std::vector<SimMetrics> groups; // in SimModel::groups order
   SimMetrics total;               // over every group's queries
   std::int64_t replications = 0;
-  std::int64_t events = 0;        // over all replications
-  double simulated_s = 0;         // measured (after warm-up) simulated seconds per replication
-  bool converged = false;         // false: the budget ran out first; the intervals say how far
+  std::int64_t events = 0; // over all replications
+  double simulated_s = 0;  // measured (after warm-up) simulated seconds per replication
+  bool converged = false;  // false: the budget ran out first; the intervals say how far
 };
 
 SimResult simulate(const SimModel& model, const SimOptions& options);
