@@ -108,7 +108,7 @@ poolcalc::expected<FleetFile, std::string> parse_fleet_toml(std::string_view tom
 struct FleetService
 {
   FleetServiceInput input;
-  Plan plan;                          // the core's plan for the service alone
+  Plan plan;                          // the core's plan for the service alone (size_without_queueing_report)
   double peak = 0;                    // the whole service's design peak concurrent queries
   std::int64_t peak_ceil = 0;         // rounded up
   std::int64_t buffered = 0;          // ceil(peak_ceil x burst): the peak with the rule of thumb's burst

@@ -77,6 +77,10 @@ double erlang_c(double erlangs, std::int64_t servers);
 // `percentiles` the p95 and p99 waits (the costly part: a root search on the tail) are NaN.
 QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double timeout_s, bool percentiles = true);
 
+// closed_metrics (with the percentiles) for each of `pools`, the memory of one pool's
+// distribution reused for the next: for `poolcalc curve`.
+std::vector<QueueMetrics> closed_curve(const ClosedLoad& load, const std::vector<std::int64_t>& pools, double timeout_s);
+
 // Open model metrics for a pool (Erlang C; waits scaled by (1 + cv^2) / 2, Allen-Cunneen).
 QueueMetrics open_metrics(const OpenLoad& load, std::int64_t pool, double timeout_s);
 

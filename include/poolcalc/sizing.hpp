@@ -151,6 +151,12 @@ struct Plan
 // `rules` must outlive the plan (scaling_row points into it).
 Plan size(const Scenario& scenario, const Rules& rules);
 
+// size() without the queueing model's report on the plan: plan.queueing has the load and a
+// --target's pool, but no metrics (pools, recommended) and no knee, the costly part for a large
+// load (a search over every pool size up to the users). For callers that show the sizing only:
+// each service of a fleet.
+Plan size_without_queueing_report(const Scenario& scenario, const Rules& rules);
+
 // One step of the rules' load-test phases (the worked example's 5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs with its
 // durations), scaled to the plan's load: VUs for a closed load, requests per second for an open
 // one, with the concurrency the formula expects at that step.

@@ -105,23 +105,26 @@ OptionDecl own(std::string flag, std::string type_name, std::string help, Option
   return { std::move(flag), std::move(type_name), std::move(help), kind, "", {}, {}, false, false, {} };
 }
 
-// A command that sizes a plan: the sizing options, then its own, then output and files.
-std::vector<OptionDecl> sizing_command(const Rules& rules, std::vector<OptionDecl> extra)
+// A command that sizes a plan: the sizing options (built once per table, `sizing`), then its own,
+// then output and files.
+std::vector<OptionDecl> sizing_command(const std::vector<OptionDecl>& sizing, std::vector<OptionDecl> extra)
 {
-  std::vector<OptionDecl> options = sizing(rules);
+  std::vector<OptionDecl> options;
+  options.reserve(sizing.size() + extra.size() + 2);
+  options.insert(options.end(), sizing.begin(), sizing.end());
   options.insert(options.end(), std::make_move_iterator(extra.begin()), std::make_move_iterator(extra.end()));
   options.push_back(config_option());
   options.push_back(rules_option());
   return options;
 }
 
-CommandSpec size_command(const Rules& rules)
+CommandSpec size_command(const std::vector<OptionDecl>& sizing_decls)
 {
   const std::vector<Format> formats = { Format::text, Format::json, Format::markdown, Format::env };
   return { Command::size,
            "size",
            "(the default) peak concurrency, pool size, database check, recommendation, settings",
-           sizing_command(rules, { format_option(formats, Format::text), explain_option(false) }),
+           sizing_command(sizing_decls, { format_option(formats, Format::text), explain_option(false) }),
            formats,
            Format::text,
            k_need_rules | k_need_config_file | k_need_database_url | k_need_plan,
@@ -136,31 +139,32 @@ CommandSpec size_command(const Rules& rules)
            &run_size };
 }
 
-CommandSpec env_command(const Rules& rules)
+CommandSpec env_command(const std::vector<OptionDecl>& sizing_decls)
 {
-  return { Command::env,
-           "env",
-           "the .env snippet: DATABASE_URL with the pool parameters, and the pool variables",
-           sizing_command(rules, { format_option({ Format::env }, Format::env), explain_option(true), write_option(), dry_run_option() }),
-           { Format::env },
-           Format::env,
-           k_need_rules | k_need_config_file | k_need_database_url | k_need_plan,
-           std::string(k_sizing_notes) +
-             "\nThe password is printed here (the snippet carries it); docs/usage.md, \"Updating a .env file\".",
-           { { "poolcalc env --vus 120 --query-ms 150 --database-url postgresql://app@localhost:5432/chat", "the .env lines to paste" },
-             { "poolcalc env --vus 120 --query-ms 150 --write .env --dry-run",
-               "the keys it would change in .env, current against recommended; without --dry-run it writes them" } },
-           {},
-           {},
-           &run_size };
+  return {
+    Command::env,
+    "env",
+    "the .env snippet: DATABASE_URL with the pool parameters, and the pool variables",
+    sizing_command(sizing_decls, { format_option({ Format::env }, Format::env), explain_option(true), write_option(), dry_run_option() }),
+    { Format::env },
+    Format::env,
+    k_need_rules | k_need_config_file | k_need_database_url | k_need_plan,
+    std::string(k_sizing_notes) + "\nThe password is printed here (the snippet carries it); docs/usage.md, \"Updating a .env file\".",
+    { { "poolcalc env --vus 120 --query-ms 150 --database-url postgresql://app@localhost:5432/chat", "the .env lines to paste" },
+      { "poolcalc env --vus 120 --query-ms 150 --write .env --dry-run",
+        "the keys it would change in .env, current against recommended; without --dry-run it writes them" } },
+    {},
+    {},
+    &run_size
+  };
 }
 
-CommandSpec report_command(const Rules& rules)
+CommandSpec report_command(const std::vector<OptionDecl>& sizing_decls)
 {
   return { Command::report,
            "report",
            "a design-review document in Markdown",
-           sizing_command(rules, { format_option({ Format::markdown }, Format::markdown), explain_option(true) }),
+           sizing_command(sizing_decls, { format_option({ Format::markdown }, Format::markdown), explain_option(true) }),
            { Format::markdown },
            Format::markdown,
            k_need_rules | k_need_config_file | k_need_database_url | k_need_plan,
@@ -202,13 +206,13 @@ CommandSpec rules_command()
   return command;
 }
 
-CommandSpec curve_command(const Rules& rules)
+CommandSpec curve_command(const std::vector<OptionDecl>& sizing_decls)
 {
   const std::vector<Format> formats = { Format::text, Format::csv, Format::json, Format::svg };
   return { Command::curve,
            "curve",
            "pool size against each queueing metric: --format text, csv, json or svg; --pool A-B sets the range",
-           sizing_command(rules, { format_option(formats, Format::text), explain_option(true) }),
+           sizing_command(sizing_decls, { format_option(formats, Format::text), explain_option(true) }),
            formats,
            Format::text,
            k_need_rules | k_need_config_file | k_need_database_url | k_need_plan,
@@ -220,14 +224,14 @@ CommandSpec curve_command(const Rules& rules)
            &run_curve };
 }
 
-CommandSpec inspect_command(const Rules& rules)
+CommandSpec inspect_command(const Rules& rules, const std::vector<OptionDecl>& sizing_decls)
 {
   const std::vector<Format> formats = { Format::text, Format::json, Format::markdown, Format::env };
   return { Command::inspect,
            "inspect",
            "read a live PostgreSQL server (read-only): its slots, who holds them, sessions idle in transaction, "
            "pg_stat_statements times; with --vus/--rps, the plan against what is really there",
-           sizing_command(rules, { inspect_app_option(), format_option(formats, Format::text), explain_option(false) }),
+           sizing_command(sizing_decls, { inspect_app_option(), format_option(formats, Format::text), explain_option(false) }),
            formats,
            Format::text,
            k_need_rules | k_need_config_file | k_need_database_url,
@@ -241,13 +245,13 @@ CommandSpec inspect_command(const Rules& rules)
            &run_inspect };
 }
 
-CommandSpec pgbouncer_command_spec(const Rules& rules)
+CommandSpec pgbouncer_command_spec(const std::vector<OptionDecl>& sizing_decls)
 {
   const std::string fixed = "`poolcalc pgbouncer` always prints pgbouncer.ini (or with --userlist its note); drop ";
   return { Command::pgbouncer,
            "pgbouncer",
            "pgbouncer.ini for the plan, each value with PgBouncer's default and why",
-           sizing_command(rules, pgbouncer_options()),
+           sizing_command(sizing_decls, pgbouncer_options()),
            {},
            Format::text,
            k_need_rules | k_need_config_file | k_need_database_url | k_need_plan,
@@ -261,7 +265,7 @@ CommandSpec pgbouncer_command_spec(const Rules& rules)
            &run_pgbouncer };
 }
 
-CommandSpec config_command(const Rules& rules)
+CommandSpec config_command(const std::vector<OptionDecl>& sizing_decls)
 {
   std::vector<std::string> targets;
   for (const ConfigTarget& target : config_targets()) {
@@ -273,7 +277,7 @@ CommandSpec config_command(const Rules& rules)
   return { Command::config,
            "config",
            "the snippet for one library, pooler or server: --for " + either(targets),
-           sizing_command(rules, std::move(extra)),
+           sizing_command(sizing_decls, std::move(extra)),
            formats,
            Format::text,
            k_need_rules | k_need_config_file | k_need_database_url | k_need_plan,
@@ -367,15 +371,18 @@ const OptionDecl* CommandSpec::option(std::string_view flag) const
 
 std::vector<CommandSpec> command_table(const Rules& rules)
 {
+  // The sizing options' help texts are formatted once and copied into each command that takes them.
+  const std::vector<OptionDecl> sizing_decls = sizing(rules);
   std::vector<CommandSpec> table;
-  table.push_back(size_command(rules));
-  table.push_back(env_command(rules));
-  table.push_back(report_command(rules));
+  table.reserve(10);
+  table.push_back(size_command(sizing_decls));
+  table.push_back(env_command(sizing_decls));
+  table.push_back(report_command(sizing_decls));
   table.push_back(rules_command());
-  table.push_back(curve_command(rules));
-  table.push_back(inspect_command(rules));
-  table.push_back(pgbouncer_command_spec(rules));
-  table.push_back(config_command(rules));
+  table.push_back(curve_command(sizing_decls));
+  table.push_back(inspect_command(rules, sizing_decls));
+  table.push_back(pgbouncer_command_spec(sizing_decls));
+  table.push_back(config_command(sizing_decls));
   table.push_back(fleet_command());
   table.push_back(completion_command());
   return table;

@@ -283,12 +283,14 @@ std::string pool_setting(Client client, std::int64_t pool)
 
 namespace {
 
-// One service alone, sized by the core's size(), with its deploy surge.
+// One service alone, sized by the core as size() sizes it, with its deploy surge. The fleet shows
+// no queueing report for a service (the wait it shows is its PgBouncer pool's, pool_wait), so the
+// plan is made without one: with a large load the knee's search was most of a fleet's time.
 FleetService size_service(const FleetServiceInput& input, const FleetDeploy& deploy, const Rules& rules)
 {
   FleetService s;
   s.input = input;
-  s.plan = size(input.scenario, rules);
+  s.plan = size_without_queueing_report(input.scenario, rules);
   const ScenarioResult& design = s.plan.scenarios[s.plan.design_index];
   s.peak = design.peak_concurrent;
   s.peak_ceil = design.peak_total_ceil;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -89,10 +90,12 @@ struct ClosedDistribution
 {
   std::int64_t low = 0;
   std::vector<double> p;
+  std::vector<double> down; // scratch: the terms below the mode, outward
   std::int64_t high() const { return low + static_cast<std::int64_t>(p.size()) - 1; }
 };
 
-ClosedDistribution closed_distribution(const ClosedLoad& load, std::int64_t pool)
+// Fills `d` (its vectors keep their memory from one pool of a curve to the next).
+void closed_distribution(const ClosedLoad& load, std::int64_t pool, ClosedDistribution& d)
 {
   const std::int64_t n_users = load.users;
   const double r = load.hold_s / load.think_s;
@@ -110,7 +113,8 @@ ClosedDistribution closed_distribution(const ClosedLoad& load, std::int64_t pool
       high = mid - 1;
     }
   }
-  std::vector<double> down; // p_(mode-1), p_(mode-2), ...
+  std::vector<double>& down = d.down; // p_(mode-1), p_(mode-2), ...
+  down.clear();
   double value = 1.0;
   for (std::int64_t n = mode; n >= 1; --n) {
     value /= ratio(n);
@@ -119,7 +123,6 @@ ClosedDistribution closed_distribution(const ClosedLoad& load, std::int64_t pool
     }
     down.push_back(value);
   }
-  ClosedDistribution d;
   d.low = mode - static_cast<std::int64_t>(down.size());
   d.p.assign(down.rbegin(), down.rend());
   d.p.push_back(1.0);
@@ -138,7 +141,6 @@ ClosedDistribution closed_distribution(const ClosedLoad& load, std::int64_t pool
   for (double& v : d.p) {
     v /= total;
   }
-  return d;
 }
 
 // What an arriving query sees (the arrival theorem: the distribution seen at arrivals is
@@ -152,9 +154,14 @@ struct ArrivalView
   double p_wait = 0;
 };
 
-ArrivalView arrival_view(const ClosedDistribution& d, const ClosedLoad& load, std::int64_t pool)
+// Fills `view`; `with_tail`: also the suffix sums and 1/k that tail_from_view needs (P(wait)
+// alone needs neither).
+void arrival_view(const ClosedDistribution& d, const ClosedLoad& load, std::int64_t pool, bool with_tail, ArrivalView& view)
 {
-  ArrivalView view;
+  view.waiting.clear();
+  view.suffix.clear();
+  view.inverse_k.clear();
+  view.p_wait = 0;
   double total = 0;
   for (std::size_t i = 0; i < d.p.size(); ++i) {
     total += static_cast<double>(load.users - (d.low + static_cast<std::int64_t>(i))) * d.p[i];
@@ -164,6 +171,9 @@ ArrivalView arrival_view(const ClosedDistribution& d, const ClosedLoad& load, st
     const double a = static_cast<double>(load.users - n) * d.p[static_cast<std::size_t>(n - d.low)] / total;
     view.waiting.push_back(a);
     view.p_wait += a;
+  }
+  if (!with_tail) {
+    return;
   }
   view.inverse_k.resize(view.waiting.size());
   for (std::size_t i = 0; i < view.waiting.size(); ++i) {
@@ -176,7 +186,6 @@ ArrivalView arrival_view(const ClosedDistribution& d, const ClosedLoad& load, st
     sum += view.waiting[i];
     view.suffix[i] = sum;
   }
-  return view;
 }
 
 // P(W > t): with n >= c ahead at arrival, the query waits for n - c + 1 completions, each at
@@ -225,18 +234,65 @@ double tail_from_view(const ArrivalView& view, const ClosedLoad& load, std::int6
   double tail = cdf * view.suffix[0];
   const std::int64_t k0 = k;
   if (k_live <= k_end) {
+    // pmf(at) = pmf(at - 1) lambda / at, taken four terms at a time, each from the last term of the
+    // four before (the running products of lambda / at do not wait on one another), into four
+    // partial sums: the same terms, without a chain of dependent multiplications and additions.
+    const double* inverse_k = view.inverse_k.data();
+    const double* suffix = view.suffix.data();
     std::int64_t at = std::max(k_live, k0 + 1);
     double pmf = std::exp(log_pmf_at(at));
-    for (; at <= k_end; ++at) {
-      const auto i = static_cast<std::size_t>(at - k0);
-      if (at > std::max(k_live, k0 + 1)) {
-        pmf *= lambda * view.inverse_k[i];
-      }
-      tail += pmf * view.suffix[i];
-      if (static_cast<double>(at) > lambda && pmf < 1e-18) {
-        break; // past the Poisson mode the rest is negligible
-      }
+    // Past the Poisson mode the rest is negligible.
+    const auto negligible = [&](std::int64_t n, double term) { return static_cast<double>(n) > lambda && term < 1e-18; };
+    double sum0 = 0;
+    double sum1 = 0;
+    double sum2 = 0;
+    double sum3 = 0;
+    bool done = at > k_end;
+    if (!done) {
+      sum0 = pmf * suffix[at - k0];
+      done = negligible(at, pmf);
     }
+    for (++at; !done && at + 3 <= k_end; at += 4) {
+      const auto i = static_cast<std::size_t>(at - k0);
+      const double m0 = lambda * inverse_k[i];
+      const double m1 = m0 * (lambda * inverse_k[i + 1]);
+      const double m2 = m1 * (lambda * inverse_k[i + 2]);
+      const double m3 = m2 * (lambda * inverse_k[i + 3]);
+      const double term0 = pmf * m0;
+      const double term1 = pmf * m1;
+      const double term2 = pmf * m2;
+      const double term3 = pmf * m3;
+      if (static_cast<double>(at + 3) > lambda &&
+          (negligible(at, term0) || negligible(at + 1, term1) || negligible(at + 2, term2) || negligible(at + 3, term3))) {
+        // The last four: up to the first negligible one, as one at a time would.
+        const std::array<double, 4> term = { term0, term1, term2, term3 };
+        std::array<double, 4> sum = { sum0, sum1, sum2, sum3 };
+        for (std::size_t j = 0; j < 4; ++j) {
+          sum[j] += term[j] * suffix[i + j];
+          if (negligible(at + static_cast<std::int64_t>(j), term[j])) {
+            break;
+          }
+        }
+        sum0 = sum[0];
+        sum1 = sum[1];
+        sum2 = sum[2];
+        sum3 = sum[3];
+        done = true;
+        break;
+      }
+      sum0 += term0 * suffix[i];
+      sum1 += term1 * suffix[i + 1];
+      sum2 += term2 * suffix[i + 2];
+      sum3 += term3 * suffix[i + 3];
+      pmf = term3;
+    }
+    for (; !done && at <= k_end; ++at) {
+      const auto i = static_cast<std::size_t>(at - k0);
+      pmf *= lambda * inverse_k[i];
+      sum0 += pmf * suffix[i];
+      done = negligible(at, pmf);
+    }
+    tail += (sum0 + sum1) + (sum2 + sum3);
   }
   return std::clamp(tail, 0.0, 1.0);
 }
@@ -336,18 +392,22 @@ double erlang_c(double erlangs, std::int64_t servers)
   return erlang_c_from_b(erlangs, servers, b);
 }
 
-double closed_wait_tail(const ClosedLoad& load, std::int64_t pool, double t_s)
-{
-  const ClosedDistribution d = closed_distribution(load, pool);
-  return tail_from_view(arrival_view(d, load, pool), load, pool, t_s);
-}
+namespace {
 
-QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double timeout_s, bool percentiles)
+// What one pool's closed metrics need in memory, kept from one pool of a curve to the next.
+struct ClosedWorkspace
+{
+  ClosedDistribution distribution;
+  ArrivalView view;
+};
+
+QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double timeout_s, bool percentiles, ClosedWorkspace& work)
 {
   QueueMetrics m;
   m.pool = pool;
   m.model = QueueModel::closed;
-  const ClosedDistribution d = closed_distribution(load, pool);
+  ClosedDistribution& d = work.distribution;
+  closed_distribution(load, pool, d);
   double busy = 0;
   double queued = 0;
   for (std::size_t i = 0; i < d.p.size(); ++i) {
@@ -358,7 +418,8 @@ QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double ti
   m.throughput_rps = busy / load.hold_s;
   m.utilization = busy / static_cast<double>(pool);
   m.mean_wait_ms = m.throughput_rps > 0 ? queued / m.throughput_rps * 1000.0 : 0.0; // Little's law on the queue
-  const ArrivalView view = arrival_view(d, load, pool);
+  const ArrivalView& view = work.view;
+  arrival_view(d, load, pool, percentiles || timeout_s > 0, work.view);
   m.p_wait = std::clamp(view.p_wait, 0.0, 1.0);
   const auto tail = [&](double t) { return tail_from_view(view, load, pool, t); };
   if (percentiles) {
@@ -372,6 +433,34 @@ QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double ti
   }
   m.timeout_rate = timeout_s > 0 ? tail(timeout_s) : 0.0;
   return m;
+}
+
+} // namespace
+
+double closed_wait_tail(const ClosedLoad& load, std::int64_t pool, double t_s)
+{
+  ClosedDistribution d;
+  closed_distribution(load, pool, d);
+  ArrivalView view;
+  arrival_view(d, load, pool, true, view);
+  return tail_from_view(view, load, pool, t_s);
+}
+
+QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double timeout_s, bool percentiles)
+{
+  ClosedWorkspace work;
+  return closed_metrics(load, pool, timeout_s, percentiles, work);
+}
+
+std::vector<QueueMetrics> closed_curve(const ClosedLoad& load, const std::vector<std::int64_t>& pools, double timeout_s)
+{
+  std::vector<QueueMetrics> result;
+  result.reserve(pools.size());
+  ClosedWorkspace work;
+  for (std::int64_t pool : pools) {
+    result.push_back(closed_metrics(load, pool, timeout_s, true, work));
+  }
+  return result;
 }
 
 namespace {

@@ -205,10 +205,10 @@ Curve curve(const Plan& plan, const Rules& rules)
   result.knee = q.knee; // found over every pool size, not only the listed ones
   if (q.model == QueueModel::open) {
     result.points = open_curve(q.open, pools, plan.scenario.pool_timeout_s);
+  } else if (!plan.scenario.pools.empty() && q.pools.size() == pools.size()) {
+    result.points = q.pools; // size() has evaluated exactly these pools (closed_curve)
   } else {
-    for (std::int64_t pool : pools) {
-      result.points.push_back(closed_metrics(q.closed, pool, plan.scenario.pool_timeout_s));
-    }
+    result.points = closed_curve(q.closed, pools, plan.scenario.pool_timeout_s);
   }
   return result;
 }
@@ -367,7 +367,7 @@ ScenarioResult size_one(const Scenario& scenario, double query_ms, std::int64_t 
   return r;
 }
 
-Plan size(const Scenario& scenario, const Rules& rules)
+Plan size_without_queueing_report(const Scenario& scenario, const Rules& rules)
 {
   Plan plan;
   plan.scenario = scenario;
@@ -443,8 +443,20 @@ Plan size(const Scenario& scenario, const Rules& rules)
   plan.monitoring = monitoring_for(plan.pool_size, rules.monitoring);
   plan.consider_pgbouncer_above_pool = rules.report.consider_pgbouncer_above_pool;
   plan.load_test_phases = rules.load_test_phases;
-  for (std::int64_t pool : scenario.pools.empty() ? std::vector<std::int64_t>{ plan.pool_size } : scenario.pools) {
-    plan.queueing.pools.push_back(evaluate_pool(plan.queueing, pool, scenario.pool_timeout_s));
+  return plan;
+}
+
+Plan size(const Scenario& scenario, const Rules& rules)
+{
+  Plan plan = size_without_queueing_report(scenario, rules);
+  if (scenario.pools.empty()) {
+    plan.queueing.pools.push_back(evaluate_pool(plan.queueing, plan.pool_size, scenario.pool_timeout_s));
+  } else if (plan.queueing.model == QueueModel::closed) {
+    plan.queueing.pools = closed_curve(plan.queueing.closed, scenario.pools, scenario.pool_timeout_s);
+  } else {
+    for (std::int64_t pool : scenario.pools) {
+      plan.queueing.pools.push_back(evaluate_pool(plan.queueing, pool, scenario.pool_timeout_s));
+    }
   }
   plan.queueing.recommended = evaluate_pool(plan.queueing, plan.pool_size, scenario.pool_timeout_s);
   plan.queueing.knee_p_wait = rules.queueing.knee_p_wait;

@@ -2,7 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 using namespace poolcalc;
 
@@ -218,5 +221,33 @@ TEST_CASE("closed_metrics: every figure falls as the pool grows")
     CHECK(m.p99_wait_ms <= previous.p99_wait_ms);
     CHECK(m.throughput_rps >= previous.throughput_rps);
     previous = m;
+  }
+}
+
+TEST_CASE("closed_curve: each pool as closed_metrics computes it alone")
+{
+  // The worked example's load on small pools, and 10,000 VUs on saturated pools (thousands wait).
+  const std::vector<std::pair<ClosedLoad, std::vector<std::int64_t>>> cases = {
+    { { 84, 0.15, 0.85 }, { 1, 2, 5, 10, 13, 14, 15, 20, 50, 84, 100 } },
+    { { 10'000, 0.15, 0.85 }, { 1, 2, 3, 100, 999, 1000, 1001, 1400, 1500, 1600, 2000 } },
+  };
+  const auto same = [](double fast, double alone) {
+    return fast == alone || std::fabs(fast - alone) <= 1e-9 * std::max(std::fabs(fast), std::fabs(alone));
+  };
+  for (const auto& [load, pools] : cases) {
+    const std::vector<QueueMetrics> curve = closed_curve(load, pools, 30);
+    REQUIRE(curve.size() == pools.size());
+    for (std::size_t i = 0; i < pools.size(); ++i) {
+      INFO("users " << load.users << ", pool " << pools[i]);
+      const QueueMetrics alone = closed_metrics(load, pools[i], 30);
+      CHECK(curve[i].pool == pools[i]);
+      CHECK(same(curve[i].throughput_rps, alone.throughput_rps));
+      CHECK(same(curve[i].p_wait, alone.p_wait));
+      CHECK(same(curve[i].mean_wait_ms, alone.mean_wait_ms));
+      CHECK(same(curve[i].p95_wait_ms, alone.p95_wait_ms));
+      CHECK(same(curve[i].p99_wait_ms, alone.p99_wait_ms));
+      CHECK(same(curve[i].timeout_rate, alone.timeout_rate));
+      CHECK(same(curve[i].utilization, alone.utilization));
+    }
   }
 }
