@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace poolcalc {
@@ -28,12 +29,15 @@ struct Distribution
     exponential,
     lognormal,
     empirical,
+    mixture, // exponentials with their own means, each picked with its share (an --op mix)
   };
   Family family = Family::exponential;
   double mean_s = 0;            // every family: the mean, in seconds
   double mu = 0;                // lognormal: mean of ln(seconds)
   double sigma = 0;             // lognormal: standard deviation of ln(seconds)
   std::vector<double> sample_s; // empirical: the durations in seconds, ascending
+  // mixture: (share, mean in seconds) of each exponential; the shares sum to 1.
+  std::vector<std::pair<double, double>> phases;
 };
 
 std::string_view to_string(Distribution::Family family);
@@ -47,6 +51,8 @@ Distribution exponential_distribution(double mean_s);
 // Lognormal with this mean and coefficient of variation (cv > 0): sigma^2 = ln(1 + cv^2),
 // mu = ln(mean) - sigma^2 / 2.
 Distribution lognormal_distribution(double mean_s, double cv);
+// A mixture of exponentials: each (share, mean_s); shares > 0, normalised to sum to 1.
+Distribution mixture_distribution(std::vector<std::pair<double, double>> phases);
 // The family poolcalc assumes for a mean and a cv: 0 constant, 1 exponential, else lognormal.
 Distribution distribution_from_cv(double mean_s, double cv);
 

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,10 @@ struct SimPgBouncer
   double reserve_pool_timeout_s = 5;
   double query_wait_timeout_s = 120; // 0 = wait forever
   double server_connect_s = 0.002;   // opening a new server connection (PostgreSQL fork + login)
+  // Per-database and per-user caps that override the two above (a [databases] entry's
+  // max_db_connections, a [users] entry's max_user_connections).
+  std::map<std::string, std::int64_t> database_caps;
+  std::map<std::string, std::int64_t> user_caps;
 };
 
 // A group of identical instances: a plan's application, or one service of a fleet.
@@ -89,7 +94,20 @@ struct SimPrecision
   double absolute_wait_ms = 0.1; // mean, p95, p99 wait
   double absolute_share = 0.002; // p_wait, timeout_rate, utilization
   double relative_throughput = 0.01;
+  // The p95 and p99 waits: a tail's quantile needs far more queries than a mean for the same
+  // relative interval, and the validation's bands for them are twice as wide (20 %).
+  double relative_percentile = 0.10;
 };
+
+// The figures of SimMetrics, one bit each, for SimOptions::gate.
+inline constexpr unsigned k_sim_throughput = 1U << 0U;
+inline constexpr unsigned k_sim_p_wait = 1U << 1U;
+inline constexpr unsigned k_sim_mean_wait = 1U << 2U;
+inline constexpr unsigned k_sim_p95_wait = 1U << 3U;
+inline constexpr unsigned k_sim_p99_wait = 1U << 4U;
+inline constexpr unsigned k_sim_timeout_rate = 1U << 5U;
+inline constexpr unsigned k_sim_utilization = 1U << 6U;
+inline constexpr unsigned k_sim_all = (1U << 7U) - 1U;
 
 struct SimOptions
 {
@@ -97,14 +115,19 @@ struct SimOptions
   unsigned threads = 0; // 0: one per hardware thread
   SimPrecision precision;
   std::int64_t max_events = 200'000'000; // the budget over all replications
+  // The figures whose intervals must reach the precision before the run stops (a search for the
+  // smallest pool meeting one goal needs only that goal's figure); the others are reported with
+  // the intervals they have by then.
+  unsigned gate = k_sim_all;
   // Called between batches with the share of the budget used so far (0..1); for a progress line.
   std::function<void(double)> progress;
 };
 
 struct SimResult
 {
-  std::vector<SimMetrics> groups; // in SimModel::groups order
-  SimMetrics total;               // over every group's queries
+  std::vector<SimMetrics> groups;       // in SimModel::groups order
+  SimMetrics total;                     // over every group's queries
+  std::vector<SimMetrics> server_pools; // over each PgBouncer pool's queries, in SimPgBouncer::pools order
   std::int64_t replications = 0;
   std::int64_t events = 0; // over all replications
   double simulated_s = 0;  // measured (after warm-up) simulated seconds per replication

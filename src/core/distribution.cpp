@@ -184,8 +184,26 @@ std::string_view to_string(Distribution::Family family)
     return "lognormal";
   case Distribution::Family::empirical:
     return "empirical";
+  case Distribution::Family::mixture:
+    return "mixture";
   }
   return "unknown";
+}
+
+Distribution mixture_distribution(std::vector<std::pair<double, double>> phases)
+{
+  double total = 0;
+  for (const auto& [share, mean] : phases) {
+    total += share;
+  }
+  Distribution d;
+  d.family = Distribution::Family::mixture;
+  for (auto& [share, mean] : phases) {
+    share = total > 0 ? share / total : 0.0;
+    d.mean_s += share * mean;
+  }
+  d.phases = std::move(phases);
+  return d;
 }
 
 Distribution constant_distribution(double mean_s)
@@ -374,6 +392,16 @@ Distribution with_mean(const Distribution& d, double mean_s)
     }
     break;
   }
+  case Distribution::Family::mixture: {
+    if (!(d.mean_s > 0) || !(mean_s > 0)) {
+      return constant_distribution(std::max(mean_s, 0.0));
+    }
+    const double scale = mean_s / d.mean_s;
+    for (auto& phase : out.phases) {
+      phase.second *= scale;
+    }
+    break;
+  }
   }
   return out;
 }
@@ -396,6 +424,16 @@ double cv2(const Distribution& d)
       sum += (v - d.mean_s) * (v - d.mean_s);
     }
     return sum / static_cast<double>(d.sample_s.size()) / (d.mean_s * d.mean_s);
+  }
+  case Distribution::Family::mixture: {
+    if (!(d.mean_s > 0)) {
+      return 0;
+    }
+    double second = 0; // an exponential of mean m has E[S^2] = 2 m^2
+    for (const auto& [share, mean] : d.phases) {
+      second += share * 2.0 * mean * mean;
+    }
+    return second / (d.mean_s * d.mean_s) - 1.0;
   }
   }
   return 0;
@@ -424,6 +462,30 @@ double quantile(const Distribution& d, double p)
     const double frac = position - static_cast<double>(i);
     return d.sample_s[i] + frac * (d.sample_s[i + 1] - d.sample_s[i]);
   }
+  case Distribution::Family::mixture: {
+    // The t with P(S <= t) = p: the tail sum of share x exp(-t / mean) falls steadily; bisect.
+    if (p <= 0) {
+      return 0;
+    }
+    double longest = 0;
+    for (const auto& phase : d.phases) {
+      longest = std::max(longest, phase.second);
+    }
+    const auto tail = [&](double t) {
+      double sum = 0;
+      for (const auto& [share, mean] : d.phases) {
+        sum += mean > 0 ? share * std::exp(-t / mean) : 0.0;
+      }
+      return sum;
+    };
+    double low = 0;
+    double high = longest * 60.0; // a tail of e^-60: beyond any p a double can hold below 1
+    for (int i = 0; i < 200 && high - low > 1e-12 * high; ++i) {
+      const double mid = (low + high) / 2;
+      (tail(mid) > 1.0 - p ? low : high) = mid;
+    }
+    return high;
+  }
   }
   return d.mean_s;
 }
@@ -441,6 +503,8 @@ std::string describe(const Distribution& d)
   case Distribution::Family::empirical:
     return fmt::format(
       "measured sample of {} (mean {}, cv {}, p99 {})", d.sample_s.size(), ms(d.mean_s), compact(std::sqrt(cv2(d))), ms(quantile(d, 0.99)));
+  case Distribution::Family::mixture:
+    return fmt::format("{} exponentials mixed (mean {}, cv {})", d.phases.size(), ms(d.mean_s), compact(std::sqrt(cv2(d))));
   }
   return {};
 }

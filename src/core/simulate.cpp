@@ -94,6 +94,19 @@ Sampler::Sampler(const Distribution& d)
              (family == Distribution::Family::empirical && !usable_sample)) {
     family = Distribution::Family::constant;
   }
+  if (family == Distribution::Family::mixture) {
+    if (d.phases.empty()) {
+      family = Distribution::Family::constant;
+    } else {
+      double cumulative = 0;
+      for (const auto& [share, phase_mean_s] : d.phases) {
+        cumulative += share;
+        phase_cumulative.push_back(cumulative);
+        phase_mean.push_back(std::isfinite(phase_mean_s) && phase_mean_s > 0 ? phase_mean_s : 0.0);
+      }
+      size = d.phases.size();
+    }
+  }
   if (family == Distribution::Family::empirical) {
     sample = d.sample_s.data();
     size = d.sample_s.size();

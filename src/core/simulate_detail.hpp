@@ -66,6 +66,15 @@ struct Sampler
       const double frac = position - static_cast<double>(i);
       return sample[i] + frac * (sample[i + 1] - sample[i]);
     }
+    case Distribution::Family::mixture: {
+      // Pick a phase by its share, then draw its exponential.
+      const double u = rng.uniform();
+      std::size_t k = 0;
+      while (k + 1 < size && u >= phase_cumulative[k]) {
+        ++k;
+      }
+      return -phase_mean[k] * std::log(rng.uniform());
+    }
     }
     return mean;
   }
@@ -74,7 +83,9 @@ struct Sampler
   double mu = 0;
   double sigma = 0;
   const double* sample = nullptr;
-  std::size_t size = 0;
+  std::size_t size = 0;                 // empirical: the sample's; mixture: the phases'
+  std::vector<double> phase_cumulative; // mixture: the shares summed up to each phase
+  std::vector<double> phase_mean;       // mixture: each phase's mean
 };
 
 // The figures of a SimMetrics, in this order, for each group and then the total.

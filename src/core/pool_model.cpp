@@ -1,0 +1,117 @@
+#include "pool_model.hpp"
+
+#include "poolcalc/simulate.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace poolcalc::detail {
+
+namespace {
+
+QueueMetrics analytic(const QueueingPlan& q, std::int64_t pool, double timeout_s, bool percentiles)
+{
+  return q.model == QueueModel::closed ? closed_metrics(q.closed, pool, timeout_s, percentiles) : open_metrics(q.open, pool, timeout_s);
+}
+
+// The one instance's pool as a simulation model: instances without PgBouncer do not interact.
+SimModel single_pool(const QueueingPlan& q, std::int64_t pool, double timeout_s)
+{
+  SimGroup group;
+  group.name = "pool";
+  if (q.model == QueueModel::closed) {
+    group.users = q.closed.users;
+    group.think = q.think;
+  } else {
+    group.arrival_rps = q.open.arrival_rps;
+  }
+  group.hold = q.hold;
+  group.pool = pool;
+  group.pool_timeout_s = timeout_s;
+  SimModel model;
+  model.groups.push_back(std::move(group));
+  return model;
+}
+
+QueueMetrics simulated(const QueueingPlan& q, std::int64_t pool, double timeout_s)
+{
+  SimOptions options;
+  options.seed = q.seed; // the same for every pool: curves compare like with like
+  options.precision.relative = q.simulation_precision;
+  options.max_events = q.simulation_max_events;
+  if (q.progress) {
+    options.progress = [&](double share) { q.progress(fmt::format("pool {}", pool), share); };
+  }
+  const SimResult result = simulate(single_pool(q, pool, timeout_s), options);
+  const SimMetrics& g = result.groups.front();
+  QueueMetrics m;
+  m.pool = pool;
+  m.model = q.model;
+  m.throughput_rps = g.throughput_rps.value;
+  m.p_wait = g.p_wait.value;
+  m.mean_wait_ms = g.mean_wait_ms.value;
+  m.p95_wait_ms = g.p95_wait_ms.value;
+  m.p99_wait_ms = g.p99_wait_ms.value;
+  m.timeout_rate = timeout_s > 0 ? g.timeout_rate.value : 0.0;
+  m.utilization = g.utilization.value;
+  m.intervals = MetricIntervals{ g.throughput_rps.half_width,
+                                 g.p_wait.half_width,
+                                 g.mean_wait_ms.half_width,
+                                 g.p95_wait_ms.half_width,
+                                 g.p99_wait_ms.half_width,
+                                 timeout_s > 0 ? g.timeout_rate.half_width : 0.0,
+                                 g.utilization.half_width,
+                                 result.replications,
+                                 result.events,
+                                 result.converged };
+  return m;
+}
+
+} // namespace
+
+bool analytic_exact(const QueueingPlan& q)
+{
+  return q.hold.family == Distribution::Family::exponential;
+}
+
+QueueMetrics pool_metrics(const QueueingPlan& q, std::int64_t pool, double timeout_s, bool percentiles)
+{
+  if (analytic_exact(q)) {
+    return analytic(q, pool, timeout_s, percentiles);
+  }
+  // Exact whatever the distributions: a closed pool with a connection for every user never makes
+  // anyone wait; an open load at or above the pool's capacity grows without bound.
+  if (q.model == QueueModel::closed ? pool >= q.closed.users : q.open.arrival_rps * q.open.hold_s >= static_cast<double>(pool)) {
+    return analytic(q, pool, timeout_s, percentiles);
+  }
+  return simulated(q, pool, timeout_s);
+}
+
+std::optional<std::int64_t> smallest_pool_for(const QueueingPlan& q, const Target& target, double timeout_s, std::int64_t limit)
+{
+  if (analytic_exact(q) && q.model == QueueModel::open) {
+    return open_smallest_pool(q.open, target, timeout_s, limit);
+  }
+  const auto evaluate = [&](std::int64_t pool) { return pool_metrics(q, pool, timeout_s, needs_percentiles(target)); };
+  if (q.model == QueueModel::closed) {
+    return smallest_pool(evaluate, target, 1, limit);
+  }
+  // Open and simulated: below the offered load nothing is stable; above it, double until a pool
+  // meets the target, then bisect (each simulation costs the same whatever the pool).
+  const double offered = q.open.arrival_rps * q.open.hold_s;
+  const std::int64_t low = std::min(limit, static_cast<std::int64_t>(std::floor(offered)) + 1);
+  std::int64_t high = low;
+  std::int64_t step = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(std::sqrt(offered))));
+  while (!meets(evaluate(high), target)) {
+    if (high >= limit) {
+      return std::nullopt;
+    }
+    high = std::min(limit, high + step);
+    step *= 2;
+  }
+  return smallest_pool(evaluate, target, low, high);
+}
+
+} // namespace poolcalc::detail
