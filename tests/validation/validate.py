@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 
+# No __pycache__ beside the sources: the harness runs from the source tree.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cases as case_table  # noqa: E402
