@@ -96,18 +96,26 @@ def server_connections(servers, names):
     return total
 
 
-def fleet_bouncer(case, max_connections, servers, poolcalc, workdir):
+def fleet_ini(case, max_connections, poolcalc, workdir):
+    """The pgbouncer.ini that poolcalc writes for a fleet case's file."""
+    path = os.path.join(workdir, f"{case['name']}-{max_connections}.toml")
+    with open(path, "w") as f:
+        f.write(case_table.fleet_toml(case, max_connections, with_think_cv=False))
+    try:
+        done = subprocess.run([poolcalc, "config", "--for", "pgbouncer", "--fleet", path], capture_output=True,
+                              text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise HarnessError(f"cannot run `{poolcalc} config --for pgbouncer --fleet`: {e}")
+    if done.returncode not in (0, 3) or "[databases]" not in done.stdout:
+        raise HarnessError(f"`{poolcalc} config --for pgbouncer --fleet` failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout
+
+
+def fleet_bouncer(case, max_connections, servers, ini):
     """PgBouncer's [databases], [pgbouncer] and [users] from the pgbouncer.ini that poolcalc
     writes for the fleet: the test bed's host, port, database and entry name, the rest as written."""
-    path = os.path.join(workdir, f"{case['name']}-{max_connections}.toml")
-    toml = case_table.fleet_toml(case, max_connections, with_think_cv=False)
-    with open(path, "w") as f:
-        f.write(toml)
-    done = subprocess.run([poolcalc, "config", "--for", "pgbouncer", "--fleet", path], capture_output=True, text=True)
-    if done.returncode not in (0, 3) or "[databases]" not in done.stdout:
-        raise HarnessError(f"`poolcalc config --for pgbouncer --fleet` failed ({done.returncode}): {done.stderr.strip()}")
     sections, section = {"databases": {}, "pgbouncer": {}, "users": {}}, None
-    for raw in done.stdout.splitlines():
+    for raw in ini.splitlines():
         line = raw.strip()
         if not line or line.startswith(";") or line.startswith("#"):
             continue
@@ -118,22 +126,23 @@ def fleet_bouncer(case, max_connections, servers, poolcalc, workdir):
         sections.setdefault(section, {})[key.strip()] = value.strip()
     if len(sections["databases"]) != 1:
         raise HarnessError(f"expected one [databases] entry from poolcalc for {case['name']}, got {sections['databases']}")
-    (name, line), = sections["databases"].items()
+    (line,) = sections["databases"].values()
     params = dict(p.split("=", 1) for p in line.split())
     params.update(host="127.0.0.1", port=str(servers.pg_port), dbname="bench")
     entry = f"{case['name']}_{max_connections}".replace("-", "_")
     settings = {k: v for k, v in sections["pgbouncer"].items() if k not in servers.bed_keys()}
-    return {entry: " ".join(f"{k}={v}" for k, v in params.items())}, settings, sections["users"], int(params["pool_size"]), done.stdout
+    return {entry: " ".join(f"{k}={v}" for k, v in params.items())}, settings, sections["users"], int(params["pool_size"])
 
 
-def measure_case(servers, case, pool, opts, workdir, run_ids, poolcalc):
+def measure_case(servers, case, pool, opts, workdir, run_ids, fleet_inis):
     groups = case["groups"]
     record = {"case": case["name"], "kind": case["kind"], "held_out": case.get("held_out", False),
               "spec": case, "pool": pool}
     if case["kind"] == "fleet":
         for g in groups:
             servers.ensure_user(g["user"])
-        databases, settings, users, pool_size, ini = fleet_bouncer(case, pool, servers, poolcalc, workdir)
+        ini = fleet_inis[(case["name"], pool)]
+        databases, settings, users, pool_size = fleet_bouncer(case, pool, servers, ini)
         # A user's server connections: the entry's pool_size, or its max_user_connections when smaller.
         caps = {u: int(dict(p.split("=", 1) for p in line.split()).get("max_user_connections", pool_size))
                 for u, line in users.items()}
@@ -204,11 +213,18 @@ def measure(selected, opts):
     check_tools()
     servers = None
     workdir = tempfile.mkdtemp(prefix="poolcalc-validation-runs-")
-    results = []
+    results, failures = [], []
     started = time.time()
+    meta = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "mode": "short" if opts.short else "full",
+            "started_unix": round(started, 3), "warmup_s": opts.warmup, "window_s": opts.window, "seed": opts.seed}
     try:
+        # poolcalc writes the fleet cases' pgbouncer.ini before anything is measured, so a
+        # poolcalc that cannot stops the run at once.
+        fleet_inis = {(c["name"], p): fleet_ini(c, p, opts.poolcalc, workdir) for c, p in selected if c["kind"] == "fleet"}
         servers = Servers()
         pg_version, bouncer_version = servers.versions()
+        meta.update(postgresql=pg_version, pgbouncer=bouncer_version)
         run_ids = [0]
         for case, pool in selected:
             case_opts = opts
@@ -216,8 +232,16 @@ def measure(selected, opts):
                 # The unloaded case's figures settle quickly: a 10 s window at most.
                 case_opts = argparse.Namespace(**dict(vars(opts), window=min(opts.window, 10.0)))
             log(f"measuring {case['name']} pool {pool} ({case_opts.warmup:g} s warm-up, {case_opts.window:g} s window)")
-            record = measure_case(servers, case, pool, case_opts, workdir, run_ids, opts.poolcalc)
+            try:
+                record = measure_case(servers, case, pool, case_opts, workdir, run_ids, fleet_inis)
+            except HarnessError as e:
+                # One case's failure (a pgbench that dies, say) is reported; the others still run.
+                log(f"  failed: {e}")
+                failures.append({"case": case["name"], "pool": pool, "error": str(e)})
+                continue
             results.append(record)
+            if opts.output:  # after each case, so an interrupted run keeps what it measured
+                write_json(opts.output, assemble(meta, results, failures, opts, complete=False))
             for unit, m in record["units"].items():
                 log(f"  {unit}: {m['throughput_rps']:.2f}/s, wait mean {m['mean_wait_ms']:.1f} ms "
                     f"(log {m.get('log_mean_wait_ms', m['mean_wait_ms']):.1f}), p95 {m['p95_wait_ms']:.1f}, "
@@ -226,22 +250,34 @@ def measure(selected, opts):
         if servers is not None:
             servers.close()
         subprocess.run(["rm", "-rf", workdir])
+    data = assemble(meta, results, failures, opts, complete=True)
+    if failures:
+        if opts.output:
+            write_json(opts.output, data)
+        raise HarnessError(f"{len(failures)} case(s) could not be measured: "
+                           + "; ".join(f"{f['case']} pool {f['pool']}: {f['error']}" for f in failures))
+    return data
+
+
+def write_json(path, data):
+    with open(path + ".tmp", "w") as f:
+        json.dump(data, f, indent=1)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+
+
+def assemble(meta, results, failures, opts, complete):
     calibration = [r for r in results if r["spec"].get("calibration")]
     overhead = None
     if calibration:
         u = calibration[0]["units"]["all"]
         overhead = {"log_mean_ms": u["log_mean_wait_ms"], "log_p50_ms": u["p50_wait_ms"],
                     "log_p99_ms": u["p99_wait_ms"], "show_stats_mean_ms": u["mean_wait_ms"]}
-    return {
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "duration_s": round(time.time() - started, 1),
-        "mode": "short" if opts.short else "full",
-        "warmup_s": opts.warmup, "window_s": opts.window, "seed": opts.seed,
-        "machine": dict(machine(), load_average_start=opts.load_start, load_average_end=load_average()),
-        "postgresql": pg_version, "pgbouncer": bouncer_version,
-        "overhead": overhead,
-        "results": [r for r in results if not r["spec"].get("calibration")],
-    }
+    return dict(meta, complete=complete and not failures,
+                duration_s=round(time.time() - meta["started_unix"], 1),
+                machine=dict(machine(), load_average_start=opts.load_start, load_average_end=load_average()),
+                overhead=overhead, failures=failures,
+                results=[r for r in results if not r["spec"].get("calibration")])
 
 
 # -- predicting and comparing ---------------------------------------------------------------------
@@ -391,9 +427,7 @@ def main():
             only = set(opts.cases.split(",")) if opts.cases else None
             data = measure(select(opts.short, only), opts)
             if opts.output:
-                with open(opts.output, "w") as f:
-                    json.dump(data, f, indent=1)
-                    f.write("\n")
+                write_json(opts.output, data)
         if data.get("overhead"):
             o = data["overhead"]
             print(f"overhead on an unloaded pool (loopback, PgBouncer, pgbench): per-transaction mean {o['log_mean_ms']:.3f} ms, "
