@@ -333,6 +333,11 @@ def predict(record, poolcalc):
     return {unit: figures_of(rows[0], f"{case['name']} pool {record['pool']}")}
 
 
+def nominal_hold(record, unit):
+    groups = record["spec"]["groups"]
+    return next((g["hold_ms"] for g in groups if g.get("service", unit) == unit), groups[0]["hold_ms"])
+
+
 def verdict(figure, predicted, measured):
     if predicted is None or (isinstance(predicted, float) and math.isnan(predicted)):
         return False
@@ -347,7 +352,8 @@ def compare(data, poolcalc, short):
         gates = short or not record["held_out"]
         for unit, measured in record["units"].items():
             row = {"case": record["case"], "pool": record["pool"], "unit": unit, "held_out": record["held_out"],
-                   "unit_pool": record.get("unit_pools", {}).get(unit), "gates": gates, "figures": {}}
+                   "unit_pool": record.get("unit_pools", {}).get(unit), "gates": gates, "figures": {},
+                   "hold_ms": measured.get("mean_hold_ms"), "nominal_hold_ms": nominal_hold(record, unit)}
             for figure in FIGURES:
                 p, m = predicted[unit][figure], measured[figure]
                 row["figures"][figure] = {"predicted": p, "measured": m, "pass": verdict(figure, p, m)}
@@ -360,12 +366,13 @@ def fmt(x, digits=1):
 
 
 def table(rows, markdown=False):
-    head = ["case", "pool", "unit", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms"]
+    head = ["case", "pool", "unit", "hold ms (nominal)", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms"]
     body = []
     for r in rows:
         cells = [r["case"] + (" (held out)" if r["held_out"] else ""), str(r["pool"]), r["unit"]]
         if r.get("unit_pool") not in (None, r["pool"]):
             cells[2] += f" (at most {r['unit_pool']})"
+        cells.append(f"{fmt(r.get('hold_ms'))} ({r['nominal_hold_ms']:g})")
         for figure in FIGURES:
             f = r["figures"][figure]
             digits = 2 if figure == "throughput_rps" else 1
@@ -374,11 +381,12 @@ def table(rows, markdown=False):
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(c) + " |" for c in body]
-        return "\n".join(lines) + "\n\npredicted / measured; bands: throughput 5 %, mean wait 10 % or 2 ms, p95 and p99 20 % or 5 ms\n"
+        return "\n".join(lines) + ("\n\nEach figure: predicted / measured. Hold: the measured holds' mean in the window (the case's"
+                                   " nominal mean). Bands: throughput 5 %, mean wait 10 % or 2 ms, p95 and p99 20 % or 5 ms.\n")
     widths = [max(len(x) for x in col) for col in zip(head, *body)]
     out = ["  ".join(c.ljust(w) for c, w in zip(head, widths))]
     out += ["  ".join(c.ljust(w) for c, w in zip(cells, widths)) for cells in body]
-    return "\n".join(out) + "\n(predicted / measured)\n"
+    return "\n".join(out) + "\n(each figure: predicted / measured; hold: measured mean (nominal))\n"
 
 
 # -- the command ----------------------------------------------------------------------------------
