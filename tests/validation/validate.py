@@ -389,6 +389,24 @@ def table(rows, markdown=False):
     return "\n".join(out) + "\n(each figure: predicted / measured; hold: measured mean (nominal))\n"
 
 
+def measured_table(data, markdown=False):
+    """The measured figures alone (--measure-only): per case, pool and unit."""
+    head = ["case", "pool", "unit", "hold mean ms", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms",
+            "load average"]
+    body = []
+    for r in data["results"]:
+        for unit, m in r["units"].items():
+            pool = r.get("unit_pools", {}).get(unit, r["pool"])
+            body.append([r["case"] + (" (held out)" if r["held_out"] else ""), str(pool), unit,
+                         fmt(m["mean_hold_ms"]), fmt(m["throughput_rps"], 2), fmt(m["mean_wait_ms"]),
+                         fmt(m["p95_wait_ms"]), fmt(m["p99_wait_ms"]), f"{r['load_average'][0]:.2f}"])
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(lines + ["| " + " | ".join(c) + " |" for c in body]) + "\n"
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(cells, widths)) for cells in [head] + body) + "\n"
+
+
 # -- the command ----------------------------------------------------------------------------------
 
 def select(short, only):
@@ -407,7 +425,7 @@ def main():
     parser.add_argument("--measure-only", action="store_true", help="measure and write --output, run no poolcalc prediction")
     parser.add_argument("--compare", metavar="FILE", help="predict and compare against a stored measurement file; start no server")
     parser.add_argument("--output", metavar="FILE", help="write the measurements as JSON")
-    parser.add_argument("--markdown", metavar="FILE", help="write the comparison table as Markdown")
+    parser.add_argument("--markdown", metavar="FILE", help="write the comparison table (with --measure-only: the measured figures) as Markdown")
     parser.add_argument("--cases", help="comma-separated case names (default: all)")
     parser.add_argument("--warmup", type=float, help="seconds before the window (default 10, --short 5)")
     parser.add_argument("--window", type=float, help="seconds measured (default 40, --short 20)")
@@ -451,6 +469,10 @@ def main():
                 print(f"cross-check {r['case']} pool {r['pool']}: mean wait SHOW STATS {c['stats_mean_wait_ms']:.2f} ms, "
                       f"per transaction {c['log_mean_wait_ms']:.2f} ms")
         if opts.measure_only:
+            print("\nmeasured:\n" + measured_table(data))
+            if opts.markdown:
+                with open(opts.markdown, "w") as f:
+                    f.write(measured_table(data, markdown=True))
             print(f"measurements written to {opts.output}")
             return 0
         rows = compare(data, opts.poolcalc, opts.short or data.get("mode") == "short")
