@@ -426,7 +426,7 @@ def main():
     parser.add_argument("--compare", metavar="FILE", help="predict and compare against a stored measurement file; start no server")
     parser.add_argument("--output", metavar="FILE", help="write the measurements as JSON")
     parser.add_argument("--markdown", metavar="FILE", help="write the comparison table (with --measure-only: the measured figures) as Markdown")
-    parser.add_argument("--cases", help="comma-separated case names (default: all)")
+    parser.add_argument("--cases", help="comma-separated case names to measure, or to compare with --compare (default: all)")
     parser.add_argument("--warmup", type=float, help="seconds before the window (default 10, --short 5)")
     parser.add_argument("--window", type=float, help="seconds measured (default 40, --short 20)")
     parser.add_argument("--seed", type=int, default=20261130, help="pgbench --random-seed of the first group")
@@ -447,6 +447,8 @@ def main():
         if opts.compare:
             with open(opts.compare) as f:
                 data = json.load(f)
+            if opts.cases:  # compare only these of the stored cases
+                data["results"] = [r for r in data["results"] if r["case"] in opts.cases.split(",")]
         else:
             if not opts.measure_only and not os.access(opts.poolcalc, os.X_OK):
                 raise HarnessError(f"poolcalc binary not found: {opts.poolcalc} (build it, or pass --poolcalc PATH)")
