@@ -1,0 +1,500 @@
+#!/usr/bin/python3
+"""poolcalc's queueing predictions against a real PostgreSQL 15 and PgBouncer 1.18 under pgbench.
+
+    tests/validation/validate.py --short                 # CI: a few cases, under 4 minutes
+    tests/validation/validate.py                         # every case (about 25 minutes)
+    tests/validation/validate.py --measure-only --output tests/validation/measured.json
+    tests/validation/validate.py --compare tests/validation/measured.json --markdown table.md
+
+Measuring: a throwaway PostgreSQL and PgBouncer (servers.py), one pgbench process per group of
+looping users (workload.py) for each case and pool size (cases.py). Over a steady window after a
+warm-up: throughput and mean wait per database entry from PgBouncer's SHOW STATS (the change of
+total_xact_count and total_wait_time over the window), p95 and p99 of the wait from each
+transaction's server-side start against its client-side send (workload.py's comment).
+
+Comparing: poolcalc (--poolcalc, JSON output) predicts each case; each figure must fall in its
+band: throughput within 5 %, mean wait within 10 % or 2 ms, p95 and p99 within 20 % or 5 ms
+(whichever is larger, of the measured value). Exit 0 when every gating figure is in its band, 1
+when one is not, 2 when the harness cannot run (a missing tool, a server that does not start, a
+poolcalc that does not understand the command).
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+# No __pycache__ beside the sources: the harness runs from the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import cases as case_table  # noqa: E402
+from servers import HarnessError, Servers, check_tools  # noqa: E402
+from workload import Run, summarize  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BANDS = {  # figure: (relative, absolute floor in its unit)
+    "throughput_rps": (0.05, 0.0),
+    "mean_wait_ms": (0.10, 2.0),
+    "p95_wait_ms": (0.20, 5.0),
+    "p99_wait_ms": (0.20, 5.0),
+}
+FIGURES = list(BANDS)
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
+
+
+def machine():
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model, "kernel": platform.release()}
+
+
+# -- measuring ------------------------------------------------------------------------------------
+
+def entry_name(case, pool, index):
+    return f"{case['name']}_{pool}_{index}".replace("-", "_")
+
+
+def stats_snapshot(servers, names):
+    """(time, {database: (xact_count, wait_time_us)}) from SHOW STATS. PgBouncer 1.18's totals
+    move with every transaction; stats_period (1 s here) only paces the averages."""
+    before = time.time()
+    rows = servers.admin_table("SHOW STATS")
+    after = time.time()
+    totals = {r["database"]: (int(r["total_xact_count"]), int(r["total_wait_time"])) for r in rows
+              if r["database"] in names}
+    return (before + after) / 2.0, totals
+
+
+def server_connections(servers, names):
+    """Server connections PgBouncer holds for these entries (every state)."""
+    total = 0
+    for r in servers.admin_table("SHOW POOLS"):
+        if r["database"] in names:
+            total += sum(int(r.get(k, 0) or 0) for k in ("sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login"))
+    return total
+
+
+def fleet_ini(case, max_connections, poolcalc, workdir):
+    """The pgbouncer.ini that poolcalc writes for a fleet case's file."""
+    path = os.path.join(workdir, f"{case['name']}-{max_connections}.toml")
+    with open(path, "w") as f:
+        f.write(case_table.fleet_toml(case, max_connections, with_think_cv=False))
+    try:
+        done = subprocess.run([poolcalc, "config", "--for", "pgbouncer", "--fleet", path], capture_output=True,
+                              text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise HarnessError(f"cannot run `{poolcalc} config --for pgbouncer --fleet`: {e}")
+    if done.returncode not in (0, 3) or "[databases]" not in done.stdout:
+        raise HarnessError(f"`{poolcalc} config --for pgbouncer --fleet` failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout
+
+
+def fleet_bouncer(case, max_connections, servers, ini):
+    """PgBouncer's [databases], [pgbouncer] and [users] from the pgbouncer.ini that poolcalc
+    writes for the fleet: the test bed's host, port, database and entry name, the rest as written."""
+    sections, section = {"databases": {}, "pgbouncer": {}, "users": {}}, None
+    for raw in ini.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(";") or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            continue
+        key, _, value = line.partition("=")
+        sections.setdefault(section, {})[key.strip()] = value.strip()
+    if len(sections["databases"]) != 1:
+        raise HarnessError(f"expected one [databases] entry from poolcalc for {case['name']}, got {sections['databases']}")
+    (line,) = sections["databases"].values()
+    params = dict(p.split("=", 1) for p in line.split())
+    params.update(host="127.0.0.1", port=str(servers.pg_port), dbname="bench")
+    entry = f"{case['name']}_{max_connections}".replace("-", "_")
+    settings = {k: v for k, v in sections["pgbouncer"].items() if k not in servers.bed_keys()}
+    return {entry: " ".join(f"{k}={v}" for k, v in params.items())}, settings, sections["users"], int(params["pool_size"])
+
+
+def measure_case(servers, case, pool, opts, workdir, run_ids, fleet_inis):
+    groups = case["groups"]
+    record = {"case": case["name"], "kind": case["kind"], "held_out": case.get("held_out", False),
+              "spec": case, "pool": pool}
+    if case["kind"] == "fleet":
+        for g in groups:
+            servers.ensure_user(g["user"])
+        ini = fleet_inis[(case["name"], pool)]
+        databases, settings, users, pool_size = fleet_bouncer(case, pool, servers, ini)
+        # A user's server connections: the entry's pool_size, or its max_user_connections when smaller.
+        caps = {u: int(dict(p.split("=", 1) for p in line.split()).get("max_user_connections", pool_size))
+                for u, line in users.items()}
+        record.update(pool=pool_size, max_connections=pool, pgbouncer_ini=ini,
+                      fleet_toml=case_table.fleet_toml(case, pool),
+                      unit_pools={g["service"]: min(pool_size, caps.get(g["user"], pool_size)) for g in groups})
+        servers.configure_bouncer(databases, settings, users)
+        placements = [(g, next(iter(databases))) for g in groups]
+    else:
+        copies = case.get("instances", 1)
+        names = [entry_name(case, pool, i) for i in range(copies)]
+        databases = {n: f"host=127.0.0.1 port={servers.pg_port} dbname=bench pool_size={pool} reserve_pool=0"
+                     for n in names}
+        servers.configure_bouncer(databases)
+        placements = [(groups[0], n) for n in names]
+    names = sorted({db for _, db in placements})
+    seconds = opts.warmup + opts.window + 2
+    runs = []
+    try:
+        for i, (group, database) in enumerate(placements):
+            run_ids[0] += 1
+            runs.append(Run(servers, workdir, run_ids[0], group, database, seconds, seed=opts.seed + i))
+        time.sleep(opts.warmup)
+        t0, s0 = stats_snapshot(servers, names)
+        time.sleep(max(0.0, t0 + opts.window - time.time()))
+        t1, s1 = stats_snapshot(servers, names)
+        record["server_connections"] = server_connections(servers, names)
+        record["load_average"] = load_average()
+        for run in runs:
+            run.wait(timeout=seconds + 60)
+    finally:
+        for run in runs:
+            run.kill()
+    window = t1 - t0
+    record["window_s"] = round(window, 3)
+    stats = {}
+    for name in names:
+        xacts = s1[name][0] - s0[name][0]
+        wait_us = s1[name][1] - s0[name][1]
+        stats[name] = {"transactions": xacts, "throughput_rps": xacts / window,
+                       "mean_wait_ms": wait_us / 1000.0 / xacts if xacts else float("nan")}
+    record["show_stats"] = stats
+    per_run = [(g, db, run.transactions()) for (g, db), run in zip(placements, runs)]
+    units = {}
+    if case["kind"] == "fleet":
+        for g, _, rows in per_run:
+            units[g["service"]] = summarize(rows, t0, t1)
+        all_rows = [r for _, _, rows in per_run for r in rows]
+        combined = summarize(all_rows, t0, t1)
+        record["log_vs_stats"] = {"log_mean_wait_ms": combined["mean_wait_ms"],
+                                  "stats_mean_wait_ms": stats[names[0]]["mean_wait_ms"]}
+    else:
+        all_rows = [r for _, _, rows in per_run for r in rows]
+        unit = summarize(all_rows, t0, t1)
+        xacts = sum(s["transactions"] for s in stats.values())
+        wait_ms = sum(s["mean_wait_ms"] * s["transactions"] for s in stats.values() if s["transactions"])
+        unit["log_mean_wait_ms"] = unit["mean_wait_ms"]
+        unit["log_throughput_rps"] = unit["throughput_rps"] / len(names)
+        # Throughput and mean wait from SHOW STATS; per instance for an instances case.
+        unit["throughput_rps"] = xacts / window / len(names)
+        unit["mean_wait_ms"] = wait_ms / xacts if xacts else float("nan")
+        units["per instance" if case["kind"] == "instances" else "all"] = unit
+    record["units"] = units
+    return record
+
+
+def measure(selected, opts):
+    check_tools()
+    servers = None
+    workdir = tempfile.mkdtemp(prefix="poolcalc-validation-runs-")
+    results, failures = [], []
+    started = time.time()
+    meta = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "mode": "short" if opts.short else "full",
+            "started_unix": round(started, 3), "warmup_s": opts.warmup, "window_s": opts.window, "seed": opts.seed}
+    try:
+        # poolcalc writes the fleet cases' pgbouncer.ini before anything is measured, so a
+        # poolcalc that cannot stops the run at once.
+        fleet_inis = {(c["name"], p): fleet_ini(c, p, opts.poolcalc, workdir) for c, p in selected if c["kind"] == "fleet"}
+        servers = Servers()
+        pg_version, bouncer_version = servers.versions()
+        meta.update(postgresql=pg_version, pgbouncer=bouncer_version)
+        run_ids = [0]
+        for case, pool in selected:
+            case_opts = opts
+            if case.get("calibration"):
+                # The unloaded case's figures settle quickly: a 10 s window at most.
+                case_opts = argparse.Namespace(**dict(vars(opts), window=min(opts.window, 10.0)))
+            log(f"measuring {case['name']} pool {pool} ({case_opts.warmup:g} s warm-up, {case_opts.window:g} s window)")
+            try:
+                record = measure_case(servers, case, pool, case_opts, workdir, run_ids, fleet_inis)
+            except HarnessError as e:
+                # One case's failure (a pgbench that dies, say) is reported; the others still run.
+                log(f"  failed: {e}")
+                failures.append({"case": case["name"], "pool": pool, "error": str(e)})
+                continue
+            results.append(record)
+            if opts.output:  # after each case, so an interrupted run keeps what it measured
+                write_json(opts.output, assemble(meta, results, failures, opts, complete=False))
+            for unit, m in record["units"].items():
+                log(f"  {unit}: {m['throughput_rps']:.2f}/s, wait mean {m['mean_wait_ms']:.1f} ms "
+                    f"(log {m.get('log_mean_wait_ms', m['mean_wait_ms']):.1f}), p95 {m['p95_wait_ms']:.1f}, "
+                    f"p99 {m['p99_wait_ms']:.1f}; hold mean {m['mean_hold_ms']:.1f} ms; load {record['load_average']}")
+    finally:
+        if servers is not None:
+            servers.close()
+        subprocess.run(["rm", "-rf", workdir])
+    data = assemble(meta, results, failures, opts, complete=True)
+    if failures:
+        if opts.output:
+            write_json(opts.output, data)
+        raise HarnessError(f"{len(failures)} case(s) could not be measured: "
+                           + "; ".join(f"{f['case']} pool {f['pool']}: {f['error']}" for f in failures))
+    return data
+
+
+def write_json(path, data):
+    with open(path + ".tmp", "w") as f:
+        json.dump(data, f, indent=1)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+
+
+def assemble(meta, results, failures, opts, complete):
+    calibration = [r for r in results if r["spec"].get("calibration")]
+    overhead = None
+    if calibration:
+        u = calibration[0]["units"]["all"]
+        overhead = {"log_mean_ms": u["log_mean_wait_ms"], "log_p50_ms": u["p50_wait_ms"],
+                    "log_p99_ms": u["p99_wait_ms"], "show_stats_mean_ms": u["mean_wait_ms"]}
+    return dict(meta, complete=complete and not failures,
+                duration_s=round(time.time() - meta["started_unix"], 1),
+                machine=dict(machine(), load_average_start=opts.load_start, load_average_end=load_average()),
+                overhead=overhead, failures=failures,
+                results=[r for r in results if not r["spec"].get("calibration")])
+
+
+# -- predicting and comparing ---------------------------------------------------------------------
+
+class PoolcalcError(HarnessError):
+    pass
+
+
+def run_poolcalc(poolcalc, args):
+    try:
+        done = subprocess.run([poolcalc] + args, capture_output=True, text=True, timeout=120)
+    except OSError as e:
+        raise PoolcalcError(f"cannot run poolcalc ({poolcalc}): {e}")
+    # 3: a `fail` finding (a pool too small for the load, say); the JSON is still complete.
+    if done.returncode not in (0, 3):
+        raise PoolcalcError(f"poolcalc {' '.join(args)}\n  exited {done.returncode}: {done.stderr.strip()}\n"
+                            "  (the comparison needs poolcalc's --think-cv, --pool-timeout 0 and the fleet's waits:"
+                            " docs/validation.md, 'Predictions')")
+    try:
+        return json.loads(done.stdout)
+    except json.JSONDecodeError as e:
+        raise PoolcalcError(f"poolcalc {' '.join(args)} gave no JSON: {e}")
+
+
+def figures_of(obj, where):
+    missing = [f for f in FIGURES if f not in obj]
+    if missing:
+        raise PoolcalcError(f"{where}: no {', '.join(missing)} in poolcalc's JSON")
+    return {f: obj[f] for f in FIGURES}
+
+
+def predict(record, poolcalc):
+    """{unit: figures} poolcalc predicts for a measured record."""
+    case = record["spec"]
+    if case["kind"] == "fleet":
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write(record["fleet_toml"])
+            path = f.name
+        try:
+            out = run_poolcalc(poolcalc, ["fleet", path, "--format", "json"])
+        finally:
+            os.unlink(path)
+        waits = out.get("waits")
+        if not isinstance(waits, list):
+            raise PoolcalcError(f"{case['name']}: `poolcalc fleet --format json` has no `waits` array")
+        by_service = {w.get("service"): w for w in waits}
+        return {unit: figures_of(by_service.get(unit, {}), f"{case['name']}: waits of {unit}") for unit in record["units"]}
+    out = run_poolcalc(poolcalc, case_table.predict_args(case, [record["pool"]]))
+    rows = [q for q in out.get("queueing", []) if q.get("pool") == record["pool"]]
+    if not rows:
+        raise PoolcalcError(f"{case['name']}: no `queueing` entry for pool {record['pool']} in poolcalc's JSON")
+    (unit,) = record["units"]
+    return {unit: figures_of(rows[0], f"{case['name']} pool {record['pool']}")}
+
+
+def nominal_hold(record, unit):
+    groups = record["spec"]["groups"]
+    return next((g["hold_ms"] for g in groups if g.get("service", unit) == unit), groups[0]["hold_ms"])
+
+
+def verdict(figure, predicted, measured):
+    if predicted is None or (isinstance(predicted, float) and math.isnan(predicted)):
+        return False
+    rel, floor = BANDS[figure]
+    return abs(predicted - measured) <= max(rel * abs(measured), floor)
+
+
+def compare(data, poolcalc, short):
+    rows = []
+    for record in data["results"]:
+        predicted = predict(record, poolcalc)
+        gates = short or not record["held_out"]
+        for unit, measured in record["units"].items():
+            row = {"case": record["case"], "pool": record["pool"], "unit": unit, "held_out": record["held_out"],
+                   "unit_pool": record.get("unit_pools", {}).get(unit), "gates": gates, "figures": {},
+                   "hold_ms": measured.get("mean_hold_ms"), "nominal_hold_ms": nominal_hold(record, unit)}
+            for figure in FIGURES:
+                p, m = predicted[unit][figure], measured[figure]
+                row["figures"][figure] = {"predicted": p, "measured": m, "pass": verdict(figure, p, m)}
+            rows.append(row)
+    return rows
+
+
+def fmt(x, digits=1):
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def table(rows, markdown=False):
+    head = ["case", "pool", "unit", "hold ms (nominal)", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms"]
+    body = []
+    for r in rows:
+        cells = [r["case"] + (" (held out)" if r["held_out"] else ""), str(r["pool"]), r["unit"]]
+        if r.get("unit_pool") not in (None, r["pool"]):
+            cells[2] += f" (at most {r['unit_pool']})"
+        cells.append(f"{fmt(r.get('hold_ms'))} ({r['nominal_hold_ms']:g})")
+        for figure in FIGURES:
+            f = r["figures"][figure]
+            digits = 2 if figure == "throughput_rps" else 1
+            cells.append(f"{fmt(f['predicted'], digits)} / {fmt(f['measured'], digits)} {'PASS' if f['pass'] else 'FAIL'}")
+        body.append(cells)
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(c) + " |" for c in body]
+        return "\n".join(lines) + ("\n\nEach figure: predicted / measured. Hold: the measured holds' mean in the window (the case's"
+                                   " nominal mean). Bands: throughput 5 %, mean wait 10 % or 2 ms, p95 and p99 20 % or 5 ms.\n")
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(head, widths))]
+    out += ["  ".join(c.ljust(w) for c, w in zip(cells, widths)) for cells in body]
+    return "\n".join(out) + "\n(each figure: predicted / measured; hold: measured mean (nominal))\n"
+
+
+def measured_table(data, markdown=False):
+    """The measured figures alone (--measure-only): per case, pool and unit."""
+    head = ["case", "pool", "unit", "hold mean ms", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms",
+            "load average"]
+    body = []
+    for r in data["results"]:
+        for unit, m in r["units"].items():
+            pool = r.get("unit_pools", {}).get(unit, r["pool"])
+            body.append([r["case"] + (" (held out)" if r["held_out"] else ""), str(pool), unit,
+                         fmt(m["mean_hold_ms"]), fmt(m["throughput_rps"], 2), fmt(m["mean_wait_ms"]),
+                         fmt(m["p95_wait_ms"]), fmt(m["p99_wait_ms"]), f"{r['load_average'][0]:.2f}"])
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(lines + ["| " + " | ".join(c) + " |" for c in body]) + "\n"
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(cells, widths)) for cells in [head] + body) + "\n"
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+def select(short, only):
+    chosen = [case_table.CALIBRATION]
+    for case in case_table.CASES + case_table.HELD_OUT:
+        if only and case["name"] not in only:
+            continue
+        chosen.append(case)
+    return [(c, p) for c in chosen for p in (c["short"] if short else c["pools"])]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--short", action="store_true", help="a few cases with 20 s windows (CI); every case gates")
+    parser.add_argument("--poolcalc", default=os.path.join(REPO, "build", "poolcalc"), help="the binary (default build/poolcalc)")
+    parser.add_argument("--measure-only", action="store_true", help="measure and write --output, run no poolcalc prediction")
+    parser.add_argument("--compare", metavar="FILE", help="predict and compare against a stored measurement file; start no server")
+    parser.add_argument("--output", metavar="FILE", help="write the measurements as JSON")
+    parser.add_argument("--markdown", metavar="FILE", help="write the comparison table (with --measure-only: the measured figures) as Markdown")
+    parser.add_argument("--cases", help="comma-separated case names to measure, or to compare with --compare (default: all)")
+    parser.add_argument("--warmup", type=float, help="seconds before the window (default 10, --short 5)")
+    parser.add_argument("--window", type=float, help="seconds measured (default 40, --short 20)")
+    parser.add_argument("--seed", type=int, default=20261130, help="pgbench --random-seed of the first group")
+    opts = parser.parse_args()
+    opts.warmup = opts.warmup if opts.warmup is not None else (5.0 if opts.short else 10.0)
+    opts.window = opts.window if opts.window is not None else (20.0 if opts.short else 40.0)
+    opts.load_start = load_average()
+    if opts.measure_only and opts.compare:
+        parser.error("--measure-only and --compare exclude each other")
+    if opts.measure_only and not opts.output:
+        parser.error("--measure-only needs --output FILE")
+
+    def stop(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        if opts.compare:
+            with open(opts.compare) as f:
+                data = json.load(f)
+            if opts.cases:  # compare only these of the stored cases
+                data["results"] = [r for r in data["results"] if r["case"] in opts.cases.split(",")]
+        else:
+            if not opts.measure_only and not os.access(opts.poolcalc, os.X_OK):
+                raise HarnessError(f"poolcalc binary not found: {opts.poolcalc} (build it, or pass --poolcalc PATH)")
+            only = set(opts.cases.split(",")) if opts.cases else None
+            data = measure(select(opts.short, only), opts)
+            if opts.output:
+                write_json(opts.output, data)
+        if data.get("overhead"):
+            o = data["overhead"]
+            print(f"overhead on an unloaded pool (loopback, PgBouncer, pgbench): per-transaction mean {o['log_mean_ms']:.3f} ms, "
+                  f"median {o['log_p50_ms']:.3f} ms, p99 {o['log_p99_ms']:.3f} ms; SHOW STATS mean {o['show_stats_mean_ms']:.3f} ms")
+        for r in data["results"]:
+            for unit, m in r["units"].items():
+                if "log_mean_wait_ms" in m:
+                    print(f"cross-check {r['case']} pool {r['pool']}: mean wait SHOW STATS {m['mean_wait_ms']:.2f} ms, "
+                          f"per transaction {m['log_mean_wait_ms']:.2f} ms; throughput SHOW STATS {m['throughput_rps']:.2f}/s, "
+                          f"log {m['log_throughput_rps']:.2f}/s")
+            if "log_vs_stats" in r:
+                c = r["log_vs_stats"]
+                print(f"cross-check {r['case']} pool {r['pool']}: mean wait SHOW STATS {c['stats_mean_wait_ms']:.2f} ms, "
+                      f"per transaction {c['log_mean_wait_ms']:.2f} ms")
+        if opts.measure_only:
+            print("\nmeasured:\n" + measured_table(data))
+            if opts.markdown:
+                with open(opts.markdown, "w") as f:
+                    f.write(measured_table(data, markdown=True))
+            print(f"measurements written to {opts.output}")
+            return 0
+        rows = compare(data, opts.poolcalc, opts.short or data.get("mode") == "short")
+        for title, part in (("cases", [r for r in rows if not r["held_out"]]), ("held-out cases", [r for r in rows if r["held_out"]])):
+            if part:
+                print(f"\n{title}:\n" + table(part))
+        if opts.markdown:
+            with open(opts.markdown, "w") as f:
+                f.write(table(rows, markdown=True))
+        failed = [(r["case"], r["pool"], r["unit"], fig) for r in rows if r["gates"]
+                  for fig, v in r["figures"].items() if not v["pass"]]
+        if failed:
+            print(f"{len(failed)} figure(s) out of their band: " + "; ".join(f"{c} pool {p} {u} {f}" for c, p, u, f in failed))
+            return 1
+        print("every gating figure is in its band")
+        return 0
+    except (HarnessError, KeyboardInterrupt) as e:
+        print(f"validation: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
