@@ -38,7 +38,7 @@ CASES = [
     # pool_size 13, 31 gives 17 (the plan cuts the pool to 70 % of max_connections).
     {"name": "fleet-shared", "kind": "fleet", "pools": [23, 31], "short": [],
      "groups": [
-         {"service": "web", "user": "app", "clients": 60, "think_ms": 850, "think_dist": "exponential",
+         {"service": "web", "user": "app", "clients": 60, "instances": 2, "think_ms": 850, "think_dist": "exponential",
           "hold_ms": 150, "hold_dist": "exponential"},
          {"service": "jobs", "user": "app", "clients": 24, "think_ms": 400, "think_dist": "exponential",
           "hold_ms": 100, "hold_dist": "exponential"}]},
@@ -46,7 +46,7 @@ CASES = [
     # max_user_connections, the entry by max_db_connections.
     {"name": "fleet-users", "kind": "fleet", "pools": [31], "short": [],
      "groups": [
-         {"service": "web", "user": "app", "clients": 60, "think_ms": 850, "think_dist": "exponential",
+         {"service": "web", "user": "app", "clients": 60, "instances": 2, "think_ms": 850, "think_dist": "exponential",
           "hold_ms": 150, "hold_dist": "exponential"},
          {"service": "jobs", "user": "jobs", "clients": 24, "think_ms": 400, "think_dist": "exponential",
           "hold_ms": 100, "hold_dist": "exponential"}]},
@@ -81,6 +81,10 @@ def fleet_toml(case, max_connections, with_think_cv=True):
     for g in case["groups"]:
         lines += ["[[service]]", f'name = "{g["service"]}"', f'user = "{g["user"]}"', 'database = "bench"',
                   f"vus = {g['clients']}", "activity = 1", f"think_ms = {g['think_ms']}"]
+        # pgbench's clients go to PgBouncer directly: enough instances that each one's client pool
+        # (the rule of thumb's, 30 here) has a connection for every VU, as pgbench has.
+        if "instances" in g:
+            lines.append(f"instances = {g['instances']}")
         if with_think_cv:
             lines.append(f"think_cv = {CV[g['think_dist']]}")
         lines += [f"query_ms = {g['hold_ms']}", f"query_cv = {hold_cv(g)}", "pool_timeout = 0", ""]

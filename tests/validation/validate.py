@@ -20,6 +20,7 @@ poolcalc that does not understand the command).
 """
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -309,12 +310,29 @@ def figures_of(obj, where):
     return {f: obj[f] for f in FIGURES}
 
 
+def realized(record):
+    """The case as pgbench actually ran it: each group's hold mean as measured (pg_sleep's overshoot
+    and the random draws of one run make it differ from the nominal by up to a few per cent, which
+    moves a pool near saturation by as much), and an open group's rate as measured. The shapes
+    (constant, exponential, lognormal cv) stay the nominal ones: the model is given the load's first
+    moments, never its waits."""
+    case = copy.deepcopy(record["spec"])
+    for g in case["groups"]:
+        unit = g.get("service", "all")
+        measured = record["units"].get(unit) or next(iter(record["units"].values()))
+        if measured.get("mean_hold_ms"):
+            g["hold_ms"] = round(measured["mean_hold_ms"], 3)
+        if "rate" in g and measured.get("throughput_rps"):
+            g["rate"] = round(measured["throughput_rps"], 3)
+    return case
+
+
 def predict(record, poolcalc):
-    """{unit: figures} poolcalc predicts for a measured record."""
-    case = record["spec"]
+    """{unit: figures} poolcalc predicts for a measured record, given the load that ran."""
+    case = realized(record)
     if case["kind"] == "fleet":
         with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
-            f.write(record["fleet_toml"])
+            f.write(case_table.fleet_toml(case, record["max_connections"]) if "max_connections" in record else record["fleet_toml"])
             path = f.name
         try:
             out = run_poolcalc(poolcalc, ["fleet", path, "--format", "json"])
