@@ -44,7 +44,9 @@ struct SimPgBouncer
   double query_wait_timeout_s = 120; // 0 = wait forever
   double server_connect_s = 0.002;   // opening a new server connection (PostgreSQL fork + login)
   // Per-database and per-user caps that override the two above (a [databases] entry's
-  // max_db_connections, a [users] entry's max_user_connections).
+  // max_db_connections, a [users] entry's max_user_connections), keyed by SimServerPool::database
+  // and ::user; evicting as the global caps do, within that database's or user's pools. A cap of 0
+  // (or less) leaves the global one in force, as in PgBouncer.
   std::map<std::string, std::int64_t> database_caps;
   std::map<std::string, std::int64_t> user_caps;
 };

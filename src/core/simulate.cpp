@@ -29,6 +29,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <map>
+#include <string>
 #include <thread>
 
 namespace poolcalc {
@@ -145,6 +147,15 @@ struct Load
   bool overloaded = false; // an open load at or above a pool's capacity, with no timeout to shed it
 };
 
+// The cap on a pool's database's (or user's) server connections: the entry's when positive, else
+// the global one (PgBouncer 1.18 objects.c database_max_connections, user_max_connections); 0 =
+// no limit.
+std::int64_t entry_cap(const std::map<std::string, std::int64_t>& caps, const std::string& name, std::int64_t global)
+{
+  const auto it = caps.find(name);
+  return it != caps.end() && it->second > 0 ? it->second : global;
+}
+
 // Whether an open load is certainly at or above capacity: an instance's arrivals x mean hold at or
 // above its client pool without a pool_timeout, or a PgBouncer pool's open arrivals x mean hold at
 // or above the servers it may open without a query_wait_timeout. (Connection limits and closed
@@ -169,11 +180,11 @@ bool overloaded(const SimModel& m, const std::vector<bool>& active)
     const SimPgBouncer& b = *m.pgbouncer;
     const SimServerPool& sp = b.pools[p];
     double servers = static_cast<double>(sp.pool_size + (b.reserve_pool_timeout_s > 0 ? sp.reserve_pool_size : 0));
-    if (b.max_db_connections > 0) {
-      servers = std::min(servers, static_cast<double>(b.max_db_connections));
+    if (const std::int64_t cap = entry_cap(b.database_caps, sp.database, b.max_db_connections); cap > 0) {
+      servers = std::min(servers, static_cast<double>(cap));
     }
-    if (b.max_user_connections > 0) {
-      servers = std::min(servers, static_cast<double>(b.max_user_connections));
+    if (const std::int64_t cap = entry_cap(b.user_caps, sp.user, b.max_user_connections); cap > 0) {
+      servers = std::min(servers, static_cast<double>(cap));
     }
     if (b.query_wait_timeout_s <= 0 && offered[p] > 0 && offered[p] >= servers) {
       return true;
@@ -189,6 +200,11 @@ Load sanitise(Plan& plan)
     SimPgBouncer& b = *m.pgbouncer;
     b.max_db_connections = std::max<std::int64_t>(b.max_db_connections, 0);
     b.max_user_connections = std::max<std::int64_t>(b.max_user_connections, 0);
+    for (auto* caps : { &b.database_caps, &b.user_caps }) {
+      for (auto& [name, cap] : *caps) {
+        cap = std::max<std::int64_t>(cap, 0); // 0: the global cap applies
+      }
+    }
     b.reserve_pool_timeout_s = finite_or_zero(b.reserve_pool_timeout_s);
     b.query_wait_timeout_s = finite_or_zero(b.query_wait_timeout_s);
     b.server_connect_s = finite_or_zero(b.server_connect_s);

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <utility>
 
 namespace poolcalc::sim_detail {
@@ -261,8 +262,9 @@ private:
   std::vector<ServerPoolState> pools_;
   std::vector<std::int64_t> db_count_;
   std::vector<std::int64_t> user_count_;
-  std::int64_t max_db_ = 0;
-  std::int64_t max_user_ = 0;
+  std::vector<std::int64_t> db_cap_;   // per database: its max_db_connections, 0 = no limit
+  std::vector<std::int64_t> user_cap_; // per user: its max_user_connections, 0 = no limit
+  bool any_cap_ = false;
   double reserve_timeout_ = 0;
   double query_wait_timeout_ = 0;
   double connect_s_ = 0;
@@ -300,8 +302,6 @@ void Engine::setup_pgbouncer()
     return;
   }
   const SimPgBouncer& b = *plan_.model.pgbouncer;
-  max_db_ = b.max_db_connections;
-  max_user_ = b.max_user_connections;
   reserve_timeout_ = b.reserve_pool_timeout_s;
   query_wait_timeout_ = b.query_wait_timeout_s;
   connect_s_ = b.server_connect_s;
@@ -325,6 +325,20 @@ void Engine::setup_pgbouncer()
   }
   db_count_.assign(dbs.size(), 0);
   user_count_.assign(users.size(), 0);
+  // objects.c database_max_connections / user_max_connections: the entry's cap when positive,
+  // else the global one.
+  auto cap_of = [](const std::map<std::string, std::int64_t>& caps, const std::string& name, std::int64_t global) {
+    const auto it = caps.find(name);
+    return it != caps.end() && it->second > 0 ? it->second : global;
+  };
+  for (const std::string& db : dbs) {
+    db_cap_.push_back(cap_of(b.database_caps, db, b.max_db_connections));
+    any_cap_ = any_cap_ || db_cap_.back() > 0;
+  }
+  for (const std::string& user : users) {
+    user_cap_.push_back(cap_of(b.user_caps, user, b.max_user_connections));
+    any_cap_ = any_cap_ || user_cap_.back() > 0;
+  }
 }
 
 void Engine::setup_groups()
@@ -715,18 +729,18 @@ void Engine::launch_new_connection(std::uint32_t pool)
       return;
     }
   }
-  if (max_db_ > 0) {
-    while (db_count_[p.db] >= max_db_ && evict(true, p.db)) {
+  if (const std::int64_t cap = db_cap_[p.db]; cap > 0) {
+    while (db_count_[p.db] >= cap && evict(true, p.db)) {
     }
-    if (db_count_[p.db] >= max_db_) {
+    if (db_count_[p.db] >= cap) {
       p.blocked = true;
       return;
     }
   }
-  if (max_user_ > 0) {
-    while (user_count_[p.user] >= max_user_ && evict(false, p.user)) {
+  if (const std::int64_t cap = user_cap_[p.user]; cap > 0) {
+    while (user_count_[p.user] >= cap && evict(false, p.user)) {
     }
-    if (user_count_[p.user] >= max_user_) {
+    if (user_count_[p.user] >= cap) {
       p.blocked = true;
       return;
     }
@@ -765,7 +779,7 @@ bool Engine::evict(bool by_db, std::uint32_t which)
 // A server became idle: a pool stopped at a connection limit may now evict it and open its own.
 void Engine::server_idle(std::uint32_t pool)
 {
-  if (max_db_ <= 0 && max_user_ <= 0) {
+  if (!any_cap_) {
     return;
   }
   const ServerPoolState& p = pools_[pool];

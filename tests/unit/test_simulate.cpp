@@ -143,6 +143,12 @@ TEST_CASE("simulate: the answer does not depend on the threads")
   SimPgBouncer bouncer;
   bouncer.pools = { SimServerPool{ "app", "svc", 5, 2 }, SimServerPool{ "jobs", "svc", 3, 0 } };
   bouncer.max_user_connections = 8;
+  SUBCASE("global caps") {}
+  SUBCASE("per-entry caps")
+  {
+    bouncer.user_caps["svc"] = 7;      // overrides max_user_connections
+    bouncer.database_caps["jobs"] = 2; // below the jobs pool's pool_size
+  }
   bouncer.reserve_pool_timeout_s = 0.05;
   bouncer.query_wait_timeout_s = 0.3;
   model.pgbouncer = bouncer;
@@ -365,5 +371,85 @@ TEST_CASE("simulate: edge cases")
     };
     const SimResult r = simulate(model, o);
     CHECK(calls == r.replications / 8);
+  }
+}
+
+TEST_CASE("simulate: per-database and per-user caps override the global ones, by hand")
+{
+  // The max_user_connections case above with the cap set on the entry instead: one user in each
+  // group, 1 s holds and 1 s thinks (constant), 100 ms to open a server; one server allowed for
+  // the two pools, so every query waits 100 ms for the other's hold to end and 100 ms to open its
+  // own server after evicting it: 200 ms, and a cycle of 2.2 s.
+  SimModel model;
+  SimGroup a = closed_group(1, 0, constant_distribution(1.0), constant_distribution(1.0));
+  a.server_pool = 0;
+  SimGroup b = a;
+  b.server_pool = 1;
+  model.groups = { a, b };
+  SimPgBouncer bouncer;
+  bouncer.server_connect_s = 0.1;
+  SUBCASE("a [users] entry's max_user_connections = 1")
+  {
+    bouncer.pools = { SimServerPool{ "a", "svc", 5, 0 }, SimServerPool{ "b", "svc", 5, 0 } };
+    bouncer.user_caps["svc"] = 1;
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run(20'000));
+    CHECK(r.total.mean_wait_ms.value == doctest::Approx(200).epsilon(1e-6));
+    CHECK(r.total.p_wait.value == 1);
+    CHECK(r.groups[0].throughput_rps.value == doctest::Approx(1 / 2.2).epsilon(0.01));
+    CHECK(r.groups[1].throughput_rps.value == doctest::Approx(1 / 2.2).epsilon(0.01));
+  }
+  SUBCASE("a [databases] entry's max_db_connections = 1")
+  {
+    bouncer.pools = { SimServerPool{ "db", "a", 5, 0 }, SimServerPool{ "db", "b", 5, 0 } };
+    bouncer.database_caps["db"] = 1;
+    bouncer.database_caps["other"] = 1; // names no pool's database: no effect
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run(20'000));
+    CHECK(r.total.mean_wait_ms.value == doctest::Approx(200).epsilon(1e-6));
+    CHECK(r.total.throughput_rps.value == doctest::Approx(2 / 2.2).epsilon(0.01));
+  }
+  SUBCASE("the entry's cap overrides a lower global one; 0 or less leaves the global one")
+  {
+    // Global max_user_connections 1, but the user's entry allows 2: each pool keeps its server,
+    // nobody waits, 0.5 queries/s per group (1 s hold + 1 s think).
+    bouncer.pools = { SimServerPool{ "a", "svc", 5, 0 }, SimServerPool{ "b", "svc", 5, 0 } };
+    bouncer.max_user_connections = 1;
+    bouncer.user_caps["svc"] = 2;
+    model.pgbouncer = bouncer;
+    const SimResult raised = simulate(model, small_run(20'000));
+    CHECK(raised.total.mean_wait_ms.value == 0);
+    CHECK(raised.groups[0].throughput_rps.value == doctest::Approx(0.5).epsilon(0.01));
+    for (const std::int64_t cap : { 0, -4 }) {
+      CAPTURE(cap);
+      bouncer.user_caps["svc"] = cap;
+      model.pgbouncer = bouncer;
+      const SimResult global = simulate(model, small_run(20'000));
+      CHECK(global.total.mean_wait_ms.value == doctest::Approx(200).epsilon(1e-6));
+    }
+  }
+  SUBCASE("a per-user cap on one user does not cap another")
+  {
+    // Four groups as above, on (a, svc), (b, svc), (a, other), (b, other); only svc is capped at
+    // 1: svc's two groups wait 200 ms each query, other's two keep a server each and never wait.
+    bouncer.pools = { SimServerPool{ "a", "svc", 5, 0 },
+                      SimServerPool{ "b", "svc", 5, 0 },
+                      SimServerPool{ "a", "other", 5, 0 },
+                      SimServerPool{ "b", "other", 5, 0 } };
+    bouncer.user_caps["svc"] = 1;
+    SimGroup c = a;
+    c.server_pool = 2;
+    SimGroup d = a;
+    d.server_pool = 3;
+    model.groups = { a, b, c, d };
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run(20'000));
+    REQUIRE(r.groups.size() == 4);
+    CHECK(r.groups[0].mean_wait_ms.value == doctest::Approx(200).epsilon(1e-6));
+    CHECK(r.groups[1].mean_wait_ms.value == doctest::Approx(200).epsilon(1e-6));
+    CHECK(r.groups[2].mean_wait_ms.value == 0);
+    CHECK(r.groups[3].mean_wait_ms.value == 0);
+    CHECK(r.groups[2].throughput_rps.value == doctest::Approx(0.5).epsilon(0.01));
+    CHECK(r.groups[3].throughput_rps.value == doctest::Approx(0.5).epsilon(0.01));
   }
 }
