@@ -86,7 +86,10 @@ struct SimMetrics
   Estimate p95_wait_ms;
   Estimate p99_wait_ms;
   Estimate timeout_rate; // share of queries abandoned
-  Estimate utilization;  // busy client connections / pool (server connections / pool_size without one)
+  // A group's: busy client connections / pool (server connections / pool_size without one). A
+  // PgBouncer pool's (SimResult::server_pools): busy server-connection time / (pool_size x measured
+  // time), above 1 while the reserve is open; 0 for a pool_size of 0.
+  Estimate utilization;
 };
 
 // When to stop: every figure's interval within max(relative x value, absolute), or a budget.
@@ -127,9 +130,12 @@ struct SimOptions
 
 struct SimResult
 {
-  std::vector<SimMetrics> groups;       // in SimModel::groups order
-  SimMetrics total;                     // over every group's queries
-  std::vector<SimMetrics> server_pools; // over each PgBouncer pool's queries, in SimPgBouncer::pools order
+  std::vector<SimMetrics> groups; // in SimModel::groups order
+  SimMetrics total;               // over every group's queries
+  // Over each PgBouncer pool's queries (those of every group whose server_pool is that pool), in
+  // SimPgBouncer::pools order; empty without PgBouncer. Their figures count in the stopping rule as
+  // the groups' do.
+  std::vector<SimMetrics> server_pools;
   std::int64_t replications = 0;
   std::int64_t events = 0; // over all replications
   double simulated_s = 0;  // measured (after warm-up) simulated seconds per replication

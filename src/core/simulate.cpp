@@ -11,8 +11,9 @@
 //   Every closed user starts thinking at a uniform random phase of one cycle; servers start unopened.
 // - Batches of k_batch replications. After each whole batch every figure's mean over the
 //   replications and its 95 % Student-t half-width are computed (in replication order, so the
-//   answer does not depend on the threads); the run stops when every figure is within the
-//   precision, when the next batch would pass max_events, or when an open queue overflowed.
+//   answer does not depend on the threads); the run stops when every figure (each group's, the
+//   total's and each PgBouncer pool's) is within the precision, when the next batch would pass
+//   max_events, or when an open queue overflowed.
 // - An open load at or above its capacity: when it certainly is (arrivals x mean hold at or above
 //   a pool without a timeout), one batch runs and the run stops, converged false, stopped_early
 //   saying so: the waits are those of the simulated time, and grow with it. Whatever the cause, a
@@ -309,6 +310,8 @@ std::vector<Estimate> estimates(const std::vector<ReplicationOutcome>& reps, std
   return out;
 }
 
+// Whether every figure (each group's, the total's and each PgBouncer pool's) is within the
+// precision.
 bool precise_enough(const std::vector<Estimate>& e, const SimPrecision& p)
 {
   for (std::size_t f = 0; f < e.size(); ++f) {
@@ -334,9 +337,10 @@ bool precise_enough(const std::vector<Estimate>& e, const SimPrecision& p)
   return true;
 }
 
-SimMetrics metrics_at(const std::vector<Estimate>& e, std::size_t group)
+// The figures at position `at`: a group's, the total's (at = groups) or a PgBouncer pool's.
+SimMetrics metrics_at(const std::vector<Estimate>& e, std::size_t at)
 {
-  const Estimate* f = &e[group * k_figures];
+  const Estimate* f = &e[at * k_figures];
   return SimMetrics{ f[f_throughput], f[f_p_wait], f[f_mean_wait], f[f_p95_wait], f[f_p99_wait], f[f_timeout_rate], f[f_utilization] };
 }
 
@@ -364,10 +368,11 @@ std::vector<ReplicationOutcome> run_batch(const Plan& plan, std::uint64_t seed, 
   return out;
 }
 
-SimResult zero_result(std::size_t groups)
+SimResult zero_result(std::size_t groups, std::size_t pools)
 {
   SimResult r;
   r.groups.assign(groups, SimMetrics{});
+  r.server_pools.assign(pools, SimMetrics{});
   r.converged = true;
   return r;
 }
@@ -376,7 +381,8 @@ SimResult zero_result(std::size_t groups)
 // the estimates over every replication run, in replication order.
 std::vector<Estimate> run_batches(const Plan& plan, bool overloaded, const SimOptions& options, unsigned threads, SimResult& result)
 {
-  const std::size_t figures = (plan.model.groups.size() + 1) * k_figures;
+  const std::size_t pools = plan.model.pgbouncer ? plan.model.pgbouncer->pools.size() : 0;
+  const std::size_t figures = (plan.model.groups.size() + 1 + pools) * k_figures;
   std::vector<ReplicationOutcome> reps;
   std::vector<Estimate> e;
   for (;;) {
@@ -424,14 +430,15 @@ SimResult simulate(const SimModel& model, const SimOptions& options)
   plan.model = model;
   const Load load = sanitise(plan);
   const std::size_t groups = plan.model.groups.size();
+  const std::size_t pools = plan.model.pgbouncer ? plan.model.pgbouncer->pools.size() : 0;
   if (load.users > k_max_users || load.instances > k_max_instances) {
-    SimResult r = zero_result(groups);
+    SimResult r = zero_result(groups, pools);
     r.converged = false;
     r.stopped_early = fmt::format("the model has more than {:.0f} users or {:.0f} instances to simulate", k_max_users, k_max_instances);
     return r;
   }
   if (!(load.events_per_s > 0) || !std::isfinite(load.events_per_s)) {
-    return zero_result(groups);
+    return zero_result(groups, pools);
   }
   set_lengths(plan, load, options.max_events);
   unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -442,6 +449,9 @@ SimResult simulate(const SimModel& model, const SimOptions& options)
     result.groups.push_back(metrics_at(e, g));
   }
   result.total = metrics_at(e, groups);
+  for (std::size_t p = 0; p < pools; ++p) {
+    result.server_pools.push_back(metrics_at(e, groups + 1 + p));
+  }
   result.simulated_s = plan.measure_s;
   return result;
 }

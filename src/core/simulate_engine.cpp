@@ -209,6 +209,10 @@ struct ServerPoolState
   Ring<std::uint32_t> waiters;
   bool wait_timer = false;
   bool reserve_timer = false;
+  // Measurement: server connections holding a query.
+  std::int64_t busy = 0;
+  double busy_since = 0;
+  double busy_area = 0;
 };
 
 class Engine
@@ -225,6 +229,7 @@ private:
   void start_measuring();
   void dispatch(const Event& e);
   void set_busy(GroupState& g, std::int64_t delta);
+  void set_busy(ServerPoolState& p, std::int64_t delta);
   void record(GroupState& g, double wait, bool served);
   void start_query(std::uint32_t q);
   void got_client(std::uint32_t q);
@@ -270,7 +275,8 @@ private:
   double connect_s_ = 0;
   std::int64_t events_ = 0;
   bool overflowed_ = false;
-  std::vector<double> all_waits_; // every group's positive waits, for the total's percentiles
+  std::vector<double> all_waits_;  // every group's positive waits, for the total's percentiles
+  std::vector<double> pool_waits_; // one PgBouncer pool's groups' positive waits, for its percentiles
 };
 
 Engine::Engine(const Plan& plan, std::uint64_t seed, std::uint64_t replication, std::vector<std::vector<double>>& buffers)
@@ -279,13 +285,15 @@ Engine::Engine(const Plan& plan, std::uint64_t seed, std::uint64_t replication, 
 {
   setup_pgbouncer();
   setup_groups();
-  buffers.resize(std::max(buffers.size(), groups_.size() + 1));
+  buffers.resize(std::max(buffers.size(), groups_.size() + 2));
   for (std::size_t i = 0; i < groups_.size(); ++i) {
     groups_[i].waits = std::move(buffers[i]);
     groups_[i].waits.clear();
   }
   all_waits_ = std::move(buffers[groups_.size()]);
   all_waits_.clear();
+  pool_waits_ = std::move(buffers[groups_.size() + 1]);
+  pool_waits_.clear();
 }
 
 void Engine::give_back(std::vector<std::vector<double>>& buffers)
@@ -294,6 +302,7 @@ void Engine::give_back(std::vector<std::vector<double>>& buffers)
     buffers[i] = std::move(groups_[i].waits);
   }
   buffers[groups_.size()] = std::move(all_waits_);
+  buffers[groups_.size() + 1] = std::move(pool_waits_);
 }
 
 void Engine::setup_pgbouncer()
@@ -428,6 +437,9 @@ ReplicationOutcome Engine::run()
   for (GroupState& g : groups_) {
     set_busy(g, 0);
   }
+  for (ServerPoolState& p : pools_) {
+    set_busy(p, 0);
+  }
   return outcome();
 }
 
@@ -436,6 +448,10 @@ void Engine::start_measuring()
   for (GroupState& g : groups_) {
     set_busy(g, 0);
     g.busy_area = 0;
+  }
+  for (ServerPoolState& p : pools_) {
+    set_busy(p, 0);
+    p.busy_area = 0;
   }
   measuring_ = true;
 }
@@ -473,6 +489,13 @@ void Engine::set_busy(GroupState& g, std::int64_t delta)
   g.busy_area += static_cast<double>(g.busy) * (now_ - g.busy_since);
   g.busy_since = now_;
   g.busy += delta;
+}
+
+void Engine::set_busy(ServerPoolState& p, std::int64_t delta)
+{
+  p.busy_area += static_cast<double>(p.busy) * (now_ - p.busy_since);
+  p.busy_since = now_;
+  p.busy += delta;
 }
 
 void Engine::record(GroupState& g, double wait, bool served)
@@ -572,8 +595,11 @@ void Engine::start_hold(std::uint32_t q)
   const Query& r = queries_[q];
   GroupState& g = groups_[r.group];
   record(g, now_ - r.arrival, true);
-  if (g.pool <= 0 && g.server_pool >= 0) {
-    set_busy(g, 1);
+  if (g.server_pool >= 0) {
+    set_busy(pools_[static_cast<std::size_t>(g.server_pool)], 1);
+    if (g.pool <= 0) {
+      set_busy(g, 1);
+    }
   }
   heap_.push(now_ + g.hold.draw(rng_), e_hold_end, q);
 }
@@ -582,7 +608,9 @@ void Engine::hold_end(std::uint32_t q)
 {
   GroupState& g = groups_[queries_[q].group];
   if (g.server_pool >= 0) {
-    release_server(pools_[static_cast<std::size_t>(g.server_pool)]);
+    ServerPoolState& p = pools_[static_cast<std::size_t>(g.server_pool)];
+    set_busy(p, -1);
+    release_server(p);
     if (g.pool <= 0) {
       set_busy(g, -1);
     }
@@ -868,7 +896,7 @@ ReplicationOutcome Engine::outcome()
   ReplicationOutcome out;
   out.events = events_;
   out.overflowed = overflowed_;
-  out.figures.assign((groups_.size() + 1) * k_figures, 0.0);
+  out.figures.assign((groups_.size() + 1 + pools_.size()) * k_figures, 0.0);
   const double measured = now_ - plan_.warmup_s;
   Tally total;
   for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
@@ -889,6 +917,23 @@ ReplicationOutcome Engine::outcome()
     std::copy_n(out.figures.begin(), k_figures, out.figures.begin() + k_figures);
   } else {
     fill_figures(&out.figures[groups_.size() * k_figures], total, all_waits_, measured);
+  }
+  // Each PgBouncer pool: its groups' queries, its servers' busy time over its pool_size.
+  for (std::size_t pi = 0; pi < pools_.size(); ++pi) {
+    const ServerPoolState& p = pools_[pi];
+    Tally t{ 0, 0, 0, 0, p.busy_area, static_cast<double>(p.pool_size) };
+    pool_waits_.clear();
+    for (const GroupState& g : groups_) {
+      if (g.server_pool != static_cast<int>(pi)) {
+        continue;
+      }
+      t.served += g.served;
+      t.abandoned += g.abandoned;
+      t.zeros += g.zero_waits;
+      t.wait_sum += g.wait_sum;
+      pool_waits_.insert(pool_waits_.end(), g.waits.begin(), g.waits.end());
+    }
+    fill_figures(&out.figures[(groups_.size() + 1 + pi) * k_figures], t, pool_waits_, measured);
   }
   return out;
 }

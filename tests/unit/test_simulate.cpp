@@ -166,6 +166,9 @@ TEST_CASE("simulate: the answer does not depend on the threads")
     CHECK(same(a.total, b.total));
     CHECK(same(a.groups[0], b.groups[0]));
     CHECK(same(a.groups[1], b.groups[1]));
+    REQUIRE(b.server_pools.size() == 2);
+    CHECK(same(a.server_pools[0], b.server_pools[0]));
+    CHECK(same(a.server_pools[1], b.server_pools[1]));
   }
   CHECK(a.total.timeout_rate.value > 0); // the timeouts are exercised
   // The total's throughput is the groups' sum, replication by replication.
@@ -451,5 +454,92 @@ TEST_CASE("simulate: per-database and per-user caps override the global ones, by
     CHECK(r.groups[3].mean_wait_ms.value == 0);
     CHECK(r.groups[2].throughput_rps.value == doctest::Approx(0.5).epsilon(0.01));
     CHECK(r.groups[3].throughput_rps.value == doctest::Approx(0.5).epsilon(0.01));
+  }
+}
+
+TEST_CASE("simulate: each PgBouncer pool's figures")
+{
+  SUBCASE("no PgBouncer: none")
+  {
+    SimModel model;
+    model.groups.push_back(closed_group(3, 1, exponential_distribution(2), exponential_distribution(1)));
+    const SimResult r = simulate(model, small_run(20'000));
+    CHECK(r.server_pools.empty());
+  }
+  SUBCASE("one group on one pool: the group's waits and throughput")
+  {
+    // Exponential holds and thinks behind a client pool of 2 per instance, 3 instances, on a
+    // PgBouncer pool of 4: the pool's queries are exactly the group's.
+    SimModel model;
+    SimGroup g = closed_group(4, 2, exponential_distribution(0.3), exponential_distribution(0.1));
+    g.instances = 3;
+    g.server_pool = 0;
+    model.groups.push_back(g);
+    SimPgBouncer bouncer;
+    bouncer.pools = { SimServerPool{ "db", "u", 4, 0 } };
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run(40'000));
+    REQUIRE(r.server_pools.size() == 1);
+    const SimMetrics& p = r.server_pools[0];
+    const SimMetrics& q = r.groups[0];
+    CHECK(same(p.throughput_rps, q.throughput_rps));
+    CHECK(same(p.p_wait, q.p_wait));
+    CHECK(same(p.mean_wait_ms, q.mean_wait_ms));
+    CHECK(same(p.p95_wait_ms, q.p95_wait_ms));
+    CHECK(same(p.p99_wait_ms, q.p99_wait_ms));
+    CHECK(same(p.timeout_rate, q.timeout_rate));
+    // Little's law: busy servers = throughput x mean hold (100 ms), over pool_size 4.
+    CHECK(p.utilization.value == doctest::Approx(p.throughput_rps.value * 0.1 / 4.0).epsilon(0.02));
+  }
+  SUBCASE("the reserve case by hand: one server never idle")
+  {
+    // PgBouncer's reserve pool case above without the reserve: two users (1 s hold, 0.5 s think,
+    // constant) on one server: it is busy all the time, utilization 1 of pool_size 1.
+    SimModel model;
+    SimGroup g = closed_group(2, 0, constant_distribution(0.5), constant_distribution(1.0));
+    g.server_pool = 0;
+    model.groups.push_back(g);
+    SimPgBouncer bouncer;
+    bouncer.pools = { SimServerPool{ "app", "app", 1, 0 } };
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run(20'000));
+    REQUIRE(r.server_pools.size() == 1);
+    CHECK(r.server_pools[0].utilization.value == doctest::Approx(1.0).epsilon(0.01));
+    CHECK(r.server_pools[0].mean_wait_ms.value == doctest::Approx(500).epsilon(0.001));
+  }
+  SUBCASE("two groups on one pool, a third on another: the sum, by hand")
+  {
+    // One user per group, 1 s holds and 1 s thinks (constant), a pool_size of 5 for two groups:
+    // nobody waits, 0.5 queries/s per group, so 1 query/s on the pool, and one of its 5 servers
+    // busy on average: utilization 0.2. The third group alone on a pool of 1: 0.5/s, 0.5.
+    SimModel model;
+    SimGroup a = closed_group(1, 0, constant_distribution(1.0), constant_distribution(1.0));
+    a.server_pool = 0;
+    SimGroup c = a;
+    c.server_pool = 1;
+    model.groups = { a, a, c };
+    SimPgBouncer bouncer;
+    bouncer.pools = { SimServerPool{ "db", "u", 5, 0 }, SimServerPool{ "db", "v", 1, 0 } };
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run(20'000));
+    REQUIRE(r.server_pools.size() == 2);
+    CHECK(r.server_pools[0].throughput_rps.value == doctest::Approx(r.groups[0].throughput_rps.value + r.groups[1].throughput_rps.value));
+    CHECK(r.server_pools[0].throughput_rps.value == doctest::Approx(1.0).epsilon(0.01));
+    CHECK(r.server_pools[0].utilization.value == doctest::Approx(0.2).epsilon(0.01));
+    CHECK(r.server_pools[0].mean_wait_ms.value == 0);
+    CHECK(same(r.server_pools[1].throughput_rps, r.groups[2].throughput_rps));
+    CHECK(r.server_pools[1].utilization.value == doctest::Approx(0.5).epsilon(0.01));
+  }
+  SUBCASE("no load: zero figures, one per pool")
+  {
+    SimModel model;
+    model.groups.push_back(closed_group(0, 1, exponential_distribution(1), exponential_distribution(0.1)));
+    model.groups[0].server_pool = 0;
+    SimPgBouncer bouncer;
+    bouncer.pools = { SimServerPool{ "db", "u", 5, 0 }, SimServerPool{ "db", "v", 5, 0 } };
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run());
+    CHECK(r.server_pools.size() == 2);
+    CHECK(r.server_pools[0].throughput_rps.value == 0);
   }
 }
