@@ -92,7 +92,9 @@ struct SimMetrics
   Estimate utilization;
 };
 
-// When to stop: every figure's interval within max(relative x value, absolute), or a budget.
+// When to stop: every gated figure's interval (SimOptions::gate) within max(relative x value,
+// absolute), the p95 and p99 waits' within max(relative_percentile x value, absolute_wait_ms), or
+// a budget.
 struct SimPrecision
 {
   double relative = 0.05;
@@ -134,7 +136,7 @@ struct SimResult
   SimMetrics total;               // over every group's queries
   // Over each PgBouncer pool's queries (those of every group whose server_pool is that pool), in
   // SimPgBouncer::pools order; empty without PgBouncer. Their figures count in the stopping rule as
-  // the groups' do.
+  // the groups' do (through SimOptions::gate).
   std::vector<SimMetrics> server_pools;
   std::int64_t replications = 0;
   std::int64_t events = 0; // over all replications

@@ -11,8 +11,9 @@
 //   Every closed user starts thinking at a uniform random phase of one cycle; servers start unopened.
 // - Batches of k_batch replications. After each whole batch every figure's mean over the
 //   replications and its 95 % Student-t half-width are computed (in replication order, so the
-//   answer does not depend on the threads); the run stops when every figure (each group's, the
-//   total's and each PgBouncer pool's) is within the precision, when the next batch would pass
+//   answer does not depend on the threads); the run stops when every gated figure
+//   (SimOptions::gate: of each group, the total and each PgBouncer pool) is within the precision
+//   (the p95 and p99 waits within relative_percentile), when the next batch would pass
 //   max_events, or when an open queue overflowed.
 // - An open load at or above its capacity: when it certainly is (arrivals x mean hold at or above
 //   a pool without a timeout), one batch runs and the run stops, converged false, stopped_early
@@ -310,11 +311,14 @@ std::vector<Estimate> estimates(const std::vector<ReplicationOutcome>& reps, std
   return out;
 }
 
-// Whether every figure (each group's, the total's and each PgBouncer pool's) is within the
-// precision.
-bool precise_enough(const std::vector<Estimate>& e, const SimPrecision& p)
+// Whether every gated figure (each group's, the total's and each PgBouncer pool's) is within the
+// precision; the figure f % k_figures is gated by bit f % k_figures of `gate` (the k_sim_* bits).
+bool precise_enough(const std::vector<Estimate>& e, const SimPrecision& p, unsigned gate)
 {
   for (std::size_t f = 0; f < e.size(); ++f) {
+    if ((gate & (1U << (f % k_figures))) == 0) {
+      continue;
+    }
     const double value = std::fabs(e[f].value);
     double allowed = 0;
     switch (f % k_figures) {
@@ -322,9 +326,11 @@ bool precise_enough(const std::vector<Estimate>& e, const SimPrecision& p)
       allowed = std::max(p.relative_throughput * value, 1e-9);
       break;
     case f_mean_wait:
+      allowed = std::max(p.relative * value, p.absolute_wait_ms);
+      break;
     case f_p95_wait:
     case f_p99_wait:
-      allowed = std::max(p.relative * value, p.absolute_wait_ms);
+      allowed = std::max(p.relative_percentile * value, p.absolute_wait_ms);
       break;
     default:
       allowed = std::max(p.relative * value, p.absolute_share);
@@ -411,7 +417,7 @@ std::vector<Estimate> run_batches(const Plan& plan, bool overloaded, const SimOp
         fmt::format("an open load's queue passed {} waiting queries: the load is at or above the pools' capacity", plan.max_open_live);
       return e;
     }
-    if (precise_enough(e, options.precision)) {
+    if (precise_enough(e, options.precision, options.gate)) {
       result.converged = true;
       return e;
     }

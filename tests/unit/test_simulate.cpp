@@ -543,3 +543,48 @@ TEST_CASE("simulate: each PgBouncer pool's figures")
     CHECK(r.server_pools[0].throughput_rps.value == 0);
   }
 }
+
+TEST_CASE("simulate: the gate and the percentiles' precision")
+{
+  // 84 users, 150 ms exponential holds, 850 ms thinks on a pool of 13 (closed_metrics: mean wait
+  // 46.48 ms, test_queueing.cpp).
+  SimModel model;
+  model.groups.push_back(closed_group(84, 13, exponential_distribution(0.85), exponential_distribution(0.15)));
+  SUBCASE("gated on P(wait) alone: no later than gated on every figure, and P(wait) within the precision")
+  {
+    SimOptions all = small_run(200'000);
+    SimOptions p_wait = all;
+    p_wait.gate = k_sim_p_wait;
+    const SimResult a = simulate(model, all);
+    const SimResult p = simulate(model, p_wait);
+    CHECK(p.events <= a.events);
+    CHECK(p.replications <= a.replications);
+    REQUIRE(p.converged);
+    const SimPrecision precision;
+    CHECK(p.total.p_wait.half_width <= std::max(precision.relative * p.total.p_wait.value, precision.absolute_share));
+    CHECK(p.groups[0].p_wait.half_width <= std::max(precision.relative * p.groups[0].p_wait.value, precision.absolute_share));
+    // The same replications, in the same order: the first batches' figures agree.
+    if (p.replications == a.replications) {
+      CHECK(same(p.total, a.total));
+    }
+  }
+  SUBCASE("the p95 wait meets relative_percentile, not relative")
+  {
+    // An unreachable `relative` that the gate leaves out of the p95's test: the run stops once the
+    // p95's interval is within 10 % (relative_percentile) of it.
+    SimOptions o = small_run(200'000);
+    o.gate = k_sim_p95_wait;
+    o.precision.relative = 1e-9;
+    o.precision.relative_percentile = 0.10;
+    const SimResult r = simulate(model, o);
+    REQUIRE(r.converged);
+    CHECK(r.total.p95_wait_ms.half_width <= 0.10 * r.total.p95_wait_ms.value);
+    // And an unreachable relative_percentile stops it only at the budget, whatever `relative`.
+    o.precision.relative = 1.0;
+    o.precision.relative_percentile = 1e-9;
+    o.precision.absolute_wait_ms = 0;
+    const SimResult tight = simulate(model, o);
+    CHECK_FALSE(tight.converged);
+    CHECK(tight.stopped_early == "the event budget ran out");
+  }
+}
