@@ -127,10 +127,10 @@ TEST_CASE("simulate: M/D/1 mean wait (Pollaczek-Khinchine)")
   check_within(r.total.p_wait, 0.5, "P(wait) = rho");
 }
 
-TEST_CASE("simulate: the answer does not depend on the threads")
+// A fleet through PgBouncer with every mechanism: a closed and an open group on two pools of one
+// user, client and PgBouncer timeouts, the reserve, max_user_connections.
+SimModel threads_fleet()
 {
-  // A fleet through PgBouncer with every mechanism: a closed and an open group on two pools of one
-  // user, client and PgBouncer timeouts, the reserve, max_user_connections.
   SimModel model;
   SimGroup web = closed_group(20, 4, lognormal_distribution(0.5, 1.5), lognormal_distribution(0.05, 2));
   web.instances = 3;
@@ -143,18 +143,19 @@ TEST_CASE("simulate: the answer does not depend on the threads")
   SimPgBouncer bouncer;
   bouncer.pools = { SimServerPool{ "app", "svc", 5, 2 }, SimServerPool{ "jobs", "svc", 3, 0 } };
   bouncer.max_user_connections = 8;
-  SUBCASE("global caps") {}
-  SUBCASE("per-entry caps")
-  {
-    bouncer.user_caps["svc"] = 7;      // overrides max_user_connections
-    bouncer.database_caps["jobs"] = 2; // below the jobs pool's pool_size
-  }
   bouncer.reserve_pool_timeout_s = 0.05;
   bouncer.query_wait_timeout_s = 0.3;
   model.pgbouncer = bouncer;
-  SimOptions one = small_run(80'000);
+  return model;
+}
+
+// The model simulated on 1, 3 and 8 threads gives the same answer, bit for bit.
+SimResult check_threads(const SimModel& model, std::int64_t max_events)
+{
+  SimOptions one = small_run(max_events);
   const SimResult a = simulate(model, one);
   REQUIRE(a.groups.size() == 2);
+  REQUIRE(a.server_pools.size() == 2);
   for (const unsigned threads : { 3u, 8u }) {
     CAPTURE(threads);
     SimOptions many = one;
@@ -170,9 +171,25 @@ TEST_CASE("simulate: the answer does not depend on the threads")
     CHECK(same(a.server_pools[0], b.server_pools[0]));
     CHECK(same(a.server_pools[1], b.server_pools[1]));
   }
+  return a;
+}
+
+TEST_CASE("simulate: the answer does not depend on the threads")
+{
+  const SimResult a = check_threads(threads_fleet(), 80'000);
   CHECK(a.total.timeout_rate.value > 0); // the timeouts are exercised
   // The total's throughput is the groups' sum, replication by replication.
   CHECK(a.total.throughput_rps.value == doctest::Approx(a.groups[0].throughput_rps.value + a.groups[1].throughput_rps.value));
+}
+
+TEST_CASE("simulate: the answer does not depend on the threads, with per-entry caps")
+{
+  SimModel model = threads_fleet();
+  model.pgbouncer->user_caps["svc"] = 7;      // overrides max_user_connections
+  model.pgbouncer->database_caps["jobs"] = 2; // below the jobs pool's pool_size
+  const SimResult a = check_threads(model, 80'000);
+  // Each group alone on its pool: the pool's throughput is the group's.
+  CHECK(same(a.server_pools[1].throughput_rps, a.groups[1].throughput_rps));
 }
 
 TEST_CASE("simulate: PgBouncer's reserve pool, by hand")
@@ -544,47 +561,53 @@ TEST_CASE("simulate: each PgBouncer pool's figures")
   }
 }
 
-TEST_CASE("simulate: the gate and the percentiles' precision")
+// 84 users, 150 ms exponential holds, 850 ms thinks on a pool of 13 (closed_metrics: mean wait
+// 46.48 ms, test_queueing.cpp).
+SimModel gate_model()
 {
-  // 84 users, 150 ms exponential holds, 850 ms thinks on a pool of 13 (closed_metrics: mean wait
-  // 46.48 ms, test_queueing.cpp).
   SimModel model;
   model.groups.push_back(closed_group(84, 13, exponential_distribution(0.85), exponential_distribution(0.15)));
-  SUBCASE("gated on P(wait) alone: no later than gated on every figure, and P(wait) within the precision")
-  {
-    SimOptions all = small_run(200'000);
-    SimOptions p_wait = all;
-    p_wait.gate = k_sim_p_wait;
-    const SimResult a = simulate(model, all);
-    const SimResult p = simulate(model, p_wait);
-    CHECK(p.events <= a.events);
-    CHECK(p.replications <= a.replications);
-    REQUIRE(p.converged);
-    const SimPrecision precision;
-    CHECK(p.total.p_wait.half_width <= std::max(precision.relative * p.total.p_wait.value, precision.absolute_share));
-    CHECK(p.groups[0].p_wait.half_width <= std::max(precision.relative * p.groups[0].p_wait.value, precision.absolute_share));
-    // The same replications, in the same order: the first batches' figures agree.
-    if (p.replications == a.replications) {
-      CHECK(same(p.total, a.total));
-    }
+  return model;
+}
+
+TEST_CASE("simulate: gated on P(wait) alone, no later than gated on every figure, and P(wait) within the precision")
+{
+  const SimModel model = gate_model();
+  SimOptions all = small_run(160'000);
+  SimOptions p_wait = all;
+  p_wait.gate = k_sim_p_wait;
+  const SimResult a = simulate(model, all);
+  const SimResult p = simulate(model, p_wait);
+  CHECK(p.events <= a.events);
+  CHECK(p.replications <= a.replications);
+  REQUIRE(p.converged);
+  const SimPrecision precision;
+  CHECK(p.total.p_wait.half_width <= std::max(precision.relative * p.total.p_wait.value, precision.absolute_share));
+  CHECK(p.groups[0].p_wait.half_width <= std::max(precision.relative * p.groups[0].p_wait.value, precision.absolute_share));
+  // The same replications, in the same order: the first batches' figures agree.
+  if (p.replications == a.replications) {
+    CHECK(same(p.total, a.total));
   }
-  SUBCASE("the p95 wait meets relative_percentile, not relative")
-  {
-    // An unreachable `relative` that the gate leaves out of the p95's test: the run stops once the
-    // p95's interval is within 10 % (relative_percentile) of it.
-    SimOptions o = small_run(200'000);
-    o.gate = k_sim_p95_wait;
-    o.precision.relative = 1e-9;
-    o.precision.relative_percentile = 0.10;
-    const SimResult r = simulate(model, o);
-    REQUIRE(r.converged);
-    CHECK(r.total.p95_wait_ms.half_width <= 0.10 * r.total.p95_wait_ms.value);
-    // And an unreachable relative_percentile stops it only at the budget, whatever `relative`.
-    o.precision.relative = 1.0;
-    o.precision.relative_percentile = 1e-9;
-    o.precision.absolute_wait_ms = 0;
-    const SimResult tight = simulate(model, o);
-    CHECK_FALSE(tight.converged);
-    CHECK(tight.stopped_early == "the event budget ran out");
-  }
+}
+
+TEST_CASE("simulate: the p95 wait is held to relative_percentile, not relative")
+{
+  // An unreachable `relative` that the gate leaves out of the p95's test: the run stops once the
+  // p95's interval is within 10 % (relative_percentile) of it.
+  const SimModel model = gate_model();
+  SimOptions o = small_run(200'000);
+  o.gate = k_sim_p95_wait;
+  o.precision.relative = 1e-9;
+  o.precision.relative_percentile = 0.10;
+  const SimResult r = simulate(model, o);
+  REQUIRE(r.converged);
+  CHECK(r.total.p95_wait_ms.half_width <= 0.10 * r.total.p95_wait_ms.value);
+  // And an unreachable relative_percentile stops it only at the budget, whatever `relative`.
+  o.max_events = 40'000;
+  o.precision.relative = 1.0;
+  o.precision.relative_percentile = 1e-9;
+  o.precision.absolute_wait_ms = 0;
+  const SimResult tight = simulate(model, o);
+  CHECK_FALSE(tight.converged);
+  CHECK(tight.stopped_early == "the event budget ran out");
 }
