@@ -44,7 +44,9 @@ struct SimPgBouncer
   double query_wait_timeout_s = 120; // 0 = wait forever
   double server_connect_s = 0.002;   // opening a new server connection (PostgreSQL fork + login)
   // Per-database and per-user caps that override the two above (a [databases] entry's
-  // max_db_connections, a [users] entry's max_user_connections).
+  // max_db_connections, a [users] entry's max_user_connections), keyed by SimServerPool::database
+  // and ::user; evicting as the global caps do, within that database's or user's pools. A cap of 0
+  // (or less) leaves the global one in force, as in PgBouncer.
   std::map<std::string, std::int64_t> database_caps;
   std::map<std::string, std::int64_t> user_caps;
 };
@@ -84,10 +86,15 @@ struct SimMetrics
   Estimate p95_wait_ms;
   Estimate p99_wait_ms;
   Estimate timeout_rate; // share of queries abandoned
-  Estimate utilization;  // busy client connections / pool (server connections / pool_size without one)
+  // A group's: busy client connections / pool (server connections / pool_size without one). A
+  // PgBouncer pool's (SimResult::server_pools): busy server-connection time / (pool_size x measured
+  // time), above 1 while the reserve is open; 0 for a pool_size of 0.
+  Estimate utilization;
 };
 
-// When to stop: every figure's interval within max(relative x value, absolute), or a budget.
+// When to stop: every gated figure's interval (SimOptions::gate) within max(relative x value,
+// absolute), the p95 and p99 waits' within max(relative_percentile x value, absolute_wait_ms), or
+// a budget.
 struct SimPrecision
 {
   double relative = 0.05;
@@ -125,9 +132,12 @@ struct SimOptions
 
 struct SimResult
 {
-  std::vector<SimMetrics> groups;       // in SimModel::groups order
-  SimMetrics total;                     // over every group's queries
-  std::vector<SimMetrics> server_pools; // over each PgBouncer pool's queries, in SimPgBouncer::pools order
+  std::vector<SimMetrics> groups; // in SimModel::groups order
+  SimMetrics total;               // over every group's queries
+  // Over each PgBouncer pool's queries (those of every group whose server_pool is that pool), in
+  // SimPgBouncer::pools order; empty without PgBouncer. Their figures count in the stopping rule as
+  // the groups' do (through SimOptions::gate).
+  std::vector<SimMetrics> server_pools;
   std::int64_t replications = 0;
   std::int64_t events = 0; // over all replications
   double simulated_s = 0;  // measured (after warm-up) simulated seconds per replication

@@ -11,8 +11,10 @@
 //   Every closed user starts thinking at a uniform random phase of one cycle; servers start unopened.
 // - Batches of k_batch replications. After each whole batch every figure's mean over the
 //   replications and its 95 % Student-t half-width are computed (in replication order, so the
-//   answer does not depend on the threads); the run stops when every figure is within the
-//   precision, when the next batch would pass max_events, or when an open queue overflowed.
+//   answer does not depend on the threads); the run stops when every gated figure
+//   (SimOptions::gate: of each group, the total and each PgBouncer pool) is within the precision
+//   (the p95 and p99 waits within relative_percentile), when the next batch would pass
+//   max_events, or when an open queue overflowed.
 // - An open load at or above its capacity: when it certainly is (arrivals x mean hold at or above
 //   a pool without a timeout), one batch runs and the run stops, converged false, stopped_early
 //   saying so: the waits are those of the simulated time, and grow with it. Whatever the cause, a
@@ -29,6 +31,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <map>
+#include <string>
 #include <thread>
 
 namespace poolcalc {
@@ -145,6 +149,15 @@ struct Load
   bool overloaded = false; // an open load at or above a pool's capacity, with no timeout to shed it
 };
 
+// The cap on a pool's database's (or user's) server connections: the entry's when positive, else
+// the global one (PgBouncer 1.18 objects.c database_max_connections, user_max_connections); 0 =
+// no limit.
+std::int64_t entry_cap(const std::map<std::string, std::int64_t>& caps, const std::string& name, std::int64_t global)
+{
+  const auto it = caps.find(name);
+  return it != caps.end() && it->second > 0 ? it->second : global;
+}
+
 // Whether an open load is certainly at or above capacity: an instance's arrivals x mean hold at or
 // above its client pool without a pool_timeout, or a PgBouncer pool's open arrivals x mean hold at
 // or above the servers it may open without a query_wait_timeout. (Connection limits and closed
@@ -169,11 +182,11 @@ bool overloaded(const SimModel& m, const std::vector<bool>& active)
     const SimPgBouncer& b = *m.pgbouncer;
     const SimServerPool& sp = b.pools[p];
     double servers = static_cast<double>(sp.pool_size + (b.reserve_pool_timeout_s > 0 ? sp.reserve_pool_size : 0));
-    if (b.max_db_connections > 0) {
-      servers = std::min(servers, static_cast<double>(b.max_db_connections));
+    if (const std::int64_t cap = entry_cap(b.database_caps, sp.database, b.max_db_connections); cap > 0) {
+      servers = std::min(servers, static_cast<double>(cap));
     }
-    if (b.max_user_connections > 0) {
-      servers = std::min(servers, static_cast<double>(b.max_user_connections));
+    if (const std::int64_t cap = entry_cap(b.user_caps, sp.user, b.max_user_connections); cap > 0) {
+      servers = std::min(servers, static_cast<double>(cap));
     }
     if (b.query_wait_timeout_s <= 0 && offered[p] > 0 && offered[p] >= servers) {
       return true;
@@ -189,6 +202,11 @@ Load sanitise(Plan& plan)
     SimPgBouncer& b = *m.pgbouncer;
     b.max_db_connections = std::max<std::int64_t>(b.max_db_connections, 0);
     b.max_user_connections = std::max<std::int64_t>(b.max_user_connections, 0);
+    for (auto* caps : { &b.database_caps, &b.user_caps }) {
+      for (auto& [name, cap] : *caps) {
+        cap = std::max<std::int64_t>(cap, 0); // 0: the global cap applies
+      }
+    }
     b.reserve_pool_timeout_s = finite_or_zero(b.reserve_pool_timeout_s);
     b.query_wait_timeout_s = finite_or_zero(b.query_wait_timeout_s);
     b.server_connect_s = finite_or_zero(b.server_connect_s);
@@ -293,9 +311,14 @@ std::vector<Estimate> estimates(const std::vector<ReplicationOutcome>& reps, std
   return out;
 }
 
-bool precise_enough(const std::vector<Estimate>& e, const SimPrecision& p)
+// Whether every gated figure (each group's, the total's and each PgBouncer pool's) is within the
+// precision; the figure f % k_figures is gated by bit f % k_figures of `gate` (the k_sim_* bits).
+bool precise_enough(const std::vector<Estimate>& e, const SimPrecision& p, unsigned gate)
 {
   for (std::size_t f = 0; f < e.size(); ++f) {
+    if ((gate & (1U << (f % k_figures))) == 0) {
+      continue;
+    }
     const double value = std::fabs(e[f].value);
     double allowed = 0;
     switch (f % k_figures) {
@@ -303,9 +326,11 @@ bool precise_enough(const std::vector<Estimate>& e, const SimPrecision& p)
       allowed = std::max(p.relative_throughput * value, 1e-9);
       break;
     case f_mean_wait:
+      allowed = std::max(p.relative * value, p.absolute_wait_ms);
+      break;
     case f_p95_wait:
     case f_p99_wait:
-      allowed = std::max(p.relative * value, p.absolute_wait_ms);
+      allowed = std::max(p.relative_percentile * value, p.absolute_wait_ms);
       break;
     default:
       allowed = std::max(p.relative * value, p.absolute_share);
@@ -318,9 +343,10 @@ bool precise_enough(const std::vector<Estimate>& e, const SimPrecision& p)
   return true;
 }
 
-SimMetrics metrics_at(const std::vector<Estimate>& e, std::size_t group)
+// The figures at position `at`: a group's, the total's (at = groups) or a PgBouncer pool's.
+SimMetrics metrics_at(const std::vector<Estimate>& e, std::size_t at)
 {
-  const Estimate* f = &e[group * k_figures];
+  const Estimate* f = &e[at * k_figures];
   return SimMetrics{ f[f_throughput], f[f_p_wait], f[f_mean_wait], f[f_p95_wait], f[f_p99_wait], f[f_timeout_rate], f[f_utilization] };
 }
 
@@ -348,10 +374,11 @@ std::vector<ReplicationOutcome> run_batch(const Plan& plan, std::uint64_t seed, 
   return out;
 }
 
-SimResult zero_result(std::size_t groups)
+SimResult zero_result(std::size_t groups, std::size_t pools)
 {
   SimResult r;
   r.groups.assign(groups, SimMetrics{});
+  r.server_pools.assign(pools, SimMetrics{});
   r.converged = true;
   return r;
 }
@@ -360,7 +387,8 @@ SimResult zero_result(std::size_t groups)
 // the estimates over every replication run, in replication order.
 std::vector<Estimate> run_batches(const Plan& plan, bool overloaded, const SimOptions& options, unsigned threads, SimResult& result)
 {
-  const std::size_t figures = (plan.model.groups.size() + 1) * k_figures;
+  const std::size_t pools = plan.model.pgbouncer ? plan.model.pgbouncer->pools.size() : 0;
+  const std::size_t figures = (plan.model.groups.size() + 1 + pools) * k_figures;
   std::vector<ReplicationOutcome> reps;
   std::vector<Estimate> e;
   for (;;) {
@@ -389,7 +417,7 @@ std::vector<Estimate> run_batches(const Plan& plan, bool overloaded, const SimOp
         fmt::format("an open load's queue passed {} waiting queries: the load is at or above the pools' capacity", plan.max_open_live);
       return e;
     }
-    if (precise_enough(e, options.precision)) {
+    if (precise_enough(e, options.precision, options.gate)) {
       result.converged = true;
       return e;
     }
@@ -408,14 +436,15 @@ SimResult simulate(const SimModel& model, const SimOptions& options)
   plan.model = model;
   const Load load = sanitise(plan);
   const std::size_t groups = plan.model.groups.size();
+  const std::size_t pools = plan.model.pgbouncer ? plan.model.pgbouncer->pools.size() : 0;
   if (load.users > k_max_users || load.instances > k_max_instances) {
-    SimResult r = zero_result(groups);
+    SimResult r = zero_result(groups, pools);
     r.converged = false;
     r.stopped_early = fmt::format("the model has more than {:.0f} users or {:.0f} instances to simulate", k_max_users, k_max_instances);
     return r;
   }
   if (!(load.events_per_s > 0) || !std::isfinite(load.events_per_s)) {
-    return zero_result(groups);
+    return zero_result(groups, pools);
   }
   set_lengths(plan, load, options.max_events);
   unsigned threads = options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -426,6 +455,9 @@ SimResult simulate(const SimModel& model, const SimOptions& options)
     result.groups.push_back(metrics_at(e, g));
   }
   result.total = metrics_at(e, groups);
+  for (std::size_t p = 0; p < pools; ++p) {
+    result.server_pools.push_back(metrics_at(e, groups + 1 + p));
+  }
   result.simulated_s = plan.measure_s;
   return result;
 }

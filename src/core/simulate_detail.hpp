@@ -88,7 +88,8 @@ struct Sampler
   std::vector<double> phase_mean;       // mixture: each phase's mean
 };
 
-// The figures of a SimMetrics, in this order, for each group and then the total.
+// The figures of a SimMetrics, in this order (the order of the k_sim_* bits), for each group, then
+// the total, then each PgBouncer pool.
 enum Figure : std::size_t
 {
   f_throughput,
@@ -113,7 +114,7 @@ struct Plan
 
 struct ReplicationOutcome
 {
-  std::vector<double> figures; // (groups + 1) x k_figures: each group's, then the total
+  std::vector<double> figures; // (groups + 1 + pools) x k_figures: each group's, the total, each pool's
   std::int64_t events = 0;
   bool overflowed = false; // an open group's queue passed Plan::max_open_live
 };

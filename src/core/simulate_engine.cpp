@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <utility>
 
 namespace poolcalc::sim_detail {
@@ -208,6 +209,10 @@ struct ServerPoolState
   Ring<std::uint32_t> waiters;
   bool wait_timer = false;
   bool reserve_timer = false;
+  // Measurement: server connections holding a query.
+  std::int64_t busy = 0;
+  double busy_since = 0;
+  double busy_area = 0;
 };
 
 class Engine
@@ -224,6 +229,7 @@ private:
   void start_measuring();
   void dispatch(const Event& e);
   void set_busy(GroupState& g, std::int64_t delta);
+  void set_busy(ServerPoolState& p, std::int64_t delta);
   void record(GroupState& g, double wait, bool served);
   void start_query(std::uint32_t q);
   void got_client(std::uint32_t q);
@@ -261,14 +267,16 @@ private:
   std::vector<ServerPoolState> pools_;
   std::vector<std::int64_t> db_count_;
   std::vector<std::int64_t> user_count_;
-  std::int64_t max_db_ = 0;
-  std::int64_t max_user_ = 0;
+  std::vector<std::int64_t> db_cap_;   // per database: its max_db_connections, 0 = no limit
+  std::vector<std::int64_t> user_cap_; // per user: its max_user_connections, 0 = no limit
+  bool any_cap_ = false;
   double reserve_timeout_ = 0;
   double query_wait_timeout_ = 0;
   double connect_s_ = 0;
   std::int64_t events_ = 0;
   bool overflowed_ = false;
-  std::vector<double> all_waits_; // every group's positive waits, for the total's percentiles
+  std::vector<double> all_waits_;  // every group's positive waits, for the total's percentiles
+  std::vector<double> pool_waits_; // one PgBouncer pool's groups' positive waits, for its percentiles
 };
 
 Engine::Engine(const Plan& plan, std::uint64_t seed, std::uint64_t replication, std::vector<std::vector<double>>& buffers)
@@ -277,13 +285,15 @@ Engine::Engine(const Plan& plan, std::uint64_t seed, std::uint64_t replication, 
 {
   setup_pgbouncer();
   setup_groups();
-  buffers.resize(std::max(buffers.size(), groups_.size() + 1));
+  buffers.resize(std::max(buffers.size(), groups_.size() + 2));
   for (std::size_t i = 0; i < groups_.size(); ++i) {
     groups_[i].waits = std::move(buffers[i]);
     groups_[i].waits.clear();
   }
   all_waits_ = std::move(buffers[groups_.size()]);
   all_waits_.clear();
+  pool_waits_ = std::move(buffers[groups_.size() + 1]);
+  pool_waits_.clear();
 }
 
 void Engine::give_back(std::vector<std::vector<double>>& buffers)
@@ -292,6 +302,7 @@ void Engine::give_back(std::vector<std::vector<double>>& buffers)
     buffers[i] = std::move(groups_[i].waits);
   }
   buffers[groups_.size()] = std::move(all_waits_);
+  buffers[groups_.size() + 1] = std::move(pool_waits_);
 }
 
 void Engine::setup_pgbouncer()
@@ -300,8 +311,6 @@ void Engine::setup_pgbouncer()
     return;
   }
   const SimPgBouncer& b = *plan_.model.pgbouncer;
-  max_db_ = b.max_db_connections;
-  max_user_ = b.max_user_connections;
   reserve_timeout_ = b.reserve_pool_timeout_s;
   query_wait_timeout_ = b.query_wait_timeout_s;
   connect_s_ = b.server_connect_s;
@@ -325,6 +334,20 @@ void Engine::setup_pgbouncer()
   }
   db_count_.assign(dbs.size(), 0);
   user_count_.assign(users.size(), 0);
+  // objects.c database_max_connections / user_max_connections: the entry's cap when positive,
+  // else the global one.
+  auto cap_of = [](const std::map<std::string, std::int64_t>& caps, const std::string& name, std::int64_t global) {
+    const auto it = caps.find(name);
+    return it != caps.end() && it->second > 0 ? it->second : global;
+  };
+  for (const std::string& db : dbs) {
+    db_cap_.push_back(cap_of(b.database_caps, db, b.max_db_connections));
+    any_cap_ = any_cap_ || db_cap_.back() > 0;
+  }
+  for (const std::string& user : users) {
+    user_cap_.push_back(cap_of(b.user_caps, user, b.max_user_connections));
+    any_cap_ = any_cap_ || user_cap_.back() > 0;
+  }
 }
 
 void Engine::setup_groups()
@@ -414,6 +437,9 @@ ReplicationOutcome Engine::run()
   for (GroupState& g : groups_) {
     set_busy(g, 0);
   }
+  for (ServerPoolState& p : pools_) {
+    set_busy(p, 0);
+  }
   return outcome();
 }
 
@@ -422,6 +448,10 @@ void Engine::start_measuring()
   for (GroupState& g : groups_) {
     set_busy(g, 0);
     g.busy_area = 0;
+  }
+  for (ServerPoolState& p : pools_) {
+    set_busy(p, 0);
+    p.busy_area = 0;
   }
   measuring_ = true;
 }
@@ -459,6 +489,13 @@ void Engine::set_busy(GroupState& g, std::int64_t delta)
   g.busy_area += static_cast<double>(g.busy) * (now_ - g.busy_since);
   g.busy_since = now_;
   g.busy += delta;
+}
+
+void Engine::set_busy(ServerPoolState& p, std::int64_t delta)
+{
+  p.busy_area += static_cast<double>(p.busy) * (now_ - p.busy_since);
+  p.busy_since = now_;
+  p.busy += delta;
 }
 
 void Engine::record(GroupState& g, double wait, bool served)
@@ -558,8 +595,11 @@ void Engine::start_hold(std::uint32_t q)
   const Query& r = queries_[q];
   GroupState& g = groups_[r.group];
   record(g, now_ - r.arrival, true);
-  if (g.pool <= 0 && g.server_pool >= 0) {
-    set_busy(g, 1);
+  if (g.server_pool >= 0) {
+    set_busy(pools_[static_cast<std::size_t>(g.server_pool)], 1);
+    if (g.pool <= 0) {
+      set_busy(g, 1);
+    }
   }
   heap_.push(now_ + g.hold.draw(rng_), e_hold_end, q);
 }
@@ -568,7 +608,9 @@ void Engine::hold_end(std::uint32_t q)
 {
   GroupState& g = groups_[queries_[q].group];
   if (g.server_pool >= 0) {
-    release_server(pools_[static_cast<std::size_t>(g.server_pool)]);
+    ServerPoolState& p = pools_[static_cast<std::size_t>(g.server_pool)];
+    set_busy(p, -1);
+    release_server(p);
     if (g.pool <= 0) {
       set_busy(g, -1);
     }
@@ -715,18 +757,18 @@ void Engine::launch_new_connection(std::uint32_t pool)
       return;
     }
   }
-  if (max_db_ > 0) {
-    while (db_count_[p.db] >= max_db_ && evict(true, p.db)) {
+  if (const std::int64_t cap = db_cap_[p.db]; cap > 0) {
+    while (db_count_[p.db] >= cap && evict(true, p.db)) {
     }
-    if (db_count_[p.db] >= max_db_) {
+    if (db_count_[p.db] >= cap) {
       p.blocked = true;
       return;
     }
   }
-  if (max_user_ > 0) {
-    while (user_count_[p.user] >= max_user_ && evict(false, p.user)) {
+  if (const std::int64_t cap = user_cap_[p.user]; cap > 0) {
+    while (user_count_[p.user] >= cap && evict(false, p.user)) {
     }
-    if (user_count_[p.user] >= max_user_) {
+    if (user_count_[p.user] >= cap) {
       p.blocked = true;
       return;
     }
@@ -765,7 +807,7 @@ bool Engine::evict(bool by_db, std::uint32_t which)
 // A server became idle: a pool stopped at a connection limit may now evict it and open its own.
 void Engine::server_idle(std::uint32_t pool)
 {
-  if (max_db_ <= 0 && max_user_ <= 0) {
+  if (!any_cap_) {
     return;
   }
   const ServerPoolState& p = pools_[pool];
@@ -854,7 +896,7 @@ ReplicationOutcome Engine::outcome()
   ReplicationOutcome out;
   out.events = events_;
   out.overflowed = overflowed_;
-  out.figures.assign((groups_.size() + 1) * k_figures, 0.0);
+  out.figures.assign((groups_.size() + 1 + pools_.size()) * k_figures, 0.0);
   const double measured = now_ - plan_.warmup_s;
   Tally total;
   for (std::size_t gi = 0; gi < groups_.size(); ++gi) {
@@ -875,6 +917,23 @@ ReplicationOutcome Engine::outcome()
     std::copy_n(out.figures.begin(), k_figures, out.figures.begin() + k_figures);
   } else {
     fill_figures(&out.figures[groups_.size() * k_figures], total, all_waits_, measured);
+  }
+  // Each PgBouncer pool: its groups' queries, its servers' busy time over its pool_size.
+  for (std::size_t pi = 0; pi < pools_.size(); ++pi) {
+    const ServerPoolState& p = pools_[pi];
+    Tally t{ 0, 0, 0, 0, p.busy_area, static_cast<double>(p.pool_size) };
+    pool_waits_.clear();
+    for (const GroupState& g : groups_) {
+      if (g.server_pool != static_cast<int>(pi)) {
+        continue;
+      }
+      t.served += g.served;
+      t.abandoned += g.abandoned;
+      t.zeros += g.zero_waits;
+      t.wait_sum += g.wait_sum;
+      pool_waits_.insert(pool_waits_.end(), g.waits.begin(), g.waits.end());
+    }
+    fill_figures(&out.figures[(groups_.size() + 1 + pi) * k_figures], t, pool_waits_, measured);
   }
   return out;
 }

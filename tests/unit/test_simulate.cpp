@@ -127,10 +127,10 @@ TEST_CASE("simulate: M/D/1 mean wait (Pollaczek-Khinchine)")
   check_within(r.total.p_wait, 0.5, "P(wait) = rho");
 }
 
-TEST_CASE("simulate: the answer does not depend on the threads")
+// A fleet through PgBouncer with every mechanism: a closed and an open group on two pools of one
+// user, client and PgBouncer timeouts, the reserve, max_user_connections.
+SimModel threads_fleet()
 {
-  // A fleet through PgBouncer with every mechanism: a closed and an open group on two pools of one
-  // user, client and PgBouncer timeouts, the reserve, max_user_connections.
   SimModel model;
   SimGroup web = closed_group(20, 4, lognormal_distribution(0.5, 1.5), lognormal_distribution(0.05, 2));
   web.instances = 3;
@@ -146,9 +146,16 @@ TEST_CASE("simulate: the answer does not depend on the threads")
   bouncer.reserve_pool_timeout_s = 0.05;
   bouncer.query_wait_timeout_s = 0.3;
   model.pgbouncer = bouncer;
-  SimOptions one = small_run(80'000);
+  return model;
+}
+
+// The model simulated on 1, 3 and 8 threads gives the same answer, bit for bit.
+SimResult check_threads(const SimModel& model, std::int64_t max_events)
+{
+  SimOptions one = small_run(max_events);
   const SimResult a = simulate(model, one);
   REQUIRE(a.groups.size() == 2);
+  REQUIRE(a.server_pools.size() == 2);
   for (const unsigned threads : { 3u, 8u }) {
     CAPTURE(threads);
     SimOptions many = one;
@@ -160,10 +167,29 @@ TEST_CASE("simulate: the answer does not depend on the threads")
     CHECK(same(a.total, b.total));
     CHECK(same(a.groups[0], b.groups[0]));
     CHECK(same(a.groups[1], b.groups[1]));
+    REQUIRE(b.server_pools.size() == 2);
+    CHECK(same(a.server_pools[0], b.server_pools[0]));
+    CHECK(same(a.server_pools[1], b.server_pools[1]));
   }
+  return a;
+}
+
+TEST_CASE("simulate: the answer does not depend on the threads")
+{
+  const SimResult a = check_threads(threads_fleet(), 80'000);
   CHECK(a.total.timeout_rate.value > 0); // the timeouts are exercised
   // The total's throughput is the groups' sum, replication by replication.
   CHECK(a.total.throughput_rps.value == doctest::Approx(a.groups[0].throughput_rps.value + a.groups[1].throughput_rps.value));
+}
+
+TEST_CASE("simulate: the answer does not depend on the threads, with per-entry caps")
+{
+  SimModel model = threads_fleet();
+  model.pgbouncer->user_caps["svc"] = 7;      // overrides max_user_connections
+  model.pgbouncer->database_caps["jobs"] = 2; // below the jobs pool's pool_size
+  const SimResult a = check_threads(model, 80'000);
+  // Each group alone on its pool: the pool's throughput is the group's.
+  CHECK(same(a.server_pools[1].throughput_rps, a.groups[1].throughput_rps));
 }
 
 TEST_CASE("simulate: PgBouncer's reserve pool, by hand")
@@ -366,4 +392,222 @@ TEST_CASE("simulate: edge cases")
     const SimResult r = simulate(model, o);
     CHECK(calls == r.replications / 8);
   }
+}
+
+TEST_CASE("simulate: per-database and per-user caps override the global ones, by hand")
+{
+  // The max_user_connections case above with the cap set on the entry instead: one user in each
+  // group, 1 s holds and 1 s thinks (constant), 100 ms to open a server; one server allowed for
+  // the two pools, so every query waits 100 ms for the other's hold to end and 100 ms to open its
+  // own server after evicting it: 200 ms, and a cycle of 2.2 s.
+  SimModel model;
+  SimGroup a = closed_group(1, 0, constant_distribution(1.0), constant_distribution(1.0));
+  a.server_pool = 0;
+  SimGroup b = a;
+  b.server_pool = 1;
+  model.groups = { a, b };
+  SimPgBouncer bouncer;
+  bouncer.server_connect_s = 0.1;
+  SUBCASE("a [users] entry's max_user_connections = 1")
+  {
+    bouncer.pools = { SimServerPool{ "a", "svc", 5, 0 }, SimServerPool{ "b", "svc", 5, 0 } };
+    bouncer.user_caps["svc"] = 1;
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run(20'000));
+    CHECK(r.total.mean_wait_ms.value == doctest::Approx(200).epsilon(1e-6));
+    CHECK(r.total.p_wait.value == 1);
+    CHECK(r.groups[0].throughput_rps.value == doctest::Approx(1 / 2.2).epsilon(0.01));
+    CHECK(r.groups[1].throughput_rps.value == doctest::Approx(1 / 2.2).epsilon(0.01));
+  }
+  SUBCASE("a [databases] entry's max_db_connections = 1")
+  {
+    bouncer.pools = { SimServerPool{ "db", "a", 5, 0 }, SimServerPool{ "db", "b", 5, 0 } };
+    bouncer.database_caps["db"] = 1;
+    bouncer.database_caps["other"] = 1; // names no pool's database: no effect
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run(20'000));
+    CHECK(r.total.mean_wait_ms.value == doctest::Approx(200).epsilon(1e-6));
+    CHECK(r.total.throughput_rps.value == doctest::Approx(2 / 2.2).epsilon(0.01));
+  }
+  SUBCASE("the entry's cap overrides a lower global one; 0 or less leaves the global one")
+  {
+    // Global max_user_connections 1, but the user's entry allows 2: each pool keeps its server,
+    // nobody waits, 0.5 queries/s per group (1 s hold + 1 s think).
+    bouncer.pools = { SimServerPool{ "a", "svc", 5, 0 }, SimServerPool{ "b", "svc", 5, 0 } };
+    bouncer.max_user_connections = 1;
+    bouncer.user_caps["svc"] = 2;
+    model.pgbouncer = bouncer;
+    const SimResult raised = simulate(model, small_run(20'000));
+    CHECK(raised.total.mean_wait_ms.value == 0);
+    CHECK(raised.groups[0].throughput_rps.value == doctest::Approx(0.5).epsilon(0.01));
+    for (const std::int64_t cap : { 0, -4 }) {
+      CAPTURE(cap);
+      bouncer.user_caps["svc"] = cap;
+      model.pgbouncer = bouncer;
+      const SimResult global = simulate(model, small_run(20'000));
+      CHECK(global.total.mean_wait_ms.value == doctest::Approx(200).epsilon(1e-6));
+    }
+  }
+  SUBCASE("a per-user cap on one user does not cap another")
+  {
+    // Four groups as above, on (a, svc), (b, svc), (a, other), (b, other); only svc is capped at
+    // 1: svc's two groups wait 200 ms each query, other's two keep a server each and never wait.
+    bouncer.pools = { SimServerPool{ "a", "svc", 5, 0 },
+                      SimServerPool{ "b", "svc", 5, 0 },
+                      SimServerPool{ "a", "other", 5, 0 },
+                      SimServerPool{ "b", "other", 5, 0 } };
+    bouncer.user_caps["svc"] = 1;
+    SimGroup c = a;
+    c.server_pool = 2;
+    SimGroup d = a;
+    d.server_pool = 3;
+    model.groups = { a, b, c, d };
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run(20'000));
+    REQUIRE(r.groups.size() == 4);
+    CHECK(r.groups[0].mean_wait_ms.value == doctest::Approx(200).epsilon(1e-6));
+    CHECK(r.groups[1].mean_wait_ms.value == doctest::Approx(200).epsilon(1e-6));
+    CHECK(r.groups[2].mean_wait_ms.value == 0);
+    CHECK(r.groups[3].mean_wait_ms.value == 0);
+    CHECK(r.groups[2].throughput_rps.value == doctest::Approx(0.5).epsilon(0.01));
+    CHECK(r.groups[3].throughput_rps.value == doctest::Approx(0.5).epsilon(0.01));
+  }
+}
+
+TEST_CASE("simulate: each PgBouncer pool's figures")
+{
+  SUBCASE("no PgBouncer: none")
+  {
+    SimModel model;
+    model.groups.push_back(closed_group(3, 1, exponential_distribution(2), exponential_distribution(1)));
+    const SimResult r = simulate(model, small_run(20'000));
+    CHECK(r.server_pools.empty());
+  }
+  SUBCASE("one group on one pool: the group's waits and throughput")
+  {
+    // Exponential holds and thinks behind a client pool of 2 per instance, 3 instances, on a
+    // PgBouncer pool of 4: the pool's queries are exactly the group's.
+    SimModel model;
+    SimGroup g = closed_group(4, 2, exponential_distribution(0.3), exponential_distribution(0.1));
+    g.instances = 3;
+    g.server_pool = 0;
+    model.groups.push_back(g);
+    SimPgBouncer bouncer;
+    bouncer.pools = { SimServerPool{ "db", "u", 4, 0 } };
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run(40'000));
+    REQUIRE(r.server_pools.size() == 1);
+    const SimMetrics& p = r.server_pools[0];
+    const SimMetrics& q = r.groups[0];
+    CHECK(same(p.throughput_rps, q.throughput_rps));
+    CHECK(same(p.p_wait, q.p_wait));
+    CHECK(same(p.mean_wait_ms, q.mean_wait_ms));
+    CHECK(same(p.p95_wait_ms, q.p95_wait_ms));
+    CHECK(same(p.p99_wait_ms, q.p99_wait_ms));
+    CHECK(same(p.timeout_rate, q.timeout_rate));
+    // Little's law: busy servers = throughput x mean hold (100 ms), over pool_size 4.
+    CHECK(p.utilization.value == doctest::Approx(p.throughput_rps.value * 0.1 / 4.0).epsilon(0.02));
+  }
+  SUBCASE("the reserve case by hand: one server never idle")
+  {
+    // PgBouncer's reserve pool case above without the reserve: two users (1 s hold, 0.5 s think,
+    // constant) on one server: it is busy all the time, utilization 1 of pool_size 1.
+    SimModel model;
+    SimGroup g = closed_group(2, 0, constant_distribution(0.5), constant_distribution(1.0));
+    g.server_pool = 0;
+    model.groups.push_back(g);
+    SimPgBouncer bouncer;
+    bouncer.pools = { SimServerPool{ "app", "app", 1, 0 } };
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run(20'000));
+    REQUIRE(r.server_pools.size() == 1);
+    CHECK(r.server_pools[0].utilization.value == doctest::Approx(1.0).epsilon(0.01));
+    CHECK(r.server_pools[0].mean_wait_ms.value == doctest::Approx(500).epsilon(0.001));
+  }
+  SUBCASE("two groups on one pool, a third on another: the sum, by hand")
+  {
+    // One user per group, 1 s holds and 1 s thinks (constant), a pool_size of 5 for two groups:
+    // nobody waits, 0.5 queries/s per group, so 1 query/s on the pool, and one of its 5 servers
+    // busy on average: utilization 0.2. The third group alone on a pool of 1: 0.5/s, 0.5.
+    SimModel model;
+    SimGroup a = closed_group(1, 0, constant_distribution(1.0), constant_distribution(1.0));
+    a.server_pool = 0;
+    SimGroup c = a;
+    c.server_pool = 1;
+    model.groups = { a, a, c };
+    SimPgBouncer bouncer;
+    bouncer.pools = { SimServerPool{ "db", "u", 5, 0 }, SimServerPool{ "db", "v", 1, 0 } };
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run(20'000));
+    REQUIRE(r.server_pools.size() == 2);
+    CHECK(r.server_pools[0].throughput_rps.value == doctest::Approx(r.groups[0].throughput_rps.value + r.groups[1].throughput_rps.value));
+    CHECK(r.server_pools[0].throughput_rps.value == doctest::Approx(1.0).epsilon(0.01));
+    CHECK(r.server_pools[0].utilization.value == doctest::Approx(0.2).epsilon(0.01));
+    CHECK(r.server_pools[0].mean_wait_ms.value == 0);
+    CHECK(same(r.server_pools[1].throughput_rps, r.groups[2].throughput_rps));
+    CHECK(r.server_pools[1].utilization.value == doctest::Approx(0.5).epsilon(0.01));
+  }
+  SUBCASE("no load: zero figures, one per pool")
+  {
+    SimModel model;
+    model.groups.push_back(closed_group(0, 1, exponential_distribution(1), exponential_distribution(0.1)));
+    model.groups[0].server_pool = 0;
+    SimPgBouncer bouncer;
+    bouncer.pools = { SimServerPool{ "db", "u", 5, 0 }, SimServerPool{ "db", "v", 5, 0 } };
+    model.pgbouncer = bouncer;
+    const SimResult r = simulate(model, small_run());
+    CHECK(r.server_pools.size() == 2);
+    CHECK(r.server_pools[0].throughput_rps.value == 0);
+  }
+}
+
+// 84 users, 150 ms exponential holds, 850 ms thinks on a pool of 13 (closed_metrics: mean wait
+// 46.48 ms, test_queueing.cpp).
+SimModel gate_model()
+{
+  SimModel model;
+  model.groups.push_back(closed_group(84, 13, exponential_distribution(0.85), exponential_distribution(0.15)));
+  return model;
+}
+
+TEST_CASE("simulate: gated on P(wait) alone, no later than gated on every figure, and P(wait) within the precision")
+{
+  const SimModel model = gate_model();
+  SimOptions all = small_run(160'000);
+  SimOptions p_wait = all;
+  p_wait.gate = k_sim_p_wait;
+  const SimResult a = simulate(model, all);
+  const SimResult p = simulate(model, p_wait);
+  CHECK(p.events <= a.events);
+  CHECK(p.replications <= a.replications);
+  REQUIRE(p.converged);
+  const SimPrecision precision;
+  CHECK(p.total.p_wait.half_width <= std::max(precision.relative * p.total.p_wait.value, precision.absolute_share));
+  CHECK(p.groups[0].p_wait.half_width <= std::max(precision.relative * p.groups[0].p_wait.value, precision.absolute_share));
+  // The same replications, in the same order: the first batches' figures agree.
+  if (p.replications == a.replications) {
+    CHECK(same(p.total, a.total));
+  }
+}
+
+TEST_CASE("simulate: the p95 wait is held to relative_percentile, not relative")
+{
+  // An unreachable `relative` that the gate leaves out of the p95's test: the run stops once the
+  // p95's interval is within 10 % (relative_percentile) of it.
+  const SimModel model = gate_model();
+  SimOptions o = small_run(200'000);
+  o.gate = k_sim_p95_wait;
+  o.precision.relative = 1e-9;
+  o.precision.relative_percentile = 0.10;
+  const SimResult r = simulate(model, o);
+  REQUIRE(r.converged);
+  CHECK(r.total.p95_wait_ms.half_width <= 0.10 * r.total.p95_wait_ms.value);
+  // And an unreachable relative_percentile stops it only at the budget, whatever `relative`.
+  o.max_events = 40'000;
+  o.precision.relative = 1.0;
+  o.precision.relative_percentile = 1e-9;
+  o.precision.absolute_wait_ms = 0;
+  const SimResult tight = simulate(model, o);
+  CHECK_FALSE(tight.converged);
+  CHECK(tight.stopped_early == "the event budget ran out");
 }
