@@ -119,6 +119,8 @@ struct FleetService
   std::int64_t surge_connections = 0; // surge_instances x pool
   std::string pool_setting;           // the pool in the client library's terms
   std::string pgbouncer_database;     // the PgBouncer database it connects to; empty without PgBouncer
+  std::optional<QueueMetrics> wait;   // through PgBouncer's transaction pooling: its queries' waits and throughput
+  std::string wait_model;             // how they were modelled, for the output
 };
 
 // The fleet's peak concurrent queries against the server connections that can run them.

@@ -33,6 +33,22 @@ enum class QueueModel
 
 std::string_view to_string(QueueModel model);
 
+// The 95 % confidence half-widths of simulated figures (docs/model.md, "Simulation"): each figure
+// is its value +- this.
+struct MetricIntervals
+{
+  double throughput_rps = 0;
+  double p_wait = 0;
+  double mean_wait_ms = 0;
+  double p95_wait_ms = 0;
+  double p99_wait_ms = 0;
+  double timeout_rate = 0;
+  double utilization = 0;
+  std::int64_t replications = 0;
+  std::int64_t events = 0;
+  bool converged = true; // false: the event budget ran out before the precision was reached
+};
+
 // What a pool of `pool` connections does under the load.
 struct QueueMetrics
 {
@@ -43,9 +59,10 @@ struct QueueMetrics
   double mean_wait_ms = 0;   // over all queries, waiting or not
   double p95_wait_ms = 0;
   double p99_wait_ms = 0;
-  double timeout_rate = 0; // P(wait > pool_timeout); 0 when the timeout is disabled
-  double utilization = 0;  // busy connections / pool
-  bool stable = true;      // false: open load at or above the pool's capacity (waits grow without bound)
+  double timeout_rate = 0;                  // P(wait > pool_timeout); 0 when the timeout is disabled
+  double utilization = 0;                   // busy connections / pool
+  bool stable = true;                       // false: open load at or above the pool's capacity (waits grow without bound)
+  std::optional<MetricIntervals> intervals; // set when the figures were simulated
 };
 
 // A closed load: `users` each cycling through a hold of `hold_s` and a think of `think_s`.

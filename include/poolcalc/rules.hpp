@@ -125,6 +125,12 @@ struct QueueingRules
 {
   double rule_of_thumb_far_ratio{};
   double knee_p_wait{};
+  double hold_cv{};  // the hold's coefficient of variation when none is given (--query-cv)
+  double think_cv{}; // a VU's pause's (--think-cv)
+  // The simulation (docs/model.md, "Simulation"): stop when every figure's 95 % interval is
+  // within this share of it (or a small absolute floor), or after this many events.
+  double simulation_precision{};
+  std::int64_t simulation_max_events{};
 };
 
 // `poolcalc inspect`: how it talks to a live server and what it flags there.

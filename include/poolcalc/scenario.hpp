@@ -5,11 +5,13 @@
 // arithmetic runs.
 
 #include "poolcalc/database_url.hpp"
+#include "poolcalc/distribution.hpp"
 #include "poolcalc/expected.hpp"
 #include "poolcalc/queueing.hpp"
 #include "poolcalc/rules.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -41,6 +43,7 @@ inline constexpr double k_max_rps = 1e9;
 inline constexpr double k_max_vu_rate = 1000.0;
 inline constexpr double k_max_queries_per_request = 1000.0;
 inline constexpr double k_max_query_cv = 10.0;
+inline constexpr double k_max_stream = 4294967295.0; // --stream: a 32-bit unsigned number
 inline constexpr std::size_t k_max_operations = 32;
 inline constexpr std::size_t k_max_pools = 1000;
 
@@ -51,6 +54,9 @@ struct RawValue
 {
   std::vector<std::string> items;
   std::string origin;
+  // A sample file's text (--query-sample, --think-sample), read by the command line from the
+  // path in `items`: the core does no I/O.
+  std::optional<std::string> contents = std::nullopt;
 };
 
 // Inputs by snake_case key. Later sources overwrite earlier ones (config < environment < flags).
@@ -75,9 +81,20 @@ struct Scenario
   std::vector<double> query_ms;      // ascending; with --op, the mix's mean hold alone
   std::vector<Operation> operations; // --op: replaces --activity and --query-ms
   double queries_per_request = 1;
-  std::optional<double> think_ms;  // --think-ms: replaces the per-VU rate
-  double hold_cv2 = 1;             // squared coefficient of variation of the hold time
-  std::string hold_cv_source;      // where hold_cv2 comes from, for the output
+  std::optional<double> think_ms; // --think-ms: replaces the per-VU rate
+  double hold_cv2 = 1;            // squared coefficient of variation of the hold time
+  std::string hold_cv_source;     // where hold_cv2 comes from, for the output
+  // The shapes of the hold and the pause, each with mean 1 (the queueing model scales them to
+  // the design hold and the think time), and where each comes from, for the output.
+  Distribution hold_shape = exponential_distribution(1.0);
+  Distribution think_shape = constant_distribution(1.0);
+  std::string think_source;
+  std::uint64_t seed = 1; // --stream: the simulation's random-number stream (its seed)
+  // Not an input: the command line's progress line for simulations that take a while, called with
+  // what is simulated ("pool 13") and the share of its event budget used so far.
+  std::function<void(std::string_view, double)> progress;
+  double simulation_precision = 0.05;
+  std::int64_t simulation_max_events = 0;
   std::vector<std::int64_t> pools; // --pool: pool sizes to evaluate (ascending)
   std::optional<Target> target;    // --target: the smallest pool that meets it
   std::size_t design_index = 0;    // the scenario the plan is built for

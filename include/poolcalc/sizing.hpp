@@ -13,9 +13,13 @@
 #include "poolcalc/scenario.hpp"
 
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace poolcalc {
@@ -79,6 +83,14 @@ struct Threshold
   std::string action;
 };
 
+struct SimulatedKey
+{
+  std::int64_t pool = 0;
+  double timeout_s = 0;
+  unsigned gate = 0;
+  auto operator<=>(const SimulatedKey&) const = default;
+};
+
 // The queueing model's view of the plan (docs/model.md, "Queueing"): the load one instance's
 // pool sees and what each evaluated pool does under it.
 struct QueueingPlan
@@ -89,6 +101,21 @@ struct QueueingPlan
   double hold_ms = 0;
   double hold_cv2 = 1;
   std::string hold_cv_source;
+  Distribution hold;  // scaled to hold_ms
+  Distribution think; // scaled to the think time (closed loads)
+  std::string think_source;
+  // Whether the figures are simulated: the analytic models are exact only for exponential holds
+  // (whatever the think time, for the closed model: its state probabilities do not depend on the
+  // think time's distribution beyond its mean).
+  bool simulated = false;
+  std::uint64_t seed = 1;
+  double simulation_precision = 0.05;
+  std::int64_t simulation_max_events = 0;
+  std::function<void(std::string_view, double)> progress;
+  // Simulated pools already evaluated, by (pool, pool_timeout, the figures that had to be precise):
+  // the knee and target searches and the listed pools ask for the same sizes, and the answer for
+  // one stream never changes.
+  std::shared_ptr<std::map<SimulatedKey, QueueMetrics>> simulated_cache = std::make_shared<std::map<SimulatedKey, QueueMetrics>>();
   std::vector<QueueMetrics> pools; // --pool, or the recommended pool
   std::optional<Target> target;
   std::optional<std::int64_t> target_pool;       // the smallest pool meeting the target, per instance

@@ -1,6 +1,7 @@
 #include "cmd_plan.hpp"
 
 #include "cmd_env_write.hpp"
+#include "progress.hpp"
 
 #include "poolcalc/emit.hpp"
 #include "poolcalc/emit_findings.hpp"
@@ -37,6 +38,12 @@ Outcome run_env_write(Invocation& invocation)
   }
   const bool plan_fails = plan_code(*planned, invocation.err, true) == k_exit_plan_fails;
   return write_env(*target, planned->plan, dry_run, plan_fails, invocation.err);
+}
+
+// A progress line on stderr while simulations run, when stderr is a terminal.
+std::function<void(Scenario&)> show_progress(const Invocation& invocation)
+{
+  return [&invocation](Scenario& scenario) { scenario.progress = progress_line(invocation.err, invocation.env.stderr_is_terminal); };
 }
 
 } // namespace
@@ -84,7 +91,7 @@ Outcome run_size(Invocation& invocation)
     return run_env_write(invocation);
   }
   const Loaded& loaded = invocation.loaded;
-  auto planned = make_plan(loaded);
+  auto planned = make_plan(loaded, show_progress(invocation));
   if (!planned) {
     return poolcalc::unexpected(planned.error());
   }
@@ -107,7 +114,7 @@ Outcome run_size(Invocation& invocation)
 
 Outcome run_curve(Invocation& invocation)
 {
-  auto planned = make_plan(invocation.loaded);
+  auto planned = make_plan(invocation.loaded, show_progress(invocation));
   if (!planned) {
     return poolcalc::unexpected(planned.error());
   }

@@ -13,11 +13,11 @@ namespace poolcalc::cli {
 
 namespace {
 
-constexpr std::uintmax_t k_max_file_size = 1 << 20;
+constexpr std::size_t k_mib = std::size_t{ 1 } << 20;
 
 } // namespace
 
-poolcalc::expected<std::string, std::string> read_file(const std::string& path)
+poolcalc::expected<std::string, std::string> read_file(const std::string& path, std::size_t max_mib)
 {
   const std::string shown = user_text(path);
   std::error_code ec;
@@ -42,8 +42,8 @@ poolcalc::expected<std::string, std::string> read_file(const std::string& path)
   char buffer[8192];
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
     text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > k_max_file_size) {
-      return poolcalc::unexpected(fmt::format("cannot read '{}': larger than 1 MiB", shown));
+    if (text.size() > max_mib * k_mib) {
+      return poolcalc::unexpected(fmt::format("cannot read '{}': larger than {} MiB", shown, max_mib));
     }
   }
   return text;

@@ -13,6 +13,9 @@ namespace poolcalc::cli {
 
 namespace {
 
+// A sample file of ten million durations is about 80 MiB of text.
+constexpr std::size_t k_max_sample_file_mib = 128;
+
 poolcalc::unexpected<Failure> usage(std::string message)
 {
   return poolcalc::unexpected(Failure{ k_exit_usage, std::move(message) });
@@ -97,6 +100,27 @@ poolcalc::expected<Format, Failure> settle_format(const CommandSpec& command, co
   return *format;
 }
 
+// The sample files (--query-sample, --think-sample): read here, parsed by the core. A path from
+// the --config file is relative to the file, as its `rules` is.
+poolcalc::expected<void, Failure> read_samples(RawInputs& inputs, const std::filesystem::path& config_directory)
+{
+  for (const char* key : { "query_sample", "think_sample" }) {
+    const auto it = inputs.find(key);
+    if (it == inputs.end() || it->second.items.size() != 1) {
+      continue; // none, or several: the scenario reader says "expected one value"
+    }
+    RawValue& value = it->second;
+    const bool from_flag = value.origin.starts_with("--");
+    const std::string path = from_flag ? value.items.front() : (config_directory / value.items.front()).string();
+    auto text = read_file(path, k_max_sample_file_mib);
+    if (!text) {
+      return usage(fmt::format("{}: {}", value.origin, text.error()));
+    }
+    value.contents = std::move(*text);
+  }
+  return {};
+}
+
 bool set_in(const std::optional<std::string>& value)
 {
   return value.has_value() && !value->empty();
@@ -146,6 +170,9 @@ poolcalc::expected<Loaded, Failure> load(const CommandSpec& command, const Given
     if (!option->key.empty()) {
       loaded.inputs[option->key] = RawValue{ given.items(option->flag), option->flag };
     }
+  }
+  if (auto read = read_samples(loaded.inputs, config.directory); !read) {
+    return poolcalc::unexpected(read.error());
   }
   return loaded;
 }

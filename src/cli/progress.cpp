@@ -19,7 +19,10 @@ constexpr auto k_interval = std::chrono::milliseconds(100);
 class ProgressLine
 {
 public:
-  explicit ProgressLine(std::ostream& err) : m_err(err) {}
+  explicit ProgressLine(std::ostream& err)
+    : m_err(err)
+  {
+  }
   ProgressLine(const ProgressLine&) = delete;
   ProgressLine& operator=(const ProgressLine&) = delete;
   ~ProgressLine()

@@ -133,7 +133,7 @@ double best_sigma(double ln_mean, const std::vector<FitPoint>& points)
 std::optional<std::string> check_order(const PercentileSet& p)
 {
   auto pair_message = [](const char* upper, double u, const char* lower, double l) {
-    return fmt::format("The {} ({}) is not above the {} ({}): percentiles rise with the rank.", upper, ms(u), lower, ms(l));
+    return fmt::format("the {} ({}) is not above the {} ({}): percentiles rise with the rank", upper, ms(u), lower, ms(l));
   };
   if (p.p50_s && p.p95_s && *p.p95_s <= *p.p50_s) {
     return pair_message("p95", *p.p95_s, "p50", *p.p50_s);
@@ -155,14 +155,14 @@ std::string single_bound_message(const FitPoint& p, double mean_s)
   const double peak = std::exp(p.z * p.z / 2);
   const double floor = std::exp(p.z * k_max_fit_sigma - k_max_fit_sigma * k_max_fit_sigma / 2);
   if (p.value_s / mean_s > 1 && p.value_s > mean_s * peak) {
-    return fmt::format("A {} of {} with a mean of {} fits no lognormal: its {} is at most the mean x e^(z^2/2) = {}.",
+    return fmt::format("a {} of {} with a mean of {} fits no lognormal: its {} is at most the mean x e^(z^2/2) = {}",
                        p.name,
                        ms(p.value_s),
                        ms(mean_s),
                        p.name,
                        ms(mean_s * peak));
   }
-  return fmt::format("A {} of {} with a mean of {} fits no lognormal with sigma up to {}: its {} is at least {}.",
+  return fmt::format("a {} of {} with a mean of {} fits no lognormal with sigma up to {}: its {} is at least {}",
                      p.name,
                      ms(p.value_s),
                      ms(mean_s),
@@ -247,7 +247,7 @@ Distribution distribution_from_cv(double mean_s, double cv)
 poolcalc::expected<Distribution, std::string> lognormal_fit(double mean_s, const PercentileSet& percentiles)
 {
   if (!std::isfinite(mean_s) || mean_s <= 0) {
-    return poolcalc::unexpected(std::string("A lognormal fit needs a mean above 0."));
+    return poolcalc::unexpected(std::string("a lognormal fit needs a mean above 0"));
   }
   std::vector<FitPoint> points;
   if (percentiles.p50_s) {
@@ -260,16 +260,16 @@ poolcalc::expected<Distribution, std::string> lognormal_fit(double mean_s, const
     points.push_back({ "p99", k_z99, *percentiles.p99_s });
   }
   if (points.empty()) {
-    return poolcalc::unexpected(std::string("A lognormal fit needs at least one of p50, p95 and p99 besides the mean."));
+    return poolcalc::unexpected(std::string("a lognormal fit needs at least one of p50, p95 and p99 besides the mean"));
   }
   for (const FitPoint& p : points) {
     if (!std::isfinite(p.value_s) || p.value_s <= 0) {
-      return poolcalc::unexpected(fmt::format("The {} must be a duration above 0.", p.name));
+      return poolcalc::unexpected(fmt::format("the {} must be a duration above 0", p.name));
     }
   }
   if (percentiles.p50_s && *percentiles.p50_s >= mean_s) {
     return poolcalc::unexpected(
-      fmt::format("A p50 of {} is not below the mean of {}, which no lognormal has (its median is below its mean).",
+      fmt::format("a p50 of {} is not below the mean of {}, which no lognormal has (its median is below its mean)",
                   ms(*percentiles.p50_s),
                   ms(mean_s)));
   }
@@ -285,7 +285,7 @@ poolcalc::expected<Distribution, std::string> lognormal_fit(double mean_s, const
   const double cv = std::sqrt(std::expm1(sigma * sigma));
   if (cv > k_max_cv) {
     return poolcalc::unexpected(
-      fmt::format("These percentiles fit a lognormal with cv {}, above the largest accepted ({}).", compact(cv), compact(k_max_cv)));
+      fmt::format("these percentiles fit a lognormal with cv {}, above the largest accepted ({})", compact(cv), compact(k_max_cv)));
   }
   Distribution d;
   d.family = Distribution::Family::lognormal;
@@ -298,19 +298,19 @@ poolcalc::expected<Distribution, std::string> lognormal_fit(double mean_s, const
 poolcalc::expected<Distribution, std::string> empirical_distribution(std::vector<double> durations_s)
 {
   if (durations_s.size() < 2) {
-    return poolcalc::unexpected(std::string("A measured sample needs at least 2 durations."));
+    return poolcalc::unexpected(std::string("a measured sample needs at least 2 durations"));
   }
   if (durations_s.size() > k_max_sample_values) {
-    return poolcalc::unexpected(fmt::format("A measured sample holds at most {} durations.", k_max_sample_values));
+    return poolcalc::unexpected(fmt::format("a measured sample holds at most {} durations", k_max_sample_values));
   }
   for (const double v : durations_s) {
     if (!std::isfinite(v) || v < 0) {
-      return poolcalc::unexpected(std::string("A measured sample's durations must be finite and 0 or more."));
+      return poolcalc::unexpected(std::string("a measured sample's durations must be finite and 0 or more"));
     }
   }
   std::sort(durations_s.begin(), durations_s.end());
   if (durations_s.back() <= 0) {
-    return poolcalc::unexpected(std::string("A measured sample's durations are all 0."));
+    return poolcalc::unexpected(std::string("a measured sample's durations are all 0"));
   }
   Distribution d;
   d.family = Distribution::Family::empirical;
@@ -344,26 +344,26 @@ poolcalc::expected<std::vector<double>, std::string> parse_sample_text(std::stri
       double value = 0;
       const auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
       if (ec != std::errc() || ptr != token.data() + token.size()) {
-        return poolcalc::unexpected(fmt::format("Line {}: '{}' is not a number of milliseconds.", line_number, user_text(token)));
+        return poolcalc::unexpected(fmt::format("line {}: '{}' is not a number of milliseconds", line_number, user_text(token)));
       }
       if (!std::isfinite(value)) {
-        return poolcalc::unexpected(fmt::format("Line {}: '{}' is not a finite number of milliseconds.", line_number, user_text(token)));
+        return poolcalc::unexpected(fmt::format("line {}: '{}' is not a finite number of milliseconds", line_number, user_text(token)));
       }
       if (value < 0) {
-        return poolcalc::unexpected(fmt::format("Line {}: '{}' is negative; a duration is 0 ms or more.", line_number, user_text(token)));
+        return poolcalc::unexpected(fmt::format("line {}: '{}' is negative; a duration is 0 ms or more", line_number, user_text(token)));
       }
       if (value > k_max_sample_ms) {
         return poolcalc::unexpected(
-          fmt::format("Line {}: '{}' ms is longer than a day (86400000 ms), not a query or think time.", line_number, user_text(token)));
+          fmt::format("line {}: '{}' ms is longer than a day (86400000 ms), not a query or think time", line_number, user_text(token)));
       }
       if (values.size() >= k_max_sample_values) {
-        return poolcalc::unexpected(fmt::format("Line {}: the sample holds more than {} durations.", line_number, k_max_sample_values));
+        return poolcalc::unexpected(fmt::format("line {}: the sample holds more than {} durations", line_number, k_max_sample_values));
       }
       values.push_back(value / 1000.0);
     }
   }
   if (values.empty()) {
-    return poolcalc::unexpected(std::string("The sample holds no durations (only blank or '#' comment lines)."));
+    return poolcalc::unexpected(std::string("the sample holds no durations (only blank or '#' comment lines)"));
   }
   return values;
 }

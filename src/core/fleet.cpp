@@ -1,5 +1,6 @@
 #include "poolcalc/fleet.hpp"
 
+#include "fleet_waits.hpp"
 #include "poolcalc/numbers.hpp"
 #include "sizing_detail.hpp"
 
@@ -45,66 +46,6 @@ std::vector<Trigger> fleet_triggers(const Fleet& fleet, const Rules& rules)
                               fleet.database.remote.value_or(false),
                               " in all" },
                             rules.pgbouncer_triggers);
-}
-
-// The hold time of a service's design scenario, in seconds.
-double hold_s(const FleetService& s)
-{
-  const Scenario& sc = s.input.scenario;
-  return sc.query_ms[sc.design_index] / 1000.0;
-}
-
-// Queries per second the whole service sends.
-double arrival_rps(const FleetService& s)
-{
-  const Scenario& sc = s.input.scenario;
-  if (sc.rps) {
-    return *sc.rps * sc.queries_per_request;
-  }
-  return static_cast<double>(sc.vus) * sc.activity * vu_query_rate(sc, hold_s(s));
-}
-
-// The wait clients see inside PgBouncer on a transaction pool, with its default_pool_size as the
-// servers (the reserve opens only after reserve_pool_timeout). One closed-load service keeps the
-// closed model; several services are merged into one open load (their arrival rates summed, the
-// hold's mean and variability mixed), which never understates the wait of a closed load.
-void pool_wait(PgBouncerPool& pool, const std::vector<const FleetService*>& members)
-{
-  if (members.size() == 1 && !members.front()->input.scenario.rps) {
-    const FleetService& s = *members.front();
-    const Scenario& sc = s.input.scenario;
-    const double hold = hold_s(s);
-    ClosedLoad load;
-    load.users = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(round_decimal(static_cast<double>(sc.vus) * sc.activity))));
-    load.hold_s = hold;
-    load.think_s = 1.0 / vu_query_rate(sc, hold) - hold;
-    pool.wait = closed_metrics(load, pool.default_pool_size, 0);
-    pool.wait_model = fmt::format("closed (M/M/c//N): {} active VUs, each holding {} ms then thinking {} ms, on {} server connections",
-                                  load.users,
-                                  format_number(hold * 1000.0),
-                                  format_number(load.think_s * 1000.0),
-                                  pool.default_pool_size);
-    return;
-  }
-  double rate = 0;
-  double busy = 0;
-  double second = 0;
-  for (const FleetService* s : members) {
-    const double lambda = arrival_rps(*s);
-    const double hold = hold_s(*s);
-    rate += lambda;
-    busy += lambda * hold;
-    second += lambda * (1.0 + s->input.scenario.hold_cv2) * hold * hold;
-  }
-  OpenLoad load;
-  load.arrival_rps = rate;
-  load.hold_s = busy / rate;
-  load.hold_cv2 = std::max(0.0, second / rate / (load.hold_s * load.hold_s) - 1.0);
-  pool.wait = open_metrics(load, pool.default_pool_size, 0);
-  pool.wait_model = fmt::format("open (Erlang C, Allen-Cunneen): {} queries/s, mean hold {} ms, on {} server connections",
-                                format_number(rate),
-                                format_number(load.hold_s * 1000.0),
-                                pool.default_pool_size);
 }
 
 // The name of each service's PgBouncer database entry. A service that needs session features
@@ -251,7 +192,6 @@ PgBouncerPlan plan_pgbouncer(Fleet& fleet, const Rules& rules)
   for (std::size_t i = 0; i < p.pools.size(); ++i) {
     if (p.pools[i].pool_mode == PoolMode::transaction) {
       detail::set_min_pool_size(p.pools[i], r);
-      pool_wait(p.pools[i], members[i]);
     }
   }
   list_entries(p);
@@ -392,6 +332,7 @@ Fleet size_fleet(const FleetFile& file, const Rules& rules)
   } else {
     fleet.recommendation = Recommendation::pgbouncer;
     fleet.pgbouncer = plan_pgbouncer(fleet, rules);
+    detail::model_fleet_waits(fleet, { 1, rules.queueing.simulation_precision, rules.queueing.simulation_max_events, {} });
     fleet.server_connections = fleet.pgbouncer->server_connections;
     fleet.capacity = capacity_through_pgbouncer(fleet);
   }

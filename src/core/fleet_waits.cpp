@@ -167,8 +167,8 @@ void model_fleet_waits(Fleet& fleet, const FleetWaitOptions& options)
   for (std::size_t p = 0; p < plan.pools.size(); ++p) {
     if (server_pool_of[p] >= 0) {
       const SimServerPool& server = b.pools[static_cast<std::size_t>(server_pool_of[p])];
-      all_analytic = all_analytic && members[p].size() == 1 &&
-                     analytic_pair(fleet.services[members[p].front()], loads[members[p].front()], b, server);
+      all_analytic =
+        all_analytic && members[p].size() == 1 && analytic_pair(fleet.services[members[p].front()], loads[members[p].front()], b, server);
     }
   }
 
@@ -196,9 +196,8 @@ void model_fleet_waits(Fleet& fleet, const FleetWaitOptions& options)
 
   for (std::size_t i = 0; i < fleet.services.size(); ++i) {
     const FleetService& s = fleet.services[i];
-    const auto pair = std::find_if(members.begin(), members.end(), [&](const std::vector<std::size_t>& m) {
-      return std::find(m.begin(), m.end(), i) != m.end();
-    });
+    const auto pair = std::find_if(
+      members.begin(), members.end(), [&](const std::vector<std::size_t>& m) { return std::find(m.begin(), m.end(), i) != m.end(); });
     if (pair == members.end()) {
       continue; // a session pool or no pool: no PgBouncer wait
     }
@@ -247,15 +246,34 @@ void model_fleet_waits(Fleet& fleet, const FleetWaitOptions& options)
                   effective_servers(b, server),
                   g.pool);
   }
+  // An open load at or above the most server connections its pool can hold grows without bound:
+  // no wait is a number there, whatever the simulated time showed.
+  std::vector<double> open_erlangs(b.pools.size(), 0.0);
+  for (const SimGroup& g : model.groups) {
+    open_erlangs[static_cast<std::size_t>(g.server_pool)] += g.arrival_rps * static_cast<double>(g.instances) * g.hold.mean_s;
+  }
+  const auto mark_unstable = [&](QueueMetrics& m, int server_pool) {
+    const std::size_t i = static_cast<std::size_t>(server_pool);
+    if (open_erlangs[i] > 0 && open_erlangs[i] >= static_cast<double>(effective_servers(b, b.pools[i]))) {
+      m.stable = false;
+      m.model = QueueModel::open;
+    }
+  };
+  for (std::size_t i = 0; i < fleet.services.size(); ++i) {
+    if (group_of[i] >= 0 && fleet.services[i].wait) {
+      mark_unstable(*fleet.services[i].wait, model.groups[static_cast<std::size_t>(group_of[i])].server_pool);
+    }
+  }
   for (std::size_t p = 0; p < plan.pools.size(); ++p) {
     if (server_pool_of[p] < 0) {
       continue;
     }
     const SimServerPool& server = b.pools[static_cast<std::size_t>(server_pool_of[p])];
-    plan.pools[p].wait = metrics_of(result.server_pools[static_cast<std::size_t>(server_pool_of[p])],
-                                    result,
-                                    QueueModel::closed,
-                                    effective_servers(b, server));
+    if (static_cast<std::size_t>(server_pool_of[p]) >= result.server_pools.size()) {
+      continue; // a simulation that ran nothing (no load)
+    }
+    plan.pools[p].wait = metrics_of(
+      result.server_pools[static_cast<std::size_t>(server_pool_of[p])], result, QueueModel::closed, effective_servers(b, server));
     plan.pools[p].wait_model = fmt::format("simulated with every service of the fleet (stream {}): {} service{} on pool_size {} + "
                                            "reserve_pool {}, at most {} server connections as written",
                                            options.seed,
@@ -264,6 +282,7 @@ void model_fleet_waits(Fleet& fleet, const FleetWaitOptions& options)
                                            server.pool_size,
                                            server.reserve_pool_size,
                                            effective_servers(b, server));
+    mark_unstable(*plan.pools[p].wait, server_pool_of[p]);
   }
 }
 

@@ -152,11 +152,25 @@ std::vector<InputSpec> make_inputs()
       .range = InputRange{ 0, k_max_query_cv },
       .group = workload,
       .fleet_service = true,
-      .default_text = [](const Rules&) { return std::string("1 (exponential holds)"); },
+      .rules_key = "queueing.hold_cv",
+      .default_text = [](const Rules& rules) { return format_number(rules.queueing.hold_cv); },
       .help =
-        [](const InputSpec& self, const Rules&) {
-          return fmt::format("coefficient of variation of the hold time, {} (default 1: exponential)", range_text(self));
+        [](const InputSpec& self, const Rules& rules) {
+          return fmt::format("coefficient of variation of the hold, {}: 0 constant, 1 exponential, else lognormal (default {})",
+                             range_text(self),
+                             default_of(self, rules));
         } },
+    { .key = "query_p50_ms",
+      .flag = "--query-p50-ms",
+      .value_name = "MS",
+      .type = number,
+      .unit = "ms",
+      .range = ms,
+      .group = workload,
+      .fleet_service = true,
+      .default_text = [](const Rules&) { return std::string("none"); },
+      .help = [](const InputSpec&,
+                 const Rules&) { return std::string("measured median hold, below --query-ms: fits a lognormal (with p95, p99)"); } },
     { .key = "query_p95_ms",
       .flag = "--query-p95-ms",
       .value_name = "MS",
@@ -166,10 +180,8 @@ std::vector<InputSpec> make_inputs()
       .group = workload,
       .fleet_service = true,
       .default_text = [](const Rules&) { return std::string("none"); },
-      .help =
-        [](const InputSpec&, const Rules&) {
-          return std::string("measured p95 hold, above --query-ms and below 3.868 x it: fits a lognormal with --query-ms as mean");
-        } },
+      .help = [](const InputSpec&,
+                 const Rules&) { return std::string("measured p95 hold: fits a lognormal with --query-ms as mean (with p50, p99)"); } },
     { .key = "query_p99_ms",
       .flag = "--query-p99-ms",
       .value_name = "MS",
@@ -179,9 +191,42 @@ std::vector<InputSpec> make_inputs()
       .group = workload,
       .fleet_service = true,
       .default_text = [](const Rules&) { return std::string("none"); },
+      .help = [](const InputSpec&,
+                 const Rules&) { return std::string("measured p99 hold: fits a lognormal with --query-ms as mean (with p50, p95)"); } },
+    { .key = "query_sample",
+      .flag = "--query-sample",
+      .value_name = "FILE",
+      .type = text,
+      .group = workload,
+      .default_text = [](const Rules&) { return std::string("none"); },
       .help =
         [](const InputSpec&, const Rules&) {
-          return std::string("measured p99 hold, above --query-ms and below 14.969 x it: fits a lognormal with --query-ms as mean");
+          return std::string("measured holds, ms, one per line: their mean is --query-ms, their spread the model's");
+        } },
+    { .key = "think_cv",
+      .flag = "--think-cv",
+      .value_name = "CV",
+      .type = number,
+      .unit = "ratio",
+      .range = InputRange{ 0, k_max_query_cv },
+      .group = workload,
+      .fleet_service = true,
+      .rules_key = "queueing.think_cv",
+      .default_text = [](const Rules& rules) { return format_number(rules.queueing.think_cv); },
+      .help =
+        [](const InputSpec& self, const Rules& rules) {
+          return fmt::format(
+            "coefficient of variation of a VU's pause, {} (default {}: k6's fixed sleep())", range_text(self), default_of(self, rules));
+        } },
+    { .key = "think_sample",
+      .flag = "--think-sample",
+      .value_name = "FILE",
+      .type = text,
+      .group = workload,
+      .default_text = [](const Rules&) { return std::string("none"); },
+      .help =
+        [](const InputSpec&, const Rules&) {
+          return std::string("measured pauses, ms, one per line: their mean is --think-ms, their spread the model's");
         } },
     { .key = "burst",
       .flag = "--burst",
@@ -239,6 +284,17 @@ std::vector<InputSpec> make_inputs()
                              format_number(k_min_target_wait_ms),
                              format_number(k_max_target_wait_ms / 1000.0),
                              format_number(k_min_target_share, 6));
+        } },
+    { .key = "stream",
+      .flag = "--stream",
+      .value_name = "N",
+      .type = integer,
+      .range = InputRange{ 0, k_max_stream },
+      .group = sizing,
+      .default_text = [](const Rules&) { return std::string("1"); },
+      .help =
+        [](const InputSpec& self, const Rules&) {
+          return fmt::format("the simulation's random-number stream, {}: the same stream, the same figures (default 1)", range_text(self));
         } },
     { .key = "max_connections",
       .flag = "--max-connections",

@@ -35,9 +35,31 @@ SimModel single_pool(const QueueingPlan& q, std::int64_t pool, double timeout_s)
   return model;
 }
 
-QueueMetrics simulated(const QueueingPlan& q, std::int64_t pool, double timeout_s)
+// The figure a search for the smallest pool meeting a target needs precise; all for a shown pool.
+unsigned gate_for(std::optional<Target::Metric> focus)
+{
+  if (!focus) {
+    return k_sim_all;
+  }
+  switch (*focus) {
+  case Target::Metric::p_wait:
+    return k_sim_p_wait;
+  case Target::Metric::mean_wait:
+    return k_sim_mean_wait;
+  case Target::Metric::p95_wait:
+    return k_sim_p95_wait;
+  case Target::Metric::p99_wait:
+    return k_sim_p99_wait;
+  case Target::Metric::timeout_rate:
+    return k_sim_timeout_rate;
+  }
+  return k_sim_all;
+}
+
+QueueMetrics simulated(const QueueingPlan& q, std::int64_t pool, double timeout_s, std::optional<Target::Metric> focus)
 {
   SimOptions options;
+  options.gate = gate_for(focus);
   options.seed = q.seed; // the same for every pool: curves compare like with like
   options.precision.relative = q.simulation_precision;
   options.max_events = q.simulation_max_events;
@@ -76,7 +98,7 @@ bool analytic_exact(const QueueingPlan& q)
   return q.hold.family == Distribution::Family::exponential;
 }
 
-QueueMetrics pool_metrics(const QueueingPlan& q, std::int64_t pool, double timeout_s, bool percentiles)
+QueueMetrics pool_metrics(const QueueingPlan& q, std::int64_t pool, double timeout_s, bool percentiles, std::optional<Target::Metric> focus)
 {
   if (analytic_exact(q)) {
     return analytic(q, pool, timeout_s, percentiles);
@@ -86,7 +108,16 @@ QueueMetrics pool_metrics(const QueueingPlan& q, std::int64_t pool, double timeo
   if (q.model == QueueModel::closed ? pool >= q.closed.users : q.open.arrival_rps * q.open.hold_s >= static_cast<double>(pool)) {
     return analytic(q, pool, timeout_s, percentiles);
   }
-  return simulated(q, pool, timeout_s);
+  if (q.simulated_cache) {
+    // A fully precise answer serves a search too; a search's serves only the same search.
+    for (const unsigned gate : { k_sim_all, gate_for(focus) }) {
+      if (const auto it = q.simulated_cache->find({ pool, timeout_s, gate }); it != q.simulated_cache->end()) {
+        return it->second;
+      }
+    }
+    return q.simulated_cache->emplace(SimulatedKey{ pool, timeout_s, gate_for(focus) }, simulated(q, pool, timeout_s, focus)).first->second;
+  }
+  return simulated(q, pool, timeout_s, focus);
 }
 
 std::optional<std::int64_t> smallest_pool_for(const QueueingPlan& q, const Target& target, double timeout_s, std::int64_t limit)
@@ -94,7 +125,7 @@ std::optional<std::int64_t> smallest_pool_for(const QueueingPlan& q, const Targe
   if (analytic_exact(q) && q.model == QueueModel::open) {
     return open_smallest_pool(q.open, target, timeout_s, limit);
   }
-  const auto evaluate = [&](std::int64_t pool) { return pool_metrics(q, pool, timeout_s, needs_percentiles(target)); };
+  const auto evaluate = [&](std::int64_t pool) { return pool_metrics(q, pool, timeout_s, needs_percentiles(target), target.metric); };
   if (q.model == QueueModel::closed) {
     return smallest_pool(evaluate, target, 1, limit);
   }

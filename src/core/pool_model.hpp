@@ -17,7 +17,12 @@ bool analytic_exact(const QueueingPlan& q);
 
 // What a pool of `pool` connections does under the load. Without `percentiles` an analytic
 // closed model skips its p95 and p99 (NaN); a simulation always has them.
-QueueMetrics pool_metrics(const QueueingPlan& q, std::int64_t pool, double timeout_s, bool percentiles = true);
+// With `focus`, a simulation needs only that figure within the precision (a search for a target).
+QueueMetrics pool_metrics(const QueueingPlan& q,
+                          std::int64_t pool,
+                          double timeout_s,
+                          bool percentiles = true,
+                          std::optional<Target::Metric> focus = std::nullopt);
 
 // The smallest pool up to `limit` meeting the target; none when `limit` does not.
 std::optional<std::int64_t> smallest_pool_for(const QueueingPlan& q, const Target& target, double timeout_s, std::int64_t limit);

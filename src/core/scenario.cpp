@@ -254,54 +254,109 @@ std::vector<std::int64_t> read_pools(const RawValue& value)
   return result;
 }
 
-// The hold-time variability: --query-cv, or a lognormal fitted to the mean (--query-ms) and one
-// measured percentile (--query-p95-ms or --query-p99-ms).
-void read_variability(const RawInputs& inputs, Scenario& scenario)
+// An --op mix's hold: each operation's hold exponential with its own mean, picked with its share;
+// scaled to mean 1.
+Distribution operation_mix(const std::vector<Operation>& operations)
+{
+  std::vector<std::pair<double, double>> phases;
+  double mean = 0;
+  for (const Operation& op : operations) {
+    mean += op.share * op.hold_ms;
+  }
+  for (const Operation& op : operations) {
+    phases.emplace_back(op.share, op.hold_ms / mean);
+  }
+  return mixture_distribution(std::move(phases));
+}
+
+// A sample file's durations (--query-sample, --think-sample), as an empirical distribution in
+// seconds. The command line read the file into `contents`.
+Distribution read_sample(const RawValue& value)
+{
+  if (!value.contents) {
+    fail(value, "the file was not read"); // a programming error: the command line reads it
+  }
+  auto seconds = parse_sample_text(*value.contents);
+  if (!seconds) {
+    fail(value, fmt::format("{}: {}", user_text(single(value)), seconds.error()));
+  }
+  auto sample = empirical_distribution(std::move(*seconds));
+  if (!sample) {
+    fail(value, fmt::format("{}: {}", user_text(single(value)), sample.error()));
+  }
+  if (!(sample->mean_s * 1000.0 >= k_min_ms && sample->mean_s * 1000.0 <= k_max_query_ms)) {
+    fail(value,
+         fmt::format("{}: the mean, {} ms, is outside {}-{} ms",
+                     user_text(single(value)),
+                     format_number(sample->mean_s * 1000.0),
+                     format_number(k_min_ms),
+                     format_number(k_max_query_ms)));
+  }
+  return *sample;
+}
+
+// "--query-sample holds.txt (1000 values)".
+std::string sample_source(const RawValue& value, const Distribution& sample)
+{
+  return fmt::format("{} {} ({} values)", value.origin, user_text(single(value)), sample.sample_s.size());
+}
+
+// The hold's shape: a sample (--query-sample, read with the hold times), --query-cv, a lognormal
+// fitted to the mean (--query-ms) and measured percentiles (--query-p50-ms, --query-p95-ms,
+// --query-p99-ms, any of them), the --op mix's, or the rules' queueing.hold_cv.
+void read_variability(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
 {
   const RawValue* cv = find(inputs, "query_cv");
+  const RawValue* p50 = find(inputs, "query_p50_ms");
   const RawValue* p95 = find(inputs, "query_p95_ms");
   const RawValue* p99 = find(inputs, "query_p99_ms");
-  const int given = (cv != nullptr) + (p95 != nullptr) + (p99 != nullptr);
-  if (given == 0) {
-    return;
+  const RawValue* sample = find(inputs, "query_sample");
+  const RawValue* first_percentile = p50 != nullptr ? p50 : p95 != nullptr ? p95 : p99;
+  const RawValue* first = cv != nullptr ? cv : first_percentile;
+  if (first != nullptr && sample != nullptr) {
+    fail(*first, "--query-sample gives the holds' spread; drop it");
   }
-  const RawValue& first = cv != nullptr ? *cv : p95 != nullptr ? *p95 : *p99;
-  if (given > 1) {
-    fail(first, "give one of --query-cv, --query-p95-ms and --query-p99-ms");
+  if (first != nullptr && !scenario.operations.empty()) {
+    fail(*first, "the --op mix sets the variability; drop it");
   }
-  if (!scenario.operations.empty()) {
-    fail(first, "the --op mix sets the variability; drop it");
+  if (cv != nullptr && first_percentile != nullptr) {
+    fail(*first_percentile, "give --query-cv or measured percentiles, not both");
   }
-  if (cv != nullptr) {
-    const double value = number_or(inputs, "query_cv", 1.0);
-    scenario.hold_cv2 = value * value;
-    scenario.hold_cv_source = fmt::format("--query-cv {}", format_number(value));
+  if (sample != nullptr || !scenario.operations.empty()) {
+    scenario.hold_cv2 = cv2(scenario.hold_shape);
+    return; // read with the hold times
+  }
+  if (first_percentile == nullptr) {
+    const double value = number_or(inputs, "query_cv", rules.queueing.hold_cv);
+    scenario.hold_shape = distribution_from_cv(1.0, value);
+    scenario.hold_cv2 = cv2(scenario.hold_shape);
+    scenario.hold_cv_source =
+      cv != nullptr ? fmt::format("--query-cv {}", format_number(value)) : fmt::format("rules queueing.hold_cv {}", format_number(value));
     return;
   }
   if (scenario.query_ms.size() != 1) {
-    fail(first, "a percentile fits one mean: give a single --query-ms");
+    fail(*first_percentile, "a percentile fits one mean: give a single --query-ms");
   }
-  const bool is_p95 = p95 != nullptr;
-  const double z = is_p95 ? 1.6448536269514722 : 2.3263478740408408; // standard normal quantiles
-  const double mean = scenario.query_ms.front();
-  const double percentile = number_or(inputs, is_p95 ? "query_p95_ms" : "query_p99_ms", 0);
-  // Lognormal: mean = exp(mu + s^2 / 2), percentile = exp(mu + z s), so
-  // s^2 / 2 - z s + ln(percentile / mean) = 0; the smaller root keeps the percentile above the mean.
-  const double log_ratio = std::log(percentile / mean);
-  const double discriminant = z * z - 2.0 * log_ratio;
-  if (!(percentile > mean) || discriminant < 0) {
-    fail(first,
-         fmt::format("a lognormal with mean {} ms needs a p{} between {} and {} ms, got {}",
-                     format_number(mean),
-                     is_p95 ? 95 : 99,
-                     format_number(mean),
-                     format_number(mean * std::exp(z * z / 2.0), 1),
-                     format_number(percentile)));
+  const double mean_ms = scenario.query_ms.front();
+  PercentileSet given;
+  std::vector<std::string> names;
+  const auto take = [&](const RawValue* value, std::string_view key, std::optional<double>& slot, std::string_view name) {
+    if (value != nullptr) {
+      const double ms = number_or(inputs, key, 0);
+      slot = ms / 1000.0;
+      names.push_back(fmt::format("{} {} ms", name, format_number(ms)));
+    }
+  };
+  take(p50, "query_p50_ms", given.p50_s, "p50");
+  take(p95, "query_p95_ms", given.p95_s, "p95");
+  take(p99, "query_p99_ms", given.p99_s, "p99");
+  auto fitted = lognormal_fit(mean_ms / 1000.0, given);
+  if (!fitted) {
+    fail(*first_percentile, fitted.error());
   }
-  const double sigma = z - std::sqrt(discriminant);
-  scenario.hold_cv2 = std::expm1(sigma * sigma);
-  scenario.hold_cv_source =
-    fmt::format("lognormal fit of mean {} ms and p{} {} ms", format_number(mean), is_p95 ? 95 : 99, format_number(percentile));
+  scenario.hold_shape = with_mean(*fitted, 1.0);
+  scenario.hold_cv2 = cv2(scenario.hold_shape);
+  scenario.hold_cv_source = fmt::format("lognormal fit of mean {} ms and {}", format_number(mean_ms), fmt::join(names, ", "));
 }
 
 } // namespace
@@ -337,10 +392,14 @@ void read_load(const RawInputs& inputs, Scenario& scenario)
 
 // How long a query holds a connection: --query-ms, or the --op mix's mean and spread; the one
 // to size for (--design-ms); the spread (--query-cv, --query-p95-ms, --query-p99-ms).
-void read_hold_times(const RawInputs& inputs, Scenario& scenario)
+void read_hold_times(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
 {
   const RawValue* query_ms = find(inputs, "query_ms");
   const RawValue* ops = find(inputs, "op");
+  const RawValue* sample = find(inputs, "query_sample");
+  if (sample != nullptr && (query_ms != nullptr || ops != nullptr)) {
+    fail(*sample, fmt::format("the sample's mean is the hold; drop {}", query_ms != nullptr ? "--query-ms" : "--op"));
+  }
   if (ops != nullptr) {
     if (query_ms != nullptr) {
       fail(*query_ms, "--op gives each operation's hold time; drop --query-ms");
@@ -358,13 +417,18 @@ void read_hold_times(const RawInputs& inputs, Scenario& scenario)
     scenario.query_ms = { round_decimal(mean) };
     scenario.hold_cv2 = second_moment / (mean * mean) - 1.0;
     scenario.hold_cv_source = "the --op mix";
+    scenario.hold_shape = operation_mix(scenario.operations);
+  } else if (sample != nullptr) {
+    const Distribution holds = read_sample(*sample);
+    scenario.query_ms = { round_decimal(holds.mean_s * 1000.0) };
+    scenario.hold_shape = with_mean(holds, 1.0);
+    scenario.hold_cv_source = sample_source(*sample, holds);
   } else if (query_ms == nullptr) {
     throw InputError{
       "--query-ms is required: how long one query holds a connection, in milliseconds (e.g. --query-ms 150, or 100,150,200)"
     };
   } else {
     scenario.query_ms = read_query_ms(*query_ms);
-    scenario.hold_cv_source = "exponential (the default)";
   }
   scenario.design_index = scenario.query_ms.size() / 2; // the middle one ("realistic" of three)
   if (const RawValue* design = find(inputs, "design_ms")) {
@@ -380,7 +444,7 @@ void read_hold_times(const RawInputs& inputs, Scenario& scenario)
     }
     scenario.design_index = static_cast<std::size_t>(it - scenario.query_ms.begin());
   }
-  read_variability(inputs, scenario);
+  read_variability(inputs, rules, scenario);
 }
 
 // How often a VU (or an arrival) sends queries: --queries-per-request, and for VUs --vu-rate or
@@ -389,14 +453,33 @@ void read_pace(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
 {
   scenario.queries_per_request = number_or(inputs, "queries_per_request", 1.0);
   scenario.vu_rate_per_s = number_or(inputs, "vu_rate", rules.sizing.vu_rate_per_s);
-  if (find(inputs, "think_ms") != nullptr) {
+  const RawValue* think_sample = find(inputs, "think_sample");
+  if (find(inputs, "think_ms") != nullptr || think_sample != nullptr) {
     if (const RawValue* rate = find(inputs, "vu_rate")) {
-      fail(*rate, "--think-ms sets each VU's pace; drop --vu-rate");
+      fail(*rate, fmt::format("{} sets each VU's pace; drop --vu-rate", think_sample != nullptr ? "--think-sample" : "--think-ms"));
     }
+  }
+  if (think_sample != nullptr && !scenario.rps) {
+    for (const char* key : { "think_ms", "think_cv" }) {
+      if (const RawValue* value = find(inputs, key)) {
+        fail(*value, "--think-sample gives the pauses' mean and spread; drop it");
+      }
+    }
+    const Distribution pauses = read_sample(*think_sample);
+    scenario.think_ms = round_decimal(pauses.mean_s * 1000.0);
+    scenario.think_shape = with_mean(pauses, 1.0);
+    scenario.think_source = sample_source(*think_sample, pauses);
+  } else if (find(inputs, "think_ms") != nullptr) {
     scenario.think_ms = number_or(inputs, "think_ms", 0);
   }
+  if (think_sample == nullptr) {
+    const double value = number_or(inputs, "think_cv", rules.queueing.think_cv);
+    scenario.think_shape = distribution_from_cv(1.0, value);
+    scenario.think_source = find(inputs, "think_cv") != nullptr ? fmt::format("--think-cv {}", format_number(value))
+                                                                : fmt::format("rules queueing.think_cv {}", format_number(value));
+  }
   if (scenario.rps) {
-    for (const char* closed_only : { "vu_rate", "think_ms", "activity" }) {
+    for (const char* closed_only : { "vu_rate", "think_ms", "think_cv", "think_sample", "activity" }) {
       if (const RawValue* value = find(inputs, closed_only)) {
         fail(*value, "applies to VUs (a closed load), not to --rps");
       }
@@ -426,8 +509,11 @@ void read_pace(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
 }
 
 // What the queueing model is asked: pools to compare (--pool), a goal to size for (--target).
-void read_queueing(const RawInputs& inputs, Scenario& scenario)
+void read_queueing(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
 {
+  scenario.seed = static_cast<std::uint64_t>(count_or(inputs, "stream", 1));
+  scenario.simulation_precision = rules.queueing.simulation_precision;
+  scenario.simulation_max_events = rules.queueing.simulation_max_events;
   if (const RawValue* pools = find(inputs, "pool")) {
     scenario.pools = read_pools(*pools);
   }
@@ -527,9 +613,9 @@ Scenario read_scenario(const RawInputs& inputs, const Rules& rules)
 {
   Scenario scenario;
   read_load(inputs, scenario);
-  read_hold_times(inputs, scenario);
+  read_hold_times(inputs, rules, scenario);
   read_pace(inputs, rules, scenario);
-  read_queueing(inputs, scenario);
+  read_queueing(inputs, rules, scenario);
   read_rule_of_thumb(inputs, rules, scenario);
   read_deployment(inputs, rules, scenario);
   read_timeouts(inputs, rules, scenario);

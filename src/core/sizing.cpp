@@ -1,5 +1,7 @@
 #include "poolcalc/sizing.hpp"
 
+#include "pool_model.hpp"
+
 #include "poolcalc/numbers.hpp"
 #include "poolcalc/safe_text.hpp"
 #include "sizing_detail.hpp"
@@ -110,6 +112,12 @@ QueueingPlan queueing_load(const Scenario& s, double hold_ms)
   q.hold_cv2 = s.hold_cv2;
   q.hold_cv_source = s.hold_cv_source;
   q.target = s.target;
+  q.hold = with_mean(s.hold_shape, hold_ms / 1000.0);
+  q.think_source = s.think_source;
+  q.seed = s.seed;
+  q.simulation_precision = s.simulation_precision;
+  q.simulation_max_events = s.simulation_max_events;
+  q.progress = s.progress;
   const double hold_s = hold_ms / 1000.0;
   const auto instances = static_cast<double>(s.instances);
   if (s.rps) {
@@ -122,13 +130,15 @@ QueueingPlan queueing_load(const Scenario& s, double hold_ms)
     q.closed.users = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(users)));
     q.closed.hold_s = hold_s;
     q.closed.think_s = 1.0 / vu_query_rate(s, hold_s) - hold_s;
+    q.think = with_mean(s.think_shape, q.closed.think_s);
   }
+  q.simulated = !detail::analytic_exact(q);
   return q;
 }
 
 QueueMetrics evaluate_pool(const QueueingPlan& q, std::int64_t pool, double timeout_s)
 {
-  return q.model == QueueModel::closed ? closed_metrics(q.closed, pool, timeout_s) : open_metrics(q.open, pool, timeout_s);
+  return detail::pool_metrics(q, pool, timeout_s);
 }
 
 // --target: the smallest pool that meets it replaces the rule of thumb's, with the overhead and
@@ -140,13 +150,7 @@ void apply_target(Plan& plan, const Target& target)
   // Closed: a pool as large as the users never makes anyone wait. Open: no pool beyond
   // PostgreSQL's connection limit can be had.
   q.target_search_limit = q.model == QueueModel::closed ? std::min(q.closed.users, k_max_connections_limit) : k_max_connections_limit;
-  q.target_pool =
-    q.model == QueueModel::open
-      ? open_smallest_pool(q.open, target, s.pool_timeout_s, q.target_search_limit)
-      : smallest_pool([&](std::int64_t pool) { return closed_metrics(q.closed, pool, s.pool_timeout_s, needs_percentiles(target)); },
-                      target,
-                      1,
-                      q.target_search_limit);
+  q.target_pool = detail::smallest_pool_for(q, target, s.pool_timeout_s, q.target_search_limit);
   if (!q.target_pool) {
     return;
   }
@@ -159,13 +163,7 @@ void apply_target(Plan& plan, const Target& target)
     const QueueingPlan whole = queueing_load(fleet, q.hold_ms);
     const std::int64_t limit =
       whole.model == QueueModel::closed ? std::min(whole.closed.users, k_max_connections_limit) : k_max_connections_limit;
-    q.fleet_target_pool =
-      whole.model == QueueModel::open
-        ? open_smallest_pool(whole.open, target, s.pool_timeout_s, limit)
-        : smallest_pool([&](std::int64_t pool) { return closed_metrics(whole.closed, pool, s.pool_timeout_s, needs_percentiles(target)); },
-                        target,
-                        1,
-                        limit);
+    q.fleet_target_pool = detail::smallest_pool_for(whole, target, s.pool_timeout_s, limit);
   }
   // The scenarios keep the rule of thumb's figures; the plan takes the target's.
   plan.pool_size_unrounded = *q.target_pool + s.overhead;
@@ -203,10 +201,14 @@ Curve curve(const Plan& plan, const Rules& rules)
   Curve result;
   result.knee_p_wait = rules.queueing.knee_p_wait;
   result.knee = q.knee; // found over every pool size, not only the listed ones
-  if (q.model == QueueModel::open) {
+  if ((q.simulated || q.model == QueueModel::closed) && !plan.scenario.pools.empty() && q.pools.size() == pools.size()) {
+    result.points = q.pools; // size() has evaluated exactly these pools
+  } else if (q.simulated) {
+    for (std::int64_t pool : pools) {
+      result.points.push_back(detail::pool_metrics(q, pool, plan.scenario.pool_timeout_s));
+    }
+  } else if (q.model == QueueModel::open) {
     result.points = open_curve(q.open, pools, plan.scenario.pool_timeout_s);
-  } else if (!plan.scenario.pools.empty() && q.pools.size() == pools.size()) {
-    result.points = q.pools; // size() has evaluated exactly these pools (closed_curve)
   } else {
     result.points = closed_curve(q.closed, pools, plan.scenario.pool_timeout_s);
   }
@@ -451,7 +453,7 @@ Plan size(const Scenario& scenario, const Rules& rules)
   Plan plan = size_without_queueing_report(scenario, rules);
   if (scenario.pools.empty()) {
     plan.queueing.pools.push_back(evaluate_pool(plan.queueing, plan.pool_size, scenario.pool_timeout_s));
-  } else if (plan.queueing.model == QueueModel::closed) {
+  } else if (plan.queueing.model == QueueModel::closed && !plan.queueing.simulated) {
     plan.queueing.pools = closed_curve(plan.queueing.closed, scenario.pools, scenario.pool_timeout_s);
   } else {
     for (std::int64_t pool : scenario.pools) {
@@ -464,12 +466,8 @@ Plan size(const Scenario& scenario, const Rules& rules)
   knee.metric = Target::Metric::p_wait;
   knee.bound = rules.queueing.knee_p_wait;
   const QueueingPlan& q = plan.queueing;
-  plan.queueing.knee = q.model == QueueModel::open
-                         ? open_smallest_pool(q.open, knee, 0, k_max_connections_limit)
-                         : smallest_pool([&](std::int64_t pool) { return closed_metrics(q.closed, pool, 0, false); },
-                                         knee,
-                                         1,
-                                         std::min(q.closed.users, k_max_connections_limit));
+  plan.queueing.knee = detail::smallest_pool_for(
+    q, knee, 0, q.model == QueueModel::open ? k_max_connections_limit : std::min(q.closed.users, k_max_connections_limit));
   return plan;
 }
 

@@ -44,6 +44,10 @@ std::string wait_text(double ms);
 // A probability as a percentage: "0 %", "47.9 %", "0.012 %", "< 0.001 %".
 std::string share_text(double ratio);
 
+// "46.5 ms +- 1.2 ms": a simulated figure with its 95 % half-width, the half-width left out when
+// it prints as 0 (every replication agreed at the printed precision).
+std::string with_interval(const std::string& value, const std::string& half);
+
 // "closed loop (M/M/c//N): 84 VUs per instance, each holding 150 ms then thinking 850 ms"
 std::string queueing_description(const QueueingPlan& q);
 

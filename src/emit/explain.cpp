@@ -146,24 +146,46 @@ std::string share_text(double ratio)
   return fmt::format("{} %", format_number(ratio * 100.0, ratio < 0.01 ? 3 : ratio < 0.1 ? 2 : 1));
 }
 
+std::string shape_text(const Distribution& d)
+{
+  switch (d.family) {
+  case Distribution::Family::constant:
+    return "constant";
+  case Distribution::Family::exponential:
+    return "exponential";
+  case Distribution::Family::lognormal:
+    return fmt::format("lognormal, cv {}", format_number(std::sqrt(cv2(d)), 3));
+  case Distribution::Family::empirical:
+    return fmt::format("measured, cv {}", format_number(std::sqrt(cv2(d)), 3));
+  case Distribution::Family::mixture:
+    return fmt::format("exponential mix, cv {}", format_number(std::sqrt(cv2(d)), 3));
+  }
+  return "";
+}
+
+std::string with_interval(const std::string& value, const std::string& half)
+{
+  return half == "0 ms" || half == "0 %" || half == "0.0/s" ? value : fmt::format("{} +- {}", value, half);
+}
+
 std::string queueing_description(const QueueingPlan& q)
 {
-  const std::string per_instance = "per instance";
+  const std::string method = q.simulated ? fmt::format("simulated, stream {}", q.seed) : "";
+  const std::string hold = fmt::format("{} ms ({}: {})", format_number(q.hold_ms), shape_text(q.hold), q.hold_cv_source);
   if (q.model == QueueModel::closed) {
-    return fmt::format("closed loop (M/M/c//N): {} VU{} {}, each holding a connection {} ms, then {} ms until its next query{}",
+    return fmt::format("closed loop ({}): {} VU{} per instance, each holding a connection {}, then {} ms ({}: {}) until its next query",
+                       q.simulated ? method : "M/M/c//N",
                        q.closed.users,
                        q.closed.users == 1 ? "" : "s",
-                       per_instance,
-                       format_number(q.hold_ms),
+                       hold,
                        format_number(q.closed.think_s * 1000.0, 1),
-                       q.hold_cv2 == 1.0 ? "" : " (holds taken as exponential: the hold variability applies to open loads)");
+                       shape_text(q.think),
+                       q.think_source);
   }
-  return fmt::format("open loop (M/M/c, Erlang C): {} queries/s {}, each holding a connection {} ms (hold cv^2 {}: {})",
+  return fmt::format("open loop ({}): {} queries/s per instance, each holding a connection {}",
+                     q.simulated ? method : "M/M/c, Erlang C",
                      format_number(q.open.arrival_rps, 2),
-                     per_instance,
-                     format_number(q.hold_ms),
-                     format_number(q.hold_cv2, 2),
-                     q.hold_cv_source);
+                     hold);
 }
 
 const std::vector<std::string>& queueing_header()
@@ -178,14 +200,23 @@ std::vector<std::vector<std::string>> queueing_rows(const Plan& plan, const std:
 {
   std::vector<std::vector<std::string>> rows;
   for (const QueueMetrics& m : points) {
+    const MetricIntervals* ci = m.intervals ? &*m.intervals : nullptr;
+    // A simulated figure carries its 95 % interval: "46.5 +- 1.2 ms".
+    const auto wait = [&](double value, double half) {
+      return ci == nullptr ? wait_text(value) : with_interval(wait_text(value), wait_text(half));
+    };
+    const auto share = [&](double value, double half) {
+      return ci == nullptr ? share_text(value) : with_interval(share_text(value), share_text(half));
+    };
     rows.push_back({ fmt::format("{}", m.pool),
-                     fmt::format("{:.1f}/s", m.throughput_rps),
-                     share_text(m.p_wait),
-                     wait_text(m.mean_wait_ms),
-                     wait_text(m.p95_wait_ms),
-                     wait_text(m.p99_wait_ms),
+                     ci == nullptr ? fmt::format("{:.1f}/s", m.throughput_rps)
+                                   : with_interval(fmt::format("{:.1f}/s", m.throughput_rps), fmt::format("{:.1f}/s", ci->throughput_rps)),
+                     share(m.p_wait, ci ? ci->p_wait : 0),
+                     wait(m.mean_wait_ms, ci ? ci->mean_wait_ms : 0),
+                     wait(m.p95_wait_ms, ci ? ci->p95_wait_ms : 0),
+                     wait(m.p99_wait_ms, ci ? ci->p99_wait_ms : 0),
                      plan.scenario.pool_timeout_s <= 0 ? std::string("no timeout")
-                     : m.stable                        ? share_text(m.timeout_rate)
+                     : m.stable                        ? share(m.timeout_rate, ci ? ci->timeout_rate : 0)
                                                        : ">= " + share_text(m.timeout_rate),
                      fmt::format("{} %", format_number(m.utilization * 100.0, 0)) });
   }
@@ -224,6 +255,16 @@ std::string queueing_table(const Plan& plan, const std::vector<QueueMetrics>& po
       text += fmt::format("  <- {}", fmt::join(marks, ", "));
     }
     out += text + "\n";
+  }
+  const auto unconverged =
+    std::count_if(points.begin(), points.end(), [](const QueueMetrics& m) { return m.intervals && !m.intervals->converged; });
+  if (std::any_of(points.begin(), points.end(), [](const QueueMetrics& m) { return m.intervals.has_value(); })) {
+    out += fmt::format("  +- : the 95 % interval of the simulation{}\n",
+                       unconverged == 0 ? ""
+                                        : fmt::format("; {} row{} spent the event budget before reaching +-{} %",
+                                                      unconverged,
+                                                      unconverged == 1 ? "" : "s",
+                                                      format_number(plan.queueing.simulation_precision * 100.0)));
   }
   return out;
 }

@@ -77,23 +77,63 @@ Json service(const FleetService& s)
   return j;
 }
 
-Json wait(const PgBouncerPool& pool)
+// The 95 % half-widths of a simulated wait (docs/json.md); null for an exact one.
+Json intervals(const QueueMetrics& m)
 {
-  if (!pool.wait) {
+  if (!m.intervals) {
     return nullptr;
   }
-  const QueueMetrics& m = *pool.wait;
+  const MetricIntervals& ci = *m.intervals;
+  Json j;
+  j["throughput_rps"] = number(round_decimal(ci.throughput_rps));
+  j["p_wait"] = number(round_decimal(ci.p_wait));
+  j["mean_wait_ms"] = wait_ms(m, ci.mean_wait_ms);
+  j["p95_wait_ms"] = wait_ms(m, ci.p95_wait_ms);
+  j["p99_wait_ms"] = wait_ms(m, ci.p99_wait_ms);
+  j["timeout_rate"] = number(round_decimal(ci.timeout_rate));
+  j["replications"] = ci.replications;
+  j["converged"] = ci.converged;
+  return j;
+}
+
+Json wait_figures(const QueueMetrics& m, const std::string& description)
+{
   Json j;
   j["model"] = std::string(to_string(m.model));
-  j["description"] = pool.wait_model;
+  j["method"] = m.intervals ? "simulation" : "analytic";
+  j["description"] = description;
   j["servers"] = m.pool;
   j["stable"] = m.stable;
+  j["throughput_rps"] = number(round_decimal(m.throughput_rps));
   j["p_wait"] = number(round_decimal(m.p_wait));
   j["mean_wait_ms"] = wait_ms(m, m.mean_wait_ms);
   j["p95_wait_ms"] = wait_ms(m, m.p95_wait_ms);
   j["p99_wait_ms"] = wait_ms(m, m.p99_wait_ms);
+  j["timeout_rate"] = number(round_decimal(m.timeout_rate));
   j["utilization"] = number(round_decimal(m.utilization));
+  j["interval95"] = intervals(m);
   return j;
+}
+
+Json wait(const PgBouncerPool& pool)
+{
+  return pool.wait ? wait_figures(*pool.wait, pool.wait_model) : Json(nullptr);
+}
+
+// Each transaction-pooled service's queries inside PgBouncer.
+Json waits(const Fleet& fleet)
+{
+  Json list = Json::array();
+  for (const FleetService& s : fleet.services) {
+    if (s.wait) {
+      Json j = wait_figures(*s.wait, s.wait_model);
+      j["service"] = s.input.name;
+      j["database"] = s.pgbouncer_database;
+      j["user"] = s.input.user;
+      list.push_back(std::move(j));
+    }
+  }
+  return list;
 }
 
 Json pgbouncer(const Fleet& fleet)
@@ -186,6 +226,7 @@ std::string render_fleet_json(const Fleet& fleet, const std::vector<Finding>& fi
   j["pgbouncer_triggers"] = triggers;
   j["recommendation"] = fleet.recommendation == Recommendation::pool ? "pool" : "pgbouncer";
   j["pgbouncer"] = pgbouncer(fleet);
+  j["waits"] = waits(fleet);
   Json capacity;
   capacity["peak_concurrent"] = number(fleet.capacity.peak);
   capacity["peak_ceil"] = fleet.capacity.peak_ceil;

@@ -38,6 +38,48 @@ void columns(std::string& out, const std::vector<std::vector<std::string>>& rows
   }
 }
 
+// Each transaction-pooled service's waits inside PgBouncer, with its throughput.
+std::string fleet_waits_text(const Fleet& fleet)
+{
+  std::vector<std::vector<std::string>> rows = {
+    { "service", "database", "user", "servers", "throughput", "P(wait)", "mean wait", "p95 wait", "p99 wait" },
+  };
+  std::vector<std::string> models;
+  for (const FleetService& s : fleet.services) {
+    if (!s.wait) {
+      continue;
+    }
+    const QueueMetrics& m = *s.wait;
+    const MetricIntervals* ci = m.intervals ? &*m.intervals : nullptr;
+    const auto wait = [&](double value, double half) {
+      if (!m.stable) {
+        return std::string("unbounded");
+      }
+      return ci == nullptr ? wait_text(value) : with_interval(wait_text(value), wait_text(half));
+    };
+    rows.push_back({ s.input.name,
+                     s.pgbouncer_database,
+                     s.input.user,
+                     fmt::format("{}", m.pool),
+                     ci == nullptr ? fmt::format("{:.1f}/s", m.throughput_rps)
+                                   : with_interval(fmt::format("{:.1f}/s", m.throughput_rps), fmt::format("{:.1f}/s", ci->throughput_rps)),
+                     ci == nullptr ? share_text(m.p_wait) : with_interval(share_text(m.p_wait), share_text(ci->p_wait)),
+                     wait(m.mean_wait_ms, ci ? ci->mean_wait_ms : 0),
+                     wait(m.p95_wait_ms, ci ? ci->p95_wait_ms : 0),
+                     wait(m.p99_wait_ms, ci ? ci->p99_wait_ms : 0) });
+    models.push_back(fmt::format("  {}: {}\n", s.input.name, s.wait_model));
+  }
+  if (rows.size() == 1) {
+    return "";
+  }
+  std::string out = "\nwaits inside PgBouncer (each service's queries; +- a simulated figure's 95 % interval)\n";
+  columns(out, rows, { false, false, false, true, true, true, true, true, true });
+  for (const std::string& line : models) {
+    out += line;
+  }
+  return out;
+}
+
 } // namespace
 
 std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& findings)
@@ -152,11 +194,7 @@ std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& fi
                         fleet_wait_text(pool) });
     }
     columns(out, pools, { false, false, false, true, true, true, true, true, false });
-    for (const PgBouncerPool& pool : p.pools) {
-      if (pool.wait) {
-        out += fmt::format("  wait model for {}/{}: {}\n", pool.database, pool.user, pool.wait_model);
-      }
-    }
+    out += fleet_waits_text(fleet);
   }
   out += fmt::format("\ncapacity: {}\n", fleet_capacity_text(fleet));
 

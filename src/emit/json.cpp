@@ -158,6 +158,35 @@ Json queue_metrics(const QueueMetrics& m)
   j["timeout_rate"] = finite(m.timeout_rate);
   j["utilization"] = finite(m.utilization);
   j["stable"] = m.stable;
+  // A simulated row's 95 % half-widths: each figure is its value +- these (docs/json.md).
+  if (m.intervals) {
+    const MetricIntervals& ci = *m.intervals;
+    Json i;
+    i["throughput_rps"] = finite(ci.throughput_rps);
+    i["p_wait"] = finite(ci.p_wait);
+    i["mean_wait_ms"] = wait_ms(ci.mean_wait_ms);
+    i["p95_wait_ms"] = wait_ms(ci.p95_wait_ms);
+    i["p99_wait_ms"] = wait_ms(ci.p99_wait_ms);
+    i["timeout_rate"] = finite(ci.timeout_rate);
+    i["utilization"] = finite(ci.utilization);
+    i["replications"] = ci.replications;
+    i["events"] = ci.events;
+    i["converged"] = ci.converged;
+    j["interval95"] = i;
+  } else {
+    j["interval95"] = nullptr;
+  }
+  return j;
+}
+
+// How a duration is modelled: its family, mean, coefficient of variation and where it comes from.
+Json distribution_json(const Distribution& d, const std::string& source)
+{
+  Json j;
+  j["family"] = std::string(to_string(d.family));
+  j["mean_ms"] = number(d.mean_s * 1000.0);
+  j["cv"] = finite(std::sqrt(cv2(d)));
+  j["source"] = source;
   return j;
 }
 
@@ -172,6 +201,10 @@ Json queueing_model(const Plan& plan)
   j["hold_ms"] = number(q.hold_ms);
   j["hold_cv2"] = finite(q.hold_cv2);
   j["hold_cv_source"] = q.hold_cv_source;
+  j["hold"] = distribution_json(q.hold, q.hold_cv_source);
+  j["think"] = q.model == QueueModel::closed ? distribution_json(q.think, q.think_source) : Json(nullptr);
+  j["method"] = q.simulated ? "simulation" : "analytic";
+  j["stream"] = q.simulated ? Json(q.seed) : Json(nullptr);
   j["recommended"] = q.recommended ? queue_metrics(*q.recommended) : Json(nullptr);
   j["knee"] = q.knee ? Json(*q.knee) : Json(nullptr);
   j["knee_p_wait"] = number(q.knee_p_wait);

@@ -337,8 +337,8 @@ TEST_CASE("queueing: the seed's load on the pools it tried")
       "mean_wait_ms": 24.315,)"));
   const Result text = run_poolcalc({ "--vus", "120", "--query-ms", "150", "--pool", "10,50" });
   CHECK(contains(text.out,
-                 "queueing: closed loop (M/M/c//N): 84 VUs per instance, each holding a connection 150 ms, then 850 ms until its "
-                 "next query\n"));
+                 "queueing: closed loop (M/M/c//N): 84 VUs per instance, each holding a connection 150 ms (exponential: rules "
+                 "queueing.hold_cv 1), then 850 ms (constant: rules queueing.think_cv 0) until its next query\n"));
   CHECK(contains(text.out, "    50     84.0/s"));
   CHECK(contains(text.out, "<- the plan's pool"));
 }

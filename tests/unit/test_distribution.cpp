@@ -69,14 +69,14 @@ TEST_CASE("lognormal_fit: impossible inputs are refused with one sentence")
   {
     const auto fit = lognormal_fit(0.150, PercentileSet{ 0.150, std::nullopt, std::nullopt });
     REQUIRE_FALSE(fit.has_value());
-    CHECK(fit.error() == "A p50 of 150 ms is not below the mean of 150 ms, which no lognormal has (its median is below its mean).");
+    CHECK(fit.error() == "a p50 of 150 ms is not below the mean of 150 ms, which no lognormal has (its median is below its mean)");
   }
   SUBCASE("a p95 above mean x e^(z^2/2)")
   {
     // e^(1.6448536269514722^2 / 2) = 3.8679...: at most 580.2 ms for a mean of 150 ms.
     const auto fit = lognormal_fit(0.150, PercentileSet{ std::nullopt, 0.600, std::nullopt });
     REQUIRE_FALSE(fit.has_value());
-    CHECK(fit.error() == "A p95 of 600 ms with a mean of 150 ms fits no lognormal: its p95 is at most the mean x e^(z^2/2) = 580.2 ms.");
+    CHECK(fit.error() == "a p95 of 600 ms with a mean of 150 ms fits no lognormal: its p95 is at most the mean x e^(z^2/2) = 580.2 ms");
   }
   SUBCASE("a p99 above mean x e^(z^2/2)")
   {
@@ -142,17 +142,17 @@ TEST_CASE("parse_sample_text: milliseconds to seconds, comments, errors name the
   }
   SUBCASE("errors")
   {
-    CHECK(parse_sample_text("1\nabc").error() == "Line 2: 'abc' is not a number of milliseconds.");
-    CHECK(parse_sample_text("1 12x").error() == "Line 1: '12x' is not a number of milliseconds.");
-    CHECK(parse_sample_text("\n\nnan").error() == "Line 3: 'nan' is not a finite number of milliseconds.");
-    CHECK(parse_sample_text("inf").error() == "Line 1: 'inf' is not a finite number of milliseconds.");
-    CHECK(parse_sample_text("5,-1").error() == "Line 1: '-1' is negative; a duration is 0 ms or more.");
+    CHECK(parse_sample_text("1\nabc").error() == "line 2: 'abc' is not a number of milliseconds");
+    CHECK(parse_sample_text("1 12x").error() == "line 1: '12x' is not a number of milliseconds");
+    CHECK(parse_sample_text("\n\nnan").error() == "line 3: 'nan' is not a finite number of milliseconds");
+    CHECK(parse_sample_text("inf").error() == "line 1: 'inf' is not a finite number of milliseconds");
+    CHECK(parse_sample_text("5,-1").error() == "line 1: '-1' is negative; a duration is 0 ms or more");
     // A day is 86,400,000 ms.
-    CHECK(parse_sample_text("86400001").error() == "Line 1: '86400001' ms is longer than a day (86400000 ms), not a query or think time.");
+    CHECK(parse_sample_text("86400001").error() == "line 1: '86400001' ms is longer than a day (86400000 ms), not a query or think time");
     CHECK(parse_sample_text("86400000").has_value());
-    CHECK(parse_sample_text("").error() == "The sample holds no durations (only blank or '#' comment lines).");
+    CHECK(parse_sample_text("").error() == "the sample holds no durations (only blank or '#' comment lines)");
     CHECK_FALSE(parse_sample_text("# nothing\n\n").has_value());
     // A control character in the text is escaped in the message (safe_text.hpp).
-    CHECK(parse_sample_text("1\x1b[2J").error() == "Line 1: '1\\e[2J' is not a number of milliseconds.");
+    CHECK(parse_sample_text("1\x1b[2J").error() == "line 1: '1\\e[2J' is not a number of milliseconds");
   }
 }

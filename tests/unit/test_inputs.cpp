@@ -233,7 +233,9 @@ TEST_CASE("inputs: a rules file's defaults are bounded by their inputs' ranges")
         ? fmt::format("expected a whole number from {} to {}", static_cast<std::int64_t>(range.min), static_cast<std::int64_t>(range.max))
         : fmt::format("expected a number from {} to {}", format_number(range.min, 9), format_number(range.max, 9));
     const std::string above = whole ? fmt::format("{}", static_cast<std::int64_t>(range.max) + 1) : fmt::format("{}", range.max * 2);
-    const std::string below = whole ? fmt::format("{}", static_cast<std::int64_t>(range.min) - 1) : fmt::format("{}", range.min / 2);
+    // Below a range from 0, a negative number; below a positive minimum, half of it.
+    const std::string below =
+      whole ? fmt::format("{}", static_cast<std::int64_t>(range.min) - 1) : fmt::format("{}", range.min > 0 ? range.min / 2 : -0.5);
     for (const std::string& value : { above, below }) {
       const auto parsed = parse_rules(rules_with(std::string(spec.rules_key), value), "rules.toml");
       REQUIRE_FALSE(parsed.has_value());
@@ -280,7 +282,8 @@ TEST_CASE("inputs: a --config file takes each input's key with the table's type"
   // and database_url after the timeouts).
   CHECK(parse_scenario_toml("bogus = 1\n", "s.toml").error() ==
         "s.toml:1:9: bogus: unknown key (accepted: vus, rps, query_ms, design_ms, activity, op, vu_rate, think_ms, "
-        "queries_per_request, query_cv, query_p95_ms, query_p99_ms, burst, overhead, pool, target, max_connections, reserve, "
+        "queries_per_request, query_cv, query_p50_ms, query_p95_ms, query_p99_ms, query_sample, think_cv, think_sample, burst, "
+        "overhead, pool, target, stream, max_connections, reserve, "
         "instances, services, transaction_pooling, remote_database, database_url, pool_timeout, connect_timeout, request_timeout, "
         "format, explain, rules)");
   for (const InputSpec& spec : inputs()) {

@@ -2,6 +2,8 @@
 
 #include "helpers.hpp"
 
+#include <cmath>
+
 #include <doctest/doctest.h>
 
 using namespace poolcalc;
@@ -145,6 +147,49 @@ TEST_CASE("build_scenario: the queueing inputs")
     const Scenario s = test::scenario({ { "vus", "120" }, { "query_ms", "150" }, { "query_p95_ms", "400" } });
     CHECK(s.hold_cv2 == doctest::Approx(0.8442939482534793).epsilon(1e-12));
   }
+  SUBCASE("a lognormal fitted to the mean and several percentiles")
+  {
+    // Mean 150 ms, cv 1.735: sigma^2 = ln(1 + 1.735^2), mu = ln(0.15) - sigma^2 / 2, so p95 =
+    // exp(mu + 1.6449 sigma) = 520.4 ms and p99 = exp(mu + 2.3263 sigma) = 1161.9 ms (Python,
+    // statistics.NormalDist): both back give cv 1.735.
+    const Scenario s =
+      test::scenario({ { "vus", "120" }, { "query_ms", "150" }, { "query_p95_ms", "520.4" }, { "query_p99_ms", "1161.9" } });
+    CHECK(s.hold_shape.family == Distribution::Family::lognormal);
+    CHECK(std::sqrt(s.hold_cv2) == doctest::Approx(1.735).epsilon(1e-3));
+    CHECK(s.hold_shape.mean_s == doctest::Approx(1.0)); // the shape, scaled to the design hold later
+    CHECK(s.hold_cv_source == "lognormal fit of mean 150 ms and p95 520.4 ms, p99 1161.9 ms");
+  }
+  SUBCASE("the spreads: the rules' defaults and the flags")
+  {
+    const Scenario defaults = test::scenario({ { "vus", "120" }, { "query_ms", "150" } });
+    CHECK(defaults.hold_shape.family == Distribution::Family::exponential); // rules queueing.hold_cv = 1
+    CHECK(defaults.think_shape.family == Distribution::Family::constant);   // rules queueing.think_cv = 0
+    CHECK(defaults.hold_cv_source == "rules queueing.hold_cv 1");
+    CHECK(defaults.think_source == "rules queueing.think_cv 0");
+    const Scenario given = test::scenario({ { "vus", "120" }, { "query_ms", "150" }, { "query_cv", "0.5" }, { "think_cv", "1" } });
+    CHECK(given.hold_shape.family == Distribution::Family::lognormal);
+    CHECK(given.hold_cv2 == doctest::Approx(0.25));
+    CHECK(given.think_shape.family == Distribution::Family::exponential);
+    CHECK(given.think_source == "--think-cv 1");
+    CHECK(test::scenario({ { "vus", "120" }, { "query_ms", "150" }, { "query_cv", "0" } }).hold_shape.family ==
+          Distribution::Family::constant);
+  }
+  SUBCASE("a sample file's holds: its mean is the hold")
+  {
+    RawInputs raw = inputs({ { "vus", "120" } });
+    raw["query_sample"] = RawValue{ { "holds.txt" }, "--query-sample" };
+    raw["query_sample"].contents = "# ms\n100\n200\n150,150\n";
+    const auto s = build_scenario(raw, builtin_rules());
+    REQUIRE(s.has_value());
+    CHECK(s->query_ms == std::vector<double>{ 150 }); // (100 + 200 + 150 + 150) / 4
+    CHECK(s->hold_shape.family == Distribution::Family::empirical);
+    CHECK(s->hold_cv_source == "--query-sample holds.txt (4 values)");
+    raw["query_ms"] = RawValue{ { "150" }, "--query-ms" };
+    CHECK(error_of(raw) == "--query-sample: the sample's mean is the hold; drop --query-ms");
+    raw.erase("query_ms");
+    raw["query_sample"].contents = "100\nfast\n";
+    CHECK(error_of(raw).starts_with("--query-sample: holds.txt: line 2: 'fast' is not a number of milliseconds"));
+  }
   SUBCASE("Little's law from a measured rate")
   {
     // 64.6 requests/s x 0.150 s = 9.69 (the seed's target rate).
@@ -177,7 +222,7 @@ TEST_CASE("build_scenario: the queueing inputs")
     CHECK(error_of(inputs({ { "rps", "60" }, { "query_ms", "150" }, { "activity", "0.5" } })) ==
           "--activity: applies to VUs (a closed load), not to --rps");
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "query_p95_ms", "900" } })) ==
-          "--query_p95_ms: a lognormal with mean 150 ms needs a p95 between 150 and 580.2 ms, got 900");
+          "--query_p95_ms: a p95 of 900 ms with a mean of 150 ms fits no lognormal: its p95 is at most the mean x e^(z^2/2) = 580.2 ms");
     // 150 x exp(z^2 / 2) = 580.24 ms (Python): the largest p95 a lognormal with that mean can have.
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "pool", "0" } })) ==
           "--pool: expected pool sizes N or ranges A-B (A <= B), each from 1 to 262143, got '0'");
@@ -198,7 +243,15 @@ TEST_CASE("build_scenario: the queueing inputs")
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "100,150" }, { "query_p95_ms", "300" } })) ==
           "--query_p95_ms: a percentile fits one mean: give a single --query-ms");
     CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "query_cv", "2" }, { "query_p99_ms", "300" } })) ==
-          "--query_cv: give one of --query-cv, --query-p95-ms and --query-p99-ms");
+          "--query_p99_ms: give --query-cv or measured percentiles, not both");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "query_p50_ms", "200" } })) ==
+          "--query_p50_ms: a p50 of 200 ms is not below the mean of 150 ms, which no lognormal has (its median is below its mean)");
+    CHECK(error_of(inputs({ { "rps", "60" }, { "query_ms", "150" }, { "think_cv", "1" } })) ==
+          "--think_cv: applies to VUs (a closed load), not to --rps");
+    CHECK(error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "think_cv", "11" } })) ==
+          "--think_cv: expected a number from 0 to 10, got '11'");
+    CHECK(
+      error_of(inputs({ { "vus", "120" }, { "query_ms", "150" }, { "stream", "-1" } })).starts_with("--stream: expected a whole number"));
     CHECK(error_of(inputs({ { "vus", "120" }, { "op", "send:1:150" }, { "query_cv", "2" } })) ==
           "--query_cv: the --op mix sets the variability; drop it");
     CHECK(error_of(inputs({ { "vus", "120" }, { "op", "se nd:1:150" } })) ==
