@@ -6,6 +6,8 @@
 // open one, each instance behind its own client pool.
 #include "fleet_waits.hpp"
 
+#include "pool_model.hpp"
+
 #include "poolcalc/numbers.hpp"
 #include "poolcalc/pgbouncer_config.hpp"
 #include "poolcalc/simulate.hpp"
@@ -99,31 +101,6 @@ std::int64_t effective_servers(const SimPgBouncer& b, const SimServerPool& pool)
     servers = std::min(servers, cap->second);
   }
   return servers;
-}
-
-QueueMetrics metrics_of(const SimMetrics& g, const SimResult& result, QueueModel model, std::int64_t pool)
-{
-  QueueMetrics m;
-  m.pool = pool;
-  m.model = model;
-  m.throughput_rps = g.throughput_rps.value;
-  m.p_wait = g.p_wait.value;
-  m.mean_wait_ms = g.mean_wait_ms.value;
-  m.p95_wait_ms = g.p95_wait_ms.value;
-  m.p99_wait_ms = g.p99_wait_ms.value;
-  m.timeout_rate = g.timeout_rate.value;
-  m.utilization = g.utilization.value;
-  m.intervals = MetricIntervals{ g.throughput_rps.half_width,
-                                 g.p_wait.half_width,
-                                 g.mean_wait_ms.half_width,
-                                 g.p95_wait_ms.half_width,
-                                 g.p99_wait_ms.half_width,
-                                 g.timeout_rate.half_width,
-                                 g.utilization.half_width,
-                                 result.replications,
-                                 result.events,
-                                 result.converged };
-  return m;
 }
 
 // One closed service alone on its pair, exponential holds, every VU with a client connection of
@@ -229,10 +206,10 @@ void model_fleet_waits(Fleet& fleet, const FleetWaitOptions& options)
     FleetService& s = fleet.services[i];
     const SimGroup& g = model.groups[static_cast<std::size_t>(group_of[i])];
     const SimServerPool& server = b.pools[static_cast<std::size_t>(g.server_pool)];
-    s.wait = metrics_of(result.groups[static_cast<std::size_t>(group_of[i])],
-                        result,
-                        s.input.scenario.rps ? QueueModel::open : QueueModel::closed,
-                        effective_servers(b, server));
+    s.wait = queue_metrics_of(result.groups[static_cast<std::size_t>(group_of[i])],
+                              result,
+                              s.input.scenario.rps ? QueueModel::open : QueueModel::closed,
+                              effective_servers(b, server));
     s.wait_model =
       fmt::format("simulated, stream {}: {} on {}/{} (pool_size {} + reserve_pool {}, at most {} server connections as written), "
                   "each instance behind its client pool of {}",
@@ -272,7 +249,7 @@ void model_fleet_waits(Fleet& fleet, const FleetWaitOptions& options)
     if (static_cast<std::size_t>(server_pool_of[p]) >= result.server_pools.size()) {
       continue; // a simulation that ran nothing (no load)
     }
-    plan.pools[p].wait = metrics_of(
+    plan.pools[p].wait = queue_metrics_of(
       result.server_pools[static_cast<std::size_t>(server_pool_of[p])], result, QueueModel::closed, effective_servers(b, server));
     plan.pools[p].wait_model = fmt::format("simulated with every service of the fleet (stream {}): {} service{} on pool_size {} + "
                                            "reserve_pool {}, at most {} server connections as written",

@@ -67,31 +67,40 @@ QueueMetrics simulated(const QueueingPlan& q, std::int64_t pool, double timeout_
     options.progress = [&](double share) { q.progress(fmt::format("pool {}", pool), share); };
   }
   const SimResult result = simulate(single_pool(q, pool, timeout_s), options);
-  const SimMetrics& g = result.groups.front();
+  QueueMetrics m = queue_metrics_of(result.groups.front(), result, q.model, pool);
+  if (timeout_s <= 0) {
+    m.timeout_rate = 0;
+    m.intervals->timeout_rate = 0;
+  }
+  return m;
+}
+
+} // namespace
+
+QueueMetrics queue_metrics_of(const SimMetrics& g, const SimResult& result, QueueModel model, std::int64_t pool)
+{
   QueueMetrics m;
   m.pool = pool;
-  m.model = q.model;
+  m.model = model;
   m.throughput_rps = g.throughput_rps.value;
   m.p_wait = g.p_wait.value;
   m.mean_wait_ms = g.mean_wait_ms.value;
   m.p95_wait_ms = g.p95_wait_ms.value;
   m.p99_wait_ms = g.p99_wait_ms.value;
-  m.timeout_rate = timeout_s > 0 ? g.timeout_rate.value : 0.0;
+  m.timeout_rate = g.timeout_rate.value;
   m.utilization = g.utilization.value;
   m.intervals = MetricIntervals{ g.throughput_rps.half_width,
                                  g.p_wait.half_width,
                                  g.mean_wait_ms.half_width,
                                  g.p95_wait_ms.half_width,
                                  g.p99_wait_ms.half_width,
-                                 timeout_s > 0 ? g.timeout_rate.half_width : 0.0,
+                                 g.timeout_rate.half_width,
                                  g.utilization.half_width,
                                  result.replications,
                                  result.events,
                                  result.converged };
   return m;
 }
-
-} // namespace
 
 bool analytic_exact(const QueueingPlan& q)
 {

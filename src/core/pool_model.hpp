@@ -4,12 +4,17 @@
 // rest of the core asks here and does not care which.
 
 #include "poolcalc/queueing.hpp"
+#include "poolcalc/simulate.hpp"
 #include "poolcalc/sizing.hpp"
 
 #include <cstdint>
 #include <optional>
 
 namespace poolcalc::detail {
+
+// A simulation's figures (one group's, or one PgBouncer pool's) as a QueueMetrics row, with their
+// 95 % half-widths.
+QueueMetrics queue_metrics_of(const SimMetrics& figures, const SimResult& result, QueueModel model, std::int64_t pool);
 
 // Whether the analytic model is exact for the load: exponential holds (closed: whatever the think
 // time; open: Poisson arrivals).
