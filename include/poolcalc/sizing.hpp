@@ -83,6 +83,10 @@ struct Threshold
   std::string action;
 };
 
+// The most VUs per instance a closed load is simulated with (each replication cycles every VU);
+// above, the exponential model's figures, and the output says so.
+inline constexpr std::int64_t k_max_simulated_users = 100'000;
+
 struct SimulatedKey
 {
   std::int64_t pool = 0;
@@ -112,6 +116,9 @@ struct QueueingPlan
   double simulation_precision = 0.05;
   std::int64_t simulation_max_events = 0;
   std::function<void(std::string_view, double)> progress;
+  // The events every simulation of this run may still spend together (rules
+  // queueing.simulation_max_events): a search over many pools stays bounded.
+  std::shared_ptr<std::int64_t> simulation_events_left = std::make_shared<std::int64_t>(0);
   // Simulated pools already evaluated, by (pool, pool_timeout, the figures that had to be precise):
   // the knee and target searches and the listed pools ask for the same sizes, and the answer for
   // one stream never changes.

@@ -26,6 +26,9 @@ namespace {
 // documentation, "default_pool_size": 20).
 constexpr std::int64_t k_pgbouncer_default_pool_size = 20;
 
+// The most VUs a fleet's PgBouncer is simulated with, over every service and instance.
+constexpr double k_max_simulated_fleet_users = 1'000'000;
+
 struct ServiceLoad
 {
   std::int64_t users_per_instance = 0; // closed
@@ -190,6 +193,21 @@ void model_fleet_waits(Fleet& fleet, const FleetWaitOptions& options)
     group.server_pool = server_pool_of[static_cast<std::size_t>(pair - members.begin())];
     group_of[i] = static_cast<int>(model.groups.size());
     model.groups.push_back(std::move(group));
+  }
+  // Each replication cycles every VU: past a million in all, the waits are not modelled.
+  double users = 0;
+  for (const SimGroup& g : model.groups) {
+    users += static_cast<double>(g.users) * static_cast<double>(g.instances);
+  }
+  if (users > k_max_simulated_fleet_users) {
+    for (std::size_t p = 0; p < plan.pools.size(); ++p) {
+      if (server_pool_of[p] >= 0) {
+        plan.pools[p].wait_model = fmt::format("not modelled: {} VUs through PgBouncer are more than the {} poolcalc simulates",
+                                               format_number(users, 0),
+                                               format_number(k_max_simulated_fleet_users, 0));
+      }
+    }
+    return;
   }
   SimOptions sim;
   sim.seed = options.seed;

@@ -62,11 +62,14 @@ QueueMetrics simulated(const QueueingPlan& q, std::int64_t pool, double timeout_
   options.gate = gate_for(focus);
   options.seed = q.seed; // the same for every pool: curves compare like with like
   options.precision.relative = q.simulation_precision;
-  options.max_events = q.simulation_max_events;
+  options.max_events = std::max<std::int64_t>(1, q.simulation_events_left ? *q.simulation_events_left : q.simulation_max_events);
   if (q.progress) {
     options.progress = [&](double share) { q.progress(fmt::format("pool {}", pool), share); };
   }
   const SimResult result = simulate(single_pool(q, pool, timeout_s), options);
+  if (q.simulation_events_left) {
+    *q.simulation_events_left = std::max<std::int64_t>(0, *q.simulation_events_left - result.events);
+  }
   QueueMetrics m = queue_metrics_of(result.groups.front(), result, q.model, pool);
   if (timeout_s <= 0) {
     m.timeout_rate = 0;
@@ -109,7 +112,7 @@ bool analytic_exact(const QueueingPlan& q)
 
 QueueMetrics pool_metrics(const QueueingPlan& q, std::int64_t pool, double timeout_s, bool percentiles, std::optional<Target::Metric> focus)
 {
-  if (analytic_exact(q)) {
+  if (!q.simulated) {
     return analytic(q, pool, timeout_s, percentiles);
   }
   // Exact whatever the distributions: a closed pool with a connection for every user never makes
@@ -131,7 +134,7 @@ QueueMetrics pool_metrics(const QueueingPlan& q, std::int64_t pool, double timeo
 
 std::optional<std::int64_t> smallest_pool_for(const QueueingPlan& q, const Target& target, double timeout_s, std::int64_t limit)
 {
-  if (analytic_exact(q) && q.model == QueueModel::open) {
+  if (!q.simulated && q.model == QueueModel::open) {
     return open_smallest_pool(q.open, target, timeout_s, limit);
   }
   const auto evaluate = [&](std::int64_t pool) { return pool_metrics(q, pool, timeout_s, needs_percentiles(target), target.metric); };

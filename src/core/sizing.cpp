@@ -132,7 +132,10 @@ QueueingPlan queueing_load(const Scenario& s, double hold_ms)
     q.closed.think_s = 1.0 / vu_query_rate(s, hold_s) - hold_s;
     q.think = with_mean(s.think_shape, q.closed.think_s);
   }
-  q.simulated = !detail::analytic_exact(q);
+  *q.simulation_events_left = s.simulation_max_events;
+  // Past k_max_simulated_users VUs per instance a closed load is not simulated (each replication
+  // would cycle every VU): the exponential model's figures, and the output says so.
+  q.simulated = !detail::analytic_exact(q) && !(q.model == QueueModel::closed && q.closed.users > k_max_simulated_users);
   return q;
 }
 

@@ -171,10 +171,15 @@ std::string with_interval(const std::string& value, const std::string& half)
 std::string queueing_description(const QueueingPlan& q)
 {
   const std::string method = q.simulated ? fmt::format("simulated, stream {}", q.seed) : "";
+  // A hold that is not exponential on a population too large to simulate.
+  const bool assumed = !q.simulated && q.hold.family != Distribution::Family::exponential;
   const std::string hold = fmt::format("{} ms ({}: {})", format_number(q.hold_ms), shape_text(q.hold), q.hold_cv_source);
   if (q.model == QueueModel::closed) {
     return fmt::format("closed loop ({}): {} VU{} per instance, each holding a connection {}, then {} ms ({}: {}) until its next query",
-                       q.simulated ? method : "M/M/c//N",
+                       q.simulated ? method
+                       : assumed   ? fmt::format("M/M/c//N, holds taken as exponential: over {} VUs per instance are too many to simulate",
+                                               k_max_simulated_users)
+                                   : "M/M/c//N",
                        q.closed.users,
                        q.closed.users == 1 ? "" : "s",
                        hold,

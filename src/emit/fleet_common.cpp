@@ -75,7 +75,7 @@ std::string fleet_surge_text(const Fleet& fleet)
 std::string fleet_wait_text(const PgBouncerPool& pool)
 {
   if (!pool.wait) {
-    return "none: a server connection per client";
+    return pool.pool_mode == PoolMode::transaction ? "not modelled (too many VUs to simulate)" : "none: a server connection per client";
   }
   const QueueMetrics& m = *pool.wait;
   if (!m.stable) {
