@@ -25,6 +25,7 @@ import json
 import math
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -190,14 +191,15 @@ def measure_case(servers, case, pool, opts, workdir, run_ids, fleet_inis):
     units = {}
     if case["kind"] == "fleet":
         for g, _, rows in per_run:
-            units[g["service"]] = summarize(rows, t0, t1)
+            units[g["service"]] = summarize(rows, t0, t1, think=bool(g.get("think_ms")))
         all_rows = [r for _, _, rows in per_run for r in rows]
         combined = summarize(all_rows, t0, t1)
+        del combined["hold_quantiles_ms"]
         record["log_vs_stats"] = {"log_mean_wait_ms": combined["mean_wait_ms"],
                                   "stats_mean_wait_ms": stats[names[0]]["mean_wait_ms"]}
     else:
         all_rows = [r for _, _, rows in per_run for r in rows]
-        unit = summarize(all_rows, t0, t1)
+        unit = summarize(all_rows, t0, t1, think=bool(groups[0].get("think_ms")))
         xacts = sum(s["transactions"] for s in stats.values())
         wait_ms = sum(s["mean_wait_ms"] * s["transactions"] for s in stats.values() if s["transactions"])
         unit["log_mean_wait_ms"] = unit["mean_wait_ms"]
@@ -246,7 +248,9 @@ def measure(selected, opts):
             for unit, m in record["units"].items():
                 log(f"  {unit}: {m['throughput_rps']:.2f}/s, wait mean {m['mean_wait_ms']:.1f} ms "
                     f"(log {m.get('log_mean_wait_ms', m['mean_wait_ms']):.1f}), p95 {m['p95_wait_ms']:.1f}, "
-                    f"p99 {m['p99_wait_ms']:.1f}; hold mean {m['mean_hold_ms']:.1f} ms; load {record['load_average']}")
+                    f"p99 {m['p99_wait_ms']:.1f}; hold mean {m['mean_hold_ms']:.1f} ms"
+                    + (f", think mean {m['mean_think_ms']:.1f} ms (cv {m['think_cv']:.2f})" if "mean_think_ms" in m else "")
+                    + f"; load {record['load_average']}")
     finally:
         if servers is not None:
             servers.close()
@@ -260,9 +264,15 @@ def measure(selected, opts):
     return data
 
 
+def compact_json(data):
+    """JSON with one key a line, but a list of numbers (the hold quantiles) on one line."""
+    text = json.dumps(data, indent=1)
+    return re.sub(r"\[\s*([-0-9.eE,\s]+?)\s*\]", lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
+
+
 def write_json(path, data):
     with open(path + ".tmp", "w") as f:
-        json.dump(data, f, indent=1)
+        f.write(compact_json(data))
         f.write("\n")
     os.replace(path + ".tmp", path)
 
