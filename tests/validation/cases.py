@@ -91,12 +91,15 @@ def fleet_toml(case, max_connections, with_think_cv=True):
     return "\n".join(lines)
 
 
-def predict_args(case, pools):
-    """poolcalc's arguments for a closed, instances or open case at these pool sizes."""
+def predict_args(case, pools, hold_sample=None):
+    """poolcalc's arguments for a closed, instances or open case at these pool sizes. With
+    `hold_sample` (a file of holds in ms, one a line) the holds are that sample (its mean the hold,
+    its spread the model's) instead of the group's hold_ms and shape."""
     g = case["groups"][0]
     pool = ",".join(str(p) for p in pools)
-    common = ["--query-ms", str(g["hold_ms"]), "--query-cv", str(hold_cv(g)), "--pool", pool,
-              "--pool-timeout", "0", "--format", "json"]
+    hold = (["--query-sample", hold_sample] if hold_sample
+            else ["--query-ms", str(g["hold_ms"]), "--query-cv", str(hold_cv(g))])
+    common = hold + ["--pool", pool, "--pool-timeout", "0", "--format", "json"]
     if case["kind"] == "open":
         return ["--rps", str(g["rate"])] + common
     vus = g["clients"] * case.get("instances", 1)

@@ -321,17 +321,21 @@ def figures_of(obj, where):
 
 
 def realized(record):
-    """The case as pgbench actually ran it: each group's hold mean as measured (pg_sleep's overshoot
-    and the random draws of one run make it differ from the nominal by up to a few per cent, which
-    moves a pool near saturation by as much), and an open group's rate as measured. The shapes
-    (constant, exponential, lognormal cv) stay the nominal ones: the model is given the load's first
-    moments, never its waits."""
+    """The case as pgbench actually ran it, never its waits: each group's holds and think as
+    measured, and an open group's rate as measured. One run's random draws (and pg_sleep's
+    overshoot) leave the holds' mean and spread a few per cent off the nominal, and the think
+    (from the server connection's release to the next query: return trip, \\sleep, pgbench's own
+    work) the same; a pool near saturation moves by as much. The hold mean and think mean replace
+    the nominal ones here; predict() gives a non-fleet case the whole hold distribution. The
+    think's shape stays the nominal one (constant or exponential)."""
     case = copy.deepcopy(record["spec"])
     for g in case["groups"]:
         unit = g.get("service", "all")
         measured = record["units"].get(unit) or next(iter(record["units"].values()))
         if measured.get("mean_hold_ms"):
             g["hold_ms"] = round(measured["mean_hold_ms"], 3)
+        if g.get("think_ms") and measured.get("mean_think_ms"):
+            g["think_ms"] = round(measured["mean_think_ms"], 3)
         if "rate" in g and measured.get("throughput_rps"):
             g["rate"] = round(measured["throughput_rps"], 3)
     return case
@@ -341,6 +345,7 @@ def predict(record, poolcalc):
     """{unit: figures} poolcalc predicts for a measured record, given the load that ran."""
     case = realized(record)
     if case["kind"] == "fleet":
+        # A fleet service takes no sample file: its measured hold mean (nominal cv) and think mean.
         with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
             f.write(case_table.fleet_toml(case, record["max_connections"]) if "max_connections" in record else record["fleet_toml"])
             path = f.name
@@ -353,12 +358,27 @@ def predict(record, poolcalc):
             raise PoolcalcError(f"{case['name']}: `poolcalc fleet --format json` has no `waits` array")
         by_service = {w.get("service"): w for w in waits}
         return {unit: figures_of(by_service.get(unit, {}), f"{case['name']}: waits of {unit}") for unit in record["units"]}
-    out = run_poolcalc(poolcalc, case_table.predict_args(case, [record["pool"]]))
+    (unit,) = record["units"]
+    quantiles = record["units"][unit].get("hold_quantiles_ms")
+    sample = None
+    if quantiles:  # the measured hold distribution; a measurement from before it was kept: the mean
+        with tempfile.NamedTemporaryFile("w", suffix=".holds", delete=False) as f:
+            f.write("".join(f"{q:.3f}\n" for q in quantiles))
+            sample = f.name
+    try:
+        out = run_poolcalc(poolcalc, case_table.predict_args(case, [record["pool"]], sample))
+    finally:
+        if sample:
+            os.unlink(sample)
     rows = [q for q in out.get("queueing", []) if q.get("pool") == record["pool"]]
     if not rows:
         raise PoolcalcError(f"{case['name']}: no `queueing` entry for pool {record['pool']} in poolcalc's JSON")
-    (unit,) = record["units"]
     return {unit: figures_of(rows[0], f"{case['name']} pool {record['pool']}")}
+
+
+def nominal_think(record, unit):
+    groups = record["spec"]["groups"]
+    return next((g.get("think_ms") for g in groups if g.get("service", unit) == unit), groups[0].get("think_ms"))
 
 
 def nominal_hold(record, unit):
@@ -381,7 +401,8 @@ def compare(data, poolcalc, short):
         for unit, measured in record["units"].items():
             row = {"case": record["case"], "pool": record["pool"], "unit": unit, "held_out": record["held_out"],
                    "unit_pool": record.get("unit_pools", {}).get(unit), "gates": gates, "figures": {},
-                   "hold_ms": measured.get("mean_hold_ms"), "nominal_hold_ms": nominal_hold(record, unit)}
+                   "hold_ms": measured.get("mean_hold_ms"), "nominal_hold_ms": nominal_hold(record, unit),
+                   "think_ms": measured.get("mean_think_ms"), "nominal_think_ms": nominal_think(record, unit)}
             for figure in FIGURES:
                 p, m = predicted[unit][figure], measured[figure]
                 row["figures"][figure] = {"predicted": p, "measured": m, "pass": verdict(figure, p, m)}
@@ -394,13 +415,14 @@ def fmt(x, digits=1):
 
 
 def table(rows, markdown=False):
-    head = ["case", "pool", "unit", "hold ms (nominal)", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms"]
+    head = ["case", "pool", "unit", "hold ms (nominal)", "think ms (nominal)", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms"]
     body = []
     for r in rows:
         cells = [r["case"] + (" (held out)" if r["held_out"] else ""), str(r["pool"]), r["unit"]]
         if r.get("unit_pool") not in (None, r["pool"]):
             cells[2] += f" (at most {r['unit_pool']})"
         cells.append(f"{fmt(r.get('hold_ms'))} ({r['nominal_hold_ms']:g})")
+        cells.append(f"{fmt(r.get('think_ms'))} ({r['nominal_think_ms']:g})" if r.get("nominal_think_ms") else "-")
         for figure in FIGURES:
             f = r["figures"][figure]
             digits = 2 if figure == "throughput_rps" else 1
@@ -410,11 +432,12 @@ def table(rows, markdown=False):
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(c) + " |" for c in body]
         return "\n".join(lines) + ("\n\nEach figure: predicted / measured. Hold: the measured holds' mean in the window (the case's"
-                                   " nominal mean). Bands: throughput 5 %, mean wait 10 % or 2 ms, p95 and p99 20 % or 5 ms.\n")
+                                   " nominal mean); think: the measured mean from a server connection's release to the user's next query (the"
+                                   " nominal \\sleep). Bands: throughput 5 %, mean wait 10 % or 2 ms, p95 and p99 20 % or 5 ms.\n")
     widths = [max(len(x) for x in col) for col in zip(head, *body)]
     out = ["  ".join(c.ljust(w) for c, w in zip(head, widths))]
     out += ["  ".join(c.ljust(w) for c, w in zip(cells, widths)) for cells in body]
-    return "\n".join(out) + "\n(each figure: predicted / measured; hold: measured mean (nominal))\n"
+    return "\n".join(out) + "\n(each figure: predicted / measured; hold, think: measured mean (nominal))\n"
 
 
 def measured_table(data, markdown=False):
