@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """poolcalc's queueing predictions against a real PostgreSQL 15 and PgBouncer 1.18 under pgbench.
 
-    tests/validation/validate.py --short                 # CI: a few cases, under 4 minutes
+    tests/validation/validate.py --short                 # CI: a few cases, about 2 minutes
     tests/validation/validate.py                         # every case (about 25 minutes)
     tests/validation/validate.py --measure-only --output tests/validation/measured.json
     tests/validation/validate.py --compare tests/validation/measured.json --markdown table.md
@@ -212,6 +212,18 @@ def measure_case(servers, case, pool, opts, workdir, run_ids, fleet_inis):
     return record
 
 
+def calibrate(servers, opts, workdir, run_ids, fleet_inis):
+    """The unloaded case again, briefly (2 s warm-up, 5 s window), right before a case: the
+    harness's overhead on the machine as it is then (a busy machine shows as a larger p99)."""
+    case = case_table.CALIBRATION
+    quick = argparse.Namespace(**dict(vars(opts), warmup=2.0, window=5.0))
+    u = measure_case(servers, case, case["pools"][0], quick, workdir, run_ids, fleet_inis)["units"]["all"]
+    overhead = {"log_mean_ms": round(u["log_mean_wait_ms"], 3), "log_p50_ms": round(u["p50_wait_ms"], 3),
+                "log_p99_ms": round(u["p99_wait_ms"], 3)}
+    log(f"  overhead just before: median {overhead['log_p50_ms']:.2f} ms, p99 {overhead['log_p99_ms']:.2f} ms")
+    return overhead
+
+
 def measure(selected, opts):
     check_tools()
     servers = None
@@ -236,7 +248,12 @@ def measure(selected, opts):
                 case_opts = argparse.Namespace(**dict(vars(opts), window=min(opts.window, 10.0)))
             log(f"measuring {case['name']} pool {pool} ({case_opts.warmup:g} s warm-up, {case_opts.window:g} s window)")
             try:
+                before = None
+                if opts.calibrate_each and not case.get("calibration"):
+                    before = calibrate(servers, opts, workdir, run_ids, fleet_inis)
                 record = measure_case(servers, case, pool, case_opts, workdir, run_ids, fleet_inis)
+                if before is not None:
+                    record["overhead_before"] = before
             except HarnessError as e:
                 # One case's failure (a pgbench that dies, say) is reported; the others still run.
                 log(f"  failed: {e}")
@@ -442,14 +459,14 @@ def table(rows, markdown=False):
 
 def measured_table(data, markdown=False):
     """The measured figures alone (--measure-only): per case, pool and unit."""
-    head = ["case", "pool", "unit", "hold mean ms", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms",
+    head = ["case", "pool", "unit", "hold mean ms", "think mean ms", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms",
             "load average"]
     body = []
     for r in data["results"]:
         for unit, m in r["units"].items():
             pool = r.get("unit_pools", {}).get(unit, r["pool"])
             body.append([r["case"] + (" (held out)" if r["held_out"] else ""), str(pool), unit,
-                         fmt(m["mean_hold_ms"]), fmt(m["throughput_rps"], 2), fmt(m["mean_wait_ms"]),
+                         fmt(m["mean_hold_ms"]), fmt(m.get("mean_think_ms")), fmt(m["throughput_rps"], 2), fmt(m["mean_wait_ms"]),
                          fmt(m["p95_wait_ms"]), fmt(m["p99_wait_ms"]), f"{r['load_average'][0]:.2f}"])
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -480,6 +497,8 @@ def main():
     parser.add_argument("--cases", help="comma-separated case names to measure, or to compare with --compare (default: all)")
     parser.add_argument("--warmup", type=float, help="seconds before the window (default 10, --short 5)")
     parser.add_argument("--window", type=float, help="seconds measured (default 40, --short 20)")
+    parser.add_argument("--calibrate-each", action="store_true",
+                        help="measure the unloaded overhead again (7 s) right before each case; stored as overhead_before")
     parser.add_argument("--seed", type=int, default=20261130, help="pgbench --random-seed of the first group")
     opts = parser.parse_args()
     opts.warmup = opts.warmup if opts.warmup is not None else (5.0 if opts.short else 10.0)
