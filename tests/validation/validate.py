@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """poolcalc's queueing predictions against a real PostgreSQL 15 and PgBouncer 1.18 under pgbench.
 
-    tests/validation/validate.py --short                 # CI: a few cases, under 4 minutes
+    tests/validation/validate.py --short                 # CI: a few cases, about 2 minutes
     tests/validation/validate.py                         # every case (about 25 minutes)
     tests/validation/validate.py --measure-only --output tests/validation/measured.json
     tests/validation/validate.py --compare tests/validation/measured.json --markdown table.md
@@ -25,6 +25,7 @@ import json
 import math
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -190,14 +191,15 @@ def measure_case(servers, case, pool, opts, workdir, run_ids, fleet_inis):
     units = {}
     if case["kind"] == "fleet":
         for g, _, rows in per_run:
-            units[g["service"]] = summarize(rows, t0, t1)
+            units[g["service"]] = summarize(rows, t0, t1, think=bool(g.get("think_ms")))
         all_rows = [r for _, _, rows in per_run for r in rows]
         combined = summarize(all_rows, t0, t1)
+        del combined["hold_quantiles_ms"]
         record["log_vs_stats"] = {"log_mean_wait_ms": combined["mean_wait_ms"],
                                   "stats_mean_wait_ms": stats[names[0]]["mean_wait_ms"]}
     else:
         all_rows = [r for _, _, rows in per_run for r in rows]
-        unit = summarize(all_rows, t0, t1)
+        unit = summarize(all_rows, t0, t1, think=bool(groups[0].get("think_ms")))
         xacts = sum(s["transactions"] for s in stats.values())
         wait_ms = sum(s["mean_wait_ms"] * s["transactions"] for s in stats.values() if s["transactions"])
         unit["log_mean_wait_ms"] = unit["mean_wait_ms"]
@@ -208,6 +210,18 @@ def measure_case(servers, case, pool, opts, workdir, run_ids, fleet_inis):
         units["per instance" if case["kind"] == "instances" else "all"] = unit
     record["units"] = units
     return record
+
+
+def calibrate(servers, opts, workdir, run_ids, fleet_inis):
+    """The unloaded case again, briefly (2 s warm-up, 5 s window), right before a case: the
+    harness's overhead on the machine as it is then (a busy machine shows as a larger p99)."""
+    case = case_table.CALIBRATION
+    quick = argparse.Namespace(**dict(vars(opts), warmup=2.0, window=5.0))
+    u = measure_case(servers, case, case["pools"][0], quick, workdir, run_ids, fleet_inis)["units"]["all"]
+    overhead = {"log_mean_ms": round(u["log_mean_wait_ms"], 3), "log_p50_ms": round(u["p50_wait_ms"], 3),
+                "log_p99_ms": round(u["p99_wait_ms"], 3)}
+    log(f"  overhead just before: median {overhead['log_p50_ms']:.2f} ms, p99 {overhead['log_p99_ms']:.2f} ms")
+    return overhead
 
 
 def measure(selected, opts):
@@ -234,7 +248,12 @@ def measure(selected, opts):
                 case_opts = argparse.Namespace(**dict(vars(opts), window=min(opts.window, 10.0)))
             log(f"measuring {case['name']} pool {pool} ({case_opts.warmup:g} s warm-up, {case_opts.window:g} s window)")
             try:
+                before = None
+                if opts.calibrate_each and not case.get("calibration"):
+                    before = calibrate(servers, opts, workdir, run_ids, fleet_inis)
                 record = measure_case(servers, case, pool, case_opts, workdir, run_ids, fleet_inis)
+                if before is not None:
+                    record["overhead_before"] = before
             except HarnessError as e:
                 # One case's failure (a pgbench that dies, say) is reported; the others still run.
                 log(f"  failed: {e}")
@@ -246,7 +265,9 @@ def measure(selected, opts):
             for unit, m in record["units"].items():
                 log(f"  {unit}: {m['throughput_rps']:.2f}/s, wait mean {m['mean_wait_ms']:.1f} ms "
                     f"(log {m.get('log_mean_wait_ms', m['mean_wait_ms']):.1f}), p95 {m['p95_wait_ms']:.1f}, "
-                    f"p99 {m['p99_wait_ms']:.1f}; hold mean {m['mean_hold_ms']:.1f} ms; load {record['load_average']}")
+                    f"p99 {m['p99_wait_ms']:.1f}; hold mean {m['mean_hold_ms']:.1f} ms"
+                    + (f", think mean {m['mean_think_ms']:.1f} ms (cv {m['think_cv']:.2f})" if "mean_think_ms" in m else "")
+                    + f"; load {record['load_average']}")
     finally:
         if servers is not None:
             servers.close()
@@ -260,9 +281,15 @@ def measure(selected, opts):
     return data
 
 
+def compact_json(data):
+    """JSON with one key a line, but a list of numbers (the hold quantiles) on one line."""
+    text = json.dumps(data, indent=1)
+    return re.sub(r"\[\s*([-0-9.eE,\s]+?)\s*\]", lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
+
+
 def write_json(path, data):
     with open(path + ".tmp", "w") as f:
-        json.dump(data, f, indent=1)
+        f.write(compact_json(data))
         f.write("\n")
     os.replace(path + ".tmp", path)
 
@@ -311,17 +338,21 @@ def figures_of(obj, where):
 
 
 def realized(record):
-    """The case as pgbench actually ran it: each group's hold mean as measured (pg_sleep's overshoot
-    and the random draws of one run make it differ from the nominal by up to a few per cent, which
-    moves a pool near saturation by as much), and an open group's rate as measured. The shapes
-    (constant, exponential, lognormal cv) stay the nominal ones: the model is given the load's first
-    moments, never its waits."""
+    """The case as pgbench actually ran it, never its waits: each group's holds and think as
+    measured, and an open group's rate as measured. One run's random draws (and pg_sleep's
+    overshoot) leave the holds' mean and spread a few per cent off the nominal, and the think
+    (from the server connection's release to the next query: return trip, \\sleep, pgbench's own
+    work) the same; a pool near saturation moves by as much. The hold mean and think mean replace
+    the nominal ones here; predict() gives a non-fleet case the whole hold distribution. The
+    think's shape stays the nominal one (constant or exponential)."""
     case = copy.deepcopy(record["spec"])
     for g in case["groups"]:
         unit = g.get("service", "all")
         measured = record["units"].get(unit) or next(iter(record["units"].values()))
         if measured.get("mean_hold_ms"):
             g["hold_ms"] = round(measured["mean_hold_ms"], 3)
+        if g.get("think_ms") and measured.get("mean_think_ms"):
+            g["think_ms"] = round(measured["mean_think_ms"], 3)
         if "rate" in g and measured.get("throughput_rps"):
             g["rate"] = round(measured["throughput_rps"], 3)
     return case
@@ -331,6 +362,7 @@ def predict(record, poolcalc):
     """{unit: figures} poolcalc predicts for a measured record, given the load that ran."""
     case = realized(record)
     if case["kind"] == "fleet":
+        # A fleet service takes no sample file: its measured hold mean (nominal cv) and think mean.
         with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
             f.write(case_table.fleet_toml(case, record["max_connections"]) if "max_connections" in record else record["fleet_toml"])
             path = f.name
@@ -343,12 +375,27 @@ def predict(record, poolcalc):
             raise PoolcalcError(f"{case['name']}: `poolcalc fleet --format json` has no `waits` array")
         by_service = {w.get("service"): w for w in waits}
         return {unit: figures_of(by_service.get(unit, {}), f"{case['name']}: waits of {unit}") for unit in record["units"]}
-    out = run_poolcalc(poolcalc, case_table.predict_args(case, [record["pool"]]))
+    (unit,) = record["units"]
+    quantiles = record["units"][unit].get("hold_quantiles_ms")
+    sample = None
+    if quantiles:  # the measured hold distribution; a measurement from before it was kept: the mean
+        with tempfile.NamedTemporaryFile("w", suffix=".holds", delete=False) as f:
+            f.write("".join(f"{q:.3f}\n" for q in quantiles))
+            sample = f.name
+    try:
+        out = run_poolcalc(poolcalc, case_table.predict_args(case, [record["pool"]], sample))
+    finally:
+        if sample:
+            os.unlink(sample)
     rows = [q for q in out.get("queueing", []) if q.get("pool") == record["pool"]]
     if not rows:
         raise PoolcalcError(f"{case['name']}: no `queueing` entry for pool {record['pool']} in poolcalc's JSON")
-    (unit,) = record["units"]
     return {unit: figures_of(rows[0], f"{case['name']} pool {record['pool']}")}
+
+
+def nominal_think(record, unit):
+    groups = record["spec"]["groups"]
+    return next((g.get("think_ms") for g in groups if g.get("service", unit) == unit), groups[0].get("think_ms"))
 
 
 def nominal_hold(record, unit):
@@ -371,7 +418,8 @@ def compare(data, poolcalc, short):
         for unit, measured in record["units"].items():
             row = {"case": record["case"], "pool": record["pool"], "unit": unit, "held_out": record["held_out"],
                    "unit_pool": record.get("unit_pools", {}).get(unit), "gates": gates, "figures": {},
-                   "hold_ms": measured.get("mean_hold_ms"), "nominal_hold_ms": nominal_hold(record, unit)}
+                   "hold_ms": measured.get("mean_hold_ms"), "nominal_hold_ms": nominal_hold(record, unit),
+                   "think_ms": measured.get("mean_think_ms"), "nominal_think_ms": nominal_think(record, unit)}
             for figure in FIGURES:
                 p, m = predicted[unit][figure], measured[figure]
                 row["figures"][figure] = {"predicted": p, "measured": m, "pass": verdict(figure, p, m)}
@@ -384,13 +432,14 @@ def fmt(x, digits=1):
 
 
 def table(rows, markdown=False):
-    head = ["case", "pool", "unit", "hold ms (nominal)", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms"]
+    head = ["case", "pool", "unit", "hold ms (nominal)", "think ms (nominal)", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms"]
     body = []
     for r in rows:
         cells = [r["case"] + (" (held out)" if r["held_out"] else ""), str(r["pool"]), r["unit"]]
         if r.get("unit_pool") not in (None, r["pool"]):
             cells[2] += f" (at most {r['unit_pool']})"
         cells.append(f"{fmt(r.get('hold_ms'))} ({r['nominal_hold_ms']:g})")
+        cells.append(f"{fmt(r.get('think_ms'))} ({r['nominal_think_ms']:g})" if r.get("nominal_think_ms") else "-")
         for figure in FIGURES:
             f = r["figures"][figure]
             digits = 2 if figure == "throughput_rps" else 1
@@ -400,23 +449,24 @@ def table(rows, markdown=False):
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(c) + " |" for c in body]
         return "\n".join(lines) + ("\n\nEach figure: predicted / measured. Hold: the measured holds' mean in the window (the case's"
-                                   " nominal mean). Bands: throughput 5 %, mean wait 10 % or 2 ms, p95 and p99 20 % or 5 ms.\n")
+                                   " nominal mean); think: the measured mean from a server connection's release to the user's next query (the"
+                                   " nominal \\sleep). Bands: throughput 5 %, mean wait 10 % or 2 ms, p95 and p99 20 % or 5 ms.\n")
     widths = [max(len(x) for x in col) for col in zip(head, *body)]
     out = ["  ".join(c.ljust(w) for c, w in zip(head, widths))]
     out += ["  ".join(c.ljust(w) for c, w in zip(cells, widths)) for cells in body]
-    return "\n".join(out) + "\n(each figure: predicted / measured; hold: measured mean (nominal))\n"
+    return "\n".join(out) + "\n(each figure: predicted / measured; hold, think: measured mean (nominal))\n"
 
 
 def measured_table(data, markdown=False):
     """The measured figures alone (--measure-only): per case, pool and unit."""
-    head = ["case", "pool", "unit", "hold mean ms", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms",
+    head = ["case", "pool", "unit", "hold mean ms", "think mean ms", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms",
             "load average"]
     body = []
     for r in data["results"]:
         for unit, m in r["units"].items():
             pool = r.get("unit_pools", {}).get(unit, r["pool"])
             body.append([r["case"] + (" (held out)" if r["held_out"] else ""), str(pool), unit,
-                         fmt(m["mean_hold_ms"]), fmt(m["throughput_rps"], 2), fmt(m["mean_wait_ms"]),
+                         fmt(m["mean_hold_ms"]), fmt(m.get("mean_think_ms")), fmt(m["throughput_rps"], 2), fmt(m["mean_wait_ms"]),
                          fmt(m["p95_wait_ms"]), fmt(m["p99_wait_ms"]), f"{r['load_average'][0]:.2f}"])
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -447,6 +497,8 @@ def main():
     parser.add_argument("--cases", help="comma-separated case names to measure, or to compare with --compare (default: all)")
     parser.add_argument("--warmup", type=float, help="seconds before the window (default 10, --short 5)")
     parser.add_argument("--window", type=float, help="seconds measured (default 40, --short 20)")
+    parser.add_argument("--calibrate-each", action="store_true",
+                        help="measure the unloaded overhead again (7 s) right before each case; stored as overhead_before")
     parser.add_argument("--seed", type=int, default=20261130, help="pgbench --random-seed of the first group")
     opts = parser.parse_args()
     opts.warmup = opts.warmup if opts.warmup is not None else (5.0 if opts.short else 10.0)

@@ -159,16 +159,25 @@ def percentile(values, q):
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
-def summarize(rows, t0, t1, overhead_ms=0.0):
+HOLD_QUANTILES = 1000  # the hold distribution as its quantiles at p = 0, 1/1000, ..., 1
+
+
+def summarize(rows, t0, t1, overhead_ms=0.0, think=False):
     """Figures of the transactions in the window [t0, t1]: waits of those whose server start is in
-    it, throughput of those that ended in it, holds of those that started in it."""
+    it, throughput of those that ended in it, holds of those that started in it.
+
+    The holds are kept as their distribution (1001 quantiles, ms); with `think` (a closed group)
+    also the realized think: per transaction, the log's end (the script's end, after the \\sleep)
+    minus the server-side end of the hold. That is the time from the server connection's release
+    to the user's next query (return trip, \\sleep, pgbench's own work): the model's think time."""
     waits = [(r[3] - r[2]) * 1000.0 for r in rows if t0 <= r[3] <= t1]
     holds = [(r[6] - r[3]) * 1000.0 for r in rows if t0 <= r[3] <= t1]
+    thinks = [(r[4] - r[6]) * 1000.0 for r in rows if t0 <= r[3] <= t1]
     ended = sum(1 for r in rows if t0 <= r[4] <= t1)
     lags = [r[5] * 1000.0 for r in rows if t0 <= r[3] <= t1]
     if not waits:
         raise HarnessError("no transaction in the measured window")
-    return {
+    figures = {
         "transactions": len(waits),
         "throughput_rps": ended / (t1 - t0),
         "mean_wait_ms": sum(waits) / len(waits),
@@ -181,3 +190,20 @@ def summarize(rows, t0, t1, overhead_ms=0.0):
         "p99_hold_ms": percentile(holds, 0.99),
         "max_schedule_lag_ms": max(lags) if lags else 0.0,
     }
+    ordered = sorted(holds)
+    figures["hold_quantiles_ms"] = [round(quantile_sorted(ordered, i / HOLD_QUANTILES), 3)
+                                    for i in range(HOLD_QUANTILES + 1)]
+    if think:
+        mean = sum(thinks) / len(thinks)
+        sd = math.sqrt(sum((x - mean) ** 2 for x in thinks) / max(1, len(thinks) - 1))
+        figures["mean_think_ms"] = round(mean, 3)
+        figures["think_cv"] = round(sd / mean, 4) if mean > 0 else 0.0
+    return figures
+
+
+def quantile_sorted(s, q):
+    """percentile() of an already sorted list."""
+    pos = q * (len(s) - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
