@@ -499,7 +499,7 @@ def main():
     parser.add_argument("--window", type=float, help="seconds measured (default 40, --short 20)")
     parser.add_argument("--calibrate-each", action="store_true",
                         help="measure the unloaded overhead again (7 s) right before each case; stored as overhead_before")
-    parser.add_argument("--seed", type=int, default=20261130, help="pgbench --random-seed of the first group")
+    parser.add_argument("--random-seed", dest="seed", type=int, default=20261130, help="pgbench --random-seed of the first group")
     opts = parser.parse_args()
     opts.warmup = opts.warmup if opts.warmup is not None else (5.0 if opts.short else 10.0)
     opts.window = opts.window if opts.window is not None else (20.0 if opts.short else 40.0)
