@@ -212,6 +212,7 @@ void model_fleet_waits(Fleet& fleet, const FleetWaitOptions& options)
   SimOptions sim;
   sim.seed = options.seed;
   sim.precision.relative = options.precision;
+  sim.precision.absolute_wait_ms = 0.5; // as a plan's pool (pool_model.cpp)
   sim.max_events = options.max_events;
   if (options.progress) {
     sim.progress = [&](double share) { options.progress("the fleet's PgBouncer", share); };

@@ -11,6 +11,9 @@ namespace poolcalc::detail {
 
 namespace {
 
+constexpr double k_wait_precision_floor_ms = 0.5;
+constexpr std::int64_t k_pools_per_budget = 8;
+
 QueueMetrics analytic(const QueueingPlan& q, std::int64_t pool, double timeout_s, bool percentiles)
 {
   return q.model == QueueModel::closed ? closed_metrics(q.closed, pool, timeout_s, percentiles) : open_metrics(q.open, pool, timeout_s);
@@ -62,7 +65,13 @@ QueueMetrics simulated(const QueueingPlan& q, std::int64_t pool, double timeout_
   options.gate = gate_for(focus);
   options.seed = q.seed; // the same for every pool: curves compare like with like
   options.precision.relative = q.simulation_precision;
-  options.max_events = std::max<std::int64_t>(1, q.simulation_events_left ? *q.simulation_events_left : q.simulation_max_events);
+  // A wait within half a millisecond is a quarter of the validation's 2 ms band (docs/model.md,
+  // "How close it is"): chasing a near-zero tail further only spends the budget.
+  options.precision.absolute_wait_ms = k_wait_precision_floor_ms;
+  // One pool gets at most an eighth of the run's budget, so a search over several pools (the knee,
+  // --target) still has some for each.
+  const std::int64_t left = q.simulation_events_left ? *q.simulation_events_left : q.simulation_max_events;
+  options.max_events = std::max<std::int64_t>(1, std::min(left, q.simulation_max_events / k_pools_per_budget));
   if (q.progress) {
     options.progress = [&](double share) { q.progress(fmt::format("pool {}", pool), share); };
   }
