@@ -89,7 +89,7 @@ struct Scenario
   Distribution hold_shape = exponential_distribution(1.0);
   Distribution think_shape = constant_distribution(1.0);
   std::string think_source;
-  std::uint64_t seed = 1; // --stream: the simulation's random-number stream (its seed)
+  std::uint64_t stream = 1; // --stream: the simulation's random-number stream
   // Not an input: the command line's progress line for simulations that take a while, called with
   // what is simulated ("pool 13") and the share of its event budget used so far.
   std::function<void(std::string_view, double)> progress;

@@ -112,7 +112,7 @@ struct QueueingPlan
   // (whatever the think time, for the closed model: its state probabilities do not depend on the
   // think time's distribution beyond its mean).
   bool simulated = false;
-  std::uint64_t seed = 1;
+  std::uint64_t stream = 1; // --stream
   double simulation_precision = 0.05;
   std::int64_t simulation_max_events = 0;
   std::function<void(std::string_view, double)> progress;

@@ -210,7 +210,7 @@ void model_fleet_waits(Fleet& fleet, const FleetWaitOptions& options)
     return;
   }
   SimOptions sim;
-  sim.seed = options.seed;
+  sim.seed = options.stream;
   sim.precision.relative = options.precision;
   sim.precision.absolute_wait_ms = 0.5; // as a plan's pool (pool_model.cpp)
   sim.max_events = options.max_events;
@@ -232,7 +232,7 @@ void model_fleet_waits(Fleet& fleet, const FleetWaitOptions& options)
     s.wait_model =
       fmt::format("simulated, stream {}: {} on {}/{} (pool_size {} + reserve_pool {}, at most {} server connections as written), "
                   "each instance behind its client pool of {}",
-                  options.seed,
+                  options.stream,
                   s.input.scenario.rps ? fmt::format("{} queries/s per instance", format_number(g.arrival_rps, 2))
                                        : fmt::format("{} VUs per instance", g.users),
                   server.database,
@@ -272,7 +272,7 @@ void model_fleet_waits(Fleet& fleet, const FleetWaitOptions& options)
       result.server_pools[static_cast<std::size_t>(server_pool_of[p])], result, QueueModel::closed, effective_servers(b, server));
     plan.pools[p].wait_model = fmt::format("simulated with every service of the fleet (stream {}): {} service{} on pool_size {} + "
                                            "reserve_pool {}, at most {} server connections as written",
-                                           options.seed,
+                                           options.stream,
                                            members[p].size(),
                                            members[p].size() == 1 ? "" : "s",
                                            server.pool_size,

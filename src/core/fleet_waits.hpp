@@ -11,7 +11,7 @@ namespace poolcalc::detail {
 
 struct FleetWaitOptions
 {
-  std::uint64_t seed = 1;
+  std::uint64_t stream = 1; // the simulation's random-number stream
   double precision = 0.05;
   std::int64_t max_events = 200'000'000;
   std::function<void(std::string_view, double)> progress;

@@ -63,7 +63,7 @@ QueueMetrics simulated(const QueueingPlan& q, std::int64_t pool, double timeout_
 {
   SimOptions options;
   options.gate = gate_for(focus);
-  options.seed = q.seed; // the same for every pool: curves compare like with like
+  options.seed = q.stream; // the same for every pool: curves compare like with like
   options.precision.relative = q.simulation_precision;
   // A wait within half a millisecond is a quarter of the validation's 2 ms band (docs/model.md,
   // "How close it is"): chasing a near-zero tail further only spends the budget.

@@ -511,7 +511,7 @@ void read_pace(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
 // What the queueing model is asked: pools to compare (--pool), a goal to size for (--target).
 void read_queueing(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
 {
-  scenario.seed = static_cast<std::uint64_t>(count_or(inputs, "stream", 1));
+  scenario.stream = static_cast<std::uint64_t>(count_or(inputs, "stream", 1));
   scenario.simulation_precision = rules.queueing.simulation_precision;
   scenario.simulation_max_events = rules.queueing.simulation_max_events;
   if (const RawValue* pools = find(inputs, "pool")) {

@@ -114,7 +114,7 @@ QueueingPlan queueing_load(const Scenario& s, double hold_ms)
   q.target = s.target;
   q.hold = with_mean(s.hold_shape, hold_ms / 1000.0);
   q.think_source = s.think_source;
-  q.seed = s.seed;
+  q.stream = s.stream;
   q.simulation_precision = s.simulation_precision;
   q.simulation_max_events = s.simulation_max_events;
   q.progress = s.progress;

@@ -170,7 +170,7 @@ std::string with_interval(const std::string& value, const std::string& half)
 
 std::string queueing_description(const QueueingPlan& q)
 {
-  const std::string method = q.simulated ? fmt::format("simulated, stream {}", q.seed) : "";
+  const std::string method = q.simulated ? fmt::format("simulated, stream {}", q.stream) : "";
   // A hold that is not exponential on a population too large to simulate.
   const bool assumed = !q.simulated && q.hold.family != Distribution::Family::exponential;
   const std::string hold = fmt::format("{} ms ({}: {})", format_number(q.hold_ms), shape_text(q.hold), q.hold_cv_source);

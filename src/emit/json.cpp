@@ -204,7 +204,7 @@ Json queueing_model(const Plan& plan)
   j["hold"] = distribution_json(q.hold, q.hold_cv_source);
   j["think"] = q.model == QueueModel::closed ? distribution_json(q.think, q.think_source) : Json(nullptr);
   j["method"] = q.simulated ? "simulation" : "analytic";
-  j["stream"] = q.simulated ? Json(q.seed) : Json(nullptr);
+  j["stream"] = q.simulated ? Json(q.stream) : Json(nullptr);
   j["recommended"] = q.recommended ? queue_metrics(*q.recommended) : Json(nullptr);
   j["knee"] = q.knee ? Json(*q.knee) : Json(nullptr);
   j["knee_p_wait"] = number(q.knee_p_wait);

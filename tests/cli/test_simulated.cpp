@@ -112,6 +112,24 @@ TEST_CASE("simulated: sample files")
   check_usage_error({ "--vus", "10", "--query-ms", "150", "--query-sample", dir / "holds.txt" },
                     "--query-sample: the sample's mean is the hold; drop --query-ms");
   check_usage_error({ "--rps", "10", "--query-ms", "150", "--think-cv", "1" }, "--think-cv: applies to VUs (a closed load), not to --rps");
+  check_usage_error({ "--vus", "10", "--query-sample", dir / "holds.txt", "--query-cv", "1" },
+                    "--query-cv: --query-sample gives the holds' spread; drop it");
+  write(dir / "pauses.txt", "800\n900\n");
+  check_usage_error({ "--vus", "10", "--query-ms", "150", "--think-sample", dir / "pauses.txt", "--think-ms", "850" },
+                    "--think-ms: --think-sample gives the pauses' mean and spread; drop it");
+  check_usage_error({ "--vus", "10", "--query-ms", "150", "--think-sample", dir / "pauses.txt", "--vu-rate", "2" },
+                    "--vu-rate: --think-sample sets each VU's pace; drop --vu-rate");
+}
+
+TEST_CASE("simulated: bad spreads and streams are refused with one line")
+{
+  check_usage_error({ "--vus", "10", "--query-ms", "150", "--query-cv", "1", "--query-p50-ms", "100" },
+                    "--query-p50-ms: give --query-cv or measured percentiles, not both");
+  check_usage_error({ "--vus", "10", "--query-ms", "150", "--query-p95-ms", "100", "--query-p99-ms", "90" },
+                    "--query-p95-ms: the p99 (90 ms) is not above the p95 (100 ms): percentiles rise with the rank");
+  check_usage_error({ "--vus", "10", "--query-ms", "150", "--stream", "4294967296" },
+                    "--stream: expected a whole number from 0 to 4294967295, got '4294967296'");
+  check_usage_error({ "--vus", "10", "--query-ms", "150", "--think-cv", "11" }, "--think-cv: expected a number from 0 to 10, got '11'");
 }
 
 TEST_CASE("simulated: a fleet's services through one PgBouncer pool, each with its throughput")
