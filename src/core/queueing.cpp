@@ -116,8 +116,13 @@ void closed_distribution(const ClosedLoad& load, std::int64_t pool, ClosedDistri
   std::vector<double>& down = d.down; // p_(mode-1), p_(mode-2), ...
   down.clear();
   double value = 1.0;
+  // p_(n-1) = p_n / ratio(n), as a product with 1 / ratio(n): the divisions then do not wait
+  // on one another.
+  const auto inverse_ratio = [&](std::int64_t n) {
+    return static_cast<double>(std::min(n, pool)) / (r * static_cast<double>(n_users - n + 1));
+  };
   for (std::int64_t n = mode; n >= 1; --n) {
-    value /= ratio(n);
+    value *= inverse_ratio(n);
     if (value < k_negligible) {
       break;
     }
@@ -138,8 +143,9 @@ void closed_distribution(const ClosedLoad& load, std::int64_t pool, ClosedDistri
   for (double v : d.p) {
     total += v;
   }
+  const double scale = 1.0 / total;
   for (double& v : d.p) {
-    v /= total;
+    v *= scale;
   }
 }
 
@@ -158,47 +164,71 @@ struct ArrivalView
 // alone needs neither).
 void arrival_view(const ClosedDistribution& d, const ClosedLoad& load, std::int64_t pool, bool with_tail, ArrivalView& view)
 {
-  view.waiting.clear();
-  view.suffix.clear();
-  view.inverse_k.clear();
-  view.p_wait = 0;
+  // The vectors keep their size until they are rewritten: resizing a cleared vector would zero
+  // what is then overwritten.
+  const auto users = static_cast<double>(load.users);
   double total = 0;
-  for (std::size_t i = 0; i < d.p.size(); ++i) {
-    total += static_cast<double>(load.users - (d.low + static_cast<std::int64_t>(i))) * d.p[i];
+  double n = static_cast<double>(d.low);
+  for (const double p : d.p) {
+    total += (users - n) * p;
+    n += 1.0;
   }
+  const double scale = 1.0 / total;
   view.first_waiting = std::max(pool, d.low);
-  for (std::int64_t n = view.first_waiting; n <= d.high() && n < load.users; ++n) {
-    const double a = static_cast<double>(load.users - n) * d.p[static_cast<std::size_t>(n - d.low)] / total;
-    view.waiting.push_back(a);
-    view.p_wait += a;
+  const std::int64_t last = std::min(d.high(), load.users - 1);
+  const auto count = static_cast<std::size_t>(std::max<std::int64_t>(0, last - view.first_waiting + 1));
+  view.waiting.resize(count);
+  const double* p = d.p.data() + (view.first_waiting - d.low);
+  double p_wait = 0;
+  n = static_cast<double>(view.first_waiting);
+  for (std::size_t i = 0; i < count; ++i) {
+    const double a = (users - n) * p[i] * scale;
+    view.waiting[i] = a;
+    p_wait += a;
+    n += 1.0;
   }
+  view.p_wait = p_wait;
   if (!with_tail) {
+    view.inverse_k.clear();
+    view.suffix.clear();
     return;
   }
-  view.inverse_k.resize(view.waiting.size());
-  for (std::size_t i = 0; i < view.waiting.size(); ++i) {
-    const auto k = static_cast<double>(view.first_waiting - pool) + static_cast<double>(i);
-    view.inverse_k[i] = k > 0 ? 1.0 / k : 0.0;
+  view.inverse_k.resize(count);
+  const auto k0 = static_cast<double>(view.first_waiting - pool);
+  for (std::size_t i = 0; i < count; ++i) {
+    view.inverse_k[i] = 1.0 / (k0 + static_cast<double>(i));
   }
-  view.suffix.resize(view.waiting.size());
+  if (count > 0 && k0 == 0) {
+    view.inverse_k[0] = 0.0; // never read: the recurrence starts past k = 0
+  }
+  view.suffix.resize(count);
   double sum = 0;
-  for (std::size_t i = view.waiting.size(); i-- > 0;) {
+  for (std::size_t i = count; i-- > 0;) {
     sum += view.waiting[i];
     view.suffix[i] = sum;
   }
 }
 
-// P(W > t): with n >= c ahead at arrival, the query waits for n - c + 1 completions, each at
-// rate c / S: an Erlang(n - c + 1) time; P(Erlang(k + 1, mu) > t) = P(Poisson(mu t) <= k).
-double tail_from_view(const ArrivalView& view, const ClosedLoad& load, std::int64_t pool, double t_s)
+// P(W > t) and its rate of fall: with n >= c ahead at arrival, the query waits for n - c + 1
+// completions, each at rate mu = c / S: an Erlang(n - c + 1) time, and
+// P(Erlang(k + 1, mu) > t) = P(Poisson(mu t) <= k), whose derivative in t is -mu pmf(k; mu t).
+struct TailPoint
+{
+  double tail = 0; // P(W > t)
+  double rate = 0; // -d P(W > t) / dt, per second (with_rate only)
+};
+
+template<bool with_rate>
+TailPoint tail_from_view(const ArrivalView& view, const ClosedLoad& load, std::int64_t pool, double t_s)
 {
   if (t_s <= 0) {
-    return view.p_wait;
+    return { view.p_wait, 0.0 };
   }
   if (view.waiting.empty()) {
-    return 0.0;
+    return { 0.0, 0.0 };
   }
-  const double lambda = static_cast<double>(pool) / load.hold_s * t_s;
+  const double mu = static_cast<double>(pool) / load.hold_s;
+  const double lambda = mu * t_s;
   std::int64_t k = view.first_waiting - pool;
   double cdf = poisson_cdf(k, lambda);
   // The Poisson terms pmf(k) = pmf(k - 1) lambda / k, from the first k where they do not
@@ -212,7 +242,8 @@ double tail_from_view(const ArrivalView& view, const ClosedLoad& load, std::int6
   constexpr double k_smallest_log = -700.0;
   const std::int64_t k_end = k + static_cast<std::int64_t>(view.waiting.size()) - 1;
   std::int64_t k_live = k_end + 1; // none
-  if (log_pmf_at(k) > k_smallest_log) {
+  const double log_pmf_first = log_pmf_at(k);
+  if (log_pmf_first > k_smallest_log) {
     k_live = k;
   } else if (static_cast<double>(k) < lambda) {
     std::int64_t low = k + 1;
@@ -230,26 +261,38 @@ double tail_from_view(const ArrivalView& view, const ClosedLoad& load, std::int6
     }
   }
   // sum_i a_i cdf(k0 + i) = cdf(k0) sum_i a_i + sum_(j >= 1) pmf(k0 + j) sum_(i >= j) a_i: only the
-  // terms that do not underflow cost anything.
+  // terms that do not underflow cost anything. The rate is mu sum_i a_i pmf(k0 + i), over the
+  // same terms.
   double tail = cdf * view.suffix[0];
+  double rate = 0;
   const std::int64_t k0 = k;
+  if constexpr (with_rate) {
+    if (k_live == k0) {
+      rate = std::exp(log_pmf_first) * view.waiting[0];
+    }
+  }
   if (k_live <= k_end) {
     // pmf(at) = pmf(at - 1) lambda / at, taken four terms at a time, each from the last term of the
     // four before (the running products of lambda / at do not wait on one another), into four
     // partial sums: the same terms, without a chain of dependent multiplications and additions.
     const double* inverse_k = view.inverse_k.data();
     const double* suffix = view.suffix.data();
+    const double* waiting = view.waiting.data();
     std::int64_t at = std::max(k_live, k0 + 1);
     double pmf = std::exp(log_pmf_at(at));
     // Past the Poisson mode the rest is negligible.
     const auto negligible = [&](std::int64_t n, double term) { return static_cast<double>(n) > lambda && term < 1e-18; };
-    double sum0 = 0;
-    double sum1 = 0;
-    double sum2 = 0;
-    double sum3 = 0;
+    std::array<double, 4> sum = {};
+    std::array<double, 4> rates = {};
+    const auto add = [&](std::size_t lane, std::size_t i, double term) {
+      sum[lane] += term * suffix[i];
+      if constexpr (with_rate) {
+        rates[lane] += term * waiting[i];
+      }
+    };
     bool done = at > k_end;
     if (!done) {
-      sum0 = pmf * suffix[at - k0];
+      add(0, static_cast<std::size_t>(at - k0), pmf);
       done = negligible(at, pmf);
     }
     for (++at; !done && at + 3 <= k_end; at += 4) {
@@ -258,102 +301,76 @@ double tail_from_view(const ArrivalView& view, const ClosedLoad& load, std::int6
       const double m1 = m0 * (lambda * inverse_k[i + 1]);
       const double m2 = m1 * (lambda * inverse_k[i + 2]);
       const double m3 = m2 * (lambda * inverse_k[i + 3]);
-      const double term0 = pmf * m0;
-      const double term1 = pmf * m1;
-      const double term2 = pmf * m2;
-      const double term3 = pmf * m3;
+      const std::array<double, 4> term = { pmf * m0, pmf * m1, pmf * m2, pmf * m3 };
       if (static_cast<double>(at + 3) > lambda &&
-          (negligible(at, term0) || negligible(at + 1, term1) || negligible(at + 2, term2) || negligible(at + 3, term3))) {
+          (negligible(at, term[0]) || negligible(at + 1, term[1]) || negligible(at + 2, term[2]) || negligible(at + 3, term[3]))) {
         // The last four: up to the first negligible one, as one at a time would.
-        const std::array<double, 4> term = { term0, term1, term2, term3 };
-        std::array<double, 4> sum = { sum0, sum1, sum2, sum3 };
         for (std::size_t j = 0; j < 4; ++j) {
-          sum[j] += term[j] * suffix[i + j];
+          add(j, i + j, term[j]);
           if (negligible(at + static_cast<std::int64_t>(j), term[j])) {
             break;
           }
         }
-        sum0 = sum[0];
-        sum1 = sum[1];
-        sum2 = sum[2];
-        sum3 = sum[3];
         done = true;
         break;
       }
-      sum0 += term0 * suffix[i];
-      sum1 += term1 * suffix[i + 1];
-      sum2 += term2 * suffix[i + 2];
-      sum3 += term3 * suffix[i + 3];
-      pmf = term3;
+      for (std::size_t j = 0; j < 4; ++j) {
+        add(j, i + j, term[j]);
+      }
+      pmf = term[3];
     }
     for (; !done && at <= k_end; ++at) {
       const auto i = static_cast<std::size_t>(at - k0);
       pmf *= lambda * inverse_k[i];
-      sum0 += pmf * suffix[i];
+      add(0, i, pmf);
       done = negligible(at, pmf);
     }
-    tail += (sum0 + sum1) + (sum2 + sum3);
+    tail += (sum[0] + sum[1]) + (sum[2] + sum[3]);
+    rate += (rates[0] + rates[1]) + (rates[2] + rates[3]);
   }
-  return std::clamp(tail, 0.0, 1.0);
+  return { std::clamp(tail, 0.0, 1.0), mu * rate };
 }
 
-// The t with tail(t) = share: a bracket found by doubling, then the Illinois variant of regula
-// falsi (tail is smooth and falls monotonically), to a relative 1e-7.
-template<typename Tail>
-double wait_percentile(const Tail& tail, double p_wait, double share, double guess_s)
+// The t with tail(t) = share, from a first guess: Newton's method on log tail(t) - log share,
+// which is close to linear in t (the tail falls about exponentially), each step from one pass
+// over the terms that gives the tail and its rate of fall together. The root stays inside a
+// bracket [low, high] with tail(low) > share > tail(high); a step that would leave it halves the
+// bracket instead (or doubles t while there is no upper end yet). Stops once a step moves t by
+// less than a relative 1e-7: Newton's error then falls with the square of the step, so the
+// answer is good to about 1e-12, far below any printed digit.
+template<typename TailAndRate>
+double wait_percentile(const TailAndRate& tail_and_rate, double p_wait, double share, double guess_s)
 {
   if (p_wait <= share) {
     return 0.0;
   }
-  // Bracket the root around the guess (doubling up or halving down), then refine.
   double low = 0;
-  double f_low = p_wait - share;
-  double high = guess_s;
-  double f_high = tail(high) - share;
-  if (f_high > 0) {
-    for (int i = 0; i < 200 && f_high > 0; ++i) {
-      low = high;
-      f_low = f_high;
-      high *= 2;
-      f_high = tail(high) - share;
-    }
-  } else {
-    for (int i = 0; i < 60; ++i) {
-      const double half = high / 2;
-      const double f_half = tail(half) - share;
-      if (f_half > 0) {
-        low = half;
-        f_low = f_half;
-        break;
-      }
-      high = half;
-      f_high = f_half;
-    }
-  }
-  int side = 0;
-  for (int i = 0; i < 100 && high - low > 1e-7 * high; ++i) {
-    const double t = (low * f_high - high * f_low) / (f_high - f_low);
-    const double f = tail(t) - share;
-    if (f > 0) {
-      low = t;
-      f_low = f;
-      if (side == -1) {
-        f_high /= 2;
-      }
-      side = -1;
-    } else {
-      high = t;
-      f_high = f;
-      if (side == 1) {
-        f_low /= 2;
-      }
-      side = 1;
-    }
-    if (f == 0) {
+  double high = k_infinity;
+  double t = guess_s;
+  const double log_share = std::log(share);
+  for (int i = 0; i < 400; ++i) {
+    const TailPoint point = tail_and_rate(t);
+    if (point.tail == share) {
       return t;
     }
+    if (point.tail > share) {
+      low = t;
+    } else {
+      high = t;
+    }
+    double next = std::numeric_limits<double>::quiet_NaN();
+    if (point.tail > 0 && point.rate > 0) {
+      next = t + (std::log(point.tail) - log_share) * point.tail / point.rate;
+    }
+    if (!(next > low && next < high)) {
+      next = std::isfinite(high) ? low + (high - low) / 2 : 2 * t;
+    }
+    if (std::fabs(next - t) <= 1e-7 * next || (std::isfinite(high) && high - low <= 1e-12 * high)) {
+      return next;
+    }
+    t = next;
   }
-  return high;
+  return t;
 }
 
 } // namespace
@@ -399,6 +416,8 @@ struct ClosedWorkspace
 {
   ClosedDistribution distribution;
   ArrivalView view;
+  double p95_ratio = 0; // the last pool's p95 wait over the mean wait of those who wait (0: none)
+  double p99_ratio = 0;
 };
 
 QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double timeout_s, bool percentiles, ClosedWorkspace& work)
@@ -408,30 +427,47 @@ QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double ti
   m.model = QueueModel::closed;
   ClosedDistribution& d = work.distribution;
   closed_distribution(load, pool, d);
+  // Below the pool every user holds a connection; from the pool on, pool hold and n - pool wait.
   double busy = 0;
   double queued = 0;
-  for (std::size_t i = 0; i < d.p.size(); ++i) {
-    const std::int64_t n = d.low + static_cast<std::int64_t>(i);
-    busy += static_cast<double>(std::min(n, pool)) * d.p[i];
-    queued += static_cast<double>(std::max<std::int64_t>(0, n - pool)) * d.p[i];
+  const std::size_t split = static_cast<std::size_t>(std::clamp<std::int64_t>(pool - d.low, 0, static_cast<std::int64_t>(d.p.size())));
+  double n = static_cast<double>(d.low);
+  for (std::size_t i = 0; i < split; ++i) {
+    busy += n * d.p[i];
+    n += 1.0;
   }
+  const auto c = static_cast<double>(pool);
+  double held = 0;
+  for (std::size_t i = split; i < d.p.size(); ++i) {
+    held += d.p[i];
+    queued += (n - c) * d.p[i];
+    n += 1.0;
+  }
+  busy += c * held;
   m.throughput_rps = busy / load.hold_s;
   m.utilization = busy / static_cast<double>(pool);
   m.mean_wait_ms = m.throughput_rps > 0 ? queued / m.throughput_rps * 1000.0 : 0.0; // Little's law on the queue
   const ArrivalView& view = work.view;
   arrival_view(d, load, pool, percentiles || timeout_s > 0, work.view);
   m.p_wait = std::clamp(view.p_wait, 0.0, 1.0);
-  const auto tail = [&](double t) { return tail_from_view(view, load, pool, t); };
   if (percentiles) {
-    // A first guess from an exponential tail with the same P(wait) and mean wait.
+    const auto tail_and_rate = [&](double t) { return tail_from_view<true>(view, load, pool, t); };
+    // The first guess: the percentile's ratio to the mean wait of those who wait, as the last
+    // pool of a curve had it (the ratio moves little from one pool to the next), else an
+    // exponential tail's with the same P(wait) and mean wait.
     const double conditional_s = m.p_wait > 0 ? m.mean_wait_ms / 1000.0 / m.p_wait : load.hold_s;
-    const auto guess = [&](double share) { return std::max(1e-9, conditional_s * std::log(m.p_wait / share)); };
-    m.p95_wait_ms = wait_percentile(tail, m.p_wait, 0.05, guess(0.05)) * 1000.0;
-    m.p99_wait_ms = wait_percentile(tail, m.p_wait, 0.01, guess(0.01)) * 1000.0;
+    const auto percentile = [&](double share, double& ratio) {
+      const double guess = ratio > 0 ? conditional_s * ratio : conditional_s * std::log(m.p_wait / share);
+      const double t = wait_percentile(tail_and_rate, m.p_wait, share, std::max(1e-9, guess));
+      ratio = t > 0 && conditional_s > 0 ? t / conditional_s : 0.0;
+      return t * 1000.0;
+    };
+    m.p95_wait_ms = percentile(0.05, work.p95_ratio);
+    m.p99_wait_ms = percentile(0.01, work.p99_ratio);
   } else {
     m.p95_wait_ms = m.p99_wait_ms = std::numeric_limits<double>::quiet_NaN();
   }
-  m.timeout_rate = timeout_s > 0 ? tail(timeout_s) : 0.0;
+  m.timeout_rate = timeout_s > 0 ? tail_from_view<false>(view, load, pool, timeout_s).tail : 0.0;
   return m;
 }
 
@@ -443,7 +479,7 @@ double closed_wait_tail(const ClosedLoad& load, std::int64_t pool, double t_s)
   closed_distribution(load, pool, d);
   ArrivalView view;
   arrival_view(d, load, pool, true, view);
-  return tail_from_view(view, load, pool, t_s);
+  return tail_from_view<false>(view, load, pool, t_s).tail;
 }
 
 QueueMetrics closed_metrics(const ClosedLoad& load, std::int64_t pool, double timeout_s, bool percentiles)
