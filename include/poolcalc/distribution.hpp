@@ -8,8 +8,9 @@
 // - lognormal: ln(duration) is normal with mean mu and standard deviation sigma, the usual shape
 //   of query times (a long right tail); given by a mean and a coefficient of variation, or fitted
 //   to a mean and any of p50, p95, p99;
-// - empirical: a list of measured durations, drawn from at random (with interpolation between
-//   neighbouring order statistics).
+// - empirical: a list of measured durations, each drawn with the same probability, so the draws
+//   have exactly the sample's mean and coefficient of variation (its quantiles are interpolated
+//   between neighbouring order statistics, the usual sample quantile).
 
 #include "poolcalc/expected.hpp"
 

@@ -453,7 +453,7 @@ double quantile(const Distribution& d, double p)
     if (d.sample_s.empty()) {
       return d.mean_s;
     }
-    // Linear interpolation between neighbouring order statistics, as the simulation draws.
+    // Linear interpolation between neighbouring order statistics (the usual sample quantile).
     const double position = p * static_cast<double>(d.sample_s.size() - 1);
     const std::size_t i = std::min(static_cast<std::size_t>(position), d.sample_s.size() - 1);
     if (i + 1 >= d.sample_s.size()) {

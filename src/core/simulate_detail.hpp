@@ -60,11 +60,10 @@ struct Sampler
     case Distribution::Family::lognormal:
       return std::exp(mu + sigma * rng.normal());
     case Distribution::Family::empirical: {
-      // Between neighbouring order statistics, linearly (distribution.hpp).
-      const double position = rng.uniform() * static_cast<double>(size - 1);
-      const std::size_t i = static_cast<std::size_t>(position);
-      const double frac = position - static_cast<double>(i);
-      return sample[i] + frac * (sample[i + 1] - sample[i]);
+      // One of the measured durations, each as likely: the draws' mean is the sample's mean, which
+      // the output states as the hold (drawing between neighbouring values instead would give the
+      // longest and shortest half weight, and a heavy-tailed sample a shorter mean).
+      return sample[rng.below(size)];
     }
     case Distribution::Family::mixture: {
       // Pick a phase by its share, then draw its exponential.
