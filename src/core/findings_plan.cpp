@@ -77,6 +77,29 @@ void pgbouncer_pool_reduced(const Plan& plan, const Rules& rules, const Raise& r
                     p.reserve_pool_size));
 }
 
+// pgbouncer.open_files: PgBouncer needs more open files than the usual limit of 1024.
+void pgbouncer_open_files_above(const Plan& plan, const Rules&, const Raise& raise)
+{
+  if (!plan.pgbouncer) {
+    return;
+  }
+  const PgBouncerPlan& b = *plan.pgbouncer;
+  // One login role, the URL's (each further role in the auth_file adds default_pool_size).
+  const std::int64_t needed = pgbouncer_open_files(b.max_client_conn, b.pools.front().default_pool_size, 1);
+  if (needed <= k_common_open_files_limit) {
+    return;
+  }
+  raise(fmt::format("PgBouncer expects to need {} open files (max_client_conn {} + 12 + default_pool_size {} x 2 users: the login role "
+                    "and its admin user), more than the usual limit of {}: set LimitNOFILE={} in its systemd unit or ulimit -n {} "
+                    "before it starts, or lower max_client_conn",
+                    needed,
+                    b.max_client_conn,
+                    b.pools.front().default_pool_size,
+                    k_common_open_files_limit,
+                    needed,
+                    needed));
+}
+
 // pgbouncer.recommended: one of the PgBouncer triggers (rules pgbouncer.triggers), or the scaling table.
 void pgbouncer_recommended(const Plan& plan, const Rules&, const Raise& raise)
 {
@@ -339,6 +362,13 @@ const std::vector<Rule<Plan>>& plan_rules()
         "pgbouncer.settings.reserve_pool_ratio, database.safe_utilization_max",
         "PgBouncer's server pool was reduced to fit the connections available" },
       pgbouncer_pool_reduced },
+    { { "pgbouncer.open_files",
+        Level::warn,
+        plan,
+        { "vus", "instances", "topology", "pgbouncer.settings.max_client_conn" },
+        "pgbouncer.settings.max_client_conn; docs/pgbouncer.md, \"Open files\"",
+        "PgBouncer needs more open files than the usual limit of 1024" },
+      pgbouncer_open_files_above },
     { { "utilization.above_safe",
         Level::warn,
         plan,
