@@ -81,14 +81,19 @@ void client_compatibility(PgBouncerConfig& config)
 }
 
 // The max_client_conn comment's end: the open files PgBouncer expects to need and the limit to set.
-std::string open_files_note(std::int64_t max_client_conn, std::int64_t pool_sizes, std::int64_t login_roles, bool roles_known)
+std::string open_files_note(std::int64_t max_client_conn,
+                            std::int64_t pool_sizes,
+                            std::string_view pool_sizes_name,
+                            std::int64_t login_roles,
+                            bool roles_known)
 {
   const std::int64_t needed = pgbouncer_open_files(max_client_conn, pool_sizes, login_roles);
   return fmt::format(
     "; PgBouncer expects to need {} open files and logs it at start as \"max expected fd use\": max_client_conn {} + 12 + "
-    "pool_size {} x {} users ({} and its own pgbouncer admin user; each further role in the auth_file adds {}){}",
+    "{} {} x {} users ({} and its own pgbouncer admin user; each further role in the auth_file adds {}){}",
     needed,
     max_client_conn,
+    pool_sizes_name,
     pool_sizes,
     login_roles + 1,
     roles_known ? fmt::format("the auth_file's {} role{}", login_roles, login_roles == 1 ? "" : "s")
@@ -257,7 +262,8 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
   // The login roles of the URL (one assumed without it); the entry's pool is default_pool_size.
   const auto login_roles = std::max<std::int64_t>(1, static_cast<std::int64_t>(config.login_roles.size()));
   config.open_files = pgbouncer_open_files(b.max_client_conn, pool.default_pool_size, login_roles);
-  const std::string open_files = open_files_note(b.max_client_conn, pool.default_pool_size, login_roles, !config.login_roles.empty());
+  const std::string open_files =
+    open_files_note(b.max_client_conn, pool.default_pool_size, "default_pool_size", login_roles, !config.login_roles.empty());
   p.max_client_conn = Chosen<std::int64_t>{
     b.max_client_conn,
     (b.max_client_conn > b.max_client_conn_minimum
@@ -624,7 +630,8 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(con
   }
   const auto login_roles = std::max<std::int64_t>(1, static_cast<std::int64_t>(config.login_roles.size()));
   config.open_files = pgbouncer_open_files(b.max_client_conn, pool_sizes, login_roles);
-  config.settings.max_client_conn->why += open_files_note(b.max_client_conn, pool_sizes, login_roles, !config.login_roles.empty());
+  config.settings.max_client_conn->why +=
+    open_files_note(b.max_client_conn, pool_sizes, "the entries' pool_size summed", login_roles, !config.login_roles.empty());
   client_compatibility(config);
   return config;
 }
