@@ -62,13 +62,21 @@ void pgbouncer_pool_reduced(const Plan& plan, const Rules& rules, const Raise& r
   const auto wanted_reserve =
     static_cast<std::int64_t>(std::llround(rules.pgbouncer_settings.reserve_pool_ratio * static_cast<double>(p.default_pool_size_wanted)));
   const std::int64_t server_budget = plan.pgbouncer->server_budget;
-  const std::string budget = server_budget < plan.available
-                               ? fmt::format("the {} server connections inside the safe band ({} of max_connections {}; {} are available)",
-                                             server_budget,
-                                             format_percent(rules.database.safe_utilization_max),
-                                             plan.scenario.max_connections,
-                                             plan.available)
-                               : fmt::format("the {}", available_phrase(plan));
+  std::string budget = server_budget < plan.available
+                         ? fmt::format("the {} server connections inside the safe band ({} of max_connections {}; {} are available)",
+                                       server_budget,
+                                       format_percent(rules.database.safe_utilization_max),
+                                       plan.scenario.max_connections,
+                                       plan.available)
+                         : fmt::format("the {}", available_phrase(plan));
+  if (plan.pgbouncer->topology == Topology::sidecar) {
+    // --topology sidecar: each PgBouncer gets its share of the budget.
+    budget = fmt::format("each sidecar's share of {}, floor({} / {} instances) = {}",
+                         budget,
+                         server_budget,
+                         plan.pgbouncer->pgbouncers,
+                         server_budget / plan.pgbouncer->pgbouncers);
+  }
   raise(fmt::format("default_pool_size {} + reserve_pool_size {} would exceed {}; reduced to {} + {}",
                     p.default_pool_size_wanted,
                     wanted_reserve,

@@ -173,7 +173,13 @@ TEST_CASE("pgbouncer: topology, PgBouncer's address and the open files")
     CHECK(contains(plan.out,
                    "server connections         48  6 sidecar PgBouncers x (default_pool_size 6 + reserve_pool_size 2); one "
                    "shared: 50"));
-    CHECK(contains(plan.out, "pgbouncer topology"));
+    CHECK(contains(plan.out, "pgbouncer topology               sidecar  one beside each instance, at 127.0.0.1:6432\n"));
+    CHECK(contains(plan.out,
+                   "would exceed each sidecar's share of the 50 available (max_connections 100 - reserved 50), floor(50 / 6 "
+                   "instances) = 8; reduced to 6 + 2\n"));
+    const Result explain = run_poolcalc(with({ "--topology", "sidecar", "--explain" }));
+    CHECK(contains(explain.out, "through PgBouncer, the server sees 6 sidecars x (default_pool_size 6 + reserve_pool_size 2) = 48\n"));
+    CHECK(contains(explain.out, "server connections = 6 sidecars x 8 = 48 (one shared PgBouncer: 50)\n"));
   }
 }
 
