@@ -33,6 +33,9 @@ struct PoolerEndpoint
   std::string host;
   std::int64_t port = 0;
   std::string database{}; // the [databases] entry to ask for; empty: the server database's own name
+  // The host was given (--pgbouncer-host, or 127.0.0.1 for a sidecar --topology); false: `host` is
+  // PgBouncer's listen_addr, where it listens, not an address the application is known to reach.
+  bool address_given = false;
 };
 
 // What the snippets need: one instance's pool, its timeouts, the URLs and the server's budget.

@@ -75,6 +75,8 @@ struct PgBouncerSettings
   std::optional<Chosen<double>> server_idle_timeout_s;
   std::optional<Chosen<double>> server_lifetime_s;
   std::optional<Chosen<double>> query_wait_timeout_s;
+  std::optional<Chosen<std::string>> ignore_startup_parameters;
+  std::optional<Chosen<std::string>> stats_users;
 };
 
 struct PgBouncerConfig
@@ -86,6 +88,11 @@ struct PgBouncerConfig
   // The roles clients log in as: each needs a line in the auth_file (render_userlist_note).
   // Empty when unknown (no user in the database URL).
   std::vector<std::string> login_roles;
+  // Comment lines at the end of [pgbouncer]: settings left for the user to decide (admin_users).
+  std::vector<std::string> footer;
+  // The open files one PgBouncer needs (pgbouncer_open_files) and whether that is above the
+  // common 1024 limit; the file's max_client_conn comment says the limit to set.
+  std::int64_t open_files = 0;
 };
 
 // The single-service case: one [databases] entry from the plan's database URL (its database
@@ -93,9 +100,16 @@ struct PgBouncerConfig
 // `* = host=localhost port=5432` without a URL; [pgbouncer] from plan.pgbouncer, with
 // max_db_connections capping the database at the planned server connections and
 // query_wait_timeout at the application's pool_timeout.
-// Returns an error string when the plan has no PgBouncer (no trigger applies), or when the
-// URL's database name, host or port cannot be written into pgbouncer.ini as it stands (characters
-// PgBouncer would misread). The rules' PgBouncer settings were checked when they were read.
+// When no trigger applies the file is written all the same from plan.pgbouncer_unneeded, its
+// first comment saying that the plan fits without PgBouncer and why one might still use it.
+// The topology (shared or sidecar) is said in the header: a sidecar's pools are its share of the
+// server budget and it listens on 127.0.0.1; for a shared one listen_addr stays the rules' and
+// the header says to set it to an address the application hosts reach (never guessed).
+// ignore_startup_parameters lets pgJDBC's extra_float_digits through; stats_users is the URL's
+// user (SHOW POOLS over TCP); admin_users is suggested in a comment only.
+// Returns an error string when the URL's database name, host or port cannot be written into
+// pgbouncer.ini as it stands (characters PgBouncer would misread). The rules' PgBouncer settings
+// were checked when they were read.
 poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Plan& plan);
 
 // The fleet case: fleet.pgbouncer as a file. One [databases] entry per PgBouncerEntry

@@ -14,6 +14,22 @@
 
 namespace poolcalc {
 
+// Where PgBouncer runs (--topology): one PgBouncer every application instance connects to
+// (shared), or one beside each instance, reached on 127.0.0.1 (sidecar). A sidecar multiplexes
+// only its own instance's clients, so every instance needs its own server pool: the server
+// budget is divided by the instances.
+enum class Topology
+{
+  shared,
+  sidecar,
+};
+
+// "shared", "sidecar".
+std::string_view to_string(Topology topology);
+
+// The topology the word names; none for any other text.
+std::optional<Topology> parse_topology(std::string_view text);
+
 // One PgBouncer pool: its server connections and the clients on it.
 struct PgBouncerPool
 {
@@ -48,6 +64,12 @@ struct PgBouncerEntry
 // and the pools.
 struct PgBouncerPlan
 {
+  Topology topology = Topology::shared;
+  std::int64_t pgbouncers = 1; // how many PgBouncers run: 1 shared, or one per application instance
+  // Where the application reaches PgBouncer: --pgbouncer-host for a shared one, 127.0.0.1 for a
+  // sidecar; empty when not given (never guessed). `port` is the given one, else listen_port.
+  std::string host;
+  std::int64_t port = 0;
   std::int64_t listen_port = 0;
   std::string listen_addr;
   std::string auth_type;
@@ -56,12 +78,32 @@ struct PgBouncerPlan
   double reserve_pool_timeout_s = 0;
   std::int64_t max_client_conn = 0;         // >= every client connection (a fleet's: during the surge)
   std::int64_t max_client_conn_minimum = 0; // the rules' value
-  std::int64_t server_connections = 0;      // the pools' default + reserve summed: what PostgreSQL sees
-  std::int64_t server_budget = 0;           // pgbouncer_server_budget()
-  std::int64_t session_connections = 0;     // fleet: taken by session pools, sized to their clients
-  std::vector<PgBouncerEntry> databases;    // fleet: [databases]; plan: none (written from the URL)
-  std::vector<PgBouncerPool> pools;         // plan: exactly one; fleet: one per (database, user)
+  std::int64_t server_connections = 0;      // the pools' default + reserve summed, over every PgBouncer: what PostgreSQL sees
+  // The same for one PgBouncer (a sidecar's share; the shared PgBouncer's is server_connections).
+  std::int64_t server_connections_each = 0;
+  // One shared PgBouncer's server connections for the same load, beside a sidecar plan's (what the
+  // sidecars cost); 0 for a shared plan.
+  std::int64_t shared_server_connections = 0;
+  std::int64_t server_budget = 0;        // pgbouncer_server_budget()
+  std::int64_t session_connections = 0;  // fleet: taken by session pools, sized to their clients
+  std::vector<PgBouncerEntry> databases; // fleet: [databases]; plan: none (written from the URL)
+  std::vector<PgBouncerPool> pools;      // plan: exactly one; fleet: one per (database, user)
 };
+
+// The open files one PgBouncer expects to need, as PgBouncer 1.18 counts them at start and logs
+// as "max expected fd use" (src/main.c check_limits()): max_client_conn + 10 "just in case" + 2
+// for its admin console's pool + each database's pool_size (default_pool_size unless the entry
+// sets one; `pool_sizes` is their sum) for every user it knows: the auth_file's login roles and
+// its own "pgbouncer" admin user. PgBouncer's manual gives the same theoretical maximum,
+// max_client_conn + max pool_size x databases x users
+// (https://www.pgbouncer.org/config.html#max_client_conn). Measured against PgBouncer 1.18 in
+// tests/integration/test_pgbouncer.cpp.
+std::int64_t pgbouncer_open_files(std::int64_t max_client_conn, std::int64_t pool_sizes, std::int64_t login_roles);
+
+// The soft open-file limit a service gets unless it sets one: systemd's DefaultLimitNOFILE soft
+// value 1024 (systemd-system.conf(5)), also the usual `ulimit -n` of a login shell, and the
+// value Debian's pgbouncer.service leaves commented out (#LimitNOFILE=1024).
+inline constexpr std::int64_t k_common_open_files_limit = 1024;
 
 // The server connections PgBouncer may open: min(available, floor(safe_utilization_max x
 // max_connections)). They are ours to choose, so they stay inside the safe band as well as inside

@@ -7,6 +7,7 @@
 #include "poolcalc/database_url.hpp"
 #include "poolcalc/distribution.hpp"
 #include "poolcalc/expected.hpp"
+#include "poolcalc/pgbouncer_plan.hpp"
 #include "poolcalc/queueing.hpp"
 #include "poolcalc/rules.hpp"
 
@@ -117,6 +118,11 @@ struct Scenario
   // input of its own, `env --write` sets it from a file whose DIRECT_URL is the base and whose
   // DATABASE_URL points at PgBouncer (is_pgbouncer_url), so DATABASE_URL keeps its host and port.
   std::optional<DatabaseUrl> pgbouncer_url;
+  // Where PgBouncer runs (--topology) and where a shared one is reached (--pgbouncer-host
+  // HOST[:PORT]; the port defaults to listen_port). A sidecar is reached on 127.0.0.1.
+  Topology topology = Topology::shared;
+  std::string pgbouncer_host;
+  std::optional<std::int64_t> pgbouncer_port;
 };
 
 // Queries per second that one active VU sends when a query holds a connection `hold_s`

@@ -164,6 +164,9 @@ struct Plan
   Recommendation recommendation = Recommendation::pool;
   std::string recommendation_reason;
   std::optional<PgBouncerPlan> pgbouncer;
+  // When no trigger applies: PgBouncer sized the same way all the same, for `poolcalc pgbouncer`,
+  // which writes its file on request (the plan's figures stay the direct ones).
+  std::optional<PgBouncerPlan> pgbouncer_unneeded;
 
   Settings settings;
   std::int64_t prisma_default_connection_limit_per_cpu = 0;

@@ -19,10 +19,6 @@ namespace poolcalc::cli {
 
 poolcalc::expected<std::string, std::string> pgbouncer_command(const Plan& plan, bool userlist, std::string_view url_origin)
 {
-  if (!plan.pgbouncer) {
-    return poolcalc::unexpected(
-      fmt::format("pgbouncer: the plan does not need PgBouncer ({}); --transaction-pooling asks for it", plan.recommendation_reason));
-  }
   auto config = pgbouncer_config_from_plan(plan);
   if (!config) {
     return poolcalc::unexpected(fmt::format("{}: {}", url_origin, config.error()));

@@ -62,19 +62,50 @@ void pgbouncer_pool_reduced(const Plan& plan, const Rules& rules, const Raise& r
   const auto wanted_reserve =
     static_cast<std::int64_t>(std::llround(rules.pgbouncer_settings.reserve_pool_ratio * static_cast<double>(p.default_pool_size_wanted)));
   const std::int64_t server_budget = plan.pgbouncer->server_budget;
-  const std::string budget = server_budget < plan.available
-                               ? fmt::format("the {} server connections inside the safe band ({} of max_connections {}; {} are available)",
-                                             server_budget,
-                                             format_percent(rules.database.safe_utilization_max),
-                                             plan.scenario.max_connections,
-                                             plan.available)
-                               : fmt::format("the {}", available_phrase(plan));
+  std::string budget = server_budget < plan.available
+                         ? fmt::format("the {} server connections inside the safe band ({} of max_connections {}; {} are available)",
+                                       server_budget,
+                                       format_percent(rules.database.safe_utilization_max),
+                                       plan.scenario.max_connections,
+                                       plan.available)
+                         : fmt::format("the {}", available_phrase(plan));
+  if (plan.pgbouncer->topology == Topology::sidecar) {
+    // --topology sidecar: each PgBouncer gets its share of the budget.
+    budget = fmt::format("each sidecar's share of {}, floor({} / {} instances) = {}",
+                         budget,
+                         server_budget,
+                         plan.pgbouncer->pgbouncers,
+                         server_budget / plan.pgbouncer->pgbouncers);
+  }
   raise(fmt::format("default_pool_size {} + reserve_pool_size {} would exceed {}; reduced to {} + {}",
                     p.default_pool_size_wanted,
                     wanted_reserve,
                     budget,
                     p.default_pool_size,
                     p.reserve_pool_size));
+}
+
+// pgbouncer.open_files: PgBouncer needs more open files than the usual limit of 1024.
+void pgbouncer_open_files_above(const Plan& plan, const Rules&, const Raise& raise)
+{
+  if (!plan.pgbouncer) {
+    return;
+  }
+  const PgBouncerPlan& b = *plan.pgbouncer;
+  // One login role, the URL's (each further role in the auth_file adds default_pool_size).
+  const std::int64_t needed = pgbouncer_open_files(b.max_client_conn, b.pools.front().default_pool_size, 1);
+  if (needed <= k_common_open_files_limit) {
+    return;
+  }
+  raise(fmt::format("PgBouncer expects to need {} open files (max_client_conn {} + 12 + default_pool_size {} x 2 users: the login role "
+                    "and its admin user), more than the usual limit of {}: set LimitNOFILE={} in its systemd unit or ulimit -n {} "
+                    "before it starts, or lower max_client_conn",
+                    needed,
+                    b.max_client_conn,
+                    b.pools.front().default_pool_size,
+                    k_common_open_files_limit,
+                    needed,
+                    needed));
 }
 
 // pgbouncer.recommended: one of the PgBouncer triggers (rules pgbouncer.triggers), or the scaling table.
@@ -339,6 +370,13 @@ const std::vector<Rule<Plan>>& plan_rules()
         "pgbouncer.settings.reserve_pool_ratio, database.safe_utilization_max",
         "PgBouncer's server pool was reduced to fit the connections available" },
       pgbouncer_pool_reduced },
+    { { "pgbouncer.open_files",
+        Level::warn,
+        plan,
+        { "vus", "instances", "topology", "pgbouncer.settings.max_client_conn" },
+        "pgbouncer.settings.max_client_conn; docs/pgbouncer.md, \"Open files\"",
+        "PgBouncer needs more open files than the usual limit of 1024" },
+      pgbouncer_open_files_above },
     { { "utilization.above_safe",
         Level::warn,
         plan,

@@ -368,6 +368,26 @@ std::vector<InputSpec> make_inputs()
       .group = database,
       .default_text = [](const Rules&) { return std::string("from the URL's host"); },
       .help = [](const InputSpec&, const Rules&) { return std::string("the database is remote (default: judged from the URL's host)"); } },
+    { .key = "topology",
+      .flag = "--topology",
+      .value_name = "WHERE",
+      .type = text,
+      .group = database,
+      .default_text = [](const Rules&) { return std::string("shared"); },
+      .help =
+        [](const InputSpec&, const Rules&) {
+          return std::string("where PgBouncer runs: shared (one for every instance, default) or sidecar (one beside each instance)");
+        } },
+    { .key = "pgbouncer_host",
+      .flag = "--pgbouncer-host",
+      .value_name = "HOST[:PORT]",
+      .type = text,
+      .group = database,
+      .default_text = [](const Rules&) { return std::string("not given"); },
+      .help =
+        [](const InputSpec&, const Rules&) {
+          return std::string("where the application reaches a shared PgBouncer (port default: listen_port); never guessed");
+        } },
     { .key = "database_url",
       .flag = "--database-url",
       .value_name = "URL",

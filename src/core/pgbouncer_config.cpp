@@ -51,6 +51,63 @@ void listen_and_auth(PgBouncerSettings& p, const PgBouncerPlan& b, std::string_v
     Chosen<std::string>{ b.auth_file, fmt::format("rules pgbouncer.settings.auth_file: one line per login role{}", userlist_hint) };
 }
 
+// What real clients need of [pgbouncer]: the startup parameters common drivers send, and the
+// console for the login roles (docs/pgbouncer.md, "What clients send").
+void client_compatibility(PgBouncerConfig& config)
+{
+  PgBouncerSettings& p = config.settings;
+  p.ignore_startup_parameters = Chosen<std::string>{
+    "extra_float_digits",
+    "pgJDBC sends extra_float_digits at every connection and PgBouncer 1.18 refuses any startup parameter it does not track "
+    "(\"unsupported startup parameter\"); on PostgreSQL 12 and later any value above 0 prints floats exactly, so ignoring it loses "
+    "nothing. options and search_path are not ignored (PgBouncer would drop them unseen): a client sending them (pgJDBC's "
+    "currentSchema or options, node-postgres' options, libpq's PGOPTIONS, pgx's URL parameters) is refused; set them on the role "
+    "instead (ALTER ROLE ... SET search_path = ...)"
+  };
+  if (!config.login_roles.empty()) {
+    p.stats_users = Chosen<std::string>{
+      fmt::format("{}", fmt::join(config.login_roles, ",")),
+      "the roles that log in (from the database URL): SHOW POOLS, SHOW STATS and the other read-only commands on the console "
+      "(database pgbouncer) over TCP, with the role's own password"
+    };
+    config.footer.push_back(
+      fmt::format("admin_users = {}: left to you; it lets the role PAUSE, RELOAD or SHUTDOWN PgBouncer from the console, so give it to an "
+                  "operator's role rather than the application's (PgBouncer's default: empty)",
+                  fmt::join(config.login_roles, ",")));
+  } else {
+    config.footer.push_back("stats_users = ROLE: no user in the database URL; name the role that may run SHOW POOLS over TCP (and "
+                            "admin_users an operator's role, which may PAUSE, RELOAD or SHUTDOWN PgBouncer)");
+  }
+}
+
+// The max_client_conn comment's end: the open files PgBouncer expects to need and the limit to set.
+std::string open_files_note(std::int64_t max_client_conn,
+                            std::int64_t pool_sizes,
+                            std::string_view pool_sizes_name,
+                            std::int64_t login_roles,
+                            bool roles_known)
+{
+  const std::int64_t needed = pgbouncer_open_files(max_client_conn, pool_sizes, login_roles);
+  return fmt::format(
+    "; PgBouncer expects to need {} open files and logs it at start as \"max expected fd use\": max_client_conn {} + 12 + "
+    "{} {} x {} users ({} and its own pgbouncer admin user; each further role in the auth_file adds {}){}",
+    needed,
+    max_client_conn,
+    pool_sizes_name,
+    pool_sizes,
+    login_roles + 1,
+    roles_known ? fmt::format("the auth_file's {} role{}", login_roles, login_roles == 1 ? "" : "s")
+                : std::string("one role in the auth_file"),
+    pool_sizes,
+    needed > k_common_open_files_limit
+      ? fmt::format(", more than the usual limit of {}: set LimitNOFILE={} in its systemd unit (systemctl edit pgbouncer) or run "
+                    "ulimit -n {} before starting it",
+                    k_common_open_files_limit,
+                    needed,
+                    needed)
+      : fmt::format(", within the usual limit of {}", k_common_open_files_limit));
+}
+
 // Said of an entry without a host.
 constexpr const char* k_socket_note = "; no host in the URL: PgBouncer connects over the Unix socket in its unix_socket_dir (default "
                                       "/tmp; Debian's PostgreSQL listens in /var/run/postgresql)";
@@ -118,23 +175,60 @@ poolcalc::expected<PgBouncerDatabase, std::string> database_entry(const Plan& pl
 
 poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(const Plan& plan)
 {
-  if (!plan.pgbouncer) {
+  if (!plan.pgbouncer && !plan.pgbouncer_unneeded) {
     return poolcalc::unexpected(fmt::format("the plan does not use PgBouncer: {}", plan.recommendation_reason));
   }
-  const PgBouncerPlan& b = *plan.pgbouncer;
+  const PgBouncerPlan& b = plan.pgbouncer ? *plan.pgbouncer : *plan.pgbouncer_unneeded;
   const PgBouncerPool& pool = b.pools.front();
   const Scenario& s = plan.scenario;
+  const bool sidecar = b.topology == Topology::sidecar;
   PgBouncerConfig config;
-  config.header = {
-    fmt::format("pgbouncer.ini from poolcalc: PgBouncer in {} mode in front of PostgreSQL", to_string(b.pool_mode)),
-    fmt::format("why PgBouncer: {}", plan.recommendation_reason),
-    fmt::format("PostgreSQL sees at most {} connections from it ({} of max_connections {})",
+  if (!plan.pgbouncer) {
+    config.header.push_back(
+      fmt::format("the plan fits without PgBouncer: {} instance{} x pool {} = {} connections to PostgreSQL directly, and {}",
+                  s.instances,
+                  s.instances == 1 ? "" : "s",
+                  plan.pool_size,
+                  plan.total_connections,
+                  plan.recommendation_reason));
+    config.header.push_back("this file is written because it was asked for: PgBouncer still helps when instances come and go (each "
+                            "restart reconnects to it, not to PostgreSQL), to cap what PostgreSQL sees whatever the application "
+                            "does, or to queue a burst instead of failing it");
+  }
+  config.header.push_back(fmt::format("pgbouncer.ini from poolcalc: PgBouncer in {} mode in front of PostgreSQL", to_string(b.pool_mode)));
+  if (plan.pgbouncer) {
+    config.header.push_back(fmt::format("why PgBouncer: {}", plan.recommendation_reason));
+  }
+  config.header.push_back(
+    fmt::format("PostgreSQL sees at most {} connections from {} ({} of max_connections {})",
                 b.server_connections,
-                format_percent(plan.utilization),
-                s.max_connections),
-    "each setting: PgBouncer's default, then why this value (https://www.pgbouncer.org/config.html)",
-    "no password in this file: the auth_file holds the hashes (poolcalc pgbouncer --userlist)",
-  };
+                sidecar ? fmt::format("the {} sidecars ({} each)", b.pgbouncers, b.server_connections_each) : std::string("it"),
+                format_percent(static_cast<double>(b.server_connections) / static_cast<double>(s.max_connections)),
+                s.max_connections));
+  if (sidecar) {
+    config.header.push_back(fmt::format(
+      "topology: sidecar, one PgBouncer beside each of the {} application instances, each with this same file; the application "
+      "connects to 127.0.0.1:{}. Each multiplexes only its own instance's {} connections, so each gets 1/{} of the server budget "
+      "of {}: {} server connections in all, where one shared PgBouncer would open {} for the same load",
+      s.instances,
+      b.listen_port,
+      plan.pool_size,
+      s.instances,
+      b.server_budget,
+      b.server_connections,
+      b.shared_server_connections));
+  } else {
+    config.header.push_back(
+      fmt::format("topology: shared, one PgBouncer for the application's {} instance{}, {}; listen_addr below is the rules' {}, which only "
+                  "this host reaches: set it to the address the application hosts connect to",
+                  s.instances,
+                  s.instances == 1 ? "" : "s",
+                  b.host.empty() ? std::string("its host not given (poolcalc --pgbouncer-host HOST[:PORT] points the application there)")
+                                 : fmt::format("reached at {}:{} (--pgbouncer-host)", b.host, b.port),
+                  b.listen_addr));
+  }
+  config.header.push_back("each setting: PgBouncer's default, then why this value (https://www.pgbouncer.org/config.html)");
+  config.header.push_back("no password in this file: the auth_file holds the hashes (poolcalc pgbouncer --userlist)");
 
   if (s.database_url) {
     add_tls_note(*s.database_url, config);
@@ -155,21 +249,29 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
 
   PgBouncerSettings& p = config.settings;
   listen_and_auth(p, b, "the application connects here", " (poolcalc pgbouncer --userlist)");
+  if (b.port != b.listen_port) {
+    p.listen_port = Chosen<std::int64_t>{ b.port, "the port of --pgbouncer-host, where the application connects" };
+  }
   p.pool_mode = Chosen<std::string>{ std::string(to_string(b.pool_mode)),
                                      b.pool_mode == PoolMode::transaction
                                        ? "rules pgbouncer.settings.pool_mode: a server connection serves one transaction, then the next "
                                          "client's, so many clients share few server connections"
                                        : std::string("rules pgbouncer.settings.pool_mode") };
-  const std::string fleet = fmt::format("{} x {} = {}", s.instances, plan.pool_size, plan.total_connections);
+  const std::string fleet = sidecar ? fmt::format("its instance's pool of {}", plan.pool_size)
+                                    : fmt::format("the fleet's {} x {} = {}", s.instances, plan.pool_size, plan.total_connections);
+  // The login roles of the URL (one assumed without it); the entry's pool is default_pool_size.
+  const auto login_roles = std::max<std::int64_t>(1, static_cast<std::int64_t>(config.login_roles.size()));
+  config.open_files = pgbouncer_open_files(b.max_client_conn, pool.default_pool_size, login_roles);
+  const std::string open_files =
+    open_files_note(b.max_client_conn, pool.default_pool_size, "default_pool_size", login_roles, !config.login_roles.empty());
   p.max_client_conn = Chosen<std::int64_t>{
     b.max_client_conn,
-    b.max_client_conn > b.max_client_conn_minimum
-      ? fmt::format(
-          "the application fleet opens {} client connections (instances x pool), more than the rules' {}", fleet, b.max_client_conn_minimum)
-      : fmt::format(
-          "rules pgbouncer.settings.max_client_conn (the example in docs/pgbouncer.md), room for the fleet's {} client connections "
-          "(instances x pool)",
-          fleet)
+    (b.max_client_conn > b.max_client_conn_minimum
+       ? fmt::format("{} client connections (instances x pool) are more than the rules' {}", fleet, b.max_client_conn_minimum)
+       : fmt::format("rules pgbouncer.settings.max_client_conn (the example in docs/pgbouncer.md), room for {} client connections{}",
+                     fleet,
+                     sidecar ? "" : " (instances x pool)")) +
+      open_files
   };
 
   const ScenarioResult& design = plan.scenarios[plan.design_index];
@@ -186,11 +288,29 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
                                          format_number(s.burst, 9),
                                          s.overhead,
                                          pool.default_pool_size_wanted);
-  const std::string budget = fmt::format("the server budget of {} (min(available {}, {} of max_connections {}))",
-                                         b.server_budget,
-                                         plan.available,
-                                         format_percent(plan.safe_utilization_max),
-                                         s.max_connections);
+  if (sidecar) {
+    pool_why =
+      fmt::format("one instance's share of the load, sized as its own pool: {}, rounded up to {}",
+                  plan.queueing.target_pool ? fmt::format("the smallest pool meeting {} + overhead {}",
+                                                          plan.queueing.target ? plan.queueing.target->text : std::string("the target"),
+                                                          s.overhead)
+                                            : fmt::format("ceil(peak {} / {} instances) = {} x burst {} + overhead {}",
+                                                          format_number(design.peak_concurrent),
+                                                          s.instances,
+                                                          design.peak_ceil,
+                                                          format_number(s.burst, 9),
+                                                          s.overhead),
+                  pool.default_pool_size_wanted);
+  }
+  std::string budget = fmt::format("the server budget of {} (min(available {}, {} of max_connections {}))",
+                                   b.server_budget,
+                                   plan.available,
+                                   format_percent(plan.safe_utilization_max),
+                                   s.max_connections);
+  if (sidecar) {
+    budget = fmt::format(
+      "this sidecar's share of {}: {} / {} instances = {}", budget, b.server_budget, s.instances, b.server_budget / s.instances);
+  }
   const bool reduced = pool.default_pool_size != pool.default_pool_size_wanted;
   if (reduced) {
     pool_why += fmt::format("; reduced to {} so it and its reserve fit {}", pool.default_pool_size, budget);
@@ -205,7 +325,8 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
   p.reserve_pool_size = Chosen<std::int64_t>{
     pool.reserve_pool_size,
     reduced
-      ? fmt::format("what is left of {}: {} - {}", budget, b.server_budget, pool.default_pool_size)
+      ? fmt::format(
+          "what is left of {}: {} - {}", budget, sidecar ? b.server_budget / s.instances : b.server_budget, pool.default_pool_size)
       : fmt::format(
           "rules pgbouncer.settings.reserve_pool_ratio of default_pool_size {} (the example in docs/pgbouncer.md: 10 for 50): extra server "
           "connections for clients that waited reserve_pool_timeout",
@@ -214,11 +335,13 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
   p.reserve_pool_timeout_s =
     Chosen<double>{ b.reserve_pool_timeout_s, "rules pgbouncer.settings.reserve_pool_timeout_s (the example in docs/pgbouncer.md)" };
   p.max_db_connections = Chosen<std::int64_t>{
-    b.server_connections,
+    b.server_connections_each,
     fmt::format("default_pool_size {} + reserve_pool_size {}: PgBouncer keeps one pool per database and user, this caps the database at "
-                "the planned server connections however many users log in",
+                "the planned server connections however many users log in{}",
                 pool.default_pool_size,
-                pool.reserve_pool_size)
+                pool.reserve_pool_size,
+                sidecar ? fmt::format(" (per sidecar: {} x {} = {} in all)", b.pgbouncers, b.server_connections_each, b.server_connections)
+                        : std::string())
   };
   std::string wait_why;
   if (s.pool_timeout_s == 0) {
@@ -233,6 +356,7 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
     }
   }
   p.query_wait_timeout_s = Chosen<double>{ s.pool_timeout_s, wait_why };
+  client_compatibility(config);
   return config;
 }
 
@@ -499,6 +623,16 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_fleet(con
   fleet_databases(fleet, *server, config);
   fleet_users(fleet, config);
   fleet_settings(fleet, config);
+  const PgBouncerPlan& b = *fleet.pgbouncer;
+  std::int64_t pool_sizes = 0;
+  for (const PgBouncerDatabase& db : config.databases) {
+    pool_sizes += db.pool_size.value_or(config.settings.default_pool_size ? config.settings.default_pool_size->value : 20);
+  }
+  const auto login_roles = std::max<std::int64_t>(1, static_cast<std::int64_t>(config.login_roles.size()));
+  config.open_files = pgbouncer_open_files(b.max_client_conn, pool_sizes, login_roles);
+  config.settings.max_client_conn->why +=
+    open_files_note(b.max_client_conn, pool_sizes, "the entries' pool_size summed", login_roles, !config.login_roles.empty());
+  client_compatibility(config);
   return config;
 }
 

@@ -31,6 +31,26 @@ std::optional<PoolMode> parse_pool_mode(std::string_view text)
   return std::nullopt;
 }
 
+std::string_view to_string(Topology topology)
+{
+  return topology == Topology::sidecar ? "sidecar" : "shared";
+}
+
+std::optional<Topology> parse_topology(std::string_view text)
+{
+  for (Topology topology : { Topology::shared, Topology::sidecar }) {
+    if (text == to_string(topology)) {
+      return topology;
+    }
+  }
+  return std::nullopt;
+}
+
+std::int64_t pgbouncer_open_files(std::int64_t max_client_conn, std::int64_t pool_sizes, std::int64_t login_roles)
+{
+  return max_client_conn + 10 + 2 + pool_sizes * (login_roles + 1);
+}
+
 std::int64_t pgbouncer_server_budget(std::int64_t available, std::int64_t max_connections, double safe_utilization_max)
 {
   return std::min(available,
@@ -63,6 +83,7 @@ PgBouncerPlan pgbouncer_plan_settings(const Rules& rules,
   const PgBouncerSettingsRules& r = rules.pgbouncer_settings;
   PgBouncerPlan p;
   p.listen_port = r.listen_port;
+  p.port = r.listen_port;
   p.listen_addr = r.listen_addr;
   p.auth_type = r.auth_type;
   p.auth_file = r.auth_file;

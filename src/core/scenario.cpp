@@ -536,6 +536,61 @@ void read_rule_of_thumb(const RawInputs& inputs, const Rules& rules, Scenario& s
   scenario.round_to = rules.sizing.round_to;
 }
 
+// --topology and --pgbouncer-host HOST[:PORT] (an IPv6 address in brackets when a port follows):
+// where PgBouncer runs and where the application reaches it.
+void read_pgbouncer_placement(const RawInputs& inputs, Scenario& scenario)
+{
+  if (const RawValue* topology = find(inputs, "topology")) {
+    const auto parsed = parse_topology(single(*topology));
+    if (!parsed) {
+      fail(*topology,
+           fmt::format("'{}' is not a topology; expected shared (one PgBouncer for every instance) or sidecar (one beside each instance)",
+                       user_text(single(*topology))));
+    }
+    scenario.topology = *parsed;
+  }
+  const RawValue* host = find(inputs, "pgbouncer_host");
+  if (host == nullptr) {
+    return;
+  }
+  if (scenario.topology == Topology::sidecar) {
+    fail(*host, "a sidecar PgBouncer is reached on 127.0.0.1 beside each instance; drop --pgbouncer-host or use --topology shared");
+  }
+  std::string text = single(*host);
+  std::string port;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string::npos || (close + 1 < text.size() && text[close + 1] != ':')) {
+      fail(*host, "expected HOST or HOST:PORT, an IPv6 address in brackets: [::1]:6432");
+    }
+    port = close + 1 < text.size() ? text.substr(close + 2) : "";
+    text = text.substr(1, close - 1);
+  } else if (const auto colon = text.find(':'); colon != std::string::npos) {
+    if (text.find(':', colon + 1) != std::string::npos) {
+      fail(*host, "expected HOST or HOST:PORT, an IPv6 address in brackets: [::1]:6432");
+    }
+    port = text.substr(colon + 1);
+    text = text.substr(0, colon);
+  }
+  const bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' || c == ':';
+  });
+  if (!plain) {
+    fail(*host,
+         fmt::format("the host '{}' cannot be written into a URL or pgbouncer.ini: expected a host name or IP address (letters, digits, "
+                     "'.', '-', '_'), optionally :PORT",
+                     user_text(text)));
+  }
+  if (!port.empty() || host->items.front().ends_with(':')) {
+    auto number = parse_count(port, 1, 65535);
+    if (!number) {
+      fail(*host, fmt::format("the port: {}", number.error()));
+    }
+    scenario.pgbouncer_port = *number;
+  }
+  scenario.pgbouncer_host = text;
+}
+
 // The deployment: the server's max_connections, instances, services, the PgBouncer switches.
 void read_deployment(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
 {
@@ -544,6 +599,7 @@ void read_deployment(const RawInputs& inputs, const Rules& rules, Scenario& scen
   scenario.services = count_or(inputs, "services", 1);
   scenario.transaction_pooling = switch_value(inputs, "transaction_pooling").value_or(false);
   scenario.remote_database = switch_value(inputs, "remote_database");
+  read_pgbouncer_placement(inputs, scenario);
 }
 
 void read_timeouts(const RawInputs& inputs, const Rules& rules, Scenario& scenario)

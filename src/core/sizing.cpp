@@ -52,9 +52,16 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
 {
   const Scenario& s = plan.scenario;
   const PgBouncerSettingsRules& r = rules.pgbouncer_settings;
-  PgBouncerPlan p = detail::pgbouncer_plan_settings(rules, plan.total_connections, plan.available, s.max_connections);
+  const bool sidecar = s.topology == Topology::sidecar;
+  // A sidecar's clients are its own instance's pool; a shared PgBouncer's, every instance's.
+  PgBouncerPlan p =
+    detail::pgbouncer_plan_settings(rules, sidecar ? plan.pool_size : plan.total_connections, plan.available, s.max_connections);
+  p.topology = s.topology;
+  p.pgbouncers = sidecar ? s.instances : 1;
+  p.host = sidecar ? std::string("127.0.0.1") : s.pgbouncer_host;
+  p.port = !sidecar && s.pgbouncer_port ? *s.pgbouncer_port : p.listen_port;
 
-  // The server pool serves the whole fleet's concurrency, buffered like one pool: for one
+  // The shared server pool serves the whole fleet's concurrency, buffered like one pool: for one
   // instance this is the pool itself (the worked example's default_pool_size = 50).
   const ScenarioResult& design = plan.scenarios[plan.design_index];
   const std::int64_t fleet_peak = design.peak_total_ceil;
@@ -73,8 +80,24 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
     // in the pool itself while there is one to give.
     detail::fit_pool(pool, p.server_budget, std::min<std::int64_t>(1, p.server_budget), r);
   }
+  if (sidecar) {
+    // Each sidecar serves one instance's share of the load, buffered as that instance's own pool
+    // (plan.pool_size), and gets an equal share of the server budget.
+    p.shared_server_connections = pool.server_connections;
+    pool = PgBouncerPool{};
+    pool.pool_mode = p.pool_mode;
+    pool.peak = design.per_instance_peak;
+    pool.peak_ceil = design.peak_ceil;
+    pool.client_connections = plan.pool_size;
+    detail::size_transaction_pool(pool, plan.pool_size, r);
+    const std::int64_t share = p.server_budget / s.instances;
+    if (pool.server_connections > share) {
+      detail::fit_pool(pool, share, std::min<std::int64_t>(1, share), r);
+    }
+  }
   detail::set_min_pool_size(pool, r);
-  p.server_connections = pool.server_connections;
+  p.server_connections_each = pool.server_connections;
+  p.server_connections = pool.server_connections * p.pgbouncers;
   p.pools.push_back(std::move(pool));
   return p;
 }
@@ -283,8 +306,15 @@ std::optional<DatabaseUrl> application_url(const Plan& plan)
     return std::nullopt;
   }
   DatabaseUrl url = *given;
-  // Host and port stay the user's: PgBouncer's parameter only on a URL that already reaches it.
-  if (plan.pgbouncer && is_pgbouncer_url(url, plan.pgbouncer_listen_port)) {
+  // Host and port stay the user's, unless PgBouncer's address was given (--pgbouncer-host, or a
+  // sidecar's 127.0.0.1) and the URL is the server's: then the application is pointed there.
+  // PgBouncer's parameter only on a URL that reaches it.
+  bool through = plan.pgbouncer && is_pgbouncer_url(url, plan.pgbouncer_listen_port);
+  if (plan.pgbouncer && !through && !plan.pgbouncer->host.empty()) {
+    url = url.with_host(plan.pgbouncer->host).with_port(static_cast<unsigned>(plan.pgbouncer->port));
+    through = true;
+  }
+  if (through) {
     url = url.with_param("pgbouncer", "true");
   }
   return url.with_param("connection_limit", fmt::format("{}", plan.settings.connection_limit))
@@ -304,7 +334,7 @@ std::optional<DatabaseUrl> direct_url(const Plan& plan)
 std::string pgbouncer_address_note(const Plan& plan)
 {
   const std::optional<DatabaseUrl>& given = given_application_url(plan);
-  if (!plan.pgbouncer || !given || is_pgbouncer_url(*given, plan.pgbouncer_listen_port)) {
+  if (!plan.pgbouncer || !given || is_pgbouncer_url(*given, plan.pgbouncer_listen_port) || !plan.pgbouncer->host.empty()) {
     return "";
   }
   return fmt::format("DATABASE_URL still points at the database server ({}), as given: once PgBouncer runs (poolcalc pgbouncer "
@@ -410,6 +440,7 @@ Plan size_without_queueing_report(const Scenario& scenario, const Rules& rules)
     plan.recommendation = Recommendation::pool;
     plan.recommendation_reason = no_trigger_reason(plan, rules);
     plan.server_connections = plan.total_connections;
+    plan.pgbouncer_unneeded = plan_pgbouncer(plan, rules);
   } else {
     plan.recommendation = Recommendation::pgbouncer;
     std::vector<std::string> reasons;

@@ -77,7 +77,10 @@ ConfigInput config_input(const Plan& plan, const Rules& rules)
   input.connect_timeout_s = plan.settings.connect_timeout_s;
   input.server_url = plan.scenario.database_url;
   if (plan.pgbouncer) {
-    input.pgbouncer = PoolerEndpoint{ plan.pgbouncer->listen_addr, plan.pgbouncer->listen_port };
+    // Where the application reaches PgBouncer: the address given (--pgbouncer-host, a sidecar's
+    // 127.0.0.1), else listen_addr as a placeholder.
+    const bool given = !plan.pgbouncer->host.empty();
+    input.pgbouncer = PoolerEndpoint{ given ? plan.pgbouncer->host : plan.pgbouncer->listen_addr, plan.pgbouncer->port, {}, given };
     if (auto ini = pgbouncer_config_from_plan(plan)) {
       input.pgbouncer_config = std::move(*ini);
     }
@@ -87,6 +90,10 @@ ConfigInput config_input(const Plan& plan, const Rules& rules)
   } else {
     input.server_connections_source =
       fmt::format("{} per instance x {} instance{}", plan.pool_size, plan.scenario.instances, plan.scenario.instances == 1 ? "" : "s");
+    // `config --for pgbouncer` writes the file on request, as `poolcalc pgbouncer` does.
+    if (auto ini = pgbouncer_config_from_plan(plan)) {
+      input.pgbouncer_config = std::move(*ini);
+    }
   }
   input.prisma_default_connection_limit = detail::prisma_default_limit(plan);
   input.prisma_default_pool_timeout_s = plan.prisma_default_pool_timeout_s;
@@ -150,7 +157,7 @@ ConfigInput config_input(const Fleet& fleet, const FleetService& service, const 
     input.fleet_role = true;
   }
   if (fleet.pgbouncer) {
-    input.pgbouncer = PoolerEndpoint{ fleet.pgbouncer->listen_addr, fleet.pgbouncer->listen_port, service.pgbouncer_database };
+    input.pgbouncer = PoolerEndpoint{ fleet.pgbouncer->listen_addr, fleet.pgbouncer->listen_port, service.pgbouncer_database, false };
     input.pgbouncer_ini_command = fmt::format("poolcalc pgbouncer --fleet {}", printable(fleet.source));
   }
   return input;
@@ -170,7 +177,7 @@ ConfigInput config_input(const Fleet& fleet, const Rules& rules)
   input.wal_senders_separate_since = static_cast<int>(rules.postgres.wal_senders_separate_since);
   fleet_server_figures(fleet, input);
   if (fleet.pgbouncer) {
-    input.pgbouncer = PoolerEndpoint{ fleet.pgbouncer->listen_addr, fleet.pgbouncer->listen_port, {} };
+    input.pgbouncer = PoolerEndpoint{ fleet.pgbouncer->listen_addr, fleet.pgbouncer->listen_port, {}, false };
   }
   input.server_url = fleet.database.url;
   return input;

@@ -428,9 +428,11 @@ ExplainBlock database_block(const Plan& plan)
   db.lines.push_back(fmt::format(
     "application connections = {} instance{} x {} = {}", s.instances, s.instances == 1 ? "" : "s", plan.pool_size, plan.total_connections));
   if (plan.pgbouncer) {
-    db.lines.push_back(fmt::format("through PgBouncer, the server sees default_pool_size {} + reserve_pool_size {} = {}",
+    db.lines.push_back(fmt::format("through PgBouncer, the server sees {}default_pool_size {} + reserve_pool_size {}{} = {}",
+                                   plan.pgbouncer->pgbouncers > 1 ? fmt::format("{} sidecars x (", plan.pgbouncer->pgbouncers) : "",
                                    plan.pgbouncer->pools.front().default_pool_size,
                                    plan.pgbouncer->pools.front().reserve_pool_size,
+                                   plan.pgbouncer->pgbouncers > 1 ? ")" : "",
                                    plan.server_connections));
   }
   db.lines.push_back(fmt::format("{}: {}", fit_check(plan), plan.fits ? "fits" : "does not fit"));
@@ -446,6 +448,47 @@ ExplainBlock pgbouncer_block(const Plan& plan)
   const PgBouncerPlan& b = *plan.pgbouncer;
   const PgBouncerPool& pool = b.pools.front(); // a plan's PgBouncer has one pool
   const ScenarioResult& design = plan.scenarios[plan.design_index];
+  if (b.topology == Topology::sidecar) {
+    // One PgBouncer beside each instance (--topology sidecar): its pool is the instance's own.
+    ExplainBlock sidecar{ "PgBouncer's server pool (one sidecar per instance)", {} };
+    const std::int64_t share = b.server_budget / s.instances;
+    sidecar.lines.push_back(fmt::format("default_pool_size wanted = the instance's own pool: {}", pool.default_pool_size_wanted));
+    sidecar.lines.push_back(fmt::format("server budget = min(available {}, {} x max_connections {}) = {}; each sidecar's share = "
+                                        "floor({} / {} instances) = {}",
+                                        plan.available,
+                                        format_percent(plan.safe_utilization_max),
+                                        s.max_connections,
+                                        b.server_budget,
+                                        b.server_budget,
+                                        s.instances,
+                                        share));
+    sidecar.lines.push_back(pool.default_pool_size != pool.default_pool_size_wanted
+                              ? fmt::format("{} + its reserve do not fit: default_pool_size = floor({} / (1 + reserve ratio)) = {}, "
+                                            "reserve_pool_size = {} - {} = {}",
+                                            pool.default_pool_size_wanted,
+                                            share,
+                                            pool.default_pool_size,
+                                            share,
+                                            pool.default_pool_size,
+                                            pool.reserve_pool_size)
+                              : fmt::format("reserve_pool_size = {}; {} + {} = {} <= {}",
+                                            pool.reserve_pool_size,
+                                            pool.default_pool_size,
+                                            pool.reserve_pool_size,
+                                            b.server_connections_each,
+                                            share));
+    sidecar.lines.push_back(fmt::format("server connections = {} sidecars x {} = {} (one shared PgBouncer: {})",
+                                        b.pgbouncers,
+                                        b.server_connections_each,
+                                        b.server_connections,
+                                        b.shared_server_connections));
+    sidecar.lines.push_back(fmt::format("min_pool_size = {}; max_client_conn = max({}, the instance's {} client connections) = {}",
+                                        pool.min_pool_size,
+                                        b.max_client_conn_minimum,
+                                        plan.pool_size,
+                                        b.max_client_conn));
+    return sidecar;
+  }
   ExplainBlock bouncer{ "PgBouncer's server pool (for the whole load)", {} };
   if (plan.queueing.target && !plan.queueing.fleet_target_pool) {
     bouncer.lines.push_back(

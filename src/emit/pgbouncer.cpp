@@ -28,6 +28,9 @@ constexpr std::string_view max_user_connections = "0 (unlimited)";
 constexpr std::string_view server_idle_timeout = "600";
 constexpr std::string_view server_lifetime = "3600";
 constexpr std::string_view query_wait_timeout = "120";
+constexpr std::string_view ignore_startup_parameters = "empty (only client_encoding, DateStyle, TimeZone, standard_conforming_strings "
+                                                       "and application_name are accepted)";
+constexpr std::string_view stats_users = "empty (the console only over the Unix socket, as the OS user PgBouncer runs as)";
 } // namespace pgbouncer_default
 
 std::string text_of(const std::string& value)
@@ -150,6 +153,11 @@ std::string render_pgbouncer_ini(const PgBouncerConfig& config)
   setting(out, "server_idle_timeout", s.server_idle_timeout_s, d::server_idle_timeout);
   setting(out, "server_lifetime", s.server_lifetime_s, d::server_lifetime);
   setting(out, "query_wait_timeout", s.query_wait_timeout_s, d::query_wait_timeout);
+  setting(out, "ignore_startup_parameters", s.ignore_startup_parameters, d::ignore_startup_parameters);
+  setting(out, "stats_users", s.stats_users, d::stats_users);
+  for (const std::string& line : config.footer) {
+    out += fmt::format("; {}\n", line);
+  }
   return out;
 }
 

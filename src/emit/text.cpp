@@ -72,11 +72,18 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
                    fmt::format("{}", plan.total_connections),
                    fmt::format("{} instance{} x {}", s.instances, s.instances == 1 ? "" : "s", plan.pool_size) });
   if (plan.pgbouncer) {
+    const PgBouncerPlan& b = *plan.pgbouncer;
     rows.push_back({ "server connections",
                      fmt::format("{}", plan.server_connections),
-                     fmt::format("PgBouncer default_pool_size {} + reserve_pool_size {}",
-                                 plan.pgbouncer->pools.front().default_pool_size,
-                                 plan.pgbouncer->pools.front().reserve_pool_size) });
+                     b.topology == Topology::sidecar
+                       ? fmt::format("{} sidecar PgBouncers x (default_pool_size {} + reserve_pool_size {}); one shared: {}",
+                                     b.pgbouncers,
+                                     b.pools.front().default_pool_size,
+                                     b.pools.front().reserve_pool_size,
+                                     b.shared_server_connections)
+                       : fmt::format("PgBouncer default_pool_size {} + reserve_pool_size {}",
+                                     b.pools.front().default_pool_size,
+                                     b.pools.front().reserve_pool_size) });
   }
   rows.push_back({ "available",
                    fmt::format("{}", plan.available),
@@ -146,6 +153,19 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
                          fmt::format("{}", b.pools.front().reserve_pool_size),
                          fmt::format("reserve_pool_timeout {}", seconds(b.reserve_pool_timeout_s)) });
     settings.push_back({ "pgbouncer max_client_conn", fmt::format("{}", b.max_client_conn), fmt::format("listen_port {}", b.listen_port) });
+    const std::int64_t open_files = pgbouncer_open_files(b.max_client_conn, b.pools.front().default_pool_size, 1);
+    settings.push_back(
+      { "pgbouncer open files",
+        fmt::format("{}", open_files),
+        open_files > k_common_open_files_limit
+          ? fmt::format("above the usual {}: LimitNOFILE={} (systemd) or ulimit -n {}", k_common_open_files_limit, open_files, open_files)
+          : fmt::format("within the usual {}", k_common_open_files_limit) });
+    if (b.topology == Topology::sidecar || !b.host.empty()) {
+      settings.push_back({ "pgbouncer topology",
+                           std::string(to_string(b.topology)),
+                           b.topology == Topology::sidecar ? fmt::format("one beside each instance, at 127.0.0.1:{}", b.port)
+                                                           : fmt::format("at {}:{}", b.host, b.port) });
+    }
   }
   table(out, settings);
   if (const auto url = application_url(plan)) {

@@ -88,11 +88,116 @@ TEST_CASE("pgbouncer: exit 3 with the failing finding on stderr, the file still 
                  "it has server connections; raise max_connections, shorten queries or add capacity\n");
 }
 
+TEST_CASE("pgbouncer: a plan that fits without PgBouncer still gets its file")
+{
+  // 120 VUs x 150 ms on one instance trips no trigger (the seed's plan: a pool of 50, direct).
+  const Result r = run_poolcalc({ "pgbouncer", "--vus", "120", "--query-ms", "150" });
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out.starts_with("; the plan fits without PgBouncer: 1 instance x pool 50 = 50 connections to PostgreSQL directly, and no "
+                          "PgBouncer trigger applies: 1 instance (at most 5), 50 connections in total (at most 200), 1 service, database "
+                          "location not given\n; this file is written because it was asked for: PgBouncer still helps when"));
+  CHECK(contains(r.out, "\n[pgbouncer]\n"));
+  // The whole load's 13 x 3 + 10 = 49 -> 50, cut to the budget of min(50 available, 70 % of 100):
+  // floor(50 / 1.2) = 41 + 9 (docs/rules.md).
+  CHECK(contains(r.out, "\ndefault_pool_size = 41\n"));
+  CHECK(contains(r.out, "\nreserve_pool_size = 9\n"));
+  CHECK(contains(r.out, "\nignore_startup_parameters = extra_float_digits\n"));
+  // --userlist and `config --for pgbouncer` (text and JSON) as well.
+  const Result note = run_poolcalc({ "pgbouncer", "--vus", "120", "--query-ms", "150", "--userlist" });
+  CHECK(note.exit_code == 0);
+  CHECK(contains(note.out, "FROM pg_authid"));
+  const Result config = run_poolcalc({ "config", "--for", "pgbouncer", "--vus", "120", "--query-ms", "150" });
+  CHECK(config.exit_code == 0);
+  CHECK(config.out.starts_with(r.out));
+  const Result json = run_poolcalc({ "config", "--for", "pgbouncer", "--vus", "120", "--query-ms", "150", "--format", "json" });
+  CHECK(json.exit_code == 0);
+  CHECK(contains(json.out, "; the plan fits without PgBouncer"));
+}
+
+TEST_CASE("pgbouncer: topology, PgBouncer's address and the open files")
+{
+  const std::string url = "postgresql://app:S3CRET@db.internal:5432/chat";
+  const std::vector<std::string> load = { "--vus", "400", "--query-ms", "80", "--instances", "6", "--database-url", url };
+  const auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), load.begin(), load.end());
+    return args;
+  };
+  SUBCASE("shared, host not given: the file and env say what to fill in")
+  {
+    const Result r = run_poolcalc(with({ "pgbouncer" }));
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out,
+                   "; topology: shared, one PgBouncer for the application's 6 instances, its host not given (poolcalc "
+                   "--pgbouncer-host HOST[:PORT] points the application there); listen_addr below is the rules' 127.0.0.1"));
+    // 400 x 0.7 x 0.080 = 22.4 -> 23 x 3 + 10 = 79 -> 80 for the whole load, cut to floor(50 / 1.2) = 41 + 9.
+    CHECK(contains(r.out, "\ndefault_pool_size = 41\n"));
+    CHECK(contains(r.out, "\nmax_db_connections = 50\n"));
+    CHECK(contains(r.out, "\nstats_users = app\n"));
+    CHECK(contains(r.out, "\n; admin_users = app: left to you"));
+    // PgBouncer 1.18's own count (docs/pgbouncer.md, "Open files"): 1000 + 12 + 41 x 2 users = 1094.
+    CHECK(contains(r.out, "PgBouncer expects to need 1094 open files"));
+    CHECK(contains(r.out, "set LimitNOFILE=1094 in its systemd unit (systemctl edit pgbouncer) or run ulimit -n 1094"));
+    CHECK_FALSE(contains(r.out, "S3CRET"));
+    const Result env = run_poolcalc(with({ "env" }));
+    CHECK(contains(env.out, "DATABASE_URL=\"postgresql://app:S3CRET@db.internal:5432/chat?connection_limit=30"));
+  }
+  SUBCASE("shared at the host given: env points there")
+  {
+    const Result r = run_poolcalc(with({ "pgbouncer", "--pgbouncer-host", "pgb.internal:6543" }));
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out,
+                   "; topology: shared, one PgBouncer for the application's 6 instances, reached at pgb.internal:6543 "
+                   "(--pgbouncer-host); listen_addr below is the rules' 127.0.0.1"));
+    CHECK(contains(r.out, "\nlisten_port = 6543\n"));
+    const Result env = run_poolcalc(with({ "env", "--pgbouncer-host", "pgb.internal:6543" }));
+    CHECK(contains(env.out, "DATABASE_URL=\"postgresql://app:S3CRET@pgb.internal:6543/chat?pgbouncer=true&connection_limit=30"));
+    CHECK(contains(env.out, "DIRECT_URL=\"postgresql://app:S3CRET@db.internal:5432/chat\""));
+  }
+  SUBCASE("sidecar: each PgBouncer gets its share of the server budget")
+  {
+    const Result r = run_poolcalc(with({ "pgbouncer", "--topology", "sidecar" }));
+    CHECK(r.exit_code == 0);
+    // One instance's pool: ceil(22.4 / 6) = 4 x 3 + 10 = 22 -> 30, reserve 6; its share of the
+    // budget of 50 is floor(50 / 6) = 8: floor(8 / 1.2) = 6 + 2, 6 x 8 = 48 in all; one shared
+    // PgBouncer: 41 + 9 = 50 (above).
+    CHECK(contains(r.out, "\ndefault_pool_size = 6\n"));
+    CHECK(contains(r.out, "\nreserve_pool_size = 2\n"));
+    CHECK(contains(r.out, "\nmax_db_connections = 8\n"));
+    CHECK(contains(r.out, "\nlisten_addr = 127.0.0.1\n"));
+    CHECK(contains(r.out, "; PostgreSQL sees at most 48 connections from the 6 sidecars (8 each)"));
+    CHECK(contains(r.out, "48 server connections in all, where one shared PgBouncer would open 50 for the same load"));
+    const Result env = run_poolcalc(with({ "env", "--topology", "sidecar" }));
+    CHECK(contains(env.out, "DATABASE_URL=\"postgresql://app:S3CRET@127.0.0.1:6432/chat?pgbouncer=true&connection_limit=30"));
+    const Result plan = run_poolcalc(with({ "--topology", "sidecar" }));
+    CHECK(contains(plan.out,
+                   "server connections         48  6 sidecar PgBouncers x (default_pool_size 6 + reserve_pool_size 2); one "
+                   "shared: 50"));
+    CHECK(contains(plan.out, "pgbouncer topology               sidecar  one beside each instance, at 127.0.0.1:6432\n"));
+    CHECK(contains(plan.out,
+                   "would exceed each sidecar's share of the 50 available (max_connections 100 - reserved 50), floor(50 / 6 "
+                   "instances) = 8; reduced to 6 + 2\n"));
+    const Result explain = run_poolcalc(with({ "--topology", "sidecar", "--explain" }));
+    CHECK(contains(explain.out, "through PgBouncer, the server sees 6 sidecars x (default_pool_size 6 + reserve_pool_size 2) = 48\n"));
+    CHECK(contains(explain.out, "server connections = 6 sidecars x 8 = 48 (one shared PgBouncer: 50)\n"));
+  }
+}
+
 TEST_CASE("pgbouncer: bad input")
 {
-  check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150" },
-                    "pgbouncer: the plan does not need PgBouncer (no PgBouncer trigger applies: 1 instance (at most 5), 50 "
-                    "connections in total (at most 200), 1 service, database location not given); --transaction-pooling asks for it");
+  check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150", "--topology", "mesh" },
+                    "--topology: 'mesh' is not a topology; expected shared (one PgBouncer for every instance) or sidecar (one beside each "
+                    "instance)");
+  check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150", "--topology", "sidecar", "--pgbouncer-host", "pgb" },
+                    "--pgbouncer-host: a sidecar PgBouncer is reached on 127.0.0.1 beside each instance; drop --pgbouncer-host or use "
+                    "--topology shared");
+  check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150", "--pgbouncer-host", "pgb:99999" },
+                    "--pgbouncer-host: the port: expected a whole number from 1 to 65535");
+  check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150", "--pgbouncer-host", "a b" },
+                    "--pgbouncer-host: the host 'a b' cannot be written into a URL or pgbouncer.ini: expected a host name or IP address "
+                    "(letters, digits, '.', '-', '_'), optionally :PORT");
+  check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150", "--pgbouncer-host", "::1" },
+                    "--pgbouncer-host: expected HOST or HOST:PORT, an IPv6 address in brackets: [::1]:6432");
   check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150", "--instances", "6", "--format", "json" },
                     "--format: `poolcalc pgbouncer` always prints pgbouncer.ini (or with --userlist its note); drop --format");
   check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150", "--instances", "6", "--explain" },

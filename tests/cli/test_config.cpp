@@ -227,10 +227,7 @@ TEST_CASE("config: bad input")
   };
   check_usage_error(with({ "config" }), "--for: `poolcalc config` needs a target: " + k_targets);
   check_usage_error(with({ "config", "--for", "mysql" }), "--for: unknown target 'mysql'; expected one of " + k_targets);
-  // 120 VUs x 150 ms on one instance trips no PgBouncer trigger (the seed's plan: a pool of 50).
-  check_usage_error(with({ "config", "--for", "pgbouncer" }),
-                    "pgbouncer: the plan does not need PgBouncer (no PgBouncer trigger applies: 1 instance (at most 5), 50 connections in "
-                    "total (at most 200), 1 service, database location not given); --transaction-pooling asks for it");
+  // (A plan without PgBouncer gets its pgbouncer.ini all the same: tests/cli/test_cmd_pgbouncer.cpp.)
   check_usage_error(with({ "config", "--for", "prisma", "--pgbouncer-version", "1.x" }),
                     "--pgbouncer-version: expected a PgBouncer version such as 1.18.0 or 1.21, got '1.x'");
   check_usage_error(with({ "config", "--for", "prisma", "--pgbouncer-version", "" }),

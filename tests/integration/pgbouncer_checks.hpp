@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,6 +25,15 @@ inline std::vector<std::string> error_lines(const std::string& log)
     }
   }
   return found;
+}
+
+// The figure PgBouncer logs at start: "max expected fd use: N".
+inline std::int64_t logged_fd_use(const std::string& log)
+{
+  const std::string key = "max expected fd use: ";
+  const auto at = log.find(key);
+  REQUIRE_MESSAGE(at != std::string::npos, log);
+  return std::atoll(log.c_str() + at + key.size());
 }
 
 // The userlist, written as `poolcalc pgbouncer --userlist` says: its SELECT line run as a

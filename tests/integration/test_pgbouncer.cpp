@@ -11,6 +11,11 @@
 
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -59,6 +64,60 @@ int key_count(const std::string& ini, const std::string& key)
   return count;
 }
 
+// Sends a protocol 3.0 StartupMessage with `parameters` (user and database among them) to
+// 127.0.0.1:port, as a driver does, and returns PgBouncer's first answer: 'R' (an authentication
+// request: the parameters were accepted) or 'E' with its message text.
+std::string startup_answer(int port, const std::vector<std::pair<std::string, std::string>>& parameters)
+{
+  std::string body;
+  const auto put32 = [](std::string& out, std::uint32_t value) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      out += static_cast<char>((value >> shift) & 0xFF);
+    }
+  };
+  put32(body, 196608); // protocol 3.0 (PostgreSQL's protocol docs, "StartupMessage")
+  for (const auto& [key, value] : parameters) {
+    body += key + '\0' + value + '\0';
+  }
+  body += '\0';
+  std::string packet;
+  put32(packet, static_cast<std::uint32_t>(body.size() + 4));
+  packet += body;
+
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string answer;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      write(fd, packet.data(), packet.size()) == static_cast<ssize_t>(packet.size())) {
+    char buffer[4096];
+    const ssize_t got = read(fd, buffer, sizeof(buffer));
+    if (got > 0) {
+      answer.assign(buffer, static_cast<std::size_t>(got));
+    }
+  }
+  close(fd);
+  if (answer.empty()) {
+    return "no answer";
+  }
+  if (answer[0] != 'E') {
+    return std::string(1, answer[0]);
+  }
+  // ErrorResponse: fields of a type byte and a string; 'M' is the message.
+  for (std::size_t at = 5; at < answer.size() && answer[at] != '\0';) {
+    const char type = answer[at];
+    const std::size_t end = answer.find('\0', at + 1);
+    if (type == 'M') {
+      return "E " + answer.substr(at + 1, end - at - 1);
+    }
+    at = end == std::string::npos ? answer.size() : end + 1;
+  }
+  return "E";
+}
+
 std::int64_t number(const std::map<std::string, std::string>& row, const std::string& column)
 {
   const auto found = row.find(column);
@@ -96,9 +155,12 @@ TEST_CASE("poolcalc pgbouncer: a real PgBouncer serves more clients than its poo
   CHECK(userlist.starts_with("\"app\" \"SCRAM-SHA-256$"));
   CHECK(std::count(userlist.begin(), userlist.end(), '\n') == 1);
 
+  // The file lets the URL's role read the console over TCP (SHOW POOLS below, with the file as
+  // written).
+  CHECK(ini.out.find("\nstats_users = app\n") != std::string::npos);
+
   PgBouncerServer bouncer;
-  std::map<std::string, std::string> keys = bouncer.test_bed_keys();
-  keys["stats_users"] = k_role; // SHOW POOLS on the admin console, for the test only
+  const std::map<std::string, std::string> keys = bouncer.test_bed_keys();
   const std::string adapted = set_pgbouncer_keys(ini.out, keys);
   // Only the test bed's keys changed, each set once.
   CHECK(lines_without_keys(adapted, keys) == lines_without_keys(ini.out, keys));
@@ -222,6 +284,76 @@ TEST_CASE("PgBouncer refuses a broken pgbouncer.ini, and the test bed sees it")
     CHECK(started.exit_code != 0);
     CHECK(started.output.find("invalid value \"transactional\" for parameter pool_mode") != std::string::npos);
     CHECK_FALSE(error_lines(bouncer.log()).empty());
+  }
+}
+
+TEST_CASE("poolcalc pgbouncer: the file accepts the startup parameters drivers send, and PgBouncer's open-file figure")
+{
+  // PgBouncer checks a client's startup parameters before it authenticates, so no server is needed:
+  // an authentication request ('R') means the parameters were accepted.
+  const Result ini = run_poolcalc(workload("postgresql://app@127.0.0.1:5432/chat"));
+  REQUIRE_MESSAGE(ini.exit_code == 0, ini.err);
+  const std::string userlist = "\"app\" \"md5e2ac3f8c1ee4a23f6d43bbd2a4ccfe9e\"\n"; // one role, any md5 hash
+  CHECK(ini.out.find("\nignore_startup_parameters = extra_float_digits\n") != std::string::npos);
+
+  // pgJDBC 42.5.5 (Debian 12's libpostgresql-jdbc-java), ConnectionFactoryImpl.getParametersForStartup():
+  // user, database, client_encoding, DateStyle, TimeZone and extra_float_digits 2 (3 and
+  // application_name with assumeMinServerVersion >= 9.0).
+  const std::vector<std::pair<std::string, std::string>> pgjdbc = {
+    { "user", "app" },      { "database", "chat" }, { "client_encoding", "UTF8" },
+    { "DateStyle", "ISO" }, { "TimeZone", "UTC" },  { "extra_float_digits", "2" },
+  };
+  std::vector<std::pair<std::string, std::string>> pgjdbc_9 = pgjdbc;
+  pgjdbc_9.back().second = "3";
+  pgjdbc_9.emplace_back("application_name", "chat-api");
+  // node-postgres 8 (Client.getStartupConf()), libpq (psycopg2) and pgx send user, database and
+  // application_name when it is set.
+  const std::vector<std::pair<std::string, std::string>> node = { { "user", "app" },
+                                                                  { "database", "chat" },
+                                                                  { "application_name", "chat-api" } };
+
+  SUBCASE("the file as written")
+  {
+    PgBouncerServer bouncer;
+    const StartResult started = bouncer.start(set_pgbouncer_keys(ini.out, bouncer.test_bed_keys()), userlist);
+    REQUIRE_MESSAGE(started.exit_code == 0, started.output);
+    CHECK(startup_answer(bouncer.port(), pgjdbc) == "R");
+    CHECK(startup_answer(bouncer.port(), pgjdbc_9) == "R");
+    CHECK(startup_answer(bouncer.port(), node) == "R");
+    // search_path (pgJDBC's currentSchema) is refused, not dropped: the file does not ignore it.
+    std::vector<std::pair<std::string, std::string>> schema = node;
+    schema.emplace_back("search_path", "chat");
+    CHECK(startup_answer(bouncer.port(), schema) == "E unsupported startup parameter: search_path");
+
+    // PgBouncer's own open-file figure, logged at start (src/main.c check_limits(): max_client_conn
+    // + 10, + the admin console's pool of 2, + default_pool_size for each user it knows: the
+    // auth_file's one role and its own "pgbouncer" admin user), against the file's comment.
+    const std::int64_t max_client_conn = ini_number(ini.out, "max_client_conn");
+    const std::int64_t default_pool_size = ini_number(ini.out, "default_pool_size");
+    const std::int64_t logged = logged_fd_use(bouncer.log());
+    MESSAGE("max expected fd use logged by PgBouncer 1.18: ",
+            logged,
+            " (max_client_conn ",
+            max_client_conn,
+            ", default_pool_size ",
+            default_pool_size,
+            ")");
+    CHECK(logged == max_client_conn + 12 + default_pool_size * 2);
+    CHECK(ini.out.find("PgBouncer expects to need " + std::to_string(logged) + " open files") != std::string::npos);
+    CHECK(ini.out.find("set LimitNOFILE=" + std::to_string(logged) + " ") != std::string::npos);
+    CHECK(error_lines(bouncer.log()).empty());
+  }
+  SUBCASE("without ignore_startup_parameters pgJDBC is refused, as the issue reported")
+  {
+    std::string without = ini.out;
+    const auto at = without.find("\nignore_startup_parameters = extra_float_digits\n");
+    REQUIRE(at != std::string::npos);
+    without.erase(at + 1, std::string("ignore_startup_parameters = extra_float_digits\n").size());
+    PgBouncerServer bouncer;
+    const StartResult started = bouncer.start(set_pgbouncer_keys(without, bouncer.test_bed_keys()), userlist);
+    REQUIRE_MESSAGE(started.exit_code == 0, started.output);
+    CHECK(startup_answer(bouncer.port(), pgjdbc) == "E unsupported startup parameter: extra_float_digits");
+    CHECK(startup_answer(bouncer.port(), node) == "R");
   }
 }
 

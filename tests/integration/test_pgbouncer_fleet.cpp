@@ -184,6 +184,11 @@ TEST_CASE("poolcalc config --fleet: PgBouncer accepts the example fleet's pgboun
   MESSAGE("PgBouncer's log:\n", log);
   CHECK(log.find("process up: PgBouncer") != std::string::npos);
   CHECK(error_lines(log).empty());
+  // The open files the file's comment expects are the ones PgBouncer logs, its auth_file holding
+  // the fleet's two roles.
+  const std::int64_t logged = logged_fd_use(log);
+  MESSAGE("max expected fd use logged by PgBouncer 1.18 for the example fleet: ", logged);
+  CHECK(files.ini.find("PgBouncer expects to need " + std::to_string(logged) + " open files") != std::string::npos);
 }
 
 } // namespace poolcalc::test
