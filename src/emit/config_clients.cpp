@@ -369,8 +369,8 @@ std::vector<ConfigFile> render_prisma_adapter(const ConfigInput& input, const Co
         "// parameter to these fields). Times in milliseconds.\n";
   js += js_module_comment(options.module);
   if (old_pgbouncer(input, options)) {
-    js += fmt::format("// PgBouncer {} (before {}) has no prepared statements: node-postgres prepares only queries\n"
-                      "// given a `name`, so give none.\n",
+    js += fmt::format("// PgBouncer {} (before {}) has no prepared statements: @prisma/adapter-pg sends unnamed ones\n"
+                      "// unless its statementNameGenerator option is set, which it is not here.\n",
                       to_string(options.pgbouncer_version),
                       to_string(k_pgbouncer_prepared_statements));
   }
