@@ -129,10 +129,11 @@ poolcalc::expected<PackageJsonFacts, std::string> parse_package_json(std::string
 // "cjs" or "esm" (also "commonjs", "module"); an error string otherwise.
 poolcalc::expected<JsModule, std::string> parse_js_module(std::string_view text);
 
-// A URL with the parameters only one client reads taken out (Prisma's connection_limit,
-// pool_timeout, pgbouncer, statement_cache_size, socket_timeout; pgx's pool_* and query-mode
-// keys): psql refuses them ("invalid URI query parameter"), libpq and psycopg2 too ("invalid
-// connection option"). Every other parameter stays as given.
+// A URL with the pool parameters only one client reads taken out (Prisma's connection_limit,
+// pool_timeout, max_connection_lifetime, max_idle_connection_lifetime, pgbouncer,
+// statement_cache_size, socket_timeout; pgx's pool_* and query-mode keys): psql refuses them
+// ("invalid URI query parameter"), libpq and psycopg2 too ("invalid connection option"). Every
+// other parameter stays as given.
 DatabaseUrl without_client_params(const DatabaseUrl& url);
 
 // The parameters without_client_params takes out.

@@ -155,6 +155,8 @@ const std::vector<std::string_view>& client_only_params()
   static const std::vector<std::string_view> keys = {
     "connection_limit",
     "pool_timeout",
+    "max_connection_lifetime",
+    "max_idle_connection_lifetime",
     "pgbouncer",
     "statement_cache_size",
     "socket_timeout",

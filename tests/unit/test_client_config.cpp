@@ -325,6 +325,10 @@ TEST_CASE("without_client_params and valid_application_name")
   const auto url = *DatabaseUrl::parse("postgresql://h/db?connection_limit=5&sslmode=require&pgbouncer=true&pool_max_conns=9"
                                        "&connect_timeout=3&pool_timeout=1&application_name=x");
   CHECK(without_client_params(url).to_string() == "postgresql://h/db?sslmode=require&connect_timeout=3&application_name=x");
+  // Prisma's pool lifetimes (quaint's URL parser) go too; its schema stays (not a pool setting).
+  CHECK(without_client_params(*DatabaseUrl::parse("postgresql://h/db?max_connection_lifetime=60&schema=app"
+                                                  "&max_idle_connection_lifetime=30"))
+          .to_string() == "postgresql://h/db?schema=app");
   CHECK(valid_application_name("chat-api_2.0"));
   CHECK(valid_application_name(std::string(63, 'a')));
   CHECK_FALSE(valid_application_name(std::string(64, 'a'))); // NAMEDATALEN - 1 = 63 bytes
