@@ -9,6 +9,7 @@
 #include "common.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cctype>
 
@@ -381,7 +382,15 @@ std::vector<ConfigFile> render_prisma_adapter(const ConfigInput& input, const Co
   } else {
     js += "const { PrismaClient } = require(\"@prisma/client\");\nconst { PrismaPg } = require(\"@prisma/adapter-pg\");\n\n";
   }
-  js += "const adapter = new PrismaPg({\n" + pg_pool_options(input, true) + "});\n\n";
+  // Prisma 6 read the schema from the URL's `schema`; PrismaPg takes it as an option of its own.
+  std::string schema_option;
+  if (input.server_url) {
+    if (const auto name = input.server_url->param("schema"); name && !name->empty()) {
+      js += "// The URL's schema: Prisma 7 reads it from PrismaPg's own `schema` option.\n";
+      schema_option = ", { schema: " + nlohmann::json(*name).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + " }";
+    }
+  }
+  js += "const adapter = new PrismaPg({\n" + pg_pool_options(input, true) + "}" + schema_option + ");\n\n";
   if (options.module == JsModule::esm) {
     js += "export const prisma = new PrismaClient({ adapter });\n";
   } else {

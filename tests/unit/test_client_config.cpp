@@ -288,6 +288,13 @@ TEST_CASE("render_config_prisma: Prisma 7, the PrismaPg adapter's pg.Pool")
     CHECK(contains(file(files, "prisma.config.ts").content, "    url: env(\"DIRECT_URL\"),\n"));
     CHECK_FALSE(contains(file(files, ".env").content, "pgbouncer=true\""));
   }
+  SUBCASE("the URL's schema becomes PrismaPg's schema option")
+  {
+    ConfigInput input = seed_input();
+    input.server_url = *DatabaseUrl::parse(k_seed_url + "?schema=chat%22app");
+    const auto files = render_config_prisma(input, {});
+    CHECK(contains(file(files, "prisma.js").content, "}, { schema: \"chat\\\"app\" });\n"));
+  }
   SUBCASE("an ES module: prisma.mjs")
   {
     ConfigOptions options;
