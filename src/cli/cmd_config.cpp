@@ -44,8 +44,8 @@ std::vector<OptionDecl> config_options()
     option("--service", "NAME", "with --fleet: the service a client target configures (pgbouncer and postgresql-conf: the fleet)"),
     option("--app",
            "NAME",
-           fmt::format("the application_name every client snippet sets: letters, digits, . _ -, at most 63 (default: the URL's, "
-                       "else the fleet service's name, else {})",
+           fmt::format("the application_name every client snippet sets: letters, digits, . _ -, at most 63 (default: the fleet "
+                       "service's name, else the URL's, else {})",
                        k_default_application_name)),
     option("--prisma-version",
            "N",
