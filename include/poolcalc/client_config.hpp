@@ -23,6 +23,13 @@
 
 namespace poolcalc {
 
+// The application_name a snippet sets when neither --app, the URL nor a fleet names one.
+inline constexpr std::string_view k_default_application_name = "poolcalc-sized";
+
+// Whether `name` can be an application_name written unquoted into every snippet: 1-63 characters
+// (PostgreSQL truncates at NAMEDATALEN - 1 = 63 bytes), each a letter, digit, '.', '_' or '-'.
+bool valid_application_name(std::string_view name);
+
 // Parses "X.Y.Z" or "X.Y" (each part 0-9999, digits only). Returns an error string naming what
 // is accepted otherwise.
 poolcalc::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::string_view text);
@@ -53,6 +60,8 @@ struct ConfigInput
   std::string pgbouncer_ini_command = "poolcalc pgbouncer"; // what writes that pgbouncer.ini
   std::optional<PgBouncerConfig> pgbouncer_config;          // PgBouncer's own file, when it is in the plan
   bool fleet_role = false;                                  // a fleet service's own role in server_url: its password was not given
+  std::string application_name = std::string(k_default_application_name); // what every snippet sets (--app, the URL's, the
+                                                                          // fleet service's name, or k_default_application_name)
 
   // Prisma's own defaults (rules: [prisma_defaults]), shown beside the chosen values.
   std::string prisma_default_connection_limit; // "physical CPUs x 2 + 1"
@@ -83,12 +92,55 @@ ConfigInput config_input(const Fleet& fleet, const FleetService& service, const 
 // service's pool directly; [database]'s max_connections and reserve.
 ConfigInput config_input(const Fleet& fleet, const Rules& rules);
 
+// The module system of a JavaScript project: CommonJS (require, what `npm init` makes: no "type"
+// in package.json) or ES modules ("type": "module").
+enum class JsModule
+{
+  commonjs,
+  esm,
+};
+
+// The current Prisma ORM major (npm @prisma/client 7.x) and the oldest one poolcalc writes for.
+inline constexpr int k_default_prisma_major = 7;
+inline constexpr int k_min_prisma_major = 4;
+// pgx majors: 5 is upstream's current, 4 what Debian 12 ships (golang-github-jackc-pgx-v4-dev).
+inline constexpr int k_default_pgx_major = 5;
+
 // What the user chose beside the plan.
 struct ConfigOptions
 {
   PgBouncerVersion pgbouncer_version = k_default_pgbouncer_version;
   int server_version = k_default_server_version;
+  int prisma_major = k_default_prisma_major; // <= 6: URL parameters; >= 7: the PrismaPg adapter's pg.Pool
+  JsModule module = JsModule::commonjs;      // node-postgres and Prisma 7's client file
+  int pgx_major = k_default_pgx_major;       // 4 or 5: the pgx API of the Go targets
 };
+
+// What a project's package.json says: the Prisma major its @prisma/client (or prisma) range asks
+// for, and its module system ("type": "module"). A field not there is none.
+struct PackageJsonFacts
+{
+  std::optional<int> prisma_major;
+  std::optional<JsModule> module;
+};
+
+// Reads package.json text (nlohmann-json). A range's major is its first number ("^7.10.0",
+// "~6.2", ">=7", "7.x"); a range with none ("latest", "*", a tag or URL) says nothing. Errors: not
+// JSON, not an object, a dependency that is not a string, a "type" other than "module"/"commonjs".
+poolcalc::expected<PackageJsonFacts, std::string> parse_package_json(std::string_view text);
+
+// "cjs" or "esm" (also "commonjs", "module"); an error string otherwise.
+poolcalc::expected<JsModule, std::string> parse_js_module(std::string_view text);
+
+// A URL with the pool parameters only one client reads taken out (Prisma's connection_limit,
+// pool_timeout, max_connection_lifetime, max_idle_connection_lifetime, pgbouncer,
+// statement_cache_size, socket_timeout; pgx's pool_* and query-mode keys): psql refuses them
+// ("invalid URI query parameter"), libpq and psycopg2 too ("invalid connection option"). Every
+// other parameter stays as given.
+DatabaseUrl without_client_params(const DatabaseUrl& url);
+
+// The parameters without_client_params takes out.
+const std::vector<std::string_view>& client_only_params();
 
 // One file of a snippet: a name ("schema.prisma", ".env") and its whole text.
 struct ConfigFile
@@ -129,8 +181,9 @@ std::vector<ConfigFile> render_config_postgresql_conf(const ConfigInput& input, 
 bool url_reaches_pgbouncer(const ConfigInput& input);
 
 // The URL an application connects to: the URL as given, whose host and port poolcalc never
-// changes. When it reaches PgBouncer, it names the service's [databases] entry (a fleet's
-// PoolerEndpoint::database). None without a URL.
+// changes, without another client's parameters (without_client_params), and with its
+// application_name, if it has one, set to the input's. When it reaches PgBouncer, it names the
+// service's [databases] entry (a fleet's PoolerEndpoint::database). None without a URL.
 std::optional<DatabaseUrl> connect_url(const ConfigInput& input);
 
 // Prisma's DATABASE_URL: connect_url with connection_limit, pool_timeout and connect_timeout,

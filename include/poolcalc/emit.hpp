@@ -37,6 +37,7 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
 
 // The .env snippet (docs/model.md, "The application's URLs"), with the full DATABASE_URL: the only
 // output that shows a password, because the user asked for the snippet.
+// With `poolcalc env --for CLIENT`: EnvFor, below.
 std::string render_env(const Plan& plan);
 
 // The variables the .env snippet sets, in its order: DATABASE_URL (when there is a URL) and
@@ -49,8 +50,22 @@ struct EnvVariable
   std::string key;
   std::string value;
   bool quoted = false;
+  std::vector<std::string> comments{}; // the snippet's comment lines above it (without "# ")
 };
+
+// `poolcalc env --for CLIENT`: the client that reads the .env. With none, DATABASE_URL carries no
+// client's own parameter and the pool variables are marked as the application's own; with a
+// client, each pool variable names the line of that client's code that reads it, and Prisma 6
+// (and older) gets its URL parameters (docs/clients.md, "poolcalc env --for CLIENT").
+struct EnvFor
+{
+  std::string client{}; // "" or a client target of `poolcalc config` (prisma, node-postgres, hikaricp, ...)
+  int prisma_major = 7; // with client "prisma": <= 6 puts the pool parameters in DATABASE_URL
+};
+
+std::vector<EnvVariable> env_variables(const Plan& plan, const EnvFor& target);
 std::vector<EnvVariable> env_variables(const Plan& plan);
+std::string render_env(const Plan& plan, const EnvFor& target);
 
 // "120 VUs, 150 ms per query -> pool of 50 per instance (direct to PostgreSQL)": the snippet's
 // first comment line.

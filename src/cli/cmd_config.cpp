@@ -42,9 +42,99 @@ std::vector<OptionDecl> config_options()
                        k_default_server_version)),
     option("--fleet", "FILE", "take the workloads from a fleet file (docs/fleet.md) instead of the sizing flags"),
     option("--service", "NAME", "with --fleet: the service a client target configures (pgbouncer and postgresql-conf: the fleet)"),
+    option("--app",
+           "NAME",
+           fmt::format("the application_name every client snippet sets: letters, digits, . _ -, at most 63 (default: the fleet "
+                       "service's name, else the URL's, else {})",
+                       k_default_application_name)),
+    option("--prisma-version",
+           "N",
+           fmt::format("prisma: the Prisma ORM major, {}-{} (default {}, or --package-json's): 7 configures the PrismaPg "
+                       "adapter's pg.Pool, 6 and older DATABASE_URL's parameters",
+                       k_min_prisma_major,
+                       k_default_prisma_major,
+                       k_default_prisma_major)),
+    option("--module",
+           "MODULE",
+           "node-postgres and prisma: the project's module system (default cjs, as `npm init` makes, or --package-json's "
+           "\"type\"): cjs writes NAME.js with require, esm NAME.mjs with import"),
+    option("--package-json",
+           "FILE",
+           "node-postgres and prisma: read the project's package.json: @prisma/client's (or prisma's) range gives "
+           "--prisma-version, \"type\": \"module\" gives --module esm; flags given win"),
+    option("--pgx-version",
+           "N",
+           fmt::format("go-database-sql and pgx: the pgx major, 4 (Debian 12's 4.15) or 5 (upstream's current; default {})",
+                       k_default_pgx_major)),
   };
   options.front().choices = std::move(targets);
   return options;
+}
+
+namespace {
+
+// The targets `poolcalc env --for` takes: the client libraries (not pgbouncer, postgresql-conf).
+std::vector<std::string> env_clients()
+{
+  std::vector<std::string> names;
+  for (const ConfigTarget& target : config_targets()) {
+    if (target.name != "pgbouncer" && target.name != "postgresql-conf") {
+      names.emplace_back(target.name);
+    }
+  }
+  return names;
+}
+
+} // namespace
+
+std::vector<OptionDecl> env_for_options()
+{
+  const auto option = [](std::string flag, std::string type_name, std::string help) {
+    return OptionDecl{ std::move(flag), std::move(type_name), std::move(help), OptionKind::value, "", {}, {}, false, false, {} };
+  };
+  std::vector<OptionDecl> options = {
+    option("--for",
+           "CLIENT",
+           fmt::format("the client that reads the .env: {} (default: none, a URL every client reads)", fmt::join(env_clients(), ", "))),
+    option("--prisma-version",
+           "N",
+           fmt::format("with --for prisma: the Prisma ORM major, {}-{} (default {}): 6 and older put the pool in DATABASE_URL",
+                       k_min_prisma_major,
+                       k_default_prisma_major,
+                       k_default_prisma_major)),
+  };
+  options.front().choices = env_clients();
+  return options;
+}
+
+poolcalc::expected<EnvFor, std::string> env_for(const Given& given)
+{
+  EnvFor target;
+  const auto client = given.value("--for");
+  if (client) {
+    const auto names = env_clients();
+    if (std::find(names.begin(), names.end(), *client) == names.end()) {
+      return poolcalc::unexpected(
+        fmt::format("--for: `poolcalc env` takes a client library: {}; got '{}'{}",
+                    fmt::join(names, ", "),
+                    user_text(*client),
+                    find_config_target(*client) != nullptr ? fmt::format(" (poolcalc config --for {})", *client) : ""));
+    }
+    target.client = *client;
+  }
+  if (const auto version = given.value("--prisma-version")) {
+    if (target.client != "prisma") {
+      return poolcalc::unexpected(std::string("--prisma-version: only with --for prisma"));
+    }
+    if (version->size() != 1 || (*version)[0] < '0' + k_min_prisma_major || (*version)[0] > '0' + k_default_prisma_major) {
+      return poolcalc::unexpected(fmt::format("--prisma-version: expected a Prisma ORM major from {} to {}, got '{}'",
+                                              k_min_prisma_major,
+                                              k_default_prisma_major,
+                                              user_text(*version)));
+    }
+    target.prisma_major = (*version)[0] - '0';
+  }
+  return target;
 }
 
 std::string config_notes()
@@ -58,11 +148,10 @@ std::string config_notes()
 
 ConfigArgs config_args(const Given& given)
 {
-  return { given.value("--for"),
-           given.value("--pgbouncer-version"),
-           given.value("--server-version"),
-           given.value("--fleet"),
-           given.value("--service") };
+  return { given.value("--for"),    given.value("--pgbouncer-version"), given.value("--server-version"),
+           given.value("--fleet"),  given.value("--service"),           given.value("--prisma-version"),
+           given.value("--module"), given.value("--pgx-version"),       given.value("--package-json"),
+           given.value("--app") };
 }
 
 Outcome run_config(Invocation& invocation)
@@ -112,6 +201,77 @@ poolcalc::expected<ConfigRequest, std::string> validate_config_args(const Config
     request.options.server_version = *version;
     request.server_version_given = true;
   }
+  const std::string_view target = request.target->name;
+  const bool javascript = target == "prisma" || target == "node-postgres";
+  const bool go = target == "go-database-sql" || target == "pgx";
+  const bool client = target != "pgbouncer" && target != "postgresql-conf";
+  if (args.app && !client) {
+    return poolcalc::unexpected(fmt::format("--app: --for {} sets no application_name; it is for the client targets", target));
+  }
+  if (args.app) {
+    if (!valid_application_name(*args.app)) {
+      return poolcalc::unexpected(fmt::format(
+        "--app: expected 1-63 letters, digits, '.', '_' or '-' (it is written into every snippet as is), got '{}'", user_text(*args.app)));
+    }
+    request.application_name = *args.app;
+  }
+  if (args.prisma_version && target != "prisma") {
+    return poolcalc::unexpected(fmt::format("--prisma-version: only with --for prisma, not --for {}", target));
+  }
+  if (args.module && !javascript) {
+    return poolcalc::unexpected(fmt::format("--module: only with --for node-postgres or prisma, not --for {}", target));
+  }
+  if (args.package_json && !javascript) {
+    return poolcalc::unexpected(fmt::format("--package-json: only with --for node-postgres or prisma, not --for {}", target));
+  }
+  if (args.pgx_version && !go) {
+    return poolcalc::unexpected(fmt::format("--pgx-version: only with --for go-database-sql or pgx, not --for {}", target));
+  }
+  if (args.package_json) {
+    auto text = read_file(*args.package_json);
+    if (!text) {
+      return poolcalc::unexpected(fmt::format("--package-json: {}", text.error()));
+    }
+    auto facts = parse_package_json(*text);
+    if (!facts) {
+      return poolcalc::unexpected(fmt::format("--package-json: {}: {}", user_text(*args.package_json), facts.error()));
+    }
+    if (facts->module) {
+      request.options.module = *facts->module;
+    }
+    if (facts->prisma_major && target == "prisma" && !args.prisma_version) {
+      if (*facts->prisma_major < k_min_prisma_major || *facts->prisma_major > k_default_prisma_major) {
+        return poolcalc::unexpected(
+          fmt::format("--package-json: {} asks for Prisma {}; poolcalc writes for Prisma {} to {}: give --prisma-version",
+                      user_text(*args.package_json),
+                      *facts->prisma_major,
+                      k_min_prisma_major,
+                      k_default_prisma_major));
+      }
+      request.options.prisma_major = *facts->prisma_major;
+    }
+  }
+  if (args.prisma_version) {
+    const auto& v = *args.prisma_version;
+    if (v.size() != 1 || v[0] < '0' + k_min_prisma_major || v[0] > '0' + k_default_prisma_major) {
+      return poolcalc::unexpected(fmt::format(
+        "--prisma-version: expected a Prisma ORM major from {} to {}, got '{}'", k_min_prisma_major, k_default_prisma_major, user_text(v)));
+    }
+    request.options.prisma_major = v[0] - '0';
+  }
+  if (args.module) {
+    auto module = parse_js_module(*args.module);
+    if (!module) {
+      return poolcalc::unexpected("--module: " + module.error());
+    }
+    request.options.module = *module;
+  }
+  if (args.pgx_version) {
+    if (*args.pgx_version != "4" && *args.pgx_version != "5") {
+      return poolcalc::unexpected(fmt::format("--pgx-version: expected 4 or 5, got '{}'", user_text(*args.pgx_version)));
+    }
+    request.options.pgx_major = *args.pgx_version == "4" ? 4 : 5;
+  }
   if (args.service && !args.fleet) {
     return poolcalc::unexpected(fmt::format("--service: only with --fleet FILE (the service of a fleet file to configure)"));
   }
@@ -132,7 +292,11 @@ poolcalc::expected<std::string, std::string> render_config(const ConfigRequest& 
       return poolcalc::unexpected(checked.error());
     }
   }
-  const std::vector<ConfigFile> files = request.target->render(config_input(plan, rules), request.options);
+  ConfigInput input = config_input(plan, rules);
+  if (request.application_name) {
+    input.application_name = *request.application_name;
+  }
+  const std::vector<ConfigFile> files = request.target->render(input, request.options);
   return format == Format::json ? render_config_json(request.target->name, files) : render_config_text(files);
 }
 
@@ -196,6 +360,9 @@ Outcome run_config_fleet(const ConfigRequest& request, const std::string& sizing
         "--service: no service '{}' in {}; expected one of {}", user_text(*request.service), *request.fleet, fmt::join(names, ", ")));
     }
     input = config_input(fleet, *found, rules);
+    if (request.application_name) {
+      input.application_name = *request.application_name;
+    }
   }
   const std::vector<ConfigFile> files = request.target->render(input, options);
   std::string output = format == Format::json ? render_config_json(target, files) : render_config_text(files);

@@ -1,11 +1,13 @@
 #pragma once
 // `poolcalc config --for TARGET`: the snippet of one client library, pooler or server, sized by
 // the plan (include/poolcalc/client_config.hpp). Takes every sizing flag and --config; its own
-// flags are --for, --pgbouncer-version, --server-version, --fleet and --service.
+// flags are --for, --pgbouncer-version, --server-version, --fleet, --service, and for the
+// client targets --app, --prisma-version, --module, --package-json and --pgx-version.
 
 #include "commands.hpp"
 
 #include "poolcalc/client_config.hpp"
+#include "poolcalc/emit.hpp"
 #include "poolcalc/expected.hpp"
 #include "poolcalc/findings.hpp"
 #include "poolcalc/fleet.hpp"
@@ -26,6 +28,11 @@ struct ConfigArgs
   std::optional<std::string> server_version;
   std::optional<std::string> fleet;
   std::optional<std::string> service;
+  std::optional<std::string> prisma_version; // --prisma-version
+  std::optional<std::string> module;         // --module
+  std::optional<std::string> pgx_version;    // --pgx-version
+  std::optional<std::string> package_json;   // --package-json FILE
+  std::optional<std::string> app;            // --app NAME
 };
 
 // What --for and the versions ask for, validated.
@@ -33,13 +40,21 @@ struct ConfigRequest
 {
   const ConfigTarget* target = nullptr;
   ConfigOptions options;
-  bool server_version_given = false;  // else a fleet's [database] version is used
-  std::optional<std::string> fleet;   // --fleet FILE
-  std::optional<std::string> service; // --service NAME
+  bool server_version_given = false;           // else a fleet's [database] version is used
+  std::optional<std::string> fleet;            // --fleet FILE
+  std::optional<std::string> service;          // --service NAME
+  std::optional<std::string> application_name; // --app NAME: replaces ConfigInput::application_name
 };
 
 // config's own options: --for (its values: config_targets()), the versions, --fleet, --service.
 std::vector<OptionDecl> config_options();
+
+// `poolcalc env`'s own --for CLIENT and --prisma-version N (the client targets of config).
+std::vector<OptionDecl> env_for_options();
+
+// The client `poolcalc env --for` names, validated: one line (without "poolcalc: error: ") for a
+// target that is not a client library, or --prisma-version without --for prisma.
+poolcalc::expected<EnvFor, std::string> env_for(const Given& given);
 
 // The text of `poolcalc config --help` after the options: the targets, one line each.
 std::string config_notes();

@@ -710,10 +710,10 @@ void report_url_notes(std::ostream& err, const Plan& plan)
   }
 }
 
-Outcome write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan_fails, std::ostream& err)
+Outcome write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan_fails, std::ostream& err, const EnvFor& client)
 {
   std::vector<std::pair<std::string, std::string>> values;
-  for (const EnvVariable& variable : env_variables(plan)) {
+  for (const EnvVariable& variable : env_variables(plan, client)) {
     values.emplace_back(variable.key, variable.value);
   }
   const auto update = update_dotenv(target.dotenv, values);

@@ -18,6 +18,7 @@
 #include "commands.hpp"
 
 #include "poolcalc/dotenv.hpp"
+#include "poolcalc/emit.hpp"
 #include "poolcalc/expected.hpp"
 #include "poolcalc/scenario.hpp"
 #include "poolcalc/sizing.hpp"
@@ -117,6 +118,7 @@ void report_url_notes(std::ostream& err, const Plan& plan);
 // also in the file, a backup or the new text is removed, any other is kept as the next backup;
 // each is reported. Passwords are masked in everything printed. Returns stdout's text and the
 // exit code, or the failure; notes go to `err`.
-Outcome write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan_fails, std::ostream& err);
+// `client` (poolcalc env --for) decides DATABASE_URL's parameters (env_variables).
+Outcome write_env(const EnvTarget& target, const Plan& plan, bool dry_run, bool plan_fails, std::ostream& err, const EnvFor& client = {});
 
 } // namespace poolcalc::cli

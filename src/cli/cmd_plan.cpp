@@ -1,5 +1,6 @@
 #include "cmd_plan.hpp"
 
+#include "cmd_config.hpp"
 #include "cmd_env_write.hpp"
 #include "progress.hpp"
 
@@ -14,7 +15,7 @@ namespace poolcalc::cli {
 namespace {
 
 // `env --write PATH`: the file is read first; its URL is the base unless --database-url is given.
-Outcome run_env_write(Invocation& invocation)
+Outcome run_env_write(Invocation& invocation, const EnvFor& client)
 {
   const Given& given = invocation.given;
   const bool dry_run = given.has("--dry-run");
@@ -37,7 +38,7 @@ Outcome run_env_write(Invocation& invocation)
     return poolcalc::unexpected(planned.error());
   }
   const bool plan_fails = plan_code(*planned, invocation.err, true) == k_exit_plan_fails;
-  return write_env(*target, planned->plan, dry_run, plan_fails, invocation.err);
+  return write_env(*target, planned->plan, dry_run, plan_fails, invocation.err, client);
 }
 
 // A progress line on stderr while simulations run, when stderr is a terminal.
@@ -87,8 +88,12 @@ Outcome run_size(Invocation& invocation)
   if (given.has("--dry-run") && !given.has("--write")) {
     return poolcalc::unexpected(Failure{ k_exit_usage, "--dry-run: only with --write PATH (poolcalc env --write PATH --dry-run ...)" });
   }
+  const auto client = env_for(given);
+  if (!client) {
+    return poolcalc::unexpected(Failure{ k_exit_usage, client.error() });
+  }
   if (given.has("--write")) {
-    return run_env_write(invocation);
+    return run_env_write(invocation, *client);
   }
   const Loaded& loaded = invocation.loaded;
   auto planned = make_plan(loaded, show_progress(invocation));
@@ -103,7 +108,7 @@ Outcome run_size(Invocation& invocation)
     return Output{ render_markdown(plan, planned->findings), plan_code(*planned, invocation.err, false) };
   case Format::env:
     report_url_notes(invocation.err, plan);
-    return Output{ render_env(plan), plan_code(*planned, invocation.err, true) };
+    return Output{ render_env(plan, *client), plan_code(*planned, invocation.err, true) };
   default: {
     const auto no_color = invocation.env.getenv("NO_COLOR");
     const TextOptions options{ invocation.env.stdout_is_terminal && !(no_color && !no_color->empty()), loaded.explain };

@@ -141,16 +141,23 @@ CommandSpec size_command(const std::vector<OptionDecl>& sizing_decls)
 
 CommandSpec env_command(const std::vector<OptionDecl>& sizing_decls)
 {
+  // issue 12: --for CLIENT and --prisma-version (cmd_config.cpp, env_for_options).
+  std::vector<OptionDecl> own_options = env_for_options();
+  for (OptionDecl& option :
+       std::vector<OptionDecl>{ format_option({ Format::env }, Format::env), explain_option(true), write_option(), dry_run_option() }) {
+    own_options.push_back(std::move(option));
+  }
   return {
     Command::env,
     "env",
-    "the .env snippet: DATABASE_URL with the pool parameters, and the pool variables",
-    sizing_command(sizing_decls, { format_option({ Format::env }, Format::env), explain_option(true), write_option(), dry_run_option() }),
+    "the .env snippet: DATABASE_URL for any client (or --for CLIENT's), and the pool variables",
+    sizing_command(sizing_decls, std::move(own_options)),
     { Format::env },
     Format::env,
     k_need_rules | k_need_config_file | k_need_database_url | k_need_plan,
     std::string(k_sizing_notes) + "\nThe password is printed here (the snippet carries it); docs/usage.md, \"Updating a .env file\".",
     { { "poolcalc env --vus 120 --query-ms 150 --database-url postgresql://app@localhost:5432/chat", "the .env lines to paste" },
+      { "poolcalc env --for sqlalchemy --vus 120 --query-ms 150", "the same, each pool variable with the line of Python that reads it" },
       { "poolcalc env --vus 120 --query-ms 150 --write .env --dry-run",
         "the keys it would change in .env, current against recommended; without --dry-run it writes them" } },
     {},

@@ -64,6 +64,123 @@ poolcalc::expected<PgBouncerVersion, std::string> parse_pgbouncer_version(std::s
   return version;
 }
 
+bool valid_application_name(std::string_view name)
+{
+  return !name.empty() && name.size() <= 63 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
+}
+
+poolcalc::expected<JsModule, std::string> parse_js_module(std::string_view text)
+{
+  if (text == "cjs" || text == "commonjs") {
+    return JsModule::commonjs;
+  }
+  if (text == "esm" || text == "module") {
+    return JsModule::esm;
+  }
+  return poolcalc::unexpected(fmt::format("expected cjs (CommonJS: require) or esm (ES modules: import), got '{}'", user_text(text)));
+}
+
+namespace {
+
+// The major of an npm version range: its first run of digits, when nothing but range operators,
+// spaces and a 'v' come before it ("^7.10.0", "~6.2", ">=7 <8", "v7", "7.x"). None for "latest",
+// "*", a tag, a URL or a path.
+std::optional<int> range_major(std::string_view range)
+{
+  std::size_t i = 0;
+  while (i < range.size() &&
+         (range[i] == '^' || range[i] == '~' || range[i] == '>' || range[i] == '=' || range[i] == ' ' || range[i] == 'v')) {
+    ++i;
+  }
+  std::size_t end = i;
+  while (end < range.size() && end - i < 4 && range[end] >= '0' && range[end] <= '9') {
+    ++end;
+  }
+  if (end == i || (end < range.size() && range[end] != '.' && range[end] != ' ' && range[end] != '<')) {
+    return std::nullopt;
+  }
+  int major = 0;
+  std::from_chars(range.data() + i, range.data() + end, major);
+  return major;
+}
+
+} // namespace
+
+poolcalc::expected<PackageJsonFacts, std::string> parse_package_json(std::string_view text)
+{
+  const nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
+  if (json.is_discarded()) {
+    return poolcalc::unexpected(std::string("not valid JSON"));
+  }
+  if (!json.is_object()) {
+    return poolcalc::unexpected(std::string("not a JSON object"));
+  }
+  PackageJsonFacts facts;
+  if (const auto type = json.find("type"); type != json.end()) {
+    if (!type->is_string() || (*type != "module" && *type != "commonjs")) {
+      return poolcalc::unexpected(std::string("\"type\" must be \"module\" or \"commonjs\""));
+    }
+    facts.module = *type == "module" ? JsModule::esm : JsModule::commonjs;
+  }
+  // @prisma/client decides the runtime; the prisma CLI's range is the fallback.
+  for (const char* package : { "@prisma/client", "prisma" }) {
+    for (const char* section : { "dependencies", "devDependencies" }) {
+      const auto deps = json.find(section);
+      if (deps == json.end()) {
+        continue;
+      }
+      if (!deps->is_object()) {
+        return poolcalc::unexpected(fmt::format("\"{}\" must be an object", section));
+      }
+      const auto range = deps->find(package);
+      if (range == deps->end()) {
+        continue;
+      }
+      if (!range->is_string()) {
+        return poolcalc::unexpected(fmt::format("\"{}\".\"{}\" must be a version range (a string)", section, package));
+      }
+      if (!facts.prisma_major) {
+        facts.prisma_major = range_major(range->get<std::string>());
+      }
+    }
+  }
+  return facts;
+}
+
+const std::vector<std::string_view>& client_only_params()
+{
+  // Prisma (docs/clients.md, "prisma") and pgx/pgxpool (pgxpool.ParseConfig, pgx.ParseConfig).
+  static const std::vector<std::string_view> keys = {
+    "connection_limit",
+    "pool_timeout",
+    "max_connection_lifetime",
+    "max_idle_connection_lifetime",
+    "pgbouncer",
+    "statement_cache_size",
+    "socket_timeout",
+    "pool_max_conns",
+    "pool_min_conns",
+    "pool_max_conn_lifetime",
+    "pool_max_conn_idle_time",
+    "pool_health_check_period",
+    "pool_max_conn_lifetime_jitter",
+    "default_query_exec_mode",
+    "statement_cache_capacity",
+    "description_cache_capacity",
+    "prefer_simple_protocol",
+    "statement_cache_mode",
+  };
+  return keys;
+}
+
+DatabaseUrl without_client_params(const DatabaseUrl& url)
+{
+  const auto& keys = client_only_params();
+  return url.keep_params([&](std::string_view key) { return std::find(keys.begin(), keys.end(), key) == keys.end(); });
+}
+
 ConfigInput config_input(const Plan& plan, const Rules& rules)
 {
   ConfigInput input;
@@ -76,6 +193,11 @@ ConfigInput config_input(const Plan& plan, const Rules& rules)
   input.pool_timeout_s = plan.settings.pool_timeout_s;
   input.connect_timeout_s = plan.settings.connect_timeout_s;
   input.server_url = plan.scenario.database_url;
+  if (input.server_url) {
+    if (const auto name = input.server_url->param("application_name"); name && valid_application_name(*name)) {
+      input.application_name = *name;
+    }
+  }
   if (plan.pgbouncer) {
     // Where the application reaches PgBouncer: the address given (--pgbouncer-host, a sidecar's
     // 127.0.0.1), else listen_addr as a placeholder.
@@ -152,6 +274,9 @@ ConfigInput config_input(const Fleet& fleet, const FleetService& service, const 
                                service.plan.pool_size);
   fleet_server_figures(fleet, input);
   input.server_url.reset();
+  if (valid_application_name(service.input.name)) {
+    input.application_name = service.input.name;
+  }
   if (fleet.database.url) {
     input.server_url = fleet.database.url->with_user(service.input.user).with_database(service.input.database);
     input.fleet_role = true;
@@ -190,10 +315,18 @@ bool url_reaches_pgbouncer(const ConfigInput& input)
 
 std::optional<DatabaseUrl> connect_url(const ConfigInput& input)
 {
-  if (!input.server_url || !url_reaches_pgbouncer(input)) {
-    return input.server_url; // the server's own address: PgBouncer's is not known
+  if (!input.server_url) {
+    return std::nullopt;
   }
-  DatabaseUrl url = *input.server_url;
+  DatabaseUrl url = without_client_params(*input.server_url);
+  if (url.param("application_name") && url.param("application_name") != input.application_name) {
+    // A URL's application_name wins over the code's in node-postgres (its parsed URL is applied
+    // last): keep the two the same.
+    url = url.with_param("application_name", input.application_name);
+  }
+  if (!url_reaches_pgbouncer(input)) {
+    return url; // the server's own address: PgBouncer's is not known
+  }
   if (!input.pgbouncer->database.empty() && input.pgbouncer->database != url.database()) {
     url = url.with_database(input.pgbouncer->database);
   }

@@ -9,6 +9,7 @@
 #include "common.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <cctype>
 
@@ -165,24 +166,22 @@ ConfigFile env_file(const ConfigInput& input,
   return { ".env", out };
 }
 
-std::optional<DatabaseUrl> with_params(std::optional<DatabaseUrl> url, const std::vector<std::pair<std::string, std::string>>& params)
-{
-  if (url) {
-    for (const auto& [key, value] : params) {
-      url = url->with_param(key, value);
-    }
-  }
-  return url;
-}
-
 } // namespace
 
-std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const ConfigOptions& options)
+namespace {
+
+// Prisma ORM 4 to 6: the query engine's pool, read from DATABASE_URL's query string.
+std::vector<ConfigFile> render_prisma_url_parameters(const ConfigInput& input, const ConfigOptions& options)
 {
   std::vector<ConfigFile> files;
-  const auto url = prisma_url(input, options.pgbouncer_version);
+  auto url = prisma_url(input, options.pgbouncer_version);
+  if (url) {
+    url = url->with_param("application_name", input.application_name);
+  }
   std::string env = "# file: .env\n" + headline(input, "#");
-  env += "# Prisma ORM (up to v6) reads its pool settings from DATABASE_URL's query string:\n";
+  env += fmt::format("# Prisma ORM {} (4 to 6: the query engine's own pool) reads its pool settings from DATABASE_URL's\n"
+                     "# query string (Prisma 7 reads none of them: --prisma-version 7):\n",
+                     options.prisma_major);
   env += fmt::format("#   connection_limit={}  (default: {})\n", input.pool_size, input.prisma_default_connection_limit);
   env += fmt::format("#   pool_timeout={}  (seconds; default: {}{})\n",
                      whole(input.pool_timeout_s),
@@ -192,6 +191,8 @@ std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const Con
                      whole(input.connect_timeout_s),
                      format_number(input.prisma_default_connect_timeout_s),
                      input.connect_timeout_s == 0 ? "; 0 waits forever" : "");
+  env += fmt::format("#   application_name={}  (default: none; what pg_stat_activity and poolcalc inspect --app group by)\n",
+                     input.application_name);
   const bool reaches = url_reaches_pgbouncer(input);
   if (input.pgbouncer) {
     if (url && reaches) {
@@ -229,10 +230,12 @@ std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const Con
       env += fmt::format("DIRECT_URL={}\n", detail::dotenv_quoted(input.server_url->without_param("pgbouncer").to_string()));
     }
   } else {
-    env += fmt::format("# No --database-url given: add to your DATABASE_URL: ?connection_limit={}&pool_timeout={}&connect_timeout={}\n",
-                       input.pool_size,
-                       whole(input.pool_timeout_s),
-                       whole(input.connect_timeout_s));
+    env += fmt::format(
+      "# No --database-url given: add to your DATABASE_URL: ?connection_limit={}&pool_timeout={}&connect_timeout={}&application_name={}\n",
+      input.pool_size,
+      whole(input.pool_timeout_s),
+      whole(input.connect_timeout_s),
+      input.application_name);
     if (input.pgbouncer) {
       env += fmt::format("# and, once PgBouncer runs ({} writes its pgbouncer.ini), point it at PgBouncer (listen_port {} there){};\n"
                          "# DIRECT_URL is the server's URL as it is.\n",
@@ -265,29 +268,165 @@ std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const Con
   return files;
 }
 
+// "pool.js" (CommonJS) or "pool.mjs" (an ES module whatever package.json says).
+std::string js_name(std::string_view base, JsModule module)
+{
+  return fmt::format("{}.{}", base, module == JsModule::esm ? "mjs" : "js");
+}
+
+std::string js_module_comment(JsModule module)
+{
+  return module == JsModule::esm ? "// An ES module (import/export): the .mjs name makes Node load it as one in any project.\n"
+                                 : "// CommonJS (require/module.exports), what `npm init` makes (no \"type\" in package.json);\n"
+                                   "// --module esm writes an ES module instead.\n";
+}
+
+// The pg.Pool options both node-postgres and Prisma 7's PrismaPg take, indented two spaces.
+// `v6`: name Prisma 6's URL parameter beside each field.
+std::string pg_pool_options(const ConfigInput& input, bool v6)
+{
+  std::string out = "  connectionString: process.env.DATABASE_URL,\n";
+  out += fmt::format("  application_name: \"{}\", // default: none\n", input.application_name);
+  out += fmt::format("  max: {}, // {}default: 10\n", input.pool_size, v6 ? "v6 connection_limit; " : "");
+  out += fmt::format("{}  // default: 0 (wait forever). --pool-timeout {} s; it also bounds opening a connection,\n"
+                     "  // for which pg.Pool has no knob of its own (--connect-timeout {} s).\n",
+                     v6 ? "  // v6 pool_timeout and connect_timeout:\n" : "",
+                     whole(input.pool_timeout_s),
+                     whole(input.connect_timeout_s));
+  out += fmt::format("  connectionTimeoutMillis: {},\n", milliseconds(input.pool_timeout_s));
+  out += "  idleTimeoutMillis: 10000, // default: 10000 (kept)\n";
+  return out;
+}
+
+// Prisma ORM 7: the PrismaPg driver adapter over node-postgres' pg.Pool.
+std::vector<ConfigFile> render_prisma_adapter(const ConfigInput& input, const ConfigOptions& options)
+{
+  std::vector<ConfigFile> files;
+  const auto url = connect_url(input);
+  const bool reaches = url_reaches_pgbouncer(input);
+  const std::string client_file = js_name("prisma", options.module);
+  std::string env = "# file: .env\n" + headline(input, "#");
+  env += fmt::format("# Prisma ORM {} (@prisma/client with @prisma/adapter-pg): the pool is node-postgres' pg.Pool, set\n"
+                     "# in {}; Prisma 7 reads no pool parameter from the URL, so DATABASE_URL has none.\n",
+                     options.prisma_major,
+                     client_file);
+  if (input.pgbouncer) {
+    if (url && reaches) {
+      env += fmt::format("# DATABASE_URL points at PgBouncer ({}), as given. DIRECT_URL must point at the database\n"
+                         "# server, for `prisma migrate` and the other CLI commands (prisma.config.ts), which need a\n"
+                         "# session of their own: poolcalc does not know the server's address, so add DIRECT_URL=\"...\".\n",
+                         url_address(*input.server_url));
+    } else if (url) {
+      for (const std::string& line : pending_pgbouncer(input, "DATABASE_URL", "")) {
+        env += "# " + line + "\n";
+      }
+      env += "# DIRECT_URL is the server's, for `prisma migrate` and the other CLI commands (prisma.config.ts),\n"
+             "# which need a session of their own.\n";
+    } else {
+      env += "# DATABASE_URL goes to PgBouncer; DIRECT_URL to the server, for `prisma migrate` and the other\n"
+             "# CLI commands (prisma.config.ts), which need a session of their own.\n";
+    }
+    env += "# No pgbouncer=true: that is Prisma 6's query-engine parameter; Prisma 7's adapter does not read it.\n";
+  }
+  if (url) {
+    env += fmt::format("DATABASE_URL={}\n", detail::dotenv_quoted(url->to_string()));
+    if (input.pgbouncer && !reaches) {
+      env += fmt::format("DIRECT_URL={}\n", detail::dotenv_quoted(without_client_params(*input.server_url).to_string()));
+    }
+  } else {
+    env += "# No --database-url given: DATABASE_URL is yours as it is (without Prisma 6's pool parameters).\n";
+    if (input.pgbouncer) {
+      env += no_url_pgbouncer(input, "#");
+      env += "# DIRECT_URL is the server's URL as it is.\n";
+    }
+  }
+  files.push_back({ ".env", env });
+
+  std::string config = "// file: prisma.config.ts\n" + headline(input, "//");
+  config += "// The Prisma CLI's connection (prisma migrate, db pull, studio): Prisma 7 reads it here, not in\n"
+            "// schema.prisma, and no longer loads .env itself (hence dotenv: npm install dotenv).\n";
+  config += "import \"dotenv/config\";\nimport { defineConfig, env } from \"prisma/config\";\n\n";
+  config += "export default defineConfig({\n  schema: \"prisma/schema.prisma\",\n  datasource: {\n";
+  if (input.pgbouncer) {
+    config += "    // The server itself: migrations need a session of their own, which PgBouncer does not keep.\n"
+              "    url: env(\"DIRECT_URL\"),\n";
+  } else {
+    config += "    url: env(\"DATABASE_URL\"),\n";
+  }
+  config += "  },\n});\n";
+  files.push_back({ "prisma.config.ts", config });
+
+  std::string schema = "// file: schema.prisma\n";
+  schema += "// Prisma 7: the datasource has no url (prisma.config.ts gives the CLI its URL; the client gets the\n"
+            "// adapter). prisma-client-js generates the client that require(\"@prisma/client\") loads; with the\n"
+            "// newer prisma-client generator, load PrismaClient from its output path instead.\n";
+  schema += "generator client {\n  provider = \"prisma-client-js\"\n}\n\n";
+  schema += "datasource db {\n  provider = \"postgresql\"\n}\n";
+  files.push_back({ "schema.prisma", schema });
+
+  std::string js = "// file: " + client_file + "\n" + headline(input, "//");
+  js += "// Prisma ORM 7 over node-postgres (@prisma/adapter-pg): PrismaPg takes pg.Pool's options, so the\n"
+        "// pool's size and timeouts are node-postgres' (Prisma's docs, \"Connection pool\", map each v6 URL\n"
+        "// parameter to these fields). Times in milliseconds.\n";
+  js += js_module_comment(options.module);
+  if (old_pgbouncer(input, options)) {
+    js += fmt::format("// PgBouncer {} (before {}) has no prepared statements: @prisma/adapter-pg sends unnamed ones\n"
+                      "// unless its statementNameGenerator option is set, which it is not here.\n",
+                      to_string(options.pgbouncer_version),
+                      to_string(k_pgbouncer_prepared_statements));
+  }
+  if (options.module == JsModule::esm) {
+    // @prisma/client is CommonJS; its default export is the one form Node's ESM loader always gives.
+    js += "import prismaClient from \"@prisma/client\";\nimport { PrismaPg } from \"@prisma/adapter-pg\";\n\n"
+          "const { PrismaClient } = prismaClient;\n\n";
+  } else {
+    js += "const { PrismaClient } = require(\"@prisma/client\");\nconst { PrismaPg } = require(\"@prisma/adapter-pg\");\n\n";
+  }
+  // Prisma 6 read the schema from the URL's `schema`; PrismaPg takes it as an option of its own.
+  std::string schema_option;
+  if (input.server_url) {
+    if (const auto name = input.server_url->param("schema"); name && !name->empty()) {
+      js += "// The URL's schema: Prisma 7 reads it from PrismaPg's own `schema` option.\n";
+      schema_option = ", { schema: " + nlohmann::json(*name).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + " }";
+    }
+  }
+  js += "const adapter = new PrismaPg({\n" + pg_pool_options(input, true) + "}" + schema_option + ");\n\n";
+  if (options.module == JsModule::esm) {
+    js += "export const prisma = new PrismaClient({ adapter });\n";
+  } else {
+    js += "const prisma = new PrismaClient({ adapter });\n\nmodule.exports = { prisma };\n";
+  }
+  files.push_back({ client_file, js });
+  return files;
+}
+
+} // namespace
+
+std::vector<ConfigFile> render_config_prisma(const ConfigInput& input, const ConfigOptions& options)
+{
+  return options.prisma_major >= 7 ? render_prisma_adapter(input, options) : render_prisma_url_parameters(input, options);
+}
+
 std::vector<ConfigFile> render_config_node_postgres(const ConfigInput& input, const ConfigOptions& options)
 {
   std::vector<ConfigFile> files;
   files.push_back(env_file(input, connect_url(input), {}, {}));
-  std::string js = "// file: pool.js\n" + headline(input, "//");
-  js += "// node-postgres (pg.Pool): times in milliseconds.\n";
+  const std::string name = js_name("pool", options.module);
+  std::string js = "// file: " + name + "\n" + headline(input, "//");
+  js += "// node-postgres (pg 8) pg.Pool: times in milliseconds.\n";
+  js += js_module_comment(options.module);
   if (old_pgbouncer(input, options)) {
     js += fmt::format("// PgBouncer {} (before {}) has no prepared statements: do not pass `name` to query().\n",
                       to_string(options.pgbouncer_version),
                       to_string(k_pgbouncer_prepared_statements));
   }
-  js += "import pg from \"pg\";\n\n";
-  js += "export const pool = new pg.Pool({\n";
-  js += "  connectionString: process.env.DATABASE_URL,\n";
-  js += fmt::format("  max: {}, // default: 10\n", input.pool_size);
-  js += fmt::format("  // default: 0 (wait forever). --pool-timeout {} s; it also bounds opening a connection, for which\n"
-                    "  // pg.Pool has no knob of its own (--connect-timeout {} s).\n",
-                    whole(input.pool_timeout_s),
-                    whole(input.connect_timeout_s));
-  js += fmt::format("  connectionTimeoutMillis: {},\n", milliseconds(input.pool_timeout_s));
-  js += "  idleTimeoutMillis: 10000, // default: 10000 (kept)\n";
-  js += "});\n";
-  files.push_back({ "pool.js", js });
+  if (options.module == JsModule::esm) {
+    js += "import pg from \"pg\";\n\nexport const pool = new pg.Pool({\n" + pg_pool_options(input, false) + "});\n";
+  } else {
+    js +=
+      "const pg = require(\"pg\");\n\nconst pool = new pg.Pool({\n" + pg_pool_options(input, false) + "});\n\nmodule.exports = { pool };\n";
+  }
+  files.push_back({ name, js });
   return files;
 }
 
@@ -347,6 +486,8 @@ std::vector<ConfigFile> render_config_hikaricp(const ConfigInput& input, const C
                      whole(input.connect_timeout_s),
                      input.connect_timeout_s == 0 ? "; 0: no limit" : "");
   out += fmt::format("dataSource.connectTimeout={}\n", whole(input.connect_timeout_s));
+  out += "# pgJDBC's ApplicationName (default: \"PostgreSQL JDBC Driver\"): what pg_stat_activity shows\n";
+  out += fmt::format("dataSource.ApplicationName={}\n", input.application_name);
   return { { "hikari.properties", out } };
 }
 
@@ -379,10 +520,15 @@ std::vector<ConfigFile> render_config_sqlalchemy(const ConfigInput& input, const
   } else {
     py += fmt::format("    pool_timeout={},  # default: 30\n", whole(input.pool_timeout_s));
   }
+  py += "    # libpq's parameters (psycopg 2 and 3): application_name (default: none)";
   if (input.connect_timeout_s > 0) {
-    py += fmt::format("    # libpq's connect_timeout (psycopg 2 and 3), seconds; default: none (wait forever)\n"
-                      "    connect_args={{\"connect_timeout\": {}}},\n",
+    py += fmt::format(", connect_timeout in seconds\n"
+                      "    # (default: none, wait forever)\n"
+                      "    connect_args={{\"application_name\": \"{}\", \"connect_timeout\": {}}},\n",
+                      input.application_name,
                       whole(input.connect_timeout_s));
+  } else {
+    py += fmt::format("\n    connect_args={{\"application_name\": \"{}\"}},\n", input.application_name);
   }
   py += ")\n";
   files.push_back({ "engine.py", py });
@@ -391,43 +537,65 @@ std::vector<ConfigFile> render_config_sqlalchemy(const ConfigInput& input, const
 
 namespace {
 
-// DSN parameters the Go targets add: connect_timeout (pgconn and lib/pq read libpq's, seconds),
-// and for PgBouncer before 1.21 pgx's exec mode without named prepared statements.
-std::vector<std::pair<std::string, std::string>> go_params(const ConfigInput& input, const ConfigOptions& options)
+// The pgx import path of a major: "github.com/jackc/pgx/v5".
+std::string pgx_path(const ConfigOptions& options)
 {
-  std::vector<std::pair<std::string, std::string>> params;
-  if (input.connect_timeout_s > 0) {
-    params.emplace_back("connect_timeout", whole(input.connect_timeout_s));
-  }
-  if (old_pgbouncer(input, options)) {
-    params.emplace_back("default_query_exec_mode", "exec");
-  }
-  return params;
+  return fmt::format("github.com/jackc/pgx/v{}", options.pgx_major);
 }
 
-std::vector<std::string> go_param_comments(const ConfigInput& input, const ConfigOptions& options, std::string_view connect_default)
+// Which pgx a snippet is for, as comment lines.
+std::string pgx_note(const ConfigOptions& options)
 {
-  std::vector<std::string> lines;
+  return options.pgx_major == 4
+           ? "// For pgx v4 (Debian 12: golang-github-jackc-pgx-v4-dev 4.15, Go 1.19); --pgx-version 5 for upstream's current.\n"
+           : "// For pgx v5 (upstream's current; Go 1.20 or later); --pgx-version 4 for Debian 12's 4.15.\n";
+}
+
+// The lines that set the connect timeout, application_name and, for PgBouncer before 1.21, a
+// query mode without named prepared statements on `conn` (a *pgx.ConnConfig), one tab deep.
+std::string go_conn_settings(const ConfigInput& input, const ConfigOptions& options, std::string_view conn)
+{
+  std::string out;
+  out += fmt::format("\t{}.RuntimeParams[\"application_name\"] = \"{}\" // default: none\n", conn, input.application_name);
   if (input.connect_timeout_s > 0) {
-    lines.push_back(fmt::format("connect_timeout={}: seconds to open a connection (--connect-timeout); default: {}",
-                                whole(input.connect_timeout_s),
-                                connect_default));
+    out += fmt::format("\t// --connect-timeout {} s; default: none (pgconn's connect_timeout in the URL, if any)\n"
+                       "\t{}.ConnectTimeout = {} * time.Second\n",
+                       whole(input.connect_timeout_s),
+                       conn,
+                       whole(input.connect_timeout_s));
   }
   if (old_pgbouncer(input, options)) {
-    lines.push_back(fmt::format("default_query_exec_mode=exec: PgBouncer {} (before {}) has no prepared statements;",
-                                to_string(options.pgbouncer_version),
-                                to_string(k_pgbouncer_prepared_statements)));
-    lines.push_back("  pgx's default, cache_statement, prepares named statements");
+    out += fmt::format("\t// PgBouncer {} (before {}) has no prepared statements: ",
+                       to_string(options.pgbouncer_version),
+                       to_string(k_pgbouncer_prepared_statements));
+    if (options.pgx_major == 4) {
+      out += fmt::format("the simple protocol, no statement cache\n"
+                         "\t// (pgx v4's default prepares and caches named statements).\n"
+                         "\t{0}.PreferSimpleProtocol = true\n"
+                         "\t{0}.BuildStatementCache = nil\n",
+                         conn);
+    } else {
+      out += fmt::format("exec mode, no named statements\n"
+                         "\t// (pgx v5's default, cache_statement, prepares named statements).\n"
+                         "\t{}.DefaultQueryExecMode = pgx.QueryExecModeExec\n",
+                         conn);
+    }
   }
-  return lines;
+  return out;
+}
+
+// Whether the Go code uses the time package: a connect timeout or a pool-timeout deadline.
+bool go_uses_time(const ConfigInput& input)
+{
+  return input.connect_timeout_s > 0 || input.pool_timeout_s > 0;
 }
 
 std::string go_deadline(const ConfigInput& input, std::string_view what)
 {
   if (input.pool_timeout_s == 0) {
-    return fmt::format("// --pool-timeout 0: no deadline; {} waits for a connection until its context ends.\n", what);
+    return fmt::format("\n// --pool-timeout 0: no deadline; {} waits for a connection until its context ends.\n", what);
   }
-  return fmt::format("// {} waits for a free connection until its context ends:\n"
+  return fmt::format("\n// {} waits for a free connection until its context ends:\n"
                      "// --pool-timeout {} s as a deadline (it bounds the query too: add the query's own time).\n"
                      "func WithPoolTimeout(ctx context.Context) (context.Context, context.CancelFunc) {{\n"
                      "\treturn context.WithTimeout(ctx, {}*time.Second)\n"
@@ -437,28 +605,38 @@ std::string go_deadline(const ConfigInput& input, std::string_view what)
                      whole(input.pool_timeout_s));
 }
 
+std::vector<std::string> go_env_comments()
+{
+  return { "The Go code sets the pool, its timeouts and application_name itself: DATABASE_URL carries none." };
+}
+
 } // namespace
 
 std::vector<ConfigFile> render_config_go_database_sql(const ConfigInput& input, const ConfigOptions& options)
 {
   std::vector<ConfigFile> files;
-  const auto params = go_params(input, options);
-  files.push_back(env_file(input, with_params(connect_url(input), params), go_param_comments(input, options, "none"), params));
+  files.push_back(env_file(input, connect_url(input), go_env_comments(), {}));
   std::string go = "// file: db.go\n" + headline(input, "//");
-  go += "// database/sql with the pgx driver: sizes are counts, times are time.Duration.\n";
+  go += fmt::format("// database/sql with pgx's driver ({}/stdlib): sizes are counts, times are\n"
+                    "// time.Duration.\n",
+                    pgx_path(options));
+  go += pgx_note(options);
   go += "package db\n\n";
-  // context only for the deadline (Go refuses an unused import).
-  go += fmt::format("import (\n{}\t\"database/sql\"\n\t\"os\"\n\t\"time\"\n\n\t_ \"github.com/jackc/pgx/v5/stdlib\"\n)\n\n",
-                    input.pool_timeout_s == 0 ? "" : "\t\"context\"\n");
-  go += "func Open() (*sql.DB, error) {\n";
-  go += "\tdb, err := sql.Open(\"pgx\", os.Getenv(\"DATABASE_URL\"))\n";
+  go += fmt::format("import (\n\t\"context\"\n\t\"database/sql\"\n\t\"os\"\n\t\"time\"\n\n\t\"{0}\"\n\t\"{0}/stdlib\"\n)\n\n",
+                    pgx_path(options));
+  go += "// Open opens the pool and checks one connection.\n";
+  go += "func Open(ctx context.Context) (*sql.DB, error) {\n";
+  go += "\tconfig, err := pgx.ParseConfig(os.Getenv(\"DATABASE_URL\"))\n";
   go += "\tif err != nil {\n\t\treturn nil, err\n\t}\n";
+  go += go_conn_settings(input, options, "config");
+  go += "\tdb := stdlib.OpenDB(*config)\n";
   go += fmt::format("\tdb.SetMaxOpenConns({}) // default: 0 (unlimited)\n", input.pool_size);
   go += fmt::format("\t// default: 2; below the pool, connections past it close on release and reopen under load\n"
                     "\tdb.SetMaxIdleConns({})\n",
                     input.pool_size);
   go += "\tdb.SetConnMaxLifetime(time.Hour) // default: 0 (kept forever); pgxpool's default lifetime\n";
-  go += "\treturn db, nil\n}\n\n";
+  go += "\tif err := db.PingContext(ctx); err != nil {\n\t\tdb.Close()\n\t\treturn nil, err\n\t}\n";
+  go += "\treturn db, nil\n}\n";
   go += go_deadline(input, "A query");
   files.push_back({ "db.go", go });
   return files;
@@ -467,26 +645,24 @@ std::vector<ConfigFile> render_config_go_database_sql(const ConfigInput& input, 
 std::vector<ConfigFile> render_config_pgx(const ConfigInput& input, const ConfigOptions& options)
 {
   std::vector<ConfigFile> files;
-  std::vector<std::pair<std::string, std::string>> params = { { "pool_max_conns", fmt::format("{}", input.pool_size) } };
-  std::vector<std::string> comments = {
-    "pgxpool (pgx v5) reads its pool settings from the DSN (pgxpool.ParseConfig):",
-    fmt::format("pool_max_conns={}: default: max(4, runtime.NumCPU())", input.pool_size),
-    "pool_max_conn_lifetime (default 1h) and pool_max_conn_idle_time (default 30m) are kept.",
-  };
-  for (auto& param : go_params(input, options)) {
-    params.push_back(std::move(param));
-  }
-  for (auto& line : go_param_comments(input, options, "none (pgxpool then allows 2m)")) {
-    comments.push_back(std::move(line));
-  }
-  files.push_back(env_file(input, with_params(connect_url(input), params), comments, params));
+  files.push_back(env_file(input, connect_url(input), go_env_comments(), {}));
+  const bool v4 = options.pgx_major == 4;
   std::string go = "// file: db.go\n" + headline(input, "//");
+  go += fmt::format("// pgxpool ({}/pgxpool): its Config set in code, so DATABASE_URL stays one every client reads.\n", pgx_path(options));
+  go += pgx_note(options);
   go += "package db\n\n";
-  // time only for the deadline (Go refuses an unused import).
-  go += fmt::format("import (\n\t\"context\"\n\t\"os\"\n{}\n\t\"github.com/jackc/pgx/v5/pgxpool\"\n)\n\n",
-                    input.pool_timeout_s == 0 ? "" : "\t\"time\"\n");
+  const bool exec_mode = old_pgbouncer(input, options) && !v4;
+  go += fmt::format("import (\n\t\"context\"\n\t\"os\"\n{}\n{}\t\"{}/pgxpool\"\n)\n\n",
+                    go_uses_time(input) ? "\t\"time\"\n" : "",
+                    exec_mode ? fmt::format("\t\"{}\"\n", pgx_path(options)) : "",
+                    pgx_path(options));
   go += "func Open(ctx context.Context) (*pgxpool.Pool, error) {\n";
-  go += "\treturn pgxpool.New(ctx, os.Getenv(\"DATABASE_URL\"))\n}\n\n";
+  go += "\tconfig, err := pgxpool.ParseConfig(os.Getenv(\"DATABASE_URL\"))\n";
+  go += "\tif err != nil {\n\t\treturn nil, err\n\t}\n";
+  go += fmt::format("\tconfig.MaxConns = {} // default: max(4, runtime.NumCPU())\n", input.pool_size);
+  go += "\t// MaxConnLifetime (default 1h) and MaxConnIdleTime (default 30m) are kept.\n";
+  go += go_conn_settings(input, options, "config.ConnConfig");
+  go += v4 ? "\treturn pgxpool.ConnectConfig(ctx, config)\n}\n" : "\treturn pgxpool.NewWithConfig(ctx, config)\n}\n";
   go += go_deadline(input, "Acquire (and every query on the pool)");
   files.push_back({ "db.go", go });
   return files;

@@ -95,8 +95,11 @@ TEST_CASE("env: the only output with the password")
   const Result r = run_poolcalc({ "env", "--vus", "120", "--query-ms", "150" }, { { "DATABASE_URL", k_seed_url } });
   CHECK(r.exit_code == 0);
   CHECK(r.out == "# poolcalc: 120 VUs, 150 ms per query -> pool of 50 per instance (direct to PostgreSQL)\n"
-                 "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
-                 "?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"
+                 "# For any client: DATABASE_URL has no client's own parameter (psql and libpq refuse Prisma's and\n"
+                 "# pgx's). The pool variables below are your application's own: no library reads them.\n"
+                 "# `poolcalc env --for CLIENT` names the line that reads each; `poolcalc config --for CLIENT` writes it.\n"
+                 "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db\"\n"
+                 "# Your application's own settings (no library reads these variables by itself):\n"
                  "# Maximum connections in pool\n"
                  "DATABASE_POOL_SIZE=50\n"
                  "# Seconds to wait for new connection\n"

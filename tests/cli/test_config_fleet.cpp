@@ -71,7 +71,8 @@ TEST_CASE("config --fleet --service: a service's snippet through its PgBouncer e
   // chat-api: 30 per instance (docs/fleet.md), as the role chat, through PgBouncer 1.18. [database]
   // url is the server's (localhost:5432): the URL keeps that address, without pgbouncer=true, and
   // the snippet says what to change once PgBouncer runs.
-  const Result prisma = run_poolcalc({ "config", "--for", "prisma", "--fleet", k_example, "--service", "chat-api" });
+  const Result prisma =
+    run_poolcalc({ "config", "--for", "prisma", "--prisma-version", "6", "--fleet", k_example, "--service", "chat-api" });
   CHECK(prisma.exit_code == 0);
   // The fleet names the role, not its password: the snippet says so.
   CHECK(contains(prisma.out, "\n# The role 'chat' has no password here: add it (or use PGPASSWORD / ~/.pgpass).\n"));
@@ -81,7 +82,7 @@ TEST_CASE("config --fleet --service: a service's snippet through its PgBouncer e
                    "pgbouncer=true.\n"));
   CHECK(contains(prisma.out,
                  "\nDATABASE_URL=\"postgresql://chat@localhost:5432/chat_backend_db?connection_limit=30&pool_timeout=30&"
-                 "connect_timeout=10\"\nDIRECT_URL=\"postgresql://chat@localhost:5432/chat_backend_db\"\n"));
+                 "connect_timeout=10&application_name=chat-api\"\nDIRECT_URL=\"postgresql://chat@localhost:5432/chat_backend_db\"\n"));
   // notifier: pool 10, as worker; the server database until PgBouncer runs, then its session-mode entry.
   const Result node = run_poolcalc({ "config", "--for", "node-postgres", "--fleet", k_example, "--service", "notifier" });
   CHECK(node.exit_code == 0);
@@ -90,11 +91,13 @@ TEST_CASE("config --fleet --service: a service's snippet through its PgBouncer e
                  "DATABASE_URL=\"postgresql://worker@localhost:5432/chat_backend_db\"\n"));
   CHECK_FALSE(contains(prisma.out + node.out, "127.0.0.1"));
   CHECK(contains(node.out, "  max: 10, // default: 10\n"));
+  // A fleet service's name is its application_name.
+  CHECK(contains(node.out, "  application_name: \"notifier\", // default: none\n"));
 
   const Result json = run_poolcalc({ "config", "--for", "pgx", "--fleet", k_example, "--service", "chat-api", "--format", "json" });
   CHECK(json.exit_code == 0);
   CHECK(contains(json.out, "\"target\": \"pgx\""));
-  CHECK(contains(json.out, "pool_max_conns=30"));
+  CHECK(contains(json.out, "config.MaxConns = 30"));
 }
 
 TEST_CASE("config --fleet: postgresql.conf for the fleet")

@@ -47,20 +47,19 @@ const std::string k_messy = "# staging\r\n"
                             "DATABASE_POOL_SIZE=8\r\n"
                             "TLS=\"multi\r\nline\"";
 
-// What poolcalc makes of k_messy with the seed's load: the URL gets the seed's parameters
-// (connection_limit=50, pool_timeout=30, connect_timeout=10) and keeps its single quotes, which
-// can hold it; the last DATABASE_POOL_SIZE is set; DATABASE_CONNECTION_TIMEOUT is appended after
-// a CRLF (the file had no final line ending), with CRLF.
-const std::string k_messy_written =
-  "# staging\r\n"
-  "\r\n"
-  "export NODE_ENV=staging  # for shells\r\n"
-  "DATABASE_URL='postgresql://shop:s3cret@localhost:5432/shop?sslmode=require&connection_limit=50&pool_timeout=30&connect_timeout=10'\r\n"
-  "DATABASE_POOL_SIZE=5\r\n"
-  "  DATABASE_POOL_TIMEOUT = \"30\"  # seconds\r\n"
-  "DATABASE_POOL_SIZE=50\r\n"
-  "TLS=\"multi\r\nline\"\r\n"
-  "DATABASE_CONNECTION_TIMEOUT=10\r\n";
+// What poolcalc makes of k_messy with the seed's load: the URL is one every client reads, so it
+// stays as it was (no client's own parameter is added: docs/clients.md, "poolcalc env --for
+// CLIENT"); the last DATABASE_POOL_SIZE is set; DATABASE_CONNECTION_TIMEOUT is appended after a
+// CRLF (the file had no final line ending), with CRLF.
+const std::string k_messy_written = "# staging\r\n"
+                                    "\r\n"
+                                    "export NODE_ENV=staging  # for shells\r\n"
+                                    "DATABASE_URL='postgresql://shop:s3cret@localhost:5432/shop?sslmode=require'\r\n"
+                                    "DATABASE_POOL_SIZE=5\r\n"
+                                    "  DATABASE_POOL_TIMEOUT = \"30\"  # seconds\r\n"
+                                    "DATABASE_POOL_SIZE=50\r\n"
+                                    "TLS=\"multi\r\nline\"\r\n"
+                                    "DATABASE_CONNECTION_TIMEOUT=10\r\n";
 
 struct Stamp
 {
@@ -140,6 +139,26 @@ TEST_CASE("env --write: only the managed values change, a backup keeps the origi
   CHECK(contains(
     r.out, "note: DATABASE_POOL_SIZE is set on lines 5 and 7; dotenv loaders read the last one, so poolcalc reads and sets that one\n"));
 
+  SUBCASE("--for prisma --prisma-version 6: Prisma's parameters in the URL, its single quotes kept")
+  {
+    // Prisma 6 reads the pool from the URL: the seed's connection_limit=50, pool_timeout=30,
+    // connect_timeout=10; the rest of the file as above.
+    const Result prisma = run_poolcalc(args({ "env", "--write", env, "--for", "prisma", "--prisma-version", "6" }));
+    CHECK(prisma.exit_code == 0);
+    std::string expected = k_messy_written;
+    const std::string plain = "shop?sslmode=require'";
+    expected.replace(expected.find(plain), plain.size(), "shop?sslmode=require&connection_limit=50&pool_timeout=30&connect_timeout=10'");
+    CHECK(read_file(env) == expected);
+    CHECK(read_file(env + ".bak.1") == k_messy_written);
+    // Back to any client: Prisma's own parameters go again; connect_timeout is libpq's, which every
+    // client reads, so it stays. Every other line as it was.
+    const Result any = run_poolcalc(args({ "env", "--write", env }));
+    CHECK(any.exit_code == 0);
+    std::string back = k_messy_written;
+    back.replace(back.find(plain), plain.size(), "shop?sslmode=require&connect_timeout=10'");
+    CHECK(read_file(env) == back);
+  }
+
   SUBCASE("a second write keeps the first backup and adds another")
   {
     // 240 VUs: twice the seed's load, so a different pool (the value itself is not asserted here).
@@ -205,20 +224,20 @@ TEST_CASE("env --write: the base URL is --database-url, else the file's, else $D
   const std::map<std::string, std::string> environment = { { "DATABASE_URL", "postgresql://environment@localhost/envdb" } };
 
   Result r = poolcalc::test::run_poolcalc(args({ "env", "--write", env, "--dry-run" }), environment);
-  CHECK(contains(r.out, "postgresql://file@localhost/filedb?connection_limit=50"));
+  CHECK(contains(r.out, "postgresql://file@localhost/filedb"));
+  CHECK_FALSE(contains(r.out, "connection_limit"));
   CHECK_FALSE(contains(r.out, "envdb"));
 
   r = poolcalc::test::run_poolcalc(args({ "env", "--write", env, "--dry-run", "--database-url", "postgresql://flag@localhost/flagdb" }),
                                    environment);
-  CHECK(contains(r.out, "postgresql://flag@localhost/flagdb?connection_limit=50"));
+  CHECK(contains(r.out, "postgresql://flag@localhost/flagdb"));
 
   write_file(env, "# no URL yet\n");
   r = poolcalc::test::run_poolcalc(args({ "env", "--write", env }), environment);
   CHECK(r.exit_code == 0);
-  CHECK(read_file(env) ==
-        "# no URL yet\n"
-        "DATABASE_URL=\"postgresql://environment@localhost/envdb?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"
-        "DATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
+  CHECK(read_file(env) == "# no URL yet\n"
+                          "DATABASE_URL=postgresql://environment@localhost/envdb\n"
+                          "DATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
 
   SUBCASE("an invalid URL in the file is named by its line")
   {
@@ -462,10 +481,9 @@ TEST_CASE("env --write: the file's host and port stay, and through PgBouncer the
     CHECK(r.exit_code == 0);
     CHECK(r.err == server_note);
     CHECK(contains(r.out, "(through PgBouncer)\n"));
-    CHECK(read_file(env) == "DATABASE_URL=\"postgresql://app:pw@db.internal:5432/chat?" + params +
-                              "\"\n"
-                              "DIRECT_URL=postgresql://app:pw@db.internal:5432/chat\n"
-                              "DATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
+    CHECK(read_file(env) == "DATABASE_URL=\"postgresql://app:pw@db.internal:5432/chat\"\n"
+                            "DIRECT_URL=postgresql://app:pw@db.internal:5432/chat\n"
+                            "DATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
     // A second run starts from DIRECT_URL and finds nothing to change.
     const Result again = run_poolcalc(args({ "env", "--write", env }));
     CHECK(contains(again.out, env + " already has the recommended values: not rewritten\n"));
@@ -479,6 +497,12 @@ TEST_CASE("env --write: the file's host and port stay, and through PgBouncer the
     CHECK(r.err == "poolcalc: note: DATABASE_URL points at PgBouncer (pgbouncer.internal:6432), as given: DIRECT_URL, Prisma's direct "
                    "connection for migrations, must be the database server's own address, which poolcalc does not know and does not "
                    "write\n");
+    CHECK(read_file(env) ==
+          "DATABASE_URL=\"postgresql://app:pw@pgbouncer.internal:6432/chat\"\nDATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\n"
+          "DATABASE_POOL_TIMEOUT=30\n");
+    // For Prisma 6: pgbouncer=true (PgBouncer 1.18 < 1.21.0) and the pool parameters.
+    const Result prisma = run_poolcalc(args({ "env", "--write", env, "--for", "prisma", "--prisma-version", "6" }));
+    CHECK(prisma.exit_code == 0);
     CHECK(read_file(env) == "DATABASE_URL=\"postgresql://app:pw@pgbouncer.internal:6432/chat?pgbouncer=true&" + params +
                               "\"\nDATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
   }
@@ -490,9 +514,10 @@ TEST_CASE("env --write: the file's host and port stay, and through PgBouncer the
     const Result r = run_poolcalc(args({ "env", "--write", env }));
     CHECK(r.exit_code == 0);
     CHECK(r.err.empty());
+    // Prisma's pgbouncer=true and connection_limit go (psql refuses them); the port keeps it PgBouncer's.
     CHECK(read_file(env) == "DIRECT_URL=postgresql://app:pw@db.internal:5432/chat\n"
-                            "DATABASE_URL=\"postgresql://app:pw@pgbouncer.internal:6432/chat?pgbouncer=true&" +
-                              params + "\"\nDATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
+                            "DATABASE_URL=\"postgresql://app:pw@pgbouncer.internal:6432/chat\"\n"
+                            "DATABASE_POOL_SIZE=50\nDATABASE_CONNECTION_TIMEOUT=10\nDATABASE_POOL_TIMEOUT=30\n");
     CHECK(read_file(env + ".bak") == text);
   }
 }

@@ -43,6 +43,14 @@ std::string content_of(const std::vector<ConfigFile>& files, std::string_view na
 // The seed's plan, written out by hand: 120 VUs x 0.70 x 0.150 s = 12.6 -> 13 x 3 + 10 = 49 -> a
 // pool of 50; DATABASE_POOL_TIMEOUT=30 and DATABASE_CONNECTION_TIMEOUT=10; max_connections 100 with
 // the seed's reserve (other_apps 20, admin 10, superuser 10, replication 10).
+// Prisma 6's output (URL parameters).
+ConfigOptions prisma6()
+{
+  ConfigOptions options;
+  options.prisma_major = 6;
+  return options;
+}
+
 ConfigInput seed_input()
 {
   ConfigInput input;
@@ -174,16 +182,16 @@ TEST_CASE("config_input")
   }
 }
 
-TEST_CASE("render_config_prisma")
+TEST_CASE("render_config_prisma: Prisma 6, the URL parameters")
 {
   SUBCASE("direct: DATABASE_URL with the pool parameters, no directUrl")
   {
-    const auto files = render_config_prisma(seed_input(), {});
+    const auto files = render_config_prisma(seed_input(), prisma6());
     REQUIRE(files.size() == 2);
     const std::string& env = file(files, ".env").content;
     CHECK(contains(env,
                    "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
-                   "?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+                   "?connection_limit=50&pool_timeout=30&connect_timeout=10&application_name=poolcalc-sized\"\n"));
     // Prisma's defaults beside the values (seconds, as Prisma reads them).
     CHECK(contains(env, "connection_limit=50  (default: physical CPUs x 2 + 1)"));
     CHECK(contains(env, "pool_timeout=30  (seconds; default: 10)"));
@@ -196,7 +204,7 @@ TEST_CASE("render_config_prisma")
   }
   SUBCASE("through PgBouncer 1.18 (the default), the server's URL: its address kept, no pgbouncer=true, what to do")
   {
-    const auto files = render_config_prisma(pooled_input(), {});
+    const auto files = render_config_prisma(pooled_input(), prisma6());
     const std::string& env = file(files, ".env").content;
     CHECK(contains(env, "# poolcalc: 120 VUs, 150 ms per query -> pool of 50 per instance (through PgBouncer)\n"));
     CHECK(contains(env,
@@ -205,7 +213,7 @@ TEST_CASE("render_config_prisma")
                                "# session of their own.\n"));
     CHECK(contains(env,
                    "DATABASE_URL=\"postgresql://app:s3cret@db.internal:5432/chat?sslmode=require"
-                   "&connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+                   "&connection_limit=50&pool_timeout=30&connect_timeout=10&application_name=poolcalc-sized\"\n"));
     CHECK(contains(env, "DIRECT_URL=\"postgresql://app:s3cret@db.internal:5432/chat?sslmode=require\"\n"));
     CHECK(contains(env, "# pgbouncer=true: PgBouncer 1.18.0 is older than 1.21.0"));
     const std::string& schema = file(files, "schema.prisma").content;
@@ -215,12 +223,12 @@ TEST_CASE("render_config_prisma")
   }
   SUBCASE("through PgBouncer 1.18, PgBouncer's URL: its address kept, pgbouncer=true, DIRECT_URL left to the user")
   {
-    const auto env_files = render_config_prisma(pooler_url_input(), {});
+    const auto env_files = render_config_prisma(pooler_url_input(), prisma6());
     const std::string& env = file(env_files, ".env").content;
     CHECK(contains(env, "(through PgBouncer at pgbouncer.internal:6432)\n"));
     CHECK(contains(env,
                    "DATABASE_URL=\"postgresql://app:s3cret@pgbouncer.internal:6432/chat?sslmode=require&pgbouncer=true"
-                   "&connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+                   "&connection_limit=50&pool_timeout=30&connect_timeout=10&application_name=poolcalc-sized\"\n"));
     CHECK(contains(env,
                    "# DATABASE_URL points at PgBouncer (pgbouncer.internal:6432), as given. DIRECT_URL must point at the database\n"
                    "# server, for `prisma migrate` and the other CLI commands, which need a session of their own:\n"
@@ -231,26 +239,120 @@ TEST_CASE("render_config_prisma")
   {
     ConfigInput input = pooled_input();
     input.server_url = *DatabaseUrl::parse("postgresql://app:s3cret@db.internal/chat?pgbouncer=true");
-    const auto files = render_config_prisma(input, { PgBouncerVersion{ 1, 21, 0 }, 15 });
+    const auto files = render_config_prisma(input, { PgBouncerVersion{ 1, 21, 0 }, 15, 6 });
     const std::string& env = file(files, ".env").content;
     // pgbouncer=true marks the URL as PgBouncer's: its address is kept.
-    CHECK(
-      contains(env, "DATABASE_URL=\"postgresql://app:s3cret@db.internal/chat?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+    CHECK(contains(env,
+                   "DATABASE_URL=\"postgresql://app:s3cret@db.internal/chat?connection_limit=50&pool_timeout=30&connect_timeout=10"
+                   "&application_name=poolcalc-sized\"\n"));
     CHECK(contains(env, "# No pgbouncer=true: PgBouncer 1.21.0"));
   }
   SUBCASE("no URL: the parameters to add")
   {
     ConfigInput input = seed_input();
     input.server_url.reset();
-    const auto env_files = render_config_prisma(input, {});
+    const auto env_files = render_config_prisma(input, prisma6());
     const std::string& env = file(env_files, ".env").content;
-    CHECK(contains(env, "# No --database-url given: add to your DATABASE_URL: ?connection_limit=50&pool_timeout=30&connect_timeout=10\n"));
+    CHECK(contains(env,
+                   "# No --database-url given: add to your DATABASE_URL: "
+                   "?connection_limit=50&pool_timeout=30&connect_timeout=10&application_name=poolcalc-sized\n"));
     CHECK_FALSE(contains(env, "DATABASE_URL=\""));
   }
 }
 
+TEST_CASE("render_config_prisma: Prisma 7, the PrismaPg adapter's pg.Pool")
+{
+  // Prisma's v7 "Connection pool" table: connection_limit -> max, pool_timeout and connect_timeout
+  // -> connectionTimeoutMillis (ms). The seed's 50 and 30 s = 30000 ms.
+  SUBCASE("direct: a URL without parameters, the pool in prisma.js, the CLI's URL in prisma.config.ts")
+  {
+    ConfigInput input = seed_input();
+    input.server_url = *DatabaseUrl::parse(k_seed_url + "?connection_limit=9&pool_timeout=2&sslmode=require");
+    const auto files = render_config_prisma(input, {});
+    REQUIRE(files.size() == 4);
+    CHECK(contains(file(files, ".env").content, "DATABASE_URL=\"" + k_seed_url + "?sslmode=require\"\n"));
+    const std::string& js = file(files, "prisma.js").content;
+    CHECK(contains(js, "const { PrismaPg } = require(\"@prisma/adapter-pg\");\n"));
+    CHECK(contains(js, "  connectionString: process.env.DATABASE_URL,\n"));
+    CHECK(contains(js, "  max: 50, // v6 connection_limit; default: 10\n"));
+    CHECK(contains(js, "  connectionTimeoutMillis: 30000,\n"));
+    CHECK(contains(js, "  application_name: \"poolcalc-sized\", // default: none\n"));
+    CHECK(contains(js, "module.exports = { prisma };\n"));
+    CHECK(contains(file(files, "prisma.config.ts").content, "    url: env(\"DATABASE_URL\"),\n"));
+    CHECK(contains(file(files, "schema.prisma").content, "datasource db {\n  provider = \"postgresql\"\n}\n"));
+  }
+  SUBCASE("through PgBouncer: DIRECT_URL for the CLI, no pgbouncer=true")
+  {
+    const auto files = render_config_prisma(pooled_input(), {});
+    CHECK(contains(file(files, ".env").content, "DIRECT_URL=\"postgresql://app:s3cret@db.internal:5432/chat?sslmode=require\"\n"));
+    CHECK(contains(file(files, "prisma.config.ts").content, "    url: env(\"DIRECT_URL\"),\n"));
+    CHECK_FALSE(contains(file(files, ".env").content, "pgbouncer=true\""));
+  }
+  SUBCASE("the URL's schema becomes PrismaPg's schema option")
+  {
+    ConfigInput input = seed_input();
+    input.server_url = *DatabaseUrl::parse(k_seed_url + "?schema=chat%22app");
+    const auto files = render_config_prisma(input, {});
+    CHECK(contains(file(files, "prisma.js").content, "}, { schema: \"chat\\\"app\" });\n"));
+  }
+  SUBCASE("an ES module: prisma.mjs")
+  {
+    ConfigOptions options;
+    options.module = JsModule::esm;
+    const auto files = render_config_prisma(seed_input(), options);
+    const std::string& js = file(files, "prisma.mjs").content;
+    CHECK(contains(js, "import prismaClient from \"@prisma/client\";\n"));
+    CHECK(contains(js, "export const prisma = new PrismaClient({ adapter });\n"));
+    CHECK_FALSE(contains(js, "require("));
+  }
+}
+
+TEST_CASE("parse_package_json")
+{
+  const auto facts = [](std::string_view text) { return parse_package_json(text); };
+  CHECK(facts(R"({"dependencies": {"@prisma/client": "^7.10.0"}})")->prisma_major == 7);
+  CHECK(facts(R"({"dependencies": {"@prisma/client": "~6.2.1"}, "devDependencies": {"prisma": "^7"}})")->prisma_major == 6);
+  CHECK(facts(R"({"devDependencies": {"prisma": ">=5.0.0 <6"}})")->prisma_major == 5);
+  CHECK(facts(R"({"dependencies": {"@prisma/client": "latest"}})")->prisma_major == std::nullopt);
+  CHECK(facts(R"({"dependencies": {"@prisma/client": "*"}})")->prisma_major == std::nullopt);
+  CHECK(facts(R"({"name": "app"})")->module == std::nullopt);
+  CHECK(facts(R"({"type": "module"})")->module == JsModule::esm);
+  CHECK(facts(R"({"type": "commonjs"})")->module == JsModule::commonjs);
+  CHECK(facts("{").error() == "not valid JSON");
+  CHECK(facts("[]").error() == "not a JSON object");
+  CHECK(facts(R"({"type": "amd"})").error() == "\"type\" must be \"module\" or \"commonjs\"");
+  CHECK(facts(R"({"dependencies": []})").error() == "\"dependencies\" must be an object");
+  CHECK(facts(R"({"dependencies": {"prisma": 7}})").error() == "\"dependencies\".\"prisma\" must be a version range (a string)");
+}
+
+TEST_CASE("without_client_params and valid_application_name")
+{
+  // psql refuses Prisma's and pgx's parameters; libpq's own (sslmode, connect_timeout,
+  // application_name) stay.
+  const auto url = *DatabaseUrl::parse("postgresql://h/db?connection_limit=5&sslmode=require&pgbouncer=true&pool_max_conns=9"
+                                       "&connect_timeout=3&pool_timeout=1&application_name=x");
+  CHECK(without_client_params(url).to_string() == "postgresql://h/db?sslmode=require&connect_timeout=3&application_name=x");
+  // Prisma's pool lifetimes (quaint's URL parser) go too; its schema stays (not a pool setting).
+  CHECK(without_client_params(*DatabaseUrl::parse("postgresql://h/db?max_connection_lifetime=60&schema=app"
+                                                  "&max_idle_connection_lifetime=30"))
+          .to_string() == "postgresql://h/db?schema=app");
+  CHECK(valid_application_name("chat-api_2.0"));
+  CHECK(valid_application_name(std::string(63, 'a')));
+  CHECK_FALSE(valid_application_name(std::string(64, 'a'))); // NAMEDATALEN - 1 = 63 bytes
+  CHECK_FALSE(valid_application_name(""));
+  CHECK_FALSE(valid_application_name("my app"));
+  CHECK_FALSE(valid_application_name("a\"b"));
+}
+
 TEST_CASE("render_config_node_postgres")
 {
+  SUBCASE("an ES module: pool.mjs with import and export")
+  {
+    ConfigOptions options;
+    options.module = JsModule::esm;
+    const auto esm = render_config_node_postgres(seed_input(), options);
+    CHECK(contains(file(esm, "pool.mjs").content, "import pg from \"pg\";\n\nexport const pool = new pg.Pool({\n"));
+  }
   const auto files = render_config_node_postgres(seed_input(), {});
   const std::string& js = file(files, "pool.js").content;
   // pg.Pool counts connections and takes milliseconds: pool 50; pool_timeout 30 s = 30000 ms.
@@ -260,6 +362,10 @@ TEST_CASE("render_config_node_postgres")
   CHECK(contains(js, "  idleTimeoutMillis: 10000, // default: 10000 (kept)\n")); // pg-pool's default, 10 s
   // node-postgres takes the plain URL: Prisma's parameters would mean nothing to it.
   CHECK(contains(file(files, ".env").content, "DATABASE_URL=\"" + k_seed_url + "\"\n"));
+  // CommonJS by default, what `npm init` makes.
+  CHECK(contains(js, "const pg = require(\"pg\");\n"));
+  CHECK(contains(js, "module.exports = { pool };\n"));
+  CHECK(contains(js, "  application_name: \"poolcalc-sized\", // default: none\n"));
 }
 
 TEST_CASE("render_config_hikaricp")
@@ -274,6 +380,7 @@ TEST_CASE("render_config_hikaricp")
     CHECK(contains(out, "minimumIdle=50\n"));
     CHECK(contains(out, "# default: 30000 (--pool-timeout 30 s)\nconnectionTimeout=30000\n"));
     CHECK(contains(out, "# pgJDBC, seconds; default: 10 (--connect-timeout 10 s)\ndataSource.connectTimeout=10\n"));
+    CHECK(contains(out, "dataSource.ApplicationName=poolcalc-sized\n"));
     CHECK_FALSE(contains(out, "prepareThreshold"));
   }
   SUBCASE("user and password escaped for a properties file (read as ISO 8859-1 with backslash escapes)")
@@ -306,7 +413,7 @@ TEST_CASE("render_config_sqlalchemy")
   CHECK(contains(py, "    pool_size=50,  # default: 5\n"));
   CHECK(contains(py, "    max_overflow=0,  # default: 10\n"));
   CHECK(contains(py, "    pool_timeout=30,  # default: 30\n"));
-  CHECK(contains(py, "    connect_args={\"connect_timeout\": 10},\n"));
+  CHECK(contains(py, "    connect_args={\"application_name\": \"poolcalc-sized\", \"connect_timeout\": 10},\n"));
 
   SUBCASE("--pool-timeout 0 keeps SQLAlchemy's default and says why")
   {
@@ -328,7 +435,22 @@ TEST_CASE("render_config_go_database_sql")
   CHECK(contains(go, "\tdb.SetConnMaxLifetime(time.Hour) // default: 0"));
   // No pool timeout in database/sql: 30 s as a context deadline (a time.Duration).
   CHECK(contains(go, "\treturn context.WithTimeout(ctx, 30*time.Second)\n"));
-  CHECK(contains(file(files, ".env").content, "DATABASE_URL=\"" + k_seed_url + "?connect_timeout=10\"\n"));
+  // The connect timeout and application_name in code: the URL stays one every client reads.
+  CHECK(contains(file(files, ".env").content, "DATABASE_URL=\"" + k_seed_url + "\"\n"));
+  CHECK(contains(go, "\tconfig.ConnectTimeout = 10 * time.Second\n"));
+  CHECK(contains(go, "\tdb := stdlib.OpenDB(*config)\n"));
+  CHECK(contains(go, "func Open(ctx context.Context) (*sql.DB, error) {\n"));
+
+  SUBCASE("through PgBouncer 1.18: v5's exec mode, v4's simple protocol")
+  {
+    const auto v5 = render_config_go_database_sql(pooled_input(), {});
+    CHECK(contains(file(v5, "db.go").content, "\tconfig.DefaultQueryExecMode = pgx.QueryExecModeExec\n"));
+    ConfigOptions options;
+    options.pgx_major = 4;
+    const auto v4 = render_config_go_database_sql(pooled_input(), options);
+    CHECK(contains(file(v4, "db.go").content, "\tconfig.PreferSimpleProtocol = true\n"));
+    CHECK(contains(file(v4, "db.go").content, "\t\"github.com/jackc/pgx/v4/stdlib\"\n"));
+  }
 }
 
 TEST_CASE("render_config_pgx")
@@ -337,22 +459,33 @@ TEST_CASE("render_config_pgx")
   {
     const auto files = render_config_pgx(seed_input(), {});
     const std::string& env = file(files, ".env").content;
-    CHECK(contains(env, "DATABASE_URL=\"" + k_seed_url + "?pool_max_conns=50&connect_timeout=10\"\n"));
-    CHECK(contains(env, "# pool_max_conns=50: default: max(4, runtime.NumCPU())\n"));
-    CHECK(contains(file(files, "db.go").content, "context.WithTimeout(ctx, 30*time.Second)"));
+    // pool_max_conns and connect_timeout in code, not the URL: psql would refuse pool_max_conns.
+    CHECK(contains(env, "DATABASE_URL=\"" + k_seed_url + "\"\n"));
+    const std::string& go = file(files, "db.go").content;
+    CHECK(contains(go, "\tconfig.MaxConns = 50 // default: max(4, runtime.NumCPU())\n"));
+    CHECK(contains(go, "\tconfig.ConnConfig.ConnectTimeout = 10 * time.Second\n"));
+    CHECK(contains(go, "\treturn pgxpool.NewWithConfig(ctx, config)\n"));
+    CHECK(contains(go, "context.WithTimeout(ctx, 30*time.Second)"));
   }
   SUBCASE("through PgBouncer 1.18: exec mode, no named prepared statements")
   {
     const auto env_files = render_config_pgx(pooled_input(), {});
     const std::string& env = file(env_files, ".env").content;
-    CHECK(contains(env,
-                   k_pending +
-                     ".\n"
-                     "DATABASE_URL=\"postgresql://app:s3cret@db.internal:5432/chat?sslmode=require&pool_max_conns=50&connect_timeout=10"
-                     "&default_query_exec_mode=exec\"\n"));
+    CHECK(contains(env, k_pending + ".\nDATABASE_URL=\"postgresql://app:s3cret@db.internal:5432/chat?sslmode=require\"\n"));
+    CHECK(contains(file(env_files, "db.go").content, "\tconfig.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec\n"));
     const auto pooler_files = render_config_pgx(pooler_url_input(), {});
     const std::string& pooler = file(pooler_files, ".env").content;
-    CHECK(contains(pooler, "DATABASE_URL=\"postgresql://app:s3cret@pgbouncer.internal:6432/chat?sslmode=require&pool_max_conns=50"));
+    CHECK(contains(pooler, "DATABASE_URL=\"postgresql://app:s3cret@pgbouncer.internal:6432/chat?sslmode=require\"\n"));
+  }
+  SUBCASE("pgx v4: ConnectConfig")
+  {
+    ConfigOptions options;
+    options.pgx_major = 4;
+    const auto files = render_config_pgx(pooled_input(), options);
+    const std::string& go = file(files, "db.go").content;
+    CHECK(contains(go, "\t\"github.com/jackc/pgx/v4/pgxpool\"\n"));
+    CHECK(contains(go, "\treturn pgxpool.ConnectConfig(ctx, config)\n"));
+    CHECK(contains(go, "\tconfig.ConnConfig.PreferSimpleProtocol = true\n"));
   }
   SUBCASE("--pool-timeout 0: no deadline")
   {
@@ -477,7 +610,7 @@ TEST_CASE("render_config_pgbouncer")
 
 TEST_CASE("render_config_json")
 {
-  const auto j = nlohmann::json::parse(render_config_json("prisma", render_config_prisma(seed_input(), {})));
+  const auto j = nlohmann::json::parse(render_config_json("prisma", render_config_prisma(seed_input(), prisma6())));
   CHECK(j["schema_version"] == 1);
   CHECK(j["target"] == "prisma");
   REQUIRE(j["files"].size() == 2);

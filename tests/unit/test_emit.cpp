@@ -63,30 +63,43 @@ TEST_CASE("render_env")
   {
     const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" } });
     CHECK(render_env(p) == "# poolcalc: 120 VUs, 150 ms per query -> pool of 50 per instance (direct to PostgreSQL)\n"
+                           "# For any client: DATABASE_URL has no client's own parameter (psql and libpq refuse Prisma's and\n"
+                           "# pgx's). The pool variables below are your application's own: no library reads them.\n"
+                           "# `poolcalc env --for CLIENT` names the line that reads each; `poolcalc config --for CLIENT` writes it.\n"
+                           "# Your application's own settings (no library reads these variables by itself):\n"
                            "# Maximum connections in pool\nDATABASE_POOL_SIZE=50\n"
                            "# Seconds to wait for new connection\nDATABASE_CONNECTION_TIMEOUT=10\n"
                            "# Seconds to wait for available connection from pool\nDATABASE_POOL_TIMEOUT=30\n");
   }
   SUBCASE("an existing parameter is replaced, never duplicated, the others kept")
   {
-    // The seed's code skipped every parameter when connection_limit was already there.
+    // The seed's code skipped every parameter when connection_limit was already there. For Prisma 6
+    // the pool parameters are set; for any client, Prisma's own is taken out (psql refuses it).
     const Plan p =
       test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", k_seed_url + "?connection_limit=10&sslmode=require" } });
-    CHECK(contains(render_env(p),
+    CHECK(contains(render_env(p, EnvFor{ "prisma", 6 }),
                    "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db"
                    "?connection_limit=50&sslmode=require&pool_timeout=30&connect_timeout=10\"\n"));
+    CHECK(
+      contains(render_env(p), "DATABASE_URL=\"postgresql://postgres:postgrespassword@localhost:5432/chat_backend_db?sslmode=require\"\n"));
+    // Each client names the line that reads the pool variables.
+    CHECK(contains(render_env(p, EnvFor{ "node-postgres", 7 }),
+                   "# read by new pg.Pool({...}): max: Number(process.env.DATABASE_POOL_SIZE),\nDATABASE_POOL_SIZE=50\n"));
+    CHECK(contains(render_env(p, EnvFor{ "prisma", 6 }),
+                   "# not read: Prisma 6 reads connection_limit in DATABASE_URL; this copy is your application's own\n"));
   }
   SUBCASE("characters dotenv or a shell would expand are percent-encoded")
   {
     const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", "postgresql://u:pa$'s@localhost/db" } });
-    CHECK(contains(render_env(p),
+    CHECK(contains(render_env(p, EnvFor{ "prisma", 6 }),
                    "DATABASE_URL=\"postgresql://u:pa%24%27s@localhost/db?connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+    CHECK(contains(render_env(p), "DATABASE_URL=\"postgresql://u:pa%24%27s@localhost/db\"\n"));
   }
   SUBCASE("through PgBouncer: the server's address stays, what to do once PgBouncer runs, a direct URL for migrations")
   {
     const Plan p =
       test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", k_seed_url }, { "transaction_pooling", "true" } });
-    const std::string env = render_env(p);
+    const std::string env = render_env(p, EnvFor{ "prisma", 6 });
     // poolcalc does not know where PgBouncer will run: the seed's localhost:5432 stays, and no
     // pgbouncer=true on a URL that reaches the server.
     CHECK(contains(env,
@@ -101,9 +114,10 @@ TEST_CASE("render_env")
   {
     const std::string pooler = "postgresql://postgres:postgrespassword@localhost:6432/chat_backend_db";
     const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "database_url", pooler }, { "transaction_pooling", "true" } });
-    const std::string env = render_env(p);
+    const std::string env = render_env(p, EnvFor{ "prisma", 6 });
     CHECK(contains(env, "# Through PgBouncer at localhost:6432, as given."));
     CHECK(contains(env, "DATABASE_URL=\"" + pooler + "?pgbouncer=true&connection_limit=50&pool_timeout=30&connect_timeout=10\"\n"));
+    CHECK(contains(render_env(p), "DATABASE_URL=\"" + pooler + "\"\n"));
     CHECK(contains(env,
                    "# DIRECT_URL (migrations) must be the database server's own address, which poolcalc does not know:\n"
                    "# add DIRECT_URL=\"...\" yourself.\n"));
