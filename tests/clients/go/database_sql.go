@@ -1,6 +1,7 @@
 // Drives poolcalc's go-database-sql snippet (tests/clients/run.py): the snippet is package db
-// (Open() (*sql.DB, error) and WithPoolTimeout), built unchanged beside this file in a GOPATH
-// against Debian's Go packages. Checks one query, then starts QUERIES goroutines at once, each
+// (Open returning a *sql.DB, and WithPoolTimeout), built unchanged beside this file in a GOPATH
+// against Debian's Go packages. Open is called with a context when it takes one (Open(ctx)) and
+// without otherwise (Open()), so the driver builds against either form. Checks one query, then starts QUERIES goroutines at once, each
 // taking a connection with db.Conn under the snippet's WithPoolTimeout deadline and running
 // pg_sleep(HOLD) on it without one (the deadline is the pool timeout's; the query is the test's
 // hold), and prints one JSON line: each query's outcome and seconds from its start.
@@ -8,9 +9,11 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -35,11 +38,24 @@ func text(err error) *string {
 	return &s
 }
 
+// open calls db.Open with a context.Background() when it takes a context.
+func open() (*sql.DB, error) {
+	function := reflect.ValueOf(db.Open)
+	var args []reflect.Value
+	if function.Type().NumIn() == 1 {
+		args = append(args, reflect.ValueOf(context.Background()))
+	}
+	out := function.Call(args)
+	pool, _ := out[0].Interface().(*sql.DB)
+	err, _ := out[1].Interface().(error)
+	return pool, err
+}
+
 func main() {
 	queries, _ := strconv.Atoi(os.Args[1])
 	hold := os.Args[2]
 	out := output{Results: []result{}}
-	pool, err := db.Open()
+	pool, err := open()
 	if err == nil {
 		_, err = pool.ExecContext(context.Background(), "SELECT 1")
 	}
