@@ -319,14 +319,14 @@ def feature_flags(poolcalc, client, project_dir, route, bouncer_port):
     """Inputs of later poolcalc versions, passed when this poolcalc offers them: the project's
     package.json (module system, Prisma major), pgx v4 (what Debian ships), PgBouncer's address."""
     help_text = run([poolcalc, "config", "--help"]).stdout
-    flags = []
+    config_only, inputs = [], []
     if client.kind in ("node-pool", "prisma") and "--package-json" in help_text:
-        flags += ["--package-json", os.path.join(project_dir, "package.json")]
+        config_only += ["--package-json", os.path.join(project_dir, "package.json")]
     if client.kind in ("go-database-sql", "pgx") and "--pgx-version" in help_text:
-        flags += ["--pgx-version", "4"]
+        config_only += ["--pgx-version", "4"]
     if route == "pgbouncer" and "--pgbouncer-host" in help_text:
-        flags += ["--pgbouncer-host", f"127.0.0.1:{bouncer_port}"]
-    return flags
+        inputs += ["--pgbouncer-host", f"127.0.0.1:{bouncer_port}"]
+    return config_only, inputs
 
 
 def node_project(dir, work, kind):
@@ -410,18 +410,21 @@ def drive(client, route, ctx):
             node_project(dir, work, client.project)
         url = f"postgresql://{role}:{password}@127.0.0.1:{bed.pg_port}/{DATABASE}"
         args = ctx["plan_args"] + (["--transaction-pooling"] if route == "pgbouncer" else []) + ["--database-url", url]
-        args += feature_flags(poolcalc, client, dir, route, bouncer_port)
-        plan = json.loads(run([poolcalc, "--format", "json"] + args).stdout or "{}")
+        config_only, inputs = feature_flags(poolcalc, client, dir, route, bouncer_port)
+        args += inputs
+        planned = run([poolcalc, "--format", "json"] + args)
+        plan = json.loads(planned.stdout) if planned.returncode == 0 else {}
         pool = plan.get("pool_size")
         server_limit = plan.get("server_connections") if route == "pgbouncer" else pool
-        done = run([poolcalc, "config", "--for", client.target] + args)
+        done = run([poolcalc, "config", "--for", client.target] + args + config_only)
         files = split_files(done.stdout)
         snippet_text = "".join(files.values())
         code_file = {"node-pool": r"pool\.(c|m)?js", "prisma": r"prisma\.(c|m)?js", "sqlalchemy": r"engine\.py",
                      "hikaricp": r"hikari\.properties", "go-database-sql": r"db\.go", "pgx": r"db\.go"}[client.kind]
         code = next((name for name in files if re.fullmatch(code_file, name)), None)
-        result.check("snippet", done.returncode == 0 and code is not None and not pool is None,
+        result.check("snippet", done.returncode == 0 and code is not None and pool is not None,
                      f"exit {done.returncode}, files {', '.join(files) or 'none'}"
+                     + ("" if pool is not None else f"; the plan (--format json) gave no pool_size: {planned.stderr.strip()}")
                      + ("" if code else f"; none matches {code_file}") + (f"; {done.stderr.strip()}" if done.stderr.strip() else ""))
         if done.returncode != 0 or pool is None or (code is None and client.kind != "prisma"):
             result.blocked("snippet", "no snippet")
