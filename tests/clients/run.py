@@ -43,8 +43,8 @@ import servers  # noqa: E402  (tests/validation/servers.py: the throwaway Postgr
 KNOWN_DEFECTS = {
     # 8. No snippet sets application_name.
     **{(client, route, "application_name"): "issue 12 item 8: no snippet sets application_name"
-       for client in ("node-postgres-cjs", "node-postgres-cjs-strict", "node-postgres-esm", "prisma", "sqlalchemy", "hikaricp",
-                      "go-database-sql", "pgx")
+       for client in ("node-postgres-cjs", "node-postgres-cjs-strict", "node-postgres-esm", "prisma",
+                      "sqlalchemy", "hikaricp", "go-database-sql", "pgx")
        for route in ("direct", "pgbouncer")},
     # 6. The node-postgres snippet is an ES module named pool.js: a default (CommonJS) npm project
     #    require()s it. Node 20.19+ (require(esm)) loads it anyway; Node without require(esm)
@@ -70,7 +70,7 @@ KNOWN_DEFECTS = {
 
 # The plan: pool 3 and a 2 s pool timeout, small so the run is quick and the pool differs from
 # every library's default (node-postgres and HikariCP 10, SQLAlchemy 5 + 10 overflow, pgxpool
-# max(4, CPUs)), so a snippet the library ignores shows. Pool = ceil(1 VU x 0.70 x 0.1 s) x
+# max(4, CPUs): docs/clients.md cites each), so a snippet the library ignores shows. Pool = ceil(1 VU x 0.70 x 0.1 s) x
 # burst 1 + overhead 2 = 3, once the rules' round_to (10) is 1 (a --rules file: `poolcalc rules`
 # with that one line changed). --transaction-pooling makes the plan recommend PgBouncer.
 POOL_TIMEOUT_S = 2

@@ -1,10 +1,11 @@
 // Drives poolcalc's go-database-sql snippet (tests/clients/run.py): the snippet is package db
 // (Open returning a *sql.DB, and WithPoolTimeout), built unchanged beside this file in a GOPATH
 // against Debian's Go packages. Open is called with a context when it takes one (Open(ctx)) and
-// without otherwise (Open()), so the driver builds against either form. Checks one query, then starts QUERIES goroutines at once, each
-// taking a connection with db.Conn under the snippet's WithPoolTimeout deadline and running
-// pg_sleep(HOLD) on it without one (the deadline is the pool timeout's; the query is the test's
-// hold), and prints one JSON line: each query's outcome and seconds from its start.
+// without otherwise (Open()), so the driver builds against either form. Checks one query, then
+// starts QUERIES goroutines at once, each taking a connection with db.Conn under the snippet's
+// WithPoolTimeout deadline and running pg_sleep(HOLD) on it without one (the deadline is the pool
+// timeout's; the query is the test's hold), and prints one JSON line: each query's outcome and
+// seconds from its start.
 package main
 
 import (
