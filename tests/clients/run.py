@@ -40,33 +40,7 @@ import servers  # noqa: E402  (tests/validation/servers.py: the throwaway Postgr
 
 # Checks that fail today because of an issue-12 item not fixed yet: (client, route, check) -> item.
 # Remove a line when its fix lands; a listed check that passes fails the suite until then.
-KNOWN_DEFECTS = {
-    # 8. No snippet sets application_name.
-    **{(client, route, "application_name"): "issue 12 item 8: no snippet sets application_name"
-       for client in ("node-postgres-cjs", "node-postgres-cjs-strict", "node-postgres-esm", "prisma",
-                      "sqlalchemy", "hikaricp", "go-database-sql", "pgx")
-       for route in ("direct", "pgbouncer")},
-    # 6. The node-postgres snippet is an ES module named pool.js: a default (CommonJS) npm project
-    #    require()s it. Node 20.19+ (require(esm)) loads it anyway; Node without require(esm)
-    #    (before 20.19, e.g. Debian 12's 18) refuses it: "Cannot use import statement outside a module".
-    ("node-postgres-cjs-strict", "direct", "open"): "issue 12 item 6: pool.js is an ES module; an `npm init` project is CommonJS",
-    ("node-postgres-cjs-strict", "pgbouncer", "open"): "issue 12 item 6: pool.js is an ES module; an `npm init` project is CommonJS",
-    # 1. Prisma 7: no adapter snippet; with the documented adapter setup the pool is pg's default.
-    ("prisma", "direct", "snippet"): "issue 12 item 1: no Prisma 7 snippet (PrismaPg adapter with pg.Pool options)",
-    ("prisma", "pgbouncer", "snippet"): "issue 12 item 1: no Prisma 7 snippet (PrismaPg adapter with pg.Pool options)",
-    ("prisma", "direct", "connections"): "issue 12 item 1: Prisma 7 ignores connection_limit (pg.Pool max 10)",
-    ("prisma", "pgbouncer", "connections"): "issue 12 item 1: Prisma 7 ignores connection_limit (pg.Pool max 10)",
-    ("prisma", "direct", "timeout"): "issue 12 item 1: Prisma 7 ignores pool_timeout (pg.Pool waits forever)",
-    ("prisma", "pgbouncer", "timeout"): "issue 12 item 1: Prisma 7 ignores pool_timeout (pg.Pool waits forever)",
-    ("prisma", "pgbouncer", "no_warnings"): "issue 12 item 1: pg.Pool's 10 clients queue in PgBouncer until its query_wait_timeout",
-    # 9. The Go snippets import pgx v5; Debian 12 ships pgx v4 (4.15) only.
-    ("go-database-sql", "direct", "open"): "issue 12 item 9: the snippet imports pgx v5; Debian 12 has v4",
-    ("go-database-sql", "pgbouncer", "open"): "issue 12 item 9: the snippet imports pgx v5; Debian 12 has v4",
-    ("pgx", "direct", "open"): "issue 12 item 9: the snippet imports pgx v5; Debian 12 has v4",
-    ("pgx", "pgbouncer", "open"): "issue 12 item 9: the snippet imports pgx v5; Debian 12 has v4",
-    # 2. PgBouncer rejects pgJDBC's extra_float_digits (no ignore_startup_parameters).
-    ("hikaricp", "pgbouncer", "open"): "issue 12 item 2: pgbouncer.ini lacks ignore_startup_parameters = extra_float_digits",
-}
+KNOWN_DEFECTS = {}
 
 # The plan: pool 3 and a 2 s pool timeout, small so the run is quick and the pool differs from
 # every library's default (node-postgres and HikariCP 10, SQLAlchemy 5 + 10 overflow, pgxpool
