@@ -218,12 +218,17 @@ bool is_pgbouncer_url(const DatabaseUrl& url, std::int64_t listen_port);
 // them; "[::1]:5432" for IPv6, "the local socket" without a host), through printable().
 std::string url_address(const DatabaseUrl& url);
 
-// The URL the application should use: the user's URL with connection_limit, pool_timeout and
-// connect_timeout set. poolcalc never changes its host or port: through PgBouncer, a URL that is
-// PgBouncer's (Scenario::pgbouncer_url, or a database_url that is_pgbouncer_url) gets
-// pgbouncer=true as well; the server's URL stays the server's (pgbouncer_address_note says what
-// to do). None when no URL was given.
+// The URL Prisma 6 and older should use: routed_url with connection_limit, pool_timeout and
+// connect_timeout set. Through PgBouncer, a URL that reaches it (Scenario::pgbouncer_url, a
+// database_url that is_pgbouncer_url, or one routed to the PgBouncer address given) gets
+// pgbouncer=true as well; otherwise the server's URL stays the server's (pgbouncer_address_note
+// says what to do). None when no URL was given.
 std::optional<DatabaseUrl> application_url(const Plan& plan);
+
+// The URL the application uses, before any client's parameters: PgBouncer's when the user gave
+// one, else --database-url, pointed at PgBouncer's address when --pgbouncer-host or a sidecar
+// gives it and the URL is the server's. No URL given: nullopt.
+std::optional<DatabaseUrl> routed_url(const Plan& plan);
 
 // DIRECT_URL, the server's own URL for Prisma's migrations, when the application goes through
 // PgBouncer (the plan's, or the PgBouncer URL the user kept) and the server's address is known:

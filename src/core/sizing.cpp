@@ -299,22 +299,29 @@ const std::optional<DatabaseUrl>& given_application_url(const Plan& plan)
 
 } // namespace
 
-std::optional<DatabaseUrl> application_url(const Plan& plan)
+std::optional<DatabaseUrl> routed_url(const Plan& plan)
 {
   const std::optional<DatabaseUrl>& given = given_application_url(plan);
   if (!given) {
     return std::nullopt;
   }
-  DatabaseUrl url = *given;
   // Host and port stay the user's, unless PgBouncer's address was given (--pgbouncer-host, or a
   // sidecar's 127.0.0.1) and the URL is the server's: then the application is pointed there.
-  // PgBouncer's parameter only on a URL that reaches it.
-  bool through = plan.pgbouncer && is_pgbouncer_url(url, plan.pgbouncer_listen_port);
-  if (plan.pgbouncer && !through && !plan.pgbouncer->host.empty()) {
-    url = url.with_host(plan.pgbouncer->host).with_port(static_cast<unsigned>(plan.pgbouncer->port));
-    through = true;
+  if (plan.pgbouncer && !is_pgbouncer_url(*given, plan.pgbouncer_listen_port) && !plan.pgbouncer->host.empty()) {
+    return given->with_host(plan.pgbouncer->host).with_port(static_cast<unsigned>(plan.pgbouncer->port));
   }
-  if (through) {
+  return *given;
+}
+
+std::optional<DatabaseUrl> application_url(const Plan& plan)
+{
+  std::optional<DatabaseUrl> routed = routed_url(plan);
+  if (!routed) {
+    return std::nullopt;
+  }
+  DatabaseUrl url = *routed;
+  // PgBouncer's parameter only on a URL that reaches it.
+  if (plan.pgbouncer && (is_pgbouncer_url(url, plan.pgbouncer_listen_port) || !plan.pgbouncer->host.empty())) {
     url = url.with_param("pgbouncer", "true");
   }
   return url.with_param("connection_limit", fmt::format("{}", plan.settings.connection_limit))

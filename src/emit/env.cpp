@@ -19,17 +19,17 @@ bool prisma_url_parameters(const EnvFor& target)
 }
 
 // DATABASE_URL for `target`: Prisma 6's with its parameters (application_url), any other's the
-// URL as given (PgBouncer's when the plan kept it) without a client's own parameters.
+// application's URL (routed_url: PgBouncer's address when given) without a client's own parameters.
 std::optional<DatabaseUrl> env_url(const Plan& plan, const EnvFor& target)
 {
   if (prisma_url_parameters(target)) {
     return application_url(plan);
   }
-  const auto& given = plan.scenario.database_url && plan.scenario.pgbouncer_url ? plan.scenario.pgbouncer_url : plan.scenario.database_url;
-  if (!given) {
+  const std::optional<DatabaseUrl> routed = routed_url(plan);
+  if (!routed) {
     return std::nullopt;
   }
-  return without_client_params(*given);
+  return without_client_params(*routed);
 }
 
 // For each pool variable, the line of the client's code that reads it (docs/clients.md).
@@ -171,7 +171,11 @@ std::string render_env(const Plan& plan, const EnvFor& target)
                                                major_minor(k_pgbouncer_prepared_statements))
                                  : "");
     } else if (plan.pgbouncer) {
-      out += fmt::format("# Through PgBouncer at {}, as given.", url_address(*url));
+      out += fmt::format("# Through PgBouncer at {}, {}.",
+                         url_address(*url),
+                         plan.pgbouncer->host.empty()                    ? "as given"
+                         : plan.pgbouncer->topology == Topology::sidecar ? "the sidecar beside each instance"
+                                                                         : "--pgbouncer-host");
       if (prisma6) {
         out += fmt::format(" pgbouncer=true is needed with PgBouncer < {0} (Prisma docs);\n"
                            "# on {0}+ with max_prepared_statements > 0 it can be dropped.\n",

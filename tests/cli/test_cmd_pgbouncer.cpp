@@ -139,8 +139,11 @@ TEST_CASE("pgbouncer: topology, PgBouncer's address and the open files")
     CHECK(contains(r.out, "PgBouncer expects to need 1094 open files"));
     CHECK(contains(r.out, "set LimitNOFILE=1094 in its systemd unit (systemctl edit pgbouncer) or run ulimit -n 1094"));
     CHECK_FALSE(contains(r.out, "S3CRET"));
+    // Any client's URL has no pool parameters (docs/clients.md, "env"); Prisma 6's has them.
     const Result env = run_poolcalc(with({ "env" }));
-    CHECK(contains(env.out, "DATABASE_URL=\"postgresql://app:S3CRET@db.internal:5432/chat?connection_limit=30"));
+    CHECK(contains(env.out, "DATABASE_URL=\"postgresql://app:S3CRET@db.internal:5432/chat\"\n"));
+    const Result prisma6 = run_poolcalc(with({ "env", "--for", "prisma", "--prisma-version", "6" }));
+    CHECK(contains(prisma6.out, "DATABASE_URL=\"postgresql://app:S3CRET@db.internal:5432/chat?connection_limit=30"));
   }
   SUBCASE("shared at the host given: env points there")
   {
@@ -151,7 +154,11 @@ TEST_CASE("pgbouncer: topology, PgBouncer's address and the open files")
                    "(--pgbouncer-host); listen_addr below is the rules' 127.0.0.1"));
     CHECK(contains(r.out, "\nlisten_port = 6543\n"));
     const Result env = run_poolcalc(with({ "env", "--pgbouncer-host", "pgb.internal:6543" }));
-    CHECK(contains(env.out, "DATABASE_URL=\"postgresql://app:S3CRET@pgb.internal:6543/chat?pgbouncer=true&connection_limit=30"));
+    CHECK(contains(env.out, "# Through PgBouncer at pgb.internal:6543, --pgbouncer-host.\n"));
+    CHECK(contains(env.out, "DATABASE_URL=\"postgresql://app:S3CRET@pgb.internal:6543/chat\"\n"));
+    const Result prisma6 =
+      run_poolcalc(with({ "env", "--pgbouncer-host", "pgb.internal:6543", "--for", "prisma", "--prisma-version", "6" }));
+    CHECK(contains(prisma6.out, "DATABASE_URL=\"postgresql://app:S3CRET@pgb.internal:6543/chat?pgbouncer=true&connection_limit=30"));
     CHECK(contains(env.out, "DIRECT_URL=\"postgresql://app:S3CRET@db.internal:5432/chat\""));
   }
   SUBCASE("sidecar: each PgBouncer gets its share of the server budget")
@@ -168,7 +175,10 @@ TEST_CASE("pgbouncer: topology, PgBouncer's address and the open files")
     CHECK(contains(r.out, "; PostgreSQL sees at most 48 connections from the 6 sidecars (8 each)"));
     CHECK(contains(r.out, "48 server connections in all, where one shared PgBouncer would open 50 for the same load"));
     const Result env = run_poolcalc(with({ "env", "--topology", "sidecar" }));
-    CHECK(contains(env.out, "DATABASE_URL=\"postgresql://app:S3CRET@127.0.0.1:6432/chat?pgbouncer=true&connection_limit=30"));
+    CHECK(contains(env.out, "# Through PgBouncer at 127.0.0.1:6432, the sidecar beside each instance.\n"));
+    CHECK(contains(env.out, "DATABASE_URL=\"postgresql://app:S3CRET@127.0.0.1:6432/chat\"\n"));
+    const Result prisma6 = run_poolcalc(with({ "env", "--topology", "sidecar", "--for", "prisma", "--prisma-version", "6" }));
+    CHECK(contains(prisma6.out, "DATABASE_URL=\"postgresql://app:S3CRET@127.0.0.1:6432/chat?pgbouncer=true&connection_limit=30"));
     const Result plan = run_poolcalc(with({ "--topology", "sidecar" }));
     CHECK(contains(plan.out,
                    "server connections         48  6 sidecar PgBouncers x (default_pool_size 6 + reserve_pool_size 2); one "
