@@ -199,7 +199,8 @@ TEST_CASE("env --write: two poolcalc runs and an editor on one file: no update a
   // displacing exactly the text it read (its backup), or fail with the message and change nothing.
   // Then: every line the editor added is in the file; no two successes displaced the same text;
   // and every success is reflected: its text is in the file, or was read by a later writer, unless
-  // the editor overwrote it with a save it had read before (the editor's own lost update).
+  // the editor overwrote it with a save from a text it had read before (the editor's own lost
+  // update, which under load can also swallow a success built on another's).
   const std::chrono::microseconds span = run_time();
   // 120 rounds of 3 saves: enough that a writer without the lock and the swap (a stat check, then
   // a plain rename) fails this test in each of 4 runs measured (1 to 4 lost editor lines or lost
@@ -269,7 +270,19 @@ TEST_CASE("env --write: two poolcalc runs and an editor on one file: no update a
       }
       const std::string written = with_pool(displaced, run->pool);
       bool seen = final_text == written || std::find(editor_reads.begin(), editor_reads.end(), written) != editor_reads.end();
+      // The editor's own lost update: a save from a text it read before this success, the one this
+      // success displaced or, when the other success wrote that one, the text the other displaced
+      // (the editor read X, B replaced X with Y, this run replaced Y with Z, the editor saved X + its line).
       bool overwritten_by_stale_save = std::find(editor_reads.begin(), editor_reads.end(), displaced) != editor_reads.end();
+      for (const Run* other : succeeded) {
+        if (other != run) {
+          const std::string before = read_file(other->backup);
+          if (with_pool(before, other->pool) == displaced &&
+              std::find(editor_reads.begin(), editor_reads.end(), before) != editor_reads.end()) {
+            overwritten_by_stale_save = true;
+          }
+        }
+      }
       for (const Run* other : succeeded) {
         if (other != run && read_file(other->backup) == written) {
           seen = true;
