@@ -39,6 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cases as case_table  # noqa: E402
 from servers import HarnessError, Servers, check_tools  # noqa: E402
 from workload import Run, summarize  # noqa: E402
+import replay as replays  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BANDS = {  # figure: (relative, absolute floor in its unit)
@@ -207,6 +208,12 @@ def measure_case(servers, case, pool, opts, workdir, run_ids, fleet_inis):
         # Throughput and mean wait from SHOW STATS; per instance for an instances case.
         unit["throughput_rps"] = xacts / window / len(names)
         unit["mean_wait_ms"] = wait_ms / xacts if xacts else float("nan")
+        if len(names) == 1:
+            # The window's own sample path through a FIFO pool, and the range of windows like it
+            # (replay.py).
+            closed = case["kind"] == "closed"
+            unit["replay"] = {f: round(v, 3) for f, v in replays.replay(all_rows, pool, t0, t1, closed).items()}
+            unit["spread95"], unit["resampled_mean"] = replays.spread(all_rows, pool, t0, t1, closed, seed=opts.seed)
         units["per instance" if case["kind"] == "instances" else "all"] = unit
     record["units"] = units
     return record
@@ -379,8 +386,12 @@ def predict(record, poolcalc):
     quantiles = record["units"][unit].get("hold_quantiles_ms")
     sample = None
     if quantiles:  # the measured hold distribution; a measurement from before it was kept: the mean
+        # The stored quantiles at 0, 1/1000, ..., 1 bound 1000 slices of a thousandth of the holds
+        # each; the sample is each slice's midpoint, so that poolcalc's equally likely draws have
+        # the measured mean (the quantiles themselves would give the longest hold a full
+        # thousandth: a heavy tail's mean 1.3 % too long).
         with tempfile.NamedTemporaryFile("w", suffix=".holds", delete=False) as f:
-            f.write("".join(f"{q:.3f}\n" for q in quantiles))
+            f.write("".join(f"{(a + b) / 2:.3f}\n" for a, b in zip(quantiles, quantiles[1:])))
             sample = f.name
     try:
         out = run_poolcalc(poolcalc, case_table.predict_args(case, [record["pool"]], sample))
@@ -410,6 +421,17 @@ def verdict(figure, predicted, measured):
     return abs(predicted - measured) <= max(rel * abs(measured), floor)
 
 
+def within_spread(figure, predicted, interval):
+    """True when a prediction lies within the range that windows of the measured length show by
+    chance (replay.py's spread), widened by the figure's band: a miss that the measurement cannot
+    tell from noise."""
+    if not interval or predicted is None or (isinstance(predicted, float) and math.isnan(predicted)):
+        return False
+    rel, floor = BANDS[figure]
+    low, high = interval
+    return low - max(rel * low, floor) <= predicted <= high + max(rel * high, floor)
+
+
 def compare(data, poolcalc, short):
     rows = []
     for record in data["results"]:
@@ -419,12 +441,29 @@ def compare(data, poolcalc, short):
             row = {"case": record["case"], "pool": record["pool"], "unit": unit, "held_out": record["held_out"],
                    "unit_pool": record.get("unit_pools", {}).get(unit), "gates": gates, "figures": {},
                    "hold_ms": measured.get("mean_hold_ms"), "nominal_hold_ms": nominal_hold(record, unit),
-                   "think_ms": measured.get("mean_think_ms"), "nominal_think_ms": nominal_think(record, unit)}
+                   "think_ms": measured.get("mean_think_ms"), "nominal_think_ms": nominal_think(record, unit),
+                   "replay": measured.get("replay"), "spread95": measured.get("spread95"),
+                   "resampled_mean": measured.get("resampled_mean")}
             for figure in FIGURES:
                 p, m = predicted[unit][figure], measured[figure]
-                row["figures"][figure] = {"predicted": p, "measured": m, "pass": verdict(figure, p, m)}
+                resampled = measured.get("resampled_mean", {}).get(figure)
+                row["figures"][figure] = {"predicted": p, "measured": m, "pass": verdict(figure, p, m),
+                                          "chance": within_spread(figure, p, measured.get("spread95", {}).get(figure)),
+                                          "vs_resampled": None if resampled is None else verdict(figure, p, resampled)}
             rows.append(row)
     return rows
+
+
+def summary(rows):
+    """Counts: figures in their band against the measurement; marked chance; and, where the window
+    was replayed, waits in their band against the resampled replays' average."""
+    figures = [v for r in rows for v in r["figures"].values()]
+    in_band = sum(1 for v in figures if v["pass"])
+    chance = sum(1 for v in figures if not v["pass"] and v.get("chance"))
+    replayed = [(f, v) for r in rows for f, v in r["figures"].items() if v.get("vs_resampled") is not None and f != "throughput_rps"]
+    near = sum(1 for _, v in replayed if v["vs_resampled"])
+    return (f"in band against the measurement: {in_band} of {len(figures)} figures; out of band but within chance: {chance}; "
+            f"waits in band against the resampled replays' average: {near} of {len(replayed)}")
 
 
 def fmt(x, digits=1):
@@ -432,7 +471,8 @@ def fmt(x, digits=1):
 
 
 def table(rows, markdown=False):
-    head = ["case", "pool", "unit", "hold ms (nominal)", "think ms (nominal)", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms"]
+    head = ["case", "pool", "unit", "hold ms (nominal)", "think ms (nominal)", "throughput /s", "mean wait ms", "p95 wait ms", "p99 wait ms",
+            "FIFO replay ms", "resampled replays ms"]
     body = []
     for r in rows:
         cells = [r["case"] + (" (held out)" if r["held_out"] else ""), str(r["pool"]), r["unit"]]
@@ -443,14 +483,23 @@ def table(rows, markdown=False):
         for figure in FIGURES:
             f = r["figures"][figure]
             digits = 2 if figure == "throughput_rps" else 1
-            cells.append(f"{fmt(f['predicted'], digits)} / {fmt(f['measured'], digits)} {'PASS' if f['pass'] else 'FAIL'}")
+            mark = "PASS" if f["pass"] else ("chance" if f.get("chance") else "FAIL")
+            cells.append(f"{fmt(f['predicted'], digits)} / {fmt(f['measured'], digits)} {mark}")
+        replayed, chance, resampled = r.get("replay"), r.get("spread95"), r.get("resampled_mean")
+        cells.append(" / ".join(fmt(replayed[f]) for f in replays.FIGURES) if replayed else "-")
+        cells.append(f"{fmt(resampled['mean_wait_ms'])} ({fmt(chance['mean_wait_ms'][0])}-{fmt(chance['mean_wait_ms'][1])})"
+                     if chance and resampled else "-")
         body.append(cells)
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(c) + " |" for c in body]
         return "\n".join(lines) + ("\n\nEach figure: predicted / measured. Hold: the measured holds' mean in the window (the case's"
                                    " nominal mean); think: the measured mean from a server connection's release to the user's next query (the"
-                                   " nominal \\sleep). Bands: throughput 5 %, mean wait 10 % or 2 ms, p95 and p99 20 % or 5 ms.\n")
+                                   " nominal \\sleep). Bands: throughput 5 %, mean wait 10 % or 2 ms, p95 and p99 20 % or 5 ms."
+                                   " chance: outside its band, but inside the band around the range that windows of this length show by"
+                                   " chance (tests/validation/replay.py). FIFO replay: the mean, p95 and p99 wait of a first-come-first-served"
+                                   " pool fed the window's own transactions; resampled replays: the mean wait over 100 replays with the"
+                                   " holds and thinks drawn from the window's, an open load's arrivals drawn anew, and its 2.5-97.5 % range.\n")
     widths = [max(len(x) for x in col) for col in zip(head, *body)]
     out = ["  ".join(c.ljust(w) for c, w in zip(head, widths))]
     out += ["  ".join(c.ljust(w) for c, w in zip(cells, widths)) for cells in body]
@@ -486,12 +535,35 @@ def select(short, only):
     return [(c, p) for c in chosen for p in (c["short"] if short else c["pools"])]
 
 
+def load_measurements(paths):
+    """The stored measurements of several files as one: a case and pool measured again in a later
+    file replaces the earlier record, in its place; the later files' overhead is the first's."""
+    data = None
+    for path in paths:
+        with open(path) as f:
+            more = json.load(f)
+        if data is None:
+            data = more
+            data["sources"] = [{"file": os.path.basename(path), "date": more.get("date")}]
+            continue
+        data["sources"].append({"file": os.path.basename(path), "date": more.get("date")})
+        index = {(r["case"], r["pool"]): i for i, r in enumerate(data["results"])}
+        for r in more["results"]:
+            key = (r["case"], r["pool"])
+            if key in index:
+                data["results"][index[key]] = r
+            else:
+                data["results"].append(r)
+    return data
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--short", action="store_true", help="a few cases with 20 s windows (CI); every case gates")
     parser.add_argument("--poolcalc", default=os.path.join(REPO, "build", "poolcalc"), help="the binary (default build/poolcalc)")
     parser.add_argument("--measure-only", action="store_true", help="measure and write --output, run no poolcalc prediction")
-    parser.add_argument("--compare", metavar="FILE", help="predict and compare against a stored measurement file; start no server")
+    parser.add_argument("--compare", metavar="FILE", nargs="+",
+                        help="predict and compare against stored measurement files (a later file's case and pool replaces an earlier's); start no server")
     parser.add_argument("--output", metavar="FILE", help="write the measurements as JSON")
     parser.add_argument("--markdown", metavar="FILE", help="write the comparison table (with --measure-only: the measured figures) as Markdown")
     parser.add_argument("--cases", help="comma-separated case names to measure, or to compare with --compare (default: all)")
@@ -515,8 +587,7 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     try:
         if opts.compare:
-            with open(opts.compare) as f:
-                data = json.load(f)
+            data = load_measurements(opts.compare)
             if opts.cases:  # compare only these of the stored cases
                 data["results"] = [r for r in data["results"] if r["case"] in opts.cases.split(",")]
         else:
@@ -554,6 +625,7 @@ def main():
         if opts.markdown:
             with open(opts.markdown, "w") as f:
                 f.write(table(rows, markdown=True))
+        print(summary(rows))
         failed = [(r["case"], r["pool"], r["unit"], fig) for r in rows if r["gates"]
                   for fig, v in r["figures"].items() if not v["pass"]]
         if failed:
