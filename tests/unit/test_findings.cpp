@@ -249,8 +249,8 @@ TEST_CASE("render_finding_catalogue: text and JSON list the catalogue in its ord
 
 TEST_CASE("queueing.heavy_tail: simulated holds more variable than cv 1.25 are flagged, lighter ones are not")
 {
-  // docs/model.md, "How close it is": lognormal holds of cv 1.56 to 1.68 waited up to twice the
-  // model's on a real PgBouncer, cv 1 matched.
+  // docs/model.md, "How close it is": 40 s windows of lognormal holds of cv 1.7 scattered from a
+  // fifth to three times the model's mean wait on a real PgBouncer; the threshold is 1.25.
   const auto has_heavy_tail = [](const std::string& cv) {
     const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "query_cv", cv }, { "pool", "13" } });
     const auto findings = evaluate(p, builtin_rules());
