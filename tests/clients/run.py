@@ -546,6 +546,7 @@ def driver_command(client, code, dir, work, env, queries, ctx):
     shutil.copy(os.path.join(dir, code), os.path.join(package, "db", code))
     shutil.copy(os.path.join(HERE, "go", "database_sql.go" if client.kind == "go-database-sql" else "pgxpool.go"),
                 os.path.join(package, "drive", "main.go"))
+    shutil.copy(os.path.join(HERE, "go", "drive.go"), os.path.join(package, "drive", "drive.go"))
     go_env = dict(env, GO111MODULE="off", GOPATH=f"{gopath}:{GOCODE}", GOPROXY="off", GOFLAGS="",
                   GOCACHE=os.path.join(work, "go-cache"))
     binary = os.path.join(dir, "drive-go")
