@@ -92,17 +92,21 @@ def _closed_waits(users, pool, t0, t1):
     return waits
 
 
+def _by_client(rows):
+    """Each client's rows in its own order (transaction number), clients in order."""
+    by_client = {}
+    for r in rows:
+        by_client.setdefault(r[0], []).append(r)
+    return [sorted(by_client[client], key=lambda r: r[1]) for client in sorted(by_client)]
+
+
 def _paths(rows, closed):
     """The sample path of a run's rows (client, n, send, server start, end, lag, hold end)."""
     if not closed:
         ordered = sorted(rows, key=lambda r: r[2])
         return [r[2] for r in ordered], [r[6] - r[3] for r in ordered]
-    by_client = {}
-    for r in rows:
-        by_client.setdefault(r[0], []).append(r)
     users = []
-    for client in sorted(by_client):
-        seq = sorted(by_client[client], key=lambda r: r[1])
+    for seq in _by_client(rows):
         steps = []
         for i, r in enumerate(seq):
             hold = r[6] - r[3]
@@ -160,11 +164,7 @@ def spread(rows, pool, t0, t1, closed, replays=100, seed=1):
 def _window_thinks(rows, t0, t1):
     """The thinks after the holds that started in the window (a user's last has none)."""
     thinks = []
-    by_client = {}
-    for r in rows:
-        by_client.setdefault(r[0], []).append(r)
-    for seq in by_client.values():
-        seq.sort(key=lambda r: r[1])
+    for seq in _by_client(rows):
         for a, b in zip(seq, seq[1:]):
             if t0 <= a[3] <= t1:
                 thinks.append(max(0.0, b[2] - a[6]))

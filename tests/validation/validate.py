@@ -414,11 +414,16 @@ def nominal_hold(record, unit):
     return next((g["hold_ms"] for g in groups if g.get("service", unit) == unit), groups[0]["hold_ms"])
 
 
+def tolerance(figure, value):
+    """The band's half-width around `value`: its relative share, or the floor when larger."""
+    rel, floor = BANDS[figure]
+    return max(rel * abs(value), floor)
+
+
 def verdict(figure, predicted, measured):
     if predicted is None or (isinstance(predicted, float) and math.isnan(predicted)):
         return False
-    rel, floor = BANDS[figure]
-    return abs(predicted - measured) <= max(rel * abs(measured), floor)
+    return abs(predicted - measured) <= tolerance(figure, measured)
 
 
 def within_spread(figure, predicted, interval):
@@ -427,9 +432,8 @@ def within_spread(figure, predicted, interval):
     tell from noise."""
     if not interval or predicted is None or (isinstance(predicted, float) and math.isnan(predicted)):
         return False
-    rel, floor = BANDS[figure]
     low, high = interval
-    return low - max(rel * low, floor) <= predicted <= high + max(rel * high, floor)
+    return low - tolerance(figure, low) <= predicted <= high + tolerance(figure, high)
 
 
 def compare(data, poolcalc, short):
