@@ -15,9 +15,10 @@
 namespace poolcalc::cli {
 
 // The output of `poolcalc pgbouncer` for `plan`: pgbouncer.ini, or the userlist note when
-// `userlist` is set. Returns an error string (exit 2) when the plan does not use PgBouncer (with
-// how to ask for it), or when the database URL (given by `url_origin`: --database-url,
-// DATABASE_URL or a file position) holds a name PgBouncer's file cannot take.
+// `userlist` is set; a plan that does not need PgBouncer still gets the file, headed by why it
+// fits without one. Returns an error string (exit 2) when the database URL (given by
+// `url_origin`: --database-url, DATABASE_URL or a file position) holds a name PgBouncer's file
+// cannot take.
 poolcalc::expected<std::string, std::string> pgbouncer_command(const Plan& plan, bool userlist, std::string_view url_origin);
 
 // `poolcalc pgbouncer --fleet FILE [--userlist]`: the fleet's pgbouncer.ini (or its userlist

@@ -208,6 +208,20 @@ TEST_CASE("pgbouncer: bad input")
                     "(letters, digits, '.', '-', '_'), optionally :PORT");
   check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150", "--pgbouncer-host", "::1" },
                     "--pgbouncer-host: expected HOST or HOST:PORT, an IPv6 address in brackets: [::1]:6432");
+  // An opening bracket without its close: the same message, from the bracketed branch.
+  check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150", "--pgbouncer-host", "[::1" },
+                    "--pgbouncer-host: expected HOST or HOST:PORT, an IPv6 address in brackets: [::1]:6432");
+  // The same keys in a scenario file are named by their position there.
+  const std::string dir = "/tmp/poolcalc-pgbouncer-keys-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/topology.toml") << "vus = 120\nquery_ms = 150\ntopology = \"mesh\"\n";
+  std::ofstream(dir + "/host.toml") << "vus = 120\nquery_ms = 150\npgbouncer_host = \"pgb:0\"\n";
+  check_usage_error({ "pgbouncer", "--config", dir + "/topology.toml" },
+                    dir + "/topology.toml:3:12: topology: 'mesh' is not a topology; expected shared (one PgBouncer for every instance) or "
+                          "sidecar (one beside each instance)");
+  check_usage_error({ "pgbouncer", "--config", dir + "/host.toml" },
+                    dir + "/host.toml:3:18: pgbouncer_host: the port: expected a whole number from 1 to 65535");
+  std::filesystem::remove_all(dir);
   check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150", "--instances", "6", "--format", "json" },
                     "--format: `poolcalc pgbouncer` always prints pgbouncer.ini (or with --userlist its note); drop --format");
   check_usage_error({ "pgbouncer", "--vus", "120", "--query-ms", "150", "--instances", "6", "--explain" },

@@ -253,11 +253,18 @@ TEST_CASE("config: --package-json")
   check_usage_error(
     { "config", "--for", "prisma", "--vus", "120", "--query-ms", "150", "--package-json", write("type.json", R"({"type": 1})") },
     "--package-json: " + (dir / "type.json").string() + ": \"type\" must be \"module\" or \"commonjs\"");
-  const Result missing =
-    run_poolcalc({ "config", "--for", "prisma", "--vus", "120", "--query-ms", "150", "--package-json", (dir / "none.json").string() });
-  CHECK(missing.exit_code == 2);
-  CHECK(missing.out.empty());
-  CHECK(contains(missing.err, "--package-json: "));
+  check_usage_error({ "config", "--for", "prisma", "--vus", "120", "--query-ms", "150", "--package-json", (dir / "none.json").string() },
+                    "--package-json: cannot read '" + (dir / "none.json").string() + "': no such file");
+  const auto package_error = [&](const std::string& name, const std::string& json, const std::string& message) {
+    check_usage_error({ "config", "--for", "prisma", "--vus", "120", "--query-ms", "150", "--package-json", write(name, json) },
+                      "--package-json: " + (dir / name).string() + ": " + message);
+  };
+  package_error("array.json", "[]", "not a JSON object");
+  package_error("deps.json", R"({"dependencies": []})", "\"dependencies\" must be an object");
+  package_error("range.json", R"({"dependencies": {"prisma": 7}})", "\"dependencies\".\"prisma\" must be a version range (a string)");
+  // package.json only tells the node targets anything.
+  check_usage_error({ "config", "--for", "sqlalchemy", "--vus", "120", "--query-ms", "150", "--package-json", write("ok.json", "{}") },
+                    "--package-json: only with --for node-postgres or prisma, not --for sqlalchemy");
   std::filesystem::remove_all(dir);
 }
 
