@@ -125,8 +125,9 @@ struct QueueingRules
 {
   double rule_of_thumb_far_ratio{};
   double knee_p_wait{};
-  double hold_cv{};  // the hold's coefficient of variation when none is given (--query-cv)
-  double think_cv{}; // a VU's pause's (--think-cv)
+  double hold_cv{};       // the hold's coefficient of variation when none is given (--query-cv)
+  double think_cv{};      // a VU's pause's (--think-cv)
+  double heavy_tail_cv{}; // simulated holds more variable than this: finding queueing.heavy_tail
   // The simulation (docs/model.md, "Simulation"): stop when every figure's 95 % interval is
   // within this share of it (or a small absolute floor), or after this many events.
   double simulation_precision{};

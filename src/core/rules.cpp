@@ -282,6 +282,7 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   rules.queueing.knee_p_wait = queueing.number("knee_p_wait", k_min_target_share, 1.0);
   rules.queueing.hold_cv = input_default(queueing, "hold_cv");
   rules.queueing.think_cv = input_default(queueing, "think_cv");
+  rules.queueing.heavy_tail_cv = queueing.number("heavy_tail_cv", 0.0, 10.0);
   rules.queueing.simulation_precision = queueing.number("simulation_precision", 0.001, 0.5);
   rules.queueing.simulation_max_events = queueing.integer("simulation_max_events", 1'000'000, 100'000'000'000);
   queueing.finish();
