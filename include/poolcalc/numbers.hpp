@@ -37,4 +37,10 @@ std::string format_percent(double ratio);
 // (100 x 0.5 x 0.140 s is 7, not 7.000000000000001, whose ceiling would be 8).
 double round_decimal(double value);
 
+// A wait in ms for people: "0 ms", "4.2 ms", "1.3 s", "unbounded" (an unstable queue).
+std::string wait_text(double ms);
+
+// A probability as a percentage: "0 %", "47.9 %", "0.012 %", "< 0.001 %".
+std::string share_text(double ratio);
+
 } // namespace poolcalc

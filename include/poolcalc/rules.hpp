@@ -5,6 +5,7 @@
 
 #include "poolcalc/expected.hpp"
 #include "poolcalc/pool_mode.hpp"
+#include "poolcalc/queueing.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -147,6 +148,15 @@ struct InspectRules
   std::int64_t top_statements{};       // pg_stat_statements rows shown
 };
 
+// The advisor (docs/model.md, "The advisor").
+struct AdvisorRules
+{
+  Target objective;                   // what a pool must meet unless --target says otherwise
+  double surge{};                     // the rule's extra connections are judged at the load x this
+  double backend_memory_mib{};        // one more PostgreSQL connection's memory, before work_mem
+  std::int64_t max_connections_max{}; // raising max_connections past this is not offered
+};
+
 // `poolcalc fleet` (docs/fleet.md).
 struct FleetRules
 {
@@ -170,6 +180,7 @@ struct Rules
   std::vector<LoadTestPhase> load_test_phases;
   InspectRules inspect;
   FleetRules fleet;
+  AdvisorRules advisor;
 };
 
 // The text of data/rules.toml as embedded in the binary at build time.

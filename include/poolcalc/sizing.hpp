@@ -133,6 +133,58 @@ struct QueueingPlan
   double knee_p_wait = 0;
 };
 
+// The advisor (docs/model.md, "The advisor"): the rule of thumb's answer judged by the queueing
+// model against the service objective (rules advisor.objective, or --target), and, when the
+// plan's first answer does not fit, fits only above the safe band, or misses the objective, the
+// alternatives ranked within the connection budget.
+struct AdvisorOption
+{
+  std::string id;                     // rule_of_thumb, model_pools, model_pools_less_overhead, pgbouncer, raise_max_connections
+  std::string summary;                // what it is, with its pool sizes
+  std::string change;                 // what the user changes to get it
+  std::int64_t pool_per_instance = 0; // each instance's client pool
+  std::int64_t overhead = 0;          // connections of that pool kept for health checks, migrations, monitoring
+  std::int64_t server_connections = 0;
+  std::int64_t max_connections = 0; // the server's, raised for raise_max_connections
+  std::int64_t available = 0;
+  double utilization = 0;              // server_connections / max_connections
+  std::int64_t waits_on = 0;           // the connections queries wait for: a pool, or PgBouncer's server pool
+  std::optional<QueueMetrics> at_load; // what those connections do under the load
+  bool fits = false;
+  bool within_safe_band = false; // utilization at most the rules' safe_utilization_max
+  bool meets_objective = false;
+  bool offered = true;     // false: outside the rules (a raise past max_connections_max, PgBouncer's triggers)
+  std::string not_offered; // why, when not offered
+  int rank_cost = 0;       // 0 nothing to change, 1 the pool's size, 2 its overhead too, 3 a new component, 4 a server restart
+  double miss = 0;         // how far from working: the larger of the share above the budget and above the objective
+  std::string miss_text;   // "misses by ...", empty when it works
+};
+
+struct Advice
+{
+  Target objective;
+  std::string objective_source; // "rules advisor.objective" or "--target"
+  double surge = 0;             // rules advisor.surge
+  double backend_memory_mib = 0;
+  // The model's verdict on the rule of thumb, per instance: the smallest pool meeting the
+  // objective under the load (no overhead), and both pools at the load and at the surge.
+  std::int64_t rule_pool = 0;
+  std::optional<std::int64_t> model_pool;
+  std::int64_t search_limit = 0;
+  std::optional<QueueMetrics> rule_at_load;
+  std::optional<QueueMetrics> model_at_load;
+  std::optional<QueueMetrics> rule_at_surge;
+  std::optional<QueueMetrics> model_at_surge;
+  std::string surge_load; // "168 VUs per instance", "120 queries/s per instance"
+  // Whether the plan's first answer was set aside: it does not fit, fits only above the safe
+  // band, or misses the objective. Then the options are ranked, best first.
+  bool searched = false;
+  std::string why_searched;
+  std::vector<AdvisorOption> options;
+  std::optional<std::size_t> chosen; // the option the plan now is; none: nothing works
+  std::string reason;                // why it won, or what comes closest and by how much it misses
+};
+
 enum class Recommendation
 {
   pool,
@@ -182,6 +234,8 @@ struct Plan
   bool remote_database = false;        // from the flag, else from the URL's host
   bool remote_database_known = false;
   std::int64_t pgbouncer_listen_port = 0; // rules pgbouncer.settings.listen_port: a URL with this port is PgBouncer's
+  Advice advice;                          // size() only
+  std::int64_t overhead = 0;              // the overhead in the plan's pool (the advisor may trim the rules')
 };
 
 // Works the rule of thumb for every scenario and builds the plan for the design one.

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace poolcalc::detail {
@@ -28,6 +29,41 @@ void pool_exceeds_available(const Plan& plan, const Rules&, const Raise& raise)
       ? fmt::format("a pool of {}", plan.pool_size)
       : fmt::format("{} instances x a pool of {} = {} connections", plan.scenario.instances, plan.pool_size, plan.total_connections);
   raise(fmt::format("{} exceeds the {}", fleet, available_phrase(plan)));
+}
+
+// advisor.rule_of_thumb_replaced: the plan's first answer did not do and the advisor's option
+// replaced it (docs/model.md, "The advisor").
+void advisor_replaced(const Plan& plan, const Rules&, const Raise& raise)
+{
+  const Advice& a = plan.advice;
+  if (!a.chosen || a.options[*a.chosen].id == "rule_of_thumb" || a.options[*a.chosen].id == "target") {
+    return;
+  }
+  const auto first =
+    std::find_if(a.options.begin(), a.options.end(), [](const AdvisorOption& o) { return o.id == "rule_of_thumb" || o.id == "target"; });
+  raise(fmt::format("{} does not do ({}); the plan takes the advisor's option, {}",
+                    first != a.options.end() ? first->summary : std::string("the first answer"),
+                    a.why_searched,
+                    a.options[*a.chosen].summary));
+}
+
+// advisor.raise_max_connections: the advisor's answer needs a larger server.
+void advisor_raise(const Plan& plan, const Rules&, const Raise& raise)
+{
+  const Advice& a = plan.advice;
+  if (!a.chosen || a.options[*a.chosen].id != "raise_max_connections") {
+    return;
+  }
+  raise(a.options[*a.chosen].change);
+}
+
+// advisor.no_option: nothing fits and meets the objective; the closest option and its miss.
+void advisor_no_option(const Plan& plan, const Rules&, const Raise& raise)
+{
+  if (!plan.advice.searched || plan.advice.chosen) {
+    return;
+  }
+  raise(plan.advice.reason);
 }
 
 // capacity.exceeds_server: PgBouncer multiplexes clients, but cannot run more queries at once
@@ -453,6 +489,27 @@ const std::vector<Rule<Plan>>& plan_rules()
         "scaling",
         "the scaling table's pool band and the formula disagree" },
       scaling_band_disagrees },
+    { { "advisor.no_option",
+        Level::fail,
+        plan,
+        { "target", "advisor.objective", "advisor.max_connections_max" },
+        "advisor.objective",
+        "no configuration fits the budget and meets the service objective" },
+      advisor_no_option },
+    { { "advisor.rule_of_thumb_replaced",
+        Level::warn,
+        plan,
+        { "target", "advisor.objective" },
+        "advisor.objective",
+        "the rule of thumb's answer did not fit or missed the objective, and the advisor's option replaced it" },
+      advisor_replaced },
+    { { "advisor.raise_max_connections",
+        Level::warn,
+        plan,
+        { "max_connections", "advisor.max_connections_max", "advisor.backend_memory_mib" },
+        "advisor.max_connections_max",
+        "the advisor's answer needs a larger max_connections: a restart and more memory" },
+      advisor_raise },
     { { "reserve.replication_not_counted",
         Level::info,
         plan,

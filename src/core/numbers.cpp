@@ -82,6 +82,28 @@ std::string format_percent(double ratio)
   return fmt::format("{} %", format_number(ratio * 100.0, 1));
 }
 
+std::string wait_text(double ms)
+{
+  if (!std::isfinite(ms)) {
+    return "unbounded";
+  }
+  if (ms >= 1000) {
+    return fmt::format("{} s", format_number(ms / 1000.0, 2));
+  }
+  return fmt::format("{} ms", format_number(ms, ms < 1 ? 3 : ms < 10 ? 2 : 1));
+}
+
+std::string share_text(double ratio)
+{
+  if (ratio < 5e-10) { // what the JSON rounds to 0
+    return "0 %";
+  }
+  if (ratio < 1e-5) {
+    return "< 0.001 %";
+  }
+  return fmt::format("{} %", format_number(ratio * 100.0, ratio < 0.01 ? 3 : ratio < 0.1 ? 2 : 1));
+}
+
 double round_decimal(double value)
 {
   // Keep about 15 significant digits (what a double holds) and drop what lies below: 9

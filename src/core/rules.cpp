@@ -298,6 +298,20 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   rules.inspect.list_limit = inspect.integer("list_limit", 1, 1000);
   rules.inspect.top_statements = inspect.integer("top_statements", 1, 1000);
   inspect.finish();
+  TableReader advisor(reader.table("advisor"), "advisor", source_name);
+  {
+    const std::string objective = advisor.string("objective");
+    auto target = parse_target(objective);
+    if (!target) {
+      advisor.fail(advisor.node("objective"), "objective", target.error());
+    } else {
+      rules.advisor.objective = *target;
+    }
+  }
+  rules.advisor.surge = advisor.number("surge", 1.0 + k_min_fraction, 100.0);
+  rules.advisor.backend_memory_mib = advisor.number("backend_memory_mib", 0.0, 1'000'000.0);
+  rules.advisor.max_connections_max = advisor.integer("max_connections_max", 1, k_max_connections_limit);
+  advisor.finish();
   TableReader fleet(reader.table("fleet"), "fleet", source_name);
   rules.fleet.rolling_max_surge_percent = fleet.number("rolling_max_surge_percent", 0.0, 100.0);
   fleet.finish();

@@ -409,6 +409,69 @@ ScenarioResult size_one(const Scenario& scenario, double query_ms, std::int64_t 
   return r;
 }
 
+namespace {
+
+// Everything that follows from the plan's pool: the budget, the PgBouncer triggers (or PgBouncer
+// regardless, when the advisor chose it), the fit, the settings and the monitoring thresholds.
+void finish_plan(Plan& plan, const Rules& rules, bool force_pgbouncer)
+{
+  const Scenario& s = plan.scenario;
+  plan.available = s.max_connections - plan.reserved_total;
+  plan.pgbouncer.reset();
+  plan.pgbouncer_unneeded.reset();
+  plan.remote_database_known = s.remote_database.has_value() || s.database_url.has_value();
+  plan.remote_database = s.remote_database.value_or(s.database_url && !s.database_url->is_local());
+
+  plan.pgbouncer_listen_port = rules.pgbouncer_settings.listen_port;
+  plan.scaling_row = scaling_row_for(rules.scaling, s.vus);
+  plan.triggers = find_triggers(plan, rules);
+  if (plan.triggers.empty() && !force_pgbouncer) {
+    plan.recommendation = Recommendation::pool;
+    plan.recommendation_reason = no_trigger_reason(plan, rules);
+    plan.server_connections = plan.total_connections;
+    plan.pgbouncer_unneeded = plan_pgbouncer(plan, rules);
+  } else {
+    plan.recommendation = Recommendation::pgbouncer;
+    std::vector<std::string> reasons;
+    for (const Trigger& trigger : plan.triggers) {
+      reasons.push_back(trigger.reason);
+    }
+    plan.recommendation_reason = fmt::format("{}", fmt::join(reasons, "; "));
+    plan.pgbouncer = plan_pgbouncer(plan, rules);
+    plan.server_connections = plan.pgbouncer->server_connections;
+  }
+  plan.utilization = static_cast<double>(plan.server_connections) / static_cast<double>(s.max_connections);
+  plan.fits = plan.server_connections <= plan.available;
+  if (plan.pgbouncer) {
+    // Through PgBouncer a scenario fits when the fleet's peak fits PgBouncer's server pool:
+    // it queues clients, it cannot run more queries at once than it has server connections.
+    for (ScenarioResult& r : plan.scenarios) {
+      r.fits = r.peak_total_ceil <= plan.pgbouncer->server_connections;
+    }
+    plan.fits = plan.fits && plan.scenarios[plan.design_index].fits;
+  }
+  if (!plan.fits && plan.recommendation == Recommendation::pool) {
+    plan.recommendation_reason = fmt::format("it does not fit: {} connections > {} available; raise max_connections, trim the "
+                                             "reserved budget or shorten the queries; {}",
+                                             plan.server_connections,
+                                             plan.available,
+                                             plan.recommendation_reason);
+  }
+  plan.safe_utilization_min = rules.database.safe_utilization_min;
+  plan.safe_utilization_max = rules.database.safe_utilization_max;
+
+  plan.settings = { plan.pool_size, s.pool_timeout_s, s.connect_timeout_s };
+  plan.prisma_default_connection_limit_per_cpu = rules.prisma_defaults.connection_limit_per_physical_cpu;
+  plan.prisma_default_connection_limit_add = rules.prisma_defaults.connection_limit_add;
+  plan.prisma_default_pool_timeout_s = rules.prisma_defaults.pool_timeout_s;
+  plan.prisma_default_connect_timeout_s = rules.prisma_defaults.connect_timeout_s;
+  plan.monitoring = monitoring_for(plan.pool_size, rules.monitoring);
+  plan.consider_pgbouncer_above_pool = rules.report.consider_pgbouncer_above_pool;
+  plan.load_test_phases = rules.load_test_phases;
+}
+
+} // namespace
+
 Plan size_without_queueing_report(const Scenario& scenario, const Rules& rules)
 {
   Plan plan;
@@ -437,57 +500,29 @@ Plan size_without_queueing_report(const Scenario& scenario, const Rules& rules)
     apply_target(plan, *scenario.target);
   }
 
-  plan.remote_database_known = scenario.remote_database.has_value() || scenario.database_url.has_value();
-  plan.remote_database = scenario.remote_database.value_or(scenario.database_url && !scenario.database_url->is_local());
-
-  plan.pgbouncer_listen_port = rules.pgbouncer_settings.listen_port;
-  plan.scaling_row = scaling_row_for(rules.scaling, scenario.vus);
-  plan.triggers = find_triggers(plan, rules);
-  if (plan.triggers.empty()) {
-    plan.recommendation = Recommendation::pool;
-    plan.recommendation_reason = no_trigger_reason(plan, rules);
-    plan.server_connections = plan.total_connections;
-    plan.pgbouncer_unneeded = plan_pgbouncer(plan, rules);
-  } else {
-    plan.recommendation = Recommendation::pgbouncer;
-    std::vector<std::string> reasons;
-    for (const Trigger& trigger : plan.triggers) {
-      reasons.push_back(trigger.reason);
-    }
-    plan.recommendation_reason = fmt::format("{}", fmt::join(reasons, "; "));
-    plan.pgbouncer = plan_pgbouncer(plan, rules);
-    plan.server_connections = plan.pgbouncer->server_connections;
-  }
-  plan.utilization = static_cast<double>(plan.server_connections) / static_cast<double>(scenario.max_connections);
-  plan.fits = plan.server_connections <= plan.available;
-  if (plan.pgbouncer) {
-    // Through PgBouncer a scenario fits when the fleet's peak fits PgBouncer's server pool:
-    // it queues clients, it cannot run more queries at once than it has server connections.
-    for (ScenarioResult& r : plan.scenarios) {
-      r.fits = r.peak_total_ceil <= plan.pgbouncer->server_connections;
-    }
-    plan.fits = plan.fits && plan.scenarios[plan.design_index].fits;
-  }
-  if (!plan.fits && plan.recommendation == Recommendation::pool) {
-    plan.recommendation_reason = fmt::format("it does not fit: {} connections > {} available; raise max_connections, trim the "
-                                             "reserved budget or shorten the queries; {}",
-                                             plan.server_connections,
-                                             plan.available,
-                                             plan.recommendation_reason);
-  }
-  plan.safe_utilization_min = rules.database.safe_utilization_min;
-  plan.safe_utilization_max = rules.database.safe_utilization_max;
-
-  plan.settings = { plan.pool_size, scenario.pool_timeout_s, scenario.connect_timeout_s };
-  plan.prisma_default_connection_limit_per_cpu = rules.prisma_defaults.connection_limit_per_physical_cpu;
-  plan.prisma_default_connection_limit_add = rules.prisma_defaults.connection_limit_add;
-  plan.prisma_default_pool_timeout_s = rules.prisma_defaults.pool_timeout_s;
-  plan.prisma_default_connect_timeout_s = rules.prisma_defaults.connect_timeout_s;
-  plan.monitoring = monitoring_for(plan.pool_size, rules.monitoring);
-  plan.consider_pgbouncer_above_pool = rules.report.consider_pgbouncer_above_pool;
-  plan.load_test_phases = rules.load_test_phases;
+  plan.overhead = scenario.overhead;
+  finish_plan(plan, rules, false);
   return plan;
 }
+
+namespace detail {
+
+void finish_plan(Plan& plan, const Rules& rules, bool force_pgbouncer)
+{
+  poolcalc::finish_plan(plan, rules, force_pgbouncer);
+}
+
+QueueingPlan queueing_load(const Scenario& scenario, double hold_ms)
+{
+  return poolcalc::queueing_load(scenario, hold_ms);
+}
+
+PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
+{
+  return poolcalc::plan_pgbouncer(plan, rules);
+}
+
+} // namespace detail
 
 Plan size(const Scenario& scenario, const Rules& rules)
 {
@@ -509,6 +544,7 @@ Plan size(const Scenario& scenario, const Rules& rules)
   const QueueingPlan& q = plan.queueing;
   plan.queueing.knee = detail::smallest_pool_for(
     q, knee, 0, q.model == QueueModel::open ? k_max_connections_limit : std::min(q.closed.users, k_max_connections_limit));
+  detail::advise(plan, rules);
   return plan;
 }
 

@@ -4,6 +4,7 @@
 
 #include "poolcalc/pgbouncer_plan.hpp"
 #include "poolcalc/rules.hpp"
+#include "poolcalc/sizing.hpp"
 
 #include <cstdint>
 #include <vector>
@@ -36,5 +37,21 @@ void fit_pool(PgBouncerPool& pool, std::int64_t share, std::int64_t at_least, co
 
 // min_pool_size: the rules' min_pool_ratio of default_pool_size.
 void set_min_pool_size(PgBouncerPool& pool, const PgBouncerSettingsRules& rules);
+
+// Everything that follows from the plan's pool (pool_size, total_connections) and the scenario's
+// server: the budget, the PgBouncer triggers (PgBouncer regardless with `force_pgbouncer`), the
+// fit, the settings and the monitoring thresholds.
+void finish_plan(Plan& plan, const Rules& rules, bool force_pgbouncer);
+
+// The load one instance's pool sees (scenario.instances), in the model that fits how it arrives.
+QueueingPlan queueing_load(const Scenario& scenario, double hold_ms);
+
+// PgBouncer sized for the plan: its server pool from the rule of thumb, or from
+// plan.queueing.fleet_target_pool when set, fitted into the budget.
+PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules);
+
+// The advisor (src/core/advisor.cpp, docs/model.md "The advisor"): fills plan.advice and, when
+// the plan's first answer does not do and an option works, makes the plan that option.
+void advise(Plan& plan, const Rules& rules);
 
 } // namespace poolcalc::detail

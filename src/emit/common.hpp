@@ -3,6 +3,7 @@
 
 #include "poolcalc/sizing.hpp"
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -38,11 +39,17 @@ std::string fit_check(const Plan& plan);
 // Why one scenario fits or not, the same way.
 std::string scenario_fit(const Plan& plan, const ScenarioResult& r);
 
-// A wait in ms for people: "0 ms", "4.2 ms", "1.3 s", "unbounded" (an unstable queue).
-std::string wait_text(double ms);
+// The advisor's verdict on the rule of thumb (docs/model.md, "The advisor"): rows of label, value,
+// note: the model's pool, the rule's, and both at the surge.
+std::vector<std::array<std::string, 3>> advice_verdict_rows(const Plan& plan);
 
-// A probability as a percentage: "0 %", "47.9 %", "0.012 %", "< 0.001 %".
-std::string share_text(double ratio);
+// The advisor's options, best first, one row each under advice_option_header(): the chosen one
+// marked ">" in the first cell.
+const std::vector<std::string>& advice_option_header();
+std::vector<std::vector<std::string>> advice_option_rows(const Plan& plan);
+
+// "objective p99_wait<100ms (rules advisor.objective)"
+std::string advice_objective(const Plan& plan);
 
 // "46.5 ms +- 1.2 ms": a simulated figure with its 95 % half-width, the half-width left out when
 // it prints as 0 (every replication agreed at the printed precision).

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include <cmath>
 
 namespace poolcalc {
@@ -71,6 +73,16 @@ std::string pool_formula(const Plan& plan, const ScenarioResult& r)
 std::string plan_pool_formula(const Plan& plan)
 {
   const QueueingPlan& q = plan.queueing;
+  const Advice& a = plan.advice;
+  if (a.chosen && a.model_pool &&
+      (a.options[*a.chosen].id.starts_with("model_pools") || a.options[*a.chosen].id == "raise_max_connections")) {
+    return fmt::format("the advisor: the model's {} for {} + overhead {} = {} (rule of thumb: {})",
+                       *a.model_pool,
+                       a.objective.text,
+                       plan.overhead,
+                       plan.pool_size,
+                       plan.rule_of_thumb_pool);
+  }
   if (q.target && q.target_pool) {
     std::string text = fmt::format("{}: {} + {} = {}", q.target->text, *q.target_pool, plan.scenario.overhead, plan.pool_size_unrounded);
     if (plan.pool_size != plan.pool_size_unrounded) {
@@ -83,6 +95,99 @@ std::string plan_pool_formula(const Plan& plan)
                               ? format_number(d.peak_concurrent)
                               : fmt::format("{} / {}", format_number(d.peak_concurrent), plan.scenario.instances);
   return fmt::format("ceil({}) = {}", share, pool_formula(plan, d));
+}
+
+std::string advice_objective(const Plan& plan)
+{
+  return fmt::format("objective {} ({})", plan.advice.objective.text, plan.advice.objective_source);
+}
+
+namespace {
+
+// "p99 wait 89.8 ms, P(wait) 21.1 %": the objective's figure first when it is another one.
+std::string metrics_brief(const QueueMetrics& m, const Target& objective)
+{
+  std::vector<std::string> parts;
+  if (objective.metric == Target::Metric::mean_wait) {
+    parts.push_back("mean wait " + wait_text(m.stable ? m.mean_wait_ms : std::numeric_limits<double>::infinity()));
+  } else if (objective.metric == Target::Metric::p95_wait) {
+    parts.push_back("p95 wait " + wait_text(m.stable ? m.p95_wait_ms : std::numeric_limits<double>::infinity()));
+  } else if (objective.metric == Target::Metric::timeout_rate) {
+    parts.push_back("timeouts " + share_text(m.timeout_rate));
+  }
+  parts.push_back("p99 wait " + wait_text(m.stable ? m.p99_wait_ms : std::numeric_limits<double>::infinity()));
+  parts.push_back("P(wait) " + share_text(m.stable ? m.p_wait : 1.0));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+} // namespace
+
+std::vector<std::array<std::string, 3>> advice_verdict_rows(const Plan& plan)
+{
+  const Advice& a = plan.advice;
+  const QueueingPlan& q = plan.queueing;
+  const std::string load = q.model == QueueModel::closed ? fmt::format("{} VUs per instance", q.closed.users)
+                                                         : fmt::format("{} queries/s per instance", format_number(q.open.arrival_rps, 3));
+  std::vector<std::array<std::string, 3>> rows;
+  if (a.model_pool && a.model_at_load) {
+    rows.push_back(
+      { "the model's pool",
+        fmt::format("{}", *a.model_pool),
+        fmt::format("the smallest that meets it and carries the load at {}: {}", load, metrics_brief(*a.model_at_load, a.objective)) });
+  } else {
+    rows.push_back({ "the model's pool", "none", fmt::format("no pool of up to {} connections meets it at {}", a.search_limit, load) });
+  }
+  if (a.rule_at_load) {
+    std::string note;
+    if (a.model_pool && a.rule_pool > *a.model_pool) {
+      const std::int64_t extra = (a.rule_pool - *a.model_pool) * plan.scenario.instances;
+      note = fmt::format("{} more connection{}{} (about {} MiB of server memory): ",
+                         extra,
+                         extra == 1 ? "" : "s",
+                         plan.scenario.instances > 1 ? " in all" : "",
+                         format_number(std::round(static_cast<double>(extra) * a.backend_memory_mib), 0));
+    } else if (a.model_pool && a.rule_pool < *a.model_pool) {
+      note = fmt::format("{} fewer than the model's: ", *a.model_pool - a.rule_pool);
+    }
+    rows.push_back({ "the rule of thumb's", fmt::format("{}", a.rule_pool), note + metrics_brief(*a.rule_at_load, a.objective) });
+  }
+  if (a.rule_at_surge) {
+    std::string note = fmt::format("{}: the rule's {}: {}", a.surge_load, a.rule_pool, metrics_brief(*a.rule_at_surge, a.objective));
+    if (a.model_pool && a.model_at_surge) {
+      note += fmt::format("; the model's {}: {}", *a.model_pool, metrics_brief(*a.model_at_surge, a.objective));
+    }
+    rows.push_back({ fmt::format("at {}x the load", format_number(a.surge, 2)), "", note });
+  }
+  return rows;
+}
+
+const std::vector<std::string>& advice_option_header()
+{
+  static const std::vector<std::string> header{ "", "option", "pools", "server", "P(wait)", "p99 wait", "works" };
+  return header;
+}
+
+std::vector<std::vector<std::string>> advice_option_rows(const Plan& plan)
+{
+  const Advice& a = plan.advice;
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t i = 0; i < a.options.size(); ++i) {
+    const AdvisorOption& o = a.options[i];
+    const bool stable = o.at_load && o.at_load->stable;
+    std::string works =
+      o.offered && o.fits && o.meets_objective ? (o.within_safe_band ? "yes" : "yes, above the safe band") : "no: " + o.miss_text;
+    if (o.id == "raise_max_connections" && o.offered) {
+      works += fmt::format(" (max_connections {})", o.max_connections);
+    }
+    rows.push_back({ a.chosen && *a.chosen == i ? ">" : "",
+                     o.id,
+                     fmt::format("{} x {}", plan.scenario.instances, o.pool_per_instance),
+                     fmt::format("{} of {}", o.server_connections, o.available),
+                     o.at_load ? share_text(stable ? o.at_load->p_wait : 1.0) : "-",
+                     o.at_load ? wait_text(stable ? o.at_load->p99_wait_ms : std::numeric_limits<double>::infinity()) : "-",
+                     works });
+  }
+  return rows;
 }
 
 std::string reserved_list(const Plan& plan)
@@ -122,28 +227,6 @@ std::string scenario_fit(const Plan& plan, const ScenarioResult& r)
     return fmt::format("does not fit ({} > {} available)", r.total_connections, plan.available);
   }
   return fmt::format("does not fit (peak {} > {} server connections)", r.peak_total_ceil, plan.server_connections);
-}
-
-std::string wait_text(double ms)
-{
-  if (!std::isfinite(ms)) {
-    return "unbounded";
-  }
-  if (ms >= 1000) {
-    return fmt::format("{} s", format_number(ms / 1000.0, 2));
-  }
-  return fmt::format("{} ms", format_number(ms, ms < 1 ? 3 : ms < 10 ? 2 : 1));
-}
-
-std::string share_text(double ratio)
-{
-  if (ratio < 5e-10) { // what the JSON rounds to 0
-    return "0 %";
-  }
-  if (ratio < 1e-5) {
-    return "< 0.001 %";
-  }
-  return fmt::format("{} %", format_number(ratio * 100.0, ratio < 0.01 ? 3 : ratio < 0.1 ? 2 : 1));
 }
 
 std::string shape_text(const Distribution& d)
@@ -589,6 +672,26 @@ ExplainBlock recommendation_block(const Plan& plan)
 
 } // namespace
 
+// The advisor: the model's verdict on the rule of thumb, and the option the plan became.
+ExplainBlock advice_block(const Plan& plan)
+{
+  const Advice& a = plan.advice;
+  ExplainBlock block;
+  block.heading = fmt::format("The advisor: the rule of thumb against the {}", advice_objective(plan));
+  for (const auto& row : advice_verdict_rows(plan)) {
+    block.lines.push_back(row[1].empty() ? fmt::format("{}: {}", row[0], row[2]) : fmt::format("{} {}: {}", row[0], row[1], row[2]));
+  }
+  if (a.searched) {
+    block.lines.push_back(fmt::format("the first answer does not do: {}", a.why_searched));
+    for (const AdvisorOption& o : a.options) {
+      const bool ok = o.offered && o.fits && o.meets_objective;
+      block.lines.push_back(fmt::format("{}: {}: {}", o.id, o.summary, ok ? "works" : "does not work: " + o.miss_text));
+    }
+    block.lines.push_back(a.chosen ? "chosen: " + a.reason : a.reason);
+  }
+  return block;
+}
+
 std::vector<ExplainBlock> explain(const Plan& plan)
 {
   std::vector<ExplainBlock> blocks{ peak_block(plan), pool_block(plan), database_block(plan) };
@@ -596,6 +699,7 @@ std::vector<ExplainBlock> explain(const Plan& plan)
     blocks.push_back(pgbouncer_block(plan));
   }
   blocks.push_back(queueing_block(plan));
+  blocks.push_back(advice_block(plan));
   blocks.push_back(recommendation_block(plan));
   return blocks;
 }

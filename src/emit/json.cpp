@@ -222,6 +222,61 @@ Json queueing_model(const Plan& plan)
   return j;
 }
 
+Json optional_metrics(const std::optional<QueueMetrics>& m)
+{
+  return m ? queue_metrics(*m) : Json(nullptr);
+}
+
+// The advisor (docs/json.md, "advice").
+Json advice_json(const Plan& plan)
+{
+  const Advice& a = plan.advice;
+  Json j;
+  j["objective"] = a.objective.text;
+  j["objective_source"] = a.objective_source;
+  j["rule_of_thumb_pool"] = a.rule_pool;
+  j["model_pool"] = a.model_pool ? Json(*a.model_pool) : Json(nullptr);
+  j["search_limit"] = a.search_limit;
+  j["rule_of_thumb_at_load"] = optional_metrics(a.rule_at_load);
+  j["model_at_load"] = optional_metrics(a.model_at_load);
+  j["surge"] = number(a.surge);
+  j["surge_load"] = a.surge_load;
+  j["rule_of_thumb_at_surge"] = optional_metrics(a.rule_at_surge);
+  j["model_at_surge"] = optional_metrics(a.model_at_surge);
+  const std::int64_t extra = a.model_pool ? (a.rule_pool - *a.model_pool) * plan.scenario.instances : 0;
+  j["extra_connections"] = a.model_pool ? Json(extra) : Json(nullptr);
+  j["extra_memory_mib"] =
+    a.model_pool ? number(std::round(static_cast<double>(std::max<std::int64_t>(0, extra)) * a.backend_memory_mib)) : Json(nullptr);
+  j["searched"] = a.searched;
+  j["why_searched"] = a.searched ? Json(a.why_searched) : Json(nullptr);
+  Json options = Json::array();
+  for (const AdvisorOption& o : a.options) {
+    Json x;
+    x["id"] = o.id;
+    x["summary"] = o.summary;
+    x["change"] = o.change.empty() ? Json(nullptr) : Json(o.change);
+    x["pool_per_instance"] = o.pool_per_instance;
+    x["overhead"] = o.overhead;
+    x["server_connections"] = o.server_connections;
+    x["max_connections"] = o.max_connections;
+    x["available"] = o.available;
+    x["utilization"] = finite(o.utilization);
+    x["waits_on"] = o.waits_on;
+    x["at_load"] = optional_metrics(o.at_load);
+    x["fits"] = o.fits;
+    x["within_safe_band"] = o.within_safe_band;
+    x["meets_objective"] = o.meets_objective;
+    x["offered"] = o.offered;
+    x["works"] = o.offered && o.fits && o.meets_objective;
+    x["miss"] = o.offered && o.fits && o.meets_objective ? Json(nullptr) : Json(o.miss_text);
+    options.push_back(x);
+  }
+  j["options"] = options;
+  j["chosen"] = a.chosen ? Json(a.options[*a.chosen].id) : Json(nullptr);
+  j["reason"] = a.reason.empty() ? Json(nullptr) : Json(a.reason);
+  return j;
+}
+
 } // namespace
 
 std::string render_json(const Plan& plan, const std::vector<Finding>& findings)
@@ -273,6 +328,7 @@ std::string render_json(const Plan& plan, const std::vector<Finding>& findings)
   }
   j["queueing"] = queueing;
   j["queueing_model"] = queueing_model(plan);
+  j["advice"] = advice_json(plan);
   Json steps = Json::array();
   for (const ExplainBlock& block : explain(plan)) {
     steps.push_back({ { "heading", block.heading }, { "lines", block.lines } });

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -186,14 +188,57 @@ void write_queueing(std::string& out, const Plan& plan)
          "predicts what the pool does under that load (docs/model.md).\n\n";
 }
 
+// The advisor: the rule of thumb and the model side by side, and the options it ranked.
+void write_advice(std::string& out, const Plan& plan)
+{
+  const Advice& a = plan.advice;
+  out += fmt::format("## The rule of thumb and the model\n\nThe service objective: {}.\n\n", escape_cell(advice_objective(plan)));
+  out += "| | Pool per instance | Under the load | At the surge |\n|---|---|---|---|\n";
+  const auto cell = [&](const std::optional<QueueMetrics>& m) {
+    return m ? fmt::format("p99 wait {}, P(wait) {}",
+                           wait_text(m->stable ? m->p99_wait_ms : std::numeric_limits<double>::infinity()),
+                           share_text(m->stable ? m->p_wait : 1.0))
+             : std::string("-");
+  };
+  out += fmt::format("| the rule of thumb | {} | {} | {} |\n", a.rule_pool, cell(a.rule_at_load), cell(a.rule_at_surge));
+  out += fmt::format("| the model (the smallest that meets the objective) | {} | {} | {} |\n\n",
+                     a.model_pool ? fmt::format("{}", *a.model_pool) : std::string("none"),
+                     cell(a.model_at_load),
+                     cell(a.model_at_surge));
+  out += fmt::format("The surge is {}x the load ({}, rules `advisor.surge`). ", format_number(a.surge, 2), escape_cell(a.surge_load));
+  if (a.model_pool && a.rule_pool > *a.model_pool) {
+    const std::int64_t extra = (a.rule_pool - *a.model_pool) * plan.scenario.instances;
+    out += fmt::format("The rule's {} extra connections cost about {} MiB of server memory (rules `advisor.backend_memory_mib`). ",
+                       extra,
+                       format_number(std::round(static_cast<double>(extra) * a.backend_memory_mib), 0));
+  }
+  out += "docs/model.md, \"The advisor\", says when to trust which.\n\n";
+  if (!a.searched) {
+    return;
+  }
+  out += fmt::format("The plan's first answer does not do ({}); the options, best first:\n\n", escape_cell(a.why_searched));
+  out += "| Chosen | Option | Pools | Server connections | P(wait) | p99 wait | Works |\n|---|---|---|---|---|---|---|\n";
+  for (const auto& row : advice_option_rows(plan)) {
+    std::vector<std::string> cells;
+    for (const std::string& c : row) {
+      cells.push_back(escape_cell(c));
+    }
+    out += fmt::format("| {} |\n", fmt::join(cells, " | "));
+  }
+  out += fmt::format("\nChosen: {}.\n\n", escape_cell(a.reason));
+}
+
 // The client pool's settings beside Prisma's defaults, each with why.
 void write_pool_parameters(std::string& out, const Plan& plan)
 {
   const Scenario& s = plan.scenario;
   const ScenarioResult& d = plan.scenarios[plan.design_index];
   out += "## Connection pool parameters\n\n| Parameter | Prisma default | Chosen | Why |\n|---|---|---|---|\n";
+  const bool advised =
+    plan.advice.chosen && plan.pool_size != plan.rule_of_thumb_pool && !(plan.queueing.target && plan.queueing.target_pool);
   const std::string why =
-    plan.queueing.target && plan.queueing.target_pool
+    advised ? plan_pool_formula(plan)
+    : plan.queueing.target && plan.queueing.target_pool
       ? fmt::format("the smallest pool meeting {} ({}) + {} overhead, rounded up to {}",
                     plan.queueing.target->text,
                     *plan.queueing.target_pool,
@@ -328,6 +373,7 @@ std::string render_markdown(const Plan& plan, const std::vector<Finding>& findin
   write_scenarios(out, plan);
   write_validation(out, plan);
   write_queueing(out, plan);
+  write_advice(out, plan);
   write_pool_parameters(out, plan);
   write_pgbouncer(out, plan);
   write_monitoring(out, plan);

@@ -122,6 +122,42 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
     out += fmt::format("  {}\n", target);
   }
 
+  out += fmt::format("\n{} {}\n", p.bold("advisor:"), advice_objective(plan));
+  table(out, advice_verdict_rows(plan));
+  if (plan.advice.searched) {
+    out += fmt::format("  {}; the options, best first:\n", plan.advice.why_searched);
+    const auto choices = advice_option_rows(plan);
+    const auto& header = advice_option_header();
+    std::vector<std::size_t> widths(header.size());
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      widths[i] = header[i].size();
+      for (const auto& row : choices) {
+        widths[i] = std::max(widths[i], row[i].size());
+      }
+    }
+    const auto line = [&](const std::vector<std::string>& cells) {
+      std::string text = "  ";
+      for (std::size_t i = 0; i < cells.size(); ++i) {
+        // Names and the verdict left-aligned, figures right-aligned; no padding after the last.
+        text += i == 0                  ? fmt::format("{:<{}}", cells[i], widths[i])
+                : i + 1 == cells.size() ? " " + cells[i]
+                : i == 1                ? fmt::format(" {:<{}}", cells[i], widths[i])
+                                        : fmt::format(" {:>{}}", cells[i], widths[i]);
+      }
+      return text + "\n";
+    };
+    out += line(header);
+    for (const auto& row : choices) {
+      out += line(row);
+    }
+    if (plan.advice.chosen) {
+      const AdvisorOption& chosen = plan.advice.options[*plan.advice.chosen];
+      if (!chosen.change.empty()) {
+        out += fmt::format("  to get it: {}\n", chosen.change);
+      }
+    }
+  }
+
   out += "\n";
   if (plan.recommendation == Recommendation::pool) {
     out += fmt::format("{} a pool of {} per instance, no PgBouncer needed{}\n",

@@ -266,12 +266,18 @@ TEST_CASE("huge but valid inputs give an answer, not an overflow")
                        "with; check the units (--query-ms is milliseconds)\n");
 }
 
-TEST_CASE("exit 3 when the plan breaks a hard limit")
+TEST_CASE("exit 3 when the plan breaks a hard limit and no option of the advisor's works")
 {
-  const Result r = run_poolcalc({ "--vus", "120", "--query-ms", "200" });
+  // 120 x 0.70 x 0.200 = 16.8 -> 17 x 3 + 10 = 61 -> 70 > the 20 available; the model's smallest
+  // pool for p99_wait<100ms is 21 (> 20), and max_connections 550 is past rules
+  // advisor.max_connections_max (500).
+  const Result r = run_poolcalc({ "--vus", "120", "--query-ms", "200", "--max-connections", "500", "--reserve", "other_apps=480" });
   CHECK(r.exit_code == 3);
   CHECK(contains(r.out, "fail  pool.exceeds_available"));
-  CHECK(contains(r.out, "a pool of 70 exceeds the 50 available (max_connections 100 - reserved 50)"));
+  CHECK(contains(r.out, "a pool of 70 exceeds the 20 available (max_connections 500 - reserved 480)"));
+  CHECK(contains(r.out, "fail  advisor.no_option"));
+  CHECK(contains(
+    r.out, "closest: the model's pools, less overhead: 21 per instance (21 + overhead 0) (needs 21 server connections, 20 available)"));
 }
 
 TEST_CASE("--help, --version and rules")
@@ -542,10 +548,13 @@ TEST_CASE("terminal control sequences in user text are escaped in messages")
 
 TEST_CASE("env says on stderr why it exits 3")
 {
-  const Result r = run_poolcalc({ "env", "--vus", "120", "--query-ms", "200" });
+  const Result r = run_poolcalc({ "env", "--vus", "120", "--query-ms", "200", "--max-connections", "500", "--reserve", "other_apps=480" });
   CHECK(r.exit_code == 3);
   CHECK(contains(r.out, "DATABASE_POOL_SIZE=70\n"));
-  CHECK(r.err == "poolcalc: fail: pool.exceeds_available: a pool of 70 exceeds the 50 available (max_connections 100 - reserved 50)\n");
+  CHECK(r.err ==
+        "poolcalc: fail: pool.exceeds_available: a pool of 70 exceeds the 20 available (max_connections 500 - reserved 480)\n"
+        "poolcalc: fail: advisor.no_option: no option fits and meets p99_wait<100ms; closest: the model's pools, less overhead: 21 "
+        "per instance (21 + overhead 0) (needs 21 server connections, 20 available)\n");
 }
 
 TEST_CASE("repeated flags: the last one wins, for every single-value flag")

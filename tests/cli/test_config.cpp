@@ -295,13 +295,26 @@ TEST_CASE("config: --format json and a scenario file")
 
 TEST_CASE("config: exit 3 still prints the snippet and names the failure on stderr")
 {
-  // 120 x 0.70 x 0.200 = 16.8 -> 17 x 3 + 10 = 61 -> 70 > the 50 available.
-  const Result r = run_poolcalc(
-    { "config", "--for", "node-postgres", "--vus", "120", "--query-ms", "200", "--database-url", "postgresql://app:S3CRET@localhost/db" });
+  // 120 x 0.70 x 0.200 = 16.8 -> 17 x 3 + 10 = 61 -> 70 > the 20 available, and no option of the
+  // advisor's works (tests/cli/test_cli.cpp, "exit 3 when the plan breaks a hard limit ...").
+  const Result r = run_poolcalc({ "config",
+                                  "--for",
+                                  "node-postgres",
+                                  "--vus",
+                                  "120",
+                                  "--query-ms",
+                                  "200",
+                                  "--max-connections",
+                                  "500",
+                                  "--reserve",
+                                  "other_apps=480",
+                                  "--database-url",
+                                  "postgresql://app:S3CRET@localhost/db" });
   CHECK(r.exit_code == 3);
   CHECK(contains(r.out, "  max: 70, // default: 10\n"));
   CHECK(contains(r.out, "S3CRET")); // the snippet the user asked for
-  CHECK(r.err == "poolcalc: fail: pool.exceeds_available: a pool of 70 exceeds the 50 available (max_connections 100 - reserved 50)\n");
+  CHECK(contains(r.err,
+                 "poolcalc: fail: pool.exceeds_available: a pool of 70 exceeds the 20 available (max_connections 500 - reserved 480)\n"));
 }
 
 TEST_CASE("config: generated code that compiles as written")

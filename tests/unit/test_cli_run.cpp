@@ -89,7 +89,8 @@ TEST_CASE("run")
   }
   SUBCASE("a fail finding exits 3 and still prints the plan")
   {
-    const Outcome o = call({ "--vus", "120", "--query-ms", "200", "--format", "json" });
+    const Outcome o =
+      call({ "--vus", "120", "--query-ms", "200", "--max-connections", "500", "--reserve", "other_apps=480", "--format", "json" });
     CHECK(o.code == k_exit_plan_fails);
     CHECK(o.out.find("\"pool.exceeds_available\"") != std::string::npos);
   }

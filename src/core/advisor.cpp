@@ -1,0 +1,388 @@
+// The advisor (docs/model.md, "The advisor"). The rule of thumb stays the plan's first answer;
+// the queueing model judges it against the service objective (rules advisor.objective, or
+// --target): the smallest pool that meets the objective, and what the rule's extra connections
+// buy at the load and at rules advisor.surge times it. When the first answer does not fit, fits
+// only above the safe band or misses the objective, the alternatives are evaluated under the same
+// model and budget and ranked:
+//   model_pools                the model's pool plus the rules' overhead on each instance;
+//   model_pools_less_overhead  the same with the overhead trimmed to what the budget leaves;
+//   pgbouncer                  PgBouncer with a server pool the model sizes for the whole load;
+//   raise_max_connections      the first answer on a server with a larger max_connections.
+// Working options (fit, meet the objective, allowed by the rules) come first, those within the
+// safe band before those above it, then by how much the user has to change (rank_cost) and by
+// server connections. The plan becomes the best working option; when none works it stays the
+// first answer (which does not fit: exit 3) and the reason names the option closest to working.
+
+#include "poolcalc/numbers.hpp"
+#include "poolcalc/sizing.hpp"
+
+#include "pool_model.hpp"
+#include "sizing_detail.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace poolcalc::detail {
+
+namespace {
+
+constexpr double k_infinity = std::numeric_limits<double>::infinity();
+
+// The objective's figure of `m`, as text: "p99 wait 89.8 ms", "P(wait) 21.1 %".
+std::string objective_figure(const QueueMetrics& m, const Target& objective)
+{
+  const double value = target_value(m, objective.metric);
+  switch (objective.metric) {
+  case Target::Metric::p_wait:
+    return fmt::format("P(wait) {}", std::isfinite(value) ? share_text(value) : "100 %");
+  case Target::Metric::timeout_rate:
+    return fmt::format("timeouts {}", std::isfinite(value) ? share_text(value) : "100 %");
+  case Target::Metric::mean_wait:
+    return fmt::format("mean wait {}", wait_text(value));
+  case Target::Metric::p95_wait:
+    return fmt::format("p95 wait {}", wait_text(value));
+  case Target::Metric::p99_wait:
+    return fmt::format("p99 wait {}", wait_text(value));
+  }
+  return "";
+}
+
+// The search's upper end: a closed load never needs more connections than users; an open one
+// cannot have more than PostgreSQL allows.
+std::int64_t search_limit(const QueueingPlan& q)
+{
+  return q.model == QueueModel::closed ? std::min(q.closed.users, k_max_connections_limit) : k_max_connections_limit;
+}
+
+// The same load times `factor`, spread over `instances`, sharing the plan's simulation budget.
+QueueingPlan scaled_load(const Plan& plan, double factor, std::int64_t instances)
+{
+  Scenario s = plan.scenario;
+  s.instances = instances;
+  if (s.rps) {
+    s.rps = std::min(*s.rps * factor, k_max_rps * 100.0);
+  } else {
+    s.vus = static_cast<std::int64_t>(std::ceil(static_cast<double>(s.vus) * factor));
+  }
+  QueueingPlan q = queueing_load(s, plan.queueing.hold_ms);
+  q.simulation_events_left = plan.queueing.simulation_events_left;
+  return q;
+}
+
+std::string load_per_instance(const QueueingPlan& q)
+{
+  return q.model == QueueModel::closed ? fmt::format("{} VUs per instance", q.closed.users)
+                                       : fmt::format("{} queries/s per instance", format_number(q.open.arrival_rps, 3));
+}
+
+// The connections the load keeps busy on average: a closed load's users x hold / (hold + think),
+// an open load's Erlangs. A pool at or below it carries less than the load: an open queue grows
+// without bound, and a closed loop's users are slowed down to what the pool serves, which a
+// wait objective alone does not see (every query waits a little, none long).
+double offered_busy(const QueueingPlan& q)
+{
+  return q.model == QueueModel::closed
+           ? round_decimal(static_cast<double>(q.closed.users) * q.closed.hold_s / (q.closed.hold_s + q.closed.think_s))
+           : round_decimal(q.open.arrival_rps * q.open.hold_s);
+}
+
+// The smallest pool that meets the objective and carries the load.
+std::optional<std::int64_t> smallest_serving_pool(const QueueingPlan& q, const Target& objective, double timeout_s, std::int64_t limit)
+{
+  const std::optional<std::int64_t> pool = smallest_pool_for(q, objective, timeout_s, limit);
+  if (!pool) {
+    return std::nullopt;
+  }
+  const auto floor = static_cast<std::int64_t>(std::floor(offered_busy(q))) + 1;
+  return floor > limit && *pool < floor ? std::optional<std::int64_t>(limit) : std::max(*pool, floor);
+}
+
+void judge(AdvisorOption& o, const Target& objective, double safe_max, const QueueingPlan& load)
+{
+  o.utilization = o.max_connections > 0 ? static_cast<double>(o.server_connections) / static_cast<double>(o.max_connections) : k_infinity;
+  o.within_safe_band = o.utilization <= safe_max + 1e-12;
+  o.meets_objective = o.at_load && meets(*o.at_load, objective) && static_cast<double>(o.waits_on) > offered_busy(load);
+  const double budget_miss =
+    o.fits ? 0.0 : (o.available > 0 ? static_cast<double>(o.server_connections) / static_cast<double>(o.available) - 1.0 : k_infinity);
+  double objective_miss = 0;
+  if (!o.meets_objective) {
+    const double value = o.at_load ? target_value(*o.at_load, objective.metric) : k_infinity;
+    objective_miss = o.at_load && o.at_load->stable && std::isfinite(value) ? value / objective.bound - 1.0 : k_infinity;
+  }
+  o.miss = std::max(budget_miss, objective_miss);
+  std::vector<std::string> parts;
+  if (!o.fits) {
+    parts.push_back(fmt::format("needs {} server connections, {} available", o.server_connections, o.available));
+  }
+  if (!o.meets_objective && o.at_load) {
+    parts.push_back(fmt::format("{} against {}", objective_figure(*o.at_load, objective), objective.text));
+  }
+  if (!o.offered) {
+    parts.push_back(o.not_offered);
+  }
+  o.miss_text = fmt::format("{}", fmt::join(parts, "; "));
+}
+
+// "p99 wait 0 ms at the load, 48 of 50 server connections available"
+std::string at_text(const AdvisorOption& o, const Target& objective)
+{
+  return fmt::format("{} at the load, {} of {} server connections available",
+                     o.at_load ? objective_figure(*o.at_load, objective) : "no figure",
+                     o.server_connections,
+                     o.available);
+}
+
+bool works(const AdvisorOption& o)
+{
+  return o.offered && o.fits && o.meets_objective;
+}
+
+} // namespace
+
+void advise(Plan& plan, const Rules& rules)
+{
+  Advice& a = plan.advice;
+  const Scenario& s = plan.scenario;
+  const QueueingPlan& q = plan.queueing;
+  const double timeout_s = s.pool_timeout_s;
+  a.objective = s.target ? *s.target : rules.advisor.objective;
+  a.objective_source = s.target ? "--target" : "rules advisor.objective";
+  a.surge = rules.advisor.surge;
+  a.backend_memory_mib = rules.advisor.backend_memory_mib;
+
+  // The verdict on the rule of thumb, per instance.
+  a.rule_pool = plan.rule_of_thumb_pool;
+  a.search_limit = search_limit(q);
+  a.model_pool = smallest_serving_pool(q, a.objective, timeout_s, a.search_limit);
+  a.rule_at_load = pool_metrics(q, a.rule_pool, timeout_s);
+  if (a.model_pool) {
+    a.model_at_load = pool_metrics(q, *a.model_pool, timeout_s);
+  }
+  const QueueingPlan surged = scaled_load(plan, a.surge, s.instances);
+  a.surge_load = load_per_instance(surged);
+  a.rule_at_surge = pool_metrics(surged, a.rule_pool, timeout_s);
+  if (a.model_pool) {
+    a.model_at_surge = pool_metrics(surged, *a.model_pool, timeout_s);
+  }
+
+  // The plan's first answer: direct pools, or PgBouncer when a trigger applies. Through PgBouncer
+  // the whole load waits for its server pool.
+  const bool through_pgbouncer = plan.pgbouncer.has_value();
+  const QueueingPlan whole = scaled_load(plan, 1.0, 1);
+  AdvisorOption first;
+  first.id = s.target ? "target" : "rule_of_thumb";
+  first.pool_per_instance = plan.pool_size;
+  first.overhead = plan.overhead;
+  first.server_connections = plan.server_connections;
+  first.max_connections = s.max_connections;
+  first.available = plan.available;
+  // Through PgBouncer the fit is its server connections within the budget: whether they serve the
+  // load is the objective's question.
+  first.fits = through_pgbouncer ? first.server_connections <= first.available : plan.fits;
+  first.rank_cost = 0;
+  if (through_pgbouncer) {
+    first.waits_on = plan.pgbouncer->pools.front().default_pool_size * plan.pgbouncer->pgbouncers;
+    first.at_load = pool_metrics(whole, first.waits_on, timeout_s);
+    first.summary = fmt::format(
+      "{} through PgBouncer: {} server connections", s.target ? "--target's pool" : "the rule of thumb", first.server_connections);
+  } else {
+    first.waits_on = plan.pool_size;
+    first.at_load = q.recommended;
+    first.summary = fmt::format("{} of {} per instance", s.target ? "--target's pool" : "the rule of thumb's pool", plan.pool_size);
+  }
+  judge(first, a.objective, plan.safe_utilization_max, through_pgbouncer ? whole : q);
+  if (works(first) && first.within_safe_band) {
+    return;
+  }
+
+  a.searched = true;
+  a.why_searched =
+    !first.fits ? fmt::format("{} server connections > {} available", first.server_connections, first.available)
+    : !first.meets_objective
+      ? fmt::format("{} against {}", first.at_load ? objective_figure(*first.at_load, a.objective) : "no figure", a.objective.text)
+      : fmt::format("{} of max_connections {} = {}, above the safe band's {}",
+                    first.server_connections,
+                    first.max_connections,
+                    format_percent(first.utilization),
+                    format_percent(plan.safe_utilization_max));
+  a.options.push_back(first);
+
+  const std::int64_t instances = s.instances;
+  const std::string triggers_apply = through_pgbouncer ? "PgBouncer's triggers apply (" + plan.recommendation_reason + ")" : "";
+  const auto direct = [&](std::string id, std::int64_t pool, std::int64_t overhead, int cost) {
+    AdvisorOption o;
+    o.id = std::move(id);
+    o.pool_per_instance = pool;
+    o.overhead = overhead;
+    o.server_connections = pool * instances;
+    o.max_connections = s.max_connections;
+    o.available = plan.available;
+    o.fits = o.server_connections <= o.available;
+    o.waits_on = pool;
+    o.at_load = pool_metrics(q, pool, timeout_s);
+    o.rank_cost = cost;
+    o.offered = !through_pgbouncer;
+    o.not_offered = triggers_apply;
+    return o;
+  };
+  if (a.model_pool) {
+    const std::int64_t model = *a.model_pool;
+    AdvisorOption o = direct("model_pools", model + s.overhead, s.overhead, 1);
+    o.summary = fmt::format("the model's pools: {} per instance ({} + overhead {})", o.pool_per_instance, model, s.overhead);
+    o.change = fmt::format("connection_limit {} on each instance", o.pool_per_instance);
+    judge(o, a.objective, plan.safe_utilization_max, q);
+    a.options.push_back(o);
+    if (!o.fits && s.overhead > 0) {
+      // The overhead gives way to the budget, never the model's pool.
+      const std::int64_t share = std::max<std::int64_t>(0, plan.available) / instances;
+      const std::int64_t pool = std::max(model, std::min(model + s.overhead, share));
+      AdvisorOption trimmed = direct("model_pools_less_overhead", pool, pool - model, 2);
+      trimmed.summary = fmt::format("the model's pools, less overhead: {} per instance ({} + overhead {})", pool, model, pool - model);
+      trimmed.change = fmt::format("connection_limit {} on each instance; {} overhead connections per instance instead of {} for health "
+                                   "checks, migrations and monitoring",
+                                   pool,
+                                   pool - model,
+                                   s.overhead);
+      judge(trimmed, a.objective, plan.safe_utilization_max, q);
+      a.options.push_back(trimmed);
+    }
+  }
+
+  // PgBouncer in transaction mode, its server pool sized by the model for the whole load.
+  const std::optional<std::int64_t> whole_pool = smallest_serving_pool(whole, a.objective, timeout_s, search_limit(whole));
+  if (whole_pool) {
+    Plan candidate = plan;
+    candidate.queueing.fleet_target_pool = whole_pool;
+    const PgBouncerPlan bouncer = plan_pgbouncer(candidate, rules);
+    AdvisorOption o;
+    o.id = "pgbouncer";
+    o.pool_per_instance = plan.pool_size;
+    o.overhead = plan.overhead;
+    o.server_connections = bouncer.server_connections;
+    o.max_connections = s.max_connections;
+    o.available = plan.available;
+    o.waits_on = bouncer.pools.front().default_pool_size * bouncer.pgbouncers;
+    o.fits = o.server_connections <= o.available;
+    o.at_load = pool_metrics(whole, o.waits_on, timeout_s);
+    o.rank_cost = 3;
+    o.summary = fmt::format("PgBouncer in {} mode: default_pool_size {} + reserve_pool_size {}{}",
+                            to_string(bouncer.pool_mode),
+                            bouncer.pools.front().default_pool_size,
+                            bouncer.pools.front().reserve_pool_size,
+                            bouncer.pgbouncers > 1 ? fmt::format(" on each of {} sidecars", bouncer.pgbouncers) : "");
+    o.change = fmt::format("run PgBouncer (poolcalc pgbouncer writes its pgbouncer.ini) and point the application at it; {} mode needs "
+                           "an application that keeps no session state across transactions",
+                           to_string(bouncer.pool_mode));
+    judge(o, a.objective, plan.safe_utilization_max, whole);
+    if (!o.meets_objective) {
+      o.miss_text += fmt::format("; meeting it takes a server pool of {}", *whole_pool);
+    }
+    // Through PgBouncer already, squeezed into the same budget: the first answer itself.
+    if (!through_pgbouncer || o.server_connections != first.server_connections) {
+      a.options.push_back(o);
+    } else if (!a.options.front().meets_objective) {
+      a.options.front().miss_text += fmt::format("; meeting it takes a server pool of {}", *whole_pool);
+    }
+  }
+
+  // A larger server: the smallest max_connections that holds the model's pools (the first answer's
+  // without a model pool) within the safe band; only when those pools do not fit as it is.
+  const bool model_fits = a.model_pool && (*a.model_pool + s.overhead) * instances <= plan.available;
+  if (!through_pgbouncer && !model_fits) {
+    const std::int64_t pool = a.model_pool ? *a.model_pool + s.overhead : plan.pool_size;
+    const std::int64_t wanted = pool * instances;
+    const auto in_band = static_cast<std::int64_t>(std::ceil(static_cast<double>(wanted) / plan.safe_utilization_max - 1e-9));
+    const std::int64_t raised =
+      std::min(std::max({ wanted + plan.reserved_total, in_band, s.max_connections + 1 }), k_max_connections_limit);
+    AdvisorOption o = direct("raise_max_connections", pool, a.model_pool ? s.overhead : plan.overhead, 4);
+    o.max_connections = raised;
+    o.available = raised - plan.reserved_total;
+    o.fits = o.server_connections <= o.available;
+    o.offered = raised <= rules.advisor.max_connections_max;
+    o.not_offered = fmt::format(
+      "max_connections {} is past rules advisor.max_connections_max {}: use a pooler instead", raised, rules.advisor.max_connections_max);
+    const double memory = static_cast<double>(raised - s.max_connections) * rules.advisor.backend_memory_mib;
+    o.summary = fmt::format("max_connections {} instead of {}, with {} pools of {} per instance",
+                            raised,
+                            s.max_connections,
+                            a.model_pool ? "the model's" : "the first answer's",
+                            pool);
+    o.change = fmt::format("max_connections = {} in postgresql.conf (a restart), about {} MiB more server memory at {} MiB per connection "
+                           "(rules advisor.backend_memory_mib); connection_limit {} on each instance",
+                           raised,
+                           format_number(std::round(memory), 0),
+                           format_number(rules.advisor.backend_memory_mib, 1),
+                           pool);
+    judge(o, a.objective, plan.safe_utilization_max, q);
+    a.options.push_back(o);
+  }
+
+  std::stable_sort(a.options.begin(), a.options.end(), [](const AdvisorOption& x, const AdvisorOption& y) {
+    const bool wx = works(x);
+    const bool wy = works(y);
+    if (wx != wy) {
+      return wx;
+    }
+    if (wx) {
+      if (x.within_safe_band != y.within_safe_band) {
+        return x.within_safe_band;
+      }
+      if (x.rank_cost != y.rank_cost) {
+        return x.rank_cost < y.rank_cost;
+      }
+      return x.server_connections < y.server_connections;
+    }
+    if (x.offered != y.offered) {
+      return x.offered;
+    }
+    return x.miss < y.miss;
+  });
+
+  const AdvisorOption& best = a.options.front();
+  if (!works(best)) {
+    a.reason = fmt::format("no option fits and meets {}; closest: {} ({})", a.objective.text, best.summary, best.miss_text);
+    return;
+  }
+  a.chosen = 0;
+  if (best.id == first.id) {
+    a.reason = fmt::format("nothing works better: {} ({})", best.summary, a.why_searched);
+    return;
+  }
+  a.reason = fmt::format("{} instead of {} ({}): {}{}",
+                         best.summary,
+                         first.summary,
+                         a.why_searched,
+                         at_text(best, a.objective),
+                         best.within_safe_band ? "" : ", above the safe band (nothing within it works)");
+
+  // The plan becomes the option.
+  if (best.id == "model_pools" || best.id == "model_pools_less_overhead") {
+    plan.pool_size = best.pool_per_instance;
+    plan.pool_size_unrounded = best.pool_per_instance;
+    plan.overhead = best.overhead;
+    plan.total_connections = plan.pool_size * instances;
+    finish_plan(plan, rules, false);
+  } else if (best.id == "pgbouncer") {
+    plan.queueing.fleet_target_pool = whole_pool;
+    finish_plan(plan, rules, true);
+  } else if (best.id == "raise_max_connections") {
+    plan.scenario.max_connections = best.max_connections;
+    plan.pool_size = best.pool_per_instance;
+    plan.pool_size_unrounded = best.pool_per_instance;
+    plan.overhead = best.overhead;
+    plan.total_connections = plan.pool_size * instances;
+    finish_plan(plan, rules, false);
+  }
+  plan.queueing.recommended = pool_metrics(q, plan.pool_size, timeout_s);
+  if (s.pools.empty()) {
+    plan.queueing.pools = { *plan.queueing.recommended };
+  }
+  plan.recommendation_reason = plan.recommendation_reason.empty()
+                                 ? fmt::format("the advisor: {}", a.reason)
+                                 : fmt::format("the advisor: {}; {}", a.reason, plan.recommendation_reason);
+}
+
+} // namespace poolcalc::detail

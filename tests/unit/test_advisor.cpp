@@ -1,0 +1,222 @@
+// The advisor (src/core/advisor.cpp, docs/model.md "The advisor"): the model's verdict on the rule
+// of thumb, and the options it ranks when the rule's pool does not do. Each expected pool is found
+// here independently, by walking the queueing model's curve (closed_curve, itself checked against
+// the exact M/M/c//N formulas in test_queueing.cpp) for the first pool meeting the objective and
+// carrying the load.
+
+#include "poolcalc/findings.hpp"
+#include "poolcalc/sizing.hpp"
+
+#include "helpers.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+using namespace poolcalc;
+using poolcalc::test::find;
+
+namespace {
+
+// The first pool from 1 up whose p99 wait is below `bound_ms` and which exceeds the load's busy
+// connections (users x hold / (hold + think)).
+std::int64_t first_meeting_p99(const ClosedLoad& load, double bound_ms)
+{
+  const double busy = static_cast<double>(load.users) * load.hold_s / (load.hold_s + load.think_s);
+  for (std::int64_t pool = 1; pool <= load.users; ++pool) {
+    const QueueMetrics m = closed_curve(load, { pool }, 0).front();
+    if (m.stable && m.p99_wait_ms<bound_ms&& static_cast<double>(pool)> busy + 1e-9) {
+      return pool;
+    }
+  }
+  return -1;
+}
+
+const AdvisorOption& option(const Advice& a, std::string_view id)
+{
+  const auto it = std::find_if(a.options.begin(), a.options.end(), [&](const AdvisorOption& o) { return o.id == id; });
+  REQUIRE(it != a.options.end());
+  return *it;
+}
+
+} // namespace
+
+TEST_CASE("advisor: the worked example keeps the rule of thumb's 50, with the model's verdict beside it")
+{
+  const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" } });
+  const Advice& a = p.advice;
+  // The rule of thumb's answer stays (the origin note: ceil(12.6) = 13 x 3 + 10 = 49 -> 50).
+  CHECK(p.pool_size == 50);
+  CHECK_FALSE(a.searched);
+  CHECK(a.options.empty());
+  CHECK(a.objective.text == "p99_wait<100ms"); // rules advisor.objective
+  CHECK(a.objective_source == "rules advisor.objective");
+  // 84 VUs per instance, 150 ms holds, 850 ms think (docs/model.md, section 8).
+  const ClosedLoad load{ 84, 0.150, 0.850 };
+  REQUIRE(a.model_pool);
+  CHECK(*a.model_pool == first_meeting_p99(load, 100.0));
+  CHECK(*a.model_pool == 16);
+  REQUIRE(a.model_at_load);
+  CHECK(a.model_at_load->p99_wait_ms < 100.0);
+  CHECK(closed_curve(load, { 15 }, 0).front().p99_wait_ms >= 100.0); // one fewer misses it
+  REQUIRE(a.rule_at_load);
+  CHECK(a.rule_at_load->pool == 50);
+  // At twice the load (rules advisor.surge = 2): 168 VUs per instance.
+  CHECK(a.surge == 2.0);
+  CHECK(a.surge_load == "168 VUs per instance");
+  REQUIRE(a.model_at_surge);
+  REQUIRE(a.rule_at_surge);
+  const ClosedLoad surge{ 168, 0.150, 0.850 };
+  CHECK(a.model_at_surge->p99_wait_ms == doctest::Approx(closed_curve(surge, { 16 }, 0).front().p99_wait_ms));
+  CHECK(a.model_at_surge->p_wait > 0.99); // 16 connections for 25.2 busy: everyone waits
+  CHECK(a.rule_at_surge->p_wait < 0.001); // 50 for 25.2 busy: next to nobody
+  const auto f = evaluate(p, builtin_rules());
+  CHECK(find(f, "advisor.rule_of_thumb_replaced") == nullptr);
+  CHECK(find(f, "advisor.no_option") == nullptr);
+}
+
+TEST_CASE("advisor: constant holds and pauses need 13, where waiting stopped on a real PgBouncer")
+{
+  // --query-cv 0 with the constant think: simulated. The load keeps 84 x 0.15 = 12.6 connections
+  // busy, so 13 is the least that carries it; tests/validation/measured-closed.json,
+  // closed-constant at pool 13: mean wait 0.4 ms, p99 7.9 ms measured (docs/validation.md).
+  const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "query_cv", "0" } });
+  REQUIRE(p.advice.model_pool);
+  CHECK(*p.advice.model_pool == 13);
+  CHECK(p.pool_size == 50);
+}
+
+TEST_CASE("advisor: three instances get the model's pools within the 50 available")
+{
+  // The rule: ceil(12.6 / 3) = 5 x 3 + 10 = 25 -> 30 per instance, 90 > 50 available.
+  const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "instances", "3" } });
+  const Advice& a = p.advice;
+  CHECK(a.rule_pool == 30);
+  CHECK(a.searched);
+  CHECK(a.why_searched == "90 server connections > 50 available");
+  // 28 VUs per instance (ceil(120 x 0.7 / 3)): the model's pool for p99 < 100 ms.
+  REQUIRE(a.model_pool);
+  CHECK(*a.model_pool == first_meeting_p99({ 28, 0.150, 0.850 }, 100.0));
+  CHECK(*a.model_pool == 7);
+  // 7 + the rules' overhead 10 = 17 x 3 = 51 > 50; the overhead cut to 9: 16 x 3 = 48.
+  const AdvisorOption& full = option(a, "model_pools");
+  CHECK(full.pool_per_instance == 17);
+  CHECK(full.server_connections == 51);
+  CHECK_FALSE(full.fits);
+  const AdvisorOption& trimmed = option(a, "model_pools_less_overhead");
+  CHECK(trimmed.pool_per_instance == 16);
+  CHECK(trimmed.overhead == 9);
+  CHECK(trimmed.server_connections == 48);
+  CHECK(trimmed.fits);
+  CHECK(trimmed.meets_objective);
+  CHECK(trimmed.within_safe_band);
+  // PgBouncer for the whole load: the model's 16 + 10 overhead = 26 -> 30, reserve 0.2 x 30 = 6.
+  const AdvisorOption& bouncer = option(a, "pgbouncer");
+  CHECK(bouncer.server_connections == 36);
+  CHECK(bouncer.waits_on == 30);
+  // Chosen: the least change that works (the pool's size and overhead before a new component).
+  REQUIRE(a.chosen);
+  CHECK(a.options[*a.chosen].id == "model_pools_less_overhead");
+  CHECK(*a.chosen == 0);
+  // The plan is the option's.
+  CHECK(p.pool_size == 16);
+  CHECK(p.total_connections == 48);
+  CHECK(p.fits);
+  CHECK(p.settings.connection_limit == 16);
+  CHECK(p.recommendation == Recommendation::pool);
+  const auto f = evaluate(p, builtin_rules());
+  CHECK_FALSE(has_failure(f));
+  REQUIRE(find(f, "advisor.rule_of_thumb_replaced") != nullptr);
+  CHECK(find(f, "advisor.rule_of_thumb_replaced")->level == Level::warn);
+}
+
+TEST_CASE("advisor: a larger max_connections only when nothing else works, and never past the rules' limit")
+{
+  SUBCASE("max_connections 60 leaves 10: the model's 16 + 10 = 26 needs 26 + 50 reserved = 76")
+  {
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "max_connections", "60" } });
+    const Advice& a = p.advice;
+    REQUIRE(a.chosen);
+    const AdvisorOption& raise = a.options[*a.chosen];
+    CHECK(raise.id == "raise_max_connections");
+    // max(26 + 50 reserved, ceil(26 / 0.70) = 38, 61) = 76.
+    CHECK(raise.max_connections == 76);
+    CHECK(raise.pool_per_instance == 26);
+    // PgBouncer squeezed into the 10 available misses the objective: it needs 16.
+    CHECK_FALSE(option(a, "pgbouncer").meets_objective);
+    CHECK(p.scenario.max_connections == 76);
+    CHECK(p.pool_size == 26);
+    const auto f = evaluate(p, builtin_rules());
+    REQUIRE(find(f, "advisor.raise_max_connections") != nullptr);
+    // (76 - 60) x 10 MiB (rules advisor.backend_memory_mib).
+    CHECK(find(f, "advisor.raise_max_connections")
+            ->message.starts_with("max_connections = 76 in postgresql.conf (a restart), about 160 MiB more server memory"));
+    CHECK_FALSE(has_failure(f));
+  }
+  SUBCASE("past advisor.max_connections_max (500) nothing works: the plan stays the rule's and fails")
+  {
+    // 120 VUs at 200 ms: the model needs 21 (first_meeting_p99 below), 20 are available, and a
+    // raise would need 31 + 480 = 511.
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "200" }, { "max_connections", "500" }, { "reserve", "other_apps=480" } });
+    const Advice& a = p.advice;
+    REQUIRE(a.model_pool);
+    CHECK(*a.model_pool == first_meeting_p99({ 84, 0.200, 0.800 }, 100.0));
+    CHECK(*a.model_pool == 21);
+    CHECK_FALSE(a.chosen);
+    const AdvisorOption& raise = option(a, "raise_max_connections");
+    CHECK(raise.max_connections == 511);
+    CHECK_FALSE(raise.offered);
+    CHECK(p.pool_size == 70); // the rule's, unchanged
+    CHECK_FALSE(p.fits);
+    const auto f = evaluate(p, builtin_rules());
+    REQUIRE(find(f, "advisor.no_option") != nullptr);
+    CHECK(find(f, "advisor.no_option")->level == Level::fail);
+    CHECK(find(f, "advisor.no_option")->message ==
+          "no option fits and meets p99_wait<100ms; closest: the model's pools, less overhead: 21 per instance (21 + overhead 0) "
+          "(needs 21 server connections, 20 available)");
+  }
+}
+
+TEST_CASE("advisor: 20,000 VUs at 400 ms on max_connections 100 cannot fit: exit 3's closest option")
+{
+  const Plan p = test::plan({ { "vus", "20000" }, { "query_ms", "400" } });
+  const Advice& a = p.advice;
+  CHECK(p.recommendation == Recommendation::pgbouncer); // the scaling table's 500+ row
+  CHECK_FALSE(a.chosen);
+  // 14,000 VUs x 0.4 / (0.4 + 0.6) = 5,600 busy: 5,601 is the least that carries the load.
+  REQUIRE(a.model_pool);
+  CHECK(*a.model_pool >= 5601);
+  // Direct pools are not offered where PgBouncer's triggers apply.
+  CHECK_FALSE(option(a, "model_pools").offered);
+  const auto f = evaluate(p, builtin_rules());
+  REQUIRE(find(f, "advisor.no_option") != nullptr);
+  CHECK(find(f, "advisor.no_option")->message.find("closest: the rule of thumb through PgBouncer: 50 server connections") !=
+        std::string::npos);
+}
+
+TEST_CASE("advisor: above the safe band the rule of thumb gives way to an option within it")
+{
+  // 120 VUs at 200 ms: 17 x 3 + 20 = 71 -> 80 of 100 with superuser=3 (97 available): it fits,
+  // above 70 %. The model's 21 (first_meeting_p99 below) + 20 = 41 is within the band.
+  const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "200" }, { "reserve", "superuser=3" }, { "overhead", "20" } });
+  CHECK(p.advice.searched);
+  CHECK(p.advice.why_searched == "80 of max_connections 100 = 80 %, above the safe band's 70 %");
+  REQUIRE(p.advice.model_pool);
+  CHECK(*p.advice.model_pool == first_meeting_p99({ 84, 0.200, 0.800 }, 100.0));
+  REQUIRE(p.advice.chosen);
+  CHECK(p.advice.options[*p.advice.chosen].id == "model_pools");
+  CHECK(p.pool_size == 41);
+}
+
+TEST_CASE("advisor: --target is the objective, and its pool the first answer")
+{
+  const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "target", "p99_wait<50ms" } });
+  CHECK(p.advice.objective_source == "--target");
+  CHECK(p.advice.objective.text == "p99_wait<50ms");
+  REQUIRE(p.advice.model_pool);
+  CHECK(*p.advice.model_pool == first_meeting_p99({ 84, 0.150, 0.850 }, 50.0));
+  CHECK(*p.advice.model_pool == *p.queueing.target_pool);
+  CHECK_FALSE(p.advice.searched); // 18 + 10 = 28 -> 30 fits within the band
+}
