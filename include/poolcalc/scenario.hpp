@@ -106,6 +106,9 @@ struct Scenario
   std::int64_t round_to = 1;
   std::int64_t max_connections = 0;
   std::vector<ReserveEntry> reserved;
+  // --postgres-version: from rules postgres.wal_senders_separate_since (12) on, a replication
+  // reserve takes nothing from max_connections. Unknown: every reserve counts, and the plan says so.
+  std::optional<int> postgres_version;
   std::int64_t instances = 1;
   std::int64_t services = 1;
   bool transaction_pooling = false;

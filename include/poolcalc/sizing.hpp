@@ -204,9 +204,10 @@ struct Plan
   std::int64_t total_connections = 0;  // what the application fleet opens: pool x instances
   std::int64_t server_connections = 0; // what PostgreSQL sees: the fleet, or PgBouncer's pool
   std::int64_t reserved_total = 0;
-  std::int64_t available = 0;      // max_connections - reserved
-  double utilization = 0;          // server_connections / max_connections
-  double safe_utilization_min = 0; // the rules' safe band, for the renderers
+  std::vector<std::string> reserve_not_counted; // reserve entries PostgreSQL's version takes nothing for (replication on 12+)
+  std::int64_t available = 0;                   // max_connections - reserved
+  double utilization = 0;                       // server_connections / max_connections
+  double safe_utilization_min = 0;              // the rules' safe band, for the renderers
   double safe_utilization_max = 0;
   bool fits = false; // server_connections <= available (and, through
                      // PgBouncer, the design scenario's peak fits its pool)

@@ -274,13 +274,28 @@ void timeout_pool_disabled(const Plan& plan, const Rules&, const Raise& raise)
 // reserve.replication_not_counted: since PostgreSQL 12 WAL senders have their own slots.
 void reserve_replication_not_counted(const Plan& plan, const Rules& rules, const Raise& raise)
 {
+  const std::optional<int> version = plan.scenario.postgres_version;
+  const std::int64_t since = rules.postgres.wal_senders_separate_since;
+  if (version && *version < since) {
+    return; // counted, as it should be
+  }
   for (const ReserveEntry& entry : plan.scenario.reserved) {
     if (entry.connections > 0 && entry.name.find("replication") != std::string::npos) {
-      raise(fmt::format("the reserve '{}' ({}) is only needed before PostgreSQL {}: since then WAL senders "
-                        "(max_wal_senders) have slots of their own outside max_connections",
-                        entry.name,
-                        entry.connections,
-                        rules.postgres.wal_senders_separate_since));
+      raise(version ? fmt::format("the reserve '{}' ({}) takes nothing from max_connections on PostgreSQL {}: since {} WAL senders "
+                                  "(max_wal_senders) have slots of their own",
+                                  entry.name,
+                                  entry.connections,
+                                  *version,
+                                  since)
+                    : fmt::format("the reserve '{}' ({}) is counted, as PostgreSQL before {} needs: the version is not known. Since {} "
+                                  "WAL senders (max_wal_senders) have slots of their own outside max_connections; with "
+                                  "--postgres-version {} or later it takes nothing, and {} are available",
+                                  entry.name,
+                                  entry.connections,
+                                  since,
+                                  since,
+                                  since,
+                                  plan.available + entry.connections));
     }
   }
 }
@@ -513,7 +528,7 @@ const std::vector<Rule<Plan>>& plan_rules()
     { { "reserve.replication_not_counted",
         Level::info,
         plan,
-        { "reserve", "database.reserved", "postgres.wal_senders_separate_since" },
+        { "reserve", "postgres_version", "database.reserved", "postgres.wal_senders_separate_since" },
         "postgres.wal_senders_separate_since",
         "a replication reserve on PostgreSQL 12+, where WAL senders have their own slots" },
       reserve_replication_not_counted },

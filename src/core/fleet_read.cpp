@@ -5,6 +5,7 @@
 #include "poolcalc/postgres_version.hpp"
 #include "poolcalc/safe_text.hpp"
 #include "scenario_toml.hpp"
+#include "sizing_detail.hpp"
 #include "toml_reader.hpp"
 
 #include <fmt/format.h>
@@ -105,16 +106,11 @@ FleetDatabase read_database(TableReader& reader, const Rules& rules)
                   fmt::format("PostgreSQL has reserved_connections from version 16 on; version is {}", db.version));
     }
   }
-  for (const ReserveEntry& entry : db.reserve) {
-    // Since PostgreSQL 12, WAL senders have their own slots (max_wal_senders) and take none of
-    // max_connections: a replication reserve takes nothing there.
-    if (entry.name.find("replication") != std::string::npos && db.version >= rules.postgres.wal_senders_separate_since) {
-      db.reserve_not_count.push_back(entry.name);
-    } else {
-      db.reserved_total += entry.connections;
-    }
-  }
-  db.reserved_total += db.reserved_connections;
+  // Since PostgreSQL 12, WAL senders have their own slots (max_wal_senders) and take none of
+  // max_connections: a replication reserve takes nothing there (the single plan's rule).
+  const detail::CountedReserve counted = detail::count_reserve(db.reserve, static_cast<int>(db.version), rules);
+  db.reserve_not_count = counted.not_counted;
+  db.reserved_total = counted.total + db.reserved_connections;
   if (db.reserved_total > db.max_connections) {
     reader.fail(reader.node("max_connections"),
                 "max_connections",

@@ -1,4 +1,5 @@
 #include "poolcalc/inputs.hpp"
+#include "poolcalc/postgres_version.hpp"
 
 #include "poolcalc/numbers.hpp"
 #include "poolcalc/queueing.hpp"
@@ -329,6 +330,20 @@ std::vector<InputSpec> make_inputs()
         [](const InputSpec& self, const Rules& rules) {
           return fmt::format(
             "connections kept from the application, N {}; repeatable, replaces {}", range_text(self), default_of(self, rules));
+        } },
+    { .key = "postgres_version",
+      .flag = "--postgres-version",
+      .value_name = "N",
+      .type = integer,
+      .range = InputRange{ static_cast<double>(k_min_server_version), static_cast<double>(k_max_server_version) },
+      .group = database,
+      .default_text = [](const Rules&) { return std::string("unknown"); },
+      .help =
+        [](const InputSpec& self, const Rules& rules) {
+          return fmt::format("the server's major version, {}: from {} on a replication reserve takes nothing from max_connections "
+                             "(default unknown: every reserve counts)",
+                             range_text(self),
+                             rules.postgres.wal_senders_separate_since);
         } },
     { .key = "instances",
       .flag = "--instances",

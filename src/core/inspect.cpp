@@ -1,4 +1,5 @@
 #include "poolcalc/inspect.hpp"
+#include "poolcalc/postgres_version.hpp"
 
 #include "poolcalc/numbers.hpp"
 #include "poolcalc/safe_text.hpp"
@@ -601,6 +602,12 @@ poolcalc::expected<void, std::string> apply_server(RawInputs& inputs, const Insp
   };
   if (!from_flag("max_connections")) {
     inputs["max_connections"] = RawValue{ { std::to_string(inspection.snapshot.max_connections) }, "server: max_connections" };
+  }
+  // The server's major version (server_version_num 150018 -> 15): the reserve is counted the way
+  // this version does, as for --postgres-version.
+  const std::int64_t major = inspection.snapshot.version_num / 10000;
+  if (!from_flag("postgres_version") && major >= k_min_server_version && major <= k_max_server_version) {
+    inputs["postgres_version"] = RawValue{ { std::to_string(major) }, "server: server_version_num" };
   }
   if (!from_flag("reserve")) {
     // Cut to the max_connections the plan uses: the server's, or --max-connections.

@@ -595,6 +595,9 @@ void read_pgbouncer_placement(const RawInputs& inputs, Scenario& scenario)
 void read_deployment(const RawInputs& inputs, const Rules& rules, Scenario& scenario)
 {
   scenario.max_connections = count_or(inputs, "max_connections", rules.database.max_connections);
+  if (find(inputs, "postgres_version") != nullptr) {
+    scenario.postgres_version = static_cast<int>(count_or(inputs, "postgres_version", 0));
+  }
   scenario.instances = count_or(inputs, "instances", 1);
   scenario.services = count_or(inputs, "services", 1);
   scenario.transaction_pooling = switch_value(inputs, "transaction_pooling").value_or(false);

@@ -476,9 +476,9 @@ Plan size_without_queueing_report(const Scenario& scenario, const Rules& rules)
 {
   Plan plan;
   plan.scenario = scenario;
-  for (const ReserveEntry& entry : scenario.reserved) {
-    plan.reserved_total += entry.connections;
-  }
+  const detail::CountedReserve counted = detail::count_reserve(scenario.reserved, scenario.postgres_version, rules);
+  plan.reserved_total = counted.total;
+  plan.reserve_not_counted = counted.not_counted;
   plan.available = scenario.max_connections - plan.reserved_total;
 
   const std::vector<std::string> labels = scenario_labels(scenario.query_ms.size());
@@ -506,6 +506,19 @@ Plan size_without_queueing_report(const Scenario& scenario, const Rules& rules)
 }
 
 namespace detail {
+
+CountedReserve count_reserve(const std::vector<ReserveEntry>& entries, std::optional<int> version, const Rules& rules)
+{
+  CountedReserve counted;
+  for (const ReserveEntry& entry : entries) {
+    if (version && *version >= rules.postgres.wal_senders_separate_since && entry.name.find("replication") != std::string::npos) {
+      counted.not_counted.push_back(entry.name);
+    } else {
+      counted.total += entry.connections;
+    }
+  }
+  return counted;
+}
 
 void finish_plan(Plan& plan, const Rules& rules, bool force_pgbouncer)
 {

@@ -50,6 +50,17 @@ QueueingPlan queueing_load(const Scenario& scenario, double hold_ms);
 // plan.queueing.fleet_target_pool when set, fitted into the budget.
 PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules);
 
+// The reserve as max_connections sees it: a replication entry (its name contains "replication")
+// takes nothing from max_connections on PostgreSQL rules postgres.wal_senders_separate_since and
+// later, where WAL senders have slots of their own; with the version unknown every entry counts.
+// One rule for the plan, the fleet and a live server's plan.
+struct CountedReserve
+{
+  std::int64_t total = 0;
+  std::vector<std::string> not_counted; // entry names
+};
+CountedReserve count_reserve(const std::vector<ReserveEntry>& entries, std::optional<int> version, const Rules& rules);
+
 // The advisor (src/core/advisor.cpp, docs/model.md "The advisor"): fills plan.advice and, when
 // the plan's first answer does not do and an option works, makes the plan that option.
 void advise(Plan& plan, const Rules& rules);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <limits>
 
 #include <cmath>
@@ -194,7 +195,11 @@ std::string reserved_list(const Plan& plan)
 {
   std::vector<std::string> parts;
   for (const ReserveEntry& entry : plan.scenario.reserved) {
-    parts.push_back(fmt::format("{} {}", entry.name, entry.connections));
+    const bool skipped =
+      std::find(plan.reserve_not_counted.begin(), plan.reserve_not_counted.end(), entry.name) != plan.reserve_not_counted.end();
+    parts.push_back(skipped && plan.scenario.postgres_version
+                      ? fmt::format("{} {}: not counted on PostgreSQL {}", entry.name, entry.connections, *plan.scenario.postgres_version)
+                      : fmt::format("{} {}", entry.name, entry.connections));
   }
   return parts.empty() ? std::string("none") : fmt::format("{}", fmt::join(parts, ", "));
 }

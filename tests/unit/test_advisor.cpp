@@ -7,6 +7,7 @@
 #include "poolcalc/findings.hpp"
 #include "poolcalc/sizing.hpp"
 
+#include "fleet_helpers.hpp"
 #include "helpers.hpp"
 
 #include <doctest/doctest.h>
@@ -219,4 +220,40 @@ TEST_CASE("advisor: --target is the objective, and its pool the first answer")
   CHECK(*p.advice.model_pool == first_meeting_p99({ 84, 0.150, 0.850 }, 50.0));
   CHECK(*p.advice.model_pool == *p.queueing.target_pool);
   CHECK_FALSE(p.advice.searched); // 18 + 10 = 28 -> 30 fits within the band
+}
+
+TEST_CASE("one budget: the plan, the fleet and the version agree on what is available")
+{
+  // The default budget: other_apps 20, admin 10, superuser 10, replication 10 (the worked example).
+  SUBCASE("version unknown: every reserve counts, 100 - 50 = 50, and the finding says what 12+ changes")
+  {
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" } });
+    CHECK(p.available == 50);
+    CHECK(p.reserve_not_counted.empty());
+    const auto f = evaluate(p, builtin_rules());
+    REQUIRE(find(f, "reserve.replication_not_counted") != nullptr);
+    CHECK(find(f, "reserve.replication_not_counted")
+            ->message.ends_with("with --postgres-version 12 or later it takes nothing, and 60 are available"));
+  }
+  SUBCASE("PostgreSQL 15: WAL senders have their own slots (since 12), 100 - 40 = 60")
+  {
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "postgres_version", "15" } });
+    CHECK(p.available == 60);
+    CHECK(p.reserved_total == 40);
+    CHECK(p.reserve_not_counted == std::vector<std::string>{ "replication" });
+    // The same server in a fleet file gives the same budget.
+    const Fleet fleet = test::fleet("[database]\nmax_connections = 100\nversion = 15\n\n[[service]]\nname = \"api\"\ndatabase = "
+                                    "\"app\"\nuser = \"app\"\nvus = 120\nquery_ms = 150\n");
+    CHECK(fleet.database.available == p.available);
+    CHECK(fleet.database.reserved_total == p.reserved_total);
+  }
+  SUBCASE("PostgreSQL 11: the replication reserve counts, and no finding")
+  {
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "postgres_version", "11" } });
+    CHECK(p.available == 50);
+    CHECK(find(evaluate(p, builtin_rules()), "reserve.replication_not_counted") == nullptr);
+    const Fleet fleet = test::fleet("[database]\nmax_connections = 100\nversion = 11\n\n[[service]]\nname = \"api\"\ndatabase = "
+                                    "\"app\"\nuser = \"app\"\nvus = 120\nquery_ms = 150\n");
+    CHECK(fleet.database.available == 50);
+  }
 }
