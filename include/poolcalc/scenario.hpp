@@ -116,6 +116,7 @@ struct Scenario
   double pool_timeout_s = 0;
   double connect_timeout_s = 0;
   double request_timeout_s = 0;
+  std::optional<double> app_timeout_s; // --app-timeout: the application's own request timeout
   std::optional<DatabaseUrl> database_url;
   // PgBouncer's address as the user gave it, beside database_url (then the server's): not an
   // input of its own, `env --write` sets it from a file whose DIRECT_URL is the base and whose

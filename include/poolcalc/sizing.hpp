@@ -142,6 +142,8 @@ struct AdvisorOption
   std::string id;                     // rule_of_thumb, model_pools, model_pools_less_overhead, pgbouncer, raise_max_connections
   std::string summary;                // what it is, with its pool sizes
   std::string change;                 // what the user changes to get it
+  bool pgbouncer = false;             // through PgBouncer (pool_per_instance is then the clients' pool)
+  std::int64_t server_pool = 0;       // through PgBouncer: the model's server pool it is sized from (per sidecar, for sidecars)
   std::int64_t pool_per_instance = 0; // each instance's client pool
   std::int64_t overhead = 0;          // connections of that pool kept for health checks, migrations, monitoring
   std::int64_t server_connections = 0;
@@ -163,8 +165,10 @@ struct AdvisorOption
 struct Advice
 {
   Target objective;
-  std::string objective_source; // "rules advisor.objective" or "--target"
-  double surge = 0;             // rules advisor.surge
+  std::string objective_source;           // "rules advisor.objective" or "--target"
+  std::int64_t given_max_connections = 0; // the server's as given (the plan's is raised when a raise_max_connections option is chosen)
+  bool rule_through_pgbouncer = false;    // the first answer goes through PgBouncer: its pools are client connections
+  double surge = 0;                       // rules advisor.surge
   double backend_memory_mib = 0;
   // The model's verdict on the rule of thumb, per instance: the smallest pool meeting the
   // objective under the load (no overhead), and both pools at the load and at the surge.

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 namespace poolcalc::detail {
 
@@ -57,8 +58,8 @@ std::int64_t search_limit(const QueueingPlan& q)
   return q.model == QueueModel::closed ? std::min(q.closed.users, k_max_connections_limit) : k_max_connections_limit;
 }
 
-// The same load times `factor`, spread over `instances`, sharing the plan's simulation budget.
-QueueingPlan scaled_load(const Plan& plan, double factor, std::int64_t instances)
+// The same load times `factor`, spread over `instances`, on the advisor's simulation budget.
+QueueingPlan scaled_load(const Plan& plan, double factor, std::int64_t instances, const std::shared_ptr<std::int64_t>& budget)
 {
   Scenario s = plan.scenario;
   s.instances = instances;
@@ -68,13 +69,13 @@ QueueingPlan scaled_load(const Plan& plan, double factor, std::int64_t instances
     s.vus = static_cast<std::int64_t>(std::ceil(static_cast<double>(s.vus) * factor));
   }
   QueueingPlan q = queueing_load(s, plan.queueing.hold_ms);
-  q.simulation_events_left = plan.queueing.simulation_events_left;
+  q.simulation_events_left = budget;
   return q;
 }
 
 std::string load_per_instance(const QueueingPlan& q)
 {
-  return q.model == QueueModel::closed ? fmt::format("{} VUs per instance", q.closed.users)
+  return q.model == QueueModel::closed ? fmt::format("{} VU{} per instance", q.closed.users, q.closed.users == 1 ? "" : "s")
                                        : fmt::format("{} queries/s per instance", format_number(q.open.arrival_rps, 3));
 }
 
@@ -104,20 +105,31 @@ void judge(AdvisorOption& o, const Target& objective, double safe_max, const Que
 {
   o.utilization = o.max_connections > 0 ? static_cast<double>(o.server_connections) / static_cast<double>(o.max_connections) : k_infinity;
   o.within_safe_band = o.utilization <= safe_max + 1e-12;
-  o.meets_objective = o.at_load && meets(*o.at_load, objective) && static_cast<double>(o.waits_on) > offered_busy(load);
+  const double busy = offered_busy(load);
+  const bool carries = o.waits_on > 0 && static_cast<double>(o.waits_on) > busy;
+  // A simulation that ran out of its budget before its figures settled decides nothing.
+  const bool settled = o.at_load && (!o.at_load->intervals || o.at_load->intervals->converged);
+  const bool meets_figure = o.at_load && settled && meets(*o.at_load, objective);
+  o.meets_objective = meets_figure && carries;
   const double budget_miss =
     o.fits ? 0.0 : (o.available > 0 ? static_cast<double>(o.server_connections) / static_cast<double>(o.available) - 1.0 : k_infinity);
   double objective_miss = 0;
   if (!o.meets_objective) {
     const double value = o.at_load ? target_value(*o.at_load, objective.metric) : k_infinity;
-    objective_miss = o.at_load && o.at_load->stable && std::isfinite(value) ? value / objective.bound - 1.0 : k_infinity;
+    objective_miss =
+      o.at_load && o.at_load->stable && carries && std::isfinite(value) ? std::max(0.0, value / objective.bound - 1.0) : k_infinity;
   }
   o.miss = std::max(budget_miss, objective_miss);
   std::vector<std::string> parts;
   if (!o.fits) {
     parts.push_back(fmt::format("needs {} server connections, {} available", o.server_connections, o.available));
   }
-  if (!o.meets_objective && o.at_load) {
+  if (!carries) {
+    parts.push_back(
+      fmt::format("{} connection{} for a load that keeps {} busy", o.waits_on, o.waits_on == 1 ? "" : "s", format_number(busy, 1)));
+  } else if (!settled) {
+    parts.push_back("the simulation did not settle within rules queueing.simulation_max_events");
+  } else if (!meets_figure && o.at_load) {
     parts.push_back(fmt::format("{} against {}", objective_figure(*o.at_load, objective), objective.text));
   }
   if (!o.offered) {
@@ -129,7 +141,7 @@ void judge(AdvisorOption& o, const Target& objective, double safe_max, const Que
 // "p99 wait 0 ms at the load, 48 of 50 server connections available"
 std::string at_text(const AdvisorOption& o, const Target& objective)
 {
-  return fmt::format("{} at the load, {} of {} server connections available",
+  return fmt::format("{} at the load, using {} of the {} server connections available",
                      o.at_load ? objective_figure(*o.at_load, objective) : "no figure",
                      o.server_connections,
                      o.available);
@@ -146,12 +158,17 @@ void advise(Plan& plan, const Rules& rules)
 {
   Advice& a = plan.advice;
   const Scenario& s = plan.scenario;
-  const QueueingPlan& q = plan.queueing;
   const double timeout_s = s.pool_timeout_s;
   a.objective = s.target ? *s.target : rules.advisor.objective;
   a.objective_source = s.target ? "--target" : "rules advisor.objective";
+  a.given_max_connections = s.max_connections;
   a.surge = rules.advisor.surge;
   a.backend_memory_mib = rules.advisor.backend_memory_mib;
+  // The advisor's simulations have a budget of their own (rules queueing.simulation_max_events),
+  // so the plan's figures cannot starve them; they reuse the plan's simulated pools.
+  QueueingPlan q = plan.queueing;
+  q.simulation_events_left = std::make_shared<std::int64_t>(rules.queueing.simulation_max_events);
+  const auto scaled = [&](double factor, std::int64_t instances) { return scaled_load(plan, factor, instances, q.simulation_events_left); };
 
   // The verdict on the rule of thumb, per instance.
   a.rule_pool = plan.rule_of_thumb_pool;
@@ -161,19 +178,25 @@ void advise(Plan& plan, const Rules& rules)
   if (a.model_pool) {
     a.model_at_load = pool_metrics(q, *a.model_pool, timeout_s);
   }
-  const QueueingPlan surged = scaled_load(plan, a.surge, s.instances);
+  const QueueingPlan surged = scaled(a.surge, s.instances);
   a.surge_load = load_per_instance(surged);
   a.rule_at_surge = pool_metrics(surged, a.rule_pool, timeout_s);
   if (a.model_pool) {
     a.model_at_surge = pool_metrics(surged, *a.model_pool, timeout_s);
   }
 
-  // The plan's first answer: direct pools, or PgBouncer when a trigger applies. Through PgBouncer
-  // the whole load waits for its server pool.
+  // The plan's first answer: direct pools, or PgBouncer when a trigger applies. Through one shared
+  // PgBouncer the whole load waits for its server pool; through sidecars each instance's load
+  // waits for its own sidecar's.
   const bool through_pgbouncer = plan.pgbouncer.has_value();
-  const QueueingPlan whole = scaled_load(plan, 1.0, 1);
+  a.rule_through_pgbouncer = through_pgbouncer;
+  const bool sidecar = s.topology == Topology::sidecar;
+  const QueueingPlan whole = scaled(1.0, 1);
+  const QueueingPlan& bouncer_load = sidecar ? q : whole;
+  const auto server_pool_of = [](const PgBouncerPlan& b) { return b.pools.front().default_pool_size; };
   AdvisorOption first;
   first.id = s.target ? "target" : "rule_of_thumb";
+  first.pgbouncer = through_pgbouncer;
   first.pool_per_instance = plan.pool_size;
   first.overhead = plan.overhead;
   first.server_connections = plan.server_connections;
@@ -184,30 +207,28 @@ void advise(Plan& plan, const Rules& rules)
   first.fits = through_pgbouncer ? first.server_connections <= first.available : plan.fits;
   first.rank_cost = 0;
   if (through_pgbouncer) {
-    first.waits_on = plan.pgbouncer->pools.front().default_pool_size * plan.pgbouncer->pgbouncers;
-    first.at_load = pool_metrics(whole, first.waits_on, timeout_s);
+    first.waits_on = server_pool_of(*plan.pgbouncer);
+    first.at_load = pool_metrics(bouncer_load, first.waits_on, timeout_s);
     first.summary = fmt::format(
       "{} through PgBouncer: {} server connections", s.target ? "--target's pool" : "the rule of thumb", first.server_connections);
   } else {
     first.waits_on = plan.pool_size;
-    first.at_load = q.recommended;
+    first.at_load = pool_metrics(q, plan.pool_size, timeout_s);
     first.summary = fmt::format("{} of {} per instance", s.target ? "--target's pool" : "the rule of thumb's pool", plan.pool_size);
   }
-  judge(first, a.objective, plan.safe_utilization_max, through_pgbouncer ? whole : q);
+  judge(first, a.objective, plan.safe_utilization_max, through_pgbouncer ? bouncer_load : q);
   if (works(first) && first.within_safe_band) {
     return;
   }
 
   a.searched = true;
-  a.why_searched =
-    !first.fits ? fmt::format("{} server connections > {} available", first.server_connections, first.available)
-    : !first.meets_objective
-      ? fmt::format("{} against {}", first.at_load ? objective_figure(*first.at_load, a.objective) : "no figure", a.objective.text)
-      : fmt::format("{} of max_connections {} = {}, above the safe band's {}",
-                    first.server_connections,
-                    first.max_connections,
-                    format_percent(first.utilization),
-                    format_percent(plan.safe_utilization_max));
+  a.why_searched = !first.fits              ? fmt::format("{} server connections > {} available", first.server_connections, first.available)
+                   : !first.meets_objective ? first.miss_text
+                                            : fmt::format("{} of max_connections {} = {}, above the safe band's {}",
+                                                          first.server_connections,
+                                                          first.max_connections,
+                                                          format_percent(first.utilization),
+                                                          format_percent(plan.safe_utilization_max));
   a.options.push_back(first);
 
   const std::int64_t instances = s.instances;
@@ -235,10 +256,10 @@ void advise(Plan& plan, const Rules& rules)
     o.change = fmt::format("connection_limit {} on each instance", o.pool_per_instance);
     judge(o, a.objective, plan.safe_utilization_max, q);
     a.options.push_back(o);
-    if (!o.fits && s.overhead > 0) {
-      // The overhead gives way to the budget, never the model's pool.
-      const std::int64_t share = std::max<std::int64_t>(0, plan.available) / instances;
-      const std::int64_t pool = std::max(model, std::min(model + s.overhead, share));
+    // The overhead gives way to the budget, never the model's pool.
+    const std::int64_t share = std::max<std::int64_t>(0, plan.available) / instances;
+    if (!o.fits && s.overhead > 0 && share > model) {
+      const std::int64_t pool = std::min(model + s.overhead, share);
       AdvisorOption trimmed = direct("model_pools_less_overhead", pool, pool - model, 2);
       trimmed.summary = fmt::format("the model's pools, less overhead: {} per instance ({} + overhead {})", pool, model, pool - model);
       trimmed.change = fmt::format("connection_limit {} on each instance; {} overhead connections per instance instead of {} for health "
@@ -251,45 +272,84 @@ void advise(Plan& plan, const Rules& rules)
     }
   }
 
-  // PgBouncer in transaction mode, its server pool sized by the model for the whole load.
-  const std::optional<std::int64_t> whole_pool = smallest_serving_pool(whole, a.objective, timeout_s, search_limit(whole));
-  if (whole_pool) {
+  // PgBouncer in transaction mode, its server pool sized by the model: for the whole load (one
+  // shared PgBouncer) or for one instance's (a sidecar each). `max_connections` is the server's.
+  const std::optional<std::int64_t> server_model =
+    sidecar ? a.model_pool : smallest_serving_pool(whole, a.objective, timeout_s, search_limit(whole));
+  const auto bouncer_option = [&](std::int64_t max_connections) {
     Plan candidate = plan;
-    candidate.queueing.fleet_target_pool = whole_pool;
+    candidate.scenario.max_connections = max_connections;
+    candidate.available = max_connections - plan.reserved_total;
+    if (sidecar) {
+      candidate.pool_size = *server_model + s.overhead;
+      candidate.total_connections = candidate.pool_size * instances;
+    } else {
+      candidate.queueing.fleet_target_pool = server_model;
+    }
     const PgBouncerPlan bouncer = plan_pgbouncer(candidate, rules);
     AdvisorOption o;
-    o.id = "pgbouncer";
-    o.pool_per_instance = plan.pool_size;
+    o.pgbouncer = true;
+    o.server_pool = *server_model;
+    o.pool_per_instance = candidate.pool_size;
     o.overhead = plan.overhead;
     o.server_connections = bouncer.server_connections;
-    o.max_connections = s.max_connections;
-    o.available = plan.available;
-    o.waits_on = bouncer.pools.front().default_pool_size * bouncer.pgbouncers;
+    o.max_connections = max_connections;
+    o.available = candidate.available;
+    o.waits_on = server_pool_of(bouncer);
     o.fits = o.server_connections <= o.available;
-    o.at_load = pool_metrics(whole, o.waits_on, timeout_s);
-    o.rank_cost = 3;
+    o.at_load = pool_metrics(bouncer_load, o.waits_on, timeout_s);
     o.summary = fmt::format("PgBouncer in {} mode: default_pool_size {} + reserve_pool_size {}{}",
                             to_string(bouncer.pool_mode),
                             bouncer.pools.front().default_pool_size,
                             bouncer.pools.front().reserve_pool_size,
-                            bouncer.pgbouncers > 1 ? fmt::format(" on each of {} sidecars", bouncer.pgbouncers) : "");
-    o.change = fmt::format("run PgBouncer (poolcalc pgbouncer writes its pgbouncer.ini) and point the application at it; {} mode needs "
-                           "an application that keeps no session state across transactions",
-                           to_string(bouncer.pool_mode));
-    judge(o, a.objective, plan.safe_utilization_max, whole);
+                            sidecar ? fmt::format(" on each of {} sidecars", bouncer.pgbouncers) : "");
+    return o;
+  };
+  const std::string session_state = "transaction mode needs an application that keeps no session state across transactions";
+  if (server_model) {
+    AdvisorOption o = bouncer_option(s.max_connections);
+    o.id = "pgbouncer";
+    o.rank_cost = 3;
+    o.change =
+      fmt::format("run PgBouncer (poolcalc pgbouncer writes its pgbouncer.ini) and point the application at it; {}", session_state);
+    judge(o, a.objective, plan.safe_utilization_max, bouncer_load);
     if (!o.meets_objective) {
-      o.miss_text += fmt::format("; meeting it takes a server pool of {}", *whole_pool);
+      o.miss_text += fmt::format("; meeting it takes a server pool of {}{}", *server_model, sidecar ? " per sidecar" : "");
     }
     // Through PgBouncer already, squeezed into the same budget: the first answer itself.
     if (!through_pgbouncer || o.server_connections != first.server_connections) {
       a.options.push_back(o);
     } else if (!a.options.front().meets_objective) {
-      a.options.front().miss_text += fmt::format("; meeting it takes a server pool of {}", *whole_pool);
+      a.options.front().miss_text += fmt::format("; meeting it takes a server pool of {}{}", *server_model, sidecar ? " per sidecar" : "");
+    }
+    // PgBouncer on a larger server, when the budget is what it misses by.
+    if (!works(o)) {
+      const AdvisorOption unlimited = bouncer_option(k_max_connections_limit);
+      const std::int64_t wanted = unlimited.server_connections;
+      const auto in_band = static_cast<std::int64_t>(std::ceil(static_cast<double>(wanted) / plan.safe_utilization_max - 1e-9));
+      const std::int64_t raised =
+        std::min(std::max({ wanted + plan.reserved_total, in_band, s.max_connections + 1 }), k_max_connections_limit);
+      AdvisorOption r = bouncer_option(raised);
+      r.id = "pgbouncer_raise_max_connections";
+      r.rank_cost = 4;
+      r.offered = raised <= rules.advisor.max_connections_max;
+      r.not_offered =
+        fmt::format("max_connections {} is past rules advisor.max_connections_max {}", raised, rules.advisor.max_connections_max);
+      r.summary = fmt::format("max_connections {} instead of {}, with {}", raised, s.max_connections, r.summary);
+      r.change =
+        fmt::format("max_connections = {} in postgresql.conf (a restart), about {} MiB more server memory at {} MiB per "
+                    "connection (rules advisor.backend_memory_mib); run PgBouncer; {}",
+                    raised,
+                    format_number(std::round(static_cast<double>(raised - s.max_connections) * rules.advisor.backend_memory_mib), 0),
+                    format_number(rules.advisor.backend_memory_mib, 1),
+                    session_state);
+      judge(r, a.objective, plan.safe_utilization_max, bouncer_load);
+      a.options.push_back(r);
     }
   }
 
-  // A larger server: the smallest max_connections that holds the model's pools (the first answer's
-  // without a model pool) within the safe band; only when those pools do not fit as it is.
+  // A larger server for direct pools: the smallest max_connections that holds the model's pools
+  // within the safe band, when they do not fit as it is.
   const bool model_fits = a.model_pool && (*a.model_pool + s.overhead) * instances <= plan.available;
   if (!through_pgbouncer && !model_fits) {
     const std::int64_t pool = a.model_pool ? *a.model_pool + s.overhead : plan.pool_size;
@@ -348,27 +408,24 @@ void advise(Plan& plan, const Rules& rules)
   }
   a.chosen = 0;
   if (best.id == first.id) {
-    a.reason = fmt::format("nothing works better: {} ({})", best.summary, a.why_searched);
+    a.reason = fmt::format("nothing works better than {} ({})", best.summary, a.why_searched);
     return;
   }
-  a.reason = fmt::format("{} instead of {} ({}): {}{}",
-                         best.summary,
-                         first.summary,
-                         a.why_searched,
-                         at_text(best, a.objective),
-                         best.within_safe_band ? "" : ", above the safe band (nothing within it works)");
+  a.reason = fmt::format(
+    "{}: {}{}", best.summary, at_text(best, a.objective), best.within_safe_band ? "" : ", above the safe band (nothing within it works)");
 
   // The plan becomes the option.
-  if (best.id == "model_pools" || best.id == "model_pools_less_overhead") {
-    plan.pool_size = best.pool_per_instance;
-    plan.pool_size_unrounded = best.pool_per_instance;
-    plan.overhead = best.overhead;
-    plan.total_connections = plan.pool_size * instances;
-    finish_plan(plan, rules, false);
-  } else if (best.id == "pgbouncer") {
-    plan.queueing.fleet_target_pool = whole_pool;
+  if (best.pgbouncer) {
+    plan.scenario.max_connections = best.max_connections;
+    if (sidecar) {
+      plan.pool_size = best.pool_per_instance;
+      plan.pool_size_unrounded = best.pool_per_instance;
+      plan.total_connections = plan.pool_size * instances;
+    } else {
+      plan.queueing.fleet_target_pool = best.server_pool;
+    }
     finish_plan(plan, rules, true);
-  } else if (best.id == "raise_max_connections") {
+  } else {
     plan.scenario.max_connections = best.max_connections;
     plan.pool_size = best.pool_per_instance;
     plan.pool_size_unrounded = best.pool_per_instance;
@@ -381,8 +438,8 @@ void advise(Plan& plan, const Rules& rules)
     plan.queueing.pools = { *plan.queueing.recommended };
   }
   plan.recommendation_reason = plan.recommendation_reason.empty()
-                                 ? fmt::format("the advisor: {}", a.reason)
-                                 : fmt::format("the advisor: {}; {}", a.reason, plan.recommendation_reason);
+                                 ? fmt::format("the advisor's choice: {}", a.reason)
+                                 : fmt::format("the advisor's choice: {}; {}", a.reason, plan.recommendation_reason);
 }
 
 } // namespace poolcalc::detail

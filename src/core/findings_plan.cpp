@@ -261,6 +261,37 @@ void timeout_pool_at_or_above_request(const Plan& plan, const Rules&, const Rais
                     format_number(s.request_timeout_s)));
 }
 
+// timeout.pool_at_or_above_app: the application gives up on the request before its pool gives
+// up on the connection: an exhausted pool shows up as the application's own timeouts.
+void timeout_pool_at_or_above_app(const Plan& plan, const Rules&, const Raise& raise)
+{
+  const Scenario& s = plan.scenario;
+  if (!s.app_timeout_s || s.pool_timeout_s == 0 || s.pool_timeout_s < *s.app_timeout_s) {
+    return;
+  }
+  raise(fmt::format("pool_timeout {} s is at or above the application's request timeout of {} s (--app-timeout): the application "
+                    "times the request out first and pool exhaustion shows up as its timeouts, not as pool errors; keep pool_timeout "
+                    "below it{}",
+                    format_number(s.pool_timeout_s),
+                    format_number(*s.app_timeout_s),
+                    plan.pgbouncer ? " (PgBouncer's query_wait_timeout follows pool_timeout)" : ""));
+}
+
+// timeout.app_at_or_above_request: the client (k6, a load balancer) gives up before the
+// application does: the application keeps working for requests nobody waits for.
+void timeout_app_at_or_above_request(const Plan& plan, const Rules&, const Raise& raise)
+{
+  const Scenario& s = plan.scenario;
+  if (!s.app_timeout_s || *s.app_timeout_s < s.request_timeout_s) {
+    return;
+  }
+  raise(fmt::format("the application's request timeout of {} s (--app-timeout) is at or above the client's {} s (--request-timeout): "
+                    "the client gives up first, and the application goes on holding connections for requests nobody waits for; "
+                    "keep it below the client's",
+                    format_number(*s.app_timeout_s),
+                    format_number(s.request_timeout_s)));
+}
+
 // timeout.pool_disabled: Prisma's pool_timeout=0 waits for a connection forever.
 void timeout_pool_disabled(const Plan& plan, const Rules&, const Raise& raise)
 {
@@ -490,6 +521,20 @@ const std::vector<Rule<Plan>>& plan_rules()
         "timeouts.client_request_timeout_s",
         "pool_timeout at or above the client's request timeout" },
       timeout_pool_at_or_above_request },
+    { { "timeout.pool_at_or_above_app",
+        Level::warn,
+        plan,
+        { "pool_timeout", "app_timeout" },
+        "app_timeout",
+        "pool_timeout at or above the application's own request timeout" },
+      timeout_pool_at_or_above_app },
+    { { "timeout.app_at_or_above_request",
+        Level::warn,
+        plan,
+        { "app_timeout", "request_timeout", "timeouts.client_request_timeout_s" },
+        "timeouts.client_request_timeout_s",
+        "the application's request timeout at or above the client's" },
+      timeout_app_at_or_above_request },
     { { "timeout.pool_disabled",
         Level::warn,
         plan,

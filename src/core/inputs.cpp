@@ -446,6 +446,20 @@ std::vector<InputSpec> make_inputs()
                              static_cast<std::int64_t>(self.range->max),
                              default_of(self, rules));
         } },
+    { .key = "app_timeout",
+      .flag = "--app-timeout",
+      .value_name = "S",
+      .type = number,
+      .unit = "s",
+      .range = InputRange{ k_min_fraction, k_max_request_timeout_s },
+      .group = timeouts,
+      .default_text = [](const Rules&) { return std::string("not given"); },
+      .help =
+        [](const InputSpec& self, const Rules&) {
+          return fmt::format("the application's own request timeout in seconds (a handler's or a gateway's), {}: checked to lie between "
+                             "pool_timeout and the client's --request-timeout",
+                             range_text(self));
+        } },
     { .key = "request_timeout",
       .flag = "--request-timeout",
       .value_name = "S",

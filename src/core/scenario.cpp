@@ -615,6 +615,9 @@ void read_timeouts(const RawInputs& inputs, const Rules& rules, Scenario& scenar
     fail(*find(inputs, "target"), "a timeout_rate target needs a pool timeout, and --pool-timeout is 0 (never time out)");
   }
   scenario.request_timeout_s = number_or(inputs, "request_timeout", rules.timeouts.client_request_timeout_s);
+  if (find(inputs, "app_timeout") != nullptr) {
+    scenario.app_timeout_s = number_or(inputs, "app_timeout", 0);
+  }
 }
 
 // The connections kept from the application (--reserve, else the rules'), within max_connections.

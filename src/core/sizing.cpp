@@ -79,6 +79,14 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
     // Fit default + reserve into the budget, keeping their ratio, and at least one connection
     // in the pool itself while there is one to give.
     detail::fit_pool(pool, p.server_budget, std::min<std::int64_t>(1, p.server_budget), r);
+    // A pool the model sized (--target, the advisor) keeps what the model needs when the budget
+    // has it: the reserve gives way first.
+    const std::optional<std::int64_t>& needed = plan.queueing.fleet_target_pool;
+    if (needed && pool.default_pool_size < *needed && *needed <= p.server_budget) {
+      pool.default_pool_size = *needed;
+      pool.reserve_pool_size = p.server_budget - *needed;
+      pool.server_connections = p.server_budget;
+    }
   }
   if (sidecar) {
     // Each sidecar serves one instance's share of the load, buffered as that instance's own pool

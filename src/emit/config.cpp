@@ -220,7 +220,8 @@ ConfigInput config_input(const Plan& plan, const Rules& rules)
   input.prisma_default_connection_limit = detail::prisma_default_limit(plan);
   input.prisma_default_pool_timeout_s = plan.prisma_default_pool_timeout_s;
   input.prisma_default_connect_timeout_s = plan.prisma_default_connect_timeout_s;
-  input.max_connections = plan.scenario.max_connections;
+  // The server's as given: a raise the advisor chose shows as "raised from your N".
+  input.max_connections = plan.advice.given_max_connections > 0 ? plan.advice.given_max_connections : plan.scenario.max_connections;
   input.reserved = plan.scenario.reserved;
   input.server_connections = plan.server_connections;
   input.superuser_reserved_default = rules.postgres.superuser_reserved_connections_default;

@@ -118,6 +118,9 @@ std::string metrics_brief(const QueueMetrics& m, const Target& objective)
   }
   parts.push_back("p99 wait " + wait_text(m.stable ? m.p99_wait_ms : std::numeric_limits<double>::infinity()));
   parts.push_back("P(wait) " + share_text(m.stable ? m.p_wait : 1.0));
+  if (m.intervals && !m.intervals->converged) {
+    parts.push_back("simulated, not settled within rules queueing.simulation_max_events");
+  }
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
@@ -142,11 +145,15 @@ std::vector<std::array<std::string, 3>> advice_verdict_rows(const Plan& plan)
     std::string note;
     if (a.model_pool && a.rule_pool > *a.model_pool) {
       const std::int64_t extra = (a.rule_pool - *a.model_pool) * plan.scenario.instances;
-      note = fmt::format("{} more connection{}{} (about {} MiB of server memory): ",
-                         extra,
-                         extra == 1 ? "" : "s",
-                         plan.scenario.instances > 1 ? " in all" : "",
-                         format_number(std::round(static_cast<double>(extra) * a.backend_memory_mib), 0));
+      note =
+        a.rule_through_pgbouncer
+          ? fmt::format(
+              "{} more client connection{} to PgBouncer{}: ", extra, extra == 1 ? "" : "s", plan.scenario.instances > 1 ? " in all" : "")
+          : fmt::format("{} more connection{}{} (about {} MiB of server memory): ",
+                        extra,
+                        extra == 1 ? "" : "s",
+                        plan.scenario.instances > 1 ? " in all" : "",
+                        format_number(std::round(static_cast<double>(extra) * a.backend_memory_mib), 0));
     } else if (a.model_pool && a.rule_pool < *a.model_pool) {
       note = fmt::format("{} fewer than the model's: ", *a.model_pool - a.rule_pool);
     }

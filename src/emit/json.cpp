@@ -62,7 +62,7 @@ Json inputs(const Plan& plan)
   j["burst"] = number(s.burst);
   j["overhead"] = s.overhead;
   j["round_to"] = s.round_to;
-  j["max_connections"] = s.max_connections;
+  j["max_connections"] = plan.advice.given_max_connections > 0 ? plan.advice.given_max_connections : s.max_connections;
   j["reserved"] = reserved(plan);
   j["instances"] = s.instances;
   j["services"] = s.services;
@@ -234,6 +234,8 @@ Json advice_json(const Plan& plan)
   Json j;
   j["objective"] = a.objective.text;
   j["objective_source"] = a.objective_source;
+  j["given_max_connections"] = a.given_max_connections;
+  j["rule_through_pgbouncer"] = a.rule_through_pgbouncer;
   j["rule_of_thumb_pool"] = a.rule_pool;
   j["model_pool"] = a.model_pool ? Json(*a.model_pool) : Json(nullptr);
   j["search_limit"] = a.search_limit;
@@ -245,8 +247,10 @@ Json advice_json(const Plan& plan)
   j["model_at_surge"] = optional_metrics(a.model_at_surge);
   const std::int64_t extra = a.model_pool ? (a.rule_pool - *a.model_pool) * plan.scenario.instances : 0;
   j["extra_connections"] = a.model_pool ? Json(extra) : Json(nullptr);
-  j["extra_memory_mib"] =
-    a.model_pool ? number(std::round(static_cast<double>(std::max<std::int64_t>(0, extra)) * a.backend_memory_mib)) : Json(nullptr);
+  // Through PgBouncer the extra connections are clients of PgBouncer, not server backends.
+  j["extra_memory_mib"] = a.model_pool && !a.rule_through_pgbouncer
+                            ? number(std::round(static_cast<double>(std::max<std::int64_t>(0, extra)) * a.backend_memory_mib))
+                            : Json(nullptr);
   j["searched"] = a.searched;
   j["why_searched"] = a.searched ? Json(a.why_searched) : Json(nullptr);
   Json options = Json::array();
@@ -255,6 +259,8 @@ Json advice_json(const Plan& plan)
     x["id"] = o.id;
     x["summary"] = o.summary;
     x["change"] = o.change.empty() ? Json(nullptr) : Json(o.change);
+    x["pgbouncer"] = o.pgbouncer;
+    x["server_pool"] = o.server_pool;
     x["pool_per_instance"] = o.pool_per_instance;
     x["overhead"] = o.overhead;
     x["server_connections"] = o.server_connections;

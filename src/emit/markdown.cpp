@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <limits>
 
 #include <algorithm>
@@ -192,7 +193,8 @@ void write_queueing(std::string& out, const Plan& plan)
 void write_advice(std::string& out, const Plan& plan)
 {
   const Advice& a = plan.advice;
-  out += fmt::format("## The rule of thumb and the model\n\nThe service objective: {}.\n\n", escape_cell(advice_objective(plan)));
+  out += fmt::format(
+    "## The rule of thumb and the model\n\nThe service objective is {} ({}).\n\n", a.objective.text, escape_cell(a.objective_source));
   out += "| | Pool per instance | Under the load | At the surge |\n|---|---|---|---|\n";
   const auto cell = [&](const std::optional<QueueMetrics>& m) {
     return m ? fmt::format("p99 wait {}, P(wait) {}",
@@ -206,7 +208,7 @@ void write_advice(std::string& out, const Plan& plan)
                      cell(a.model_at_load),
                      cell(a.model_at_surge));
   out += fmt::format("The surge is {}x the load ({}, rules `advisor.surge`). ", format_number(a.surge, 2), escape_cell(a.surge_load));
-  if (a.model_pool && a.rule_pool > *a.model_pool) {
+  if (a.model_pool && a.rule_pool > *a.model_pool && !a.rule_through_pgbouncer) {
     const std::int64_t extra = (a.rule_pool - *a.model_pool) * plan.scenario.instances;
     out += fmt::format("The rule's {} extra connections cost about {} MiB of server memory (rules `advisor.backend_memory_mib`). ",
                        extra,
@@ -346,7 +348,11 @@ void write_recommendation(std::string& out, const Plan& plan)
   out += "## Recommendation\n\n";
   out += plan.recommendation == Recommendation::pool ? fmt::format("A pool of {} per instance. ", plan.pool_size)
                                                      : std::string("PgBouncer in front of PostgreSQL. ");
-  out += plan.recommendation_reason + ".\n\n";
+  std::string reason = plan.recommendation_reason;
+  if (!reason.empty()) {
+    reason[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(reason[0])));
+  }
+  out += reason + ".\n\n";
 }
 
 // The checklist.

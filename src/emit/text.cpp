@@ -61,8 +61,12 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
   const ScenarioResult& d = plan.scenarios[plan.design_index];
   std::string out;
 
-  out +=
-    p.bold(fmt::format("poolcalc: {}, {} ms per query, max_connections {}", load_text(plan), format_number(d.query_ms), s.max_connections));
+  const std::int64_t given = plan.advice.given_max_connections;
+  out += p.bold(fmt::format("poolcalc: {}, {} ms per query, max_connections {}",
+                            load_text(plan),
+                            format_number(d.query_ms),
+                            given > 0 && given != s.max_connections ? fmt::format("{} (the advisor: {})", given, s.max_connections)
+                                                                    : fmt::format("{}", s.max_connections)));
   out += "\n\n";
 
   std::vector<std::array<std::string, 3>> rows;
@@ -109,7 +113,10 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
                                      r.pool_size,
                                      scenario_fit(plan, r));
       if (i == plan.design_index) {
-        note += plan.queueing.target_pool ? fmt::format("  <- design (rule of thumb; --target gives {})", plan.pool_size) : "  <- design";
+        note += plan.queueing.target_pool ? fmt::format("  <- design (rule of thumb; --target gives {})", plan.pool_size)
+                : plan.advice.chosen && plan.pool_size != r.pool_size
+                  ? fmt::format("  <- design (rule of thumb; the advisor gives {})", plan.pool_size)
+                  : "  <- design";
       }
       scenario_rows.push_back({ r.label, "", note });
     }

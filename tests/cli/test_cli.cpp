@@ -6,6 +6,7 @@
 #include "process.hpp"
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -276,8 +277,23 @@ TEST_CASE("exit 3 when the plan breaks a hard limit and no option of the advisor
   CHECK(contains(r.out, "fail  pool.exceeds_available"));
   CHECK(contains(r.out, "a pool of 70 exceeds the 20 available (max_connections 500 - reserved 480)"));
   CHECK(contains(r.out, "fail  advisor.no_option"));
-  CHECK(contains(
-    r.out, "closest: the model's pools, less overhead: 21 per instance (21 + overhead 0) (needs 21 server connections, 20 available)"));
+  CHECK(contains(r.out, "closest: the model's pools: 31 per instance (21 + overhead 10) (needs 31 server connections, 20 available)"));
+}
+
+TEST_CASE("a max_connections the advisor raises: the header, the JSON inputs and postgresql.conf keep the server's as given")
+{
+  // max_connections 60 - 50 reserved = 10: only a larger server works, 26 + 50 = 76 (docs/json.md).
+  const Result text = run_poolcalc({ "--vus", "120", "--query-ms", "150", "--max-connections", "60" });
+  CHECK(text.exit_code == 0);
+  CHECK(text.out.starts_with("poolcalc: 120 VUs, 150 ms per query, max_connections 60 (the advisor: 76)\n"));
+  const Result json = run_poolcalc({ "--vus", "120", "--query-ms", "150", "--max-connections", "60", "--format", "json" });
+  const auto j = nlohmann::json::parse(json.out);
+  CHECK(j["inputs"]["max_connections"] == 60);
+  CHECK(j["max_connections"] == 76);
+  CHECK(j["advice"]["chosen"] == "raise_max_connections");
+  const Result conf =
+    run_poolcalc({ "config", "--for", "postgresql-conf", "--vus", "120", "--query-ms", "150", "--max-connections", "60" });
+  CHECK(contains(conf.out, "max_connections = 76  # default: 100; raised from your 60: the plan needs 76\n"));
 }
 
 TEST_CASE("--help, --version and rules")
@@ -551,10 +567,9 @@ TEST_CASE("env says on stderr why it exits 3")
   const Result r = run_poolcalc({ "env", "--vus", "120", "--query-ms", "200", "--max-connections", "500", "--reserve", "other_apps=480" });
   CHECK(r.exit_code == 3);
   CHECK(contains(r.out, "DATABASE_POOL_SIZE=70\n"));
-  CHECK(r.err ==
-        "poolcalc: fail: pool.exceeds_available: a pool of 70 exceeds the 20 available (max_connections 500 - reserved 480)\n"
-        "poolcalc: fail: advisor.no_option: no option fits and meets p99_wait<100ms; closest: the model's pools, less overhead: 21 "
-        "per instance (21 + overhead 0) (needs 21 server connections, 20 available)\n");
+  CHECK(r.err == "poolcalc: fail: pool.exceeds_available: a pool of 70 exceeds the 20 available (max_connections 500 - reserved 480)\n"
+                 "poolcalc: fail: advisor.no_option: no option fits and meets p99_wait<100ms; closest: the model's pools: 31 per "
+                 "instance (21 + overhead 10) (needs 31 server connections, 20 available)\n");
 }
 
 TEST_CASE("repeated flags: the last one wins, for every single-value flag")

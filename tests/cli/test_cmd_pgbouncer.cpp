@@ -78,17 +78,19 @@ TEST_CASE("pgbouncer: the seed's example, sized from the plan")
 
 TEST_CASE("pgbouncer: exit 3 with the failing finding on stderr, the file still printed")
 {
-  // 2000 VUs x 0.7 x 0.150 s = 210 concurrent queries, more than the 50 server connections the
-  // default max_connections leaves (100 - 50 reserved); the objective needs more than the 210 the load
-  // keeps busy (docs/model.md, "The advisor").
-  const Result r = run_poolcalc({ "pgbouncer", "--vus", "2000", "--query-ms", "150", "--instances", "6" });
+  // 5000 VUs x 0.7 x 0.150 s = 525 concurrent queries, more than the 50 server connections the
+  // default max_connections leaves (100 - 50 reserved); the objective needs more than the 525 the
+  // load keeps busy, and max_connections 576 or more is past rules advisor.max_connections_max
+  // (docs/model.md, "The advisor"): nothing works.
+  const Result r = run_poolcalc({ "pgbouncer", "--vus", "5000", "--query-ms", "150", "--instances", "6" });
   CHECK(r.exit_code == 3);
   CHECK(contains(r.out, "\ndefault_pool_size = 41\n")); // floor(50 / 1.2), the reserve 9 (docs/model.md)
-  CHECK(r.err == "poolcalc: fail: capacity.exceeds_server: the peak of 210 concurrent queries needs 210 server connections at once, "
-                 "more than PgBouncer's 50 (all of the 50 available): PgBouncer queues clients but cannot run more queries at once than "
-                 "it has server connections; raise max_connections, shorten queries or add capacity\n"
-                 "poolcalc: fail: advisor.no_option: no option fits and meets p99_wait<100ms; closest: the rule of thumb through "
-                 "PgBouncer: 50 server connections (p99 wait 4.44 s against p99_wait<100ms; meeting it takes a server pool of 211)\n");
+  CHECK(r.err ==
+        "poolcalc: fail: capacity.exceeds_server: the peak of 525 concurrent queries needs 525 server connections at once, "
+        "more than PgBouncer's 50 (all of the 50 available): PgBouncer queues clients but cannot run more queries at once than "
+        "it has server connections; raise max_connections, shorten queries or add capacity\n"
+        "poolcalc: fail: advisor.no_option: no option fits and meets p99_wait<100ms; closest: the rule of thumb through "
+        "PgBouncer: 50 server connections (41 connections for a load that keeps 525 busy; meeting it takes a server pool of 526)\n");
 }
 
 TEST_CASE("pgbouncer: a plan that fits without PgBouncer still gets its file")

@@ -175,8 +175,8 @@ TEST_CASE("advisor: a larger max_connections only when nothing else works, and n
     REQUIRE(find(f, "advisor.no_option") != nullptr);
     CHECK(find(f, "advisor.no_option")->level == Level::fail);
     CHECK(find(f, "advisor.no_option")->message ==
-          "no option fits and meets p99_wait<100ms; closest: the model's pools, less overhead: 21 per instance (21 + overhead 0) "
-          "(needs 21 server connections, 20 available)");
+          "no option fits and meets p99_wait<100ms; closest: the model's pools: 31 per instance (21 + overhead 10) "
+          "(needs 31 server connections, 20 available)");
   }
 }
 
@@ -256,4 +256,57 @@ TEST_CASE("one budget: the plan, the fleet and the version agree on what is avai
                                     "\"app\"\nuser = \"app\"\nvus = 120\nquery_ms = 150\n");
     CHECK(fleet.database.available == 50);
   }
+}
+
+TEST_CASE("advisor: sidecars are judged per sidecar, on one instance's load")
+{
+  // 400 VUs x 0.7 / 6 = 46.7 -> 47 VUs per instance at 80 ms (docs/pgbouncer.md's sidecar case).
+  // max_connections 80 leaves 30: 5 per sidecar, default_pool_size 4 + reserve 1.
+  const Plan p =
+    test::plan({ { "vus", "400" }, { "query_ms", "80" }, { "instances", "6" }, { "topology", "sidecar" }, { "max_connections", "80" } });
+  const Advice& a = p.advice;
+  REQUIRE(a.searched);
+  const AdvisorOption& first = option(a, "rule_of_thumb");
+  CHECK(first.waits_on == 4);
+  // The queries one sidecar's 4 connections serve: one instance's, not the whole fleet's.
+  const QueueMetrics four = closed_curve(p.queueing.closed, { 4 }, 0).front();
+  REQUIRE(first.at_load);
+  CHECK(first.at_load->p99_wait_ms == doctest::Approx(four.p99_wait_ms));
+  CHECK_FALSE(first.meets_objective);
+  // The model's pool per instance, first_meeting_p99 of the same load.
+  REQUIRE(a.model_pool);
+  CHECK(*a.model_pool == first_meeting_p99(p.queueing.closed, 100.0));
+}
+
+TEST_CASE("advisor: PgBouncer on a larger server when its budget is what it misses by")
+{
+  // 1000 VUs at 100 ms: 700 VUs keep 70 connections busy; PgBouncer's 41 of the 50 available
+  // cannot carry that. The model's server pool for the whole load, + overhead 10, rounded to 10,
+  // with the rules' reserve ratio 0.2: max_connections for it within the 70 % band.
+  const Plan p = test::plan({ { "vus", "1000" }, { "query_ms", "100" } });
+  const Advice& a = p.advice;
+  REQUIRE(a.chosen);
+  const AdvisorOption& chosen = a.options[*a.chosen];
+  CHECK(chosen.id == "pgbouncer_raise_max_connections");
+  CHECK(chosen.pgbouncer);
+  CHECK(chosen.server_pool == first_meeting_p99({ 700, 0.100, 0.900 }, 100.0));
+  // default 90 (71 + 10 -> 90) + reserve 18 = 108; ceil(108 / 0.70) = 155 < 108 + 50 reserved = 158.
+  CHECK(chosen.server_connections == 108);
+  CHECK(chosen.max_connections == 158);
+  CHECK(p.advice.given_max_connections == 100);
+  CHECK(p.scenario.max_connections == 158);
+  REQUIRE(p.pgbouncer);
+  CHECK(p.pgbouncer->pools.front().default_pool_size == 90);
+  const AdvisorOption& first = option(a, "rule_of_thumb");
+  CHECK(first.miss_text.starts_with("41 connections for a load that keeps 70 busy"));
+}
+
+TEST_CASE("advisor: a PgBouncer with no server connection to give is not scored as perfect")
+{
+  // --reserve a=100 leaves nothing: PgBouncer's pool is 0.
+  const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "reserve", "a=100" } });
+  const AdvisorOption& bouncer = option(p.advice, "pgbouncer");
+  CHECK(bouncer.waits_on == 0);
+  CHECK_FALSE(bouncer.meets_objective);
+  CHECK(bouncer.miss_text.starts_with("0 connections for a load that keeps 12.6 busy"));
 }

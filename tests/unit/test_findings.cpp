@@ -64,6 +64,29 @@ TEST_CASE("evaluate: each rule")
     CHECK(find(f, "utilization.above_safe")->message == "80 of max_connections 100 = 80 %, above the safe band of 50-70 %");
     CHECK_FALSE(has_failure(f));
   }
+  SUBCASE("the timeout chain: pool_timeout < --app-timeout < --request-timeout")
+  {
+    // The defaults: pool_timeout 30 s (the worked example), k6's request timeout 60 s.
+    const auto ordered = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "app_timeout", "45" } });
+    CHECK(find(ordered, "timeout.pool_at_or_above_app") == nullptr);
+    CHECK(find(ordered, "timeout.app_at_or_above_request") == nullptr);
+    const auto early = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "app_timeout", "30" } });
+    REQUIRE(find(early, "timeout.pool_at_or_above_app") != nullptr);
+    CHECK(find(early, "timeout.pool_at_or_above_app")->level == Level::warn);
+    CHECK(find(early, "timeout.pool_at_or_above_app")->message ==
+          "pool_timeout 30 s is at or above the application's request timeout of 30 s (--app-timeout): the application times the "
+          "request out first and pool exhaustion shows up as its timeouts, not as pool errors; keep pool_timeout below it");
+    const auto late = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "app_timeout", "60" } });
+    REQUIRE(find(late, "timeout.app_at_or_above_request") != nullptr);
+    CHECK(find(late, "timeout.app_at_or_above_request")->message ==
+          "the application's request timeout of 60 s (--app-timeout) is at or above the client's 60 s (--request-timeout): the "
+          "client gives up first, and the application goes on holding connections for requests nobody waits for; keep it below "
+          "the client's");
+    // pool_timeout 0 never times out: timeout.pool_disabled says so, not this one.
+    const auto never = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "app_timeout", "20" }, { "pool_timeout", "0" } });
+    CHECK(find(never, "timeout.pool_at_or_above_app") == nullptr);
+    CHECK(find(never, "timeout.pool_disabled") != nullptr);
+  }
   SUBCASE("utilization.below_safe")
   {
     const auto f = findings_for({ { "vus", "10" }, { "query_ms", "100" } });
@@ -153,8 +176,8 @@ TEST_CASE("finding_catalogue: one entry per id, each with its subject, inputs, s
     CHECK_MESSAGE(r.id.starts_with("fleet.") == (r.subject == FindingSubject::fleet), r.id);
     CHECK_MESSAGE(r.id.starts_with("server.") == (r.subject == FindingSubject::server), r.id);
   }
-  // docs/rules.md, "Findings catalogue": 21 plan, 12 fleet and 11 server findings.
-  CHECK(plan == 21);
+  // docs/rules.md, "Findings catalogue": 23 plan, 12 fleet and 11 server findings.
+  CHECK(plan == 23);
   CHECK(fleet == 12);
   CHECK(server == 11);
 }
