@@ -133,6 +133,19 @@ struct QueueingPlan
   double knee_p_wait = 0;
 };
 
+// One moment of the deployment's life (docs/model.md, "The deployment's whole life"): how many
+// instances run, each with its pool, and what PostgreSQL sees then.
+struct Moment
+{
+  std::string id;   // steady, autoscaled, rolling_deploy
+  std::string what; // for people: "3 instances", "the autoscaler's 6", "a rolling deploy: 6 + 2"
+  std::int64_t instances = 0;
+  std::int64_t connections = 0; // server connections then (through PgBouncer: its server pool, whatever the clients)
+  std::int64_t client_connections = 0;
+  bool fits = false;
+  bool hard = true; // part of the plan's fit; a rolling deploy's surge is a warning (it can be avoided)
+};
+
 // The advisor (docs/model.md, "The advisor"): the rule of thumb's answer judged by the queueing
 // model against the service objective (rules advisor.objective, or --target), and, when the
 // plan's first answer does not fit, fits only above the safe band, or misses the objective, the
@@ -239,6 +252,8 @@ struct Plan
   bool remote_database = false;        // from the flag, else from the URL's host
   bool remote_database_known = false;
   std::int64_t pgbouncer_listen_port = 0; // rules pgbouncer.settings.listen_port: a URL with this port is PgBouncer's
+  std::vector<Moment> moments;            // steady first; the autoscaler's maximum and a rolling deploy when they add instances
+  std::size_t worst_moment = 0;           // the moment with the most server connections (the first of equals)
   Advice advice;                          // size() only
   std::int64_t overhead = 0;              // the overhead in the plan's pool (the advisor may trim the rules')
 };

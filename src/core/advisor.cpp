@@ -199,12 +199,18 @@ void advise(Plan& plan, const Rules& rules)
   first.pgbouncer = through_pgbouncer;
   first.pool_per_instance = plan.pool_size;
   first.overhead = plan.overhead;
+  // Direct pools are judged at their hardest moment: every instance the autoscaler may run.
   first.server_connections = plan.server_connections;
+  for (const Moment& m : plan.moments) {
+    if (m.hard) {
+      first.server_connections = std::max(first.server_connections, m.connections);
+    }
+  }
   first.max_connections = s.max_connections;
   first.available = plan.available;
   // Through PgBouncer the fit is its server connections within the budget: whether they serve the
   // load is the objective's question.
-  first.fits = through_pgbouncer ? first.server_connections <= first.available : plan.fits;
+  first.fits = first.server_connections <= first.available;
   first.rank_cost = 0;
   if (through_pgbouncer) {
     first.waits_on = server_pool_of(*plan.pgbouncer);
@@ -222,7 +228,8 @@ void advise(Plan& plan, const Rules& rules)
   }
 
   a.searched = true;
-  a.why_searched = !first.fits              ? fmt::format("{} server connections > {} available", first.server_connections, first.available)
+  const std::string at_max = s.max_instances > s.instances && !through_pgbouncer ? " at the autoscaler's maximum" : "";
+  a.why_searched = !first.fits ? fmt::format("{} server connections{} > {} available", first.server_connections, at_max, first.available)
                    : !first.meets_objective ? first.miss_text
                                             : fmt::format("{} of max_connections {} = {}, above the safe band's {}",
                                                           first.server_connections,
@@ -232,13 +239,14 @@ void advise(Plan& plan, const Rules& rules)
   a.options.push_back(first);
 
   const std::int64_t instances = s.instances;
+  const std::int64_t worst_instances = s.max_instances; // every instance the autoscaler may run opens its pool
   const std::string triggers_apply = through_pgbouncer ? "PgBouncer's triggers apply (" + plan.recommendation_reason + ")" : "";
   const auto direct = [&](std::string id, std::int64_t pool, std::int64_t overhead, int cost) {
     AdvisorOption o;
     o.id = std::move(id);
     o.pool_per_instance = pool;
     o.overhead = overhead;
-    o.server_connections = pool * instances;
+    o.server_connections = pool * worst_instances;
     o.max_connections = s.max_connections;
     o.available = plan.available;
     o.fits = o.server_connections <= o.available;
@@ -257,7 +265,7 @@ void advise(Plan& plan, const Rules& rules)
     judge(o, a.objective, plan.safe_utilization_max, q);
     a.options.push_back(o);
     // The overhead gives way to the budget, never the model's pool.
-    const std::int64_t share = std::max<std::int64_t>(0, plan.available) / instances;
+    const std::int64_t share = std::max<std::int64_t>(0, plan.available) / worst_instances;
     if (!o.fits && s.overhead > 0 && share > model) {
       const std::int64_t pool = std::min(model + s.overhead, share);
       AdvisorOption trimmed = direct("model_pools_less_overhead", pool, pool - model, 2);
@@ -350,10 +358,10 @@ void advise(Plan& plan, const Rules& rules)
 
   // A larger server for direct pools: the smallest max_connections that holds the model's pools
   // within the safe band, when they do not fit as it is.
-  const bool model_fits = a.model_pool && (*a.model_pool + s.overhead) * instances <= plan.available;
+  const bool model_fits = a.model_pool && (*a.model_pool + s.overhead) * worst_instances <= plan.available;
   if (!through_pgbouncer && !model_fits) {
     const std::int64_t pool = a.model_pool ? *a.model_pool + s.overhead : plan.pool_size;
-    const std::int64_t wanted = pool * instances;
+    const std::int64_t wanted = pool * worst_instances;
     const auto in_band = static_cast<std::int64_t>(std::ceil(static_cast<double>(wanted) / plan.safe_utilization_max - 1e-9));
     const std::int64_t raised =
       std::min(std::max({ wanted + plan.reserved_total, in_band, s.max_connections + 1 }), k_max_connections_limit);

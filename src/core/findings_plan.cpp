@@ -66,6 +66,39 @@ void advisor_no_option(const Plan& plan, const Rules&, const Raise& raise)
   raise(plan.advice.reason);
 }
 
+// lifecycle.autoscaled_exceeds_available: at the autoscaler's maximum every instance opens its
+// pool (docs/model.md, "The deployment's whole life").
+void lifecycle_autoscaled(const Plan& plan, const Rules&, const Raise& raise)
+{
+  for (const Moment& m : plan.moments) {
+    if (m.id == "autoscaled" && !m.fits && !plan.pgbouncer) {
+      raise(
+        fmt::format("at {} x a pool of {} = {} connections exceeds the {}", m.what, plan.pool_size, m.connections, available_phrase(plan)));
+    }
+  }
+}
+
+// lifecycle.deploy_exceeds_available: a rolling deploy runs old and new instances at once.
+void lifecycle_deploy(const Plan& plan, const Rules&, const Raise& raise)
+{
+  for (const Moment& m : plan.moments) {
+    if (m.id == "rolling_deploy" && !m.fits && !plan.pgbouncer) {
+      const std::int64_t each = std::max<std::int64_t>(0, plan.available) / m.instances;
+      raise(fmt::format("{}: {} x a pool of {} = {} connections, more than the {} available; deploy with maxSurge 0 and "
+                        "maxUnavailable 1 or more (--deploy-surge 0), keep each pool to {} ({} / {} instances), or put PgBouncer in "
+                        "front",
+                        m.what,
+                        m.instances,
+                        plan.pool_size,
+                        m.connections,
+                        plan.available,
+                        each,
+                        plan.available,
+                        m.instances));
+    }
+  }
+}
+
 // capacity.exceeds_server: PgBouncer multiplexes clients, but cannot run more queries at once
 // than it has server connections.
 void capacity_exceeds_server(const Plan& plan, const Rules&, const Raise& raise)
@@ -549,6 +582,20 @@ const std::vector<Rule<Plan>>& plan_rules()
         "scaling",
         "the scaling table's pool band and the formula disagree" },
       scaling_band_disagrees },
+    { { "lifecycle.autoscaled_exceeds_available",
+        Level::fail,
+        plan,
+        { "max_instances", "max_connections", "reserve" },
+        "max_instances",
+        "every instance at the autoscaler's maximum opens its pool, more than the available connections" },
+      lifecycle_autoscaled },
+    { { "lifecycle.deploy_exceeds_available",
+        Level::warn,
+        plan,
+        { "deploy_surge", "max_instances", "fleet.rolling_max_surge_percent" },
+        "fleet.rolling_max_surge_percent",
+        "a rolling deploy's surge of instances opens more connections than are available" },
+      lifecycle_deploy },
     { { "advisor.no_option",
         Level::fail,
         plan,

@@ -359,6 +359,36 @@ std::vector<InputSpec> make_inputs()
           return fmt::format(
             "application instances sharing the load, each with its own pool, {} (default {})", range_text(self), default_of(self, rules));
         } },
+    { .key = "max_instances",
+      .flag = "--max-instances",
+      .value_name = "N",
+      .type = integer,
+      .unit = "instances",
+      .range = InputRange{ 1, static_cast<double>(k_max_instances) },
+      .group = database,
+      .default_text = [](const Rules&) { return std::string("--instances"); },
+      .help =
+        [](const InputSpec& self, const Rules&) {
+          return fmt::format("the autoscaler's largest instance count, {}: every instance opens its pool, so the plan must fit "
+                             "then too (default --instances)",
+                             range_text(self));
+        } },
+    { .key = "deploy_surge",
+      .flag = "--deploy-surge",
+      .value_name = "PERCENT",
+      .type = number,
+      .unit = "%",
+      .range = InputRange{ 0, 100 },
+      .group = database,
+      .rules_key = "fleet.rolling_max_surge_percent",
+      .default_text = [](const Rules& rules) { return format_number(rules.fleet.rolling_max_surge_percent); },
+      .help =
+        [](const InputSpec& self, const Rules& rules) {
+          return fmt::format("a rolling deploy's extra instances, % of the instances, rounded up, {} (default {}, Kubernetes' maxSurge); "
+                             "0 for a deploy that stops old instances first",
+                             range_text(self),
+                             default_of(self, rules));
+        } },
     { .key = "services",
       .flag = "--services",
       .value_name = "N",

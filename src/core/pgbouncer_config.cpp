@@ -257,8 +257,18 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
                                        ? "rules pgbouncer.settings.pool_mode: a server connection serves one transaction, then the next "
                                          "client's, so many clients share few server connections"
                                        : std::string("rules pgbouncer.settings.pool_mode") };
+  // The clients at the worst moment: the autoscaler's maximum and a rolling deploy's surge.
+  const Moment* worst = nullptr;
+  for (const Moment& m : plan.moments) {
+    if (worst == nullptr || m.client_connections > worst->client_connections) {
+      worst = &m;
+    }
+  }
+  const bool later = !sidecar && worst != nullptr && worst->instances > s.instances;
   const std::string fleet = sidecar ? fmt::format("its instance's pool of {}", plan.pool_size)
+                            : later ? fmt::format("the fleet's {} x {} = {}", worst->instances, plan.pool_size, worst->client_connections)
                                     : fmt::format("the fleet's {} x {} = {}", s.instances, plan.pool_size, plan.total_connections);
+  const std::string when = later ? fmt::format(" at its worst moment, {}", worst->what) : std::string();
   // The login roles of the URL (one assumed without it); the entry's pool is default_pool_size.
   const auto login_roles = std::max<std::int64_t>(1, static_cast<std::int64_t>(config.login_roles.size()));
   config.open_files = pgbouncer_open_files(b.max_client_conn, pool.default_pool_size, login_roles);
@@ -267,10 +277,14 @@ poolcalc::expected<PgBouncerConfig, std::string> pgbouncer_config_from_plan(cons
   p.max_client_conn = Chosen<std::int64_t>{
     b.max_client_conn,
     (b.max_client_conn > b.max_client_conn_minimum
-       ? fmt::format("{} client connections (instances x pool) are more than the rules' {}", fleet, b.max_client_conn_minimum)
-       : fmt::format("rules pgbouncer.settings.max_client_conn (the example in docs/pgbouncer.md), room for {} client connections{}",
+       ? fmt::format("{} client connections (instances x pool){} are more than the rules' {}",
                      fleet,
-                     sidecar ? "" : " (instances x pool)")) +
+                     when.empty() ? when : when + ",",
+                     b.max_client_conn_minimum)
+       : fmt::format("rules pgbouncer.settings.max_client_conn (the example in docs/pgbouncer.md), room for {} client connections{}{}",
+                     fleet,
+                     sidecar ? "" : " (instances x pool)",
+                     when)) +
       open_files
   };
 

@@ -599,6 +599,14 @@ void read_deployment(const RawInputs& inputs, const Rules& rules, Scenario& scen
     scenario.postgres_version = static_cast<int>(count_or(inputs, "postgres_version", 0));
   }
   scenario.instances = count_or(inputs, "instances", 1);
+  scenario.max_instances = count_or(inputs, "max_instances", scenario.instances);
+  if (scenario.max_instances < scenario.instances) {
+    fail(*find(inputs, "max_instances"),
+         fmt::format("{} is below --instances {}: the autoscaler's largest count is at least the instances that carry the load",
+                     scenario.max_instances,
+                     scenario.instances));
+  }
+  scenario.deploy_surge_percent = number_or(inputs, "deploy_surge", rules.fleet.rolling_max_surge_percent);
   scenario.services = count_or(inputs, "services", 1);
   scenario.transaction_pooling = switch_value(inputs, "transaction_pooling").value_or(false);
   scenario.remote_database = switch_value(inputs, "remote_database");

@@ -26,12 +26,29 @@ std::string plural(std::int64_t n, std::string_view one, std::string_view many)
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
+// A rolling deploy's extra instances: the percentage of the instances, rounded up as Kubernetes
+// rounds maxSurge, at most the instances.
+std::int64_t surge_instances(std::int64_t instances, double percent)
+{
+  if (percent <= 0) {
+    return 0;
+  }
+  return std::min(instances, ceil_count(static_cast<double>(instances) * percent / 100.0));
+}
+
 std::vector<Trigger> find_triggers(const Plan& plan, const Rules& rules)
 {
   const Scenario& s = plan.scenario;
-  return pgbouncer_triggers(
-    { s.vus, plan.scaling_row, s.instances, plan.total_connections, s.services, s.transaction_pooling, plan.remote_database, "" },
-    rules.pgbouncer_triggers);
+  // The autoscaler's maximum counts: every instance it may run opens its pool.
+  return pgbouncer_triggers({ s.vus,
+                              plan.scaling_row,
+                              s.max_instances,
+                              plan.pool_size * s.max_instances,
+                              s.services,
+                              s.transaction_pooling,
+                              plan.remote_database,
+                              "" },
+                            rules.pgbouncer_triggers);
 }
 
 std::string no_trigger_reason(const Plan& plan, const Rules& rules)
@@ -54,8 +71,9 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
   const PgBouncerSettingsRules& r = rules.pgbouncer_settings;
   const bool sidecar = s.topology == Topology::sidecar;
   // A sidecar's clients are its own instance's pool; a shared PgBouncer's, every instance's.
-  PgBouncerPlan p =
-    detail::pgbouncer_plan_settings(rules, sidecar ? plan.pool_size : plan.total_connections, plan.available, s.max_connections);
+  // Clients at the worst moment: every instance at the autoscaler's maximum and a deploy's surge.
+  const std::int64_t clients = plan.pool_size * (s.max_instances + surge_instances(s.max_instances, s.deploy_surge_percent));
+  PgBouncerPlan p = detail::pgbouncer_plan_settings(rules, sidecar ? plan.pool_size : clients, plan.available, s.max_connections);
   p.topology = s.topology;
   p.pgbouncers = sidecar ? s.instances : 1;
   p.host = sidecar ? std::string("127.0.0.1") : s.pgbouncer_host;
@@ -450,6 +468,37 @@ void finish_plan(Plan& plan, const Rules& rules, bool force_pgbouncer)
   }
   plan.utilization = static_cast<double>(plan.server_connections) / static_cast<double>(s.max_connections);
   plan.fits = plan.server_connections <= plan.available;
+  // The deployment's whole life: each instance opens its pool, at the autoscaler's maximum too, and
+  // a rolling deploy runs its surge on top. Through PgBouncer the server sees its pool whatever the
+  // clients do.
+  plan.moments.clear();
+  const auto moment = [&](std::string id, std::string what, std::int64_t instances, bool hard) {
+    Moment m{ std::move(id), std::move(what), instances, 0, plan.pool_size * instances, false, hard };
+    m.connections = plan.pgbouncer ? plan.server_connections : m.client_connections;
+    m.fits = m.connections <= plan.available;
+    plan.moments.push_back(std::move(m));
+  };
+  moment("steady", plural(s.instances, "instance", "instances"), s.instances, true);
+  if (s.max_instances > s.instances) {
+    moment(
+      "autoscaled", fmt::format("the autoscaler's maximum, {}", plural(s.max_instances, "instance", "instances")), s.max_instances, true);
+  }
+  const std::int64_t surge = surge_instances(s.max_instances, s.deploy_surge_percent);
+  if (surge > 0) {
+    moment("rolling_deploy",
+           fmt::format("a rolling deploy, {} + {} (max surge {} %)", s.max_instances, surge, format_number(s.deploy_surge_percent)),
+           s.max_instances + surge,
+           false);
+  }
+  plan.worst_moment = 0;
+  for (std::size_t i = 1; i < plan.moments.size(); ++i) {
+    if (plan.moments[i].connections > plan.moments[plan.worst_moment].connections) {
+      plan.worst_moment = i;
+    }
+  }
+  for (const Moment& m : plan.moments) {
+    plan.fits = plan.fits && (m.fits || !m.hard);
+  }
   if (plan.pgbouncer) {
     // Through PgBouncer a scenario fits when the fleet's peak fits PgBouncer's server pool:
     // it queues clients, it cannot run more queries at once than it has server connections.

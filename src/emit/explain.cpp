@@ -189,7 +189,9 @@ std::vector<std::vector<std::string>> advice_option_rows(const Plan& plan)
     }
     rows.push_back({ a.chosen && *a.chosen == i ? ">" : "",
                      o.id,
-                     fmt::format("{} x {}", plan.scenario.instances, o.pool_per_instance),
+                     plan.scenario.max_instances > plan.scenario.instances
+                       ? fmt::format("{}-{} x {}", plan.scenario.instances, plan.scenario.max_instances, o.pool_per_instance)
+                       : fmt::format("{} x {}", plan.scenario.instances, o.pool_per_instance),
                      fmt::format("{} of {}", o.server_connections, o.available),
                      o.at_load ? share_text(stable ? o.at_load->p_wait : 1.0) : "-",
                      o.at_load ? wait_text(stable ? o.at_load->p99_wait_ms : std::numeric_limits<double>::infinity()) : "-",
@@ -219,7 +221,16 @@ std::string seconds(double value)
 std::string fit_check(const Plan& plan)
 {
   if (!plan.pgbouncer) {
-    return fmt::format("{} {} {} available", plan.server_connections, plan.fits ? "<=" : ">", plan.available);
+    // The hardest moment: the autoscaler's maximum when it is given.
+    std::int64_t connections = plan.server_connections;
+    std::string when;
+    for (const Moment& m : plan.moments) {
+      if (m.hard && m.connections > connections) {
+        connections = m.connections;
+        when = " at " + m.what;
+      }
+    }
+    return fmt::format("{}{} {} {} available", connections, when, connections <= plan.available ? "<=" : ">", plan.available);
   }
   const std::int64_t peak = plan.scenarios[plan.design_index].peak_total_ceil;
   return fmt::format("peak {} {} {} server connections {} {} available",

@@ -302,6 +302,18 @@ std::string render_json(const Plan& plan, const std::vector<Finding>& findings)
   j["available"] = plan.available;
   j["utilization"] = number(round_decimal(plan.utilization));
   j["fits"] = plan.fits;
+  Json moments = Json::array();
+  for (const Moment& m : plan.moments) {
+    moments.push_back({ { "id", m.id },
+                        { "what", m.what },
+                        { "instances", m.instances },
+                        { "connections", m.connections },
+                        { "client_connections", m.client_connections },
+                        { "fits", m.fits },
+                        { "hard", m.hard } });
+  }
+  j["moments"] = moments;
+  j["worst_moment"] = plan.moments.empty() ? Json(nullptr) : Json(plan.moments[plan.worst_moment].id);
   if (const ScalingRow* row = plan.scaling_row) {
     Json band;
     band["users_min"] = row->users_min;

@@ -75,6 +75,17 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
   rows.push_back({ "application connections",
                    fmt::format("{}", plan.total_connections),
                    fmt::format("{} instance{} x {}", s.instances, s.instances == 1 ? "" : "s", plan.pool_size) });
+  // The deployment's other moments: the autoscaler's maximum, a rolling deploy.
+  for (std::size_t i = 1; i < plan.moments.size(); ++i) {
+    const Moment& m = plan.moments[i];
+    rows.push_back({ m.id == "autoscaled" ? "at the autoscaler's max" : "during a rolling deploy",
+                     fmt::format("{}", m.client_connections),
+                     fmt::format("{} x {}{}{}",
+                                 m.instances,
+                                 plan.pool_size,
+                                 plan.pgbouncer ? ", PgBouncer's clients" : "",
+                                 i == plan.worst_moment && !plan.pgbouncer ? "  <- the worst moment" : "") });
+  }
   if (plan.pgbouncer) {
     const PgBouncerPlan& b = *plan.pgbouncer;
     rows.push_back({ "server connections",

@@ -310,3 +310,80 @@ TEST_CASE("advisor: a PgBouncer with no server connection to give is not scored 
   CHECK_FALSE(bouncer.meets_objective);
   CHECK(bouncer.miss_text.starts_with("0 connections for a load that keeps 12.6 busy"));
 }
+
+TEST_CASE("the deployment's whole life: the autoscaler's maximum is checked, a rolling deploy warned about")
+{
+  SUBCASE("the worked example: one instance of 50 and Kubernetes' maxSurge 25 %, rounded up to 1")
+  {
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" } });
+    REQUIRE(p.moments.size() == 2);
+    CHECK(p.moments[0].id == "steady");
+    CHECK(p.moments[1].id == "rolling_deploy");
+    CHECK(p.moments[1].instances == 2); // 1 + ceil(0.25 x 1)
+    CHECK(p.moments[1].connections == 100);
+    CHECK_FALSE(p.moments[1].hard);
+    CHECK(p.worst_moment == 1);
+    CHECK(p.fits); // the deploy is a warning: it can be avoided with --deploy-surge 0
+    const auto f = evaluate(p, builtin_rules());
+    REQUIRE(find(f, "lifecycle.deploy_exceeds_available") != nullptr);
+    CHECK(find(f, "lifecycle.deploy_exceeds_available")->level == Level::warn);
+    CHECK(find(f, "lifecycle.deploy_exceeds_available")->message ==
+          "a rolling deploy, 1 + 1 (max surge 25 %): 2 x a pool of 50 = 100 connections, more than the 50 available; deploy with "
+          "maxSurge 0 and maxUnavailable 1 or more (--deploy-surge 0), keep each pool to 25 (50 / 2 instances), or put PgBouncer in "
+          "front");
+    const Plan none = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "deploy_surge", "0" } });
+    CHECK(none.moments.size() == 1);
+    CHECK(find(evaluate(none, builtin_rules()), "lifecycle.deploy_exceeds_available") == nullptr);
+  }
+  SUBCASE("three instances that may scale to five: the advisor sizes for five pools in the 50")
+  {
+    // Five instances do not trigger PgBouncer (rules pgbouncer.triggers.instances_above 5).
+    const Plan p =
+      test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "instances", "3" }, { "max_instances", "5" }, { "deploy_surge", "0" } });
+    // The load of 28 VUs per instance (the fewest instances carry it) needs 7; 5 x (7 + 10) = 85
+    // > 50; the overhead cut to floor(50 / 5) - 7 = 3: 5 x 10 = 50.
+    REQUIRE(p.advice.chosen);
+    CHECK(p.advice.options[*p.advice.chosen].id == "model_pools_less_overhead");
+    CHECK(p.pool_size == 10);
+    CHECK(p.advice.why_searched == "150 server connections at the autoscaler's maximum > 50 available");
+    REQUIRE(p.moments.size() == 2);
+    CHECK(p.moments[1].id == "autoscaled");
+    CHECK(p.moments[1].connections == 50);
+    CHECK(p.fits);
+  }
+  SUBCASE("an autoscaler that may run 60 instances triggers PgBouncer (more than 5 instances)")
+  {
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "instances", "3" }, { "max_instances", "60" } });
+    CHECK(p.recommendation == Recommendation::pgbouncer);
+    REQUIRE_FALSE(p.triggers.empty());
+    CHECK(p.triggers.front().id == "instances");
+    CHECK(p.triggers.front().reason == "60 application instances (more than 5)");
+    CHECK(p.fits);
+  }
+  SUBCASE("past the budget at the autoscaler's maximum, with PgBouncer's triggers off, nothing works")
+  {
+    Rules rules = builtin_rules();
+    rules.pgbouncer_triggers.instances_above = 100;
+    rules.pgbouncer_triggers.total_connections_above = 100000;
+    const Plan p = size(test::scenario({ { "vus", "120" },
+                                         { "query_ms", "150" },
+                                         { "instances", "3" },
+                                         { "max_instances", "60" },
+                                         { "max_connections", "500" },
+                                         { "reserve", "other_apps=450" } }),
+                        rules);
+    // 60 pools of the model's 7 + 10 = 1020 > 50, and max_connections 1470 is past the rules' 500;
+    // PgBouncer would work, so it is the answer even without a trigger.
+    REQUIRE(p.advice.chosen);
+    CHECK(p.advice.options[*p.advice.chosen].id == "pgbouncer");
+    CHECK_FALSE(option(p.advice, "raise_max_connections").offered);
+  }
+  SUBCASE("fewer than --instances is refused")
+  {
+    const auto built = build_scenario(
+      test::inputs({ { "vus", "120" }, { "query_ms", "150" }, { "instances", "3" }, { "max_instances", "2" } }), builtin_rules());
+    REQUIRE_FALSE(built.has_value());
+    CHECK(built.error() == "--max_instances: 2 is below --instances 3: the autoscaler's largest count is at least the instances that "
+                           "carry the load");
+  }
+}

@@ -284,7 +284,8 @@ TEST_CASE("inputs: a --config file takes each input's key with the table's type"
         "s.toml:1:9: bogus: unknown key (accepted: vus, rps, query_ms, design_ms, activity, op, vu_rate, think_ms, "
         "queries_per_request, query_cv, query_p50_ms, query_p95_ms, query_p99_ms, query_sample, think_cv, think_sample, burst, "
         "overhead, pool, target, stream, max_connections, reserve, postgres_version, "
-        "instances, services, transaction_pooling, remote_database, topology, pgbouncer_host, database_url, pool_timeout, connect_timeout, "
+        "instances, max_instances, deploy_surge, services, transaction_pooling, remote_database, topology, pgbouncer_host, database_url, "
+        "pool_timeout, connect_timeout, "
         "app_timeout, request_timeout, "
         "format, explain, rules)");
   for (const InputSpec& spec : inputs()) {

@@ -107,10 +107,11 @@ TEST_CASE("pgbouncer_config_from_plan")
     CHECK(contains(render_pgbouncer_ini(*config), "\n; * = host=HOST port=5432\n"));
     CHECK(db.dbname.empty());
     CHECK(config->login_roles.empty());
-    // 6 instances x a pool of 20 (13 / 6 -> 3 x 3 + 10 = 19 -> 20) = 120 clients, under the rules' 1000.
+    // 6 instances x a pool of 20 (13 / 6 -> 3 x 3 + 10 = 19 -> 20) = 120 clients, 8 x 20 = 160 during
+    // a rolling deploy (6 + ceil(6 x 25 %)), under the rules' 1000.
     CHECK(config->settings.max_client_conn->why.starts_with(
-      "rules pgbouncer.settings.max_client_conn (the example in docs/pgbouncer.md), room for the fleet's 6 x 20 = 120 client connections "
-      "(instances x pool); PgBouncer expects to need "));
+      "rules pgbouncer.settings.max_client_conn (the example in docs/pgbouncer.md), room for the fleet's 8 x 20 = 160 client connections "
+      "(instances x pool) at its worst moment, a rolling deploy, 6 + 2 (max surge 25 %); PgBouncer expects to need "));
   }
   SUBCASE("a socket directory and no port, a URL without a database")
   {
@@ -133,13 +134,18 @@ TEST_CASE("pgbouncer_config_from_plan")
   }
   SUBCASE("the application opens more client connections than the rules' max_client_conn")
   {
-    // 60 instances x a pool of 20 (1.26 per instance -> 2 x 3 + 10 = 16 -> 20) = 1200 > 1000.
+    // 60 instances x a pool of 20 (1.26 per instance -> 2 x 3 + 10 = 16 -> 20) = 1200 > 1000, and
+    // a rolling deploy adds ceil(60 x 25 %) = 15 instances (Kubernetes' maxSurge): 75 x 20 = 1500.
     const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "instances", "60" }, { "max_connections", "1000" } });
     const auto config = pgbouncer_config_from_plan(p);
     REQUIRE(config.has_value());
-    CHECK(config->settings.max_client_conn->value == 1200);
+    CHECK(config->settings.max_client_conn->value == 1500);
     CHECK(config->settings.max_client_conn->why.starts_with(
-      "the fleet's 60 x 20 = 1200 client connections (instances x pool) are more than the rules' 1000; PgBouncer expects to need "));
+      "the fleet's 75 x 20 = 1500 client connections (instances x pool) at its worst moment, a rolling deploy, 60 + 15 (max surge 25 "
+      "%), are more than the rules' 1000; PgBouncer expects to need "));
+    const Plan steady = test::plan(
+      { { "vus", "120" }, { "query_ms", "150" }, { "instances", "60" }, { "max_connections", "1000" }, { "deploy_surge", "0" } });
+    CHECK(pgbouncer_config_from_plan(steady)->settings.max_client_conn->value == 1200);
   }
   SUBCASE("query_wait_timeout follows pool_timeout")
   {
