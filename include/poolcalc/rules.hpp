@@ -155,6 +155,7 @@ struct AdvisorRules
   double surge{};                     // the rule's extra connections are judged at the load x this
   double backend_memory_mib{};        // one more PostgreSQL connection's memory, before work_mem
   std::int64_t max_connections_max{}; // raising max_connections past this is not offered
+  double active_per_core{};           // active queries per database core past which more add latency (--db-cores)
 };
 
 // `poolcalc fleet` (docs/fleet.md).

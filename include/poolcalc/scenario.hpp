@@ -110,8 +110,10 @@ struct Scenario
   // reserve takes nothing from max_connections. Unknown: every reserve counts, and the plan says so.
   std::optional<int> postgres_version;
   std::int64_t instances = 1;
-  std::int64_t max_instances = 1;  // --max-instances: the autoscaler's largest count (instances when not given)
-  double deploy_surge_percent = 0; // --deploy-surge: a rolling deploy's extra instances, % rounded up
+  std::int64_t max_instances = 1;              // --max-instances: the autoscaler's largest count (instances when not given)
+  double deploy_surge_percent = 0;             // --deploy-surge: a rolling deploy's extra instances, % rounded up
+  std::optional<std::int64_t> app_concurrency; // --app-concurrency: requests one instance runs at once
+  std::optional<std::int64_t> db_cores;        // --db-cores: the database server's cores
   std::int64_t services = 1;
   bool transaction_pooling = false;
   std::optional<bool> remote_database; // --remote-database, or remote_database = true/false in a config file

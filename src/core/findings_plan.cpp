@@ -99,6 +99,76 @@ void lifecycle_deploy(const Plan& plan, const Rules&, const Raise& raise)
   }
 }
 
+// pool.above_app_concurrency: an instance never has more requests at once than its concurrency
+// cap, each holding at most one connection: the pool above the cap and its overhead stays idle.
+void pool_above_app_concurrency(const Plan& plan, const Rules&, const Raise& raise)
+{
+  const Scenario& s = plan.scenario;
+  if (!s.app_concurrency || plan.pool_size <= *s.app_concurrency + plan.overhead) {
+    return;
+  }
+  raise(fmt::format("a pool of {} per instance is more than the {} requests an instance runs at once (--app-concurrency) + overhead "
+                    "{}: the other {} connections are never used; {} would do",
+                    plan.pool_size,
+                    *s.app_concurrency,
+                    plan.overhead,
+                    plan.pool_size - *s.app_concurrency - plan.overhead,
+                    *s.app_concurrency + plan.overhead));
+}
+
+// queueing.app_concurrency_below_users: more VUs per instance than it runs requests at once: the
+// rest wait in the application, a queue the model does not count.
+void app_concurrency_below_users(const Plan& plan, const Rules&, const Raise& raise)
+{
+  const Scenario& s = plan.scenario;
+  const QueueingPlan& q = plan.queueing;
+  if (!s.app_concurrency || q.model != QueueModel::closed || q.closed.users <= *s.app_concurrency) {
+    return;
+  }
+  raise(fmt::format("of the {} VUs per instance at most {} have a request running at once (--app-concurrency); the others wait in "
+                    "the application before they reach the pool. The model counts every VU at the pool: its pool waits are an upper "
+                    "bound, and the application's own queue comes on top",
+                    q.closed.users,
+                    *s.app_concurrency));
+}
+
+// database.active_above_cores: more queries at once than the server's cores serve usefully.
+void active_above_cores(const Plan& plan, const Rules& rules, const Raise& raise)
+{
+  const Scenario& s = plan.scenario;
+  if (!s.db_cores) {
+    return;
+  }
+  const double useful = static_cast<double>(*s.db_cores) * rules.advisor.active_per_core;
+  std::int64_t at_once = plan.server_connections;
+  for (const Moment& m : plan.moments) {
+    if (m.hard) {
+      at_once = std::max(at_once, m.connections);
+    }
+  }
+  const double busy = plan.peak_concurrent;
+  if (busy > useful) {
+    raise(fmt::format("the load keeps {} queries active at once on average, more than the {} a server of {} cores serves usefully "
+                      "when its queries use CPU ({} per core, rules advisor.active_per_core): then the server, not the pool, is "
+                      "the bottleneck, and its hold times grow past {} ms; shorten the queries, add cores or spread the load",
+                      format_number(busy),
+                      format_number(useful),
+                      *s.db_cores,
+                      format_number(rules.advisor.active_per_core),
+                      format_number(plan.scenarios[plan.design_index].query_ms)));
+  } else if (static_cast<double>(at_once) > useful) {
+    raise(fmt::format("the plan lets {} queries run at once on the server, more than the {} a server of {} cores serves usefully ({} "
+                      "per core, rules advisor.active_per_core): at a burst past that, more at once add latency, not throughput. "
+                      "The load keeps {} busy on average; the model's waits assume each query holds its connection as long however "
+                      "many run",
+                      at_once,
+                      format_number(useful),
+                      *s.db_cores,
+                      format_number(rules.advisor.active_per_core),
+                      format_number(busy)));
+  }
+}
+
 // capacity.exceeds_server: PgBouncer multiplexes clients, but cannot run more queries at once
 // than it has server connections.
 void capacity_exceeds_server(const Plan& plan, const Rules&, const Raise& raise)
@@ -596,6 +666,27 @@ const std::vector<Rule<Plan>>& plan_rules()
         "fleet.rolling_max_surge_percent",
         "a rolling deploy's surge of instances opens more connections than are available" },
       lifecycle_deploy },
+    { { "database.active_above_cores",
+        Level::warn,
+        plan,
+        { "db_cores", "advisor.active_per_core" },
+        "advisor.active_per_core",
+        "more queries at once than the database's cores serve usefully" },
+      active_above_cores },
+    { { "pool.above_app_concurrency",
+        Level::info,
+        plan,
+        { "app_concurrency", "overhead" },
+        "app_concurrency",
+        "a pool larger than the requests an instance runs at once, plus its overhead" },
+      pool_above_app_concurrency },
+    { { "queueing.app_concurrency_below_users",
+        Level::info,
+        plan,
+        { "app_concurrency", "vus", "instances" },
+        "app_concurrency",
+        "more VUs per instance than it runs requests at once: a queue in the application the model does not count" },
+      app_concurrency_below_users },
     { { "advisor.no_option",
         Level::fail,
         plan,

@@ -389,6 +389,35 @@ std::vector<InputSpec> make_inputs()
                              range_text(self),
                              default_of(self, rules));
         } },
+    { .key = "app_concurrency",
+      .flag = "--app-concurrency",
+      .value_name = "N",
+      .type = integer,
+      .unit = "requests",
+      .range = InputRange{ 1, static_cast<double>(k_max_connections_limit) },
+      .group = database,
+      .default_text = [](const Rules&) { return std::string("not given"); },
+      .help =
+        [](const InputSpec& self, const Rules&) {
+          return fmt::format("the most requests one instance runs at once (worker threads, a concurrency limit), {}: a pool above it "
+                             "stays idle",
+                             range_text(self));
+        } },
+    { .key = "db_cores",
+      .flag = "--db-cores",
+      .value_name = "N",
+      .type = integer,
+      .unit = "cores",
+      .range = InputRange{ 1, 100000 },
+      .group = database,
+      .default_text = [](const Rules&) { return std::string("not given"); },
+      .help =
+        [](const InputSpec& self, const Rules& rules) {
+          return fmt::format("the database server's CPU cores, {}: past about {} active queries per core more at once add latency, "
+                             "not throughput",
+                             range_text(self),
+                             format_number(rules.advisor.active_per_core));
+        } },
     { .key = "services",
       .flag = "--services",
       .value_name = "N",

@@ -311,6 +311,7 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   rules.advisor.surge = advisor.number("surge", 1.0 + k_min_fraction, 100.0);
   rules.advisor.backend_memory_mib = advisor.number("backend_memory_mib", 0.0, 1'000'000.0);
   rules.advisor.max_connections_max = advisor.integer("max_connections_max", 1, k_max_connections_limit);
+  rules.advisor.active_per_core = advisor.number("active_per_core", 1.0, 1000.0);
   advisor.finish();
   TableReader fleet(reader.table("fleet"), "fleet", source_name);
   rules.fleet.rolling_max_surge_percent = fleet.number("rolling_max_surge_percent", 0.0, 100.0);

@@ -607,6 +607,12 @@ void read_deployment(const RawInputs& inputs, const Rules& rules, Scenario& scen
                      scenario.instances));
   }
   scenario.deploy_surge_percent = number_or(inputs, "deploy_surge", rules.fleet.rolling_max_surge_percent);
+  if (find(inputs, "app_concurrency") != nullptr) {
+    scenario.app_concurrency = count_or(inputs, "app_concurrency", 1);
+  }
+  if (find(inputs, "db_cores") != nullptr) {
+    scenario.db_cores = count_or(inputs, "db_cores", 1);
+  }
   scenario.services = count_or(inputs, "services", 1);
   scenario.transaction_pooling = switch_value(inputs, "transaction_pooling").value_or(false);
   scenario.remote_database = switch_value(inputs, "remote_database");

@@ -87,6 +87,34 @@ TEST_CASE("evaluate: each rule")
     CHECK(find(never, "timeout.pool_at_or_above_app") == nullptr);
     CHECK(find(never, "timeout.pool_disabled") != nullptr);
   }
+  SUBCASE("the application's concurrency cap and the database's cores")
+  {
+    // The worked example: a pool of 50 for 84 VUs, 12.6 queries busy on average.
+    const auto capped = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "app_concurrency", "20" } });
+    REQUIRE(find(capped, "pool.above_app_concurrency") != nullptr);
+    // 20 requests at once + overhead 10 = 30 of the 50.
+    CHECK(find(capped, "pool.above_app_concurrency")->message ==
+          "a pool of 50 per instance is more than the 20 requests an instance runs at once (--app-concurrency) + overhead 10: the "
+          "other 20 connections are never used; 30 would do");
+    REQUIRE(find(capped, "queueing.app_concurrency_below_users") != nullptr);
+    CHECK(find(capped, "queueing.app_concurrency_below_users")->message.starts_with("of the 84 VUs per instance at most 20"));
+    const auto wide = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "app_concurrency", "100" } });
+    CHECK(find(wide, "pool.above_app_concurrency") == nullptr);
+    CHECK(find(wide, "queueing.app_concurrency_below_users") == nullptr);
+    // 16 cores x 2 (rules advisor.active_per_core, the PostgreSQL wiki's cores x 2) = 32 < the
+    // plan's 50 at once; 4 cores: 8 < the load's own 12.6.
+    const auto cores16 = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "db_cores", "16" } });
+    REQUIRE(find(cores16, "database.active_above_cores") != nullptr);
+    CHECK(
+      find(cores16, "database.active_above_cores")
+        ->message.starts_with("the plan lets 50 queries run at once on the server, more than the 32 a server of 16 cores serves usefully"));
+    const auto cores4 = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "db_cores", "4" } });
+    REQUIRE(find(cores4, "database.active_above_cores") != nullptr);
+    CHECK(find(cores4, "database.active_above_cores")
+            ->message.starts_with(
+              "the load keeps 12.6 queries active at once on average, more than the 8 a server of 4 cores serves usefully"));
+    CHECK(find(findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "db_cores", "32" } }), "database.active_above_cores") == nullptr);
+  }
   SUBCASE("utilization.below_safe")
   {
     const auto f = findings_for({ { "vus", "10" }, { "query_ms", "100" } });
@@ -176,8 +204,8 @@ TEST_CASE("finding_catalogue: one entry per id, each with its subject, inputs, s
     CHECK_MESSAGE(r.id.starts_with("fleet.") == (r.subject == FindingSubject::fleet), r.id);
     CHECK_MESSAGE(r.id.starts_with("server.") == (r.subject == FindingSubject::server), r.id);
   }
-  // docs/rules.md, "Findings catalogue": 25 plan, 12 fleet and 11 server findings.
-  CHECK(plan == 25);
+  // docs/rules.md, "Findings catalogue": 28 plan, 12 fleet and 11 server findings.
+  CHECK(plan == 28);
   CHECK(fleet == 12);
   CHECK(server == 11);
 }
