@@ -65,6 +65,9 @@ const std::vector<std::string>& queueing_header();
 // The queueing table as aligned text, the knee and the plan's pool marked.
 std::string queueing_table(const Plan& plan, const std::vector<QueueMetrics>& points);
 
+// Each column's width: the widest of its header and its cells.
+std::vector<std::size_t> column_widths(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+
 // "--target p99_wait<50ms: the smallest pool that meets it is 14; + 10 overhead = 24 -> 30"
 std::string target_summary(const Plan& plan);
 

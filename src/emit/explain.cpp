@@ -334,10 +334,8 @@ std::vector<std::vector<std::string>> queueing_rows(const Plan& plan, const std:
   return rows;
 }
 
-std::string queueing_table(const Plan& plan, const std::vector<QueueMetrics>& points)
+std::vector<std::size_t> column_widths(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows)
 {
-  const auto rows = queueing_rows(plan, points);
-  const auto& header = queueing_header();
   std::vector<std::size_t> widths(header.size());
   for (std::size_t i = 0; i < header.size(); ++i) {
     widths[i] = header[i].size();
@@ -345,6 +343,14 @@ std::string queueing_table(const Plan& plan, const std::vector<QueueMetrics>& po
       widths[i] = std::max(widths[i], row[i].size());
     }
   }
+  return widths;
+}
+
+std::string queueing_table(const Plan& plan, const std::vector<QueueMetrics>& points)
+{
+  const auto rows = queueing_rows(plan, points);
+  const auto& header = queueing_header();
+  const std::vector<std::size_t> widths = column_widths(header, rows);
   const auto line = [&](const std::vector<std::string>& cells) {
     std::string text = " ";
     for (std::size_t i = 0; i < cells.size(); ++i) {

@@ -146,13 +146,7 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
     out += fmt::format("  {}; the options, best first:\n", plan.advice.why_searched);
     const auto choices = advice_option_rows(plan);
     const auto& header = advice_option_header();
-    std::vector<std::size_t> widths(header.size());
-    for (std::size_t i = 0; i < header.size(); ++i) {
-      widths[i] = header[i].size();
-      for (const auto& row : choices) {
-        widths[i] = std::max(widths[i], row[i].size());
-      }
-    }
+    const std::vector<std::size_t> widths = column_widths(header, choices);
     const auto line = [&](const std::vector<std::string>& cells) {
       std::string text = "  ";
       for (std::size_t i = 0; i < cells.size(); ++i) {
