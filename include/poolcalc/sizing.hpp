@@ -61,6 +61,7 @@ struct TriggerInputs
   bool transaction_pooling = false;
   bool remote_database = false;
   std::string_view in_all; // "" for one application, " in all" for a fleet's sums (in the reasons)
+  bool autoscaled = false; // `instances` is the autoscaler's maximum (--max-instances)
 };
 
 // The triggers that apply, each with its numbers and rules key, in rules.toml's order.

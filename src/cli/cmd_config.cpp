@@ -296,7 +296,16 @@ poolcalc::expected<std::string, std::string> render_config(const ConfigRequest& 
   if (request.application_name) {
     input.application_name = *request.application_name;
   }
-  const std::vector<ConfigFile> files = request.target->render(input, request.options);
+  ConfigOptions options = request.options;
+  if (const std::optional<int> version = plan.scenario.postgres_version) {
+    // --postgres-version is the server's version for the plan: postgresql.conf's too.
+    if (request.server_version_given && options.server_version != *version) {
+      return poolcalc::unexpected(
+        fmt::format("--server-version: {} disagrees with --postgres-version {}; give one of them", options.server_version, *version));
+    }
+    options.server_version = *version;
+  }
+  const std::vector<ConfigFile> files = request.target->render(input, options);
   return format == Format::json ? render_config_json(request.target->name, files) : render_config_text(files);
 }
 

@@ -12,6 +12,16 @@ namespace poolcalc::detail {
 
 namespace {
 
+// The server connections at the hardest moment the plan must fit (the autoscaler's maximum).
+std::int64_t hardest_connections(const Plan& plan)
+{
+  std::int64_t at_once = plan.server_connections;
+  for (const Moment& m : plan.moments) {
+    at_once = m.hard ? std::max(at_once, m.connections) : at_once;
+  }
+  return at_once;
+}
+
 std::string available_phrase(const Plan& plan)
 {
   return fmt::format("{} available (max_connections {} - reserved {})", plan.available, plan.scenario.max_connections, plan.reserved_total);
@@ -66,6 +76,13 @@ void advisor_no_option(const Plan& plan, const Rules&, const Raise& raise)
   raise(plan.advice.reason);
 }
 
+// What one instance adds on the server: its pool, or its sidecar PgBouncer's server connections.
+std::string per_instance_server(const Plan& plan)
+{
+  return plan.pgbouncer ? fmt::format("a sidecar's {}", plan.pgbouncer->server_connections_each)
+                        : fmt::format("a pool of {}", plan.pool_size);
+}
+
 // lifecycle.autoscaled_exceeds_available: at the autoscaler's maximum every instance opens its
 // pool (docs/model.md, "The deployment's whole life").
 void lifecycle_autoscaled(const Plan& plan, const Rules&, const Raise& raise)
@@ -82,19 +99,20 @@ void lifecycle_autoscaled(const Plan& plan, const Rules&, const Raise& raise)
 void lifecycle_deploy(const Plan& plan, const Rules&, const Raise& raise)
 {
   for (const Moment& m : plan.moments) {
-    if (m.id == "rolling_deploy" && !m.fits && !plan.pgbouncer) {
+    if (m.id == "rolling_deploy" && !m.fits) {
       const std::int64_t each = std::max<std::int64_t>(0, plan.available) / m.instances;
-      raise(fmt::format("{}: {} x a pool of {} = {} connections, more than the {} available; deploy with maxSurge 0 and "
-                        "maxUnavailable 1 or more (--deploy-surge 0), keep each pool to {} ({} / {} instances), or put PgBouncer in "
+      raise(fmt::format("{}: {} x {} = {} server connections, more than the {} available; deploy with maxSurge 0 and "
+                        "maxUnavailable 1 or more (--deploy-surge 0), keep each pool to {} ({} / {} instances), or put {} in "
                         "front",
                         m.what,
                         m.instances,
-                        plan.pool_size,
+                        per_instance_server(plan),
                         m.connections,
                         plan.available,
                         each,
                         plan.available,
-                        m.instances));
+                        m.instances,
+                        plan.pgbouncer ? "one shared PgBouncer" : "PgBouncer"));
     }
   }
 }
@@ -107,29 +125,31 @@ void pool_above_app_concurrency(const Plan& plan, const Rules&, const Raise& rai
   if (!s.app_concurrency || plan.pool_size <= *s.app_concurrency + plan.overhead) {
     return;
   }
-  raise(fmt::format("a pool of {} per instance is more than the {} requests an instance runs at once (--app-concurrency) + overhead "
+  raise(fmt::format("a pool of {} per instance is more than the {} request{} an instance runs at once (--app-concurrency) + overhead "
                     "{}: the other {} connections are never used; {} would do",
                     plan.pool_size,
                     *s.app_concurrency,
+                    *s.app_concurrency == 1 ? "" : "s",
                     plan.overhead,
                     plan.pool_size - *s.app_concurrency - plan.overhead,
                     *s.app_concurrency + plan.overhead));
 }
 
-// queueing.app_concurrency_below_users: more VUs per instance than it runs requests at once: the
-// rest wait in the application, a queue the model does not count.
-void app_concurrency_below_users(const Plan& plan, const Rules&, const Raise& raise)
+// app.concurrency_below_load: an instance keeps more queries busy on average than it runs requests
+// at once: it cannot carry its share of the load, whatever the pool.
+void app_concurrency_below_load(const Plan& plan, const Rules&, const Raise& raise)
 {
   const Scenario& s = plan.scenario;
-  const QueueingPlan& q = plan.queueing;
-  if (!s.app_concurrency || q.model != QueueModel::closed || q.closed.users <= *s.app_concurrency) {
+  const ScenarioResult& d = plan.scenarios[plan.design_index];
+  if (!s.app_concurrency || d.per_instance_peak <= static_cast<double>(*s.app_concurrency)) {
     return;
   }
-  raise(fmt::format("of the {} VUs per instance at most {} have a request running at once (--app-concurrency); the others wait in "
-                    "the application before they reach the pool. The model counts every VU at the pool: its pool waits are an upper "
-                    "bound, and the application's own queue comes on top",
-                    q.closed.users,
-                    *s.app_concurrency));
+  raise(fmt::format("each instance's share of the load keeps {} queries busy on average, more than the {} request{} an instance runs "
+                    "at once (--app-concurrency): the application, not the pool, limits the load, and its own queue grows; raise "
+                    "its concurrency or add instances",
+                    format_number(d.per_instance_peak),
+                    *s.app_concurrency,
+                    *s.app_concurrency == 1 ? "" : "s"));
 }
 
 // database.active_above_cores: more queries at once than the server's cores serve usefully.
@@ -140,12 +160,7 @@ void active_above_cores(const Plan& plan, const Rules& rules, const Raise& raise
     return;
   }
   const double useful = static_cast<double>(*s.db_cores) * rules.advisor.active_per_core;
-  std::int64_t at_once = plan.server_connections;
-  for (const Moment& m : plan.moments) {
-    if (m.hard) {
-      at_once = std::max(at_once, m.connections);
-    }
-  }
+  const std::int64_t at_once = hardest_connections(plan);
   const double busy = plan.peak_concurrent;
   if (busy > useful) {
     raise(fmt::format("the load keeps {} queries active at once on average, more than the {} a server of {} cores serves usefully "
@@ -273,7 +288,7 @@ Utilization utilization(const Plan& plan, const Rules& rules)
 {
   const DatabaseRules& db = rules.database;
   return { fmt::format(
-             "{} of max_connections {} = {}", plan.server_connections, plan.scenario.max_connections, format_percent(plan.utilization)),
+             "{} of max_connections {} = {}", hardest_connections(plan), plan.scenario.max_connections, format_percent(plan.utilization)),
            fmt::format("{}-{}", format_number(db.safe_utilization_min * 100.0, 1), format_percent(db.safe_utilization_max)),
            round_decimal(plan.utilization) };
 }
@@ -298,7 +313,7 @@ void utilization_below_safe(const Plan& plan, const Rules& rules, const Raise& r
 {
   const auto [used, band, u] = utilization(plan, rules);
   if (u < rules.database.safe_utilization_min && !(u > rules.database.safe_utilization_max)) {
-    raise(fmt::format("{}, below the safe band of {}{}", used, band, plan.server_connections < plan.available ? ": room to spare" : ""));
+    raise(fmt::format("{}, below the safe band of {}{}", used, band, hardest_connections(plan) < plan.available ? ": room to spare" : ""));
   }
 }
 
@@ -680,13 +695,13 @@ const std::vector<Rule<Plan>>& plan_rules()
         "app_concurrency",
         "a pool larger than the requests an instance runs at once, plus its overhead" },
       pool_above_app_concurrency },
-    { { "queueing.app_concurrency_below_users",
-        Level::info,
+    { { "app.concurrency_below_load",
+        Level::fail,
         plan,
-        { "app_concurrency", "vus", "instances" },
+        { "app_concurrency", "vus", "rps", "instances" },
         "app_concurrency",
-        "more VUs per instance than it runs requests at once: a queue in the application the model does not count" },
-      app_concurrency_below_users },
+        "an instance's share of the load keeps more queries busy than it runs requests at once" },
+      app_concurrency_below_load },
     { { "advisor.no_option",
         Level::fail,
         plan,

@@ -47,7 +47,8 @@ std::vector<Trigger> find_triggers(const Plan& plan, const Rules& rules)
                               s.services,
                               s.transaction_pooling,
                               plan.remote_database,
-                              "" },
+                              "",
+                              s.max_instances > s.instances },
                             rules.pgbouncer_triggers);
 }
 
@@ -56,10 +57,13 @@ std::string no_trigger_reason(const Plan& plan, const Rules& rules)
   const Scenario& s = plan.scenario;
   const PgBouncerTriggers& t = rules.pgbouncer_triggers;
   std::string where = !plan.remote_database_known ? "database location not given" : "database is local";
-  return fmt::format("no PgBouncer trigger applies: {} (at most {}), {} in total (at most {}), {}, {}",
-                     plural(s.instances, "instance", "instances"),
+  const bool scales = s.max_instances > s.instances;
+  return fmt::format("no PgBouncer trigger applies: {}{} (at most {}), {} in total{} (at most {}), {}, {}",
+                     plural(s.max_instances, "instance", "instances"),
+                     scales ? " at the autoscaler's maximum" : "",
                      t.instances_above,
-                     plural(plan.total_connections, "connection", "connections"),
+                     plural(plan.pool_size * s.max_instances, "connection", "connections"),
+                     scales ? " then" : "",
                      t.total_connections_above,
                      plural(s.services, "service", "services"),
                      where);
@@ -116,7 +120,8 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
     pool.peak_ceil = design.peak_ceil;
     pool.client_connections = plan.pool_size;
     detail::size_transaction_pool(pool, plan.pool_size, r);
-    const std::int64_t share = p.server_budget / s.instances;
+    // Every sidecar the autoscaler may run gets its share.
+    const std::int64_t share = p.server_budget / s.max_instances;
     if (pool.server_connections > share) {
       detail::fit_pool(pool, share, std::min<std::int64_t>(1, share), r);
     }
@@ -474,7 +479,11 @@ void finish_plan(Plan& plan, const Rules& rules, bool force_pgbouncer)
   plan.moments.clear();
   const auto moment = [&](std::string id, std::string what, std::int64_t instances, bool hard) {
     Moment m{ std::move(id), std::move(what), instances, 0, plan.pool_size * instances, false, hard };
-    m.connections = plan.pgbouncer ? plan.server_connections : m.client_connections;
+    // Through one shared PgBouncer the server sees its pool whatever the clients; each sidecar
+    // brings its own.
+    m.connections = !plan.pgbouncer                                 ? m.client_connections
+                    : plan.pgbouncer->topology == Topology::sidecar ? plan.pgbouncer->server_connections_each * instances
+                                                                    : plan.server_connections;
     m.fits = m.connections <= plan.available;
     plan.moments.push_back(std::move(m));
   };
@@ -498,6 +507,10 @@ void finish_plan(Plan& plan, const Rules& rules, bool force_pgbouncer)
   }
   for (const Moment& m : plan.moments) {
     plan.fits = plan.fits && (m.fits || !m.hard);
+    if (m.hard) {
+      // Utilization at the hardest moment the plan must fit.
+      plan.utilization = std::max(plan.utilization, static_cast<double>(m.connections) / static_cast<double>(s.max_connections));
+    }
   }
   if (plan.pgbouncer) {
     // Through PgBouncer a scenario fits when the fleet's peak fits PgBouncer's server pool:
@@ -631,7 +644,11 @@ std::vector<Trigger> pgbouncer_triggers(const TriggerInputs& in, const PgBouncer
   }
   if (in.instances > t.instances_above) {
     triggers.push_back({ "instances",
-                         fmt::format("{} application instances{} (more than {})", in.instances, in.in_all, t.instances_above),
+                         fmt::format("{} application instances{}{} (more than {})",
+                                     in.instances,
+                                     in.autoscaled ? " at the autoscaler's maximum" : "",
+                                     in.in_all,
+                                     t.instances_above),
                          "pgbouncer.triggers.instances_above" });
   }
   if (in.total_connections > t.total_connections_above) {

@@ -222,8 +222,20 @@ ConfigInput config_input(const Plan& plan, const Rules& rules)
   input.prisma_default_connect_timeout_s = plan.prisma_default_connect_timeout_s;
   // The server's as given: a raise the advisor chose shows as "raised from your N".
   input.max_connections = plan.advice.given_max_connections > 0 ? plan.advice.given_max_connections : plan.scenario.max_connections;
-  input.reserved = plan.scenario.reserved;
+  // The reserve the plan counts: not the entries that take no max_connections slot (a replication
+  // reserve from PostgreSQL 12 on, with --postgres-version).
+  for (const ReserveEntry& entry : plan.scenario.reserved) {
+    if (std::find(plan.reserve_not_counted.begin(), plan.reserve_not_counted.end(), entry.name) == plan.reserve_not_counted.end()) {
+      input.reserved.push_back(entry);
+    }
+  }
+  // What PostgreSQL sees at the plan's hardest moment (the autoscaler's maximum).
   input.server_connections = plan.server_connections;
+  for (const Moment& m : plan.moments) {
+    if (m.hard) {
+      input.server_connections = std::max(input.server_connections, m.connections);
+    }
+  }
   input.superuser_reserved_default = rules.postgres.superuser_reserved_connections_default;
   input.wal_senders_separate_since = static_cast<int>(rules.postgres.wal_senders_separate_since);
   return input;

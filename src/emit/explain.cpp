@@ -144,16 +144,16 @@ std::vector<std::array<std::string, 3>> advice_verdict_rows(const Plan& plan)
   if (a.rule_at_load) {
     std::string note;
     if (a.model_pool && a.rule_pool > *a.model_pool) {
-      const std::int64_t extra = (a.rule_pool - *a.model_pool) * plan.scenario.instances;
-      note =
-        a.rule_through_pgbouncer
-          ? fmt::format(
-              "{} more client connection{} to PgBouncer{}: ", extra, extra == 1 ? "" : "s", plan.scenario.instances > 1 ? " in all" : "")
-          : fmt::format("{} more connection{}{} (about {} MiB of server memory): ",
-                        extra,
-                        extra == 1 ? "" : "s",
-                        plan.scenario.instances > 1 ? " in all" : "",
-                        format_number(std::round(static_cast<double>(extra) * a.backend_memory_mib), 0));
+      const std::int64_t extra = (a.rule_pool - *a.model_pool) * plan.scenario.max_instances;
+      note = a.rule_through_pgbouncer ? fmt::format("{} more client connection{} to PgBouncer{}: ",
+                                                    extra,
+                                                    extra == 1 ? "" : "s",
+                                                    plan.scenario.max_instances > 1 ? " in all" : "")
+                                      : fmt::format("{} more connection{}{} (about {} MiB of server memory): ",
+                                                    extra,
+                                                    extra == 1 ? "" : "s",
+                                                    plan.scenario.max_instances > 1 ? " in all" : "",
+                                                    format_number(std::round(static_cast<double>(extra) * a.backend_memory_mib), 0));
     } else if (a.model_pool && a.rule_pool < *a.model_pool) {
       note = fmt::format("{} fewer than the model's: ", *a.model_pool - a.rule_pool);
     }
@@ -539,6 +539,17 @@ ExplainBlock database_block(const Plan& plan)
   db.lines.push_back(fmt::format("available = {} - {} = {}", s.max_connections, plan.reserved_total, plan.available));
   db.lines.push_back(fmt::format(
     "application connections = {} instance{} x {} = {}", s.instances, s.instances == 1 ? "" : "s", plan.pool_size, plan.total_connections));
+  for (std::size_t i = 1; i < plan.moments.size(); ++i) {
+    const Moment& m = plan.moments[i];
+    db.lines.push_back(fmt::format("{}: {} x {} = {} application connections, {} server connections{}{}",
+                                   m.what,
+                                   m.instances,
+                                   plan.pool_size,
+                                   m.client_connections,
+                                   m.connections,
+                                   m.fits ? "" : fmt::format(" > {} available", plan.available),
+                                   m.hard ? "" : " (a warning: a deploy with maxSurge 0 avoids it)"));
+  }
   if (plan.pgbouncer) {
     db.lines.push_back(fmt::format("through PgBouncer, the server sees {}default_pool_size {} + reserve_pool_size {}{} = {}",
                                    plan.pgbouncer->pgbouncers > 1 ? fmt::format("{} sidecars x (", plan.pgbouncer->pgbouncers) : "",

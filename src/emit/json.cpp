@@ -64,13 +64,19 @@ Json inputs(const Plan& plan)
   j["round_to"] = s.round_to;
   j["max_connections"] = plan.advice.given_max_connections > 0 ? plan.advice.given_max_connections : s.max_connections;
   j["reserved"] = reserved(plan);
+  j["postgres_version"] = s.postgres_version ? Json(*s.postgres_version) : Json(nullptr);
   j["instances"] = s.instances;
+  j["max_instances"] = s.max_instances;
+  j["deploy_surge_percent"] = number(s.deploy_surge_percent);
+  j["app_concurrency"] = s.app_concurrency ? Json(*s.app_concurrency) : Json(nullptr);
+  j["db_cores"] = s.db_cores ? Json(*s.db_cores) : Json(nullptr);
   j["services"] = s.services;
   j["transaction_pooling"] = s.transaction_pooling;
   j["remote_database"] = plan.remote_database_known ? Json(plan.remote_database) : Json(nullptr);
   j["pool_timeout_s"] = number(s.pool_timeout_s);
   j["connect_timeout_s"] = number(s.connect_timeout_s);
   j["request_timeout_s"] = number(s.request_timeout_s);
+  j["app_timeout_s"] = s.app_timeout_s ? number(*s.app_timeout_s) : Json(nullptr);
   j["database_url"] = s.database_url ? Json(s.database_url->masked()) : Json(nullptr);
   return j;
 }
@@ -245,7 +251,7 @@ Json advice_json(const Plan& plan)
   j["surge_load"] = a.surge_load;
   j["rule_of_thumb_at_surge"] = optional_metrics(a.rule_at_surge);
   j["model_at_surge"] = optional_metrics(a.model_at_surge);
-  const std::int64_t extra = a.model_pool ? (a.rule_pool - *a.model_pool) * plan.scenario.instances : 0;
+  const std::int64_t extra = a.model_pool ? (a.rule_pool - *a.model_pool) * plan.scenario.max_instances : 0;
   j["extra_connections"] = a.model_pool ? Json(extra) : Json(nullptr);
   // Through PgBouncer the extra connections are clients of PgBouncer, not server backends.
   j["extra_memory_mib"] = a.model_pool && !a.rule_through_pgbouncer
@@ -299,6 +305,7 @@ std::string render_json(const Plan& plan, const std::vector<Finding>& findings)
   j["max_connections"] = plan.scenario.max_connections;
   j["reserved"] = reserved(plan);
   j["reserved_total"] = plan.reserved_total;
+  j["reserve_not_counted"] = plan.reserve_not_counted;
   j["available"] = plan.available;
   j["utilization"] = number(round_decimal(plan.utilization));
   j["fits"] = plan.fits;

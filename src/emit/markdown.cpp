@@ -147,7 +147,12 @@ void write_validation(std::string& out, const Plan& plan)
   out += "\n## Validation against the database\n\n| | Connections |\n|---|---|\n";
   out += fmt::format("| max_connections | {} |\n", s.max_connections);
   for (const ReserveEntry& entry : s.reserved) {
-    out += fmt::format("| reserved: {} | {} |\n", escape_cell(entry.name), entry.connections);
+    const bool skipped =
+      std::find(plan.reserve_not_counted.begin(), plan.reserve_not_counted.end(), entry.name) != plan.reserve_not_counted.end();
+    out += fmt::format("| reserved: {}{} | {} |\n",
+                       escape_cell(entry.name),
+                       skipped && s.postgres_version ? fmt::format(" (not counted on PostgreSQL {})", *s.postgres_version) : "",
+                       skipped ? 0 : entry.connections);
   }
   out += fmt::format("| reserved in total | {} |\n", plan.reserved_total);
   out += fmt::format("| available to the application | {} |\n", plan.available);
@@ -209,7 +214,7 @@ void write_advice(std::string& out, const Plan& plan)
                      cell(a.model_at_surge));
   out += fmt::format("The surge is {}x the load ({}, rules `advisor.surge`). ", format_number(a.surge, 2), escape_cell(a.surge_load));
   if (a.model_pool && a.rule_pool > *a.model_pool && !a.rule_through_pgbouncer) {
-    const std::int64_t extra = (a.rule_pool - *a.model_pool) * plan.scenario.instances;
+    const std::int64_t extra = (a.rule_pool - *a.model_pool) * plan.scenario.max_instances;
     out += fmt::format("The rule's {} extra connections cost about {} MiB of server memory (rules `advisor.backend_memory_mib`). ",
                        extra,
                        format_number(std::round(static_cast<double>(extra) * a.backend_memory_mib), 0));

@@ -317,6 +317,18 @@ TEST_CASE("config: exit 3 still prints the snippet and names the failure on stde
                  "poolcalc: fail: pool.exceeds_available: a pool of 70 exceeds the 20 available (max_connections 500 - reserved 480)\n"));
 }
 
+TEST_CASE("config --for postgresql-conf: --postgres-version is the server's version, and the reserve it counts")
+{
+  // With PostgreSQL 15 the replication reserve takes no slot: 50 + 40 reserved = 90 needed.
+  const Result r = run_poolcalc({ "config", "--for", "postgresql-conf", "--vus", "120", "--query-ms", "150", "--postgres-version", "15" });
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "# PostgreSQL 15. "));
+  CHECK(contains(r.out, "# 50 + 40 = 90 needed.\n"));
+  check_usage_error(
+    { "config", "--for", "postgresql-conf", "--vus", "120", "--query-ms", "150", "--postgres-version", "12", "--server-version", "16" },
+    "--server-version: 16 disagrees with --postgres-version 12; give one of them");
+}
+
 TEST_CASE("config: generated code that compiles as written")
 {
   // Go refuses an unused import: with --pool-timeout 0 and --connect-timeout 0 pgx's db.go

@@ -328,7 +328,7 @@ TEST_CASE("the deployment's whole life: the autoscaler's maximum is checked, a r
     REQUIRE(find(f, "lifecycle.deploy_exceeds_available") != nullptr);
     CHECK(find(f, "lifecycle.deploy_exceeds_available")->level == Level::warn);
     CHECK(find(f, "lifecycle.deploy_exceeds_available")->message ==
-          "a rolling deploy, 1 + 1 (max surge 25 %): 2 x a pool of 50 = 100 connections, more than the 50 available; deploy with "
+          "a rolling deploy, 1 + 1 (max surge 25 %): 2 x a pool of 50 = 100 server connections, more than the 50 available; deploy with "
           "maxSurge 0 and maxUnavailable 1 or more (--deploy-surge 0), keep each pool to 25 (50 / 2 instances), or put PgBouncer in "
           "front");
     const Plan none = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "deploy_surge", "0" } });
@@ -357,7 +357,7 @@ TEST_CASE("the deployment's whole life: the autoscaler's maximum is checked, a r
     CHECK(p.recommendation == Recommendation::pgbouncer);
     REQUIRE_FALSE(p.triggers.empty());
     CHECK(p.triggers.front().id == "instances");
-    CHECK(p.triggers.front().reason == "60 application instances (more than 5)");
+    CHECK(p.triggers.front().reason == "60 application instances at the autoscaler's maximum (more than 5)");
     CHECK(p.fits);
   }
   SUBCASE("past the budget at the autoscaler's maximum, with PgBouncer's triggers off, nothing works")
@@ -386,4 +386,30 @@ TEST_CASE("the deployment's whole life: the autoscaler's maximum is checked, a r
     CHECK(built.error() == "--max_instances: 2 is below --instances 3: the autoscaler's largest count is at least the instances that "
                            "carry the load");
   }
+}
+
+TEST_CASE("the deployment's whole life through sidecars: each instance brings its PgBouncer's server connections")
+{
+  // 200 VUs x 0.7 x 0.050 = 7 busy; 3 instances that may scale to 10: the 50 available split over
+  // 10 sidecars, 5 each (4 + reserve 1), 50 at the autoscaler's maximum; a rolling deploy of
+  // 10 + ceil(2.5) = 13 sidecars x 5 = 65 > 50, a warning.
+  const Plan p = test::plan({ { "vus", "200" },
+                              { "query_ms", "50" },
+                              { "instances", "3" },
+                              { "max_instances", "10" },
+                              { "topology", "sidecar" },
+                              { "transaction_pooling", "true" } });
+  REQUIRE(p.pgbouncer);
+  CHECK(p.pgbouncer->server_connections_each == 5);
+  REQUIRE(p.moments.size() == 3);
+  CHECK(p.moments[1].connections == 50);
+  CHECK(p.moments[1].fits);
+  CHECK(p.moments[2].connections == 65);
+  CHECK_FALSE(p.moments[2].fits);
+  CHECK(p.utilization == doctest::Approx(0.5));
+  const auto f = evaluate(p, builtin_rules());
+  REQUIRE(find(f, "lifecycle.deploy_exceeds_available") != nullptr);
+  CHECK(find(f, "lifecycle.deploy_exceeds_available")
+          ->message.starts_with(
+            "a rolling deploy, 10 + 3 (max surge 25 %): 13 x a sidecar's 5 = 65 server connections, more than the 50 available"));
 }

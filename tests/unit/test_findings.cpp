@@ -96,11 +96,17 @@ TEST_CASE("evaluate: each rule")
     CHECK(find(capped, "pool.above_app_concurrency")->message ==
           "a pool of 50 per instance is more than the 20 requests an instance runs at once (--app-concurrency) + overhead 10: the "
           "other 20 connections are never used; 30 would do");
-    REQUIRE(find(capped, "queueing.app_concurrency_below_users") != nullptr);
-    CHECK(find(capped, "queueing.app_concurrency_below_users")->message.starts_with("of the 84 VUs per instance at most 20"));
+    CHECK(find(capped, "app.concurrency_below_load") == nullptr); // 12.6 busy <= 20
     const auto wide = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "app_concurrency", "100" } });
     CHECK(find(wide, "pool.above_app_concurrency") == nullptr);
-    CHECK(find(wide, "queueing.app_concurrency_below_users") == nullptr);
+    // 12.6 queries busy on average (the worked example) on an instance that runs 12 at once.
+    const auto narrow = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "app_concurrency", "12" } });
+    REQUIRE(find(narrow, "app.concurrency_below_load") != nullptr);
+    CHECK(find(narrow, "app.concurrency_below_load")->level == Level::fail);
+    CHECK(find(narrow, "app.concurrency_below_load")->message ==
+          "each instance's share of the load keeps 12.6 queries busy on average, more than the 12 requests an instance runs at once "
+          "(--app-concurrency): the application, not the pool, limits the load, and its own queue grows; raise its concurrency or add "
+          "instances");
     // 16 cores x 2 (rules advisor.active_per_core, the PostgreSQL wiki's cores x 2) = 32 < the
     // plan's 50 at once; 4 cores: 8 < the load's own 12.6.
     const auto cores16 = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "db_cores", "16" } });
