@@ -128,7 +128,7 @@ void judge(AdvisorOption& o, const Target& objective, double safe_max, const Que
     parts.push_back(
       fmt::format("{} connection{} for a load that keeps {} busy", o.waits_on, o.waits_on == 1 ? "" : "s", format_number(busy, 1)));
   } else if (!settled) {
-    parts.push_back("the simulation did not settle within rules queueing.simulation_max_events");
+    parts.push_back("the simulation did not settle within the advisor's budget (a quarter of rules queueing.simulation_max_events)");
   } else if (!meets_figure && o.at_load) {
     parts.push_back(fmt::format("{} against {}", objective_figure(*o.at_load, objective), objective.text));
   }
@@ -164,10 +164,11 @@ void advise(Plan& plan, const Rules& rules)
   a.given_max_connections = s.max_connections;
   a.surge = rules.advisor.surge;
   a.backend_memory_mib = rules.advisor.backend_memory_mib;
-  // The advisor's simulations have a budget of their own (rules queueing.simulation_max_events),
-  // so the plan's figures cannot starve them; they reuse the plan's simulated pools.
+  // The advisor's simulations have a budget of their own, a quarter of rules
+  // queueing.simulation_max_events (about half a second on one core), so the plan's figures
+  // cannot starve them and a run stays bounded; they reuse the plan's simulated pools.
   QueueingPlan q = plan.queueing;
-  q.simulation_events_left = std::make_shared<std::int64_t>(rules.queueing.simulation_max_events);
+  q.simulation_events_left = std::make_shared<std::int64_t>(rules.queueing.simulation_max_events / 4);
   const auto scaled = [&](double factor, std::int64_t instances) { return scaled_load(plan, factor, instances, q.simulation_events_left); };
 
   // The verdict on the rule of thumb, per instance.
