@@ -337,6 +337,10 @@ std::string unmet_target(const Plan& plan);
 // Works one query time through the formula (used for each scenario).
 ScenarioResult size_one(const Scenario& scenario, double query_ms, std::int64_t available);
 
+// The server connections at the hardest moment the plan must fit: the autoscaler's maximum when
+// it is given (a rolling deploy's surge is a warning, not counted).
+std::int64_t hardest_connections(const Plan& plan);
+
 // Rounds `value` up to a multiple of `step` (step >= 1): 49 -> 50 for step 10.
 std::int64_t round_up(std::int64_t value, std::int64_t step);
 

@@ -201,12 +201,7 @@ void advise(Plan& plan, const Rules& rules)
   first.pool_per_instance = plan.pool_size;
   first.overhead = plan.overhead;
   // Direct pools are judged at their hardest moment: every instance the autoscaler may run.
-  first.server_connections = plan.server_connections;
-  for (const Moment& m : plan.moments) {
-    if (m.hard) {
-      first.server_connections = std::max(first.server_connections, m.connections);
-    }
-  }
+  first.server_connections = hardest_connections(plan);
   first.max_connections = s.max_connections;
   first.available = plan.available;
   // Through PgBouncer the fit is its server connections within the budget: whether they serve the

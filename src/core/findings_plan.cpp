@@ -12,16 +12,6 @@ namespace poolcalc::detail {
 
 namespace {
 
-// The server connections at the hardest moment the plan must fit (the autoscaler's maximum).
-std::int64_t hardest_connections(const Plan& plan)
-{
-  std::int64_t at_once = plan.server_connections;
-  for (const Moment& m : plan.moments) {
-    at_once = m.hard ? std::max(at_once, m.connections) : at_once;
-  }
-  return at_once;
-}
-
 std::string available_phrase(const Plan& plan)
 {
   return fmt::format("{} available (max_connections {} - reserved {})", plan.available, plan.scenario.max_connections, plan.reserved_total);

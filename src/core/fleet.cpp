@@ -25,8 +25,7 @@ std::int64_t surge_instances(const FleetDeploy& deploy, std::int64_t instances)
       // Kubernetes never runs more new instances than the replicas: the surge is at most them.
       return std::min(*deploy.max_surge_instances, instances);
     }
-    // Kubernetes rounds a percentage max_surge up (Deployment spec, maxSurge).
-    return std::min(instances, ceil_count(static_cast<double>(instances) * deploy.max_surge_percent / 100.0));
+    return detail::rolling_surge_instances(instances, deploy.max_surge_percent);
   case DeployStrategy::blue_green:
     return instances;
   case DeployStrategy::recreate:

@@ -111,6 +111,11 @@ void fit_pool(PgBouncerPool& pool, std::int64_t share, std::int64_t at_least, co
   pool.server_connections = pool.default_pool_size + pool.reserve_pool_size;
 }
 
+std::int64_t rolling_surge_instances(std::int64_t instances, double percent)
+{
+  return percent <= 0 ? 0 : std::min(instances, ceil_count(static_cast<double>(instances) * percent / 100.0));
+}
+
 void set_min_pool_size(PgBouncerPool& pool, const PgBouncerSettingsRules& rules)
 {
   pool.min_pool_size = static_cast<std::int64_t>(std::llround(rules.min_pool_ratio * static_cast<double>(pool.default_pool_size)));

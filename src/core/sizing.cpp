@@ -26,16 +26,6 @@ std::string plural(std::int64_t n, std::string_view one, std::string_view many)
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
-// A rolling deploy's extra instances: the percentage of the instances, rounded up as Kubernetes
-// rounds maxSurge, at most the instances.
-std::int64_t surge_instances(std::int64_t instances, double percent)
-{
-  if (percent <= 0) {
-    return 0;
-  }
-  return std::min(instances, ceil_count(static_cast<double>(instances) * percent / 100.0));
-}
-
 std::vector<Trigger> find_triggers(const Plan& plan, const Rules& rules)
 {
   const Scenario& s = plan.scenario;
@@ -76,7 +66,8 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
   const bool sidecar = s.topology == Topology::sidecar;
   // A sidecar's clients are its own instance's pool; a shared PgBouncer's, every instance's.
   // Clients at the worst moment: every instance at the autoscaler's maximum and a deploy's surge.
-  const std::int64_t clients = plan.pool_size * (s.max_instances + surge_instances(s.max_instances, s.deploy_surge_percent));
+  const std::int64_t clients =
+    plan.pool_size * (s.max_instances + detail::rolling_surge_instances(s.max_instances, s.deploy_surge_percent));
   PgBouncerPlan p = detail::pgbouncer_plan_settings(rules, sidecar ? plan.pool_size : clients, plan.available, s.max_connections);
   p.topology = s.topology;
   p.pgbouncers = sidecar ? s.instances : 1;
@@ -410,6 +401,15 @@ std::string unmet_target(const Plan& plan)
     "no pool of up to {} connections meets {}: {}; split the load over more --instances", q.target_search_limit, q.target->text, why);
 }
 
+std::int64_t hardest_connections(const Plan& plan)
+{
+  std::int64_t at_once = plan.server_connections;
+  for (const Moment& m : plan.moments) {
+    at_once = m.hard ? std::max(at_once, m.connections) : at_once;
+  }
+  return at_once;
+}
+
 std::int64_t round_up(std::int64_t value, std::int64_t step)
 {
   if (step <= 1) {
@@ -492,7 +492,7 @@ void finish_plan(Plan& plan, const Rules& rules, bool force_pgbouncer)
     moment(
       "autoscaled", fmt::format("the autoscaler's maximum, {}", plural(s.max_instances, "instance", "instances")), s.max_instances, true);
   }
-  const std::int64_t surge = surge_instances(s.max_instances, s.deploy_surge_percent);
+  const std::int64_t surge = detail::rolling_surge_instances(s.max_instances, s.deploy_surge_percent);
   if (surge > 0) {
     moment("rolling_deploy",
            fmt::format("a rolling deploy, {} + {} (max surge {} %)", s.max_instances, surge, format_number(s.deploy_surge_percent)),
@@ -507,11 +507,9 @@ void finish_plan(Plan& plan, const Rules& rules, bool force_pgbouncer)
   }
   for (const Moment& m : plan.moments) {
     plan.fits = plan.fits && (m.fits || !m.hard);
-    if (m.hard) {
-      // Utilization at the hardest moment the plan must fit.
-      plan.utilization = std::max(plan.utilization, static_cast<double>(m.connections) / static_cast<double>(s.max_connections));
-    }
   }
+  // Utilization at the hardest moment the plan must fit.
+  plan.utilization = static_cast<double>(hardest_connections(plan)) / static_cast<double>(s.max_connections);
   if (plan.pgbouncer) {
     // Through PgBouncer a scenario fits when the fleet's peak fits PgBouncer's server pool:
     // it queues clients, it cannot run more queries at once than it has server connections.

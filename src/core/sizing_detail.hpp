@@ -50,6 +50,10 @@ QueueingPlan queueing_load(const Scenario& scenario, double hold_ms);
 // plan.queueing.fleet_target_pool when set, fitted into the budget.
 PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules);
 
+// A rolling deploy's extra instances for a max surge of `percent`: Kubernetes rounds a percentage
+// maxSurge up (Deployment spec) and never runs more new instances than the replicas. 0 for 0 %.
+std::int64_t rolling_surge_instances(std::int64_t instances, double percent);
+
 // The reserve as max_connections sees it: a replication entry (its name contains "replication")
 // takes nothing from max_connections on PostgreSQL rules postgres.wal_senders_separate_since and
 // later, where WAL senders have slots of their own; with the version unknown every entry counts.

@@ -230,12 +230,7 @@ ConfigInput config_input(const Plan& plan, const Rules& rules)
     }
   }
   // What PostgreSQL sees at the plan's hardest moment (the autoscaler's maximum).
-  input.server_connections = plan.server_connections;
-  for (const Moment& m : plan.moments) {
-    if (m.hard) {
-      input.server_connections = std::max(input.server_connections, m.connections);
-    }
-  }
+  input.server_connections = hardest_connections(plan);
   input.superuser_reserved_default = rules.postgres.superuser_reserved_connections_default;
   input.wal_senders_separate_since = static_cast<int>(rules.postgres.wal_senders_separate_since);
   return input;

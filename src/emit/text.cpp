@@ -104,10 +104,7 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
                    fmt::format("{}", plan.available),
                    fmt::format("max_connections {} - reserved {} ({})", s.max_connections, plan.reserved_total, reserved_list(plan)) });
   rows.push_back({ "fits", plan.fits ? "yes" : "no", p.verdict(plan.fits, fit_check(plan)) });
-  std::int64_t hardest = plan.server_connections; // at the hardest moment the plan must fit
-  for (const Moment& m : plan.moments) {
-    hardest = m.hard ? std::max(hardest, m.connections) : hardest;
-  }
+  const std::int64_t hardest = hardest_connections(plan);
   rows.push_back({ "utilization",
                    format_percent(plan.utilization),
                    fmt::format("{} / {} (safe band {}-{})",

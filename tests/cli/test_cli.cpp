@@ -117,6 +117,13 @@ TEST_CASE("bad input: one line on stderr, exit 2, nothing on stdout")
   SUBCASE("--vus")
   {
     check_usage_error({ "--vus", "0", "--query-ms", "150" }, "--vus: expected a whole number from 1 to 1000000000, got '0'");
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--instances", "3", "--max-instances", "2" },
+                      "--max-instances: 2 is below --instances 3: the autoscaler's largest count is at least the instances that carry "
+                      "the load");
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--deploy-surge", "101" },
+                      "--deploy-surge: expected a number from 0 to 100, got '101'");
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--postgres-version", "9" },
+                      "--postgres-version: expected a whole number from 10 to 99, got '9'");
     check_usage_error({ "--vus", "-5", "--query-ms", "150" }, "--vus: expected a whole number from 1 to 1000000000, got '-5'");
     check_usage_error({ "--vus", "abc", "--query-ms", "150" }, "--vus: expected a whole number from 1 to 1000000000, got 'abc'");
     check_usage_error({ "--vus", "1e400", "--query-ms", "150" }, "--vus: expected a whole number from 1 to 1000000000, got '1e400'");

@@ -117,6 +117,17 @@ TEST_CASE("parse_rules errors name file:line:column")
     CHECK(r.error() == "my.toml:" + std::to_string(line_of(text, "rolling_max_surge_percent = 101")) +
                          ":29: fleet.rolling_max_surge_percent: expected a number from 0 to 100, got 101");
   }
+  SUBCASE("an advisor objective that is not a --target goal, and an advisor surge of 1")
+  {
+    const std::string text = rules_with("objective = \"p99_wait<100ms\"", "objective = \"p99<100ms\"");
+    const auto r = parse_rules(text, "my.toml");
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().starts_with("my.toml:" + std::to_string(line_of(text, "objective = \"p99<100ms\"")) + ":13: advisor.objective: "));
+    CHECK(r.error().ends_with(parse_target("p99<100ms").error()));
+    const std::string flat = rules_with("surge = 2.0", "surge = 1");
+    CHECK(parse_rules(flat, "my.toml").error() ==
+          "my.toml:" + std::to_string(line_of(flat, "surge = 1")) + ":9: advisor.surge: expected a number from 1.001 to 100, got 1");
+  }
   SUBCASE("wrong type")
   {
     const std::string text = rules_with("overhead = 10", "overhead = \"10\"");
