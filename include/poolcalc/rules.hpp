@@ -164,6 +164,13 @@ struct FleetRules
   double rolling_max_surge_percent{}; // a rolling deploy's max_surge when the fleet file gives none
 };
 
+// --serverless (docs/model.md, "Serverless executions").
+struct ServerlessRules
+{
+  std::int64_t pool_per_execution{}; // each execution's pool: it serves one request at a time
+  double deploy_surge_percent{};     // a new version's executions beside the old ones still warm
+};
+
 struct Rules
 {
   std::int64_t schema_version{};
@@ -182,6 +189,7 @@ struct Rules
   InspectRules inspect;
   FleetRules fleet;
   AdvisorRules advisor;
+  ServerlessRules serverless;
 };
 
 // The text of data/rules.toml as embedded in the binary at build time.

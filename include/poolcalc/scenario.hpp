@@ -116,6 +116,7 @@ struct Scenario
   std::optional<std::int64_t> db_cores;        // --db-cores: the database server's cores
   std::int64_t services = 1;
   bool transaction_pooling = false;
+  bool serverless = false;             // --serverless: each instance an execution serving one request at a time
   std::optional<bool> remote_database; // --remote-database, or remote_database = true/false in a config file
   double pool_timeout_s = 0;
   double connect_timeout_s = 0;

@@ -91,6 +91,18 @@ void lifecycle_deploy(const Plan& plan, const Rules&, const Raise& raise)
   for (const Moment& m : plan.moments) {
     if (m.id == "rolling_deploy" && !m.fits) {
       const std::int64_t each = std::max<std::int64_t>(0, plan.available) / m.instances;
+      if (plan.scenario.serverless) {
+        raise(fmt::format("{}: {} x {} = {} server connections, more than the {} available; shift traffic to a new version "
+                          "gradually, let the old executions' connections close first (idle_session_timeout, PostgreSQL 14+), "
+                          "or put {} in front",
+                          m.what,
+                          m.instances,
+                          per_instance_server(plan),
+                          m.connections,
+                          plan.available,
+                          plan.pgbouncer ? "one shared PgBouncer" : "PgBouncer"));
+        continue;
+      }
       raise(fmt::format("{}: {} x {} = {} server connections, more than the {} available; deploy with maxSurge 0 and "
                         "maxUnavailable 1 or more (--deploy-surge 0), keep each pool to {} ({} / {} instances), or put {} in "
                         "front",
@@ -105,6 +117,24 @@ void lifecycle_deploy(const Plan& plan, const Rules&, const Raise& raise)
                         plan.pgbouncer ? "one shared PgBouncer" : "PgBouncer"));
     }
   }
+}
+
+// lifecycle.serverless_warm_connections: a warm execution keeps its pool between requests and
+// while the platform has it frozen, so the server holds a connection for every execution, busy or
+// not (docs/model.md, "Serverless executions").
+void lifecycle_serverless(const Plan& plan, const Rules&, const Raise& raise)
+{
+  if (!plan.scenario.serverless || plan.pgbouncer) {
+    return;
+  }
+  const Moment& steady = plan.moments.front();
+  raise(fmt::format("{} keep {} server connections open whether they serve a request or not, for a load of {} queries at once: a "
+                    "frozen execution keeps its connection until the platform reclaims it. PgBouncer in transaction mode lets "
+                    "them share a server pool sized for the load (--transaction-pooling), and idle_session_timeout (PostgreSQL "
+                    "14+) closes what frozen executions leave open",
+                    steady.what,
+                    steady.connections,
+                    format_number(plan.peak_concurrent)));
 }
 
 // pool.above_app_concurrency: an instance never has more requests at once than its concurrency
@@ -671,6 +701,13 @@ const std::vector<Rule<Plan>>& plan_rules()
         "fleet.rolling_max_surge_percent",
         "a rolling deploy's surge of instances opens more connections than are available" },
       lifecycle_deploy },
+    { { "lifecycle.serverless_warm_connections",
+        Level::warn,
+        plan,
+        { "serverless", "instances", "max_instances" },
+        "serverless.pool_per_execution",
+        "serverless executions hold a connection each while warm, busy or not" },
+      lifecycle_serverless },
     { { "database.active_above_cores",
         Level::warn,
         plan,

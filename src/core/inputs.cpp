@@ -373,6 +373,19 @@ std::vector<InputSpec> make_inputs()
                              "then too (default --instances)",
                              range_text(self));
         } },
+    { .key = "serverless",
+      .flag = "--serverless",
+      .type = boolean,
+      .group = database,
+      .default_text = [](const Rules&) { return std::string("off"); },
+      .help =
+        [](const InputSpec&, const Rules& rules) {
+          return fmt::format("the instances are serverless executions or short-lived workers: each serves one request at a time and "
+                             "keeps its pool while warm; a pool of {} each (rules serverless.pool_per_execution), --instances one "
+                             "per VU unless given, --max-instances the platform's concurrency limit, and a deploy's surge {} %",
+                             rules.serverless.pool_per_execution,
+                             format_number(rules.serverless.deploy_surge_percent));
+        } },
     { .key = "deploy_surge",
       .flag = "--deploy-surge",
       .value_name = "PERCENT",

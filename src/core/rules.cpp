@@ -316,6 +316,10 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   TableReader fleet(reader.table("fleet"), "fleet", source_name);
   rules.fleet.rolling_max_surge_percent = fleet.number("rolling_max_surge_percent", 0.0, 100.0);
   fleet.finish();
+  TableReader serverless(reader.table("serverless"), "serverless", source_name);
+  rules.serverless.pool_per_execution = serverless.integer("pool_per_execution", 1, 1000);
+  rules.serverless.deploy_surge_percent = serverless.number("deploy_surge_percent", 0.0, 100.0);
+  serverless.finish();
   reader.finish();
   return rules;
 }

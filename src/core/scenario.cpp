@@ -598,7 +598,18 @@ void read_deployment(const RawInputs& inputs, const Rules& rules, Scenario& scen
   if (find(inputs, "postgres_version") != nullptr) {
     scenario.postgres_version = static_cast<int>(count_or(inputs, "postgres_version", 0));
   }
-  scenario.instances = count_or(inputs, "instances", 1);
+  scenario.serverless = switch_value(inputs, "serverless").value_or(false);
+  // A serverless execution serves one request at a time: one per VU carries the closed load. An
+  // open load's executions depend on how long its requests last, which poolcalc is not told.
+  std::int64_t instances_default = 1;
+  if (scenario.serverless && find(inputs, "instances") == nullptr) {
+    if (scenario.rps) {
+      fail(*find(inputs, "serverless"),
+           "with --rps the concurrent executions are not known: give --instances, the executions running at the peak");
+    }
+    instances_default = std::min(std::max<std::int64_t>(scenario.vus, 1), k_max_instances);
+  }
+  scenario.instances = count_or(inputs, "instances", instances_default);
   scenario.max_instances = count_or(inputs, "max_instances", scenario.instances);
   if (scenario.max_instances < scenario.instances) {
     fail(*find(inputs, "max_instances"),
@@ -606,7 +617,8 @@ void read_deployment(const RawInputs& inputs, const Rules& rules, Scenario& scen
                      scenario.max_instances,
                      scenario.instances));
   }
-  scenario.deploy_surge_percent = number_or(inputs, "deploy_surge", rules.fleet.rolling_max_surge_percent);
+  scenario.deploy_surge_percent =
+    number_or(inputs, "deploy_surge", scenario.serverless ? rules.serverless.deploy_surge_percent : rules.fleet.rolling_max_surge_percent);
   if (find(inputs, "app_concurrency") != nullptr) {
     scenario.app_concurrency = count_or(inputs, "app_concurrency", 1);
   }

@@ -487,15 +487,27 @@ void finish_plan(Plan& plan, const Rules& rules, bool force_pgbouncer)
     m.fits = m.connections <= plan.available;
     plan.moments.push_back(std::move(m));
   };
-  moment("steady", plural(s.instances, "instance", "instances"), s.instances, true);
-  if (s.max_instances > s.instances) {
-    moment(
-      "autoscaled", fmt::format("the autoscaler's maximum, {}", plural(s.max_instances, "instance", "instances")), s.max_instances, true);
+  if (s.serverless) {
+    moment("steady", plural(s.instances, "warm execution", "warm executions"), s.instances, true);
+    if (s.max_instances > s.instances) {
+      moment("autoscaled",
+             fmt::format("the platform's concurrency limit, {}", plural(s.max_instances, "execution", "executions")),
+             s.max_instances,
+             true);
+    }
+  } else {
+    moment("steady", plural(s.instances, "instance", "instances"), s.instances, true);
+    if (s.max_instances > s.instances) {
+      moment(
+        "autoscaled", fmt::format("the autoscaler's maximum, {}", plural(s.max_instances, "instance", "instances")), s.max_instances, true);
+    }
   }
   const std::int64_t surge = detail::rolling_surge_instances(s.max_instances, s.deploy_surge_percent);
   if (surge > 0) {
     moment("rolling_deploy",
-           fmt::format("a rolling deploy, {} + {} (max surge {} %)", s.max_instances, surge, format_number(s.deploy_surge_percent)),
+           s.serverless
+             ? fmt::format("a new version, {} + {} still warm ({} %)", s.max_instances, surge, format_number(s.deploy_surge_percent))
+             : fmt::format("a rolling deploy, {} + {} (max surge {} %)", s.max_instances, surge, format_number(s.deploy_surge_percent)),
            s.max_instances + surge,
            false);
   }
@@ -569,6 +581,17 @@ Plan size_without_queueing_report(const Scenario& scenario, const Rules& rules)
   }
 
   plan.overhead = scenario.overhead;
+  if (scenario.serverless) {
+    // An execution serves one request at a time, its queries one after another: the rules' pool
+    // (or --target's, when it asks for more), with no overhead and no rounding per execution.
+    plan.pool_size = rules.serverless.pool_per_execution;
+    if (plan.queueing.target_pool) {
+      plan.pool_size = std::max(plan.pool_size, *plan.queueing.target_pool);
+    }
+    plan.pool_size_unrounded = plan.pool_size;
+    plan.total_connections = plan.pool_size * scenario.instances;
+    plan.overhead = 0;
+  }
   finish_plan(plan, rules, false);
   return plan;
 }

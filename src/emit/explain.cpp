@@ -84,6 +84,14 @@ std::string plan_pool_formula(const Plan& plan)
                        plan.pool_size,
                        plan.rule_of_thumb_pool);
   }
+  if (plan.scenario.serverless) {
+    return fmt::format("serverless: {} per execution, which serves one request at a time ({}; rule of thumb: {})",
+                       plan.pool_size,
+                       q.target && q.target_pool && *q.target_pool == plan.pool_size && plan.pool_size > 1
+                         ? fmt::format("the smallest pool meeting {}", q.target->text)
+                         : std::string("rules serverless.pool_per_execution"),
+                       plan.rule_of_thumb_pool);
+  }
   if (q.target && q.target_pool) {
     std::string text = fmt::format("{}: {} + {} = {}", q.target->text, *q.target_pool, plan.scenario.overhead, plan.pool_size_unrounded);
     if (plan.pool_size != plan.pool_size_unrounded) {
@@ -518,7 +526,9 @@ ExplainBlock pool_block(const Plan& plan)
   pool.lines.push_back(fmt::format("= {} + {}", d.buffered, s.overhead));
   pool.lines.push_back(fmt::format("= {}", d.pool_size_unrounded));
   pool.lines.push_back(fmt::format("rounded up to a multiple of {}: {}", s.round_to, d.pool_size));
-  if (plan.queueing.target && plan.queueing.target_pool) {
+  if (s.serverless) {
+    pool.lines.push_back(fmt::format("--serverless replaces it: {} per execution, which serves one request at a time", plan.pool_size));
+  } else if (plan.queueing.target && plan.queueing.target_pool) {
     pool.lines.push_back(fmt::format("--target {} replaces it: the smallest pool that meets it is {}; + {} overhead = {}, rounded up: {}",
                                      plan.queueing.target->text,
                                      *plan.queueing.target_pool,

@@ -68,6 +68,7 @@ Json inputs(const Plan& plan)
   j["instances"] = s.instances;
   j["max_instances"] = s.max_instances;
   j["deploy_surge_percent"] = number(s.deploy_surge_percent);
+  j["serverless"] = s.serverless;
   j["app_concurrency"] = s.app_concurrency ? Json(*s.app_concurrency) : Json(nullptr);
   j["db_cores"] = s.db_cores ? Json(*s.db_cores) : Json(nullptr);
   j["services"] = s.services;

@@ -244,7 +244,7 @@ void write_pool_parameters(std::string& out, const Plan& plan)
   const bool advised =
     plan.advice.chosen && plan.pool_size != plan.rule_of_thumb_pool && !(plan.queueing.target && plan.queueing.target_pool);
   const std::string why =
-    advised ? plan_pool_formula(plan)
+    advised || s.serverless ? plan_pool_formula(plan)
     : plan.queueing.target && plan.queueing.target_pool
       ? fmt::format("the smallest pool meeting {} ({}) + {} overhead, rounded up to {}",
                     plan.queueing.target->text,

@@ -72,13 +72,17 @@ std::string render_text(const Plan& plan, const std::vector<Finding>& findings, 
   std::vector<std::array<std::string, 3>> rows;
   rows.push_back({ "peak concurrent queries", format_number(plan.peak_concurrent), peak_formula(plan, d.query_ms) });
   rows.push_back({ "pool size", fmt::format("{}", plan.pool_size), plan_pool_formula(plan) });
-  rows.push_back({ "application connections",
-                   fmt::format("{}", plan.total_connections),
-                   fmt::format("{} instance{} x {}", s.instances, s.instances == 1 ? "" : "s", plan.pool_size) });
+  rows.push_back(
+    { "application connections",
+      fmt::format("{}", plan.total_connections),
+      fmt::format("{} {}{} x {}", s.instances, s.serverless ? "execution" : "instance", s.instances == 1 ? "" : "s", plan.pool_size) });
   // The deployment's other moments: the autoscaler's maximum, a rolling deploy.
   for (std::size_t i = 1; i < plan.moments.size(); ++i) {
     const Moment& m = plan.moments[i];
-    rows.push_back({ m.id == "autoscaled" ? "at the autoscaler's max" : "during a rolling deploy",
+    const bool serverless = s.serverless;
+    rows.push_back({ m.id == "autoscaled" ? (serverless ? "at the concurrency limit" : "at the autoscaler's max")
+                     : serverless         ? "during a new version"
+                                          : "during a rolling deploy",
                      fmt::format("{}", m.client_connections),
                      fmt::format("{} x {}{}{}",
                                  m.instances,

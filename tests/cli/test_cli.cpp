@@ -120,6 +120,9 @@ TEST_CASE("bad input: one line on stderr, exit 2, nothing on stdout")
     check_usage_error({ "--vus", "120", "--query-ms", "150", "--instances", "3", "--max-instances", "2" },
                       "--max-instances: 2 is below --instances 3: the autoscaler's largest count is at least the instances that carry "
                       "the load");
+    check_usage_error({ "--rps", "50", "--query-ms", "150", "--serverless" },
+                      "--serverless: with --rps the concurrent executions are not known: give --instances, the executions running at "
+                      "the peak");
     check_usage_error({ "--vus", "120", "--query-ms", "150", "--deploy-surge", "101" },
                       "--deploy-surge: expected a number from 0 to 100, got '101'");
     check_usage_error({ "--vus", "120", "--query-ms", "150", "--postgres-version", "9" },

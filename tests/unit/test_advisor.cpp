@@ -413,3 +413,99 @@ TEST_CASE("the deployment's whole life through sidecars: each instance brings it
           ->message.starts_with(
             "a rolling deploy, 10 + 3 (max surge 25 %): 13 x a sidecar's 5 = 65 server connections, more than the 50 available"));
 }
+
+TEST_CASE("serverless executions: one connection each, one execution per VU, PgBouncer sized for the load")
+{
+  SUBCASE("the worked example's 120 VUs as 120 executions: PgBouncer in front, a new version's 240 clients")
+  {
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "serverless", "true" } });
+    CHECK(p.scenario.instances == 120);                                  // one execution per VU
+    CHECK(p.pool_size == builtin_rules().serverless.pool_per_execution); // 1 (Prisma's serverless advice)
+    CHECK(p.pool_size == 1);
+    CHECK(p.overhead == 0);
+    CHECK(p.total_connections == 120);
+    CHECK(p.rule_of_thumb_pool == 20); // ceil(12.6 / 120) = 1 x 3 + 10 = 13, rounded up to 20
+    // 120 instances are past rules pgbouncer.triggers.instances_above 5.
+    CHECK(p.recommendation == Recommendation::pgbouncer);
+    REQUIRE(p.moments.size() == 2);
+    CHECK(p.moments[0].what == "120 warm executions");
+    CHECK(p.moments[1].id == "rolling_deploy");
+    CHECK(p.moments[1].instances == 240); // rules serverless.deploy_surge_percent 100: 120 + 120
+    CHECK(p.moments[1].client_connections == 240);
+    CHECK(p.moments[1].what == "a new version, 120 + 120 still warm (100 %)");
+    REQUIRE(p.pgbouncer);
+    CHECK(p.pgbouncer->server_connections <= p.available);
+    CHECK(p.fits);
+    // The warm-connection warning is for direct pools only: through PgBouncer its clients wait.
+    CHECK(find(evaluate(p, builtin_rules()), "lifecycle.serverless_warm_connections") == nullptr);
+    // One VU per execution on one connection: the M/M/1//1 loop never waits.
+    REQUIRE(p.queueing.recommended);
+    CHECK(p.queueing.recommended->mean_wait_ms == 0);
+  }
+  SUBCASE("four executions connect directly, and each holds its connection busy or not")
+  {
+    const Plan p = test::plan(
+      { { "vus", "4" }, { "query_ms", "150" }, { "serverless", "true" }, { "max_connections", "20" }, { "reserve", "other_apps=10" } });
+    CHECK(p.recommendation == Recommendation::pool);
+    CHECK(p.total_connections == 4);
+    CHECK(p.fits);
+    const auto f = evaluate(p, builtin_rules());
+    const Finding* warm = find(f, "lifecycle.serverless_warm_connections");
+    REQUIRE(warm != nullptr);
+    CHECK(warm->level == Level::warn);
+    // 4 x 0.7 x 0.150 = 0.42 queries at once (the worked example's formula).
+    CHECK(warm->message.starts_with("4 warm executions keep 4 server connections open whether they serve a request or not, for a "
+                                    "load of 0.42 queries at once"));
+    // A new version: 4 + 4 = 8 of the 10 available, no warning.
+    CHECK(find(f, "lifecycle.deploy_exceeds_available") == nullptr);
+    const Plan tight = test::plan(
+      { { "vus", "6" }, { "query_ms", "150" }, { "serverless", "true" }, { "max_connections", "20" }, { "reserve", "other_apps=10" } });
+    // 6 executions trigger PgBouncer (more than 5); with the trigger lifted, 6 + 6 = 12 > 10 during a new version.
+    Rules rules = builtin_rules();
+    rules.pgbouncer_triggers.instances_above = 100;
+    const Plan direct = size(
+      test::scenario(
+        { { "vus", "6" }, { "query_ms", "150" }, { "serverless", "true" }, { "max_connections", "20" }, { "reserve", "other_apps=10" } }),
+      rules);
+    CHECK(tight.recommendation == Recommendation::pgbouncer);
+    CHECK(direct.recommendation == Recommendation::pool);
+    const auto direct_findings = evaluate(direct, rules);
+    const Finding* deploy = find(direct_findings, "lifecycle.deploy_exceeds_available");
+    REQUIRE(deploy != nullptr);
+    CHECK(deploy->message.starts_with("a new version, 6 + 6 still warm (100 %): 12 x a pool of 1 = 12 server connections, more than "
+                                      "the 10 available; shift traffic to a new version gradually"));
+  }
+  SUBCASE("--instances sets the executions; --max-instances is the platform's concurrency limit")
+  {
+    const Plan p = test::plan({ { "vus", "120" },
+                                { "query_ms", "150" },
+                                { "serverless", "true" },
+                                { "instances", "40" },
+                                { "max_instances", "60" },
+                                { "deploy_surge", "0" } });
+    CHECK(p.scenario.instances == 40);
+    REQUIRE(p.moments.size() == 2);
+    CHECK(p.moments[1].what == "the platform's concurrency limit, 60 executions");
+    CHECK(p.moments[1].client_connections == 60);
+  }
+  SUBCASE("--target asks for a larger pool per execution: 3 VUs each need more than one connection")
+  {
+    // 120 VUs on 40 executions: 3 VUs share each execution's pool; the smallest pool meeting
+    // p99_wait<1ms is found by the same walk as above.
+    const Plan p = test::plan(
+      { { "vus", "120" }, { "query_ms", "150" }, { "serverless", "true" }, { "instances", "40" }, { "target", "p99_wait<1ms" } });
+    const std::int64_t expected = first_meeting_p99(p.queueing.closed, 1.0);
+    REQUIRE(expected > 1);
+    CHECK(p.pool_size == std::max<std::int64_t>(expected, 1));
+  }
+  SUBCASE("an open load's executions are not known: --instances is required")
+  {
+    const auto built = build_scenario(test::inputs({ { "rps", "50" }, { "query_ms", "150" }, { "serverless", "true" } }), builtin_rules());
+    REQUIRE_FALSE(built.has_value());
+    CHECK(built.error() ==
+          "--serverless: with --rps the concurrent executions are not known: give --instances, the executions running at the peak");
+    CHECK(build_scenario(test::inputs({ { "rps", "50" }, { "query_ms", "150" }, { "serverless", "true" }, { "instances", "20" } }),
+                         builtin_rules())
+            .has_value());
+  }
+}
