@@ -112,9 +112,10 @@ struct FleetService
   double peak = 0;                    // the whole service's design peak concurrent queries
   std::int64_t peak_ceil = 0;         // rounded up
   std::int64_t buffered = 0;          // ceil(peak_ceil x burst): the peak with the rule of thumb's burst
-  std::int64_t instances = 0;         //
+  std::int64_t instances = 0;         // the instances that carry the load
+  std::int64_t max_instances = 0;     // the autoscaler's largest count (max_instances, default instances)
   std::int64_t pool = 0;              // per instance (the core's pool)
-  std::int64_t connections = 0;       // pool x instances
+  std::int64_t connections = 0;       // pool x max_instances: every instance the autoscaler may run opens its pool
   std::int64_t surge_instances = 0;   // extra instances while it deploys
   std::int64_t surge_connections = 0; // surge_instances x pool
   std::string pool_setting;           // the pool in the client library's terms
@@ -141,7 +142,8 @@ struct Fleet
   std::vector<FleetService> services;
 
   std::int64_t instances = 0;              // summed over the services
-  std::int64_t total_connections = 0;      // every instance's pool, steady
+  std::int64_t max_instances = 0;          // the autoscalers' largest counts, summed
+  std::int64_t total_connections = 0;      // every instance's pool, at the autoscalers' maximum
   std::int64_t surge_connections = 0;      // the most at once while deploying
   std::string surge_service;               // one at a time: the service whose deploy needs the most
   bool fits_direct = false;                // total_connections <= available
@@ -161,6 +163,10 @@ struct Fleet
 
 // Sizes every service and the fleet. `rules` must outlive the result (scaling_row).
 Fleet size_fleet(const FleetFile& file, const Rules& rules);
+
+// What the fleet's connections before a deploy's surge are, for people: "steady", or "at the
+// autoscalers' maximum" when a service's max_instances is above its instances.
+std::string fleet_base_phrase(const Fleet& fleet);
 
 // The fleet's findings (ids `fleet.*`, docs/rules.md): fail first, then warn, then info.
 std::vector<Finding> evaluate_fleet(const Fleet& fleet, const Rules& rules);

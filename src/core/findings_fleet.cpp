@@ -74,10 +74,11 @@ void surge_exceeds_available(const Fleet& fleet, const Rules&, const Raise& rais
   if (fleet.pgbouncer || !fleet.fits_direct || fleet.surge_fits_direct) {
     return;
   }
-  raise(fmt::format("{} needs {} connections while old and new instances run side by side ({} steady + {}), more than the {}",
+  raise(fmt::format("{} needs {} connections while old and new instances run side by side ({} {} + {}), more than the {}",
                     surge_phrase(fleet),
                     fleet.surge_connections,
                     fleet.total_connections,
+                    fleet_base_phrase(fleet),
                     fleet.surge_connections - fleet.total_connections,
                     available_phrase(fleet)));
 }
@@ -242,19 +243,21 @@ void surge_fits(const Fleet& fleet, const Rules&, const Raise& raise)
   }
   std::string message;
   if (fleet.pgbouncer) {
-    message = fmt::format("{} opens {} client connections for a while ({} steady + {}); max_client_conn {} covers them and "
+    message = fmt::format("{} opens {} client connections for a while ({} {} + {}); max_client_conn {} covers them and "
                           "PostgreSQL still sees PgBouncer's {}",
                           surge_phrase(fleet),
                           fleet.surge_connections,
                           fleet.total_connections,
+                          fleet_base_phrase(fleet),
                           fleet.surge_connections - fleet.total_connections,
                           fleet.pgbouncer->max_client_conn,
                           fleet.pgbouncer->server_connections);
   } else if (fleet.surge_fits_direct) {
-    message = fmt::format("{} needs {} connections for a while ({} steady + {}), within the {}",
+    message = fmt::format("{} needs {} connections for a while ({} {} + {}), within the {}",
                           surge_phrase(fleet),
                           fleet.surge_connections,
                           fleet.total_connections,
+                          fleet_base_phrase(fleet),
                           fleet.surge_connections - fleet.total_connections,
                           available_phrase(fleet));
   } else {

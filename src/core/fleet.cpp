@@ -38,12 +38,13 @@ std::vector<Trigger> fleet_triggers(const Fleet& fleet, const Rules& rules)
 {
   return pgbouncer_triggers({ fleet.vus,
                               fleet.scaling_row,
-                              fleet.instances,
+                              fleet.max_instances,
                               fleet.total_connections,
                               static_cast<std::int64_t>(fleet.services.size()),
                               false,
                               fleet.database.remote.value_or(false),
-                              " in all" },
+                              " in all",
+                              fleet.max_instances > fleet.instances },
                             rules.pgbouncer_triggers);
 }
 
@@ -235,9 +236,14 @@ FleetService size_service(const FleetServiceInput& input, const FleetDeploy& dep
   s.peak_ceil = design.peak_total_ceil;
   s.buffered = ceil_count(static_cast<double>(s.peak_ceil) * input.scenario.burst);
   s.instances = input.scenario.instances;
+  s.max_instances = input.scenario.max_instances;
   s.pool = s.plan.pool_size;
-  s.connections = s.plan.total_connections;
-  s.surge_instances = surge_instances(deploy, s.instances);
+  // Every instance the autoscaler may run opens its pool: the fleet must fit then, and a deploy
+  // rolls that many.
+  s.connections = s.pool * s.max_instances;
+  // A serverless service's new version starts its own executions while the old ones stay warm.
+  s.surge_instances = input.scenario.serverless ? detail::rolling_surge_instances(s.max_instances, input.scenario.deploy_surge_percent)
+                                                : surge_instances(deploy, s.max_instances);
   s.surge_connections = s.surge_instances * s.pool;
   s.pool_setting = pool_setting(input.client, s.pool);
   return s;
@@ -250,6 +256,7 @@ void add_up(Fleet& fleet)
   std::int64_t surge_sum = 0;
   for (const FleetService& s : fleet.services) {
     fleet.instances += s.instances;
+    fleet.max_instances += s.max_instances;
     fleet.total_connections += s.connections;
     surge_sum += s.surge_connections;
     if (s.surge_connections > largest_surge) {
@@ -310,6 +317,11 @@ FleetCapacity capacity_through_pgbouncer(const Fleet& fleet)
 }
 
 } // namespace
+
+std::string fleet_base_phrase(const Fleet& fleet)
+{
+  return fleet.max_instances > fleet.instances ? "at the autoscalers' maximum" : "steady";
+}
 
 Fleet size_fleet(const FleetFile& file, const Rules& rules)
 {

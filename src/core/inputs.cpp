@@ -366,6 +366,7 @@ std::vector<InputSpec> make_inputs()
       .unit = "instances",
       .range = InputRange{ 1, static_cast<double>(k_max_instances) },
       .group = database,
+      .fleet_service = true,
       .default_text = [](const Rules&) { return std::string("--instances"); },
       .help =
         [](const InputSpec& self, const Rules&) {
@@ -377,6 +378,7 @@ std::vector<InputSpec> make_inputs()
       .flag = "--serverless",
       .type = boolean,
       .group = database,
+      .fleet_service = true,
       .default_text = [](const Rules&) { return std::string("off"); },
       .help =
         [](const InputSpec&, const Rules& rules) {

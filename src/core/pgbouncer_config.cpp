@@ -573,15 +573,17 @@ void fleet_settings(const Fleet& fleet, PgBouncerConfig& config)
   p.max_client_conn = Chosen<std::int64_t>{
     b.max_client_conn,
     b.max_client_conn > b.max_client_conn_minimum
-      ? fmt::format("every instance's pool during the deploy: {} client connections ({} steady + the surge), more than the rules' {}",
+      ? fmt::format("every instance's pool during the deploy: {} client connections ({} {} + the surge), more than the rules' {}",
                     fleet.surge_connections,
                     steady,
+                    fleet_base_phrase(fleet),
                     b.max_client_conn_minimum)
       : fmt::format(
           "rules pgbouncer.settings.max_client_conn (the example in docs/pgbouncer.md), room for every instance's pool during the deploy: "
-          "{} client connections ({} steady + the surge)",
+          "{} client connections ({} {} + the surge)",
           fleet.surge_connections,
-          steady)
+          steady,
+          fleet_base_phrase(fleet))
   };
   p.reserve_pool_timeout_s =
     Chosen<double>{ b.reserve_pool_timeout_s, "rules pgbouncer.settings.reserve_pool_timeout_s (the example in docs/pgbouncer.md)" };

@@ -35,6 +35,11 @@ std::string fleet_load_text(const FleetService& service)
   return s.rps ? fmt::format("{} requests/s", format_number(*s.rps)) : fmt::format("{} VUs", s.vus);
 }
 
+std::string fleet_instances_text(std::int64_t instances, std::int64_t max_instances)
+{
+  return max_instances > instances ? fmt::format("{}-{}", instances, max_instances) : fmt::format("{}", instances);
+}
+
 double fleet_peak_sum(const Fleet& fleet)
 {
   double sum = 0;
@@ -63,12 +68,13 @@ std::string fleet_surge_text(const Fleet& fleet)
   for (const FleetService& s : fleet.services) {
     parts.push_back(fmt::format("{} +{} x {} = +{}", s.input.name, s.surge_instances, s.pool, s.surge_connections));
   }
-  return fmt::format("{}, {}: {}; at most {} connections at once ({} steady + {})",
+  return fmt::format("{}, {}: {}; at most {} connections at once ({} {} + {})",
                      head,
                      d.simultaneous ? "every service at once" : "one service at a time",
                      fmt::join(parts, ", "),
                      fleet.surge_connections,
                      fleet.total_connections,
+                     fleet_base_phrase(fleet),
                      fleet.surge_connections - fleet.total_connections);
 }
 

@@ -13,6 +13,9 @@ std::string fleet_reserve_list(const Fleet& fleet);
 // "120 VUs" or "5 requests/s"
 std::string fleet_load_text(const FleetService& service);
 
+// "3", or "3-6" when the autoscaler may run up to 6 (the connections count the 6).
+std::string fleet_instances_text(std::int64_t instances, std::int64_t max_instances);
+
 // The services' design peaks summed.
 double fleet_peak_sum(const Fleet& fleet);
 

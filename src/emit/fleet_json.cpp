@@ -65,6 +65,8 @@ Json service(const FleetService& s)
   j["query_ms"] = number(sc.query_ms[sc.design_index]);
   j["activity"] = sc.rps ? Json(nullptr) : number(sc.activity);
   j["instances"] = s.instances;
+  j["max_instances"] = s.max_instances;
+  j["serverless"] = sc.serverless;
   j["peak_concurrent"] = number(s.peak);
   j["peak_ceil"] = s.peak_ceil;
   j["buffered"] = s.buffered;
@@ -209,6 +211,7 @@ std::string render_fleet_json(const Fleet& fleet, const std::vector<Finding>& fi
   }
   j["services"] = services;
   j["instances"] = fleet.instances;
+  j["max_instances"] = fleet.max_instances;
   j["total_connections"] = fleet.total_connections;
   j["available"] = fleet.database.available;
   j["fits_direct"] = fleet.fits_direct;

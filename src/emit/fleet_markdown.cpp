@@ -56,15 +56,17 @@ std::string render_fleet_markdown(const Fleet& fleet, const std::vector<Finding>
                        to_string(s.input.client),
                        fleet_load_text(s),
                        format_number(s.input.scenario.query_ms[s.input.scenario.design_index]),
-                       s.instances,
+                       fleet_instances_text(s.instances, s.max_instances),
                        format_number(s.peak),
                        s.pool,
                        s.connections,
                        s.pool_setting,
                        s.input.session_features ? "yes" : "no");
   }
-  out += fmt::format(
-    "| **total** | | | | {} | {} | | **{}** | | |\n\n", fleet.instances, format_number(fleet_peak_sum(fleet)), fleet.total_connections);
+  out += fmt::format("| **total** | | | | {} | {} | | **{}** | | |\n\n",
+                     fleet_instances_text(fleet.instances, fleet.max_instances),
+                     format_number(fleet_peak_sum(fleet)),
+                     fleet.total_connections);
   out += fmt::format("Directly to PostgreSQL: {} connections {} {} available: **{}**.\n\n",
                      fleet.total_connections,
                      fleet.fits_direct ? "≤" : ">",

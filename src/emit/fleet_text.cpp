@@ -104,7 +104,12 @@ std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& fi
     database_rows.push_back({ "url", "", db.url->masked() });
   }
   columns(out, database_rows, { false, true, false });
-  out += "\nservices (each sized by the rule of thumb: pool per instance = ceil(peak / instances) x burst + overhead, rounded)\n";
+  const bool any_serverless =
+    std::any_of(fleet.services.begin(), fleet.services.end(), [](const FleetService& s) { return s.input.scenario.serverless; });
+  out +=
+    fmt::format("\nservices (each sized by the rule of thumb: pool per instance = ceil(peak / instances) x burst + overhead, "
+                "rounded{})\n",
+                any_serverless ? "; a serverless service's: one request at a time per execution, rules serverless.pool_per_execution" : "");
   std::vector<std::vector<std::string>> rows = {
     { "service", "client", "load", "query", "instances", "peak", "pool", "connections", "setting" },
   };
@@ -113,7 +118,7 @@ std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& fi
                      std::string(to_string(s.input.client)),
                      fleet_load_text(s),
                      fmt::format("{} ms", format_number(s.input.scenario.query_ms[s.input.scenario.design_index])),
-                     fmt::format("{}", s.instances),
+                     fleet_instances_text(s.instances, s.max_instances),
                      format_number(s.peak),
                      fmt::format("{}", s.pool),
                      fmt::format("{}", s.connections),
@@ -123,7 +128,7 @@ std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& fi
                    "",
                    "",
                    "",
-                   fmt::format("{}", fleet.instances),
+                   fleet_instances_text(fleet.instances, fleet.max_instances),
                    format_number(fleet_peak_sum(fleet)),
                    "",
                    fmt::format("{}", fleet.total_connections),

@@ -86,7 +86,7 @@ TEST_CASE("parse_fleet_toml")
           "fleet.toml:10:8: service[0].pool: unknown key (accepted: name, client, session_features, database, user, vus, rps, "
           "query_ms, design_ms, activity, op, vu_rate, think_ms, queries_per_request, query_cv, query_p50_ms, query_p95_ms, "
           "query_p99_ms, think_cv, burst, "
-          "overhead, instances, pool_timeout, connect_timeout, request_timeout)");
+          "overhead, instances, max_instances, serverless, pool_timeout, connect_timeout, request_timeout)");
     CHECK(parse_error(k_database + k_service + "max_connections = 5\n") ==
           "fleet.toml:10:19: service[0].max_connections: the database's keys go in [database], for the whole fleet");
     CHECK(parse_error(k_database + k_service + "client = \"psycopg\"\n") ==
@@ -188,6 +188,43 @@ TEST_CASE("size_fleet: the deploy surge")
           "a rolling deploy of api (max_surge 25 %) needs 120 connections while old and new instances run side by side (80 steady + "
           "40), more than the 100 available (max_connections 100 - reserved 0)");
     CHECK(has_failure(findings));
+  }
+}
+
+TEST_CASE("size_fleet: the deployment's whole life: the autoscaler's maximum and serverless services")
+{
+  const std::string db = "[database]\nmax_connections = 1000\nversion = 15\n";
+  SUBCASE("max_instances: every instance the autoscaler may run opens its pool, and a deploy rolls that many")
+  {
+    // api: 120 VUs over 3 instances: ceil(12.6 / 3) = 5 x 3 + 10 = 25 -> 30 per instance (the
+    // worked example's formula); up to 6 instances: 6 x 30 = 180; a rolling deploy of 6 at
+    // Kubernetes' 25 %: ceil(1.5) = 2 more, 60.
+    const Fleet f = fleet(db + "[[service]]\nname = \"api\"\ndatabase = \"chat\"\nuser = \"app\"\nvus = 120\nquery_ms = 150\n"
+                               "instances = 3\nmax_instances = 6\n");
+    const FleetService& api = service(f, "api");
+    CHECK(api.pool == 30);
+    CHECK(api.instances == 3);
+    CHECK(api.max_instances == 6);
+    CHECK(api.connections == 180);
+    CHECK(api.surge_instances == 2);
+    CHECK(f.total_connections == 180);
+    CHECK(f.surge_connections == 240);
+    CHECK(fleet_base_phrase(f) == "at the autoscalers' maximum");
+    // 6 instances at the autoscaler's maximum are past rules pgbouncer.triggers.instances_above 5.
+    REQUIRE_FALSE(f.triggers.empty());
+    CHECK(f.triggers.front().reason == "6 application instances at the autoscaler's maximum in all (more than 5)");
+  }
+  SUBCASE("serverless: one connection per execution, one execution per VU, a new version beside the old")
+  {
+    const Fleet f = fleet(db + "[[service]]\nname = \"jobs\"\ndatabase = \"chat\"\nuser = \"app\"\nvus = 4\nquery_ms = 100\n"
+                               "serverless = true\n");
+    const FleetService& jobs = service(f, "jobs");
+    CHECK(jobs.pool == 1); // rules serverless.pool_per_execution
+    CHECK(jobs.instances == 4);
+    CHECK(jobs.connections == 4);
+    CHECK(jobs.surge_instances == 4); // rules serverless.deploy_surge_percent 100, whatever [deploy] says
+    CHECK(f.surge_connections == 8);
+    CHECK(fleet_base_phrase(f) == "steady");
   }
 }
 
