@@ -43,6 +43,11 @@ Result finish(Child& child, std::optional<double> limit_s = std::nullopt);
 // Runs POOLCALC_BINARY with `args`.
 Result run_poolcalc(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
 
+// Runs poolcalc's command line inside this process (poolcalc::cli::run, what main() calls), with
+// `env` as its whole environment and no terminal: for the matrices that run it hundreds of times,
+// where a sanitized binary's start-up (about 0.4 s) would be most of the suite's time.
+Result run_poolcalc_in_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+
 // Runs a shell command line with /bin/sh -c, `poolcalc` on PATH resolving to the built binary.
 Result shell(const std::string& command_line, const std::map<std::string, std::string>& env = {});
 
