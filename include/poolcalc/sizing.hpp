@@ -168,6 +168,7 @@ struct AdvisorOption
   std::optional<QueueMetrics> at_load; // what those connections do under the load
   bool fits = false;
   bool within_safe_band = false; // utilization at most the rules' safe_utilization_max
+  bool within_db_ceiling = true; // --db-cores: its server connections at most the database's useful concurrency
   bool meets_objective = false;
   bool offered = true;     // false: outside the rules (a raise past max_connections_max, PgBouncer's triggers)
   std::string not_offered; // why, when not offered
@@ -184,6 +185,9 @@ struct Advice
   bool rule_through_pgbouncer = false;    // the first answer goes through PgBouncer: its pools are client connections
   double surge = 0;                       // rules advisor.surge
   double backend_memory_mib = 0;
+  // --db-cores x rules advisor.active_per_core, rounded down: the queries at once the database
+  // serves usefully. An option whose server connections exceed it is ranked after those within.
+  std::optional<std::int64_t> db_ceiling;
   // The model's verdict on the rule of thumb, per instance: the smallest pool meeting the
   // objective under the load (no overhead), and both pools at the load and at the surge.
   std::int64_t rule_pool = 0;

@@ -164,6 +164,18 @@ void advise(Plan& plan, const Rules& rules)
   a.given_max_connections = s.max_connections;
   a.surge = rules.advisor.surge;
   a.backend_memory_mib = rules.advisor.backend_memory_mib;
+  if (s.db_cores) {
+    a.db_ceiling = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(std::floor(static_cast<double>(*s.db_cores) * rules.advisor.active_per_core + 1e-9)));
+  }
+  // Past the ceiling, more queries at once add latency, not throughput: the model's waits, which
+  // take hold times as the load's whatever the concurrency, are then too low.
+  const auto judge_ceiling = [&a](AdvisorOption& o) { o.within_db_ceiling = !a.db_ceiling || o.server_connections <= *a.db_ceiling; };
+  const std::string ceiling_text = a.db_ceiling ? fmt::format("the database's useful {} (--db-cores {} x rules advisor.active_per_core {})",
+                                                              *a.db_ceiling,
+                                                              s.db_cores.value_or(0),
+                                                              format_number(rules.advisor.active_per_core))
+                                                : std::string();
   // The advisor's simulations have a budget of their own, a quarter of rules
   // queueing.simulation_max_events (about half a second on one core), so the plan's figures
   // cannot starve them and a run stays bounded; they reuse the plan's simulated pools.
@@ -224,7 +236,8 @@ void advise(Plan& plan, const Rules& rules)
     first.summary = fmt::format("{} of {} per {}", first_name, plan.pool_size, s.serverless ? "execution" : "instance");
   }
   judge(first, a.objective, plan.safe_utilization_max, through_pgbouncer ? bouncer_load : q);
-  if (works(first) && first.within_safe_band) {
+  judge_ceiling(first);
+  if (works(first) && first.within_safe_band && first.within_db_ceiling) {
     return;
   }
 
@@ -232,11 +245,13 @@ void advise(Plan& plan, const Rules& rules)
   const std::string at_max = s.max_instances > s.instances && !through_pgbouncer ? " at the autoscaler's maximum" : "";
   a.why_searched = !first.fits ? fmt::format("{} server connections{} > {} available", first.server_connections, at_max, first.available)
                    : !first.meets_objective ? first.miss_text
-                                            : fmt::format("{} of max_connections {} = {}, above the safe band's {}",
-                                                          first.server_connections,
-                                                          first.max_connections,
-                                                          format_percent(first.utilization),
-                                                          format_percent(plan.safe_utilization_max));
+                   : !first.within_db_ceiling
+                     ? fmt::format("{} server connections let as many queries run at once, past {}", first.server_connections, ceiling_text)
+                     : fmt::format("{} of max_connections {} = {}, above the safe band's {}",
+                                   first.server_connections,
+                                   first.max_connections,
+                                   format_percent(first.utilization),
+                                   format_percent(plan.safe_utilization_max));
   a.options.push_back(first);
 
   const std::int64_t instances = s.instances;
@@ -393,6 +408,9 @@ void advise(Plan& plan, const Rules& rules)
     a.options.push_back(o);
   }
 
+  for (AdvisorOption& o : a.options) {
+    judge_ceiling(o);
+  }
   std::stable_sort(a.options.begin(), a.options.end(), [](const AdvisorOption& x, const AdvisorOption& y) {
     const bool wx = works(x);
     const bool wy = works(y);
@@ -400,6 +418,9 @@ void advise(Plan& plan, const Rules& rules)
       return wx;
     }
     if (wx) {
+      if (x.within_db_ceiling != y.within_db_ceiling) {
+        return x.within_db_ceiling;
+      }
       if (x.within_safe_band != y.within_safe_band) {
         return x.within_safe_band;
       }
@@ -424,8 +445,11 @@ void advise(Plan& plan, const Rules& rules)
     a.reason = fmt::format("nothing works better than {} ({})", best.summary, a.why_searched);
     return;
   }
-  a.reason = fmt::format(
-    "{}: {}{}", best.summary, at_text(best, a.objective), best.within_safe_band ? "" : ", above the safe band (nothing within it works)");
+  a.reason = fmt::format("{}: {}{}{}",
+                         best.summary,
+                         at_text(best, a.objective),
+                         best.within_safe_band ? "" : ", above the safe band (nothing within it works)",
+                         best.within_db_ceiling ? "" : fmt::format(", past {} (nothing within it works)", ceiling_text));
 
   // The plan becomes the option.
   if (best.pgbouncer) {

@@ -192,6 +192,9 @@ std::vector<std::vector<std::string>> advice_option_rows(const Plan& plan)
     const bool stable = o.at_load && o.at_load->stable;
     std::string works =
       o.offered && o.fits && o.meets_objective ? (o.within_safe_band ? "yes" : "yes, above the safe band") : "no: " + o.miss_text;
+    if (!o.within_db_ceiling && a.db_ceiling) {
+      works += fmt::format("; past the database's useful {} at once", *a.db_ceiling);
+    }
     if (o.id == "raise_max_connections" && o.offered) {
       works += fmt::format(" (max_connections {})", o.max_connections);
     }

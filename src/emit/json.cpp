@@ -248,6 +248,7 @@ Json advice_json(const Plan& plan)
   j["search_limit"] = a.search_limit;
   j["rule_of_thumb_at_load"] = optional_metrics(a.rule_at_load);
   j["model_at_load"] = optional_metrics(a.model_at_load);
+  j["db_ceiling"] = a.db_ceiling ? Json(*a.db_ceiling) : Json(nullptr);
   j["surge"] = number(a.surge);
   j["surge_load"] = a.surge_load;
   j["rule_of_thumb_at_surge"] = optional_metrics(a.rule_at_surge);
@@ -278,6 +279,7 @@ Json advice_json(const Plan& plan)
     x["at_load"] = optional_metrics(o.at_load);
     x["fits"] = o.fits;
     x["within_safe_band"] = o.within_safe_band;
+    x["within_db_ceiling"] = o.within_db_ceiling;
     x["meets_objective"] = o.meets_objective;
     x["offered"] = o.offered;
     x["works"] = o.offered && o.fits && o.meets_objective;

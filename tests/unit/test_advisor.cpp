@@ -509,3 +509,44 @@ TEST_CASE("serverless executions: one connection each, one execution per VU, PgB
             .has_value());
   }
 }
+
+TEST_CASE("advisor: --db-cores: options past the database's useful concurrency rank after those within it")
+{
+  SUBCASE("16 cores serve 32 at once: the rule's 50 gives way to the model's 16 + 10")
+  {
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "db_cores", "16" } });
+    const Advice& a = p.advice;
+    REQUIRE(a.db_ceiling);
+    CHECK(*a.db_ceiling == 32); // 16 x rules advisor.active_per_core 2 (the PostgreSQL wiki's cores x 2)
+    CHECK(a.searched);
+    CHECK(a.why_searched == "50 server connections let as many queries run at once, past the database's useful 32 (--db-cores 16 x rules "
+                            "advisor.active_per_core 2)");
+    REQUIRE(a.chosen);
+    CHECK(a.options[*a.chosen].id == "model_pools");
+    CHECK(p.pool_size == 26); // the model's 16 (first test case) + overhead 10
+    CHECK(a.options[*a.chosen].within_db_ceiling);
+    CHECK_FALSE(option(a, "rule_of_thumb").within_db_ceiling);
+  }
+  SUBCASE("4 cores serve 8: the load's own 12.6 is past it, nothing is within, the rule of thumb stays")
+  {
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "db_cores", "4" } });
+    const Advice& a = p.advice;
+    REQUIRE(a.db_ceiling);
+    CHECK(*a.db_ceiling == 8);
+    REQUIRE(a.chosen);
+    CHECK(a.options[*a.chosen].id == "rule_of_thumb");
+    CHECK(p.pool_size == 50);
+    for (const AdvisorOption& o : a.options) {
+      CHECK_MESSAGE(!o.within_db_ceiling, o.id);
+    }
+    CHECK(find(evaluate(p, builtin_rules()), "database.active_above_cores") != nullptr);
+  }
+  SUBCASE("without --db-cores every option is within")
+  {
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "instances", "3" } });
+    CHECK_FALSE(p.advice.db_ceiling);
+    for (const AdvisorOption& o : p.advice.options) {
+      CHECK(o.within_db_ceiling);
+    }
+  }
+}

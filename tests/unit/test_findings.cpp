@@ -107,13 +107,16 @@ TEST_CASE("evaluate: each rule")
           "each instance's share of the load keeps 12.6 queries busy on average, more than the 12 requests an instance runs at once "
           "(--app-concurrency): the application, not the pool, limits the load, and its own queue grows; raise its concurrency or add "
           "instances");
-    // 16 cores x 2 (rules advisor.active_per_core, the PostgreSQL wiki's cores x 2) = 32 < the
-    // plan's 50 at once; 4 cores: 8 < the load's own 12.6.
-    const auto cores16 = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "db_cores", "16" } });
-    REQUIRE(find(cores16, "database.active_above_cores") != nullptr);
+    // 12 cores x 2 (rules advisor.active_per_core, the PostgreSQL wiki's cores x 2) = 24 < the
+    // plan's 50 at once, and no option of the advisor's is within 24 (the model's 16 + 10 = 26);
+    // 4 cores: 8 < the load's own 12.6. With 16 cores (32) the advisor takes the model's 26
+    // (test_advisor.cpp) and nothing is past the ceiling.
+    const auto cores12 = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "db_cores", "12" } });
+    REQUIRE(find(cores12, "database.active_above_cores") != nullptr);
     CHECK(
-      find(cores16, "database.active_above_cores")
-        ->message.starts_with("the plan lets 50 queries run at once on the server, more than the 32 a server of 16 cores serves usefully"));
+      find(cores12, "database.active_above_cores")
+        ->message.starts_with("the plan lets 50 queries run at once on the server, more than the 24 a server of 12 cores serves usefully"));
+    CHECK(find(findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "db_cores", "16" } }), "database.active_above_cores") == nullptr);
     const auto cores4 = findings_for({ { "vus", "120" }, { "query_ms", "150" }, { "db_cores", "4" } });
     REQUIRE(find(cores4, "database.active_above_cores") != nullptr);
     CHECK(find(cores4, "database.active_above_cores")
