@@ -191,7 +191,12 @@ void advise(Plan& plan, const Rules& rules)
   if (a.model_pool) {
     a.model_at_load = pool_metrics(q, *a.model_pool, timeout_s);
   }
-  const QueueingPlan surged = scaled(a.surge, s.instances);
+  // Twice the load: twice the VUs on each instance; a serverless platform starts twice the
+  // executions instead, each still serving one request at a time.
+  const QueueingPlan surged =
+    s.serverless
+      ? scaled(a.surge, std::min(k_max_instances, static_cast<std::int64_t>(std::ceil(static_cast<double>(s.instances) * a.surge - 1e-9))))
+      : scaled(a.surge, s.instances);
   a.surge_load = load_per_instance(surged);
   a.rule_at_surge = pool_metrics(surged, a.rule_pool, timeout_s);
   if (a.model_pool) {
@@ -242,7 +247,9 @@ void advise(Plan& plan, const Rules& rules)
   }
 
   a.searched = true;
-  const std::string at_max = s.max_instances > s.instances && !through_pgbouncer ? " at the autoscaler's maximum" : "";
+  const std::string at_max = s.max_instances <= s.instances || through_pgbouncer ? ""
+                             : s.serverless                                      ? " at the platform's concurrency limit"
+                                                                                 : " at the autoscaler's maximum";
   a.why_searched = !first.fits ? fmt::format("{} server connections{} > {} available", first.server_connections, at_max, first.available)
                    : !first.meets_objective ? first.miss_text
                    : !first.within_db_ceiling
@@ -275,7 +282,8 @@ void advise(Plan& plan, const Rules& rules)
   };
   // A serverless execution has no overhead connections of its own: its pool is what its requests use.
   const std::int64_t overhead = s.serverless ? 0 : s.overhead;
-  if (a.model_pool && (!s.serverless || *a.model_pool > plan.pool_size)) {
+  // A serverless execution's pool is its one request's: no direct option sizes it otherwise.
+  if (a.model_pool && !s.serverless) {
     const std::int64_t model = *a.model_pool;
     AdvisorOption o = direct("model_pools", model + overhead, overhead, 1);
     o.summary = fmt::format("the model's pools: {} per instance ({} + overhead {})", o.pool_per_instance, model, overhead);
@@ -376,10 +384,9 @@ void advise(Plan& plan, const Rules& rules)
 
   // A larger server for direct pools: the smallest max_connections that holds the model's pools
   // within the safe band, when they do not fit as it is.
-  // (A serverless execution's pool is never below the plan's.)
-  const std::int64_t model_base = a.model_pool ? (s.serverless ? std::max(*a.model_pool, plan.pool_size) : *a.model_pool) : 0;
+  const std::int64_t model_base = a.model_pool.value_or(0);
   const bool model_fits = a.model_pool && (model_base + overhead) * worst_instances <= plan.available;
-  if (!through_pgbouncer && !model_fits) {
+  if (!through_pgbouncer && !model_fits && !s.serverless) {
     const std::int64_t pool = a.model_pool ? model_base + overhead : plan.pool_size;
     const std::int64_t wanted = pool * worst_instances;
     const auto in_band = static_cast<std::int64_t>(std::ceil(static_cast<double>(wanted) / plan.safe_utilization_max - 1e-9));

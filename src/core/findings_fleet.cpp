@@ -61,7 +61,7 @@ void exceeds_available(const Fleet& fleet, const Rules&, const Raise& raise)
   }
   std::vector<std::string> parts;
   for (const FleetService& s : fleet.services) {
-    parts.push_back(fmt::format("{} {} x {}", s.input.name, s.instances, s.pool));
+    parts.push_back(fmt::format("{} {} x {}", s.input.name, s.max_instances, s.pool));
   }
   raise(fmt::format("the fleet's pools total {} connections ({}), more than the {}",
                     fleet.total_connections,

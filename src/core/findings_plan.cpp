@@ -36,11 +36,11 @@ void pool_exceeds_available(const Plan& plan, const Rules&, const Raise& raise)
 void advisor_replaced(const Plan& plan, const Rules&, const Raise& raise)
 {
   const Advice& a = plan.advice;
-  if (!a.chosen || a.options[*a.chosen].id == "rule_of_thumb" || a.options[*a.chosen].id == "target") {
+  const auto is_first = [](const AdvisorOption& o) { return o.id == "rule_of_thumb" || o.id == "target" || o.id == "serverless"; };
+  if (!a.chosen || is_first(a.options[*a.chosen])) {
     return;
   }
-  const auto first =
-    std::find_if(a.options.begin(), a.options.end(), [](const AdvisorOption& o) { return o.id == "rule_of_thumb" || o.id == "target"; });
+  const auto first = std::find_if(a.options.begin(), a.options.end(), is_first);
   raise(fmt::format("{} does not do ({}); the plan takes the advisor's option, {}",
                     first != a.options.end() ? first->summary : std::string("the first answer"),
                     a.why_searched,
@@ -135,6 +135,35 @@ void lifecycle_serverless(const Plan& plan, const Rules&, const Raise& raise)
                     steady.what,
                     steady.connections,
                     format_number(plan.peak_concurrent)));
+}
+
+// lifecycle.serverless_too_few_executions: an execution serves one request at a time, so a load
+// that puts more than one at once on each leaves requests waiting for an execution (the
+// platform's throttling), not for a connection: the pool's model does not see that wait.
+void lifecycle_serverless_short(const Plan& plan, const Rules&, const Raise& raise)
+{
+  const Scenario& s = plan.scenario;
+  if (!s.serverless) {
+    return;
+  }
+  const QueueingPlan& q = plan.queueing;
+  if (q.model == QueueModel::closed && q.closed.users > 1) {
+    raise(fmt::format("{} executions for {} active VUs: each would serve {} at once, but an execution serves one request at a time, "
+                      "so requests wait for an execution (the platform's throttling), which the pool's waits do not include; give "
+                      "--instances {} or raise the platform's concurrency limit",
+                      s.instances,
+                      format_number(static_cast<double>(s.vus) * s.activity),
+                      q.closed.users,
+                      static_cast<std::int64_t>(std::ceil(static_cast<double>(s.vus) * s.activity - 1e-9))));
+  } else if (q.model == QueueModel::open && q.open.arrival_rps * q.open.hold_s >= 1.0) {
+    raise(fmt::format("{} executions for {} queries/s of {} ms: each would keep {} queries busy at once, but an execution serves one "
+                      "request at a time, so requests wait for an execution (the platform's throttling), which the pool's waits do "
+                      "not include; give more --instances",
+                      s.instances,
+                      format_number(q.open.arrival_rps * static_cast<double>(s.instances), 3),
+                      format_number(q.open.hold_s * 1000.0, 3),
+                      format_number(q.open.arrival_rps * q.open.hold_s, 2)));
+  }
 }
 
 // pool.above_app_concurrency: an instance never has more requests at once than its concurrency
@@ -708,6 +737,13 @@ const std::vector<Rule<Plan>>& plan_rules()
         "serverless.pool_per_execution",
         "serverless executions hold a connection each while warm, busy or not" },
       lifecycle_serverless },
+    { { "lifecycle.serverless_too_few_executions",
+        Level::warn,
+        plan,
+        { "serverless", "instances", "vus", "rps" },
+        "serverless.pool_per_execution",
+        "more requests at once per serverless execution than the one it serves" },
+      lifecycle_serverless_short },
     { { "database.active_above_cores",
         Level::warn,
         plan,

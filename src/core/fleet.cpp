@@ -241,9 +241,9 @@ FleetService size_service(const FleetServiceInput& input, const FleetDeploy& dep
   // Every instance the autoscaler may run opens its pool: the fleet must fit then, and a deploy
   // rolls that many.
   s.connections = s.pool * s.max_instances;
-  // A serverless service's new version starts its own executions while the old ones stay warm.
-  s.surge_instances = input.scenario.serverless ? detail::rolling_surge_instances(s.max_instances, input.scenario.deploy_surge_percent)
-                                                : surge_instances(deploy, s.max_instances);
+  // Every service deploys as [deploy] says; a serverless platform that starts a new version's
+  // executions beside the old ones is max_surge = "100%" (docs/fleet.md).
+  s.surge_instances = surge_instances(deploy, s.max_instances);
   s.surge_connections = s.surge_instances * s.pool;
   s.pool_setting = pool_setting(input.client, s.pool);
   return s;

@@ -607,15 +607,31 @@ void read_deployment(const RawInputs& inputs, const Rules& rules, Scenario& scen
       fail(*find(inputs, "serverless"),
            "with --rps the concurrent executions are not known: give --instances, the executions running at the peak");
     }
-    instances_default = std::min(std::max<std::int64_t>(scenario.vus, 1), k_max_instances);
+    if (scenario.vus > k_max_instances) {
+      fail(*find(inputs, "serverless"),
+           fmt::format("{} VUs would need {} executions, more than the {} poolcalc takes: give --instances, the executions running "
+                       "at the peak",
+                       scenario.vus,
+                       scenario.vus,
+                       k_max_instances));
+    }
+    instances_default = std::max<std::int64_t>(scenario.vus, 1);
+  }
+  if (scenario.serverless && find(inputs, "overhead") != nullptr) {
+    fail(*find(inputs, "overhead"),
+         "a serverless execution keeps no overhead connections: its pool is rules serverless.pool_per_execution");
   }
   scenario.instances = count_or(inputs, "instances", instances_default);
   scenario.max_instances = count_or(inputs, "max_instances", scenario.instances);
   if (scenario.max_instances < scenario.instances) {
     fail(*find(inputs, "max_instances"),
-         fmt::format("{} is below --instances {}: the autoscaler's largest count is at least the instances that carry the load",
-                     scenario.max_instances,
-                     scenario.instances));
+         scenario.serverless && find(inputs, "instances") == nullptr
+           ? fmt::format("the platform's concurrency limit {} is below the {} executions the VUs need, one each: give --instances too",
+                         scenario.max_instances,
+                         scenario.instances)
+           : fmt::format("{} is below --instances {}: the autoscaler's largest count is at least the instances that carry the load",
+                         scenario.max_instances,
+                         scenario.instances));
   }
   scenario.deploy_surge_percent =
     number_or(inputs, "deploy_surge", scenario.serverless ? rules.serverless.deploy_surge_percent : rules.fleet.rolling_max_surge_percent);
@@ -629,6 +645,10 @@ void read_deployment(const RawInputs& inputs, const Rules& rules, Scenario& scen
   scenario.transaction_pooling = switch_value(inputs, "transaction_pooling").value_or(false);
   scenario.remote_database = switch_value(inputs, "remote_database");
   read_pgbouncer_placement(inputs, scenario);
+  if (scenario.serverless && scenario.topology == Topology::sidecar) {
+    fail(*find(inputs, "topology"),
+         "sidecar does not go with --serverless: a PgBouncer beside each execution pools nothing; use one shared PgBouncer");
+  }
 }
 
 void read_timeouts(const RawInputs& inputs, const Rules& rules, Scenario& scenario)

@@ -582,12 +582,10 @@ Plan size_without_queueing_report(const Scenario& scenario, const Rules& rules)
 
   plan.overhead = scenario.overhead;
   if (scenario.serverless) {
-    // An execution serves one request at a time, its queries one after another: the rules' pool
-    // (or --target's, when it asks for more), with no overhead and no rounding per execution.
+    // An execution serves one request at a time, its queries one after another: the rules' pool,
+    // with no overhead and no rounding. A --target is the objective it is judged by; a larger
+    // pool would not help an execution that never runs two queries at once.
     plan.pool_size = rules.serverless.pool_per_execution;
-    if (plan.queueing.target_pool) {
-      plan.pool_size = std::max(plan.pool_size, *plan.queueing.target_pool);
-    }
     plan.pool_size_unrounded = plan.pool_size;
     plan.total_connections = plan.pool_size * scenario.instances;
     plan.overhead = 0;

@@ -85,11 +85,9 @@ std::string plan_pool_formula(const Plan& plan)
                        plan.rule_of_thumb_pool);
   }
   if (plan.scenario.serverless) {
-    return fmt::format("serverless: {} per execution, which serves one request at a time ({}; rule of thumb: {})",
+    return fmt::format("serverless: {} per execution, which serves one request at a time (rules serverless.pool_per_execution; rule "
+                       "of thumb: {})",
                        plan.pool_size,
-                       q.target && q.target_pool && *q.target_pool == plan.pool_size && plan.pool_size > 1
-                         ? fmt::format("the smallest pool meeting {}", q.target->text)
-                         : std::string("rules serverless.pool_per_execution"),
                        plan.rule_of_thumb_pool);
   }
   if (q.target && q.target_pool) {
@@ -550,8 +548,12 @@ ExplainBlock database_block(const Plan& plan)
   db.lines.push_back(fmt::format("max_connections = {}", s.max_connections));
   db.lines.push_back(fmt::format("reserved: {} = {}", reserved_list(plan), plan.reserved_total));
   db.lines.push_back(fmt::format("available = {} - {} = {}", s.max_connections, plan.reserved_total, plan.available));
-  db.lines.push_back(fmt::format(
-    "application connections = {} instance{} x {} = {}", s.instances, s.instances == 1 ? "" : "s", plan.pool_size, plan.total_connections));
+  db.lines.push_back(fmt::format("application connections = {} {}{} x {} = {}",
+                                 s.instances,
+                                 s.serverless ? "execution" : "instance",
+                                 s.instances == 1 ? "" : "s",
+                                 plan.pool_size,
+                                 plan.total_connections));
   for (std::size_t i = 1; i < plan.moments.size(); ++i) {
     const Moment& m = plan.moments[i];
     db.lines.push_back(fmt::format("{}: {} x {} = {} application connections, {} server connections{}{}",
@@ -561,7 +563,9 @@ ExplainBlock database_block(const Plan& plan)
                                    m.client_connections,
                                    m.connections,
                                    m.fits ? "" : fmt::format(" > {} available", plan.available),
-                                   m.hard ? "" : " (a warning: a deploy with maxSurge 0 avoids it)"));
+                                   m.hard         ? ""
+                                   : s.serverless ? " (a warning: shifting traffic to a new version gradually avoids it)"
+                                                  : " (a warning: a deploy with maxSurge 0 avoids it)"));
   }
   if (plan.pgbouncer) {
     db.lines.push_back(fmt::format("through PgBouncer, the server sees {}default_pool_size {} + reserve_pool_size {}{} = {}",

@@ -90,8 +90,8 @@ std::string render_fleet_text(const Fleet& fleet, const std::vector<Finding>& fi
                      fleet.source,
                      fleet.services.size(),
                      fleet.services.size() == 1 ? "" : "s",
-                     fleet.instances,
-                     fleet.instances == 1 ? "" : "s",
+                     fleet_instances_text(fleet.instances, fleet.max_instances),
+                     fleet.max_instances == 1 ? "" : "s",
                      db.version);
 
   out += "database\n";

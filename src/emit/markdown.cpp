@@ -102,7 +102,7 @@ void write_inputs(std::string& out, const Plan& plan)
   out += fmt::format("| Query duration (ms) | {} (design: {}) |\n", fmt::join(ms, ", "), format_number(d.query_ms));
   out += fmt::format("| Burst buffer | {}x |\n", format_number(s.burst));
   out += fmt::format("| Overhead connections | {} |\n", s.overhead);
-  out += fmt::format("| Application instances | {} |\n", s.instances);
+  out += fmt::format("| Application {} | {} |\n", s.serverless ? "executions (serverless)" : "instances", s.instances);
   out += fmt::format("| max_connections | {} |\n", s.max_connections);
   if (s.database_url) {
     out += fmt::format("| Database URL | `{}` |\n", escape_cell(s.database_url->masked()));

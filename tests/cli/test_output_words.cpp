@@ -229,7 +229,8 @@ TEST_CASE("no output says 'seed': every command, format, config target and plan"
             args.push_back("--explain");
           }
           // In this process (what main() runs): a sanitized binary's start-up would be most of the
-          // time. The first run of each command line also runs the binary, and both must agree.
+          // time. Each command line of the first plan, without --format or --explain, also runs
+          // through the binary, and both must agree.
           const Result r = run_poolcalc_in_process(args);
           if (!format && !explain && &plan == &plans.front()) {
             const Result binary = run_poolcalc(args);

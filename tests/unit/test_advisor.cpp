@@ -488,15 +488,49 @@ TEST_CASE("serverless executions: one connection each, one execution per VU, PgB
     CHECK(p.moments[1].what == "the platform's concurrency limit, 60 executions");
     CHECK(p.moments[1].client_connections == 60);
   }
-  SUBCASE("--target asks for a larger pool per execution: 3 VUs each need more than one connection")
+  SUBCASE("fewer executions than active VUs: requests wait for an execution, the pool stays 1, --target or not")
   {
-    // 120 VUs on 40 executions: 3 VUs share each execution's pool; the smallest pool meeting
-    // p99_wait<1ms is found by the same walk as above.
+    // 120 VUs x 0.7 = 84 active on 40 executions: ceil(84 / 40) = 3 each.
     const Plan p = test::plan(
       { { "vus", "120" }, { "query_ms", "150" }, { "serverless", "true" }, { "instances", "40" }, { "target", "p99_wait<1ms" } });
-    const std::int64_t expected = first_meeting_p99(p.queueing.closed, 1.0);
-    REQUIRE(expected > 1);
-    CHECK(p.pool_size == std::max<std::int64_t>(expected, 1));
+    CHECK(p.pool_size == 1);
+    for (const AdvisorOption& o : p.advice.options) {
+      CHECK_MESSAGE(o.id != "model_pools", o.id); // no direct option resizes an execution's pool
+      CHECK_MESSAGE(o.id != "raise_max_connections", o.id);
+    }
+    const auto f = evaluate(p, builtin_rules());
+    const Finding* short_of = find(f, "lifecycle.serverless_too_few_executions");
+    REQUIRE(short_of != nullptr);
+    CHECK(short_of->message.starts_with("40 executions for 84 active VUs: each would serve 3 at once"));
+    CHECK(find(evaluate(test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "serverless", "true" } }), builtin_rules()),
+               "lifecycle.serverless_too_few_executions") == nullptr);
+    // An open load: 30 queries/s of 100 ms on 3 executions keep 1 busy each.
+    const Plan open = test::plan({ { "rps", "30" }, { "query_ms", "100" }, { "serverless", "true" }, { "instances", "3" } });
+    CHECK(open.pool_size == 1);
+    const auto open_findings = evaluate(open, builtin_rules());
+    REQUIRE(find(open_findings, "lifecycle.serverless_too_few_executions") != nullptr);
+    CHECK(find(open_findings, "lifecycle.serverless_too_few_executions")
+            ->message.starts_with("3 executions for 30 queries/s of 100 ms: each would keep 1 queries busy at once"));
+  }
+  SUBCASE("refusals: a sidecar per execution, an overhead, more executions than poolcalc takes")
+  {
+    const auto refused = [](const char* key, const char* value) {
+      const auto built = build_scenario(test::inputs({ { "vus", "120" }, { "query_ms", "150" }, { "serverless", "true" }, { key, value } }),
+                                        builtin_rules());
+      REQUIRE_FALSE(built.has_value());
+      return built.error();
+    };
+    CHECK(refused("topology", "sidecar") ==
+          "--topology: sidecar does not go with --serverless: a PgBouncer beside each execution pools nothing; use one shared PgBouncer");
+    CHECK(refused("overhead", "5") ==
+          "--overhead: a serverless execution keeps no overhead connections: its pool is rules serverless.pool_per_execution");
+    CHECK(refused("max_instances", "50") ==
+          "--max_instances: the platform's concurrency limit 50 is below the 120 executions the VUs need, one each: give --instances too");
+    const auto many =
+      build_scenario(test::inputs({ { "vus", "20000" }, { "query_ms", "150" }, { "serverless", "true" } }), builtin_rules());
+    REQUIRE_FALSE(many.has_value());
+    CHECK(many.error() == "--serverless: 20000 VUs would need 20000 executions, more than the 10000 poolcalc takes: give --instances, the "
+                          "executions running at the peak");
   }
   SUBCASE("an open load's executions are not known: --instances is required")
   {
@@ -541,12 +575,11 @@ TEST_CASE("advisor: --db-cores: options past the database's useful concurrency r
     }
     CHECK(find(evaluate(p, builtin_rules()), "database.active_above_cores") != nullptr);
   }
-  SUBCASE("without --db-cores every option is within")
+  SUBCASE("without --db-cores there is no ceiling: the worked example's 50 stays without a search")
   {
-    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" }, { "instances", "3" } });
+    const Plan p = test::plan({ { "vus", "120" }, { "query_ms", "150" } });
     CHECK_FALSE(p.advice.db_ceiling);
-    for (const AdvisorOption& o : p.advice.options) {
-      CHECK(o.within_db_ceiling);
-    }
+    CHECK_FALSE(p.advice.searched);
+    CHECK(p.pool_size == 50);
   }
 }

@@ -214,7 +214,7 @@ TEST_CASE("size_fleet: the deployment's whole life: the autoscaler's maximum and
     REQUIRE_FALSE(f.triggers.empty());
     CHECK(f.triggers.front().reason == "6 application instances at the autoscaler's maximum in all (more than 5)");
   }
-  SUBCASE("serverless: one connection per execution, one execution per VU, a new version beside the old")
+  SUBCASE("serverless: one connection per execution, one execution per VU")
   {
     const Fleet f = fleet(db + "[[service]]\nname = \"jobs\"\ndatabase = \"chat\"\nuser = \"app\"\nvus = 4\nquery_ms = 100\n"
                                "serverless = true\n");
@@ -222,8 +222,8 @@ TEST_CASE("size_fleet: the deployment's whole life: the autoscaler's maximum and
     CHECK(jobs.pool == 1); // rules serverless.pool_per_execution
     CHECK(jobs.instances == 4);
     CHECK(jobs.connections == 4);
-    CHECK(jobs.surge_instances == 4); // rules serverless.deploy_surge_percent 100, whatever [deploy] says
-    CHECK(f.surge_connections == 8);
+    CHECK(jobs.surge_instances == 1); // [deploy]'s: the rules' 25 % of 4, rounded up, like any service's
+    CHECK(f.surge_connections == 5);
     CHECK(fleet_base_phrase(f) == "steady");
   }
 }
