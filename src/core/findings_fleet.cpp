@@ -214,6 +214,29 @@ void session_pool(const Fleet& fleet, const Rules&, const Raise& raise)
   }
 }
 
+// fleet.client_waits_forever: node-postgres' pg.Pool waits for a connection forever unless
+// connectionTimeoutMillis is set (its default is 0, node-postgres documentation "pg.Pool"): an
+// exhausted pool never surfaces as an error, and requests hang until the client gives up.
+void client_waits_forever(const Fleet& fleet, const Rules&, const Raise& raise)
+{
+  for (const FleetService& s : fleet.services) {
+    if (s.input.client != Client::node_postgres) {
+      continue;
+    }
+    const double timeout_s = s.input.scenario.pool_timeout_s;
+    raise(fmt::format("{} uses node-postgres, whose pg.Pool waits for a connection forever unless connectionTimeoutMillis is set "
+                      "(default 0): {}",
+                      s.input.name,
+                      timeout_s > 0 ? fmt::format("set it to {} (pool_timeout {} s; poolcalc config --for node-postgres writes it), "
+                                                  "below the client's request timeout of {} s, so an exhausted pool surfaces as an error",
+                                                  format_number(timeout_s * 1000.0),
+                                                  format_number(timeout_s),
+                                                  format_number(s.input.scenario.request_timeout_s))
+                                    : std::string("its pool_timeout is 0 too, so an exhausted pool never surfaces as an error; give "
+                                                  "it a pool_timeout below the client's request timeout")));
+  }
+}
+
 // Prisma behind PgBouncer's transaction mode (Prisma documentation, "Configure Prisma Client with
 // PgBouncer"): pgbouncer=true below PgBouncer 1.21.0, and a direct URL for migrations.
 void prisma_behind_pgbouncer(const Fleet& fleet, const Rules&, const Raise& raise)
@@ -360,6 +383,13 @@ const std::vector<Rule<Fleet>>& fleet_rules()
         "service.client",
         "a Prisma service behind PgBouncer's transaction mode" },
       prisma_behind_pgbouncer },
+    { { "fleet.client_waits_forever",
+        Level::info,
+        fleet,
+        { "service.client", "service.pool_timeout" },
+        "service.client",
+        "a node-postgres service: pg.Pool waits forever unless connectionTimeoutMillis is set" },
+      client_waits_forever },
     { { "fleet.surge",
         Level::info,
         fleet,

@@ -516,3 +516,24 @@ TEST_CASE("evaluate_fleet: more pools than the server budget is a fail")
   CHECK(over->message == "PgBouncer's 20 pools open up to 20 server connections, more than its server budget of 7 (each pool keeps at "
                          "least one): fewer (database, user) pairs, or raise max_connections");
 }
+
+TEST_CASE("evaluate_fleet: a node-postgres service is told that pg.Pool waits forever by default")
+{
+  // node-postgres' connectionTimeoutMillis defaults to 0, wait forever (node-postgres
+  // documentation, "pg.Pool"); the example fleet's notifier is a node-postgres service with the
+  // rules' pool_timeout of 30 s (rules timeouts.pool_timeout_s) and k6's 60 s request timeout.
+  const Fleet f = fleet(example_fleet_text());
+  const auto findings = evaluate_fleet(f, builtin_rules());
+  const Finding* forever = test::find(findings, "fleet.client_waits_forever");
+  REQUIRE(forever != nullptr);
+  CHECK(forever->level == Level::info);
+  CHECK(forever->message ==
+        "notifier uses node-postgres, whose pg.Pool waits for a connection forever unless connectionTimeoutMillis is set (default 0): "
+        "set it to 30000 (pool_timeout 30 s; poolcalc config --for node-postgres writes it), below the client's request timeout of "
+        "60 s, so an exhausted pool surfaces as an error");
+  // A Prisma service alone: no such finding.
+  const Fleet prisma = fleet("[database]\nmax_connections = 100\nversion = 15\n[[service]]\nname = \"api\"\nclient = \"prisma\"\n"
+                             "database = \"chat\"\nuser = \"app\"\nvus = 120\nquery_ms = 150\n");
+  const auto none = evaluate_fleet(prisma, builtin_rules());
+  CHECK(test::find(none, "fleet.client_waits_forever") == nullptr);
+}
