@@ -201,6 +201,7 @@ struct Advice
   // Whether the plan's first answer was set aside: it does not fit, fits only above the safe
   // band, or misses the objective. Then the options are ranked, best first.
   bool searched = false;
+  std::string first_id; // the plan's first answer among the options: rule_of_thumb, target or serverless
   std::string why_searched;
   std::vector<AdvisorOption> options;
   std::optional<std::size_t> chosen; // the option the plan now is; none: nothing works

@@ -231,9 +231,7 @@ void advise(Plan& plan, const Rules& rules)
     first.waits_on = server_pool_of(*plan.pgbouncer);
     first.at_load = pool_metrics(bouncer_load, first.waits_on, timeout_s);
     first.summary = fmt::format("{} through PgBouncer: {} server connections",
-                                s.serverless ? "the serverless pool"
-                                : s.target   ? "--target's pool"
-                                             : "the rule of thumb",
+                                first.id == "rule_of_thumb" ? std::string("the rule of thumb") : first_name,
                                 first.server_connections);
   } else {
     first.waits_on = plan.pool_size;
@@ -247,6 +245,7 @@ void advise(Plan& plan, const Rules& rules)
   }
 
   a.searched = true;
+  a.first_id = first.id;
   const std::string at_max = s.max_instances <= s.instances || through_pgbouncer ? ""
                              : s.serverless                                      ? " at the platform's concurrency limit"
                                                                                  : " at the autoscaler's maximum";
@@ -280,20 +279,18 @@ void advise(Plan& plan, const Rules& rules)
     o.not_offered = triggers_apply;
     return o;
   };
-  // A serverless execution has no overhead connections of its own: its pool is what its requests use.
-  const std::int64_t overhead = s.serverless ? 0 : s.overhead;
   // A serverless execution's pool is its one request's: no direct option sizes it otherwise.
   if (a.model_pool && !s.serverless) {
     const std::int64_t model = *a.model_pool;
-    AdvisorOption o = direct("model_pools", model + overhead, overhead, 1);
-    o.summary = fmt::format("the model's pools: {} per instance ({} + overhead {})", o.pool_per_instance, model, overhead);
+    AdvisorOption o = direct("model_pools", model + s.overhead, s.overhead, 1);
+    o.summary = fmt::format("the model's pools: {} per instance ({} + overhead {})", o.pool_per_instance, model, s.overhead);
     o.change = fmt::format("connection_limit {} on each instance", o.pool_per_instance);
     judge(o, a.objective, plan.safe_utilization_max, q);
     a.options.push_back(o);
     // The overhead gives way to the budget, never the model's pool.
     const std::int64_t share = std::max<std::int64_t>(0, plan.available) / worst_instances;
-    if (!o.fits && overhead > 0 && share > model) {
-      const std::int64_t pool = std::min(model + overhead, share);
+    if (!o.fits && s.overhead > 0 && share > model) {
+      const std::int64_t pool = std::min(model + s.overhead, share);
       AdvisorOption trimmed = direct("model_pools_less_overhead", pool, pool - model, 2);
       trimmed.summary = fmt::format("the model's pools, less overhead: {} per instance ({} + overhead {})", pool, model, pool - model);
       trimmed.change = fmt::format("connection_limit {} on each instance; {} overhead connections per instance instead of {} for health "
@@ -315,7 +312,7 @@ void advise(Plan& plan, const Rules& rules)
     candidate.scenario.max_connections = max_connections;
     candidate.available = max_connections - plan.reserved_total;
     if (sidecar) {
-      candidate.pool_size = *server_model + overhead;
+      candidate.pool_size = *server_model + s.overhead;
       candidate.total_connections = candidate.pool_size * instances;
     } else {
       candidate.queueing.fleet_target_pool = server_model;
@@ -384,15 +381,14 @@ void advise(Plan& plan, const Rules& rules)
 
   // A larger server for direct pools: the smallest max_connections that holds the model's pools
   // within the safe band, when they do not fit as it is.
-  const std::int64_t model_base = a.model_pool.value_or(0);
-  const bool model_fits = a.model_pool && (model_base + overhead) * worst_instances <= plan.available;
+  const bool model_fits = a.model_pool && (*a.model_pool + s.overhead) * worst_instances <= plan.available;
   if (!through_pgbouncer && !model_fits && !s.serverless) {
-    const std::int64_t pool = a.model_pool ? model_base + overhead : plan.pool_size;
+    const std::int64_t pool = a.model_pool ? *a.model_pool + s.overhead : plan.pool_size;
     const std::int64_t wanted = pool * worst_instances;
     const auto in_band = static_cast<std::int64_t>(std::ceil(static_cast<double>(wanted) / plan.safe_utilization_max - 1e-9));
     const std::int64_t raised =
       std::min(std::max({ wanted + plan.reserved_total, in_band, s.max_connections + 1 }), k_max_connections_limit);
-    AdvisorOption o = direct("raise_max_connections", pool, a.model_pool ? overhead : plan.overhead, 4);
+    AdvisorOption o = direct("raise_max_connections", pool, a.model_pool ? s.overhead : plan.overhead, 4);
     o.max_connections = raised;
     o.available = raised - plan.reserved_total;
     o.fits = o.server_connections <= o.available;

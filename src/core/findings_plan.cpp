@@ -36,11 +36,10 @@ void pool_exceeds_available(const Plan& plan, const Rules&, const Raise& raise)
 void advisor_replaced(const Plan& plan, const Rules&, const Raise& raise)
 {
   const Advice& a = plan.advice;
-  const auto is_first = [](const AdvisorOption& o) { return o.id == "rule_of_thumb" || o.id == "target" || o.id == "serverless"; };
-  if (!a.chosen || is_first(a.options[*a.chosen])) {
+  if (!a.chosen || a.options[*a.chosen].id == a.first_id) {
     return;
   }
-  const auto first = std::find_if(a.options.begin(), a.options.end(), is_first);
+  const auto first = std::find_if(a.options.begin(), a.options.end(), [&a](const AdvisorOption& o) { return o.id == a.first_id; });
   raise(fmt::format("{} does not do ({}); the plan takes the advisor's option, {}",
                     first != a.options.end() ? first->summary : std::string("the first answer"),
                     a.why_searched,

@@ -123,6 +123,17 @@ TEST_CASE("bad input: one line on stderr, exit 2, nothing on stdout")
     check_usage_error({ "--rps", "50", "--query-ms", "150", "--serverless" },
                       "--serverless: with --rps the concurrent executions are not known: give --instances, the executions running at "
                       "the peak");
+    check_usage_error({ "--vus", "20000", "--query-ms", "150", "--serverless" },
+                      "--serverless: 20000 VUs would need 20000 executions, more than the 10000 poolcalc takes: give --instances, the "
+                      "executions running at the peak");
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--serverless", "--overhead", "5" },
+                      "--overhead: a serverless execution keeps no overhead connections: its pool is rules serverless.pool_per_execution");
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--serverless", "--topology", "sidecar" },
+                      "--topology: sidecar does not go with --serverless: a PgBouncer beside each execution pools nothing; use one shared "
+                      "PgBouncer");
+    check_usage_error({ "--vus", "120", "--query-ms", "150", "--serverless", "--max-instances", "50" },
+                      "--max-instances: the platform's concurrency limit 50 is below the 120 executions the VUs need, one each: give "
+                      "--instances too");
     check_usage_error({ "--vus", "120", "--query-ms", "150", "--deploy-surge", "101" },
                       "--deploy-surge: expected a number from 0 to 100, got '101'");
     check_usage_error({ "--vus", "120", "--query-ms", "150", "--postgres-version", "9" },

@@ -115,4 +115,12 @@ TEST_CASE("fleet: bad input")
     usage({ "fleet", file.path.string() },
           file.path.string() + ":8:7: service[0].vus: expected a whole number from 1 to 1000000000, got '0'");
   }
+  {
+    // A serverless service with an open load: its executions are not known.
+    const TempFile file("[database]\nmax_connections = 100\nversion = 15\n"
+                        "[[service]]\nname = \"jobs\"\ndatabase = \"app\"\nuser = \"app\"\nrps = 30\nquery_ms = 100\nserverless = true\n");
+    usage({ "fleet", file.path.string() },
+          file.path.string() + ":10:14: service[0].serverless: with --rps the concurrent executions are not known: give --instances, the "
+                               "executions running at the peak");
+  }
 }

@@ -128,6 +128,15 @@ TEST_CASE("parse_rules errors name file:line:column")
     CHECK(parse_rules(flat, "my.toml").error() ==
           "my.toml:" + std::to_string(line_of(flat, "surge = 1")) + ":9: advisor.surge: expected a number from 1.001 to 100, got 1");
   }
+  SUBCASE("a serverless pool of 0, and a serverless surge above 100 %")
+  {
+    const std::string none = rules_with("pool_per_execution = 1", "pool_per_execution = 0");
+    CHECK(parse_rules(none, "my.toml").error() == "my.toml:" + std::to_string(line_of(none, "pool_per_execution = 0")) +
+                                                    ":22: serverless.pool_per_execution: expected a whole number from 1 to 1000, got 0");
+    const std::string over = rules_with("deploy_surge_percent = 100", "deploy_surge_percent = 101");
+    CHECK(parse_rules(over, "my.toml").error() == "my.toml:" + std::to_string(line_of(over, "deploy_surge_percent = 101")) +
+                                                    ":24: serverless.deploy_surge_percent: expected a number from 0 to 100, got 101");
+  }
   SUBCASE("wrong type")
   {
     const std::string text = rules_with("overhead = 10", "overhead = \"10\"");
