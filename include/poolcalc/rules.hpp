@@ -171,6 +171,13 @@ struct ServerlessRules
   double deploy_surge_percent{};     // a new version's executions beside the old ones still warm
 };
 
+// `poolcalc k6` (docs/k6.md).
+struct K6Rules
+{
+  std::string ramp;            // each phase's ramp from the load before ("30s")
+  std::string stress_duration; // how long the stress phase holds advisor.surge x the target
+};
+
 struct Rules
 {
   std::int64_t schema_version{};
@@ -190,6 +197,7 @@ struct Rules
   FleetRules fleet;
   AdvisorRules advisor;
   ServerlessRules serverless;
+  K6Rules k6;
 };
 
 // The text of data/rules.toml as embedded in the binary at build time.

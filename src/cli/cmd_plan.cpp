@@ -6,6 +6,7 @@
 
 #include "poolcalc/emit.hpp"
 #include "poolcalc/emit_findings.hpp"
+#include "poolcalc/k6.hpp"
 #include "poolcalc/safe_text.hpp"
 
 #include <fmt/format.h>
@@ -140,6 +141,17 @@ Outcome run_curve(Invocation& invocation)
     text = render_curve_text(plan, points);
   }
   return Output{ std::move(text), plan_code(*planned, invocation.err, true) };
+}
+
+Outcome run_k6(Invocation& invocation)
+{
+  auto planned = make_plan(invocation.loaded, show_progress(invocation));
+  if (!planned) {
+    return poolcalc::unexpected(planned.error());
+  }
+  const Plan& plan = planned->plan;
+  const K6Plan test = plan_k6(plan, invocation.loaded.rules);
+  return Output{ render_k6_script(plan, test), plan_code(*planned, invocation.err, true) };
 }
 
 Outcome run_rules(Invocation& invocation)

@@ -297,6 +297,29 @@ CommandSpec config_command(const std::vector<OptionDecl>& sizing_decls)
            &run_config };
 }
 
+CommandSpec k6_command(const std::vector<OptionDecl>& sizing_decls)
+{
+  const std::string fixed = "`poolcalc k6` always prints the k6 script; drop ";
+  return { Command::k6,
+           "k6",
+           "the plan's progressive load test as one k6 script: ramping stages, a stress phase above the target, "
+           "thresholds from the pool's predicted waits",
+           sizing_command(sizing_decls, {}),
+           {},
+           Format::text,
+           k_need_rules | k_need_config_file | k_need_database_url | k_need_plan,
+           std::string(k_sizing_notes) +
+             "\nRun it with: k6 run -e BASE_URL=https://staging.example.com -e OWN_P95_MS=180 -e OWN_P99_MS=260 pool-test.js\n"
+             "(OWN_P95_MS, OWN_P99_MS: the endpoint's own response times at the Baseline phase, with no pool wait).\n"
+             "Docs: docs/k6.md (the stages, the thresholds, the k6 behaviour the script relies on).",
+           { { "poolcalc k6 --vus 120 --query-ms 150 > pool-test.js", "the test for the worked example's plan" },
+             { "poolcalc k6 --rps 60 --query-ms 150 --instances 3 > pool-test.js",
+               "an open load: k6's ramping-arrival-rate at each phase's rate" } },
+           { { "--format", fixed + "--format" }, { "--explain", fixed + "--explain" } },
+           {},
+           &run_k6 };
+}
+
 CommandSpec fleet_command()
 {
   const std::vector<Format> formats = { Format::text, Format::json, Format::markdown };
@@ -381,7 +404,7 @@ std::vector<CommandSpec> command_table(const Rules& rules)
   // The sizing options' help texts are formatted once and copied into each command that takes them.
   const std::vector<OptionDecl> sizing_decls = sizing(rules);
   std::vector<CommandSpec> table;
-  table.reserve(10);
+  table.reserve(11);
   table.push_back(size_command(sizing_decls));
   table.push_back(env_command(sizing_decls));
   table.push_back(report_command(sizing_decls));
@@ -391,6 +414,7 @@ std::vector<CommandSpec> command_table(const Rules& rules)
   table.push_back(pgbouncer_command_spec(sizing_decls));
   table.push_back(config_command(sizing_decls));
   table.push_back(fleet_command());
+  table.push_back(k6_command(sizing_decls));
   table.push_back(completion_command());
   return table;
 }

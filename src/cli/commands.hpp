@@ -32,6 +32,7 @@ enum class Command
   pgbouncer,
   config,
   fleet,
+  k6,
   completion,
 };
 

@@ -1,4 +1,5 @@
 #include "poolcalc/rules.hpp"
+#include "poolcalc/k6.hpp"
 
 #include "poolcalc/inputs.hpp"
 #include "poolcalc/numbers.hpp"
@@ -204,6 +205,17 @@ PgBouncerSettingsRules read_pgbouncer_settings(TableReader& reader)
   return settings;
 }
 
+// A k6 duration ("30s", "5m", "1h30m"), at least a second and at most a day.
+std::string k6_duration(TableReader& reader, std::string_view key)
+{
+  std::string text = reader.string(key);
+  const auto seconds = k6_duration_seconds(text);
+  if (!seconds || *seconds < 1.0 || *seconds > 86'400.0) {
+    reader.fail(reader.node(key), key, "expected a k6 duration from 1s to 24h such as \"30s\", \"5m\" or \"1h30m\"");
+  }
+  return text;
+}
+
 MonitoringRules read_monitoring(TableReader& reader)
 {
   MonitoringRules monitoring;
@@ -263,13 +275,7 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
     if (step.share == previous_share) {
       phase.fail(phase.node("share"), "share", fmt::format("expected more than the phase before ({})", format_number(previous_share, 9)));
     }
-    step.duration = phase.string("duration");
-    const bool duration_ok = !step.duration.empty() && std::all_of(step.duration.begin(), step.duration.end(), [](char c) {
-      return (c >= '0' && c <= '9') || c == 's' || c == 'm' || c == 'h';
-    });
-    if (!duration_ok) {
-      phase.fail(phase.node("duration"), "duration", "expected a k6 duration such as \"30s\" or \"5m\"");
-    }
+    step.duration = k6_duration(phase, "duration");
     phase.finish();
     previous_share = step.share;
     rules.load_test_phases.push_back(step);
@@ -320,6 +326,10 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   rules.serverless.pool_per_execution = serverless.integer("pool_per_execution", 1, 1000);
   rules.serverless.deploy_surge_percent = serverless.number("deploy_surge_percent", 0.0, 100.0);
   serverless.finish();
+  TableReader k6(reader.table("k6"), "k6", source_name);
+  rules.k6.ramp = k6_duration(k6, "ramp");
+  rules.k6.stress_duration = k6_duration(k6, "stress_duration");
+  k6.finish();
   reader.finish();
   return rules;
 }

@@ -635,9 +635,10 @@ ExplainBlock pgbouncer_block(const Plan& plan)
       fmt::format("no pool meets {} for the whole load: PgBouncer's pool falls back to the rule of thumb", plan.queueing.target->text));
   }
   if (plan.queueing.fleet_target_pool) {
+    // The advisor sizes PgBouncer by the model for its objective when no --target is given.
     bouncer.lines.push_back(fmt::format("default_pool_size wanted = the smallest pool meeting {} for the whole load ({}) + {} overhead, "
                                         "rounded up: {}",
-                                        plan.queueing.target->text,
+                                        plan.queueing.target ? plan.queueing.target->text : plan.advice.objective.text,
                                         *plan.queueing.fleet_target_pool,
                                         s.overhead,
                                         pool.default_pool_size_wanted));

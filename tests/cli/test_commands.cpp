@@ -26,8 +26,8 @@ using poolcalc::test::run_process;
 
 namespace {
 
-const std::vector<std::string> k_commands = { "size",    "env",       "report", "rules", "curve",
-                                              "inspect", "pgbouncer", "config", "fleet", "completion" };
+const std::vector<std::string> k_commands = { "size",      "env",    "report", "rules", "curve",     "inspect",
+                                              "pgbouncer", "config", "fleet",  "k6",    "completion" };
 
 // config_targets() (src/emit/config.cpp; docs/clients.md lists the same eight).
 const std::vector<std::string> k_targets = { "pgbouncer",  "prisma",          "node-postgres", "hikaricp",

@@ -7,6 +7,7 @@
 // indented (in a list item): its lines carry the fence's indentation, which is not part of the
 // command or the output. Any other fenced block must not show a "$ " command line, so that no
 // example escapes the test.
+// No example may make poolcalc report an internal error, even where a pipeline hides its exit code.
 // POOLCALC_UPDATE_DOCS=1 rewrites the files with the real outputs instead of comparing.
 
 #include "process.hpp"
@@ -159,6 +160,8 @@ void check_examples(const std::filesystem::path& path, const std::string& name)
     INFO(name << ":" << example.line << ": $ " << example.command << "\nstderr: " << result.err);
     CHECK(result.out == example.expected);
     CHECK(result.exit_code == example.expected_exit);
+    // A pipeline's status is its last command's: a poolcalc that failed inside it shows on stderr.
+    CHECK(result.err.find("internal error") == std::string::npos);
   }
   if (update) {
     updated += text.substr(copied);

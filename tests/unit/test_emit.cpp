@@ -4,6 +4,7 @@
 #include "helpers.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 using namespace poolcalc;
@@ -183,6 +184,20 @@ TEST_CASE("render_text")
   }
 }
 
+TEST_CASE("--explain: PgBouncer sized by the advisor's model names the advisor's objective")
+{
+  // 600 VUs x 0.70 x 0.150 s = 63 busy: the advisor sizes PgBouncer's server pool by the model
+  // for its objective (rules advisor.objective) without any --target. The line once read the
+  // --target that was never given.
+  const Plan p = test::plan({ { "vus", "600" }, { "query_ms", "150" } });
+  REQUIRE_FALSE(p.queueing.target);
+  REQUIRE(p.queueing.fleet_target_pool);
+  const std::string explained = render_text(p, evaluate(p, builtin_rules()), { false, true });
+  CHECK(contains(explained,
+                 fmt::format("default_pool_size wanted = the smallest pool meeting p99_wait<100ms for the whole load ({}) + 10 overhead",
+                             *p.queueing.fleet_target_pool)));
+}
+
 TEST_CASE("render_markdown: values from the URL are quoted or left out")
 {
   const Plan p = test::plan({ { "vus", "120" },
@@ -221,5 +236,5 @@ TEST_CASE("render_markdown")
                  "reserve_pool_timeout = 5\n"));
   // seed, "Progressive Load Testing Strategy": 5 -> 10 -> 25 -> 50 -> 100 -> 120 VUs; 5 x 0.7 x 0.15 = 0.525.
   CHECK(contains(md, "| Baseline | 5 | 30s | 0.525 | `k6 run --vus 5 --duration 30s your-test.k6.js` |"));
-  CHECK(contains(md, "| Stress test | 120 | 870s | 12.6 |"));
+  CHECK(contains(md, "| Target load | 120 | 870s | 12.6 |"));
 }

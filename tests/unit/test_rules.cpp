@@ -88,6 +88,8 @@ TEST_CASE("builtin_rules")
   CHECK(r.load_test_phases[2].share * 120 == doctest::Approx(25).epsilon(1e-6));
   CHECK(r.load_test_phases[5].share == 1.0);
   CHECK(r.load_test_phases[5].duration == "870s");
+  CHECK(r.k6.ramp == "30s");
+  CHECK(r.k6.stress_duration == "300s");
   CHECK(r.report.consider_pgbouncer_above_pool == 100);
   // seed, "Warning Thresholds": 40 and 48 of a pool of 50.
   CHECK(r.monitoring.active_warn_ratio == 0.80);
@@ -215,6 +217,21 @@ TEST_CASE("parse_rules errors name file:line:column")
     const std::string same = rules_with("share = 0.208333333", "share = 0.083333333");
     CHECK(parse_rules(same, "r.toml").error() == "r.toml:" + std::to_string(line_of(same, "share = 0.083333333   # 25")) +
                                                    ":9: load_test_phases[2].share: expected more than the phase before (0.083333333)");
+  }
+  SUBCASE("k6 durations that k6 would not read, or past a day")
+  {
+    const std::string phase = rules_with("duration = \"120s\"", "duration = \"s120\"");
+    CHECK(parse_rules(phase, "r.toml").error() == "r.toml:" + std::to_string(line_of(phase, "duration = \"s120\"")) +
+                                                    ":12: load_test_phases[2].duration: expected a k6 duration from 1s to 24h such as "
+                                                    "\"30s\", \"5m\" or \"1h30m\"");
+    const std::string ramp = rules_with("ramp = \"30s\"", "ramp = \"25h\"");
+    CHECK(parse_rules(ramp, "r.toml").error() ==
+          "r.toml:" + std::to_string(line_of(ramp, "ramp = \"25h\"")) +
+            ":8: k6.ramp: expected a k6 duration from 1s to 24h such as \"30s\", \"5m\" or \"1h30m\"");
+    const std::string stress = rules_with("stress_duration = \"300s\"", "stress_duration = \"300\"");
+    CHECK(parse_rules(stress, "r.toml").error() == "r.toml:" + std::to_string(line_of(stress, "stress_duration = \"300\"")) +
+                                                     ":19: k6.stress_duration: expected a k6 duration from 1s to 24h such as \"30s\", "
+                                                     "\"5m\" or \"1h30m\"");
   }
   SUBCASE("not TOML")
   {
