@@ -264,6 +264,10 @@ struct Plan
   std::int64_t overhead = 0;              // the overhead in the plan's pool (the advisor may trim the rules')
 };
 
+// A monitoring threshold's count: `ratio` (rules monitoring.active_warn_ratio, ...) of
+// `connections`, rounded down (the original note's 40 and 48 of 50).
+std::int64_t monitoring_share(double ratio, std::int64_t connections);
+
 // Works the rule of thumb for every scenario and builds the plan for the design one.
 // `rules` must outlive the plan (scaling_row points into it).
 Plan size(const Scenario& scenario, const Rules& rules);

@@ -4,6 +4,7 @@
 #include "cmd_env_write.hpp"
 #include "progress.hpp"
 
+#include "poolcalc/alerts.hpp"
 #include "poolcalc/emit.hpp"
 #include "poolcalc/emit_findings.hpp"
 #include "poolcalc/k6.hpp"
@@ -152,6 +153,24 @@ Outcome run_k6(Invocation& invocation)
   const Plan& plan = planned->plan;
   const K6Plan test = plan_k6(plan, invocation.loaded.rules);
   return Output{ render_k6_script(plan, test), plan_code(*planned, invocation.err, true) };
+}
+
+Outcome run_alerts(Invocation& invocation)
+{
+  AlertClient client = AlertClient::none;
+  if (const auto name = invocation.given.value("--client")) {
+    const auto known = alert_client(*name);
+    if (!known) {
+      return poolcalc::unexpected(
+        Failure{ k_exit_usage, fmt::format("--client: expected hikaricp or prisma6, got '{}'", user_text(*name)) });
+    }
+    client = *known;
+  }
+  auto planned = make_plan(invocation.loaded, show_progress(invocation));
+  if (!planned) {
+    return poolcalc::unexpected(planned.error());
+  }
+  return Output{ render_alert_rules(planned->plan, invocation.loaded.rules, client), plan_code(*planned, invocation.err, true) };
 }
 
 Outcome run_rules(Invocation& invocation)

@@ -33,6 +33,7 @@ int plan_code(const Planned& planned, std::ostream& err, bool name_failures);
 Outcome run_size(Invocation& invocation); // size, env, report: the plan in the command's format
 Outcome run_curve(Invocation& invocation);
 Outcome run_rules(Invocation& invocation);
-Outcome run_k6(Invocation& invocation); // the plan's k6 script (docs/k6.md)
+Outcome run_alerts(Invocation& invocation); // Prometheus rules for the plan (docs/alerts.md)
+Outcome run_k6(Invocation& invocation);     // the plan's k6 script (docs/k6.md)
 
 } // namespace poolcalc::cli

@@ -7,6 +7,7 @@
 #include "cmd_plan.hpp"
 #include "completion.hpp"
 
+#include "poolcalc/alerts.hpp"
 #include "poolcalc/client_config.hpp"
 #include "poolcalc/numbers.hpp"
 #include "poolcalc/safe_text.hpp"
@@ -320,6 +321,33 @@ CommandSpec k6_command(const std::vector<OptionDecl>& sizing_decls)
            &run_k6 };
 }
 
+CommandSpec alerts_command(const std::vector<OptionDecl>& sizing_decls)
+{
+  const std::string fixed = "`poolcalc alerts` always prints Prometheus rules; drop ";
+  OptionDecl client = own("--client",
+                          "NAME",
+                          "the application's pool metrics to alert on too: hikaricp (Micrometer) or prisma6 "
+                          "(Prisma 6's metrics preview feature; Prisma 7 has none)");
+  client.choices = alert_client_names();
+  return { Command::alerts,
+           "alerts",
+           "Prometheus alerting rules for the plan's monitoring thresholds (postgres_exporter, pgbouncer_exporter, the pool's own "
+           "metrics)",
+           sizing_command(sizing_decls, { client }),
+           {},
+           Format::text,
+           k_need_rules | k_need_config_file | k_need_database_url | k_need_plan,
+           std::string(k_sizing_notes) + "\nCheck the file with: promtool check rules FILE. Docs: docs/alerts.md (each alert, its metric "
+                                         "and threshold).",
+           { { "poolcalc alerts --vus 120 --query-ms 150 --database-url postgresql://app@db:5432/chat > pool-alerts.yml",
+               "the server-side alerts for the worked example's plan" },
+             { "poolcalc alerts --vus 600 --query-ms 150 --client hikaricp > pool-alerts.yml",
+               "with PgBouncer's alerts and HikariCP's pool metrics" } },
+           { { "--format", fixed + "--format" }, { "--explain", fixed + "--explain" } },
+           {},
+           &run_alerts };
+}
+
 CommandSpec fleet_command()
 {
   const std::vector<Format> formats = { Format::text, Format::json, Format::markdown };
@@ -404,7 +432,7 @@ std::vector<CommandSpec> command_table(const Rules& rules)
   // The sizing options' help texts are formatted once and copied into each command that takes them.
   const std::vector<OptionDecl> sizing_decls = sizing(rules);
   std::vector<CommandSpec> table;
-  table.reserve(11);
+  table.reserve(12);
   table.push_back(size_command(sizing_decls));
   table.push_back(env_command(sizing_decls));
   table.push_back(report_command(sizing_decls));
@@ -415,6 +443,7 @@ std::vector<CommandSpec> command_table(const Rules& rules)
   table.push_back(config_command(sizing_decls));
   table.push_back(fleet_command());
   table.push_back(k6_command(sizing_decls));
+  table.push_back(alerts_command(sizing_decls));
   table.push_back(completion_command());
   return table;
 }

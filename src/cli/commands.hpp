@@ -33,6 +33,7 @@ enum class Command
   config,
   fleet,
   k6,
+  alerts,
   completion,
 };
 

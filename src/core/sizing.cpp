@@ -126,9 +126,7 @@ PgBouncerPlan plan_pgbouncer(const Plan& plan, const Rules& rules)
 
 std::vector<Threshold> monitoring_for(std::int64_t pool, const MonitoringRules& m)
 {
-  const auto share = [pool](double ratio) {
-    return static_cast<std::int64_t>(std::floor(round_decimal(ratio * static_cast<double>(pool))));
-  };
+  const auto share = [pool](double ratio) { return monitoring_share(ratio, pool); };
   return {
     { "active connections",
       fmt::format("> {}", share(m.active_warn_ratio)),
@@ -148,6 +146,15 @@ std::vector<Threshold> monitoring_for(std::int64_t pool, const MonitoringRules& 
       "increase pool_timeout or connection_limit" },
   };
 }
+
+} // namespace
+
+std::int64_t monitoring_share(double ratio, std::int64_t connections)
+{
+  return static_cast<std::int64_t>(std::floor(round_decimal(ratio * static_cast<double>(connections))));
+}
+
+namespace {
 
 // The load one instance's pool sees, in the model that fits how it arrives.
 QueueingPlan queueing_load(const Scenario& s, double hold_ms)

@@ -26,8 +26,8 @@ using poolcalc::test::run_process;
 
 namespace {
 
-const std::vector<std::string> k_commands = { "size",      "env",    "report", "rules", "curve",     "inspect",
-                                              "pgbouncer", "config", "fleet",  "k6",    "completion" };
+const std::vector<std::string> k_commands = { "size",      "env",    "report", "rules", "curve",  "inspect",
+                                              "pgbouncer", "config", "fleet",  "k6",    "alerts", "completion" };
 
 // config_targets() (src/emit/config.cpp; docs/clients.md lists the same eight).
 const std::vector<std::string> k_targets = { "pgbouncer",  "prisma",          "node-postgres", "hikaricp",
@@ -297,4 +297,16 @@ TEST_CASE("rules: a scenario file's format is its plan's; the rules still print 
   const Result r = run_poolcalc({ "rules", "--config", dir / "scenario.toml" });
   CHECK(r.exit_code == 0);
   CHECK(r.out.rfind("# poolcalc rules in force: built in", 0) == 0);
+}
+
+TEST_CASE("k6 and alerts: a bad value is one line and exit 2; --format and --explain are refused")
+{
+  using poolcalc::test::check_usage_error;
+  check_usage_error({ "alerts", "--vus", "120", "--query-ms", "150", "--client", "pg" },
+                    "--client: expected hikaricp or prisma6, got 'pg'");
+  check_usage_error({ "alerts", "--vus", "120", "--query-ms", "150", "--format", "json" },
+                    "--format: `poolcalc alerts` always prints Prometheus rules; drop --format");
+  check_usage_error({ "k6", "--vus", "120", "--query-ms", "150", "--explain" },
+                    "--explain: `poolcalc k6` always prints the k6 script; drop --explain");
+  check_usage_error({ "k6", "--vus", "0", "--query-ms", "150" }, "--vus: expected a whole number from 1 to 1000000000, got '0'");
 }

@@ -35,6 +35,8 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from npm_lock import npm_ci  # noqa: E402
 sys.path.insert(0, os.path.join(HERE, "..", "validation"))
 import servers  # noqa: E402  (tests/validation/servers.py: the throwaway PostgreSQL and its helpers)
 
@@ -196,18 +198,9 @@ def check_prerequisites():
 def prepare_node(work):
     """npm ci of tests/clients/node's lock file into WORK/node (again only when the lock changes)."""
     target = os.path.join(work, "node")
-    os.makedirs(target, exist_ok=True)
-    lock = open(os.path.join(HERE, "node", "package-lock.json")).read()
-    stamp = os.path.join(target, ".installed-lock")
-    if os.path.exists(stamp) and open(stamp).read() == lock and os.path.isdir(os.path.join(target, "node_modules")):
-        return target
-    for name in ("package.json", "package-lock.json"):
-        shutil.copy(os.path.join(HERE, "node", name), target)
-    done = run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=target)
-    if done.returncode != 0:
-        raise Failure(f"npm ci in {target} failed (the npm registry must be reachable):\n{done.stdout}{done.stderr}")
-    with open(stamp, "w") as f:
-        f.write(lock)
+    failed = npm_ci(os.path.join(HERE, "node"), target)
+    if failed is not None:
+        raise Failure(f"npm ci in {target} failed (the npm registry must be reachable):\n{failed}")
     return target
 
 

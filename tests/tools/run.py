@@ -8,7 +8,12 @@ type definitions (@types/k6, tests/tools/node/package-lock.json). k6 itself is i
 nor npm's registry (the npm package `k6` is an empty placeholder), so its own parser cannot run here.
 
 Run: python3 tests/tools/run.py --poolcalc build/poolcalc --work build/tests/tools
-A missing tool (node, npm) fails the run with the package that installs it; nothing is skipped.
+Prometheus alerting rules (`poolcalc alerts`): each file passes `promtool check rules`, and
+`promtool test rules` feeds them series as postgres_exporter, pgbouncer_exporter, HikariCP's
+Micrometer meters and Prisma 6's metrics name them, asserting which alerts fire at thresholds
+taken from their sources (the original note's warning table, PostgreSQL's and PgBouncer's defaults).
+
+A missing tool (node, npm, promtool) fails the run with the package that installs it; nothing is skipped.
 """
 import argparse
 import json
@@ -20,6 +25,8 @@ import sys
 from fractions import Fraction as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from npm_lock import npm_ci  # noqa: E402
 
 
 class Failure(Exception):
@@ -31,23 +38,14 @@ def run(args, **kwargs):
 
 
 def prepare_node(work):
-    """npm ci of tests/tools/node's lock file into WORK/node (again only when the lock changes)."""
+    """npm ci of tests/tools/node's lock file into WORK/node."""
     for tool, package in (("node", "nodejs"), ("npm", "npm")):
         if shutil.which(tool) is None:
             raise Failure(f"{tool} not found: install it (Debian: apt-get install {package})")
     target = os.path.join(work, "node")
-    os.makedirs(target, exist_ok=True)
-    lock = open(os.path.join(HERE, "node", "package-lock.json")).read()
-    stamp = os.path.join(target, ".installed-lock")
-    if os.path.exists(stamp) and open(stamp).read() == lock and os.path.isdir(os.path.join(target, "node_modules")):
-        return target
-    for name in ("package.json", "package-lock.json"):
-        shutil.copy(os.path.join(HERE, "node", name), target)
-    done = run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=target)
-    if done.returncode != 0:
-        raise Failure(f"npm ci in {target} failed (the npm registry must be reachable):\n{done.stdout}{done.stderr}")
-    with open(stamp, "w") as f:
-        f.write(lock)
+    failed = npm_ci(os.path.join(HERE, "node"), target)
+    if failed is not None:
+        raise Failure(f"npm ci in {target} failed (the npm registry must be reachable):\n{failed}")
     return target
 
 
@@ -179,6 +177,158 @@ def check_k6(poolcalc, work, node_dir):
     return failures
 
 
+SEED_URL = "postgresql://app:s3cret@localhost:5432/chat_backend_db"
+
+
+def alert_cases():
+    """(name, command line): each must pass `promtool check rules`; those in ALERT_TESTS are unit-tested too."""
+    return [
+        ("seed", ["--vus", "120", "--query-ms", "150", "--database-url", SEED_URL]),
+        ("hikaricp", ["--vus", "120", "--query-ms", "150", "--database-url", SEED_URL, "--client", "hikaricp"]),
+        ("prisma6", ["--vus", "120", "--query-ms", "150", "--database-url", SEED_URL, "--client", "prisma6"]),
+        ("pgbouncer", ["--vus", "600", "--query-ms", "150", "--database-url", SEED_URL]),
+        ("no-database", ["--rps", "60", "--query-ms", "150"]),
+        # a database name with a quote, a backslash and a line break: PromQL and YAML escaping
+        ("odd-name", ["--vus", "120", "--query-ms", "150", "--database-url", "postgresql://app@db:5432/a%22b%5Cc%0Ad"]),
+    ]
+
+
+def series(name, labels, values):
+    inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    return {"series": f"{name}{{{inner}}}", "values": values}
+
+
+def alert_tests(name):
+    """promtool test groups for one case: input series and the alerts that must (not) fire after 10
+    minutes. Thresholds from their sources, not from poolcalc: the original note's warning table (active
+    > 40 / > 48 of a pool of 50, idle < 5 / < 2, pending > 0 / > 10, pool timeouts > 1 % / > 5 %),
+    the safe band's 70 %, PostgreSQL's default superuser_reserved_connections 3, rules inspect's
+    60 s for idle in transaction and long transactions, PgBouncer's reserve_pool_timeout 5 s and the
+    advisor's objective p99_wait<100ms (a mean wait above 0.1 s misses it)."""
+    const = "x10"
+    db = {"datname": "chat_backend_db"}
+    if name in ("seed", "odd-name"):
+        if name == "odd-name":
+            db = {"datname": 'a\\"b\\\\c\\nd'}
+        below = [series("pg_up", {"instance": "db:9187"}, "1" + const),
+                 series("pg_settings_max_connections", {"server": "db:5432"}, "100" + const),
+                 series("pg_settings_superuser_reserved_connections", {"server": "db:5432"}, "3" + const),
+                 series("pg_stat_activity_count", {**db, "state": "active", "usename": "app", "application_name": "api"}, "20" + const),
+                 series("pg_stat_activity_count", {**db, "state": "active", "usename": "app", "application_name": "jobs"}, "21" + const),
+                 # another database's connections count toward max_connections, not toward the plan's pool
+                 series("pg_stat_activity_count", {"datname": "other", "state": "active", "usename": "x", "application_name": ""},
+                        "30" + const),
+                 series("pg_stat_activity_max_tx_duration", {**db, "state": "idle in transaction", "usename": "app"}, "61" + const),
+                 series("pg_stat_activity_max_tx_duration", {**db, "state": "active", "usename": "app"}, "59" + const)]
+        above = [series("pg_up", {"instance": "db:9187"}, "0" + const),
+                 series("pg_settings_max_connections", {"server": "db:5432"}, "100" + const),
+                 series("pg_settings_superuser_reserved_connections", {"server": "db:5432"}, "3" + const),
+                 series("pg_stat_activity_count", {**db, "state": "active", "usename": "app"}, "49" + const),
+                 series("pg_stat_activity_count", {"datname": "other", "state": "idle", "usename": "x"}, "48" + const),
+                 series("pg_stat_activity_max_tx_duration", {**db, "state": "active", "usename": "app"}, "61" + const)]
+        return [(below, {"PoolcalcActiveConnectionsHigh": [{}], "PoolcalcActiveConnectionsCritical": [],
+                         "PoolcalcServerConnectionsAboveSafeBand": [{}], "PoolcalcServerConnectionsExhausted": [],
+                         "PoolcalcIdleInTransaction": [{}], "PoolcalcLongRunningTransaction": [],
+                         "PoolcalcPostgresExporterDown": []}),
+                (above, {"PoolcalcActiveConnectionsHigh": [{}], "PoolcalcActiveConnectionsCritical": [{}],
+                         "PoolcalcServerConnectionsExhausted": [{}], "PoolcalcLongRunningTransaction": [{}],
+                         "PoolcalcPostgresExporterDown": [{"instance": "db:9187"}]})]
+    if name == "hikaricp":
+        one, two = {"pool": "HikariPool-1"}, {"pool": "HikariPool-2"}
+        inputs = [series("hikaricp_connections_active", one, "41" + const), series("hikaricp_connections_active", two, "10" + const),
+                  series("hikaricp_connections_idle", one, "4" + const), series("hikaricp_connections_idle", two, "40" + const),
+                  series("hikaricp_connections_pending", one, "11" + const), series("hikaricp_connections_pending", two, "0" + const),
+                  # 2 timeouts per 100 acquisitions: 2 %
+                  series("hikaricp_connections_timeout_total", one, "0+2x10"),
+                  series("hikaricp_connections_acquire_seconds_count", one, "0+100x10")]
+        return [(inputs, {"PoolcalcAppPoolActiveHigh": [one], "PoolcalcAppPoolActiveCritical": [],
+                          "PoolcalcAppPoolIdleLow": [one], "PoolcalcAppPoolIdleCritical": [],
+                          "PoolcalcAppPoolPending": [one], "PoolcalcAppPoolPendingCritical": [one],
+                          "PoolcalcAppPoolTimeouts": [one], "PoolcalcAppPoolTimeoutsCritical": []})]
+    if name == "prisma6":
+        inputs = [series("prisma_pool_connections_busy", {"instance": "api-1"}, "49" + const),
+                  series("prisma_pool_connections_idle", {"instance": "api-1"}, "1" + const),
+                  series("prisma_client_queries_wait", {"instance": "api-1"}, "3" + const)]
+        return [(inputs, {"PoolcalcAppPoolActiveHigh": [{}], "PoolcalcAppPoolActiveCritical": [{}],
+                          "PoolcalcAppPoolIdleLow": [{}], "PoolcalcAppPoolIdleCritical": [{}],
+                          "PoolcalcAppPoolPending": [{}], "PoolcalcAppPoolPendingCritical": []})]
+    if name == "pgbouncer":
+        pool = {"database": "chat_backend_db", "user": "app"}
+        stats = {"database": "chat_backend_db"}
+        inputs = [series("pgbouncer_up", {"instance": "pgb:9127"}, "1" + const),
+                  series("pgbouncer_pools_client_waiting_connections", pool, "11" + const),
+                  series("pgbouncer_pools_client_active_connections", pool, "800" + const),
+                  series("pgbouncer_pools_client_maxwait_seconds", pool, "5" + const),
+                  series("pgbouncer_config_max_client_connections", {"instance": "pgb:9127"}, "1000" + const),
+                  # 30 s of waiting over 100 transactions a minute: 0.3 s each
+                  series("pgbouncer_stats_totals_client_wait_seconds_total", stats, "0+30x10"),
+                  series("pgbouncer_stats_totals_sql_transactions_pooled_total", stats, "0+100x10")]
+        quiet = [series("pgbouncer_up", {"instance": "pgb:9127"}, "1" + const),
+                 series("pgbouncer_pools_client_waiting_connections", pool, "0" + const),
+                 series("pgbouncer_pools_client_active_connections", pool, "700" + const),
+                 series("pgbouncer_pools_client_maxwait_seconds", pool, "4" + const),
+                 series("pgbouncer_config_max_client_connections", {"instance": "pgb:9127"}, "1000" + const),
+                 series("pgbouncer_stats_totals_client_wait_seconds_total", stats, "0+5x10"),
+                 series("pgbouncer_stats_totals_sql_transactions_pooled_total", stats, "0+100x10")]
+        return [(inputs, {"PoolcalcPgBouncerClientsWaiting": [{}], "PoolcalcPgBouncerClientsWaitingCritical": [{}],
+                          "PoolcalcPgBouncerWaitPastReserveTimeout": [{}], "PoolcalcPgBouncerMeanWaitAboveObjective": [{}],
+                          "PoolcalcPgBouncerClientConnectionsHigh": [{}], "PoolcalcPgBouncerExporterDown": []}),
+                (quiet, {"PoolcalcPgBouncerClientsWaiting": [], "PoolcalcPgBouncerWaitPastReserveTimeout": [],
+                         "PoolcalcPgBouncerMeanWaitAboveObjective": [], "PoolcalcPgBouncerClientConnectionsHigh": []})]
+    return []
+
+
+def check_alerts(poolcalc, work):
+    import yaml
+    if shutil.which("promtool") is None:
+        return ["alerts: promtool not found: install it (Debian: apt-get install prometheus)"]
+    folder = os.path.join(work, "alerts")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    failures = []
+    for name, args in alert_cases():
+        done = run([poolcalc, "alerts", *args])
+        if done.returncode != 0:
+            failures.append(f"alerts {name}: poolcalc alerts {' '.join(args)} exited {done.returncode}: {done.stderr}")
+            continue
+        if "s3cret" in done.stdout:
+            failures.append(f"alerts {name}: the database password is in the rules file")
+        rules_file = os.path.join(folder, f"{name}.yml")
+        with open(rules_file, "w") as f:
+            f.write(done.stdout)
+        checked = run(["promtool", "check", "rules", rules_file])
+        if checked.returncode != 0:
+            failures.append(f"alerts {name}: promtool check rules refuses it:\n{checked.stdout}{checked.stderr}")
+            continue
+        groups = alert_tests(name)
+        if not groups:
+            print(f"alerts {name}: promtool check rules: valid", flush=True)
+            continue
+        declared = {rule["alert"]: rule for group in yaml.safe_load(done.stdout)["groups"] for rule in group["rules"]}
+        tests = []
+        for inputs, expectations in groups:
+            cases = []
+            for alert, firing in expectations.items():
+                if alert not in declared:
+                    failures.append(f"alerts {name}: no alert {alert} in the rules")
+                    continue
+                rule = declared[alert]
+                cases.append({"eval_time": "10m", "alertname": alert,
+                              "exp_alerts": [{"exp_labels": {**labels, **rule["labels"]}, "exp_annotations": rule["annotations"]}
+                                             for labels in firing]})
+            tests.append({"interval": "1m", "input_series": inputs, "alert_rule_test": cases})
+        test_file = os.path.join(folder, f"{name}.test.yml")
+        with open(test_file, "w") as f:
+            yaml.safe_dump({"rule_files": [f"{name}.yml"], "evaluation_interval": "1m", "tests": tests}, f, sort_keys=False)
+        tested = run(["promtool", "test", "rules", test_file], cwd=folder)
+        if tested.returncode != 0:
+            failures.append(f"alerts {name}: promtool test rules:\n{tested.stdout}{tested.stderr}")
+        else:
+            print(f"alerts {name}: promtool check rules and test rules: {sum(len(e) for _, e in groups)} expectations hold",
+                  flush=True)
+    return failures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--poolcalc", required=True)
@@ -188,6 +338,7 @@ def main():
     try:
         node_dir = prepare_node(os.path.abspath(args.work))
         failures = check_k6(os.path.abspath(args.poolcalc), os.path.abspath(args.work), node_dir)
+        failures += check_alerts(os.path.abspath(args.poolcalc), os.path.abspath(args.work))
     except Failure as e:
         print(f"tools: error: {e}", file=sys.stderr)
         return 1
