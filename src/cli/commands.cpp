@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include "cmd_config.hpp"
+#include "cmd_doctor.hpp"
 #include "cmd_fleet.hpp"
 #include "cmd_inspect.hpp"
 #include "cmd_pgbouncer.hpp"
@@ -348,6 +349,34 @@ CommandSpec alerts_command(const std::vector<OptionDecl>& sizing_decls)
            &run_alerts };
 }
 
+CommandSpec doctor_command(const std::vector<OptionDecl>& sizing_decls)
+{
+  const std::vector<Format> formats = { Format::text, Format::json };
+  std::vector<OptionDecl> options = doctor_options(sizing_decls);
+  options.push_back(format_option(formats, Format::text));
+  options.push_back(rules_option());
+  return { Command::doctor,
+           "doctor",
+           "why a pool ran dry: samples a live PostgreSQL and PgBouncer (read-only) or reads a saved capture, with a k6 summary or "
+           "without, and names the cause with its evidence and fix",
+           options,
+           formats,
+           Format::text,
+           k_need_rules | k_need_database_url,
+           "It measures the throughput, the hold time (Little's law), the time held without querying and the pool wait, and names:\n"
+           "the pool too small for the load, connections held idle, a database past its useful concurrency, or PgBouncer's own limit.\n"
+           "Sampling is read-only and ends after --duration; every statement is bounded like inspect's.\n"
+           "Docs: docs/doctor.md.",
+           { { "poolcalc doctor --database-url postgresql://app@db:5432/chat --pgbouncer-admin postgresql://app@db:6432/pgbouncer "
+               "--duration 120",
+               "samples both for two minutes during a load test, and says what held the pool" },
+             { "poolcalc doctor --capture data/examples/doctor-pool-too-small.json --format json",
+               "the diagnosis of a saved capture (add --k6-summary FILE for k6's figures)" } },
+           {},
+           {},
+           &run_doctor };
+}
+
 CommandSpec fleet_command()
 {
   const std::vector<Format> formats = { Format::text, Format::json, Format::markdown };
@@ -432,7 +461,7 @@ std::vector<CommandSpec> command_table(const Rules& rules)
   // The sizing options' help texts are formatted once and copied into each command that takes them.
   const std::vector<OptionDecl> sizing_decls = sizing(rules);
   std::vector<CommandSpec> table;
-  table.reserve(12);
+  table.reserve(13);
   table.push_back(size_command(sizing_decls));
   table.push_back(env_command(sizing_decls));
   table.push_back(report_command(sizing_decls));
@@ -444,6 +473,7 @@ std::vector<CommandSpec> command_table(const Rules& rules)
   table.push_back(fleet_command());
   table.push_back(k6_command(sizing_decls));
   table.push_back(alerts_command(sizing_decls));
+  table.push_back(doctor_command(sizing_decls));
   table.push_back(completion_command());
   return table;
 }

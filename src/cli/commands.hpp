@@ -34,6 +34,7 @@ enum class Command
   fleet,
   k6,
   alerts,
+  doctor,
   completion,
 };
 

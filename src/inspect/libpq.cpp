@@ -42,10 +42,11 @@ poolcalc::expected<Libpq, std::string> open()
     bind(handle, "PQerrorMessage", lib.error_message, missing) && bind(handle, "PQfinish", lib.finish, missing) &&
     bind(handle, "PQresultStatus", lib.result_status, missing) && bind(handle, "PQresultErrorField", lib.result_error_field, missing) &&
     bind(handle, "PQresultErrorMessage", lib.result_error_message, missing) && bind(handle, "PQntuples", lib.ntuples, missing) &&
-    bind(handle, "PQnfields", lib.nfields, missing) && bind(handle, "PQgetvalue", lib.getvalue, missing) &&
-    bind(handle, "PQgetisnull", lib.getisnull, missing) && bind(handle, "PQclear", lib.clear, missing) &&
-    bind(handle, "PQbackendPID", lib.backend_pid, missing) && bind(handle, "PQconndefaults", lib.conndefaults, missing) &&
-    bind(handle, "PQconninfoFree", lib.conninfo_free, missing) && bind(handle, "PQsetNoticeProcessor", lib.set_notice_processor, missing);
+    bind(handle, "PQnfields", lib.nfields, missing) && bind(handle, "PQfname", lib.fname, missing) &&
+    bind(handle, "PQgetvalue", lib.getvalue, missing) && bind(handle, "PQgetisnull", lib.getisnull, missing) &&
+    bind(handle, "PQclear", lib.clear, missing) && bind(handle, "PQbackendPID", lib.backend_pid, missing) &&
+    bind(handle, "PQconndefaults", lib.conndefaults, missing) && bind(handle, "PQconninfoFree", lib.conninfo_free, missing) &&
+    bind(handle, "PQsetNoticeProcessor", lib.set_notice_processor, missing);
   if (!ok) {
     dlclose(handle);
     return poolcalc::unexpected("the PostgreSQL client library " + path + " lacks " + missing + " (libpq 10 or later is needed)");

@@ -32,6 +32,7 @@ struct Libpq
   decltype(&PQresultErrorMessage) result_error_message = nullptr;
   decltype(&PQntuples) ntuples = nullptr;
   decltype(&PQnfields) nfields = nullptr;
+  decltype(&PQfname) fname = nullptr;
   decltype(&PQgetvalue) getvalue = nullptr;
   decltype(&PQgetisnull) getisnull = nullptr;
   decltype(&PQclear) clear = nullptr;

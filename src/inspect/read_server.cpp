@@ -17,6 +17,7 @@
 #include <limits>
 #include <memory>
 #include <set>
+#include <thread>
 #include <vector>
 
 namespace poolcalc::inspect {
@@ -97,6 +98,7 @@ public:
 
   struct Rows
   {
+    std::vector<std::string> columns;
     std::vector<std::vector<std::optional<std::string>>> rows;
   };
 
@@ -130,9 +132,11 @@ public:
   void answer_by(Clock::time_point deadline) { m_deadline = deadline; }
 
   // Runs one statement.
-  poolcalc::expected<Rows, QueryError> exec(const std::string& sql)
+  poolcalc::expected<Rows, QueryError> exec(const std::string& sql) { return exec_untagged(k_tag + sql); }
+
+  // Runs one statement as it is: PgBouncer's admin console takes no comments.
+  poolcalc::expected<Rows, QueryError> exec_untagged(const std::string& tagged)
   {
-    const std::string tagged = k_tag + sql;
     if (m_lib.send_query(m_conn, tagged.c_str()) == 0) {
       return poolcalc::unexpected(connection_error());
     }
@@ -206,6 +210,10 @@ private:
     Rows rows;
     const int n = m_lib.ntuples(result);
     const int fields = m_lib.nfields(result);
+    for (int j = 0; j < fields; ++j) {
+      const char* name = m_lib.fname(result, j);
+      rows.columns.emplace_back(name != nullptr ? name : "");
+    }
     for (int i = 0; i < n; ++i) {
       auto& row = rows.rows.emplace_back();
       for (int j = 0; j < fields; ++j) {
@@ -574,6 +582,240 @@ poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& u
     return lost.error(r.error());
   }
   return s;
+}
+
+namespace {
+
+// A column of a row by name; "" when absent.
+std::optional<std::string> column(const Connection::Rows& rows, const std::vector<std::optional<std::string>>& row, std::string_view name)
+{
+  for (std::size_t j = 0; j < rows.columns.size() && j < row.size(); ++j) {
+    if (rows.columns[j] == name) {
+      return row[j];
+    }
+  }
+  return std::nullopt;
+}
+
+// The session's own statements are left out of what it samples (its backend, its tag). A state
+// can change after the statement began: ages run to clock_timestamp(), not now(), and are never
+// negative.
+constexpr const char* k_activity_sql =
+  "SELECT count(*) FILTER (WHERE state = 'active'), count(*) FILTER (WHERE state = 'idle'), "
+  "count(*) FILTER (WHERE state LIKE 'idle in transaction%'), "
+  "count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock'), "
+  "GREATEST(0, COALESCE(EXTRACT(EPOCH FROM max(clock_timestamp() - state_change) FILTER (WHERE state LIKE 'idle in transaction%')), 0)) "
+  "FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND datname = current_database()";
+
+constexpr const char* k_statements_sql =
+  "SELECT COALESCE(sum(calls), 0), COALESCE(sum(total_exec_time), 0) FROM pg_stat_statements "
+  "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '/* poolcalc inspect */%'";
+
+std::optional<StatementTotals> read_statement_totals(Connection& conn)
+{
+  auto r = conn.exec(k_statements_sql);
+  if (!r || r->rows.empty()) {
+    return std::nullopt; // no pg_stat_statements here: the figures come from elsewhere
+  }
+  return StatementTotals{ to_int(r->rows[0][0]), to_double(r->rows[0][1]).value_or(0.0) };
+}
+
+// SHOW STATS_TOTALS' row for `database` (times in microseconds).
+poolcalc::expected<std::optional<PgBouncerTotals>, QueryError> read_pgbouncer_totals(Connection& admin, const std::string& database)
+{
+  auto r = admin.exec_untagged("SHOW STATS_TOTALS");
+  if (!r) {
+    return poolcalc::unexpected(r.error());
+  }
+  for (const auto& row : r->rows) {
+    if (text_of(column(*r, row, "database")) == database) {
+      return std::optional<PgBouncerTotals>(PgBouncerTotals{ to_int(column(*r, row, "xact_count")),
+                                                             to_int(column(*r, row, "query_count")),
+                                                             to_int(column(*r, row, "xact_time")),
+                                                             to_int(column(*r, row, "query_time")),
+                                                             to_int(column(*r, row, "wait_time")) });
+    }
+  }
+  return std::optional<PgBouncerTotals>();
+}
+
+// SHOW POOLS' rows for `database`, summed over its users, into `s`.
+poolcalc::expected<void, QueryError> read_pools(Connection& admin, const std::string& database, DoctorSample& s)
+{
+  auto r = admin.exec_untagged("SHOW POOLS");
+  if (!r) {
+    return poolcalc::unexpected(r.error());
+  }
+  s.pgbouncer = true;
+  for (const auto& row : r->rows) {
+    if (text_of(column(*r, row, "database")) != database) {
+      continue;
+    }
+    s.cl_active += to_int(column(*r, row, "cl_active"));
+    s.cl_waiting += to_int(column(*r, row, "cl_waiting"));
+    s.sv_active += to_int(column(*r, row, "sv_active"));
+    s.sv_idle += to_int(column(*r, row, "sv_idle")) + to_int(column(*r, row, "sv_used"));
+    const double wait =
+      static_cast<double>(to_int(column(*r, row, "maxwait"))) + static_cast<double>(to_int(column(*r, row, "maxwait_us"))) / 1e6;
+    s.maxwait_s = std::max(s.maxwait_s, wait);
+  }
+  return {};
+}
+
+// pool_size, max_db_connections (SHOW DATABASES' max_connections) and max_client_conn.
+poolcalc::expected<void, QueryError> read_pgbouncer_limits(Connection& admin, const std::string& database, Capture& c)
+{
+  auto config = admin.exec_untagged("SHOW CONFIG");
+  if (!config) {
+    return poolcalc::unexpected(config.error());
+  }
+  std::int64_t default_pool_size = 0;
+  for (const auto& row : config->rows) {
+    const std::string key = text_of(column(*config, row, "key"));
+    if (key == "default_pool_size") {
+      default_pool_size = to_int(column(*config, row, "value"));
+    } else if (key == "max_client_conn") {
+      c.max_client_conn = to_int(column(*config, row, "value"));
+    } else if (key == "max_db_connections") {
+      c.max_db_connections = to_int(column(*config, row, "value"));
+    }
+  }
+  c.pool_size = default_pool_size;
+  auto databases = admin.exec_untagged("SHOW DATABASES");
+  if (!databases) {
+    return poolcalc::unexpected(databases.error());
+  }
+  for (const auto& row : databases->rows) {
+    if (text_of(column(*databases, row, "name")) != database) {
+      continue;
+    }
+    if (const std::int64_t size = to_int(column(*databases, row, "pool_size"), -1); size > 0) {
+      c.pool_size = size;
+    }
+    if (const std::int64_t limit = to_int(column(*databases, row, "max_connections"), -1); limit > 0) {
+      c.max_db_connections = limit;
+    }
+  }
+  return {};
+}
+
+} // namespace
+
+poolcalc::expected<Capture, std::string> sample_live(const DatabaseUrl& url,
+                                                     const std::optional<DatabaseUrl>& pgbouncer_admin,
+                                                     const SampleOptions& options)
+{
+  auto loaded = load_libpq();
+  if (!loaded) {
+    return poolcalc::unexpected(loaded.error());
+  }
+  const std::string server = url.masked();
+  const NoticeSink sink{ &url, options.read.notice };
+  auto connected = connect(**loaded, url, server, options.read, sink);
+  if (!connected) {
+    return poolcalc::unexpected(connected.error());
+  }
+  Connection& conn = **connected;
+  const double statement_s = static_cast<double>(options.read.statement_timeout_ms) / 1000.0;
+  const Lost lost{ server, url, format_number(statement_s) };
+  conn.answer_by(deadline_after(statement_s));
+  // Read-only by the session's default, and every statement bounded on the server too.
+  for (const char* setup : { "SET default_transaction_read_only = on" }) {
+    if (auto r = conn.exec(setup); !r) {
+      return lost.error(r.error());
+    }
+  }
+  if (auto r = conn.exec(fmt::format("SET statement_timeout = {}", options.read.statement_timeout_ms)); !r) {
+    return lost.error(r.error());
+  }
+
+  Capture c;
+  c.source = "live: " + server;
+  auto db = conn.exec("SELECT current_database(), current_setting('max_connections')::int");
+  if (!db) {
+    return lost.error(db.error());
+  }
+  c.database = text_of(db->rows.at(0).at(0));
+  c.max_connections = to_int(db->rows.at(0).at(1));
+
+  std::unique_ptr<Connection> admin;
+  std::string admin_server;
+  std::optional<NoticeSink> admin_sink;
+  if (pgbouncer_admin) {
+    admin_server = pgbouncer_admin->masked();
+    admin_sink.emplace(NoticeSink{ &*pgbouncer_admin, options.read.notice });
+    auto opened = connect(**loaded, *pgbouncer_admin, admin_server, options.read, *admin_sink);
+    if (!opened) {
+      return poolcalc::unexpected(opened.error());
+    }
+    admin = std::move(*opened);
+  }
+  const Lost admin_lost{ admin_server, pgbouncer_admin ? *pgbouncer_admin : url, format_number(statement_s) };
+  if (admin) {
+    admin->answer_by(deadline_after(statement_s));
+    if (auto r = read_pgbouncer_limits(*admin, c.database, c); !r) {
+      return admin_lost.error(r.error());
+    }
+    auto start = read_pgbouncer_totals(*admin, c.database);
+    if (!start) {
+      return admin_lost.error(start.error());
+    }
+    c.pgbouncer_start = *start;
+  }
+  conn.answer_by(deadline_after(statement_s));
+  c.statements_start = read_statement_totals(conn);
+
+  const Clock::time_point began = Clock::now();
+  const auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - began).count(); };
+  for (int i = 0;; ++i) {
+    const double at = static_cast<double>(i) * options.interval_s;
+    if (at >= options.duration_s) {
+      break;
+    }
+    std::this_thread::sleep_until(began + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at)));
+    DoctorSample s;
+    s.t_s = elapsed();
+    conn.answer_by(deadline_after(statement_s));
+    auto r = conn.exec(k_activity_sql);
+    if (!r) {
+      return lost.error(r.error());
+    }
+    if (!r->rows.empty()) {
+      const auto& row = r->rows[0];
+      s.active = to_int(row.at(0));
+      s.idle = to_int(row.at(1));
+      s.idle_in_transaction = to_int(row.at(2));
+      s.waiting_on_lock = to_int(row.at(3));
+      s.oldest_idle_in_transaction_s = std::max(0.0, to_double(row.at(4)).value_or(0.0));
+    }
+    if (admin) {
+      admin->answer_by(deadline_after(statement_s));
+      if (auto pools = read_pools(*admin, c.database, s); !pools) {
+        return admin_lost.error(pools.error());
+      }
+    }
+    c.samples.push_back(s);
+    if (options.tick) {
+      options.tick(std::min(elapsed(), options.duration_s), options.duration_s);
+    }
+  }
+  std::this_thread::sleep_until(began + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.duration_s)));
+  c.window_s = elapsed();
+  if (admin) {
+    admin->answer_by(deadline_after(statement_s));
+    auto end = read_pgbouncer_totals(*admin, c.database);
+    if (!end) {
+      return admin_lost.error(end.error());
+    }
+    c.pgbouncer_end = *end;
+  }
+  conn.answer_by(deadline_after(statement_s));
+  c.statements_end = read_statement_totals(conn);
+  if (!c.statements_start || !c.statements_end) {
+    c.statements_start.reset();
+    c.statements_end.reset();
+  }
+  return c;
 }
 
 } // namespace poolcalc::inspect

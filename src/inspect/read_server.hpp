@@ -4,6 +4,7 @@
 // talks to a server.
 
 #include "poolcalc/database_url.hpp"
+#include "poolcalc/doctor.hpp"
 #include "poolcalc/expected.hpp"
 #include "poolcalc/inspect.hpp"
 
@@ -34,5 +35,20 @@ struct ReadOptions
 // the server goes away mid-way or a deadline above passes; a missing or unreadable pg_stat_statements is not an error
 // (it is part of the snapshot).
 poolcalc::expected<ServerSnapshot, std::string> read_server(const DatabaseUrl& url, const ReadOptions& options);
+
+// `poolcalc doctor`: samples the server (and PgBouncer's admin console, when given) every
+// `interval_s` for `duration_s`, read-only: pg_stat_activity of the URL's database each time,
+// PgBouncer's SHOW POOLS each time, SHOW STATS_TOTALS and pg_stat_statements at both ends. Each
+// statement is bounded by read.statement_timeout_ms, the connections by read.connect_timeout_s.
+struct SampleOptions
+{
+  ReadOptions read;
+  double duration_s = 0;
+  double interval_s = 1;
+  std::function<void(double done_s, double total_s)> tick; // after each sample (may be empty)
+};
+poolcalc::expected<Capture, std::string> sample_live(const DatabaseUrl& url,
+                                                     const std::optional<DatabaseUrl>& pgbouncer_admin,
+                                                     const SampleOptions& options);
 
 } // namespace poolcalc::inspect

@@ -26,8 +26,8 @@ using poolcalc::test::run_process;
 
 namespace {
 
-const std::vector<std::string> k_commands = { "size",      "env",    "report", "rules", "curve",  "inspect",
-                                              "pgbouncer", "config", "fleet",  "k6",    "alerts", "completion" };
+const std::vector<std::string> k_commands = { "size",   "env",   "report", "rules",  "curve",  "inspect",   "pgbouncer",
+                                              "config", "fleet", "k6",     "alerts", "doctor", "completion" };
 
 // config_targets() (src/emit/config.cpp; docs/clients.md lists the same eight).
 const std::vector<std::string> k_targets = { "pgbouncer",  "prisma",          "node-postgres", "hikaricp",
@@ -214,6 +214,9 @@ TEST_CASE("each subcommand's --help examples run")
       if (!line.starts_with("  ") || line.starts_with("    ")) {
         continue;
       }
+      if (command == "doctor" && contains(line, "--database-url")) {
+        continue; // sampling needs a server too (tests/integration/test_doctor.cpp runs it)
+      }
       INFO(line);
       ++examples;
       const Result r =
@@ -309,4 +312,34 @@ TEST_CASE("k6 and alerts: a bad value is one line and exit 2; --format and --exp
   check_usage_error({ "k6", "--vus", "120", "--query-ms", "150", "--explain" },
                     "--explain: `poolcalc k6` always prints the k6 script; drop --explain");
   check_usage_error({ "k6", "--vus", "0", "--query-ms", "150" }, "--vus: expected a whole number from 1 to 1000000000, got '0'");
+}
+
+TEST_CASE("doctor: every bad input is one line and exit 2, before anything is read or sampled")
+{
+  using poolcalc::test::check_usage_error;
+  const auto source = [](const std::string& path) { return std::string(POOLCALC_SOURCE_DIR) + "/" + path; };
+  check_usage_error({ "doctor" },
+                    "doctor needs something to read: --database-url URL (or $DATABASE_URL) to sample a server, --capture FILE, or "
+                    "--k6-summary FILE");
+  check_usage_error({ "doctor", "--database-url", "postgresql://app@db/chat", "--duration", "0" },
+                    "--duration: expected seconds from 1 to 3600, got '0'");
+  check_usage_error({ "doctor", "--database-url", "postgresql://app@db/chat", "--interval", "nan" },
+                    "--interval: expected seconds from 0.1 to 60, got 'nan'");
+  check_usage_error({ "doctor", "--database-url", "postgresql://app@db/chat", "--pgbouncer-admin", "postgresql://app@db:6432/chat" },
+                    "--pgbouncer-admin: the admin console's database is pgbouncer, got 'chat'");
+  check_usage_error(
+    { "doctor", "--capture", source("data/examples/doctor-pool-too-small.json"), "--database-url", "postgresql://app@db/chat" },
+    "--capture: diagnoses a saved capture; drop --database-url (or drop --capture to sample the server)");
+  check_usage_error({ "doctor", "--k6-summary", source("tests/fixtures/k6/summary-export.json"), "--save-capture", "x.json" },
+                    "--save-capture: only when sampling a server (--database-url URL or $DATABASE_URL)");
+  check_usage_error({ "doctor", "--database-url", "postgresql://app@db/chat", "--save-capture", source("README.md") },
+                    "--save-capture: " + source("README.md") +
+                      " exists; poolcalc does not overwrite it (remove it or choose another name)");
+  check_usage_error({ "doctor", "--k6-summary", source("data/examples/chat-fleet.toml") },
+                    "--k6-summary: " + source("data/examples/chat-fleet.toml") +
+                      ": not JSON: expected the file `k6 run --summary-export` writes, or "
+                      "handleSummary's data");
+  check_usage_error({ "doctor", "--capture", source("tests/fixtures/k6/summary-export.json") },
+                    "--capture: " + source("tests/fixtures/k6/summary-export.json") +
+                      ": not a capture `poolcalc doctor --save-capture` wrote");
 }

@@ -6,7 +6,7 @@
 // and nothing on stdout; stderr holds no control character but its line ends; the password
 // appears on stdout only in the snippets that exist to carry it (`env`, `config`, `--format env`)
 // and never on stderr.
-// Arguments naming a path, `inspect` (a server) and `--write` (a file) are left out: the target
+// Arguments naming a path, `inspect` and `doctor` (a server, files) and `--write` (a file) are left out: the target
 // must not touch the file system or the network.
 
 #include "fuzz_checks.hpp"
@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
   }
   for (const std::string& arg : args) {
-    if (has(arg, "/") || arg == "inspect" || arg.starts_with("--write") || has_marker(arg)) {
+    if (has(arg, "/") || arg == "inspect" || arg == "doctor" || arg.starts_with("--write") || has_marker(arg)) {
       return 0;
     }
   }

@@ -1,0 +1,204 @@
+#include "cmd_doctor.hpp"
+
+#include "files.hpp"
+#include "read_server.hpp"
+#include "safe_stderr.hpp"
+
+#include "poolcalc/doctor.hpp"
+#include "poolcalc/emit_doctor.hpp"
+#include "poolcalc/inspect.hpp"
+#include "poolcalc/numbers.hpp"
+#include "poolcalc/safe_text.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace poolcalc::cli {
+
+namespace {
+
+OptionDecl own_option(std::string flag, std::string type_name, std::string help)
+{
+  return { std::move(flag), std::move(type_name), std::move(help), OptionKind::value, "", {}, {}, false, false, {} };
+}
+
+poolcalc::unexpected<Failure> usage(std::string message)
+{
+  return poolcalc::unexpected(Failure{ k_exit_usage, std::move(message) });
+}
+
+// --duration and --interval: seconds within [low, high].
+poolcalc::expected<double, Failure> seconds(const Given& given, const std::string& flag, double fallback, double low, double high)
+{
+  const auto text = given.value(flag);
+  if (!text) {
+    return fallback;
+  }
+  const auto value = parse_number(*text, low, high);
+  if (!value) {
+    return usage(
+      fmt::format("{}: expected seconds from {} to {}, got '{}'", flag, format_number(low), format_number(high), user_text(*text)));
+  }
+  return *value;
+}
+
+} // namespace
+
+std::vector<OptionDecl> doctor_options(const std::vector<OptionDecl>& sizing_decls)
+{
+  std::vector<OptionDecl> options;
+  for (const OptionDecl& decl : sizing_decls) {
+    if (decl.flag == "--database-url" || decl.flag == "--connect-timeout") {
+      OptionDecl copy = decl;
+      copy.group = "";
+      options.push_back(copy);
+    }
+  }
+  options.push_back(own_option("--pgbouncer-admin",
+                               "URL",
+                               "PgBouncer's admin console, postgresql://user:password@host:6432/pgbouncer (a stats_users or "
+                               "admin_users role): its pools and counters are sampled too"));
+  options.push_back(own_option("--duration", "S", "seconds to sample, 1-3600 (default 60)"));
+  options.push_back(own_option("--interval", "S", "seconds between samples, 0.1-60 (default 1)"));
+  options.push_back(own_option("--k6-summary",
+                               "FILE",
+                               "a k6 end-of-test summary: the file `k6 run --summary-export` writes, or "
+                               "handleSummary's data as JSON"));
+  options.push_back(own_option("--capture", "FILE", "diagnose a capture saved with --save-capture instead of sampling"));
+  options.push_back(own_option("--save-capture",
+                               "FILE",
+                               "also write what was sampled to FILE (JSON), for later or elsewhere; "
+                               "an existing file is refused"));
+  return options;
+}
+
+Outcome run_doctor(Invocation& invocation)
+{
+  const Loaded& loaded = invocation.loaded;
+  const Given& given = invocation.given;
+  const Environment& env = invocation.env;
+  std::ostream& err = invocation.err;
+
+  // Every input checked before anything is read or sampled.
+  auto duration = seconds(given, "--duration", 60, 1, 3600);
+  if (!duration) {
+    return poolcalc::unexpected(duration.error());
+  }
+  auto interval = seconds(given, "--interval", 1, 0.1, 60);
+  if (!interval) {
+    return poolcalc::unexpected(interval.error());
+  }
+  const auto capture_path = given.value("--capture");
+  const auto save_path = given.value("--save-capture");
+  const auto k6_path = given.value("--k6-summary");
+  const auto url_input = loaded.inputs.find("database_url");
+  if (capture_path && given.has("--database-url")) {
+    return usage("--capture: diagnoses a saved capture; drop --database-url (or drop --capture to sample the server)");
+  }
+  if (capture_path && (given.has("--pgbouncer-admin") || given.has("--duration") || given.has("--interval") || save_path)) {
+    return usage("--capture: a saved capture is diagnosed as it is; --pgbouncer-admin, --duration, --interval and --save-capture "
+                 "go with sampling a live server");
+  }
+  const bool live = !capture_path && url_input != loaded.inputs.end();
+  if (!capture_path && !live && !k6_path) {
+    return usage("doctor needs something to read: --database-url URL (or $DATABASE_URL) to sample a server, --capture FILE, or "
+                 "--k6-summary FILE");
+  }
+  if (save_path && !live) {
+    return usage("--save-capture: only when sampling a server (--database-url URL or $DATABASE_URL)");
+  }
+  if (save_path && std::filesystem::exists(*save_path)) {
+    return usage(
+      fmt::format("--save-capture: {} exists; poolcalc does not overwrite it (remove it or choose another name)", user_text(*save_path)));
+  }
+  std::optional<DatabaseUrl> url;
+  std::optional<DatabaseUrl> admin;
+  if (live) {
+    auto parsed = DatabaseUrl::parse(url_input->second.items.front());
+    if (!parsed) {
+      return usage(fmt::format("{}: {}", url_input->second.origin, parsed.error()));
+    }
+    url = std::move(*parsed);
+    if (const auto text = given.value("--pgbouncer-admin")) {
+      auto parsed_admin = DatabaseUrl::parse(*text);
+      if (!parsed_admin) {
+        return usage(fmt::format("--pgbouncer-admin: {}", parsed_admin.error()));
+      }
+      if (parsed_admin->database() != "pgbouncer") {
+        return usage(
+          fmt::format("--pgbouncer-admin: the admin console's database is pgbouncer, got '{}'", user_text(parsed_admin->database())));
+      }
+      admin = std::move(*parsed_admin);
+    }
+  } else if (given.has("--pgbouncer-admin")) {
+    return usage("--pgbouncer-admin: only when sampling a server (--database-url URL or $DATABASE_URL)");
+  }
+
+  std::optional<K6Figures> k6;
+  if (k6_path) {
+    auto text = read_file(*k6_path, 64);
+    if (!text) {
+      return usage(fmt::format("--k6-summary: {}", text.error()));
+    }
+    auto parsed = parse_k6_summary(*text);
+    if (!parsed) {
+      return usage(fmt::format("--k6-summary: {}: {}", user_text(*k6_path), parsed.error()));
+    }
+    k6 = std::move(*parsed);
+  }
+
+  Capture capture;
+  if (capture_path) {
+    auto text = read_file(*capture_path, 256);
+    if (!text) {
+      return usage(fmt::format("--capture: {}", text.error()));
+    }
+    auto parsed = capture_from_json(*text);
+    if (!parsed) {
+      return usage(fmt::format("--capture: {}: {}", user_text(*capture_path), parsed.error()));
+    }
+    capture = std::move(*parsed);
+    capture.source = user_text(*capture_path);
+  } else if (live) {
+    const auto connect_timeout = inspect_connect_timeout(loaded.inputs, *url, url_input->second.origin, loaded.rules);
+    if (!connect_timeout) {
+      return usage(connect_timeout.error());
+    }
+    inspect::SampleOptions options;
+    options.read.connect_timeout_s = connect_timeout->seconds;
+    options.read.connect_timeout_source = connect_timeout->source;
+    options.read.statement_timeout_ms = loaded.rules.inspect.statement_timeout_ms;
+    options.read.notice = [&err](const std::string& notice) { print_line(err, "server notice", notice); };
+    options.duration_s = *duration;
+    options.interval_s = *interval;
+    if (env.stderr_is_terminal) {
+      options.tick = [&err](double done, double total) {
+        err << fmt::format("\rpoolcalc: sampling {:.0f}/{:.0f} s", done, total) << std::flush;
+      };
+    }
+    auto sampled = inspect::sample_live(*url, admin, options);
+    if (env.stderr_is_terminal) {
+      err << "\r\x1b[K" << std::flush;
+    }
+    if (!sampled) {
+      return poolcalc::unexpected(Failure{ k_exit_runtime, sampled.error() });
+    }
+    capture = std::move(*sampled);
+    if (save_path) {
+      std::ofstream out(*save_path, std::ios::binary | std::ios::trunc);
+      out << capture_to_json(capture);
+      if (!out) {
+        return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--save-capture: cannot write {}", user_text(*save_path)) });
+      }
+    }
+  } else {
+    capture.source = "k6 summary " + user_text(*k6_path);
+  }
+
+  const Diagnosis diagnosis = diagnose(capture, k6, loaded.rules);
+  return Output{ loaded.format == Format::json ? render_doctor_json(capture, k6, diagnosis) : render_doctor_text(capture, k6, diagnosis) };
+}
+
+} // namespace poolcalc::cli

@@ -1,0 +1,16 @@
+#pragma once
+// `poolcalc doctor` (docs/doctor.md): samples a live PostgreSQL (and PgBouncer's admin console),
+// or reads a saved capture, with a k6 end-of-test summary or without, and names why a pool ran dry.
+
+#include "commands.hpp"
+
+#include <vector>
+
+namespace poolcalc::cli {
+
+// Its own options (the server's --database-url and --connect-timeout come from the sizing table).
+std::vector<OptionDecl> doctor_options(const std::vector<OptionDecl>& sizing_decls);
+
+Outcome run_doctor(Invocation& invocation);
+
+} // namespace poolcalc::cli
