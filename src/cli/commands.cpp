@@ -3,6 +3,7 @@
 #include "cmd_config.hpp"
 #include "cmd_doctor.hpp"
 #include "cmd_fleet.hpp"
+#include "cmd_gate.hpp"
 #include "cmd_inspect.hpp"
 #include "cmd_pgbouncer.hpp"
 #include "cmd_plan.hpp"
@@ -377,6 +378,32 @@ CommandSpec doctor_command(const std::vector<OptionDecl>& sizing_decls)
            &run_doctor };
 }
 
+CommandSpec gate_command(const std::vector<OptionDecl>& sizing_decls)
+{
+  const std::vector<Format> formats = { Format::text, Format::json };
+  std::vector<OptionDecl> extra = gate_options();
+  extra.push_back(format_option(formats, Format::text));
+  return { Command::gate,
+           "gate",
+           "for CI: the plan (its p99 wait, its fit, a deploy's surge, its pool's growth) and a measured run (doctor's capture, k6's "
+           "summary) against a policy; exit 0 pass, 4 fail",
+           sizing_command(sizing_decls, std::move(extra)),
+           formats,
+           Format::text,
+           k_need_rules | k_need_config_file | k_need_database_url,
+           "Exit codes: 0 every check passed, 4 a check failed, 1 runtime failure, 2 bad input (the policy file's included).\n"
+           "The workload is optional: without --vus or --rps only the measured run is judged.\n"
+           "Docs: docs/gate.md (the policy file, every check).",
+           { { "poolcalc gate --vus 120 --query-ms 150 --deploy-surge 0",
+               "the worked example's plan, deployed without a surge, against the "
+               "default policy" },
+             { "poolcalc gate --vus 120 --query-ms 150 --capture data/examples/doctor-pool-too-small.json --format json",
+               "the plan and a measured run, as JSON for the pipeline" } },
+           { { "--explain", "`poolcalc gate` prints its checks; drop --explain" } },
+           {},
+           &run_gate_command };
+}
+
 CommandSpec fleet_command()
 {
   const std::vector<Format> formats = { Format::text, Format::json, Format::markdown };
@@ -461,7 +488,7 @@ std::vector<CommandSpec> command_table(const Rules& rules)
   // The sizing options' help texts are formatted once and copied into each command that takes them.
   const std::vector<OptionDecl> sizing_decls = sizing(rules);
   std::vector<CommandSpec> table;
-  table.reserve(13);
+  table.reserve(14);
   table.push_back(size_command(sizing_decls));
   table.push_back(env_command(sizing_decls));
   table.push_back(report_command(sizing_decls));
@@ -474,6 +501,7 @@ std::vector<CommandSpec> command_table(const Rules& rules)
   table.push_back(k6_command(sizing_decls));
   table.push_back(alerts_command(sizing_decls));
   table.push_back(doctor_command(sizing_decls));
+  table.push_back(gate_command(sizing_decls));
   table.push_back(completion_command());
   return table;
 }

@@ -35,6 +35,7 @@ enum class Command
   k6,
   alerts,
   doctor,
+  gate,
   completion,
 };
 

@@ -26,8 +26,8 @@ using poolcalc::test::run_process;
 
 namespace {
 
-const std::vector<std::string> k_commands = { "size",   "env",   "report", "rules",  "curve",  "inspect",   "pgbouncer",
-                                              "config", "fleet", "k6",     "alerts", "doctor", "completion" };
+const std::vector<std::string> k_commands = { "size",   "env",   "report", "rules",  "curve",  "inspect", "pgbouncer",
+                                              "config", "fleet", "k6",     "alerts", "doctor", "gate",    "completion" };
 
 // config_targets() (src/emit/config.cpp; docs/clients.md lists the same eight).
 const std::vector<std::string> k_targets = { "pgbouncer",  "prisma",          "node-postgres", "hikaricp",
@@ -221,7 +221,8 @@ TEST_CASE("each subcommand's --help examples run")
       ++examples;
       const Result r =
         run_process({ "/bin/bash", "--norc", "-c", "cd " + quoted(dir.path().string()) + " && " + line.substr(2) }, { { "PATH", path } });
-      CHECK((r.exit_code == 0 || r.exit_code == 3));
+      // gate's own failure is 4 (docs/gate.md)
+      CHECK((r.exit_code == 0 || r.exit_code == 3 || (command == "gate" && r.exit_code == 4)));
       CHECK_FALSE(contains(r.err, "error"));
     }
   }
@@ -342,4 +343,31 @@ TEST_CASE("doctor: every bad input is one line and exit 2, before anything is re
   check_usage_error({ "doctor", "--capture", source("tests/fixtures/k6/summary-export.json") },
                     "--capture: " + source("tests/fixtures/k6/summary-export.json") +
                       ": not a capture `poolcalc doctor --save-capture` wrote");
+}
+
+TEST_CASE("gate: exit 0 when every check passes, 4 when one fails, 2 for bad input")
+{
+  using poolcalc::test::check_usage_error;
+  const auto source = [](const std::string& path) { return std::string(POOLCALC_SOURCE_DIR) + "/" + path; };
+  const Result pass = run_poolcalc({ "gate", "--vus", "120", "--query-ms", "150", "--deploy-surge", "0" });
+  CHECK(pass.exit_code == 0);
+  CHECK(pass.out.starts_with("gate: pass (3 checks, policy: the defaults)\n"));
+  // The worked example's rolling deploy at 25 % opens 2 x 50 of 50 available.
+  const Result fail = run_poolcalc({ "gate", "--vus", "120", "--query-ms", "150", "--format", "json" });
+  CHECK(fail.exit_code == 4);
+  const auto j = nlohmann::json::parse(fail.out);
+  CHECK(j["passed"] == false);
+  CHECK(j["checks"][1]["id"] == "gate.deploy_surge_fits");
+  CHECK(j["checks"][1]["passed"] == false);
+  // A measured run alone: the pool-too-small capture names its cause.
+  const Result measured = run_poolcalc({ "gate", "--capture", source("data/examples/doctor-pool-too-small.json") });
+  CHECK(measured.exit_code == 4);
+  CHECK(measured.out.find("FAIL  gate.causes") != std::string::npos);
+  check_usage_error(
+    { "gate" }, "gate needs something to judge: the workload (--vus N or --rps R, with --query-ms), --capture FILE or --k6-summary FILE");
+  const poolcalc::test::TempDir dir;
+  const std::string policy = (dir.path() / "policy.toml").string();
+  std::ofstream(policy) << "max_pool_growth = 2\n";
+  check_usage_error({ "gate", "--vus", "120", "--query-ms", "150", "--policy", policy },
+                    policy + ":1:19: max_pool_growth: needs baseline_pool, the pool it grows from");
 }

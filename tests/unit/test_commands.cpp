@@ -18,7 +18,7 @@ using namespace poolcalc::cli;
 TEST_CASE("command table: every entry is complete")
 {
   const std::vector<CommandSpec> table = command_table(poolcalc::builtin_rules());
-  REQUIRE(table.size() == 13);
+  REQUIRE(table.size() == 14);
   CHECK(table.front().id == Command::size); // the default command
   std::set<std::string> names;
   for (const CommandSpec& command : table) {

@@ -1,0 +1,103 @@
+#include "cmd_gate.hpp"
+
+#include "cmd_plan.hpp"
+#include "files.hpp"
+
+#include "poolcalc/doctor.hpp"
+#include "poolcalc/emit_doctor.hpp"
+#include "poolcalc/emit_gate.hpp"
+#include "poolcalc/gate.hpp"
+#include "poolcalc/safe_text.hpp"
+
+#include <fmt/format.h>
+
+namespace poolcalc::cli {
+
+namespace {
+
+OptionDecl own_option(std::string flag, std::string type_name, std::string help)
+{
+  return { std::move(flag), std::move(type_name), std::move(help), OptionKind::value, "", {}, {}, false, false, {} };
+}
+
+poolcalc::unexpected<Failure> usage(std::string message)
+{
+  return poolcalc::unexpected(Failure{ k_exit_usage, std::move(message) });
+}
+
+} // namespace
+
+std::vector<OptionDecl> gate_options()
+{
+  return { own_option("--policy",
+                      "FILE",
+                      "the policy (TOML, docs/gate.md); default: the advisor's p99 objective, both fits, k6's failed "
+                      "requests at most rules monitoring.timeout_error_warn_rate"),
+           own_option("--capture", "FILE", "a capture `poolcalc doctor --save-capture` wrote: its measured wait and causes are judged"),
+           own_option("--k6-summary", "FILE", "a k6 end-of-test summary: its failed requests are judged") };
+}
+
+Outcome run_gate_command(Invocation& invocation)
+{
+  const Loaded& loaded = invocation.loaded;
+  const Given& given = invocation.given;
+  GatePolicy policy = default_gate_policy(loaded.rules);
+  if (const auto path = given.value("--policy")) {
+    auto text = read_file(*path, 1);
+    if (!text) {
+      return usage(fmt::format("--policy: {}", text.error()));
+    }
+    auto parsed = parse_gate_policy(*text, user_text(*path), loaded.rules);
+    if (!parsed) {
+      return usage(parsed.error());
+    }
+    policy = std::move(*parsed);
+  }
+  const bool workload = loaded.inputs.contains("vus") || loaded.inputs.contains("rps");
+  const auto capture_path = given.value("--capture");
+  const auto k6_path = given.value("--k6-summary");
+  if (!workload && !capture_path && !k6_path) {
+    return usage("gate needs something to judge: the workload (--vus N or --rps R, with --query-ms), --capture FILE or --k6-summary FILE");
+  }
+  std::optional<Capture> capture;
+  if (capture_path) {
+    auto text = read_file(*capture_path, 256);
+    if (!text) {
+      return usage(fmt::format("--capture: {}", text.error()));
+    }
+    auto parsed = capture_from_json(*text);
+    if (!parsed) {
+      return usage(fmt::format("--capture: {}: {}", user_text(*capture_path), parsed.error()));
+    }
+    capture = std::move(*parsed);
+  }
+  std::optional<K6Figures> k6;
+  if (k6_path) {
+    auto text = read_file(*k6_path, 64);
+    if (!text) {
+      return usage(fmt::format("--k6-summary: {}", text.error()));
+    }
+    auto parsed = parse_k6_summary(*text);
+    if (!parsed) {
+      return usage(fmt::format("--k6-summary: {}: {}", user_text(*k6_path), parsed.error()));
+    }
+    k6 = std::move(*parsed);
+  }
+  std::optional<Planned> planned;
+  if (workload) {
+    auto made = make_plan(loaded, {});
+    if (!made) {
+      return poolcalc::unexpected(made.error());
+    }
+    planned = std::move(*made);
+  }
+  std::optional<Diagnosis> diagnosis;
+  if (capture) {
+    diagnosis = diagnose(*capture, k6, loaded.rules);
+  }
+  const GateReport report = run_gate(policy, planned ? &planned->plan : nullptr, diagnosis ? &*diagnosis : nullptr, k6);
+  std::string text = loaded.format == Format::json ? render_gate_json(policy, report) : render_gate_text(policy, report);
+  return Output{ std::move(text), report.passed ? k_exit_ok : k_exit_gate_failed };
+}
+
+} // namespace poolcalc::cli
