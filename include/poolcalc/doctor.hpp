@@ -103,6 +103,13 @@ struct Measured
   double lock_share = 0; // active sessions waiting on a lock, over all active (summed over samples)
   double mean_active = 0;
   std::int64_t most_server_connections = 0; // PgBouncer's sv_active + sv_idle at most
+  // The queueing model at the measured load: the closed model (docs/model.md) with PgBouncer's
+  // clients as its users, the measured hold, each client's think time by Little's law from the
+  // clients between transactions (cl_active less sv_active) over the throughput, on the pool
+  // PgBouncer allows (pool_size, capped by max_db_connections). The measured wait is not an input.
+  double clients = 0; // PgBouncer's cl_active + cl_waiting, on average
+  std::int64_t model_pool = 0;
+  std::optional<double> model_mean_wait_ms;
 };
 
 struct Cause

@@ -1,6 +1,7 @@
 #include "poolcalc/doctor.hpp"
 
 #include "poolcalc/numbers.hpp"
+#include "poolcalc/queueing.hpp"
 #include "poolcalc/scenario.hpp"
 #include "poolcalc/sizing.hpp"
 
@@ -109,6 +110,35 @@ Measured measure(const Capture& c, const std::optional<K6Figures>& k6, std::vect
   }
   if (m.busy && m.throughput && *m.throughput > 0) {
     m.hold_ms = *m.busy / *m.throughput * 1000.0; // Little's law: L = lambda W
+  }
+  // The model at this load (see Measured): only where PgBouncer shows the clients and the pool.
+  double clients = 0;
+  double thinking = 0; // clients neither waiting nor served: cl_active less sv_active
+  std::int64_t pgb_samples = 0;
+  for (const DoctorSample& s : c.samples) {
+    if (s.pgbouncer) {
+      clients += static_cast<double>(s.cl_active + s.cl_waiting);
+      thinking += static_cast<double>(std::max<std::int64_t>(0, s.cl_active - s.sv_active));
+      ++pgb_samples;
+    }
+  }
+  if (pgb_samples > 0) {
+    m.clients = clients / static_cast<double>(pgb_samples);
+    thinking /= static_cast<double>(pgb_samples);
+  }
+  const std::int64_t pool =
+    c.pool_size ? (c.max_db_connections && *c.max_db_connections > 0 ? std::min(*c.pool_size, *c.max_db_connections) : *c.pool_size) : 0;
+  const auto users = static_cast<std::int64_t>(std::llround(m.clients));
+  if (pool > 0 && users > 0 && users <= 100'000 && m.hold_ms && *m.hold_ms > 0 && m.throughput && m.mean_wait_ms) {
+    const double hold_s = *m.hold_ms / 1000.0;
+    // Little's law once more: the clients between transactions are the throughput x their think
+    // time. Measured apart from the wait, so the model's wait is a prediction, not a restatement.
+    const double think_s = std::max(1e-4, thinking / *m.throughput);
+    const QueueMetrics predicted = closed_metrics(ClosedLoad{ users, hold_s, think_s }, pool, 0, false);
+    if (std::isfinite(predicted.mean_wait_ms)) {
+      m.model_pool = pool;
+      m.model_mean_wait_ms = predicted.mean_wait_ms;
+    }
   }
   return m;
 }
@@ -223,6 +253,12 @@ Diagnosis diagnose(const Capture& capture, const std::optional<K6Figures>& k6, c
     }
     if (capture.pool_size) {
       evidence += fmt::format(", against a pool of {}", *capture.pool_size);
+    }
+    if (m.model_mean_wait_ms) {
+      evidence += fmt::format("; the queueing model at this load ({} clients on {} connections) predicts {} of wait",
+                              std::llround(m.clients),
+                              m.model_pool,
+                              ms(*m.model_mean_wait_ms));
     }
     std::string fix = "a larger pool";
     if (m.throughput && m.hold_ms) {

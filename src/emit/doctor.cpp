@@ -265,6 +265,12 @@ std::string render_doctor_text(const Capture& c, const std::optional<K6Figures>&
                      opt(m.mean_wait_ms, " ms", 2),
                      format_percent(round_decimal(m.waiting_share)),
                      format_number(m.max_wait_s, 3));
+  if (m.model_mean_wait_ms) {
+    out += fmt::format("  the model's wait        {}  closed model: {} clients on {} connections, the measured hold and think times\n",
+                       opt(m.model_mean_wait_ms, " ms", 2),
+                       format_number(round_decimal(m.clients), 1),
+                       m.model_pool);
+  }
   out += fmt::format("  idle in transaction     {} on average, the oldest {} s\n",
                      format_number(round_decimal(m.mean_idle_in_transaction), 1),
                      format_number(round_decimal(m.oldest_idle_in_transaction_s), 1));
@@ -319,7 +325,10 @@ std::string render_doctor_json(const Capture& c, const std::optional<K6Figures>&
                     { "oldest_idle_in_transaction_s", round_decimal(m.oldest_idle_in_transaction_s) },
                     { "lock_share", round_decimal(m.lock_share) },
                     { "mean_active", round_decimal(m.mean_active) },
-                    { "most_server_connections", m.most_server_connections } };
+                    { "most_server_connections", m.most_server_connections },
+                    { "clients", round_decimal(m.clients) },
+                    { "model_pool", m.model_pool },
+                    { "model_mean_wait_ms", opt_json(m.model_mean_wait_ms) } };
   if (k6) {
     j["k6"] = { { "requests", k6->requests },
                 { "request_rate", k6->request_rate },

@@ -147,6 +147,9 @@ TEST_CASE("doctor: a pool of 2 for 8 clients holding 20 ms each: the pool is too
   // The query's own time, its wait taken off what PgBouncer 1.18 counts: the 20 ms sleep.
   CHECK(m["query_ms"].get<double>() == doctest::Approx(21).epsilon(0.25));
   CHECK(m["most_server_connections"].get<int>() <= 2);
+  // The queueing model at the measured load (8 clients, 2 connections, the measured hold and think
+  // times, not the measured wait) against PgBouncer's own wait counter.
+  CHECK(m["model_mean_wait_ms"].get<double>() == doctest::Approx(m["mean_wait_ms"].get<double>()).epsilon(0.15));
 }
 
 TEST_CASE("doctor: two sessions left idle in transaction hold their connections for nothing")

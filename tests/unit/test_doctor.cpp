@@ -116,6 +116,11 @@ TEST_CASE("doctor: a pool too small for the load")
   CHECK(*d.measured.held_idle_ms == doctest::Approx(0));
   CHECK(*d.measured.mean_wait_ms == doctest::Approx(20));
   CHECK(d.measured.waiting_share == 1.0);
+  // The closed model at this load: 7 clients (4 served, 3 waiting, none between transactions) on
+  // 4 connections of 50 ms: saturated, so each cycle is 7 / 4 holds: (7 / 4 - 1) x 50 = 37.5 ms.
+  CHECK(d.measured.clients == 7);
+  CHECK(d.measured.model_pool == 4);
+  CHECK(*d.measured.model_mean_wait_ms == doctest::Approx(37.5).epsilon(0.01));
   REQUIRE(ids(d) == std::vector<std::string>{ "doctor.pool_too_small" });
   CHECK(d.causes[0].fix.find("`poolcalc --rps 80 --query-ms 50` plans a pool of ") != std::string::npos);
   CHECK(d.causes[0].evidence.find("against a pool of 4") != std::string::npos);
