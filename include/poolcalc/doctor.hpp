@@ -67,6 +67,7 @@ struct Capture
   std::optional<std::int64_t> pool_size;          // the entry's pool_size, else default_pool_size
   std::optional<std::int64_t> max_db_connections; // 0: unlimited
   std::optional<std::int64_t> max_client_conn;
+  std::optional<double> query_wait_timeout_s; // 0: PgBouncer lets clients wait forever
 };
 
 // What a k6 end-of-test summary says (k6 run --summary-export, or handleSummary's data).
@@ -103,6 +104,7 @@ struct Measured
   double lock_share = 0; // active sessions waiting on a lock, over all active (summed over samples)
   double mean_active = 0;
   std::int64_t most_server_connections = 0; // PgBouncer's sv_active + sv_idle at most
+  std::int64_t most_clients = 0;            // PgBouncer's cl_active + cl_waiting at most
   // The queueing model at the measured load: the closed model (docs/model.md) with PgBouncer's
   // clients as its users, the measured hold, each client's think time by Little's law from the
   // clients between transactions (cl_active less sv_active) over the throughput, on the pool

@@ -97,6 +97,7 @@ Measured measure(const Capture& c, const std::optional<K6Figures>& k6, std::vect
         waiting += s.cl_waiting > 0 ? 1 : 0;
         m.max_wait_s = std::max(m.max_wait_s, s.maxwait_s);
         m.most_server_connections = std::max(m.most_server_connections, s.sv_active + s.sv_idle);
+        m.most_clients = std::max(m.most_clients, s.cl_active + s.cl_waiting);
       }
     }
     const auto n = static_cast<double>(c.samples.size());
@@ -214,6 +215,15 @@ Diagnosis diagnose(const Capture& capture, const std::optional<K6Figures>& k6, c
         "transactions that hold them; a larger pool only queues more sessions behind the same locks" });
   }
 
+  // The pooler's other limit: every client slot taken, so PgBouncer refuses the next client.
+  if (capture.max_client_conn && *capture.max_client_conn > 0 && m.most_clients >= *capture.max_client_conn) {
+    d.causes.push_back({ "doctor.pooler_limit",
+                         "PgBouncer's max_client_conn is reached: it refuses further clients",
+                         fmt::format("{} clients at once, PgBouncer's max_client_conn", m.most_clients),
+                         fmt::format("raise max_client_conn above every instance's pool together (PgBouncer needs about "
+                                     "max_client_conn + its server connections open files), or shrink the application pools") });
+  }
+
   // Connections held with nothing running: idle in transaction, or transactions around other work.
   const bool idle_sessions = m.mean_idle_in_transaction >= k_idle_in_transaction;
   const bool idle_time = m.held_idle_ms && m.hold_ms && *m.hold_ms > 0 && *m.held_idle_ms >= k_held_idle_share * *m.hold_ms;
@@ -268,6 +278,22 @@ Diagnosis diagnose(const Capture& capture, const std::optional<K6Figures>& k6, c
       }
     }
     d.causes.push_back({ "doctor.pool_too_small", "the pool is too small for the load: clients queue for a connection", evidence, fix });
+  }
+
+  // The timeout chain: clients wait, and PgBouncer would let them wait past the client's own
+  // request timeout, so a wait ends as the client's timeout while its query may still run.
+  const double request_s = rules.timeouts.client_request_timeout_s;
+  if (waits && capture.query_wait_timeout_s && (*capture.query_wait_timeout_s == 0 || *capture.query_wait_timeout_s >= request_s)) {
+    d.causes.push_back(
+      { "doctor.timeout_chain_inverted",
+        "PgBouncer lets a client wait longer than the client itself waits",
+        fmt::format("clients waited, and PgBouncer's query_wait_timeout is {}, at or above the client's request timeout of {} s "
+                    "(rules timeouts.client_request_timeout_s, k6's default)",
+                    *capture.query_wait_timeout_s == 0 ? std::string("0 (forever)") : format_number(*capture.query_wait_timeout_s) + " s",
+                    format_number(request_s)),
+        fmt::format("set query_wait_timeout below the request timeout, e.g. {} s (the pool timeout poolcalc plans, rules "
+                    "timeouts.pool_timeout_s), so a client that cannot get a connection fails fast with PgBouncer's error",
+                    format_number(rules.timeouts.pool_timeout_s)) });
   }
   return d;
 }

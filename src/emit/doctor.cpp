@@ -149,6 +149,7 @@ std::string capture_to_json(const Capture& c)
   j["pool_size"] = optional(c.pool_size);
   j["max_db_connections"] = optional(c.max_db_connections);
   j["max_client_conn"] = optional(c.max_client_conn);
+  j["query_wait_timeout_s"] = c.query_wait_timeout_s ? Json(*c.query_wait_timeout_s) : Json(nullptr);
   return j.dump(2) + "\n";
 }
 
@@ -231,6 +232,9 @@ poolcalc::expected<Capture, std::string> capture_from_json(std::string_view json
   c.pool_size = limit("pool_size");
   c.max_db_connections = limit("max_db_connections");
   c.max_client_conn = limit("max_client_conn");
+  if (const auto it = j.find("query_wait_timeout_s"); it != j.end() && !it->is_null()) {
+    c.query_wait_timeout_s = seconds(j, "query_wait_timeout_s");
+  }
   if (!ok) {
     return poolcalc::unexpected(std::string("a figure is missing, negative or not a number"));
   }
@@ -326,6 +330,7 @@ std::string render_doctor_json(const Capture& c, const std::optional<K6Figures>&
                     { "lock_share", round_decimal(m.lock_share) },
                     { "mean_active", round_decimal(m.mean_active) },
                     { "most_server_connections", m.most_server_connections },
+                    { "most_clients", m.most_clients },
                     { "clients", round_decimal(m.clients) },
                     { "model_pool", m.model_pool },
                     { "model_mean_wait_ms", opt_json(m.model_mean_wait_ms) } };

@@ -678,6 +678,8 @@ poolcalc::expected<void, QueryError> read_pgbouncer_limits(Connection& admin, co
       c.max_client_conn = to_int(column(*config, row, "value"));
     } else if (key == "max_db_connections") {
       c.max_db_connections = to_int(column(*config, row, "value"));
+    } else if (key == "query_wait_timeout") {
+      c.query_wait_timeout_s = to_double(column(*config, row, "value"));
     }
   }
   c.pool_size = default_pool_size;

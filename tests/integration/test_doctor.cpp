@@ -39,7 +39,7 @@ void start_bouncer(Bed& bed, const std::map<std::string, std::string>& keys)
   std::string ini = "[databases]\n" + std::string(k_database) + " = host=127.0.0.1 port=" + std::to_string(bed.server.port()) +
                     " dbname=" + k_database +
                     "\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\nauth_type = scram-sha-256\npool_mode = transaction\n"
-                    "max_client_conn = 100\nstats_users = app\n";
+                    "max_client_conn = 100\nstats_users = app\nquery_wait_timeout = 30\n";
   std::map<std::string, std::string> all = bed.bouncer.test_bed_keys();
   all.insert(keys.begin(), keys.end());
   ini = set_pgbouncer_keys(ini, all);
@@ -129,14 +129,15 @@ std::vector<std::string> cause_ids(const nlohmann::json& j)
 
 } // namespace
 
-TEST_CASE("doctor: a pool of 2 for 8 clients holding 20 ms each: the pool is too small")
+TEST_CASE("doctor: a pool of 2 for 8 clients holding 20 ms each: the pool is too small, and PgBouncer's default wait outlasts the client")
 {
   Bed bed;
-  start_bouncer(bed, { { "default_pool_size", "2" } });
+  // PgBouncer's own default query_wait_timeout, 120 s: longer than a client's 60 s request timeout.
+  start_bouncer(bed, { { "default_pool_size", "2" }, { "query_wait_timeout", "120" } });
   const nlohmann::json j = diagnose_under_load(bed, "SELECT pg_sleep(0.02);\n", 8, "pool-too-small");
   const auto& m = j["measured"];
   MESSAGE("measured: ", m.dump());
-  CHECK(cause_ids(j) == std::vector<std::string>{ "doctor.pool_too_small" });
+  CHECK(cause_ids(j) == std::vector<std::string>{ "doctor.pool_too_small", "doctor.timeout_chain_inverted" });
   // Two server connections each running 20 ms sleeps: at most 100 transactions/s, each holding
   // its connection a little over 20 ms; the other six clients wait.
   CHECK(m["throughput"].get<double>() > 50);

@@ -167,6 +167,29 @@ TEST_CASE("doctor: a database past its useful concurrency, and a pooler's own li
   }
 }
 
+TEST_CASE("doctor: the timeout chain and max_client_conn")
+{
+  Capture c = capture(pooled(4, 3, 4), { 800, 800, 800 * 70'000, 800 * 70'000, 800 * 20'000 }, 4);
+  SUBCASE("PgBouncer's 120 s default against the client's 60 s (rules timeouts.client_request_timeout_s)")
+  {
+    c.query_wait_timeout_s = 120;
+    CHECK(ids(diagnose(c, std::nullopt, builtin_rules())) ==
+          std::vector<std::string>{ "doctor.pool_too_small", "doctor.timeout_chain_inverted" });
+    c.query_wait_timeout_s = 0; // forever
+    CHECK(ids(diagnose(c, std::nullopt, builtin_rules())).back() == "doctor.timeout_chain_inverted");
+    c.query_wait_timeout_s = 30;
+    CHECK(ids(diagnose(c, std::nullopt, builtin_rules())) == std::vector<std::string>{ "doctor.pool_too_small" });
+  }
+  SUBCASE("7 clients against a max_client_conn of 7: PgBouncer's limit, not the pool")
+  {
+    c.max_client_conn = 7;
+    const Diagnosis d = diagnose(c, std::nullopt, builtin_rules());
+    CHECK(d.measured.most_clients == 7);
+    CHECK(ids(d) == std::vector<std::string>{ "doctor.pooler_limit" });
+    CHECK(d.causes[0].title == "PgBouncer's max_client_conn is reached: it refuses further clients");
+  }
+}
+
 TEST_CASE("doctor: a capture file reads back to the same diagnosis; anything else is refused")
 {
   DoctorSample s = pooled(4, 3, 4);
