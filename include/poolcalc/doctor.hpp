@@ -8,6 +8,7 @@
 
 #include "poolcalc/expected.hpp"
 #include "poolcalc/rules.hpp"
+#include "poolcalc/sizing.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -122,13 +123,26 @@ struct Cause
   std::string fix;
 };
 
+// The plan for the test's workload (doctor given --vus or --rps), beside the measurement.
+struct PlannedFigures
+{
+  double throughput = 0;              // queries per second the workload offers (peak concurrent / hold)
+  double hold_ms = 0;                 // per query
+  double busy = 0;                    // the rule of thumb's peak concurrent queries
+  std::int64_t pool = 0;              // per instance
+  std::optional<double> mean_wait_ms; // the queueing model's, for the plan's pool
+};
+
 struct Diagnosis
 {
   Measured measured;
+  std::optional<PlannedFigures> planned;
   std::vector<Cause> causes;      // the strongest first; empty: nothing wrong found
   std::vector<std::string> notes; // what could not be measured, and why
 };
 
-Diagnosis diagnose(const Capture& capture, const std::optional<K6Figures>& k6, const Rules& rules);
+// `plan`: the plan for the test's workload, when given: its figures go beside the measured ones,
+// and a hold or throughput far from the plan's names doctor.plan_inputs_wrong.
+Diagnosis diagnose(const Capture& capture, const std::optional<K6Figures>& k6, const Rules& rules, const Plan* plan = nullptr);
 
 } // namespace poolcalc

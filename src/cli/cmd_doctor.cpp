@@ -1,5 +1,6 @@
 #include "cmd_doctor.hpp"
 
+#include "cmd_plan.hpp"
 #include "files.hpp"
 #include "read_server.hpp"
 #include "safe_stderr.hpp"
@@ -46,16 +47,9 @@ poolcalc::expected<double, Failure> seconds(const Given& given, const std::strin
 
 } // namespace
 
-std::vector<OptionDecl> doctor_options(const std::vector<OptionDecl>& sizing_decls)
+std::vector<OptionDecl> doctor_options()
 {
   std::vector<OptionDecl> options;
-  for (const OptionDecl& decl : sizing_decls) {
-    if (decl.flag == "--database-url" || decl.flag == "--connect-timeout") {
-      OptionDecl copy = decl;
-      copy.group = "";
-      options.push_back(copy);
-    }
-  }
   options.push_back(own_option("--pgbouncer-admin",
                                "URL",
                                "PgBouncer's admin console, postgresql://user:password@host:6432/pgbouncer (a stats_users or "
@@ -197,7 +191,18 @@ Outcome run_doctor(Invocation& invocation)
     capture.source = "k6 summary " + user_text(*k6_path);
   }
 
-  const Diagnosis diagnosis = diagnose(capture, k6, loaded.rules);
+  // The test's workload, when given: its plan beside the measurement.
+  std::optional<Planned> planned;
+  if (loaded.inputs.contains("vus") || loaded.inputs.contains("rps")) {
+    RawInputs inputs = loaded.inputs;
+    inputs.erase("database_url"); // the server sampled, not a part of the workload
+    auto scenario = build_scenario(inputs, loaded.rules);
+    if (!scenario) {
+      return usage(scenario.error());
+    }
+    planned = Planned{ size(*scenario, loaded.rules), {} };
+  }
+  const Diagnosis diagnosis = diagnose(capture, k6, loaded.rules, planned ? &planned->plan : nullptr);
   return Output{ loaded.format == Format::json ? render_doctor_json(capture, k6, diagnosis) : render_doctor_text(capture, k6, diagnosis) };
 }
 

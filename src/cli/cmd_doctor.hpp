@@ -8,8 +8,9 @@
 
 namespace poolcalc::cli {
 
-// Its own options (the server's --database-url and --connect-timeout come from the sizing table).
-std::vector<OptionDecl> doctor_options(const std::vector<OptionDecl>& sizing_decls);
+// Its own options; the workload's (a plan to compare with) and the server's (--database-url,
+// --connect-timeout) come from the sizing table.
+std::vector<OptionDecl> doctor_options();
 
 Outcome run_doctor(Invocation& invocation);
 

@@ -353,20 +353,20 @@ CommandSpec alerts_command(const std::vector<OptionDecl>& sizing_decls)
 CommandSpec doctor_command(const std::vector<OptionDecl>& sizing_decls)
 {
   const std::vector<Format> formats = { Format::text, Format::json };
-  std::vector<OptionDecl> options = doctor_options(sizing_decls);
-  options.push_back(format_option(formats, Format::text));
-  options.push_back(rules_option());
+  std::vector<OptionDecl> extra = doctor_options();
+  extra.push_back(format_option(formats, Format::text));
   return { Command::doctor,
            "doctor",
            "why a pool ran dry: samples a live PostgreSQL and PgBouncer (read-only) or reads a saved capture, with a k6 summary or "
            "without, and names the cause with its evidence and fix",
-           options,
+           sizing_command(sizing_decls, std::move(extra)),
            formats,
            Format::text,
-           k_need_rules | k_need_database_url,
+           k_need_rules | k_need_config_file | k_need_database_url,
            "It measures the throughput, the hold time (Little's law), the time held without querying and the pool wait, and names:\n"
            "the pool too small for the load, connections held idle, a database past its useful concurrency, or PgBouncer's own limit.\n"
            "Sampling is read-only and ends after --duration; every statement is bounded like inspect's.\n"
+           "With the test's workload (--vus or --rps, --query-ms, ...), its plan goes beside the measurement.\n"
            "Docs: docs/doctor.md.",
            { { "poolcalc doctor --database-url postgresql://app@db:5432/chat --pgbouncer-admin postgresql://app@db:6432/pgbouncer "
                "--duration 120",

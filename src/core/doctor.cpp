@@ -21,6 +21,7 @@ constexpr double k_mean_wait_ms = 1.0;        // a mean wait per transaction wor
 constexpr double k_lock_share = 0.25;         // active sessions waiting on a lock
 constexpr double k_idle_in_transaction = 0.5; // sessions idle in transaction, on average
 constexpr double k_held_idle_share = 0.5;     // of the hold time, held with no query running
+constexpr double k_plan_off = 1.5;            // a measured hold or rate this far from the plan's
 
 std::string ms(double value)
 {
@@ -165,11 +166,52 @@ std::string measured_plan(const Measured& m, const Rules& rules, std::int64_t& p
 
 } // namespace
 
-Diagnosis diagnose(const Capture& capture, const std::optional<K6Figures>& k6, const Rules& rules)
+Diagnosis diagnose(const Capture& capture, const std::optional<K6Figures>& k6, const Rules& rules, const Plan* plan)
 {
   Diagnosis d;
   d.measured = measure(capture, k6, d.notes);
   const Measured& m = d.measured;
+  if (plan != nullptr) {
+    PlannedFigures p;
+    p.hold_ms = plan->queueing.hold_ms;
+    p.busy = plan->peak_concurrent;
+    p.throughput = p.hold_ms > 0 ? p.busy / (p.hold_ms / 1000.0) : 0.0;
+    p.pool = plan->pool_size;
+    if (plan->queueing.recommended && plan->queueing.recommended->stable) {
+      p.mean_wait_ms = plan->queueing.recommended->mean_wait_ms;
+    }
+    d.planned = p;
+    // The plan's inputs against the measurement (the original note expected 40-45 busy connections
+    // at 120 VUs where its own formula gives 12.6: a hold 3.2-3.6 times the assumed one).
+    std::vector<std::string> off;
+    if (m.hold_ms && p.hold_ms > 0 && (*m.hold_ms >= k_plan_off * p.hold_ms || *m.hold_ms * k_plan_off <= p.hold_ms)) {
+      off.push_back(fmt::format("a transaction held its connection {} where the plan assumed {} ({}x)",
+                                ms(*m.hold_ms),
+                                ms(p.hold_ms),
+                                format_number(round_decimal(*m.hold_ms / p.hold_ms), 2)));
+    }
+    // Only more than planned: a closed load that waits for its pool runs less than it offers.
+    if (m.throughput && p.throughput > 0 && *m.throughput >= k_plan_off * p.throughput) {
+      off.push_back(fmt::format("{} transactions/s ran where the plan offered {} queries/s ({}x)",
+                                format_number(round_decimal(*m.throughput), 1),
+                                format_number(round_decimal(p.throughput), 1),
+                                format_number(round_decimal(*m.throughput / p.throughput), 2)));
+    }
+    if (!off.empty()) {
+      std::string evidence;
+      for (const std::string& part : off) {
+        evidence += (evidence.empty() ? "" : "; ") + part;
+      }
+      std::string fix = "measure the hold time and the rate where the application runs them, and plan again with those";
+      if (m.throughput && m.hold_ms) {
+        std::int64_t pool = 0;
+        if (const std::string command = measured_plan(m, rules, pool); !command.empty()) {
+          fix = fmt::format("plan again with the measured figures: `{}` plans a pool of {}", command, pool);
+        }
+      }
+      d.causes.push_back({ "doctor.plan_inputs_wrong", "the load test did not run the load the plan assumed", evidence, fix });
+    }
+  }
   const bool waits = m.waiting_share >= k_waiting_share || (m.mean_wait_ms && *m.mean_wait_ms >= k_mean_wait_ms);
   const std::string wait_text =
     fmt::format("clients waited in PgBouncer in {} of the samples{}{}",
@@ -253,7 +295,8 @@ Diagnosis diagnose(const Capture& capture, const std::optional<K6Figures>& k6, c
   }
 
   // The pool itself: clients wait, and neither the pooler, the database nor idle holders explain it.
-  if (waits && !pooler && d.causes.empty()) {
+  const bool other_cause = std::any_of(d.causes.begin(), d.causes.end(), [](const Cause& c) { return c.id != "doctor.plan_inputs_wrong"; });
+  if (waits && !pooler && !other_cause) {
     std::string evidence = wait_text;
     if (m.throughput && m.hold_ms) {
       evidence += fmt::format("; {} transactions/s each holding a connection {} keep {} busy (Little's law)",

@@ -291,6 +291,17 @@ std::string render_doctor_text(const Capture& c, const std::optional<K6Figures>&
                   format_number(k6->duration_p95_ms, 1),
                   k6->failed_thresholds.empty() ? "" : "; failed thresholds: " + fmt::format("{}", fmt::join(k6->failed_thresholds, ", ")));
   }
+  if (d.planned) {
+    const PlannedFigures& p = *d.planned;
+    out += "\nthe plan for the test's workload\n";
+    out += fmt::format("  throughput              {}/s  queries offered (peak concurrent / hold)\n",
+                       format_number(round_decimal(p.throughput), 1));
+    out +=
+      fmt::format("  connections held        {}  the rule of thumb's peak concurrent queries\n", format_number(round_decimal(p.busy), 1));
+    out += fmt::format("  hold time               {} ms\n", format_number(round_decimal(p.hold_ms), 1));
+    out +=
+      fmt::format("  pool                    {}  per instance; the model's mean wait there: {}\n", p.pool, opt(p.mean_wait_ms, " ms", 2));
+  }
   out += "\n";
   if (d.causes.empty()) {
     out += c.samples.empty() ? "diagnosis: no cause named: nothing was sampled\n" : "diagnosis: nothing wrong found in this window\n";
@@ -345,6 +356,15 @@ std::string render_doctor_json(const Capture& c, const std::optional<K6Figures>&
                 { "failed_thresholds", k6->failed_thresholds } };
   } else {
     j["k6"] = nullptr;
+  }
+  if (d.planned) {
+    j["planned"] = { { "throughput", round_decimal(d.planned->throughput) },
+                     { "hold_ms", round_decimal(d.planned->hold_ms) },
+                     { "connections_held", round_decimal(d.planned->busy) },
+                     { "pool", d.planned->pool },
+                     { "mean_wait_ms", opt_json(d.planned->mean_wait_ms) } };
+  } else {
+    j["planned"] = nullptr;
   }
   Json causes = Json::array();
   for (const Cause& cause : d.causes) {

@@ -167,6 +167,34 @@ TEST_CASE("doctor: a database past its useful concurrency, and a pooler's own li
   }
 }
 
+TEST_CASE("doctor: the plan for the test's workload beside the measurement")
+{
+  const Capture c = capture(pooled(4, 3, 4), { 800, 800, 800 * 70'000, 800 * 70'000, 800 * 20'000 }, 4);
+  SUBCASE("the worked example's plan: 150 ms holds assumed, 50 ms measured")
+  {
+    const Plan p = poolcalc::test::plan({ { "vus", "120" }, { "query_ms", "150" } });
+    const Diagnosis d = diagnose(c, std::nullopt, builtin_rules(), &p);
+    REQUIRE(d.planned);
+    CHECK(d.planned->hold_ms == 150);
+    CHECK(d.planned->busy == doctest::Approx(12.6));     // 120 x 0.70 x 0.150 s
+    CHECK(d.planned->throughput == doctest::Approx(84)); // 12.6 / 0.150 s
+    CHECK(d.planned->pool == 50);
+    CHECK(ids(d) == std::vector<std::string>{ "doctor.plan_inputs_wrong", "doctor.pool_too_small" });
+    CHECK(d.causes[0].evidence == "a transaction held its connection 50 ms where the plan assumed 150 ms (0.33x)");
+  }
+  SUBCASE("20 requests/s planned, 80 transactions/s measured")
+  {
+    const Plan p = poolcalc::test::plan({ { "rps", "20" }, { "query_ms", "50" } });
+    const Diagnosis d = diagnose(c, std::nullopt, builtin_rules(), &p);
+    CHECK(d.causes[0].evidence == "80 transactions/s ran where the plan offered 20 queries/s (4x)");
+  }
+  SUBCASE("a plan that matches: nothing said of it")
+  {
+    const Plan p = poolcalc::test::plan({ { "rps", "80" }, { "query_ms", "50" } });
+    CHECK(ids(diagnose(c, std::nullopt, builtin_rules(), &p)) == std::vector<std::string>{ "doctor.pool_too_small" });
+  }
+}
+
 TEST_CASE("doctor: the timeout chain and max_client_conn")
 {
   Capture c = capture(pooled(4, 3, 4), { 800, 800, 800 * 70'000, 800 * 70'000, 800 * 20'000 }, 4);
