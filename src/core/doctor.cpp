@@ -171,6 +171,7 @@ Diagnosis diagnose(const Capture& capture, const std::optional<K6Figures>& k6, c
   Diagnosis d;
   d.measured = measure(capture, k6, d.notes);
   const Measured& m = d.measured;
+  std::optional<Cause> plan_cause; // named after what the database and the pooler show
   if (plan != nullptr) {
     PlannedFigures p;
     p.hold_ms = plan->queueing.hold_ms;
@@ -209,7 +210,7 @@ Diagnosis diagnose(const Capture& capture, const std::optional<K6Figures>& k6, c
           fix = fmt::format("plan again with the measured figures: `{}` plans a pool of {}", command, pool);
         }
       }
-      d.causes.push_back({ "doctor.plan_inputs_wrong", "the load test did not run the load the plan assumed", evidence, fix });
+      plan_cause = Cause{ "doctor.plan_inputs_wrong", "the load test did not run the load the plan assumed", evidence, fix };
     }
   }
   const bool waits = m.waiting_share >= k_waiting_share || (m.mean_wait_ms && *m.mean_wait_ms >= k_mean_wait_ms);
@@ -264,6 +265,37 @@ Diagnosis diagnose(const Capture& capture, const std::optional<K6Figures>& k6, c
                          fmt::format("{} clients at once, PgBouncer's max_client_conn", m.most_clients),
                          fmt::format("raise max_client_conn above every instance's pool together (PgBouncer needs about "
                                      "max_client_conn + its server connections open files), or shrink the application pools") });
+  }
+
+  // The database's cores (--db-cores, with the workload): more sessions running at once than it
+  // serves usefully (rules advisor.active_per_core per core) only queue for CPU and I/O.
+  if (plan != nullptr && plan->scenario.db_cores && m.lock_share < k_lock_share) {
+    const double useful = static_cast<double>(*plan->scenario.db_cores) * rules.advisor.active_per_core;
+    if (m.mean_active > useful) {
+      std::string evidence = fmt::format("on average {} sessions were active on a database of {} core{}, which serves about {} at once "
+                                         "usefully (rules advisor.active_per_core {} per core)",
+                                         format_number(round_decimal(m.mean_active), 1),
+                                         *plan->scenario.db_cores,
+                                         *plan->scenario.db_cores == 1 ? "" : "s",
+                                         format_number(useful),
+                                         format_number(rules.advisor.active_per_core));
+      if (m.query_ms && d.planned && d.planned->hold_ms > 0) {
+        evidence += fmt::format("; a query took {}, {}x the {} planned",
+                                ms(*m.query_ms),
+                                format_number(round_decimal(*m.query_ms / d.planned->hold_ms), 2),
+                                ms(d.planned->hold_ms));
+      }
+      d.causes.push_back({ "doctor.database_bound",
+                           "the database is past its useful concurrency: sessions queue for its CPU",
+                           evidence,
+                           fmt::format("keep the server connections near {} (a smaller pool, or PgBouncer's default_pool_size), "
+                                       "make the queries cheaper, or give the database more cores; a larger pool only adds waiting",
+                                       format_number(useful)) });
+    }
+  }
+
+  if (plan_cause) {
+    d.causes.push_back(*plan_cause);
   }
 
   // Connections held with nothing running: idle in transaction, or transactions around other work.

@@ -77,7 +77,11 @@ Result pgbench(const Bed& bed, const std::string& script, int clients, int secon
 // doctor over the server and PgBouncer's console while pgbench runs; its JSON. The capture is
 // saved too, and diagnosed again from the file: the same causes. With $POOLCALC_DOCTOR_KEEP set to
 // a directory, the capture is copied there as NAME.json (data/examples/doctor-*.json came so).
-nlohmann::json diagnose_under_load(const Bed& bed, const std::string& script, int clients, const std::string& name)
+nlohmann::json diagnose_under_load(const Bed& bed,
+                                   const std::string& script,
+                                   int clients,
+                                   const std::string& name,
+                                   const std::vector<std::string>& workload = {})
 {
   const std::string saved = bed.bouncer.directory() + "/capture.json";
   Result bench;
@@ -85,19 +89,21 @@ nlohmann::json diagnose_under_load(const Bed& bed, const std::string& script, in
   std::this_thread::sleep_for(std::chrono::milliseconds(1500)); // connections up, the load steady
   const std::string admin =
     "postgresql://" + std::string(k_role) + ":" + k_password + "@127.0.0.1:" + std::to_string(bed.bouncer.port()) + "/pgbouncer";
-  const Result doctor = run_poolcalc({ "doctor",
-                                       "--database-url",
-                                       bed.server.url(PgServer::k_superuser, PgServer::k_superuser_password, k_database),
-                                       "--pgbouncer-admin",
-                                       admin,
-                                       "--duration",
-                                       "6",
-                                       "--interval",
-                                       "0.25",
-                                       "--format",
-                                       "json",
-                                       "--save-capture",
-                                       saved });
+  std::vector<std::string> args = { "doctor",
+                                    "--database-url",
+                                    bed.server.url(PgServer::k_superuser, PgServer::k_superuser_password, k_database),
+                                    "--pgbouncer-admin",
+                                    admin,
+                                    "--duration",
+                                    "6",
+                                    "--interval",
+                                    "0.25",
+                                    "--format",
+                                    "json",
+                                    "--save-capture",
+                                    saved };
+  args.insert(args.end(), workload.begin(), workload.end());
+  const Result doctor = run_poolcalc(args);
   load.join();
   INFO("pgbench: ", bench.out, bench.err);
   INFO("doctor: ", doctor.out, doctor.err);
@@ -106,7 +112,9 @@ nlohmann::json diagnose_under_load(const Bed& bed, const std::string& script, in
   CHECK(doctor.out.find(PgServer::k_superuser_password) == std::string::npos);
   CHECK(doctor.out.find(k_password) == std::string::npos);
   nlohmann::json j = nlohmann::json::parse(doctor.out);
-  const Result again = run_poolcalc({ "doctor", "--capture", saved, "--format", "json" });
+  std::vector<std::string> again_args = { "doctor", "--capture", saved, "--format", "json" };
+  again_args.insert(again_args.end(), workload.begin(), workload.end());
+  const Result again = run_poolcalc(again_args);
   INFO("doctor --capture: ", again.err);
   REQUIRE(again.exit_code == 0);
   const nlohmann::json k = nlohmann::json::parse(again.out);
@@ -197,6 +205,28 @@ TEST_CASE("doctor: max_db_connections 2 under a pool of 10: PgBouncer's own limi
   CHECK(cause_ids(j) == std::vector<std::string>{ "doctor.pooler_limit" });
   CHECK(m["most_server_connections"].get<int>() == 2);
   CHECK(m["waiting_share"].get<double>() > 0.5);
+}
+
+TEST_CASE("doctor: eight sessions of CPU-heavy queries on a database given one core: past its useful concurrency")
+{
+  Bed bed;
+  start_bouncer(bed, { { "default_pool_size", "10" } });
+  // Each transaction counts 300,000 generated rows: CPU only, no lock, no sleep. With the plan's
+  // workload: 8 VUs, all active, back to back, and --db-cores 1 (the useful 2 at once of rules
+  // advisor.active_per_core), which 8 running sessions exceed on this machine's cores as well.
+  const nlohmann::json j =
+    diagnose_under_load(bed,
+                        "SELECT count(*) FROM generate_series(1, 300000);\n",
+                        8,
+                        "cpu-bound",
+                        { "--vus", "8", "--activity", "1", "--think-ms", "0.001", "--query-ms", "20", "--db-cores", "1" });
+  const auto& m = j["measured"];
+  MESSAGE("measured: ", m.dump(), " planned: ", j["planned"].dump());
+  REQUIRE_FALSE(cause_ids(j).empty());
+  CHECK(cause_ids(j).front() == "doctor.database_bound");
+  CHECK(m["lock_share"].get<double>() < 0.25);
+  CHECK(m["mean_active"].get<double>() > 2);
+  CHECK(j["planned"]["hold_ms"].get<double>() == 20);
 }
 
 } // namespace poolcalc::test

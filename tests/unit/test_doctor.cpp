@@ -195,6 +195,21 @@ TEST_CASE("doctor: the plan for the test's workload beside the measurement")
   }
 }
 
+TEST_CASE("doctor: more sessions running than the database's cores serve (--db-cores with the workload)")
+{
+  // 8 active, none on a lock; 800 transactions of 100 ms in 10 s: 8 busy / 80 per s = 100 ms held.
+  const Capture c = capture(pooled(8, 0, 8), { 800, 800, 800 * 100'000, 800 * 100'000, 0 }, 10);
+  const Plan one_core = poolcalc::test::plan({ { "rps", "80" }, { "query_ms", "100" }, { "db_cores", "1" } });
+  const Diagnosis d = diagnose(c, std::nullopt, builtin_rules(), &one_core);
+  REQUIRE_FALSE(d.causes.empty());
+  CHECK(d.causes[0].id == "doctor.database_bound");
+  // 1 core x rules advisor.active_per_core 2 = 2 useful at once, against 8
+  CHECK(d.causes[0].evidence == "on average 8 sessions were active on a database of 1 core, which serves about 2 at once usefully "
+                                "(rules advisor.active_per_core 2 per core); a query took 100 ms, 1x the 100 ms planned");
+  const Plan eight_cores = poolcalc::test::plan({ { "rps", "80" }, { "query_ms", "100" }, { "db_cores", "8" } });
+  CHECK(diagnose(c, std::nullopt, builtin_rules(), &eight_cores).causes.empty());
+}
+
 TEST_CASE("doctor: the timeout chain and max_client_conn")
 {
   Capture c = capture(pooled(4, 3, 4), { 800, 800, 800 * 70'000, 800 * 70'000, 800 * 20'000 }, 4);
