@@ -43,8 +43,9 @@ poolcalc::expected<GatePolicy, std::string> parse_gate_policy(std::string_view t
 
 struct GateCheck
 {
-  std::string
-    id; // gate.plan_fits, gate.deploy_surge_fits, gate.p99_wait, gate.pool_growth, gate.measured_wait, gate.causes, gate.k6_failed
+  // gate.plan_findings, gate.plan_fits, gate.deploy_surge_fits, gate.p99_wait, gate.pool_growth,
+  // gate.measured_wait, gate.causes, gate.k6_failed
+  std::string id;
   std::string what;  // one line for people
   std::string value; // what was found
   std::string limit; // what the policy allows
@@ -59,6 +60,11 @@ struct GateReport
 
 // Runs every check that has both a policy and something to judge: the plan's with a plan, the
 // measured ones with a diagnosis or k6's summary.
-GateReport run_gate(const GatePolicy& policy, const Plan* plan, const Diagnosis* diagnosis, const std::optional<K6Figures>& k6);
+// `findings`: the plan's; a `fail` among them fails gate.plan_findings.
+GateReport run_gate(const GatePolicy& policy,
+                    const Plan* plan,
+                    const std::vector<Finding>* findings,
+                    const Diagnosis* diagnosis,
+                    const std::optional<K6Figures>& k6);
 
 } // namespace poolcalc

@@ -264,6 +264,12 @@ struct Plan
   std::int64_t overhead = 0;              // the overhead in the plan's pool (the advisor may trim the rules')
 };
 
+// What queries wait for under `load` (the plan's scenario with another --vus or --rps): the
+// plan's pool per instance, or, when the plan puts a shared PgBouncer in transaction mode in
+// front, PgBouncer's server pool (default_pool_size) under the whole load; per sidecar, each
+// instance's load on its sidecar's pool. The model as the plan's own figures use it.
+QueueMetrics plan_waits(const Plan& plan, const Scenario& load);
+
 // A monitoring threshold's count: `ratio` (rules monitoring.active_warn_ratio, ...) of
 // `connections`, rounded down (the original note's 40 and 48 of 50).
 std::int64_t monitoring_share(double ratio, std::int64_t connections);

@@ -2,6 +2,7 @@
 
 #include "cmd_plan.hpp"
 #include "files.hpp"
+#include "progress.hpp"
 #include "read_server.hpp"
 #include "safe_stderr.hpp"
 
@@ -95,13 +96,19 @@ Outcome run_doctor(Invocation& invocation)
     return usage("--capture: a saved capture is diagnosed as it is; --pgbouncer-admin, --duration, --interval and --save-capture "
                  "go with sampling a live server");
   }
-  const bool live = !capture_path && url_input != loaded.inputs.end();
+  // A server from $DATABASE_URL or --config is sampled only when nothing else was asked for: a
+  // k6 summary alone is read, not a reason to connect.
+  const bool live = !capture_path && url_input != loaded.inputs.end() && (given.has("--database-url") || !k6_path);
+  if (!live) {
+    for (const char* flag : { "--pgbouncer-admin", "--duration", "--interval", "--save-capture" }) {
+      if (given.has(flag) && !capture_path) {
+        return usage(fmt::format("{}: only when sampling a server (--database-url URL or $DATABASE_URL)", flag));
+      }
+    }
+  }
   if (!capture_path && !live && !k6_path) {
     return usage("doctor needs something to read: --database-url URL (or $DATABASE_URL) to sample a server, --capture FILE, or "
                  "--k6-summary FILE");
-  }
-  if (save_path && !live) {
-    return usage("--save-capture: only when sampling a server (--database-url URL or $DATABASE_URL)");
   }
   if (save_path && std::filesystem::exists(*save_path)) {
     return usage(
@@ -126,15 +133,24 @@ Outcome run_doctor(Invocation& invocation)
       }
       admin = std::move(*parsed_admin);
     }
-  } else if (given.has("--pgbouncer-admin")) {
-    return usage("--pgbouncer-admin: only when sampling a server (--database-url URL or $DATABASE_URL)");
+  }
+  // The test's workload, when given: checked now, planned for the comparison after sampling.
+  std::optional<Scenario> workload;
+  if (loaded.inputs.contains("vus") || loaded.inputs.contains("rps")) {
+    RawInputs inputs = loaded.inputs;
+    inputs.erase("database_url"); // the server sampled, not a part of the workload
+    auto scenario = build_scenario(inputs, loaded.rules);
+    if (!scenario) {
+      return usage(scenario.error());
+    }
+    workload = std::move(*scenario);
   }
 
   std::optional<K6Figures> k6;
   if (k6_path) {
     auto text = read_file(*k6_path, 64);
     if (!text) {
-      return usage(fmt::format("--k6-summary: {}", text.error()));
+      return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--k6-summary: {}", text.error()) });
     }
     auto parsed = parse_k6_summary(*text);
     if (!parsed) {
@@ -147,7 +163,7 @@ Outcome run_doctor(Invocation& invocation)
   if (capture_path) {
     auto text = read_file(*capture_path, 256);
     if (!text) {
-      return usage(fmt::format("--capture: {}", text.error()));
+      return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--capture: {}", text.error()) });
     }
     auto parsed = capture_from_json(*text);
     if (!parsed) {
@@ -167,15 +183,13 @@ Outcome run_doctor(Invocation& invocation)
     options.read.notice = [&err](const std::string& notice) { print_line(err, "server notice", notice); };
     options.duration_s = *duration;
     options.interval_s = *interval;
-    if (env.stderr_is_terminal) {
-      options.tick = [&err](double done, double total) {
-        err << fmt::format("\rpoolcalc: sampling {:.0f}/{:.0f} s", done, total) << std::flush;
+    if (auto line = status_line(err, env.stderr_is_terminal)) {
+      options.tick = [line](double done, double total) {
+        line(fmt::format("poolcalc: sampling the server, {:.0f} of {:.0f} s", done, total));
       };
     }
     auto sampled = inspect::sample_live(*url, admin, options);
-    if (env.stderr_is_terminal) {
-      err << "\r\x1b[K" << std::flush;
-    }
+    options.tick = nullptr; // the last copy: the progress line is erased
     if (!sampled) {
       return poolcalc::unexpected(Failure{ k_exit_runtime, sampled.error() });
     }
@@ -191,18 +205,11 @@ Outcome run_doctor(Invocation& invocation)
     capture.source = "k6 summary " + user_text(*k6_path);
   }
 
-  // The test's workload, when given: its plan beside the measurement.
-  std::optional<Planned> planned;
-  if (loaded.inputs.contains("vus") || loaded.inputs.contains("rps")) {
-    RawInputs inputs = loaded.inputs;
-    inputs.erase("database_url"); // the server sampled, not a part of the workload
-    auto scenario = build_scenario(inputs, loaded.rules);
-    if (!scenario) {
-      return usage(scenario.error());
-    }
-    planned = Planned{ size(*scenario, loaded.rules), {} };
+  std::optional<Plan> plan;
+  if (workload) {
+    plan = size(*workload, loaded.rules);
   }
-  const Diagnosis diagnosis = diagnose(capture, k6, loaded.rules, planned ? &planned->plan : nullptr);
+  const Diagnosis diagnosis = diagnose(capture, k6, loaded.rules, plan ? &*plan : nullptr);
   return Output{ loaded.format == Format::json ? render_doctor_json(capture, k6, diagnosis) : render_doctor_text(capture, k6, diagnosis) };
 }
 

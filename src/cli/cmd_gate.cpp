@@ -45,7 +45,7 @@ Outcome run_gate_command(Invocation& invocation)
   if (const auto path = given.value("--policy")) {
     auto text = read_file(*path, 1);
     if (!text) {
-      return usage(fmt::format("--policy: {}", text.error()));
+      return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--policy: {}", text.error()) });
     }
     auto parsed = parse_gate_policy(*text, user_text(*path), loaded.rules);
     if (!parsed) {
@@ -63,7 +63,7 @@ Outcome run_gate_command(Invocation& invocation)
   if (capture_path) {
     auto text = read_file(*capture_path, 256);
     if (!text) {
-      return usage(fmt::format("--capture: {}", text.error()));
+      return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--capture: {}", text.error()) });
     }
     auto parsed = capture_from_json(*text);
     if (!parsed) {
@@ -75,7 +75,7 @@ Outcome run_gate_command(Invocation& invocation)
   if (k6_path) {
     auto text = read_file(*k6_path, 64);
     if (!text) {
-      return usage(fmt::format("--k6-summary: {}", text.error()));
+      return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--k6-summary: {}", text.error()) });
     }
     auto parsed = parse_k6_summary(*text);
     if (!parsed) {
@@ -93,9 +93,10 @@ Outcome run_gate_command(Invocation& invocation)
   }
   std::optional<Diagnosis> diagnosis;
   if (capture) {
-    diagnosis = diagnose(*capture, k6, loaded.rules);
+    diagnosis = diagnose(*capture, k6, loaded.rules, planned ? &planned->plan : nullptr);
   }
-  const GateReport report = run_gate(policy, planned ? &planned->plan : nullptr, diagnosis ? &*diagnosis : nullptr, k6);
+  const GateReport report =
+    run_gate(policy, planned ? &planned->plan : nullptr, planned ? &planned->findings : nullptr, diagnosis ? &*diagnosis : nullptr, k6);
   std::string text = loaded.format == Format::json ? render_gate_json(policy, report) : render_gate_text(policy, report);
   return Output{ std::move(text), report.passed ? k_exit_ok : k_exit_gate_failed };
 }

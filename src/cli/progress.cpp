@@ -34,13 +34,17 @@ public:
 
   void update(std::string_view what, double share)
   {
+    const double percent = std::isfinite(share) ? std::clamp(share, 0.0, 1.0) * 100.0 : 0.0;
+    show(fmt::format("poolcalc: simulating {} ({:.0f} % of the event budget)", what, percent));
+  }
+
+  void show(const std::string& line)
+  {
     const auto now = Clock::now();
     if (now - m_start < k_quiet || now - m_last < k_interval) {
       return;
     }
     m_last = now;
-    const double percent = std::isfinite(share) ? std::clamp(share, 0.0, 1.0) * 100.0 : 0.0;
-    const std::string line = fmt::format("poolcalc: simulating {} ({:.0f} % of the event budget)", what, percent);
     m_err << '\r' << line;
     if (line.size() < m_width) {
       m_err << std::string(m_width - line.size(), ' ');
@@ -65,6 +69,15 @@ std::function<void(std::string_view, double)> progress_line(std::ostream& err, b
   }
   auto line = std::make_shared<ProgressLine>(err);
   return [line](std::string_view what, double share) { line->update(what, share); };
+}
+
+std::function<void(const std::string&)> status_line(std::ostream& err, bool terminal)
+{
+  if (!terminal) {
+    return {};
+  }
+  auto line = std::make_shared<ProgressLine>(err);
+  return [line](const std::string& text) { line->show(text); };
 }
 
 } // namespace poolcalc::cli

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <ostream>
+#include <string>
 #include <string_view>
 
 namespace poolcalc::cli {
@@ -14,5 +15,8 @@ namespace poolcalc::cli {
 // The callback for Scenario::progress, writing to `err` when `terminal`; empty otherwise. The
 // line is erased when the last copy of the callback goes away.
 std::function<void(std::string_view, double)> progress_line(std::ostream& err, bool terminal);
+
+// The same line for any text (`poolcalc doctor`'s sampling): shown, rewritten and erased alike.
+std::function<void(const std::string&)> status_line(std::ostream& err, bool terminal);
 
 } // namespace poolcalc::cli

@@ -83,9 +83,11 @@ SafeStderr::Buffer::Buffer(std::ostream& target, Redactions redactions)
 
 void SafeStderr::Buffer::put(char c)
 {
-  if (c == '\n') {
+  if (c == '\n' || c == '\r') {
+    // A progress line rewrites itself after a carriage return: it ends a line as a newline does
+    // (what came before it is redacted and escaped), and reaches the terminal as it is.
     emit_line();
-    m_target << '\n';
+    m_target << c;
     return;
   }
   m_line.push_back(c);

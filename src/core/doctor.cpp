@@ -178,8 +178,8 @@ Diagnosis diagnose(const Capture& capture, const std::optional<K6Figures>& k6, c
     p.busy = plan->peak_concurrent;
     p.throughput = p.hold_ms > 0 ? p.busy / (p.hold_ms / 1000.0) : 0.0;
     p.pool = plan->pool_size;
-    if (plan->queueing.recommended && plan->queueing.recommended->stable) {
-      p.mean_wait_ms = plan->queueing.recommended->mean_wait_ms;
+    if (const QueueMetrics w = plan_waits(*plan, plan->scenario); w.stable && std::isfinite(w.mean_wait_ms)) {
+      p.mean_wait_ms = w.mean_wait_ms;
     }
     d.planned = p;
     // The plan's inputs against the measurement (the original note expected 40-45 busy connections
@@ -361,7 +361,7 @@ Diagnosis diagnose(const Capture& capture, const std::optional<K6Figures>& k6, c
   if (waits && capture.query_wait_timeout_s && (*capture.query_wait_timeout_s == 0 || *capture.query_wait_timeout_s >= request_s)) {
     d.causes.push_back(
       { "doctor.timeout_chain_inverted",
-        "PgBouncer lets a client wait longer than the client itself waits",
+        "PgBouncer lets a client wait at least as long as the client itself waits",
         fmt::format("clients waited, and PgBouncer's query_wait_timeout is {}, at or above the client's request timeout of {} s "
                     "(rules timeouts.client_request_timeout_s, k6's default)",
                     *capture.query_wait_timeout_s == 0 ? std::string("0 (forever)") : format_number(*capture.query_wait_timeout_s) + " s",

@@ -82,18 +82,37 @@ std::string ms(double value)
 
 } // namespace
 
-GateReport run_gate(const GatePolicy& policy, const Plan* plan, const Diagnosis* diagnosis, const std::optional<K6Figures>& k6)
+GateReport run_gate(const GatePolicy& policy,
+                    const Plan* plan,
+                    const std::vector<Finding>* findings,
+                    const Diagnosis* diagnosis,
+                    const std::optional<K6Figures>& k6)
 {
   GateReport report;
   const auto add = [&](GateCheck check) {
     report.passed = report.passed && check.passed;
     report.checks.push_back(std::move(check));
   };
+  if (plan != nullptr && findings != nullptr) {
+    std::string failed;
+    for (const Finding& f : *findings) {
+      if (f.level == Level::fail) {
+        failed += (failed.empty() ? "" : ", ") + f.id;
+      }
+    }
+    add({ "gate.plan_findings",
+          "the plan breaks no hard limit (no `fail` finding)",
+          failed.empty() ? "none" : failed,
+          "none",
+          failed.empty() });
+  }
   if (plan != nullptr) {
     if (policy.must_fit) {
+      const bool bouncer = plan->recommendation == Recommendation::pgbouncer;
       add({ "gate.plan_fits",
             "the plan fits the server's connection budget",
-            fmt::format("{} server connections", plan->server_connections),
+            bouncer ? fmt::format("peak {} on {} server connections", format_number(plan->peak_concurrent), plan->server_connections)
+                    : fmt::format("{} server connections", plan->server_connections),
             fmt::format("{} available", plan->available),
             plan->fits });
     }
@@ -113,11 +132,13 @@ GateReport run_gate(const GatePolicy& policy, const Plan* plan, const Diagnosis*
               plan->fits });
       }
     }
-    if (policy.max_p99_wait_ms && plan->queueing.recommended) {
-      const QueueMetrics& m = *plan->queueing.recommended;
+    if (policy.max_p99_wait_ms) {
+      const QueueMetrics m = plan_waits(*plan, plan->scenario);
       const double p99 = m.stable ? m.p99_wait_ms : INFINITY;
       add({ "gate.p99_wait",
-            fmt::format("the plan's pool of {} keeps the predicted p99 wait within the policy", m.pool),
+            fmt::format("the {} of {} keeps the predicted p99 wait within the policy",
+                        plan->recommendation == Recommendation::pgbouncer ? "PgBouncer server pool" : "plan's pool",
+                        m.pool),
             ms(p99),
             "at most " + ms(*policy.max_p99_wait_ms),
             std::isfinite(p99) && p99 <= *policy.max_p99_wait_ms });

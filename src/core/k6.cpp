@@ -35,11 +35,10 @@ std::string phase_id(std::string_view name)
   return id.empty() ? "phase" : id;
 }
 
-// The plan's pool under `phase`'s load: the same model and pool as the plan's own figures.
+// What queries wait for under `phase`'s load: the plan's pool, or PgBouncer's server pool.
 QueueMetrics at_load(const Plan& plan, const Scenario& phase)
 {
-  const QueueingPlan q = detail::queueing_load(phase, plan.queueing.hold_ms);
-  return detail::pool_metrics(q, plan.pool_size, phase.pool_timeout_s);
+  return plan_waits(plan, phase);
 }
 
 } // namespace
@@ -84,7 +83,8 @@ K6Plan plan_k6(const Plan& plan, const Rules& rules)
   test.ramp = rules.k6.ramp;
   test.ramp_seconds = k6_duration_seconds(rules.k6.ramp).value_or(0);
   test.surge = rules.advisor.surge;
-  test.pool = plan.pool_size;
+  test.pool =
+    plan.recommendation == Recommendation::pgbouncer && plan.pgbouncer ? plan.pgbouncer->pools.front().default_pool_size : plan.pool_size;
   test.instances = s.instances;
   test.queries_per_request = s.queries_per_request;
   test.request_timeout_s = s.request_timeout_s;

@@ -696,4 +696,20 @@ std::vector<Trigger> pgbouncer_triggers(const TriggerInputs& in, const PgBouncer
   return triggers;
 }
 
+QueueMetrics plan_waits(const Plan& plan, const Scenario& load)
+{
+  Scenario s = load;
+  std::int64_t pool = plan.pool_size;
+  const bool bouncer = plan.recommendation == Recommendation::pgbouncer && plan.pgbouncer && !plan.pgbouncer->pools.empty() &&
+                       plan.pgbouncer->pools.front().pool_mode == PoolMode::transaction;
+  if (bouncer) {
+    pool = plan.pgbouncer->pools.front().default_pool_size;
+    if (s.topology == Topology::shared) {
+      s.instances = 1; // one server pool for every instance's queries
+    }
+  }
+  const QueueingPlan q = queueing_load(s, plan.queueing.hold_ms);
+  return evaluate_pool(q, std::max<std::int64_t>(1, pool), s.pool_timeout_s);
+}
+
 } // namespace poolcalc

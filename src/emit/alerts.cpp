@@ -197,8 +197,8 @@ std::vector<Alert> pgbouncer_alerts(const Plan& plan, const Rules& rules, const 
                                    format_number(*objective, 6)),
                        "5m",
                        "warning",
-                       fmt::format("the mean wait per transaction is above {}: the objective {} cannot hold (a mean never "
-                                   "exceeds a percentile above it); the plan predicted {} at its load",
+                       fmt::format("the mean wait per transaction is above {}, the bound of the objective {}: waits far beyond the "
+                                   "plan's, which predicted {} at its load",
                                    format_number(*objective * 1000.0) + " ms",
                                    plan.advice.objective.text,
                                    plan.advice.model_at_load ? format_number(plan.advice.model_at_load->mean_wait_ms, 1) + " ms"

@@ -35,7 +35,9 @@ std::int64_t whole(double value)
 
 } // namespace
 
-poolcalc::expected<K6Figures, std::string> parse_k6_summary(std::string_view json_text)
+namespace {
+
+poolcalc::expected<K6Figures, std::string> read_k6_summary(std::string_view json_text)
 {
   const Json doc = Json::parse(json_text.begin(), json_text.end(), nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
@@ -103,6 +105,18 @@ poolcalc::expected<K6Figures, std::string> parse_k6_summary(std::string_view jso
   return k6;
 }
 
+} // namespace
+
+// A field of the wrong type (a string where a number belongs, say) is bad input, not a crash.
+poolcalc::expected<K6Figures, std::string> parse_k6_summary(std::string_view json_text)
+{
+  try {
+    return read_k6_summary(json_text);
+  } catch (const nlohmann::json::exception&) {
+    return poolcalc::unexpected(std::string("a field of the wrong type: not k6's summary format"));
+  }
+}
+
 std::string capture_to_json(const Capture& c)
 {
   Json j;
@@ -153,7 +167,9 @@ std::string capture_to_json(const Capture& c)
   return j.dump(2) + "\n";
 }
 
-poolcalc::expected<Capture, std::string> capture_from_json(std::string_view json_text)
+namespace {
+
+poolcalc::expected<Capture, std::string> read_capture(std::string_view json_text)
 {
   const Json j = Json::parse(json_text.begin(), json_text.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object() || j.value("schema", "") != "poolcalc-doctor-capture") {
@@ -238,7 +254,21 @@ poolcalc::expected<Capture, std::string> capture_from_json(std::string_view json
   if (!ok) {
     return poolcalc::unexpected(std::string("a figure is missing, negative or not a number"));
   }
+  if (c.window_s < 0.001) {
+    return poolcalc::unexpected(std::string("window_s: a window of at least 0.001 s"));
+  }
   return c;
+}
+
+} // namespace
+
+poolcalc::expected<Capture, std::string> capture_from_json(std::string_view json_text)
+{
+  try {
+    return read_capture(json_text);
+  } catch (const nlohmann::json::exception&) {
+    return poolcalc::unexpected(std::string("a field of the wrong type: not a capture `poolcalc doctor --save-capture` wrote"));
+  }
 }
 
 namespace {

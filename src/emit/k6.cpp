@@ -70,11 +70,19 @@ void write_header(std::string& out, const Plan& plan, const K6Plan& test)
   out += "// Run it against a staging copy of the application (never production):\n";
   out += "//   k6 run -e BASE_URL=https://staging.example.com -e REQUEST_PATH=/api/messages pool-test.js\n";
   out += "// docs/k6.md explains each part; replace request() below with your workload's request.\n//\n";
-  out += fmt::format("// The plan: a pool of {} per {} ({} of them); the predicted waits are the queueing model's for\n",
-                     test.pool,
-                     plan.scenario.serverless ? "execution" : "instance",
-                     test.instances);
-  out += fmt::format("// that pool under each phase's load; holds: {}; {} {} per request.\n",
+  if (plan.recommendation == Recommendation::pgbouncer && plan.pgbouncer) {
+    out += fmt::format("// The plan: PgBouncer with a server pool of {} (default_pool_size) for {} instance{}; the predicted waits\n"
+                       "// are the queueing model's for",
+                       test.pool,
+                       test.instances,
+                       test.instances == 1 ? "" : "s");
+  } else {
+    out += fmt::format("// The plan: a pool of {} per {} ({} of them); the predicted waits are the queueing model's for\n//",
+                       test.pool,
+                       plan.scenario.serverless ? "execution" : "instance",
+                       test.instances);
+  }
+  out += fmt::format(" that pool under each phase's load; holds: {}; {} {} per request.\n",
                      test.hold_text,
                      format_number(test.queries_per_request),
                      test.queries_per_request == 1 ? "query" : "queries");

@@ -9,6 +9,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -159,6 +160,7 @@ public:
       }
     }
     std::optional<Rows> rows;
+    bool tuples = false;
     std::optional<QueryError> error;
     while (true) {
       while (m_lib.is_busy(m_conn) != 0) {
@@ -175,7 +177,12 @@ public:
         break; // the statement is done
       }
       const ExecStatusType status = m_lib.result_status(result);
-      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+      if (status == PGRES_TUPLES_OK && !tuples) {
+        // The first statement that returns rows is the answer (a read-only transaction wrapped
+        // around it returns none).
+        rows = read_rows(result);
+        tuples = true;
+      } else if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
         if (!rows) {
           rows = read_rows(result);
         }
@@ -607,17 +614,39 @@ constexpr const char* k_activity_sql =
   "GREATEST(0, COALESCE(EXTRACT(EPOCH FROM max(clock_timestamp() - state_change) FILTER (WHERE state LIKE 'idle in transaction%')), 0)) "
   "FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND datname = current_database()";
 
-constexpr const char* k_statements_sql =
-  "SELECT COALESCE(sum(calls), 0), COALESCE(sum(total_exec_time), 0) FROM pg_stat_statements "
-  "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '/* poolcalc inspect */%'";
-
-std::optional<StatementTotals> read_statement_totals(Connection& conn)
+// Every statement of the sampler runs alone in a read-only transaction with its own statement
+// timeout (SET LOCAL): through PgBouncer in transaction mode a session setting would stay on a
+// server connection other clients get next.
+std::string guarded(std::string_view sql, std::int64_t statement_timeout_ms)
 {
-  auto r = conn.exec(k_statements_sql);
-  if (!r || r->rows.empty()) {
-    return std::nullopt; // no pg_stat_statements here: the figures come from elsewhere
+  return fmt::format("BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}; {}; COMMIT", statement_timeout_ms, sql);
+}
+
+// Statements of the database, transaction control left out (a BEGIN and a COMMIT around one
+// query are not three queries); total_exec_time from pg_stat_statements 1.8 (PostgreSQL 13), else
+// total_time.
+constexpr const char* k_statements_sql =
+  "SELECT COALESCE(sum(calls), 0), COALESCE(sum({}), 0) FROM pg_stat_statements "
+  "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '/* poolcalc inspect */%' "
+  "AND query !~* '^\\s*(BEGIN|START TRANSACTION|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\\y'";
+
+std::optional<StatementTotals> read_statement_totals(Connection& conn, std::int64_t statement_timeout_ms)
+{
+  for (const char* column : { "total_exec_time", "total_time" }) {
+    auto r = conn.exec(guarded(fmt::format(k_statements_sql, column), statement_timeout_ms));
+    if (r && !r->rows.empty()) {
+      return StatementTotals{ to_int(r->rows[0][0]), to_double(r->rows[0][1]).value_or(0.0) };
+    }
+    if (!r && r.error().timed_out) {
+      return std::nullopt;
+    }
+    // A statement that fails ends the query string before its COMMIT: the aborted transaction
+    // is rolled back before anything else is sent.
+    if (auto rolled_back = conn.exec("ROLLBACK"); !rolled_back) {
+      return std::nullopt;
+    }
   }
-  return StatementTotals{ to_int(r->rows[0][0]), to_double(r->rows[0][1]).value_or(0.0) };
+  return std::nullopt; // no pg_stat_statements here: the figures come from elsewhere
 }
 
 // SHOW STATS_TOTALS' row for `database` (times in microseconds).
@@ -662,8 +691,10 @@ poolcalc::expected<void, QueryError> read_pools(Connection& admin, const std::st
   return {};
 }
 
-// pool_size, max_db_connections (SHOW DATABASES' max_connections) and max_client_conn.
-poolcalc::expected<void, QueryError> read_pgbouncer_limits(Connection& admin, const std::string& database, Capture& c)
+// pool_size, max_db_connections (SHOW DATABASES' max_connections), max_client_conn and
+// query_wait_timeout; `alias` becomes PgBouncer's name for the database (an entry named as it,
+// else the first whose dbname it is), the name SHOW POOLS and SHOW STATS_TOTALS go by.
+poolcalc::expected<void, QueryError> read_pgbouncer_limits(Connection& admin, const std::string& database, Capture& c, std::string& alias)
 {
   auto config = admin.exec_untagged("SHOW CONFIG");
   if (!config) {
@@ -687,8 +718,19 @@ poolcalc::expected<void, QueryError> read_pgbouncer_limits(Connection& admin, co
   if (!databases) {
     return poolcalc::unexpected(databases.error());
   }
+  alias = database;
+  const auto named = std::find_if(
+    databases->rows.begin(), databases->rows.end(), [&](const auto& row) { return text_of(column(*databases, row, "name")) == database; });
+  if (named == databases->rows.end()) {
+    for (const auto& row : databases->rows) {
+      if (text_of(column(*databases, row, "database")) == database) {
+        alias = text_of(column(*databases, row, "name"));
+        break;
+      }
+    }
+  }
   for (const auto& row : databases->rows) {
-    if (text_of(column(*databases, row, "name")) != database) {
+    if (text_of(column(*databases, row, "name")) != alias) {
       continue;
     }
     if (const std::int64_t size = to_int(column(*databases, row, "pool_size"), -1); size > 0) {
@@ -722,18 +764,11 @@ poolcalc::expected<Capture, std::string> sample_live(const DatabaseUrl& url,
   const Lost lost{ server, url, format_number(statement_s) };
   conn.answer_by(deadline_after(statement_s));
   // Read-only by the session's default, and every statement bounded on the server too.
-  for (const char* setup : { "SET default_transaction_read_only = on" }) {
-    if (auto r = conn.exec(setup); !r) {
-      return lost.error(r.error());
-    }
-  }
-  if (auto r = conn.exec(fmt::format("SET statement_timeout = {}", options.read.statement_timeout_ms)); !r) {
-    return lost.error(r.error());
-  }
+  const std::int64_t timeout_ms = options.read.statement_timeout_ms;
 
   Capture c;
   c.source = "live: " + server;
-  auto db = conn.exec("SELECT current_database(), current_setting('max_connections')::int");
+  auto db = conn.exec(guarded("SELECT current_database(), current_setting('max_connections')::int", timeout_ms));
   if (!db) {
     return lost.error(db.error());
   }
@@ -753,32 +788,35 @@ poolcalc::expected<Capture, std::string> sample_live(const DatabaseUrl& url,
     admin = std::move(*opened);
   }
   const Lost admin_lost{ admin_server, pgbouncer_admin ? *pgbouncer_admin : url, format_number(statement_s) };
+  std::string alias = c.database;
   if (admin) {
     admin->answer_by(deadline_after(statement_s));
-    if (auto r = read_pgbouncer_limits(*admin, c.database, c); !r) {
+    if (auto r = read_pgbouncer_limits(*admin, c.database, c, alias); !r) {
       return admin_lost.error(r.error());
     }
-    auto start = read_pgbouncer_totals(*admin, c.database);
+    auto start = read_pgbouncer_totals(*admin, alias);
     if (!start) {
       return admin_lost.error(start.error());
     }
     c.pgbouncer_start = *start;
   }
   conn.answer_by(deadline_after(statement_s));
-  c.statements_start = read_statement_totals(conn);
+  c.statements_start = read_statement_totals(conn, timeout_ms);
 
   const Clock::time_point began = Clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - began).count(); };
+  // Bounded by --duration: a sample is not begun once the window is over, however slow the server
+  // answered the ones before (each is bounded by the statement timeout).
   for (int i = 0;; ++i) {
     const double at = static_cast<double>(i) * options.interval_s;
-    if (at >= options.duration_s) {
+    if (at >= options.duration_s || elapsed() >= options.duration_s) {
       break;
     }
     std::this_thread::sleep_until(began + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at)));
     DoctorSample s;
     s.t_s = elapsed();
     conn.answer_by(deadline_after(statement_s));
-    auto r = conn.exec(k_activity_sql);
+    auto r = conn.exec(guarded(k_activity_sql, timeout_ms));
     if (!r) {
       return lost.error(r.error());
     }
@@ -792,7 +830,7 @@ poolcalc::expected<Capture, std::string> sample_live(const DatabaseUrl& url,
     }
     if (admin) {
       admin->answer_by(deadline_after(statement_s));
-      if (auto pools = read_pools(*admin, c.database, s); !pools) {
+      if (auto pools = read_pools(*admin, alias, s); !pools) {
         return admin_lost.error(pools.error());
       }
     }
@@ -801,18 +839,20 @@ poolcalc::expected<Capture, std::string> sample_live(const DatabaseUrl& url,
       options.tick(std::min(elapsed(), options.duration_s), options.duration_s);
     }
   }
-  std::this_thread::sleep_until(began + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.duration_s)));
+  if (elapsed() < options.duration_s) {
+    std::this_thread::sleep_until(began + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.duration_s)));
+  }
   c.window_s = elapsed();
   if (admin) {
     admin->answer_by(deadline_after(statement_s));
-    auto end = read_pgbouncer_totals(*admin, c.database);
+    auto end = read_pgbouncer_totals(*admin, alias);
     if (!end) {
       return admin_lost.error(end.error());
     }
     c.pgbouncer_end = *end;
   }
   conn.answer_by(deadline_after(statement_s));
-  c.statements_end = read_statement_totals(conn);
+  c.statements_end = read_statement_totals(conn, timeout_ms);
   if (!c.statements_start || !c.statements_end) {
     c.statements_start.reset();
     c.statements_end.reset();

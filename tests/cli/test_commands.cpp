@@ -340,6 +340,21 @@ TEST_CASE("doctor: every bad input is one line and exit 2, before anything is re
                     "--k6-summary: " + source("data/examples/chat-fleet.toml") +
                       ": not JSON: expected the file `k6 run --summary-export` writes, or "
                       "handleSummary's data");
+  // $DATABASE_URL is not sampled when only a k6 summary is asked for (nothing listens on port 1).
+  const Result k6_only = run_poolcalc({ "doctor", "--k6-summary", source("tests/fixtures/k6/summary-export.json") },
+                                      { { "DATABASE_URL", "postgresql://app:pw@127.0.0.1:1/chat" } });
+  CHECK(k6_only.exit_code == 0);
+  CHECK(k6_only.out.find("diagnosis: no cause named: nothing was sampled") != std::string::npos);
+  check_usage_error({ "doctor", "--k6-summary", source("tests/fixtures/k6/summary-export.json"), "--duration", "30" },
+                    "--duration: only when sampling a server (--database-url URL or $DATABASE_URL)");
+  check_usage_error({ "doctor", "--database-url", "postgresql://app@db/chat", "--vus", "120" },
+                    "--query-ms is required: how long one query holds a connection, in milliseconds (e.g. --query-ms 150, or "
+                    "100,150,200)");
+  const poolcalc::test::TempDir dir;
+  const std::string odd = (dir.path() / "odd.json").string();
+  std::ofstream(odd) << "{\"schema\": \"poolcalc-doctor-capture\", \"version\": \"1\"}";
+  check_usage_error({ "doctor", "--capture", odd },
+                    "--capture: " + odd + ": a field of the wrong type: not a capture `poolcalc doctor --save-capture` wrote");
   check_usage_error({ "doctor", "--capture", source("tests/fixtures/k6/summary-export.json") },
                     "--capture: " + source("tests/fixtures/k6/summary-export.json") +
                       ": not a capture `poolcalc doctor --save-capture` wrote");
@@ -351,14 +366,14 @@ TEST_CASE("gate: exit 0 when every check passes, 4 when one fails, 2 for bad inp
   const auto source = [](const std::string& path) { return std::string(POOLCALC_SOURCE_DIR) + "/" + path; };
   const Result pass = run_poolcalc({ "gate", "--vus", "120", "--query-ms", "150", "--deploy-surge", "0" });
   CHECK(pass.exit_code == 0);
-  CHECK(pass.out.starts_with("gate: pass (3 checks, policy: the defaults)\n"));
+  CHECK(pass.out.starts_with("gate: pass (4 checks, policy: the defaults)\n"));
   // The worked example's rolling deploy at 25 % opens 2 x 50 of 50 available.
   const Result fail = run_poolcalc({ "gate", "--vus", "120", "--query-ms", "150", "--format", "json" });
   CHECK(fail.exit_code == 4);
   const auto j = nlohmann::json::parse(fail.out);
   CHECK(j["passed"] == false);
-  CHECK(j["checks"][1]["id"] == "gate.deploy_surge_fits");
-  CHECK(j["checks"][1]["passed"] == false);
+  CHECK(j["checks"][2]["id"] == "gate.deploy_surge_fits");
+  CHECK(j["checks"][2]["passed"] == false);
   // A measured run alone: the pool-too-small capture names its cause.
   const Result measured = run_poolcalc({ "gate", "--capture", source("data/examples/doctor-pool-too-small.json") });
   CHECK(measured.exit_code == 4);

@@ -62,7 +62,7 @@ TEST_CASE("gate: the plan's checks")
   SUBCASE("the worked example fits, but not during a rolling deploy at 25 % surge")
   {
     const Plan p = plan({ { "vus", "120" }, { "query_ms", "150" } });
-    const GateReport r = run_gate(d, &p, nullptr, std::nullopt);
+    const GateReport r = run_gate(d, &p, nullptr, nullptr, std::nullopt);
     CHECK_FALSE(r.passed);
     CHECK(check(r, "gate.plan_fits")->passed);
     CHECK_FALSE(check(r, "gate.deploy_surge_fits")->passed);
@@ -72,12 +72,13 @@ TEST_CASE("gate: the plan's checks")
   SUBCASE("deployed without a surge it passes; a tighter p99 and a pool growth fail it")
   {
     const Plan p = plan({ { "vus", "120" }, { "query_ms", "150" }, { "deploy_surge", "0" } });
-    CHECK(run_gate(d, &p, nullptr, std::nullopt).passed);
-    CHECK(check(run_gate(d, &p, nullptr, std::nullopt), "gate.deploy_surge_fits")->what == "a deploy adds no instances (maxSurge 0)");
+    CHECK(run_gate(d, &p, nullptr, nullptr, std::nullopt).passed);
+    CHECK(check(run_gate(d, &p, nullptr, nullptr, std::nullopt), "gate.deploy_surge_fits")->what ==
+          "a deploy adds no instances (maxSurge 0)");
     GatePolicy growth = d;
     growth.baseline_pool = 30;
     growth.max_pool_growth = 1.5; // 50 / 30 = 1.67
-    const GateReport r = run_gate(growth, &p, nullptr, std::nullopt);
+    const GateReport r = run_gate(growth, &p, nullptr, nullptr, std::nullopt);
     CHECK_FALSE(check(r, "gate.pool_growth")->passed);
     CHECK(check(r, "gate.pool_growth")->limit == "at most 45");
   }
@@ -88,8 +89,8 @@ TEST_CASE("gate: the plan's checks")
     REQUIRE(p.pool_size == 20);
     GatePolicy tight = d;
     tight.max_p99_wait_ms = 0.001;
-    CHECK(run_gate(d, &p, nullptr, std::nullopt).passed);
-    CHECK_FALSE(check(run_gate(tight, &p, nullptr, std::nullopt), "gate.p99_wait")->passed);
+    CHECK(run_gate(d, &p, nullptr, nullptr, std::nullopt).passed);
+    CHECK_FALSE(check(run_gate(tight, &p, nullptr, nullptr, std::nullopt), "gate.p99_wait")->passed);
   }
 }
 
@@ -102,7 +103,7 @@ TEST_CASE("gate: a measured run's checks")
   policy.max_mean_wait_ms = 10;
   K6Figures k6;
   k6.failed_rate = 0.02;
-  GateReport r = run_gate(policy, nullptr, &diagnosis, k6);
+  GateReport r = run_gate(policy, nullptr, nullptr, &diagnosis, k6);
   CHECK_FALSE(check(r, "gate.measured_wait")->passed);
   CHECK_FALSE(check(r, "gate.causes")->passed);
   CHECK(check(r, "gate.causes")->value == "doctor.connections_held_idle");
@@ -110,7 +111,7 @@ TEST_CASE("gate: a measured run's checks")
   policy.max_mean_wait_ms = 20;
   policy.allowed_causes = { "doctor.connections_held_idle" };
   k6.failed_rate = 0.005;
-  r = run_gate(policy, nullptr, &diagnosis, k6);
+  r = run_gate(policy, nullptr, nullptr, &diagnosis, k6);
   CHECK(r.passed);
   CHECK(r.checks.size() == 3);
 }
