@@ -29,6 +29,7 @@ struct GatePolicy
   bool must_fit = true;                  // the plan fits the server's budget
   bool must_fit_deploy_surge = true;     // ... during a rolling deploy too
   std::optional<double> max_failed_rate; // k6's http_req_failed
+  bool k6_thresholds_pass = true;        // k6's own thresholds (the test's) must have passed
   std::vector<std::string> allowed_causes;
   std::string source; // "the defaults", or the policy file
 };
@@ -44,7 +45,7 @@ poolcalc::expected<GatePolicy, std::string> parse_gate_policy(std::string_view t
 struct GateCheck
 {
   // gate.plan_findings, gate.plan_fits, gate.deploy_surge_fits, gate.p99_wait, gate.pool_growth,
-  // gate.measured_wait, gate.causes, gate.k6_failed
+  // gate.measured_wait, gate.causes, gate.k6_failed, gate.k6_thresholds
   std::string id;
   std::string what;  // one line for people
   std::string value; // what was found

@@ -97,6 +97,9 @@ Outcome run_gate_command(Invocation& invocation)
   }
   const GateReport report =
     run_gate(policy, planned ? &planned->plan : nullptr, planned ? &planned->findings : nullptr, diagnosis ? &*diagnosis : nullptr, k6);
+  if (report.checks.empty()) {
+    return usage(fmt::format("{}: the policy leaves nothing to check for what was given", user_text(policy.source)));
+  }
   std::string text = loaded.format == Format::json ? render_gate_json(policy, report) : render_gate_text(policy, report);
   return Output{ std::move(text), report.passed ? k_exit_ok : k_exit_gate_failed };
 }

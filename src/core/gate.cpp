@@ -54,6 +54,9 @@ poolcalc::expected<GatePolicy, std::string> parse_gate_policy(std::string_view t
     if (reader.has("max_failed_rate")) {
       policy.max_failed_rate = reader.number("max_failed_rate", 0.0, 1.0);
     }
+    if (reader.has("k6_thresholds_pass")) {
+      policy.k6_thresholds_pass = reader.boolean("k6_thresholds_pass");
+    }
     if (reader.has("allowed_causes")) {
       for (const toml::node& item : reader.array("allowed_causes")) {
         const auto* text = item.as_string();
@@ -183,6 +186,17 @@ GateReport run_gate(const GatePolicy& policy,
           format_percent(round_decimal(k6->failed_rate)),
           "at most " + format_percent(*policy.max_failed_rate),
           k6->failed_rate <= *policy.max_failed_rate });
+  }
+  if (k6 && policy.k6_thresholds_pass) {
+    std::string failed;
+    for (const std::string& t : k6->failed_thresholds) {
+      failed += (failed.empty() ? "" : ", ") + t;
+    }
+    add({ "gate.k6_thresholds",
+          "k6's own thresholds passed",
+          failed.empty() ? "all passed" : "failed: " + failed,
+          "none failed",
+          failed.empty() });
   }
   return report;
 }

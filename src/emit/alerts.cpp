@@ -146,8 +146,8 @@ std::vector<Alert> postgresql_alerts(const Plan& plan, const Rules& rules, const
                                  format_number(rules.inspect.idle_in_transaction_warn_s)),
                      "1m",
                      "warning",
-                     fmt::format("a session{} has been idle in a transaction for over {} s: it holds its connection (and its "
-                                 "locks) for nothing; a leak, or a transaction around slow application work",
+                     fmt::format("a session{} idle in a transaction has had it open for over {} s: it holds its connection (and "
+                                 "its locks) for nothing; a leak, or a transaction around slow application work",
                                  on_db,
                                  format_number(rules.inspect.idle_in_transaction_warn_s)) });
   alerts.push_back({ "PoolcalcLongRunningTransaction",

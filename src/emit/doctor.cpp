@@ -283,9 +283,10 @@ std::string opt(const std::optional<double>& value, std::string_view unit, int d
 std::string render_doctor_text(const Capture& c, const std::optional<K6Figures>& k6, const Diagnosis& d)
 {
   const Measured& m = d.measured;
+  const double window = c.window_s > 0 ? c.window_s : (k6 ? k6->duration_s : 0.0);
   std::string out = fmt::format("doctor: {} over {} s, {} samples{}\n\n",
                                 c.source,
-                                format_number(c.window_s, 1),
+                                format_number(window, 1),
                                 c.samples.size(),
                                 c.database.empty() ? "" : fmt::format(", database {}", user_text(c.database)));
   out += "measured\n";

@@ -385,4 +385,10 @@ TEST_CASE("gate: exit 0 when every check passes, 4 when one fails, 2 for bad inp
   std::ofstream(policy) << "max_pool_growth = 2\n";
   check_usage_error({ "gate", "--vus", "120", "--query-ms", "150", "--policy", policy },
                     policy + ":1:19: max_pool_growth: needs baseline_pool, the pool it grows from");
+  // The k6 fixture's own p(95)<300 threshold failed: gate fails on it, unless the policy says not to
+  // judge it; its 0.8 % failed requests are within the default 1 % either way.
+  CHECK(run_poolcalc({ "gate", "--k6-summary", source("tests/fixtures/k6/summary-export.json") }).exit_code == 4);
+  const std::string lenient = (dir.path() / "lenient.toml").string();
+  std::ofstream(lenient) << "k6_thresholds_pass = false\n";
+  CHECK(run_poolcalc({ "gate", "--k6-summary", source("tests/fixtures/k6/summary-export.json"), "--policy", lenient }).exit_code == 0);
 }

@@ -113,7 +113,9 @@ TEST_CASE("gate: a measured run's checks")
   k6.failed_rate = 0.005;
   r = run_gate(policy, nullptr, nullptr, &diagnosis, k6);
   CHECK(r.passed);
-  CHECK(r.checks.size() == 3);
+  CHECK(r.checks.size() == 4); // and k6's own thresholds, none failed
+  k6.failed_thresholds = { "http_req_duration: p(95)<300" };
+  CHECK_FALSE(check(run_gate(policy, nullptr, nullptr, &diagnosis, k6), "gate.k6_thresholds")->passed);
 }
 
 TEST_CASE("gate: the policy file shown in docs/gate.md is a valid policy")
