@@ -69,6 +69,33 @@ std::vector<OptionDecl> doctor_options()
   return options;
 }
 
+poolcalc::expected<K6Figures, Failure> read_k6_summary_file(const std::string& path)
+{
+  auto text = read_file(path, 64);
+  if (!text) {
+    return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--k6-summary: {}", text.error()) });
+  }
+  auto parsed = parse_k6_summary(*text);
+  if (!parsed) {
+    return usage(fmt::format("--k6-summary: {}: {}", user_text(path), parsed.error()));
+  }
+  return std::move(*parsed);
+}
+
+poolcalc::expected<Capture, Failure> read_capture_file(const std::string& path)
+{
+  auto text = read_file(path, 256);
+  if (!text) {
+    return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--capture: {}", text.error()) });
+  }
+  auto parsed = capture_from_json(*text);
+  if (!parsed) {
+    return usage(fmt::format("--capture: {}: {}", user_text(path), parsed.error()));
+  }
+  parsed->source = user_text(path);
+  return std::move(*parsed);
+}
+
 Outcome run_doctor(Invocation& invocation)
 {
   const Loaded& loaded = invocation.loaded;
@@ -148,29 +175,20 @@ Outcome run_doctor(Invocation& invocation)
 
   std::optional<K6Figures> k6;
   if (k6_path) {
-    auto text = read_file(*k6_path, 64);
-    if (!text) {
-      return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--k6-summary: {}", text.error()) });
+    auto read = read_k6_summary_file(*k6_path);
+    if (!read) {
+      return poolcalc::unexpected(read.error());
     }
-    auto parsed = parse_k6_summary(*text);
-    if (!parsed) {
-      return usage(fmt::format("--k6-summary: {}: {}", user_text(*k6_path), parsed.error()));
-    }
-    k6 = std::move(*parsed);
+    k6 = std::move(*read);
   }
 
   Capture capture;
   if (capture_path) {
-    auto text = read_file(*capture_path, 256);
-    if (!text) {
-      return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--capture: {}", text.error()) });
+    auto read = read_capture_file(*capture_path);
+    if (!read) {
+      return poolcalc::unexpected(read.error());
     }
-    auto parsed = capture_from_json(*text);
-    if (!parsed) {
-      return usage(fmt::format("--capture: {}: {}", user_text(*capture_path), parsed.error()));
-    }
-    capture = std::move(*parsed);
-    capture.source = user_text(*capture_path);
+    capture = std::move(*read);
   } else if (live) {
     const auto connect_timeout = inspect_connect_timeout(loaded.inputs, *url, url_input->second.origin, loaded.rules);
     if (!connect_timeout) {

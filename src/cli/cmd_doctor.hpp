@@ -4,6 +4,8 @@
 
 #include "commands.hpp"
 
+#include "poolcalc/doctor.hpp"
+
 #include <vector>
 
 namespace poolcalc::cli {
@@ -13,5 +15,10 @@ namespace poolcalc::cli {
 std::vector<OptionDecl> doctor_options();
 
 Outcome run_doctor(Invocation& invocation);
+
+// --k6-summary FILE and --capture FILE, for doctor and gate: a file that cannot be read is a
+// runtime failure (1), one that is not what it should be bad input (2).
+poolcalc::expected<K6Figures, Failure> read_k6_summary_file(const std::string& path);
+poolcalc::expected<Capture, Failure> read_capture_file(const std::string& path);
 
 } // namespace poolcalc::cli

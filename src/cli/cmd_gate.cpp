@@ -1,5 +1,6 @@
 #include "cmd_gate.hpp"
 
+#include "cmd_doctor.hpp"
 #include "cmd_plan.hpp"
 #include "files.hpp"
 
@@ -61,27 +62,19 @@ Outcome run_gate_command(Invocation& invocation)
   }
   std::optional<Capture> capture;
   if (capture_path) {
-    auto text = read_file(*capture_path, 256);
-    if (!text) {
-      return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--capture: {}", text.error()) });
+    auto read = read_capture_file(*capture_path);
+    if (!read) {
+      return poolcalc::unexpected(read.error());
     }
-    auto parsed = capture_from_json(*text);
-    if (!parsed) {
-      return usage(fmt::format("--capture: {}: {}", user_text(*capture_path), parsed.error()));
-    }
-    capture = std::move(*parsed);
+    capture = std::move(*read);
   }
   std::optional<K6Figures> k6;
   if (k6_path) {
-    auto text = read_file(*k6_path, 64);
-    if (!text) {
-      return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--k6-summary: {}", text.error()) });
+    auto read = read_k6_summary_file(*k6_path);
+    if (!read) {
+      return poolcalc::unexpected(read.error());
     }
-    auto parsed = parse_k6_summary(*text);
-    if (!parsed) {
-      return usage(fmt::format("--k6-summary: {}: {}", user_text(*k6_path), parsed.error()));
-    }
-    k6 = std::move(*parsed);
+    k6 = std::move(*read);
   }
   std::optional<Planned> planned;
   if (workload) {
