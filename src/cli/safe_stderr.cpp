@@ -83,11 +83,24 @@ SafeStderr::Buffer::Buffer(std::ostream& target, Redactions redactions)
 
 void SafeStderr::Buffer::put(char c)
 {
-  if (c == '\n' || c == '\r') {
+  if (c == '\r') {
     // A progress line rewrites itself after a carriage return: it ends a line as a newline does
     // (what came before it is redacted and escaped), and reaches the terminal as it is.
     emit_line();
     m_target << c;
+    m_progress = true;
+    m_shown = 0;
+    return;
+  }
+  if (c == '\n') {
+    if (m_progress && m_shown > 0) {
+      // An ordinary line after a progress line: the progress text goes first.
+      m_target << '\r' << std::string(m_shown, ' ') << '\r';
+    }
+    m_progress = false;
+    m_shown = 0;
+    emit_line();
+    m_target << '\n';
     return;
   }
   m_line.push_back(c);
@@ -120,6 +133,11 @@ std::streamsize SafeStderr::Buffer::xsputn(const char* text, std::streamsize cou
 // never split between two writes.
 int SafeStderr::Buffer::sync()
 {
+  if (m_progress && !m_line.empty()) {
+    // A progress line shows at once; it never carries a credential to split.
+    m_shown += m_line.size();
+    emit_line();
+  }
   m_target.flush();
   return m_target ? 0 : -1;
 }

@@ -66,6 +66,10 @@ private:
     std::ostream& m_target;
     Redactions m_redactions;
     std::string m_line;
+    // A progress line (text after a carriage return, shown at each flush) is on the terminal:
+    // the next ordinary line first clears that many columns.
+    bool m_progress = false;
+    std::size_t m_shown = 0;
   };
 
   Buffer m_buffer;

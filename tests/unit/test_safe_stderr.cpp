@@ -73,6 +73,19 @@ TEST_CASE("SafeStderr")
   {
     CHECK(through_filter([](std::ostream& err) { err << "left :S3cret!@" << std::flush; }) == "left :****@");
   }
+  SUBCASE("a progress line shows at each flush, and an ordinary line after it clears it first")
+  {
+    CHECK(through_filter([](std::ostream& err) {
+            err << "\rpoolcalc: simulating pool 5" << std::flush;
+            err << "\rpoolcalc: simulating pool 6" << std::flush;
+            err << "poolcalc: fail: x\n";
+          }) == "\rpoolcalc: simulating pool 5\rpoolcalc: simulating pool 6\r" + std::string(27, ' ') + "\rpoolcalc: fail: x\n");
+    // A progress line erased by its own writer (spaces, then a carriage return) leaves nothing to clear.
+    CHECK(through_filter([](std::ostream& err) {
+            err << "\rpoolcalc: sampling" << std::flush << "\r" << std::string(18, ' ') << "\r" << std::flush;
+            err << "done\n";
+          }) == "\rpoolcalc: sampling\r" + std::string(18, ' ') + "\rdone\n");
+  }
   SUBCASE("print_error keeps a message on one line")
   {
     CHECK(through_filter([](std::ostream& err) { print_error(err, "got 'a\nb' and app:S3cret!@db"); }) ==
