@@ -1,5 +1,7 @@
 #include "progress.hpp"
 
+#include "safe_stderr.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -27,8 +29,8 @@ public:
   ProgressLine& operator=(const ProgressLine&) = delete;
   ~ProgressLine()
   {
-    if (m_width > 0) {
-      m_err << '\r' << std::string(m_width, ' ') << '\r' << std::flush;
+    if (m_shown) {
+      end_progress(m_err);
     }
   }
 
@@ -45,19 +47,15 @@ public:
       return;
     }
     m_last = now;
-    m_err << '\r' << line;
-    if (line.size() < m_width) {
-      m_err << std::string(m_width - line.size(), ' ');
-    }
-    m_err << std::flush;
-    m_width = std::max(m_width, line.size());
+    show_progress(m_err, line);
+    m_shown = true;
   }
 
 private:
   std::ostream& m_err;
   Clock::time_point m_start = Clock::now();
   Clock::time_point m_last{};
-  std::size_t m_width = 0;
+  bool m_shown = false;
 };
 
 } // namespace

@@ -83,22 +83,8 @@ SafeStderr::Buffer::Buffer(std::ostream& target, Redactions redactions)
 
 void SafeStderr::Buffer::put(char c)
 {
-  if (c == '\r') {
-    // A progress line rewrites itself after a carriage return: it ends a line as a newline does
-    // (what came before it is redacted and escaped), and reaches the terminal as it is.
-    emit_line();
-    m_target << c;
-    m_progress = true;
-    m_shown = 0;
-    return;
-  }
   if (c == '\n') {
-    if (m_progress && m_shown > 0) {
-      // An ordinary line after a progress line: the progress text goes first.
-      m_target << '\r' << std::string(m_shown, ' ') << '\r';
-    }
-    m_progress = false;
-    m_shown = 0;
+    end_progress(); // an ordinary line after a progress line: the progress text goes first
     emit_line();
     m_target << '\n';
     return;
@@ -133,13 +119,46 @@ std::streamsize SafeStderr::Buffer::xsputn(const char* text, std::streamsize cou
 // never split between two writes.
 int SafeStderr::Buffer::sync()
 {
-  if (m_progress && !m_line.empty()) {
-    // A progress line shows at once; it never carries a credential to split.
-    m_shown += m_line.size();
-    emit_line();
-  }
   m_target.flush();
   return m_target ? 0 : -1;
+}
+
+void SafeStderr::Buffer::progress(std::string_view text)
+{
+  const std::string shown = printable(m_redactions.apply(text));
+  m_target << '\r' << shown;
+  if (shown.size() < m_shown) {
+    m_target << std::string(m_shown - shown.size(), ' ');
+  }
+  m_target.flush();
+  m_shown = std::max(m_shown, shown.size());
+}
+
+void SafeStderr::Buffer::end_progress()
+{
+  if (m_shown > 0) {
+    m_target << '\r' << std::string(m_shown, ' ') << '\r';
+    m_target.flush();
+    m_shown = 0;
+  }
+}
+
+void show_progress(std::ostream& err, std::string_view text)
+{
+  if (auto* safe = dynamic_cast<SafeStderr::Buffer*>(err.rdbuf())) {
+    safe->progress(text);
+  } else {
+    err << '\r' << text << std::flush;
+  }
+}
+
+void end_progress(std::ostream& err)
+{
+  if (auto* safe = dynamic_cast<SafeStderr::Buffer*>(err.rdbuf())) {
+    safe->end_progress();
+  } else {
+    err << "\r\x1b[K" << std::flush;
+  }
 }
 
 void SafeStderr::Buffer::finish()

@@ -46,6 +46,9 @@ public:
 
   std::ostream& stream() { return m_stream; }
 
+  friend void show_progress(std::ostream& err, std::string_view text);
+  friend void end_progress(std::ostream& err);
+
 private:
   class Buffer : public std::streambuf
   {
@@ -53,6 +56,10 @@ private:
     Buffer(std::ostream& target, Redactions redactions);
     void finish();
     Redactions& redactions() { return m_redactions; }
+    // A progress line: written at once after a carriage return (redacted, printable, padded over
+    // the one before), and cleared before the next ordinary line or by end_progress.
+    void progress(std::string_view text);
+    void end_progress();
 
   protected:
     int_type overflow(int_type ch) override;
@@ -66,15 +73,19 @@ private:
     std::ostream& m_target;
     Redactions m_redactions;
     std::string m_line;
-    // A progress line (text after a carriage return, shown at each flush) is on the terminal:
-    // the next ordinary line first clears that many columns.
-    bool m_progress = false;
-    std::size_t m_shown = 0;
+    std::size_t m_shown = 0; // columns of the progress line on the terminal now
   };
 
   Buffer m_buffer;
   std::ostream m_stream;
 };
+
+// A progress line on `err` (the one progress.cpp keeps): through a SafeStderr stream it is
+// redacted and escaped like every line, shown at once and cleared before the next ordinary line;
+// on any other stream it is written after a carriage return. A carriage return anywhere else is
+// escaped like every control character.
+void show_progress(std::ostream& err, std::string_view text);
+void end_progress(std::ostream& err);
 
 // Writes one line, "poolcalc: error: MESSAGE" for prefix "error": the message with what `err`'s
 // Redactions mask (when `err` is a SafeStderr stream) and printable, so that nothing in it can end

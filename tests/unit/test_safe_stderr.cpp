@@ -73,18 +73,23 @@ TEST_CASE("SafeStderr")
   {
     CHECK(through_filter([](std::ostream& err) { err << "left :S3cret!@" << std::flush; }) == "left :****@");
   }
-  SUBCASE("a progress line shows at each flush, and an ordinary line after it clears it first")
+  SUBCASE("a progress line shows at once, and an ordinary line after it clears it first")
   {
     CHECK(through_filter([](std::ostream& err) {
-            err << "\rpoolcalc: simulating pool 5" << std::flush;
-            err << "\rpoolcalc: simulating pool 6" << std::flush;
+            poolcalc::cli::show_progress(err, "poolcalc: simulating pool 15");
+            poolcalc::cli::show_progress(err, "poolcalc: simulating pool 6");
             err << "poolcalc: fail: x\n";
-          }) == "\rpoolcalc: simulating pool 5\rpoolcalc: simulating pool 6\r" + std::string(27, ' ') + "\rpoolcalc: fail: x\n");
-    // A progress line erased by its own writer (spaces, then a carriage return) leaves nothing to clear.
+          }) == "\rpoolcalc: simulating pool 15\rpoolcalc: simulating pool 6 \r" + std::string(28, ' ') + "\rpoolcalc: fail: x\n");
     CHECK(through_filter([](std::ostream& err) {
-            err << "\rpoolcalc: sampling" << std::flush << "\r" << std::string(18, ' ') << "\r" << std::flush;
+            poolcalc::cli::show_progress(err, "poolcalc: sampling");
+            poolcalc::cli::end_progress(err);
             err << "done\n";
           }) == "\rpoolcalc: sampling\r" + std::string(18, ' ') + "\rdone\n");
+  }
+  SUBCASE("a carriage return anywhere else is escaped: it cannot hide what came before it")
+  {
+    CHECK(through_filter([](std::ostream& err) { err << "poolcalc: error: --vus: got '1\rfine'\n"; }) ==
+          "poolcalc: error: --vus: got '1\\rfine'\n");
   }
   SUBCASE("print_error keeps a message on one line")
   {
