@@ -332,9 +332,10 @@ def sample_load(stop, role, bouncer_port, dsn, samples):
     with connection.cursor() as cursor:
         while not stop.is_set():
             # Every connection of the role counts; the name is judged on those running the test's
-            # query (a backend still starting up shows no application_name yet).
+            # query now (a backend still starting up shows no application_name yet, and an idle
+            # server connection of PgBouncer keeps its last query's text after its name was reset).
             cursor.execute("SELECT count(*), array_agg(DISTINCT coalesce(application_name, '')) "
-                           "FILTER (WHERE query LIKE 'SELECT pg_sleep(%%') FROM pg_stat_activity "
+                           "FILTER (WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(%%') FROM pg_stat_activity "
                            "WHERE usename = %s", (role,))
             count, names = cursor.fetchone()
             samples.append((count, names or [], tcp_connections_to(bouncer_port) if bouncer_port else None))
