@@ -16,10 +16,6 @@
 
 namespace poolcalc {
 
-// What CI returns when a check fails (0 passes, 1 a runtime failure, 2 bad input, 3 is the plan's
-// own `fail` finding for the sizing commands).
-inline constexpr int k_exit_gate_failed = 4;
-
 struct GatePolicy
 {
   std::optional<double> max_p99_wait_ms;  // the plan's predicted p99 wait at its load

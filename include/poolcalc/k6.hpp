@@ -62,6 +62,7 @@ struct K6Plan
   // Open: k6's VU pool for the arrival rate (ramping-arrival-rate needs them allocated).
   std::int64_t pre_allocated_vus = 0;
   std::int64_t max_vus = 0;
+  std::string abort_delay; // rules k6.abort_delay
 };
 
 // The test for `plan`: its phases with the model's figures at each phase's load.

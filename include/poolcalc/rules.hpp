@@ -176,6 +176,8 @@ struct K6Rules
 {
   std::string ramp;            // each phase's ramp from the load before ("30s")
   std::string stress_duration; // how long the stress phase holds advisor.surge x the target
+  std::string abort_delay;     // delayAbortEval of the whole test's abort on failed requests
+  double max_vus_ratio{};      // --rps: maxVUs over the pre-allocated VUs
 };
 
 struct Rules

@@ -21,16 +21,6 @@ namespace poolcalc::cli {
 
 namespace {
 
-OptionDecl own_option(std::string flag, std::string type_name, std::string help)
-{
-  return { std::move(flag), std::move(type_name), std::move(help), OptionKind::value, "", {}, {}, false, false, {} };
-}
-
-poolcalc::unexpected<Failure> usage(std::string message)
-{
-  return poolcalc::unexpected(Failure{ k_exit_usage, std::move(message) });
-}
-
 // --duration and --interval: seconds within [low, high].
 poolcalc::expected<double, Failure> seconds(const Given& given, const std::string& flag, double fallback, double low, double high)
 {
@@ -40,7 +30,7 @@ poolcalc::expected<double, Failure> seconds(const Given& given, const std::strin
   }
   const auto value = parse_number(*text, low, high);
   if (!value) {
-    return usage(
+    return usage_error(
       fmt::format("{}: expected seconds from {} to {}, got '{}'", flag, format_number(low), format_number(high), user_text(*text)));
   }
   return *value;
@@ -51,21 +41,21 @@ poolcalc::expected<double, Failure> seconds(const Given& given, const std::strin
 std::vector<OptionDecl> doctor_options()
 {
   std::vector<OptionDecl> options;
-  options.push_back(own_option("--pgbouncer-admin",
-                               "URL",
-                               "PgBouncer's admin console, postgresql://user:password@host:6432/pgbouncer (a stats_users or "
-                               "admin_users role): its pools and counters are sampled too"));
-  options.push_back(own_option("--duration", "S", "seconds to sample, 1-3600 (default 60)"));
-  options.push_back(own_option("--interval", "S", "seconds between samples, 0.1-60 (default 1)"));
-  options.push_back(own_option("--k6-summary",
-                               "FILE",
-                               "a k6 end-of-test summary: the file `k6 run --summary-export` writes, or "
-                               "handleSummary's data as JSON"));
-  options.push_back(own_option("--capture", "FILE", "diagnose a capture saved with --save-capture instead of sampling"));
-  options.push_back(own_option("--save-capture",
-                               "FILE",
-                               "also write what was sampled to FILE (JSON), for later or elsewhere; "
-                               "an existing file is refused"));
+  options.push_back(own("--pgbouncer-admin",
+                        "URL",
+                        "PgBouncer's admin console, postgresql://user:password@host:6432/pgbouncer (a stats_users or "
+                        "admin_users role): its pools and counters are sampled too"));
+  options.push_back(own("--duration", "S", "seconds to sample, 1-3600 (default 60)"));
+  options.push_back(own("--interval", "S", "seconds between samples, 0.1-60 (default 1)"));
+  options.push_back(own("--k6-summary",
+                        "FILE",
+                        "a k6 end-of-test summary: the file `k6 run --summary-export` writes, or "
+                        "handleSummary's data as JSON"));
+  options.push_back(own("--capture", "FILE", "diagnose a capture saved with --save-capture instead of sampling"));
+  options.push_back(own("--save-capture",
+                        "FILE",
+                        "also write what was sampled to FILE (JSON), for later or elsewhere; "
+                        "an existing file is refused"));
   return options;
 }
 
@@ -77,7 +67,7 @@ poolcalc::expected<K6Figures, Failure> read_k6_summary_file(const std::string& p
   }
   auto parsed = parse_k6_summary(*text);
   if (!parsed) {
-    return usage(fmt::format("--k6-summary: {}: {}", user_text(path), parsed.error()));
+    return usage_error(fmt::format("--k6-summary: {}: {}", user_text(path), parsed.error()));
   }
   return std::move(*parsed);
 }
@@ -90,7 +80,7 @@ poolcalc::expected<Capture, Failure> read_capture_file(const std::string& path)
   }
   auto parsed = capture_from_json(*text);
   if (!parsed) {
-    return usage(fmt::format("--capture: {}: {}", user_text(path), parsed.error()));
+    return usage_error(fmt::format("--capture: {}: {}", user_text(path), parsed.error()));
   }
   parsed->source = user_text(path);
   return std::move(*parsed);
@@ -117,11 +107,11 @@ Outcome run_doctor(Invocation& invocation)
   const auto k6_path = given.value("--k6-summary");
   const auto url_input = loaded.inputs.find("database_url");
   if (capture_path && given.has("--database-url")) {
-    return usage("--capture: diagnoses a saved capture; drop --database-url (or drop --capture to sample the server)");
+    return usage_error("--capture: diagnoses a saved capture; drop --database-url (or drop --capture to sample the server)");
   }
   if (capture_path && (given.has("--pgbouncer-admin") || given.has("--duration") || given.has("--interval") || save_path)) {
-    return usage("--capture: a saved capture is diagnosed as it is; --pgbouncer-admin, --duration, --interval and --save-capture "
-                 "go with sampling a live server");
+    return usage_error("--capture: a saved capture is diagnosed as it is; --pgbouncer-admin, --duration, --interval and --save-capture "
+                       "go with sampling a live server");
   }
   // A server from $DATABASE_URL or --config is sampled only when nothing else was asked for: a
   // k6 summary alone is read, not a reason to connect.
@@ -129,16 +119,16 @@ Outcome run_doctor(Invocation& invocation)
   if (!live) {
     for (const char* flag : { "--pgbouncer-admin", "--duration", "--interval", "--save-capture" }) {
       if (given.has(flag) && !capture_path) {
-        return usage(fmt::format("{}: only when sampling a server (--database-url URL or $DATABASE_URL)", flag));
+        return usage_error(fmt::format("{}: only when sampling a server (--database-url URL or $DATABASE_URL)", flag));
       }
     }
   }
   if (!capture_path && !live && !k6_path) {
-    return usage("doctor needs something to read: --database-url URL (or $DATABASE_URL) to sample a server, --capture FILE, or "
-                 "--k6-summary FILE");
+    return usage_error("doctor needs something to read: --database-url URL (or $DATABASE_URL) to sample a server, --capture FILE, or "
+                       "--k6-summary FILE");
   }
   if (save_path && std::filesystem::exists(*save_path)) {
-    return usage(
+    return usage_error(
       fmt::format("--save-capture: {} exists; poolcalc does not overwrite it (remove it or choose another name)", user_text(*save_path)));
   }
   std::optional<DatabaseUrl> url;
@@ -146,16 +136,16 @@ Outcome run_doctor(Invocation& invocation)
   if (live) {
     auto parsed = DatabaseUrl::parse(url_input->second.items.front());
     if (!parsed) {
-      return usage(fmt::format("{}: {}", url_input->second.origin, parsed.error()));
+      return usage_error(fmt::format("{}: {}", url_input->second.origin, parsed.error()));
     }
     url = std::move(*parsed);
     if (const auto text = given.value("--pgbouncer-admin")) {
       auto parsed_admin = DatabaseUrl::parse(*text);
       if (!parsed_admin) {
-        return usage(fmt::format("--pgbouncer-admin: {}", parsed_admin.error()));
+        return usage_error(fmt::format("--pgbouncer-admin: {}", parsed_admin.error()));
       }
       if (parsed_admin->database() != "pgbouncer") {
-        return usage(
+        return usage_error(
           fmt::format("--pgbouncer-admin: the admin console's database is pgbouncer, got '{}'", user_text(parsed_admin->database())));
       }
       admin = std::move(*parsed_admin);
@@ -168,7 +158,7 @@ Outcome run_doctor(Invocation& invocation)
     inputs.erase("database_url"); // the server sampled, not a part of the workload
     auto scenario = build_scenario(inputs, loaded.rules);
     if (!scenario) {
-      return usage(scenario.error());
+      return usage_error(scenario.error());
     }
     workload = std::move(*scenario);
   }
@@ -192,7 +182,7 @@ Outcome run_doctor(Invocation& invocation)
   } else if (live) {
     const auto connect_timeout = inspect_connect_timeout(loaded.inputs, *url, url_input->second.origin, loaded.rules);
     if (!connect_timeout) {
-      return usage(connect_timeout.error());
+      return usage_error(connect_timeout.error());
     }
     inspect::SampleOptions options;
     options.read.connect_timeout_s = connect_timeout->seconds;

@@ -14,28 +14,14 @@
 
 namespace poolcalc::cli {
 
-namespace {
-
-OptionDecl own_option(std::string flag, std::string type_name, std::string help)
-{
-  return { std::move(flag), std::move(type_name), std::move(help), OptionKind::value, "", {}, {}, false, false, {} };
-}
-
-poolcalc::unexpected<Failure> usage(std::string message)
-{
-  return poolcalc::unexpected(Failure{ k_exit_usage, std::move(message) });
-}
-
-} // namespace
-
 std::vector<OptionDecl> gate_options()
 {
-  return { own_option("--policy",
-                      "FILE",
-                      "the policy (TOML, docs/gate.md); default: the advisor's p99 objective, both fits, k6's failed "
-                      "requests at most rules monitoring.timeout_error_warn_rate"),
-           own_option("--capture", "FILE", "a capture `poolcalc doctor --save-capture` wrote: its measured wait and causes are judged"),
-           own_option("--k6-summary", "FILE", "a k6 end-of-test summary: its failed requests are judged") };
+  return { own("--policy",
+               "FILE",
+               "the policy (TOML, docs/gate.md); default: the advisor's p99 objective, both fits, k6's failed "
+               "requests at most rules monitoring.timeout_error_warn_rate"),
+           own("--capture", "FILE", "a capture `poolcalc doctor --save-capture` wrote: its measured wait and causes are judged"),
+           own("--k6-summary", "FILE", "a k6 end-of-test summary: its failed requests are judged") };
 }
 
 Outcome run_gate_command(Invocation& invocation)
@@ -50,7 +36,7 @@ Outcome run_gate_command(Invocation& invocation)
     }
     auto parsed = parse_gate_policy(*text, user_text(*path), loaded.rules);
     if (!parsed) {
-      return usage(parsed.error());
+      return usage_error(parsed.error());
     }
     policy = std::move(*parsed);
   }
@@ -58,7 +44,8 @@ Outcome run_gate_command(Invocation& invocation)
   const auto capture_path = given.value("--capture");
   const auto k6_path = given.value("--k6-summary");
   if (!workload && !capture_path && !k6_path) {
-    return usage("gate needs something to judge: the workload (--vus N or --rps R, with --query-ms), --capture FILE or --k6-summary FILE");
+    return usage_error(
+      "gate needs something to judge: the workload (--vus N or --rps R, with --query-ms), --capture FILE or --k6-summary FILE");
   }
   std::optional<Capture> capture;
   if (capture_path) {
@@ -91,7 +78,7 @@ Outcome run_gate_command(Invocation& invocation)
   const GateReport report =
     run_gate(policy, planned ? &planned->plan : nullptr, planned ? &planned->findings : nullptr, diagnosis ? &*diagnosis : nullptr, k6);
   if (report.checks.empty()) {
-    return usage(fmt::format("{}: the policy leaves nothing to check for what was given", user_text(policy.source)));
+    return usage_error(fmt::format("{}: the policy leaves nothing to check for what was given", user_text(policy.source)));
   }
   std::string text = loaded.format == Format::json ? render_gate_json(policy, report) : render_gate_text(policy, report);
   return Output{ std::move(text), report.passed ? k_exit_ok : k_exit_gate_failed };

@@ -103,11 +103,6 @@ OptionDecl rules_option()
   return { "--rules", "FILE", "replace the built-in rules (see `poolcalc rules`)", OptionKind::value, "Files", {}, {}, false, false, {} };
 }
 
-OptionDecl own(std::string flag, std::string type_name, std::string help, OptionKind kind = OptionKind::value)
-{
-  return { std::move(flag), std::move(type_name), std::move(help), kind, "", {}, {}, false, false, {} };
-}
-
 // A command that sizes a plan: the sizing options (built once per table, `sizing`), then its own,
 // then output and files.
 std::vector<OptionDecl> sizing_command(const std::vector<OptionDecl>& sizing, std::vector<OptionDecl> extra)
@@ -481,6 +476,16 @@ const OptionDecl* CommandSpec::option(std::string_view flag) const
 {
   const auto it = std::find_if(options.begin(), options.end(), [&](const OptionDecl& o) { return o.flag == flag; });
   return it == options.end() ? nullptr : &*it;
+}
+
+OptionDecl own(std::string flag, std::string type_name, std::string help, OptionKind kind)
+{
+  return { std::move(flag), std::move(type_name), std::move(help), kind, "", {}, {}, false, false, {} };
+}
+
+poolcalc::unexpected<Failure> usage_error(std::string message)
+{
+  return poolcalc::unexpected(Failure{ k_exit_usage, std::move(message) });
 }
 
 std::vector<CommandSpec> command_table(const Rules& rules)

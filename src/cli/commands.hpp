@@ -136,6 +136,15 @@ struct CommandSpec
   bool takes(std::string_view flag) const { return option(flag) != nullptr; }
 };
 
+// A command's own option (no group: listed first in its --help).
+OptionDecl own(std::string flag, std::string type_name, std::string help, OptionKind kind = OptionKind::value);
+
+// A bad input's failure: exit 2 with `message` as the one line.
+poolcalc::unexpected<Failure> usage_error(std::string message);
+
+// What `poolcalc gate` returns when a check fails (docs/gate.md).
+inline constexpr int k_exit_gate_failed = 4;
+
 // The table, its help texts with the defaults of `rules` (the built-in ones). The first entry is
 // the default command.
 std::vector<CommandSpec> command_table(const Rules& rules);

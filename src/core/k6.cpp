@@ -81,6 +81,7 @@ K6Plan plan_k6(const Plan& plan, const Rules& rules)
   K6Plan test;
   test.open = s.rps.has_value();
   test.ramp = rules.k6.ramp;
+  test.abort_delay = rules.k6.abort_delay;
   test.ramp_seconds = k6_duration_seconds(rules.k6.ramp).value_or(0);
   test.surge = rules.advisor.surge;
   test.pool =
@@ -138,14 +139,14 @@ K6Plan plan_k6(const Plan& plan, const Rules& rules)
   if (test.open) {
     // ramping-arrival-rate starts each iteration on a free VU: enough for the stress phase's rate
     // over its slowest expected request (the endpoint's p99 and the pool's p99 wait there), and
-    // four times that before k6 drops iterations.
+    // rules k6.max_vus_ratio times that before k6 drops iterations.
     const K6Phase& stress = test.phases.back();
     const double wait_ms =
       stress.at_load.stable && std::isfinite(stress.at_load.p99_wait_ms) ? stress.at_load.p99_wait_ms : test.request_timeout_s * 1000.0;
     const double seconds = (test.own_p99_ms + wait_ms) / 1000.0;
     const double needed = std::min(1e6, std::ceil(stress.load * std::max(seconds, 0.001)));
     test.pre_allocated_vus = std::max<std::int64_t>(1, static_cast<std::int64_t>(needed));
-    test.max_vus = test.pre_allocated_vus * 4;
+    test.max_vus = static_cast<std::int64_t>(std::ceil(static_cast<double>(test.pre_allocated_vus) * rules.k6.max_vus_ratio));
   }
   return test;
 }

@@ -329,6 +329,8 @@ Rules read_rules(const toml::table& root, std::string_view source_name)
   TableReader k6(reader.table("k6"), "k6", source_name);
   rules.k6.ramp = k6_duration(k6, "ramp");
   rules.k6.stress_duration = k6_duration(k6, "stress_duration");
+  rules.k6.abort_delay = k6_duration(k6, "abort_delay");
+  rules.k6.max_vus_ratio = k6.number("max_vus_ratio", 1.0, 100.0);
   k6.finish();
   reader.finish();
   return rules;

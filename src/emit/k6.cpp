@@ -176,8 +176,9 @@ void write_options(std::string& out, const K6Plan& test)
   out += "    },\n  },\n  thresholds: {\n";
   out +=
     fmt::format("    // Stop the test when over {} of all requests fail (after its first minute).\n", format_percent(test.failed_abort));
-  out += fmt::format("    http_req_failed: [{{ threshold: 'rate<{}', abortOnFail: true, delayAbortEval: '1m' }}],\n",
-                     format_number(test.failed_abort, 6));
+  out += fmt::format("    http_req_failed: [{{ threshold: 'rate<{}', abortOnFail: true, delayAbortEval: '{}' }}],\n",
+                     format_number(test.failed_abort, 6),
+                     test.abort_delay);
   if (test.open) {
     out += "    dropped_iterations: ['count<1'],\n";
   }

@@ -355,6 +355,16 @@ TEST_CASE("doctor: every bad input is one line and exit 2, before anything is re
   std::ofstream(odd) << "{\"schema\": \"poolcalc-doctor-capture\", \"version\": \"1\"}";
   check_usage_error({ "doctor", "--capture", odd },
                     "--capture: " + odd + ": a field of the wrong type: not a capture `poolcalc doctor --save-capture` wrote");
+  check_usage_error({ "doctor", "--database-url", "postgresql://app@db/chat", "--pgbouncer-admin", "mysql://x" },
+                    "--pgbouncer-admin: unsupported scheme 'mysql' (expected postgresql:// or postgres://)");
+  check_usage_error({ "doctor", "--capture", source("data/examples/doctor-held-idle.json"), "--interval", "2" },
+                    "--capture: a saved capture is diagnosed as it is; --pgbouncer-admin, --duration, --interval and --save-capture go "
+                    "with sampling a live server");
+  // A file that cannot be read is a runtime failure (1), one line, nothing on stdout.
+  const Result missing = run_poolcalc({ "doctor", "--capture", "/nonexistent/capture.json" });
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.out.empty());
+  CHECK(missing.err == "poolcalc: error: --capture: cannot read '/nonexistent/capture.json': no such file\n");
   check_usage_error({ "doctor", "--capture", source("tests/fixtures/k6/summary-export.json") },
                     "--capture: " + source("tests/fixtures/k6/summary-export.json") +
                       ": not a capture `poolcalc doctor --save-capture` wrote");
@@ -385,6 +395,10 @@ TEST_CASE("gate: exit 0 when every check passes, 4 when one fails, 2 for bad inp
   std::ofstream(policy) << "max_pool_growth = 2\n";
   check_usage_error({ "gate", "--vus", "120", "--query-ms", "150", "--policy", policy },
                     policy + ":1:19: max_pool_growth: needs baseline_pool, the pool it grows from");
+  const Result no_policy = run_poolcalc({ "gate", "--vus", "120", "--query-ms", "150", "--policy", "/nonexistent/policy.toml" });
+  CHECK(no_policy.exit_code == 1);
+  CHECK(no_policy.out.empty());
+  CHECK(no_policy.err == "poolcalc: error: --policy: cannot read '/nonexistent/policy.toml': no such file\n");
   // The k6 fixture's own p(95)<300 threshold failed: gate fails on it, unless the policy says not to
   // judge it; its 0.8 % failed requests are within the default 1 % either way.
   CHECK(run_poolcalc({ "gate", "--k6-summary", source("tests/fixtures/k6/summary-export.json") }).exit_code == 4);

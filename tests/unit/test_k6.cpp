@@ -78,7 +78,7 @@ TEST_CASE("k6: an open load and a tight pool")
     CHECK(test.phases.front().load == doctest::Approx(2.5));
     CHECK(test.phases.back().load == 120);
     CHECK(test.pace_s == 0);
-    // 120/s x (the hold's p99 690.8 ms + no wait) = 82.9 -> 83, and four times that
+    // 120/s x (the hold's p99 690.8 ms + no wait) = 82.9 -> 83, and rules k6.max_vus_ratio (4) times that
     CHECK(test.pre_allocated_vus == 83);
     CHECK(test.max_vus == 332);
   }

@@ -90,6 +90,8 @@ TEST_CASE("builtin_rules")
   CHECK(r.load_test_phases[5].duration == "870s");
   CHECK(r.k6.ramp == "30s");
   CHECK(r.k6.stress_duration == "300s");
+  CHECK(r.k6.abort_delay == "1m");
+  CHECK(r.k6.max_vus_ratio == 4.0);
   CHECK(r.report.consider_pgbouncer_above_pool == 100);
   // seed, "Warning Thresholds": 40 and 48 of a pool of 50.
   CHECK(r.monitoring.active_warn_ratio == 0.80);
@@ -232,6 +234,12 @@ TEST_CASE("parse_rules errors name file:line:column")
     CHECK(parse_rules(stress, "r.toml").error() == "r.toml:" + std::to_string(line_of(stress, "stress_duration = \"300\"")) +
                                                      ":19: k6.stress_duration: expected a k6 duration from 1s to 24h such as \"30s\", "
                                                      "\"5m\" or \"1h30m\"");
+  }
+  SUBCASE("k6's maxVUs below the pre-allocated VUs")
+  {
+    const std::string text = rules_with("max_vus_ratio = 4.0", "max_vus_ratio = 0.5");
+    CHECK(parse_rules(text, "r.toml").error() == "r.toml:" + std::to_string(line_of(text, "max_vus_ratio = 0.5")) +
+                                                   ":17: k6.max_vus_ratio: expected a number from 1 to 100, got 0.5");
   }
   SUBCASE("not TOML")
   {
