@@ -561,7 +561,14 @@ poolcalc::expected<std::optional<std::filesystem::path>, std::string> replace(co
   if (::fstat(temp->fd.get(), &ours) == 0 && ::stat(target.file.c_str(), &now) == 0 && same_file(ours, now) &&
       ::renameat2(AT_FDCWD, temp->path.c_str(), AT_FDCWD, target.file.c_str(), RENAME_EXCHANGE) == 0) {
     sync_directory(target);
-    return undo(changed_message(target));
+    // The exchange swaps names, not the file stat() saw: a save between that stat() and the swap
+    // is what came back under the temporary name. Only poolcalc's own text is removed; anything
+    // else is kept as a backup below.
+    struct stat back
+    {};
+    if (::stat(temp->path.c_str(), &back) == 0 && same_file(ours, back)) {
+      return undo(changed_message(target));
+    }
   }
   auto kept = keep_as_backup(target, temp->path);
   sync_directory(target);

@@ -211,6 +211,7 @@ TEST_CASE("env --write: two poolcalc runs and an editor on one file: no update a
   std::map<std::string, int> violations;
   int successes = 0;
   int refused = 0;
+  int lock_waits = 0;
   for (int round = 0; round < rounds; ++round) {
     TempDir dir;
     TempDir logs;
@@ -243,6 +244,11 @@ TEST_CASE("env --write: two poolcalc runs and an editor on one file: no update a
       }
     }
     std::vector<const Run*> succeeded;
+    // The other run held the lock for the whole bounded wait (a stalled fsync under load): the
+    // documented refusal that changes nothing; the checks below still catch it if it did.
+    const std::string lock_refusal = "poolcalc: error: --write: another program has held the lock on the directory '" +
+                                     dir.path().string() + "' for 5 s (another `poolcalc env --write` there?): '" + env +
+                                     "' not written, run poolcalc again\n";
     for (Run& run : runs) {
       const Result& r = run.result;
       run.backup = backup_of(r.out, env);
@@ -251,9 +257,17 @@ TEST_CASE("env --write: two poolcalc runs and an editor on one file: no update a
       } else if (r.exit_code == 1 && r.err == "poolcalc: error: --write: '" + env +
                                                 "' changed while poolcalc was updating it: not written, run poolcalc again\n") {
         ++refused;
+      } else if (r.exit_code == 1 && r.out.empty() && r.err == lock_refusal && r.seconds >= 5.0) {
+        ++lock_waits;
       } else {
-        INFO("exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
-        ++violations["neither a success nor the refusal"];
+        // Only the run that recommends a pool writes it, after its one read: no run can find its
+        // own value in the file already, so "already has" here is a poolcalc bug, not a race.
+        ++violations[contains(r.out, "already has the recommended values") ? "a run found its own value in the file already"
+                                                                           : "neither a success nor the refusal"];
+        // MESSAGE, not INFO: doctest shows an INFO only with a failing assertion in its scope.
+        MESSAGE("round " << round << ", pool " << run.pool << ": exit " << r.exit_code << " after " << r.seconds << " s\nstdout: " << r.out
+                         << "\nstderr: " << r.err << "\nfinal file:\n"
+                         << final_text);
       }
     }
     successes += static_cast<int>(succeeded.size());
@@ -300,8 +314,8 @@ TEST_CASE("env --write: two poolcalc runs and an editor on one file: no update a
   for (const auto& [what, count] : violations) {
     summary += "\n  " + what + ": " + std::to_string(count);
   }
-  MESSAGE(rounds << " rounds (poolcalc run " << span.count() << " us): " << successes << " successes, " << refused << " refused"
-                 << (summary.empty() ? std::string(", no violation") : summary));
+  MESSAGE(rounds << " rounds (poolcalc run " << span.count() << " us): " << successes << " successes, " << refused << " refused, "
+                 << lock_waits << " gave up waiting for the lock" << (summary.empty() ? std::string(", no violation") : summary));
   CHECK(violations.empty());
   // The races happened: some runs had to refuse (otherwise the test proves little).
   CHECK(successes > 0);
