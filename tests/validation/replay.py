@@ -119,10 +119,20 @@ def _paths(rows, closed):
 
 def replay(rows, pool, t0, t1, closed):
     """The window's figures from a FIFO pool of `pool` connections on the run's own sample path."""
-    if closed:
-        return _figures(_closed_waits(_paths(rows, True), pool, t0, t1))
-    sends, holds = _paths(rows, False)
-    return _figures(_open_waits(sends, holds, pool, t0, t1))
+    return replay_runs([rows], pool, t0, t1, closed)
+
+
+def replay_runs(row_sets, pool, t0, t1, closed):
+    """replay() of runs measured side by side, each on a pool of its own (a case's replicas): the
+    figures of all their waits together."""
+    waits = []
+    for rows in row_sets:
+        if closed:
+            waits += _closed_waits(_paths(rows, True), pool, t0, t1)
+        else:
+            sends, holds = _paths(rows, False)
+            waits += _open_waits(sends, holds, pool, t0, t1)
+    return _figures(waits)
 
 
 def spread(rows, pool, t0, t1, closed, replays=100, seed=1):
@@ -131,29 +141,43 @@ def spread(rows, pool, t0, t1, closed, replays=100, seed=1):
     are given: the range of windows like the measured one, and their average, which is what the
     models predict for the measured distributions (only the replays' number, not the window's
     luck, limits how close)."""
+    return spread_runs([rows], pool, t0, t1, closed, replays, seed)
+
+
+def spread_runs(row_sets, pool, t0, t1, closed, replays=100, seed=1):
+    """spread() of runs measured side by side, each on a pool of its own (a case's replicas): each
+    replay replays every run, with draws from all the runs' windows (one load, one distribution),
+    and takes the figures of all their waits together, as the measurement does."""
     rng = random.Random(seed)
     samples = {f: [] for f in FIGURES}
-    window_holds = [r[6] - r[3] for r in rows if t0 <= r[3] <= t1]
+    window_holds = [r[6] - r[3] for rows in row_sets for r in rows if t0 <= r[3] <= t1]
+    paths = []
     if closed:
-        users = _paths(rows, True)
-        window_thinks = _window_thinks(rows, t0, t1)
+        window_thinks = [x for rows in row_sets for x in _window_thinks(rows, t0, t1)]
+        paths = [_paths(rows, True) for rows in row_sets]
     else:
-        sends, _ = _paths(rows, False)
-        rate = (len(sends) - 1) / (sends[-1] - sends[0])
+        for rows in row_sets:
+            sends, _ = _paths(rows, False)
+            paths.append((sends[0], sends[-1], (len(sends) - 1) / (sends[-1] - sends[0])))
     for _ in range(replays):
-        if closed:
-            # Twice the steps each user took, and ten more: a user whose draws came out short must
-            # not run out of steps and leave before the window ends (the replay stops at its end).
-            drawn = [(first, [(rng.choice(window_holds), rng.choice(window_thinks)) for _ in range(2 * len(steps) + 10)])
-                     for first, steps in users]
-            figures = _figures(_closed_waits(drawn, pool, t0, t1))
-        else:
-            # The arrivals are random too: Poisson at the run's rate over the run's span.
-            arrivals, t = [], sends[0]
-            while t <= sends[-1]:
-                arrivals.append(t)
-                t += rng.expovariate(rate)
-            figures = _figures(_open_waits(arrivals, [rng.choice(window_holds) for _ in arrivals], pool, t0, t1))
+        waits = []
+        for path in paths:
+            if closed:
+                # Twice the steps each user took, and ten more: a user whose draws came out short
+                # must not run out of steps and leave before the window ends (the replay stops at
+                # its end).
+                drawn = [(first, [(rng.choice(window_holds), rng.choice(window_thinks)) for _ in range(2 * len(steps) + 10)])
+                         for first, steps in path]
+                waits += _closed_waits(drawn, pool, t0, t1)
+            else:
+                # The arrivals are random too: Poisson at the run's rate over the run's span.
+                first, last, rate = path
+                arrivals, t = [], first
+                while t <= last:
+                    arrivals.append(t)
+                    t += rng.expovariate(rate)
+                waits += _open_waits(arrivals, [rng.choice(window_holds) for _ in arrivals], pool, t0, t1)
+        figures = _figures(waits)
         for f in FIGURES:
             samples[f].append(figures[f])
     ranges = {f: [round(percentile(v, 0.025), 3), round(percentile(v, 0.975), 3)] for f, v in samples.items()}

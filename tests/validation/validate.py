@@ -155,7 +155,12 @@ def measure_case(servers, case, pool, opts, workdir, run_ids, fleet_inis):
         servers.configure_bouncer(databases, settings, users)
         placements = [(g, next(iter(databases))) for g in groups]
     else:
-        copies = case.get("instances", 1)
+        # An instances case's copies are its application instances; a closed or open case's are
+        # its replicas (--replicas): the same load measured that many times at once, each copy
+        # with a pool and a pgbench of its own, for that many times the transactions per window.
+        copies = case.get("instances", replicas_of(case, opts))
+        if copies > 1 and case["kind"] != "instances":
+            record["replicas"] = copies
         names = [entry_name(case, pool, i) for i in range(copies)]
         databases = {n: f"host=127.0.0.1 port={servers.pg_port} dbname=bench pool_size={pool} reserve_pool=0"
                      for n in names}
@@ -208,15 +213,24 @@ def measure_case(servers, case, pool, opts, workdir, run_ids, fleet_inis):
         # Throughput and mean wait from SHOW STATS; per instance for an instances case.
         unit["throughput_rps"] = xacts / window / len(names)
         unit["mean_wait_ms"] = wait_ms / xacts if xacts else float("nan")
-        if len(names) == 1:
+        if case["kind"] != "instances":
             # The window's own sample path through a FIFO pool, and the range of windows like it
-            # (replay.py).
+            # (replay.py); replicas each through a pool of their own.
             closed = case["kind"] == "closed"
-            unit["replay"] = {f: round(v, 3) for f, v in replays.replay(all_rows, pool, t0, t1, closed).items()}
-            unit["spread95"], unit["resampled_mean"] = replays.spread(all_rows, pool, t0, t1, closed, seed=opts.seed)
+            row_sets = [rows for _, _, rows in per_run]
+            unit["replay"] = {f: round(v, 3) for f, v in replays.replay_runs(row_sets, pool, t0, t1, closed).items()}
+            unit["spread95"], unit["resampled_mean"] = replays.spread_runs(row_sets, pool, t0, t1, closed, seed=opts.seed)
         units["per instance" if case["kind"] == "instances" else "all"] = unit
     record["units"] = units
     return record
+
+
+def replicas_of(case, opts):
+    """How many copies of a case run at once: --replicas for a closed or open case, else 1 (the
+    calibration is always one)."""
+    if case["kind"] in ("closed", "open") and not case.get("calibration"):
+        return max(1, getattr(opts, "replicas", 1))
+    return 1
 
 
 def calibrate(servers, opts, workdir, run_ids, fleet_inis):
@@ -239,7 +253,8 @@ def measure(selected, opts):
     started = time.time()
     meta = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "mode": "short" if opts.short else "full",
-            "started_unix": round(started, 3), "warmup_s": opts.warmup, "window_s": opts.window, "seed": opts.seed}
+            "started_unix": round(started, 3), "warmup_s": opts.warmup, "window_s": opts.window, "seed": opts.seed,
+            "replicas": opts.replicas}
     try:
         # poolcalc writes the fleet cases' pgbouncer.ini before anything is measured, so a
         # poolcalc that cannot stops the run at once.
@@ -253,7 +268,9 @@ def measure(selected, opts):
             if case.get("calibration"):
                 # The unloaded case's figures settle quickly: a 10 s window at most.
                 case_opts = argparse.Namespace(**dict(vars(opts), window=min(opts.window, 10.0)))
-            log(f"measuring {case['name']} pool {pool} ({case_opts.warmup:g} s warm-up, {case_opts.window:g} s window)")
+            copies = replicas_of(case, case_opts)
+            log(f"measuring {case['name']} pool {pool} ({case_opts.warmup:g} s warm-up, {case_opts.window:g} s window"
+                + (f", {copies} replicas" if copies > 1 else "") + ")")
             try:
                 before = None
                 if opts.calibrate_each and not case.get("calibration"):
@@ -449,6 +466,7 @@ def compare(data, poolcalc, short):
         gates = short or not record["held_out"]
         for unit, measured in record["units"].items():
             row = {"case": record["case"], "pool": record["pool"], "unit": unit, "held_out": record["held_out"],
+                   "replicas": record.get("replicas"),
                    "unit_pool": record.get("unit_pools", {}).get(unit), "gates": gates, "figures": {},
                    "hold_ms": measured.get("mean_hold_ms"), "nominal_hold_ms": nominal_hold(record, unit),
                    "think_ms": measured.get("mean_think_ms"), "nominal_think_ms": nominal_think(record, unit),
@@ -485,7 +503,8 @@ def table(rows, markdown=False):
             "FIFO replay ms", "resampled replays ms"]
     body = []
     for r in rows:
-        cells = [r["case"] + (" (held out)" if r["held_out"] else ""), str(r["pool"]), r["unit"]]
+        cells = [r["case"] + (" (held out)" if r["held_out"] else "") + (f" ×{r['replicas']}" if r.get("replicas") else ""),
+                 str(r["pool"]), r["unit"]]
         if r.get("unit_pool") not in (None, r["pool"]):
             cells[2] += f" (at most {r['unit_pool']})"
         cells.append(f"{fmt(r.get('hold_ms'))} ({r['nominal_hold_ms']:g})")
@@ -536,13 +555,16 @@ def measured_table(data, markdown=False):
 
 # -- the command ----------------------------------------------------------------------------------
 
-def select(short, only):
+def select(short, only, pools=None):
+    """(case, pool) pairs to measure: the unloaded calibration first, then each case (of `only`,
+    when given) at its pools (its short ones with `short`; of those, only `pools` when given)."""
     chosen = [case_table.CALIBRATION]
     for case in case_table.CASES + case_table.HELD_OUT:
         if only and case["name"] not in only:
             continue
         chosen.append(case)
-    return [(c, p) for c in chosen for p in (c["short"] if short else c["pools"])]
+    return [(c, p) for c in chosen for p in (c["short"] if short else c["pools"])
+            if c.get("calibration") or pools is None or p in pools]
 
 
 def load_measurements(paths):
@@ -577,11 +599,15 @@ def main():
     parser.add_argument("--output", metavar="FILE", help="write the measurements as JSON")
     parser.add_argument("--markdown", metavar="FILE", help="write the comparison table (with --measure-only: the measured figures) as Markdown")
     parser.add_argument("--cases", help="comma-separated case names to measure, or to compare with --compare (default: all)")
+    parser.add_argument("--pools", help="comma-separated pool sizes: measure only these of the chosen cases' pools")
     parser.add_argument("--warmup", type=float, help="seconds before the window (default 10, --short 5)")
     parser.add_argument("--window", type=float, help="seconds measured (default 40, --short 20)")
     parser.add_argument("--calibrate-each", action="store_true",
                         help="measure the unloaded overhead again (7 s) right before each case; stored as overhead_before")
     parser.add_argument("--random-seed", dest="seed", type=int, default=20261130, help="pgbench --random-seed of the first group")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="measure each closed or open case this many times at once, each copy on a pool and a pgbench of its own "
+                             "(pgbench seeds --random-seed, +1, ...): that many times the transactions per window (default 1)")
     opts = parser.parse_args()
     opts.warmup = opts.warmup if opts.warmup is not None else (5.0 if opts.short else 10.0)
     opts.window = opts.window if opts.window is not None else (20.0 if opts.short else 40.0)
@@ -590,6 +616,8 @@ def main():
         parser.error("--measure-only and --compare exclude each other")
     if opts.measure_only and not opts.output:
         parser.error("--measure-only needs --output FILE")
+    if not 1 <= opts.replicas <= 6:
+        parser.error("--replicas: expected 1 to 6 (each copy of an open case brings 150 pgbench clients; PgBouncer takes 1000)")
 
     def stop(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -604,7 +632,11 @@ def main():
             if not opts.measure_only and not os.access(opts.poolcalc, os.X_OK):
                 raise HarnessError(f"poolcalc binary not found: {opts.poolcalc} (build it, or pass --poolcalc PATH)")
             only = set(opts.cases.split(",")) if opts.cases else None
-            data = measure(select(opts.short, only), opts)
+            try:
+                pools = {int(p) for p in opts.pools.split(",")} if opts.pools else None
+            except ValueError:
+                parser.error(f"--pools: expected comma-separated pool sizes, got '{opts.pools}'")
+            data = measure(select(opts.short, only, pools), opts)
             if opts.output:
                 write_json(opts.output, data)
         if data.get("overhead"):

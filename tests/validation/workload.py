@@ -26,9 +26,8 @@ import glob
 import math
 import os
 import subprocess
-import time
 
-from servers import DATABASE, PG_BINDIR, SUPERUSER, HarnessError
+from servers import PG_BINDIR, SUPERUSER, HarnessError
 
 RAND_TOP = 2147483646
 # random_gaussian(lb, ub, param) gives integers with mean (lb + ub) / 2 and standard deviation
