@@ -488,6 +488,11 @@ std::vector<ConfigFile> render_config_hikaricp(const ConfigInput& input, const C
   out += fmt::format("dataSource.connectTimeout={}\n", whole(input.connect_timeout_s));
   out += "# pgJDBC's ApplicationName (default: \"PostgreSQL JDBC Driver\"): what pg_stat_activity shows\n";
   out += fmt::format("dataSource.ApplicationName={}\n", input.application_name);
+  // Without it pgJDBC sets the name by a SET after connecting, which PgBouncer before 1.22 loses in
+  // transaction mode on PostgreSQL 14 and later (pgbouncer/pgbouncer#993): docs/clients.md.
+  out += "# pgJDBC sends ApplicationName when it connects, not by a SET after (default: none, then a SET that\n"
+         "# PgBouncer before 1.22 can lose in transaction mode: its sessions would show no name)\n";
+  out += "dataSource.assumeMinServerVersion=9.0\n";
   return { { "hikari.properties", out } };
 }
 

@@ -40,6 +40,15 @@ public final class Drive {
     String openError = null;
     try {
       source = new HikariDataSource(new HikariConfig("hikari.properties"));
+      // The whole pool open before the load, as in a service at steady state (HikariCP opens all
+      // but the first connection in the background): through PgBouncer each connection's set-up
+      // then runs on the server connection already there, the case in which a name set by SET
+      // after connecting is lost (docs/clients.md, dataSource.assumeMinServerVersion).
+      final long deadline = System.nanoTime() + 5_000_000_000L;
+      while (source.getHikariPoolMXBean().getTotalConnections() < source.getMaximumPoolSize()
+             && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
       try (Connection connection = source.getConnection(); Statement statement = connection.createStatement()) {
         statement.execute("SELECT 1");
       }

@@ -381,6 +381,8 @@ TEST_CASE("render_config_hikaricp")
     CHECK(contains(out, "# default: 30000 (--pool-timeout 30 s)\nconnectionTimeout=30000\n"));
     CHECK(contains(out, "# pgJDBC, seconds; default: 10 (--connect-timeout 10 s)\ndataSource.connectTimeout=10\n"));
     CHECK(contains(out, "dataSource.ApplicationName=poolcalc-sized\n"));
+    // The name in the startup packet (pgJDBC sends application_name there from 9.0 on), not a SET.
+    CHECK(contains(out, "dataSource.assumeMinServerVersion=9.0\n"));
     CHECK_FALSE(contains(out, "prepareThreshold"));
   }
   SUBCASE("user and password escaped for a properties file (read as ISO 8859-1 with backslash escapes)")
