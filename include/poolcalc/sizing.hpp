@@ -120,6 +120,9 @@ struct QueueingPlan
   // The events every simulation of this run may still spend together (rules
   // queueing.simulation_max_events): a search over many pools stays bounded.
   std::shared_ptr<std::int64_t> simulation_events_left = std::make_shared<std::int64_t>(0);
+  // The events a pool gets even when that budget is spent (0: none): the advisor's, so that a
+  // figure it prints never comes from a run of a few thousand events from an empty pool.
+  std::int64_t simulation_min_events = 0;
   // Simulated pools already evaluated, by (pool, pool_timeout, the figures that had to be precise):
   // the knee and target searches and the listed pools ask for the same sizes, and the answer for
   // one stream never changes.

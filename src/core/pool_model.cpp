@@ -71,7 +71,7 @@ QueueMetrics simulated(const QueueingPlan& q, std::int64_t pool, double timeout_
   // One pool gets at most an eighth of the run's budget, so a search over several pools (the knee,
   // --target) still has some for each.
   const std::int64_t left = q.simulation_events_left ? *q.simulation_events_left : q.simulation_max_events;
-  options.max_events = std::max<std::int64_t>(1, std::min(left, q.simulation_max_events / k_pools_per_budget));
+  options.max_events = std::max<std::int64_t>({ 1, q.simulation_min_events, std::min(left, q.simulation_max_events / k_pools_per_budget) });
   if (q.progress) {
     options.progress = [&](double share) { q.progress(fmt::format("pool {}", pool), share); };
   }
