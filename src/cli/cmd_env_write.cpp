@@ -569,6 +569,9 @@ poolcalc::expected<std::optional<std::filesystem::path>, std::string> replace(co
     if (::stat(temp->path.c_str(), &back) == 0 && same_file(ours, back)) {
       return undo(changed_message(target));
     }
+    // A newer save came back under the temporary name and the earlier one is at the file's name:
+    // one more exchange makes the newest save the file again, and the earlier is kept below.
+    ::renameat2(AT_FDCWD, temp->path.c_str(), AT_FDCWD, target.file.c_str(), RENAME_EXCHANGE);
   }
   auto kept = keep_as_backup(target, temp->path);
   sync_directory(target);

@@ -58,17 +58,18 @@ std::int64_t search_limit(const QueueingPlan& q)
   return q.model == QueueModel::closed ? std::min(q.closed.users, k_max_connections_limit) : k_max_connections_limit;
 }
 
-// The same load times `factor`, spread over `instances`, on the advisor's simulation budget.
 // The events each of the advisor's simulated pools gets even once its budget is spent: a
-// sixty-fourth of rules queueing.simulation_max_events (about 30 ms on one core; the p99 wait of
-// the worked example's load with heavy-tailed holds to about +-5 %). Without it the search's later
-// pools ran a few thousand events from an empty pool, and the waits printed for them came out a
-// third of the settled figures.
+// sixty-fourth of rules queueing.simulation_max_events (about 30 ms on one core), long past the
+// warm-up if not always within rules queueing.simulation_precision (heavy-tailed holds at 84 VUs:
+// p99 77.6 +- 12.6 ms). Without it the search's later pools ran a few thousand events from an
+// empty pool, and the waits printed for them came out a third of the settled figures. A run's
+// advisor then spends at most its budget plus this much per pool it simulates.
 std::int64_t advisor_min_events(const QueueingPlan& q)
 {
   return q.simulation_max_events / 64;
 }
 
+// The same load times `factor`, spread over `instances`, on the advisor's simulation budget.
 QueueingPlan scaled_load(const Plan& plan, double factor, std::int64_t instances, const std::shared_ptr<std::int64_t>& budget)
 {
   Scenario s = plan.scenario;
