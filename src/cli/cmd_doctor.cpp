@@ -59,31 +59,39 @@ std::vector<OptionDecl> doctor_options()
   return options;
 }
 
-poolcalc::expected<K6Figures, Failure> read_k6_summary_file(const std::string& path)
+namespace {
+
+// The file an option names, read (at most `limit_kib`) and parsed: an unreadable file is exit 1,
+// one that does not parse exit 2, each with the option's name and the reason.
+template<typename Parse>
+auto read_option_file(std::string_view option, const std::string& path, std::size_t limit_kib, Parse parse)
+  -> poolcalc::expected<typename decltype(parse(std::string()))::value_type, Failure>
 {
-  auto text = read_file(path, 64);
+  auto text = read_file(path, limit_kib);
   if (!text) {
-    return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--k6-summary: {}", text.error()) });
+    return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("{}: {}", option, text.error()) });
   }
-  auto parsed = parse_k6_summary(*text);
+  auto parsed = parse(*text);
   if (!parsed) {
-    return usage_error(fmt::format("--k6-summary: {}: {}", user_text(path), parsed.error()));
+    return usage_error(fmt::format("{}: {}: {}", option, user_text(path), parsed.error()));
   }
   return std::move(*parsed);
 }
 
+} // namespace
+
+poolcalc::expected<K6Figures, Failure> read_k6_summary_file(const std::string& path)
+{
+  return read_option_file("--k6-summary", path, 64, [](const std::string& text) { return parse_k6_summary(text); });
+}
+
 poolcalc::expected<Capture, Failure> read_capture_file(const std::string& path)
 {
-  auto text = read_file(path, 256);
-  if (!text) {
-    return poolcalc::unexpected(Failure{ k_exit_runtime, fmt::format("--capture: {}", text.error()) });
+  auto capture = read_option_file("--capture", path, 256, [](const std::string& text) { return capture_from_json(text); });
+  if (capture) {
+    capture->source = user_text(path);
   }
-  auto parsed = capture_from_json(*text);
-  if (!parsed) {
-    return usage_error(fmt::format("--capture: {}: {}", user_text(path), parsed.error()));
-  }
-  parsed->source = user_text(path);
-  return std::move(*parsed);
+  return capture;
 }
 
 Outcome run_doctor(Invocation& invocation)

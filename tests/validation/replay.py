@@ -117,13 +117,9 @@ def _paths(rows, closed):
     return users
 
 
-def replay(rows, pool, t0, t1, closed):
-    """The window's figures from a FIFO pool of `pool` connections on the run's own sample path."""
-    return replay_runs([rows], pool, t0, t1, closed)
-
-
 def replay_runs(row_sets, pool, t0, t1, closed):
-    """replay() of runs measured side by side, each on a pool of its own (a case's replicas): the
+    """The window's figures from a FIFO pool of `pool` connections on the runs' own sample paths:
+    each run (one, or a case's replicas measured side by side) through a pool of its own, the
     figures of all their waits together."""
     waits = []
     for rows in row_sets:
@@ -135,19 +131,14 @@ def replay_runs(row_sets, pool, t0, t1, closed):
     return _figures(waits)
 
 
-def spread(rows, pool, t0, t1, closed, replays=100, seed=1):
+def spread_runs(row_sets, pool, t0, t1, closed, replays=100, seed=1):
     """({figure: [2.5 %, 97.5 %]}, {figure: mean}) over `replays` replays whose holds (and thinks)
     are drawn at random from those of the window's transactions, the distributions the predictions
     are given: the range of windows like the measured one, and their average, which is what the
     models predict for the measured distributions (only the replays' number, not the window's
-    luck, limits how close)."""
-    return spread_runs([rows], pool, t0, t1, closed, replays, seed)
-
-
-def spread_runs(row_sets, pool, t0, t1, closed, replays=100, seed=1):
-    """spread() of runs measured side by side, each on a pool of its own (a case's replicas): each
-    replay replays every run, with draws from all the runs' windows (one load, one distribution),
-    and takes the figures of all their waits together, as the measurement does."""
+    luck, limits how close). Each replay replays every run (one, or a case's replicas), with draws
+    from all the runs' windows (one load, one distribution), and takes the figures of all their
+    waits together, as the measurement does."""
     rng = random.Random(seed)
     samples = {f: [] for f in FIGURES}
     window_holds = [r[6] - r[3] for rows in row_sets for r in rows if t0 <= r[3] <= t1]
